@@ -33,7 +33,7 @@ impl SimTime {
 
     /// Seconds since the start of the run, for reports and charts.
     pub fn as_secs_f64(self) -> f64 {
-        self.0 as f64 * 1e-9
+        self.0 as f64 / 1e9
     }
 
     /// The span from `earlier` to `self`, or zero when `earlier` is later.
@@ -87,12 +87,12 @@ impl SimDuration {
 
     /// The duration in seconds, for reports and charts.
     pub fn as_secs_f64(self) -> f64 {
-        self.0 as f64 * 1e-9
+        self.0 as f64 / 1e9
     }
 
     /// The duration in milliseconds, for reports and charts.
     pub fn as_millis_f64(self) -> f64 {
-        self.0 as f64 * 1e-6
+        self.0 as f64 / 1e6
     }
 
     /// Parses a duration string: a non-negative decimal number followed by a unit, one of `ns`,

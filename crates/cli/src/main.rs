@@ -1,0 +1,351 @@
+//! The `tailsim` command: a thin shell over the model and report crates that reads files,
+//! prints, and turns every outcome into an exit code.
+//!
+//! Exit codes: 0 success; 1 the run was truncated by a limit, a file could not be written, or
+//! `check --deny-warnings` found warnings; 2 the scenario or the command line is invalid;
+//! 3 an internal invariant failed (a bug: please report it with the scenario and seed).
+
+use std::fs;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tailsim_engine::SimDuration;
+use tailsim_model::{Diagnostic, Limits, Model, Override};
+use tailsim_report::text::format_ms;
+
+#[derive(Parser)]
+#[command(
+    name = "tailsim",
+    version,
+    about = "Simulate distributed systems and their tail latency"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and report latency percentiles, throughput and utilisation.
+    Run(RunArgs),
+    /// Validate a scenario without running it and print the offered load of each service.
+    Check(CheckArgs),
+    /// List the scenarios in a folder (default `scenarios/`) with what each one shows.
+    List {
+        /// The folder to list.
+        #[arg(default_value = "scenarios")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct ScenarioArgs {
+    /// The scenario file (RON).
+    file: PathBuf,
+    /// Override one value of the scenario, e.g. `--set clients.users.rate=1200`; repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// Output folder for summary.json [default: out/<scenario name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Master seed (default: the scenario's `seed`, else 1).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Simulated duration, overriding the scenario's, e.g. `--duration 10m`.
+    #[arg(long)]
+    duration: Option<String>,
+    /// Independent replications, run in parallel; the report gives 95% confidence intervals.
+    #[arg(long, short = 'r', default_value_t = 1)]
+    replications: u32,
+    /// Worker threads for replications [default: one per core].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Stop a replication (marked truncated) when this many requests are in flight at once.
+    #[arg(long, default_value_t = Limits::default().max_in_flight)]
+    max_in_flight: u64,
+    /// Stop a replication (marked truncated) after this many events.
+    #[arg(long)]
+    max_events: Option<u64>,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Print summary.json to standard output instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// Exit with 1 when there are warnings.
+    #[arg(long)]
+    deny_warnings: bool,
+    /// Print the offered load and diagnostics as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A failure that ends the command with a message and an exit code.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn input(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Check(args) => check(args),
+        Command::List { dir } => list(&dir),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(stderr, "{}", failure.message);
+            if !failure.message.ends_with('\n') {
+                let _ = writeln!(stderr);
+            }
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// Reads, overrides and compiles a scenario; errors are rendered against the file's text.
+fn load(
+    args: &ScenarioArgs,
+    extra: &[Override],
+) -> Result<(Model, Vec<Diagnostic>, String), Failure> {
+    let file = args.file.display().to_string();
+    let source = fs::read_to_string(&args.file)
+        .map_err(|e| Failure::input(format!("error: cannot read {file}: {e}")))?;
+    let mut overrides = Vec::new();
+    for text in &args.set {
+        overrides.push(Override::parse(text).map_err(|d| Failure::input(d.render("--set", "")))?);
+    }
+    overrides.extend_from_slice(extra);
+    match tailsim_model::load(&source, &overrides) {
+        Ok((model, warnings)) => Ok((model, warnings, source)),
+        Err(errors) => {
+            let rendered: Vec<String> = errors.iter().map(|d| d.render(&file, &source)).collect();
+            let count = errors.len();
+            Err(Failure::input(format!(
+                "{}\n{file}: {count} error{} found",
+                rendered.join("\n"),
+                if count == 1 { "" } else { "s" }
+            )))
+        }
+    }
+}
+
+fn run(args: RunArgs) -> Result<u8, Failure> {
+    let mut extra = Vec::new();
+    if let Some(duration) = &args.duration {
+        SimDuration::parse(duration).map_err(|e| {
+            Failure::input(format!(
+                "error: --duration {duration}: {e}; write e.g. 60s or 10m"
+            ))
+        })?;
+        extra.push(Override {
+            path: "duration".into(),
+            value: duration.clone(),
+        });
+    }
+    let (model, warnings, source) = load(&args.scenario, &extra)?;
+    let file = args.scenario.file.display().to_string();
+    if !args.quiet {
+        for w in &warnings {
+            eprint!("{}", w.render(&file, &source));
+        }
+    }
+    if args.replications == 0 {
+        return Err(Failure::input("error: --replications must be at least 1"));
+    }
+    let limits = Limits {
+        max_in_flight: args.max_in_flight.max(1),
+        max_events: args.max_events.unwrap_or(u64::MAX).max(1),
+    };
+    let seed = args.seed.unwrap_or(model.seed);
+    let started = std::time::Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Failure::input(format!("error: cannot start threads: {e}")))?;
+    let report =
+        pool.install(|| tailsim_model::run_replications(&model, seed, args.replications, limits));
+    let elapsed = started.elapsed();
+
+    if let Some(broken) = report.runs.iter().find(|r| !r.conservation.holds) {
+        return Err(Failure {
+            code: 3,
+            message: format!(
+                "internal error: requests were not conserved in replication {} (seed {seed}): {:?}\nplease report this with the scenario file",
+                broken.replication, broken.conservation
+            ),
+        });
+    }
+
+    let out = args
+        .out
+        .unwrap_or_else(|| Path::new("out").join(folder_name(&model.name)));
+    tailsim_report::write::write_summary(&out, &report).map_err(|e| Failure {
+        code: 1,
+        message: format!(
+            "error: cannot write {}: {e}",
+            out.join("summary.json").display()
+        ),
+    })?;
+
+    if args.json {
+        print!("{}", tailsim_report::write::summary_json(&report));
+    } else if !args.quiet {
+        print!("{}", tailsim_report::text::render(&report));
+        let events: u64 = report.runs.iter().map(|r| r.events).sum();
+        let rate = events as f64 / elapsed.as_secs_f64().max(1e-9);
+        println!(
+            "\nwrote {} ({:.2}s wall, {:.1}M events/s)",
+            out.join("summary.json").display(),
+            elapsed.as_secs_f64(),
+            rate / 1e6
+        );
+    }
+    match &report.truncated {
+        Some(why) => {
+            eprintln!("error: the run stopped early: {why}");
+            Ok(1)
+        }
+        None => Ok(0),
+    }
+}
+
+fn check(args: CheckArgs) -> Result<u8, Failure> {
+    let file = args.scenario.file.display().to_string();
+    let (model, warnings, source) = match load(&args.scenario, &[]) {
+        Ok(loaded) => loaded,
+        Err(failure) if args.json => {
+            let json = serde_json::json!({ "ok": false, "errors": failure.message });
+            println!("{json:#}");
+            return Ok(failure.code);
+        }
+        Err(failure) => return Err(failure),
+    };
+    let loads = tailsim_model::analysis::offered_load(&model);
+    if args.json {
+        let json = serde_json::json!({
+            "ok": true,
+            "scenario": model.name,
+            "services": loads.iter().map(|l| serde_json::json!({
+                "name": l.service,
+                "arrival_rate_per_s": l.arrival_rate_per_s,
+                "min_hold_ms": l.min_hold_s * 1e3,
+                "offered_load": l.offered_load,
+            })).collect::<Vec<_>>(),
+            "warnings": warnings.iter().map(|w| w.message.clone()).collect::<Vec<_>>(),
+        });
+        println!("{json:#}");
+    } else {
+        println!(
+            "{file}: ok, scenario \"{}\" with {} client{} and {} service{}",
+            model.name,
+            model.clients.len(),
+            if model.clients.len() == 1 { "" } else { "s" },
+            model.services.len(),
+            if model.services.len() == 1 { "" } else { "s" }
+        );
+        println!(
+            "\n{:<20} {:>12} {:>12} {:>14}",
+            "service", "visits/s", "min hold", "offered load"
+        );
+        for l in &loads {
+            println!(
+                "{:<20} {:>12.1} {:>12} {:>13.1}%",
+                l.service,
+                l.arrival_rate_per_s,
+                format_ms(l.min_hold_s * 1e3),
+                l.offered_load * 100.0
+            );
+        }
+        println!(
+            "\noffered load = visits/s x mean time a visit holds a worker / all workers, counting downstream\ncalls without queueing: a lower bound. At 100% or more the queue grows without bound."
+        );
+        for w in &warnings {
+            eprint!("{}", w.render(&file, &source));
+        }
+    }
+    Ok(if args.deny_warnings && !warnings.is_empty() {
+        1
+    } else {
+        0
+    })
+}
+
+fn list(dir: &Path) -> Result<u8, Failure> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| Failure::input(format!("error: cannot list {}: {e}", dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    entries.sort();
+    let interactive = std::io::stdout().is_terminal();
+    for path in entries {
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        let summary = text
+            .lines()
+            .map(str::trim)
+            .take_while(|l| l.starts_with("//"))
+            .map(|l| l.trim_start_matches('/').trim())
+            .next()
+            .unwrap_or("");
+        let name = path.display().to_string();
+        if interactive {
+            println!("{name:<36} {summary}");
+        } else {
+            println!("{name}\t{summary}");
+        }
+    }
+    Ok(0)
+}
+
+/// A scenario name made safe as a folder name.
+fn folder_name(name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let safe = safe.trim_matches('.').to_string();
+    if safe.is_empty() {
+        "scenario".into()
+    } else {
+        safe
+    }
+}

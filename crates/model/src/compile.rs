@@ -1,0 +1,354 @@
+//! From the schema to the runtime model: names resolved to dense ids, durations to
+//! nanoseconds, distributions compiled, and every semantic rule checked with the item's path.
+
+use std::collections::BTreeMap;
+
+use tailsim_engine::{Dist, DistError, SimDuration};
+
+use crate::diag::{Diagnostic, locate_name, locate_unique, suggest};
+use crate::scenario::{self, Arrivals, Balancer, DistSpec, Scenario};
+
+/// The most instances one service may have.
+pub const MAX_INSTANCES: u32 = 100_000;
+/// The most workers one instance may have.
+pub const MAX_WORKERS: u32 = 1_000_000;
+/// The most steps one handler may have.
+pub const MAX_STEPS: usize = 10_000;
+/// The highest request rate a client may have, per second.
+pub const MAX_RATE_PER_S: f64 = 1e9;
+
+/// Index of a service in [`Model::services`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServiceId(pub u32);
+
+/// A validated scenario, ready to run.
+#[derive(Clone, Debug)]
+pub struct Model {
+    /// The scenario's name.
+    pub name: String,
+    /// Its description, if any.
+    pub description: Option<String>,
+    /// Simulated time of one replication.
+    pub duration: SimDuration,
+    /// Warm-up excluded from statistics.
+    pub warmup: SimDuration,
+    /// Master seed from the file (default 1).
+    pub seed: u64,
+    /// Clients in file order.
+    pub clients: Vec<ClientModel>,
+    /// Services in file order; `ServiceId(i)` is `services[i]`.
+    pub services: Vec<ServiceModel>,
+}
+
+/// A compiled client.
+#[derive(Clone, Debug)]
+pub struct ClientModel {
+    /// Its name.
+    pub name: String,
+    /// The service it calls.
+    pub target: ServiceId,
+    /// Requests per second.
+    pub rate_per_s: f64,
+    /// The arrival process.
+    pub arrivals: Arrivals,
+}
+
+/// A compiled service.
+#[derive(Clone, Debug)]
+pub struct ServiceModel {
+    /// Its name.
+    pub name: String,
+    /// Instances behind the balancer.
+    pub instances: u32,
+    /// Workers per instance.
+    pub workers: u32,
+    /// Waiting places per instance; `None` is unbounded.
+    pub queue_capacity: Option<u32>,
+    /// The balancing policy.
+    pub balancer: Balancer,
+    /// The handler.
+    pub steps: Vec<Step>,
+}
+
+/// A compiled handler step.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// Hold the worker for a drawn duration.
+    Work(Dist),
+    /// Call a service and wait.
+    Call(ServiceId),
+}
+
+/// Checks a scenario and builds its model; all errors are returned, not just the first.
+pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut error = |d: Diagnostic| errors.push(d);
+
+    if scenario.duration.0 == SimDuration::ZERO {
+        error(
+            Diagnostic::error("`duration` must be longer than zero")
+                .at(locate_unique(source, "duration:")),
+        );
+    }
+    if scenario.warmup.0 >= scenario.duration.0 && scenario.duration.0 > SimDuration::ZERO {
+        error(
+            Diagnostic::error(format!(
+                "`warmup` ({}) must be shorter than `duration` ({})",
+                scenario.warmup.0, scenario.duration.0
+            ))
+            .at(locate_unique(source, "warmup:"))
+            .with_hint("nothing would be measured"),
+        );
+    }
+    if scenario.clients.is_empty() {
+        error(
+            Diagnostic::error("the scenario has no clients")
+                .with_hint("add `clients: [Client(...)]`"),
+        );
+    }
+
+    let mut service_ids = BTreeMap::new();
+    for (i, s) in scenario.services.iter().enumerate() {
+        if service_ids
+            .insert(s.name.as_str(), ServiceId(i as u32))
+            .is_some()
+        {
+            error(
+                Diagnostic::error(format!("two services are named \"{}\"", s.name))
+                    .at_path(format!("services[{i}]"))
+                    .with_hint("service names must be unique"),
+            );
+        }
+    }
+    let service_names: Vec<&str> = scenario.services.iter().map(|s| s.name.as_str()).collect();
+    let resolve = |name: &str| service_ids.get(name).copied();
+
+    let mut clients = Vec::new();
+    let mut client_names = BTreeMap::new();
+    for (i, c) in scenario.clients.iter().enumerate() {
+        let path = format!("clients[{i}] \"{}\"", c.name);
+        let at = locate_name(source, &c.name);
+        if client_names.insert(c.name.as_str(), i).is_some() {
+            error(
+                Diagnostic::error(format!("two clients are named \"{}\"", c.name)).at_path(&path),
+            );
+        }
+        if !(c.rate.is_finite() && c.rate > 0.0 && c.rate <= MAX_RATE_PER_S) {
+            error(
+                Diagnostic::error(format!(
+                    "`rate` must be a positive number of requests per second, got {}",
+                    c.rate
+                ))
+                .at_path(&path)
+                .at(at)
+                .with_hint(format!(
+                    "rates above {MAX_RATE_PER_S:e} per second are refused"
+                )),
+            );
+        }
+        match resolve(&c.target) {
+            Some(target) => clients.push(ClientModel {
+                name: c.name.clone(),
+                target,
+                rate_per_s: c.rate,
+                arrivals: c.arrivals,
+            }),
+            None => error(
+                Diagnostic::error(format!(
+                    "`target` names an unknown service \"{}\"",
+                    c.target
+                ))
+                .at_path(&path)
+                .at(locate_unique(source, &format!("\"{}\"", c.target)))
+                .with_hint(suggest(&c.target, &service_names, "services")),
+            ),
+        }
+    }
+
+    let mut services = Vec::new();
+    for (i, s) in scenario.services.iter().enumerate() {
+        let path = format!("services[{i}] \"{}\"", s.name);
+        let at = locate_name(source, &s.name);
+        if s.instances == 0 || s.instances > MAX_INSTANCES {
+            error(
+                Diagnostic::error(format!(
+                    "`instances` must be between 1 and {MAX_INSTANCES}, got {}",
+                    s.instances
+                ))
+                .at_path(&path)
+                .at(at),
+            );
+        }
+        if s.workers == 0 || s.workers > MAX_WORKERS {
+            error(
+                Diagnostic::error(format!(
+                    "`workers` must be between 1 and {MAX_WORKERS}, got {}",
+                    s.workers
+                ))
+                .at_path(&path)
+                .at(at)
+                .with_hint("a service with no workers never serves anything"),
+            );
+        }
+        if s.handler.is_empty() || s.handler.len() > MAX_STEPS {
+            error(
+                Diagnostic::error(format!(
+                    "`handler` must have between 1 and {MAX_STEPS} steps"
+                ))
+                .at_path(&path)
+                .at(at)
+                .with_hint(r#"add a step such as `Work(Exponential(mean: "5ms"))`"#),
+            );
+        }
+        let mut steps = Vec::with_capacity(s.handler.len());
+        for (j, step) in s.handler.iter().enumerate() {
+            let step_path = format!("{path} .handler[{j}]");
+            match step {
+                scenario::Step::Work(spec) => match compile_dist(spec) {
+                    Ok(dist) => steps.push(Step::Work(dist)),
+                    Err(why) => error(Diagnostic::error(why.to_string()).at_path(step_path)),
+                },
+                scenario::Step::Call(target) => match resolve(target) {
+                    Some(id) => steps.push(Step::Call(id)),
+                    None => error(
+                        Diagnostic::error(format!("`Call` names an unknown service \"{target}\""))
+                            .at_path(step_path)
+                            .at(locate_unique(source, &format!("Call(\"{target}\")")))
+                            .with_hint(suggest(target, &service_names, "services")),
+                    ),
+                },
+            }
+        }
+        services.push(ServiceModel {
+            name: s.name.clone(),
+            instances: s.instances,
+            workers: s.workers,
+            queue_capacity: s.queue.capacity,
+            balancer: s.balancer,
+            steps,
+        });
+    }
+
+    if errors.is_empty()
+        && let Some(cycle) = find_cycle(&services)
+    {
+        let names: Vec<&str> = cycle
+            .iter()
+            .map(|id| services[id.0 as usize].name.as_str())
+            .collect();
+        errors.push(
+            Diagnostic::error(format!(
+                "the call graph has a cycle: {}",
+                names.join(" -> ")
+            ))
+            .at_path(format!("services[{}] \"{}\"", cycle[0].0, names[0]))
+            .at(locate_name(source, names[0]))
+            .with_hint("a request would call itself forever; remove one of these calls"),
+        );
+    }
+
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Model {
+        name: scenario.name.clone(),
+        description: scenario.description.clone(),
+        duration: scenario.duration.0,
+        warmup: scenario.warmup.0,
+        seed: scenario.seed.unwrap_or(1),
+        clients,
+        services,
+    })
+}
+
+/// Compiles a distribution, checking its parameters.
+pub fn compile_dist(spec: &DistSpec) -> Result<Dist, DistError> {
+    let ns = |d: &scenario::Duration| d.0.as_nanos() as f64;
+    match spec {
+        DistSpec::Constant(value) => Dist::constant(ns(value)),
+        DistSpec::Uniform { min, max } => Dist::uniform(ns(min), ns(max)),
+        DistSpec::Exponential { mean } => Dist::exponential(ns(mean)),
+        DistSpec::Normal { mean, std_dev } => Dist::normal(ns(mean), ns(std_dev)),
+        DistSpec::LogNormal {
+            median,
+            p99,
+            mean,
+            std_dev,
+        } => match (median, p99, mean, std_dev) {
+            (Some(median), Some(p99), None, None) => {
+                Dist::log_normal_median_p99(ns(median), ns(p99))
+            }
+            (None, None, Some(mean), Some(std_dev)) => {
+                Dist::log_normal_mean_std_dev(ns(mean), ns(std_dev))
+            }
+            _ => Err(DistError::Order {
+                rule: "`LogNormal` takes either `median` and `p99`, or `mean` and `std_dev`",
+            }),
+        },
+        DistSpec::Pareto { scale, shape } => Dist::pareto(ns(scale), *shape),
+        DistSpec::Weibull { scale, shape } => Dist::weibull(ns(scale), *shape),
+        DistSpec::Empirical(points) => {
+            Dist::empirical(points.iter().map(|(p, d)| (*p, ns(d))).collect())
+        }
+        DistSpec::Mixture(parts) => {
+            let mut compiled = Vec::with_capacity(parts.len());
+            for (weight, part) in parts {
+                compiled.push((*weight, compile_dist(part)?));
+            }
+            Dist::mixture(compiled)
+        }
+    }
+}
+
+/// A cycle in the call graph, as the services on it with the first repeated at the end.
+fn find_cycle(services: &[ServiceModel]) -> Option<Vec<ServiceId>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    let callees = |s: usize| {
+        services[s].steps.iter().filter_map(|step| match step {
+            Step::Call(id) => Some(id.0 as usize),
+            Step::Work(_) => None,
+        })
+    };
+    let mut marks = vec![Mark::New; services.len()];
+    for root in 0..services.len() {
+        if marks[root] != Mark::New {
+            continue;
+        }
+        // Iterative depth-first search: (service, index of the next callee to visit).
+        let mut path: Vec<(usize, usize)> = vec![(root, 0)];
+        marks[root] = Mark::OnPath;
+        while let Some(&mut (s, ref mut next)) = path.last_mut() {
+            match callees(s).nth(*next) {
+                Some(callee) => {
+                    *next += 1;
+                    match marks[callee] {
+                        Mark::New => {
+                            marks[callee] = Mark::OnPath;
+                            path.push((callee, 0));
+                        }
+                        Mark::OnPath => {
+                            let start = path.iter().position(|&(p, _)| p == callee).unwrap_or(0);
+                            let mut cycle: Vec<ServiceId> = path[start..]
+                                .iter()
+                                .map(|&(p, _)| ServiceId(p as u32))
+                                .collect();
+                            cycle.push(ServiceId(callee as u32));
+                            return Some(cycle);
+                        }
+                        Mark::Done => {}
+                    }
+                }
+                None => {
+                    marks[s] = Mark::Done;
+                    path.pop();
+                }
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,223 @@
+//! The scenario file's schema: a serde mirror of the RON text, as the user writes it. Names are
+//! still strings and durations are checked but not yet resolved; [`crate::compile`] turns this
+//! into the runtime [`crate::Model`].
+//!
+//! Every struct denies unknown fields, so a typo is an error with its line and column, never a
+//! silently ignored setting. The types also serialise, which is how `--set path=value`
+//! overrides are applied (see [`crate::overrides`]).
+
+use std::fmt;
+
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use tailsim_engine::SimDuration;
+
+/// A duration as written in a scenario file: a string such as `"250us"`, `"15ms"`, `"2s"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Duration(pub SimDuration);
+
+impl Serialize for Duration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        struct DurationVisitor;
+        impl Visitor<'_> for DurationVisitor {
+            type Value = Duration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a duration string such as "250us", "15ms", "2s" or "5m""#)
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
+                SimDuration::parse(text).map(Duration).map_err(|why| {
+                    E::custom(format!(
+                        r#"invalid duration "{text}": {why}; write a number and a unit: ns, us, ms, s, m or h, as in "250us", "15ms", "2s""#
+                    ))
+                })
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Duration, E> {
+                Err(E::custom(format!(
+                    r#"a duration needs a unit: write "{n}ms" or "{n}s", in quotes"#
+                )))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Duration, E> {
+                Err(E::custom(format!(
+                    r#"a duration needs a unit and quotes, as in "{n}ms""#
+                )))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Duration, E> {
+                Err(E::custom(format!(
+                    r#"a duration needs a unit: write "{n}s" or "{n}ms", in quotes"#
+                )))
+            }
+        }
+        deserializer.deserialize_str(DurationVisitor)
+    }
+}
+
+/// A whole scenario: what runs, for how long, and what is measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The scenario's name; names the output folder.
+    pub name: String,
+    /// A sentence or two on what the scenario shows.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Simulated time of one replication, warm-up included.
+    pub duration: Duration,
+    /// Initial period excluded from all statistics.
+    #[serde(default)]
+    pub warmup: Duration,
+    /// Master seed; `--seed` overrides it. Default 1.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Traffic sources.
+    pub clients: Vec<Client>,
+    /// Services, each with instances, workers, a queue and a handler.
+    pub services: Vec<Service>,
+}
+
+/// An open-loop traffic source: requests arrive at `rate` per second whatever the answers do.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    /// The client's name, unique among clients.
+    pub name: String,
+    /// The service every request goes to.
+    pub target: String,
+    /// Requests per second.
+    pub rate: f64,
+    /// The arrival process; default `Poisson`.
+    #[serde(default)]
+    pub arrivals: Arrivals,
+}
+
+/// How requests are spaced in time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Arrivals {
+    /// Exponential gaps: independent arrivals, the usual model of many users.
+    #[default]
+    Poisson,
+    /// Equal gaps of exactly `1 / rate`.
+    Constant,
+}
+
+/// A service: instances behind a load balancer, each with a queue and a pool of workers, all
+/// running the same handler.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// The service's name, unique among services.
+    pub name: String,
+    /// Instances behind the load balancer. Default 1.
+    #[serde(default = "one")]
+    pub instances: u32,
+    /// Workers (threads) per instance. Default 1.
+    #[serde(default = "one")]
+    pub workers: u32,
+    /// Each instance's waiting queue. Default unbounded.
+    #[serde(default)]
+    pub queue: Queue,
+    /// How requests are spread over instances. Default `RoundRobin`.
+    #[serde(default)]
+    pub balancer: Balancer,
+    /// What a worker does with a request, step by step. The worker is held for the whole
+    /// handler, calls included (thread-per-request).
+    pub handler: Vec<Step>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// An instance's queue of requests waiting for a worker.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    /// Waiting places per instance; arrivals beyond it are rejected. 0 means no waiting at all
+    /// (a loss system). Omitted means unbounded.
+    #[serde(default)]
+    pub capacity: Option<u32>,
+}
+
+/// Load-balancing policy across a service's instances.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Balancer {
+    /// Instances in turn.
+    #[default]
+    RoundRobin,
+    /// An instance chosen uniformly at random.
+    Random,
+}
+
+/// One step of a handler.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Step {
+    /// Hold the worker for a duration drawn from the distribution.
+    Work(DistSpec),
+    /// Call another service and wait for its answer; a failed call fails this request.
+    Call(String),
+}
+
+/// A distribution of durations as written in the file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum DistSpec {
+    /// Always this duration.
+    Constant(Duration),
+    /// Uniform between `min` and `max`.
+    Uniform {
+        /// Smallest value.
+        min: Duration,
+        /// Largest value.
+        max: Duration,
+    },
+    /// Exponential with this mean.
+    Exponential {
+        /// The mean.
+        mean: Duration,
+    },
+    /// Normal, truncated at zero.
+    Normal {
+        /// The mean.
+        mean: Duration,
+        /// The standard deviation.
+        std_dev: Duration,
+    },
+    /// Log-normal, given either `median` and `p99`, or `mean` and `std_dev`.
+    LogNormal {
+        /// The median (with `p99`).
+        #[serde(default)]
+        median: Option<Duration>,
+        /// The 99th percentile (with `median`).
+        #[serde(default)]
+        p99: Option<Duration>,
+        /// The mean (with `std_dev`).
+        #[serde(default)]
+        mean: Option<Duration>,
+        /// The standard deviation (with `mean`).
+        #[serde(default)]
+        std_dev: Option<Duration>,
+    },
+    /// Pareto: at least `scale`, with tail index `shape`.
+    Pareto {
+        /// The minimum.
+        scale: Duration,
+        /// The tail index; at most 1 has an infinite mean.
+        shape: f64,
+    },
+    /// Weibull with `scale` and `shape`.
+    Weibull {
+        /// The scale.
+        scale: Duration,
+        /// The shape; 1 is exponential.
+        shape: f64,
+    },
+    /// Quantile points `(probability, duration)` from probability 0 to 1, interpolated.
+    Empirical(Vec<(f64, Duration)>),
+    /// A weighted mixture `(weight, distribution)`: `[(99, Constant("1ms")), (1, ...)]`.
+    Mixture(Vec<(f64, DistSpec)>),
+}

@@ -1,0 +1,172 @@
+//! Means and 95% confidence intervals across independent replications, by Student's t.
+//!
+//! Each replication gives one value of a statistic (a p99, a utilisation); replications are
+//! independent by construction (separate random streams), so the usual t interval
+//! `mean ± t(0.975, R-1) * s / sqrt(R)` applies.
+
+use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use crate::summary::{LatencySummary, RunSummary};
+
+/// A statistic's mean over replications with its 95% confidence interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Estimate {
+    /// Mean over replications.
+    pub mean: f64,
+    /// Half-width of the 95% confidence interval.
+    pub ci95_half_width: f64,
+    /// Number of replications that had a value.
+    pub n: u32,
+}
+
+impl Estimate {
+    /// The mean and 95% t-interval of `values`; `None` for fewer than two values.
+    pub fn from_values(values: &[f64]) -> Option<Estimate> {
+        let n = values.len();
+        if n < 2 {
+            return None;
+        }
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+            .map(|dist| dist.inverse_cdf(0.975))
+            .unwrap_or(f64::NAN);
+        Some(Estimate {
+            mean,
+            ci95_half_width: t * (variance / n as f64).sqrt(),
+            n: n as u32,
+        })
+    }
+
+    /// Whether `value` lies inside the interval.
+    pub fn contains(&self, value: f64) -> bool {
+        (value - self.mean).abs() <= self.ci95_half_width
+    }
+}
+
+/// Estimates of a latency distribution's summary statistics across replications.
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencyEstimates {
+    /// Mean latency.
+    pub mean_ms: Option<Estimate>,
+    /// Median.
+    pub p50_ms: Option<Estimate>,
+    /// 90th percentile.
+    pub p90_ms: Option<Estimate>,
+    /// 99th percentile.
+    pub p99_ms: Option<Estimate>,
+    /// 99.9th percentile.
+    pub p999_ms: Option<Estimate>,
+}
+
+impl LatencyEstimates {
+    fn from_runs<'a>(runs: impl Iterator<Item = &'a LatencySummary> + Clone) -> LatencyEstimates {
+        let pick = |f: fn(&LatencySummary) -> Option<f64>| {
+            let values: Vec<f64> = runs.clone().filter_map(f).collect();
+            Estimate::from_values(&values)
+        };
+        LatencyEstimates {
+            mean_ms: pick(|l| l.mean_ms),
+            p50_ms: pick(|l| l.p50_ms),
+            p90_ms: pick(|l| l.p90_ms),
+            p99_ms: pick(|l| l.p99_ms),
+            p999_ms: pick(|l| l.p999_ms),
+        }
+    }
+}
+
+/// A client's statistics across replications.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientAggregate {
+    /// The client's name.
+    pub name: String,
+    /// Answered requests per second.
+    pub throughput_per_s: Option<Estimate>,
+    /// Successful requests per second.
+    pub goodput_per_s: Option<Estimate>,
+    /// Latency of successful requests.
+    pub latency: LatencyEstimates,
+}
+
+/// A service's statistics across replications.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceAggregate {
+    /// The service's name.
+    pub name: String,
+    /// Utilisation, 0 to 1.
+    pub utilisation: Option<Estimate>,
+    /// Mean total queue length.
+    pub mean_queue_length: Option<Estimate>,
+    /// Queue wait.
+    pub queue_wait: LatencyEstimates,
+    /// Time in the service.
+    pub latency: LatencyEstimates,
+}
+
+/// Every client's and service's statistics across replications.
+#[derive(Clone, Debug, Serialize)]
+pub struct Aggregate {
+    /// One entry per client, in scenario order.
+    pub clients: Vec<ClientAggregate>,
+    /// One entry per service, in scenario order.
+    pub services: Vec<ServiceAggregate>,
+}
+
+impl Aggregate {
+    /// Aggregates two or more replications of the same scenario; `None` for fewer.
+    pub fn from_runs(runs: &[RunSummary]) -> Option<Aggregate> {
+        let first = runs.first()?;
+        if runs.len() < 2 {
+            return None;
+        }
+        let values = |f: &dyn Fn(&RunSummary) -> f64| -> Option<Estimate> {
+            Estimate::from_values(&runs.iter().map(f).collect::<Vec<_>>())
+        };
+        let clients = first
+            .clients
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ClientAggregate {
+                name: c.name.clone(),
+                throughput_per_s: values(&|r| r.clients[i].throughput_per_s),
+                goodput_per_s: values(&|r| r.clients[i].goodput_per_s),
+                latency: LatencyEstimates::from_runs(runs.iter().map(|r| &r.clients[i].latency)),
+            })
+            .collect();
+        let services = first
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ServiceAggregate {
+                name: s.name.clone(),
+                utilisation: values(&|r| r.services[i].utilisation),
+                mean_queue_length: values(&|r| r.services[i].mean_queue_length),
+                queue_wait: LatencyEstimates::from_runs(
+                    runs.iter().map(|r| &r.services[i].queue_wait),
+                ),
+                latency: LatencyEstimates::from_runs(runs.iter().map(|r| &r.services[i].latency)),
+            })
+            .collect();
+        Some(Aggregate { clients, services })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// t(0.975, 4) = 2.776445 (any t table); values 1..5 have mean 3 and s = sqrt(2.5).
+    #[test]
+    fn t_interval_matches_the_table() {
+        let e = Estimate::from_values(&[1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
+        assert_eq!(e.mean, 3.0);
+        let expected = 2.776_445 * (2.5f64 / 5.0).sqrt();
+        assert!(
+            (e.ci95_half_width - expected).abs() < 1e-5,
+            "{}",
+            e.ci95_half_width
+        );
+        assert!(Estimate::from_values(&[1.0]).is_none());
+    }
+}

@@ -1,0 +1,19 @@
+//! Everything a run produces, from the collectors the model records into while it runs to the
+//! summaries, confidence intervals, `summary.json` and the terminal table.
+//!
+//! Collectors stream: a [`LatencyRecorder`] is an HdrHistogram plus exact sums, a
+//! [`TimeAverage`] is a time-weighted integral. No per-request record is kept, so memory does
+//! not grow with the length of a run. Nothing here prints; [`text`] returns strings for the CLI.
+
+pub mod aggregate;
+pub mod collect;
+pub mod summary;
+pub mod text;
+pub mod write;
+
+pub use aggregate::{Aggregate, Estimate};
+pub use collect::{LatencyRecorder, TimeAverage};
+pub use summary::{
+    ClientSummary, Conservation, Failures, LatencySummary, LittlesLaw, Report, RunSummary,
+    ServiceSummary,
+};

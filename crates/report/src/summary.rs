@@ -1,0 +1,198 @@
+//! The stable shape of a run's results, serialised as `summary.json`. Field names carry their
+//! units (`_ms`, `_s`, `_per_s`); a field added later never changes the meaning of one already
+//! here. `docs/summary-json.md` documents every field.
+
+use serde::Serialize;
+
+use crate::aggregate::Aggregate;
+
+/// The version of the `summary.json` schema; bumped only when a field changes meaning or goes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything `tailsim run` reports: the scenario, every replication, and the aggregate across
+/// replications when there is more than one.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The master seed.
+    pub seed: u64,
+    /// Simulated time of each replication, warm-up included, in seconds.
+    pub duration_s: f64,
+    /// Warm-up excluded from every statistic, in seconds.
+    pub warmup_s: f64,
+    /// The number of independent replications.
+    pub replications: u32,
+    /// Why the first truncated replication stopped early, if any did.
+    pub truncated: Option<String>,
+    /// One summary per replication, in replication order.
+    pub runs: Vec<RunSummary>,
+    /// Means and 95% confidence intervals across replications (two or more).
+    pub aggregate: Option<Aggregate>,
+}
+
+/// The results of one replication.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    /// The replication's index, from 0.
+    pub replication: u32,
+    /// The measured span (duration minus warm-up, or less when truncated), in seconds.
+    pub measured_s: f64,
+    /// Events processed, warm-up included.
+    pub events: u64,
+    /// Why the run stopped before its end, if it did.
+    pub truncated: Option<String>,
+    /// One entry per client, in scenario order.
+    pub clients: Vec<ClientSummary>,
+    /// One entry per service, in scenario order.
+    pub services: Vec<ServiceSummary>,
+    /// The request count identity, checked at the end of the run.
+    pub conservation: Conservation,
+}
+
+/// End-to-end results of one client's requests that arrived after the warm-up.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientSummary {
+    /// The client's name.
+    pub name: String,
+    /// The service it calls.
+    pub target: String,
+    /// Requests sent.
+    pub arrivals: u64,
+    /// Requests answered with success.
+    pub succeeded: u64,
+    /// Requests answered with a failure.
+    pub failed: u64,
+    /// Failures by cause.
+    pub failures: Failures,
+    /// Requests still unanswered when the run ended.
+    pub in_flight_at_end: u64,
+    /// Answered requests (success or failure) per second.
+    pub throughput_per_s: f64,
+    /// Successful requests per second.
+    pub goodput_per_s: f64,
+    /// Latency of successful requests.
+    pub latency: LatencySummary,
+    /// Latency of failed requests (time until the failure was known).
+    pub failure_latency: LatencySummary,
+    /// Little's law over the client's requests in flight.
+    pub littles_law: LittlesLaw,
+}
+
+/// Failed requests by cause.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Failures {
+    /// Refused by a full queue somewhere on the request's path.
+    pub rejected: u64,
+}
+
+/// A service's load and latency, over visits that arrived after the warm-up.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceSummary {
+    /// The service's name.
+    pub name: String,
+    /// Instances behind the load balancer.
+    pub instances: u32,
+    /// Workers per instance.
+    pub workers: u32,
+    /// Visits that arrived.
+    pub arrivals: u64,
+    /// Visits refused because the chosen instance's queue was full.
+    pub rejected: u64,
+    /// Visits that finished (with success or failure).
+    pub completed: u64,
+    /// Mean busy workers divided by all workers, 0 to 1.
+    pub utilisation: f64,
+    /// Time-averaged number of busy workers, all instances.
+    pub mean_busy_workers: f64,
+    /// Time-averaged number of visits waiting in queues, all instances.
+    pub mean_queue_length: f64,
+    /// The longest total queue seen after the warm-up.
+    pub max_queue_length: u64,
+    /// The fraction of admitted visits that had to wait for a worker (Erlang C's P(wait)).
+    pub wait_probability: f64,
+    /// Time from arrival at the service to getting a worker.
+    pub queue_wait: LatencySummary,
+    /// Time from arrival at the service to the end of its handler (downstream calls included).
+    pub latency: LatencySummary,
+    /// Little's law over visits in the service (queued or holding a worker).
+    pub littles_law: LittlesLaw,
+}
+
+/// Mean, quantiles and maximum of a latency distribution; `null` when nothing was recorded.
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencySummary {
+    /// The number of latencies recorded.
+    pub count: u64,
+    /// Exact mean.
+    pub mean_ms: Option<f64>,
+    /// Median.
+    pub p50_ms: Option<f64>,
+    /// 90th percentile.
+    pub p90_ms: Option<f64>,
+    /// 99th percentile.
+    pub p99_ms: Option<f64>,
+    /// 99.9th percentile.
+    pub p999_ms: Option<f64>,
+    /// Exact maximum.
+    pub max_ms: Option<f64>,
+}
+
+/// The self-check L = lambda x W: the time-averaged number in the system against the arrival
+/// rate times the mean time in the system. Far apart means the run is too short for its
+/// warm-up, or the system is not in steady state (a queue still growing).
+#[derive(Clone, Debug, Serialize)]
+pub struct LittlesLaw {
+    /// L: time-averaged number in the system.
+    pub mean_in_system: f64,
+    /// lambda: admitted arrivals per second.
+    pub arrival_rate_per_s: f64,
+    /// W: mean time in the system of finished visits, in seconds.
+    pub mean_time_in_system_s: f64,
+    /// lambda x W.
+    pub predicted_in_system: f64,
+    /// |L - lambda W| / L, or 0 when both are 0.
+    pub relative_error: f64,
+}
+
+impl LittlesLaw {
+    /// Builds the check from L, lambda and W.
+    pub fn new(
+        mean_in_system: f64,
+        arrival_rate_per_s: f64,
+        mean_time_in_system_s: f64,
+    ) -> LittlesLaw {
+        let predicted = arrival_rate_per_s * mean_time_in_system_s;
+        let scale = mean_in_system.max(predicted);
+        let relative_error = if scale > 0.0 {
+            (mean_in_system - predicted).abs() / scale
+        } else {
+            0.0
+        };
+        LittlesLaw {
+            mean_in_system,
+            arrival_rate_per_s,
+            mean_time_in_system_s,
+            predicted_in_system: predicted,
+            relative_error,
+        }
+    }
+}
+
+/// Conservation of requests over the whole run, warm-up included:
+/// `arrived = succeeded + failed + in_flight`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Conservation {
+    /// Client requests created.
+    pub arrived: u64,
+    /// Answered with success.
+    pub succeeded: u64,
+    /// Answered with failure.
+    pub failed: u64,
+    /// Live requests counted in the request table at the end.
+    pub in_flight: u64,
+    /// Whether the identity holds.
+    pub holds: bool,
+}

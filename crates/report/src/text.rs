@@ -1,0 +1,255 @@
+//! The terminal summary: one table of clients and one of services, with 95% intervals when
+//! there are replications. Returns strings; the CLI prints them.
+
+use std::fmt::Write;
+
+use crate::aggregate::{Estimate, LatencyEstimates};
+use crate::summary::{Report, RunSummary};
+
+/// Formats a latency in milliseconds with three significant figures and a fitting unit.
+pub fn format_ms(ms: f64) -> String {
+    if !ms.is_finite() {
+        return "-".into();
+    }
+    if ms >= 1000.0 {
+        format!("{}s", sig3(ms / 1000.0))
+    } else if ms >= 1.0 {
+        format!("{}ms", sig3(ms))
+    } else if ms >= 0.001 {
+        format!("{}us", sig3(ms * 1000.0))
+    } else {
+        format!("{}ns", sig3(ms * 1e6))
+    }
+}
+
+fn sig3(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+fn opt_ms(value: Option<f64>) -> String {
+    value.map(format_ms).unwrap_or_else(|| "-".into())
+}
+
+fn with_ci(value: Option<Estimate>) -> String {
+    match value {
+        Some(e) => format!("{}±{}", format_ms(e.mean), format_ms(e.ci95_half_width)),
+        None => "-".into(),
+    }
+}
+
+/// Groups digits in threes: 1234567 -> "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A table of left-aligned first column and right-aligned others.
+struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(header: &[&str]) -> Table {
+        Table {
+            rows: vec![header.iter().map(|h| h.to_string()).collect()],
+        }
+    }
+
+    fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    fn render(&self, out: &mut String) {
+        let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..columns)
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .filter_map(|r| r.get(c))
+                    .map(|s| s.chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        for row in &self.rows {
+            let mut line = String::new();
+            for (c, cell) in row.iter().enumerate() {
+                if c == 0 {
+                    let _ = write!(line, "{cell:<w$}", w = widths[c]);
+                } else {
+                    let _ = write!(line, "  {cell:>w$}", w = widths[c]);
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+}
+
+/// The whole terminal summary of a report.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {}s simulated ({}s warm-up), seed {}, {} replication{}",
+        report.scenario,
+        report.duration_s,
+        report.warmup_s,
+        report.seed,
+        report.replications,
+        if report.replications == 1 { "" } else { "s" }
+    );
+    if let Some(why) = &report.truncated {
+        let _ = writeln!(out, "TRUNCATED: {why}");
+    }
+    out.push('\n');
+    match (&report.aggregate, report.runs.first()) {
+        (Some(aggregate), _) => {
+            let mut clients = Table::new(&[
+                "client", "thru/s", "good/s", "mean", "p50", "p90", "p99", "p99.9",
+            ]);
+            for c in &aggregate.clients {
+                let rate = |e: Option<Estimate>| {
+                    e.map(|e| format!("{:.1}±{:.1}", e.mean, e.ci95_half_width))
+                        .unwrap_or_else(|| "-".into())
+                };
+                let LatencyEstimates {
+                    mean_ms,
+                    p50_ms,
+                    p90_ms,
+                    p99_ms,
+                    p999_ms,
+                } = c.latency;
+                clients.row(vec![
+                    c.name.clone(),
+                    rate(c.throughput_per_s),
+                    rate(c.goodput_per_s),
+                    with_ci(mean_ms),
+                    with_ci(p50_ms),
+                    with_ci(p90_ms),
+                    with_ci(p99_ms),
+                    with_ci(p999_ms),
+                ]);
+            }
+            clients.render(&mut out);
+            out.push('\n');
+            let mut services =
+                Table::new(&["service", "util", "queue", "wait mean", "wait p99", "p99"]);
+            for s in &aggregate.services {
+                services.row(vec![
+                    s.name.clone(),
+                    s.utilisation
+                        .map(|e| format!("{:.1}%±{:.1}", e.mean * 100.0, e.ci95_half_width * 100.0))
+                        .unwrap_or_else(|| "-".into()),
+                    s.mean_queue_length
+                        .map(|e| format!("{:.2}±{:.2}", e.mean, e.ci95_half_width))
+                        .unwrap_or_else(|| "-".into()),
+                    with_ci(s.queue_wait.mean_ms),
+                    with_ci(s.queue_wait.p99_ms),
+                    with_ci(s.latency.p99_ms),
+                ]);
+            }
+            services.render(&mut out);
+            let _ = writeln!(
+                out,
+                "\n± is the half-width of a 95% confidence interval across replications."
+            );
+        }
+        (None, Some(run)) => render_run(run, &mut out),
+        (None, None) => {}
+    }
+    out
+}
+
+fn render_run(run: &RunSummary, out: &mut String) {
+    let mut clients = Table::new(&[
+        "client",
+        "requests",
+        "thru/s",
+        "good/s",
+        "p50",
+        "p90",
+        "p99",
+        "p99.9",
+        "max",
+        "failed",
+        "in flight",
+    ]);
+    for c in &run.clients {
+        clients.row(vec![
+            c.name.clone(),
+            thousands(c.arrivals),
+            format!("{:.1}", c.throughput_per_s),
+            format!("{:.1}", c.goodput_per_s),
+            opt_ms(c.latency.p50_ms),
+            opt_ms(c.latency.p90_ms),
+            opt_ms(c.latency.p99_ms),
+            opt_ms(c.latency.p999_ms),
+            opt_ms(c.latency.max_ms),
+            thousands(c.failed),
+            thousands(c.in_flight_at_end),
+        ]);
+    }
+    clients.render(out);
+    out.push('\n');
+    let mut services = Table::new(&[
+        "service",
+        "inst x workers",
+        "arrivals",
+        "rejected",
+        "util",
+        "queue",
+        "wait mean",
+        "wait p99",
+        "p99",
+        "Little",
+    ]);
+    for s in &run.services {
+        services.row(vec![
+            s.name.clone(),
+            format!("{} x {}", s.instances, s.workers),
+            thousands(s.arrivals),
+            thousands(s.rejected),
+            format!("{:.1}%", s.utilisation * 100.0),
+            format!("{:.2}", s.mean_queue_length),
+            opt_ms(s.queue_wait.mean_ms),
+            opt_ms(s.queue_wait.p99_ms),
+            opt_ms(s.latency.p99_ms),
+            format!("{:.1}%", s.littles_law.relative_error * 100.0),
+        ]);
+    }
+    services.render(out);
+    let _ = writeln!(
+        out,
+        "\n{} events; Little is |L - lambda W| / L, the steady-state self-check (small is good).",
+        thousands(run.events)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_latencies_in_fitting_units() {
+        assert_eq!(format_ms(0.85), "850us");
+        assert_eq!(format_ms(12.34), "12.3ms");
+        assert_eq!(format_ms(1234.0), "1.23s");
+        assert_eq!(format_ms(0.0), "0.00ns");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(12), "12");
+    }
+}

@@ -1,0 +1,76 @@
+//! Shared helpers for the end-to-end tests: loading scenario text, running replications with
+//! the invariants checked, and comparing estimates with theory at a stated confidence.
+
+use statrs::distribution::{ContinuousCDF, StudentsT};
+use tailsim_model::{Limits, Model};
+use tailsim_report::Report;
+
+/// Loads scenario text, panicking with the rendered diagnostics if it is invalid.
+pub fn load(text: &str) -> Model {
+    match tailsim_model::load(text, &[]) {
+        Ok((model, _warnings)) => model,
+        Err(errors) => {
+            let rendered: Vec<String> = errors.iter().map(|d| d.render("test.ron", text)).collect();
+            panic!("invalid test scenario:\n{}", rendered.join("\n"))
+        }
+    }
+}
+
+/// Runs `replications` replications and checks, for each, that requests were conserved, the
+/// run was not truncated, and (in steady state) Little's law holds within `little_tol`.
+pub fn run(model: &Model, seed: u64, replications: u32) -> Report {
+    let report = tailsim_model::run_replications(model, seed, replications, Limits::default());
+    for run in &report.runs {
+        assert!(
+            run.conservation.holds,
+            "seed {seed} replication {}: {:?}",
+            run.replication, run.conservation
+        );
+        assert!(run.truncated.is_none(), "seed {seed}: {:?}", run.truncated);
+    }
+    report
+}
+
+/// Mean and half-width of the two-sided `confidence` Student-t interval of `values`.
+pub fn t_interval(values: &[f64], confidence: f64) -> (f64, f64) {
+    let n = values.len() as f64;
+    assert!(values.len() >= 2, "need two or more replications");
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let t = StudentsT::new(0.0, 1.0, n - 1.0)
+        .expect("df > 0")
+        .inverse_cdf(0.5 + confidence / 2.0);
+    (mean, t * (var / n).sqrt())
+}
+
+/// Asserts that replication estimates of a quantity agree with its theoretical value:
+///
+/// 1. the theory lies inside the 99.9% t-interval of the replication values (a correct
+///    simulator fails this one time in a thousand; the seeds are fixed, so a test that passes
+///    keeps passing);
+/// 2. the mean is within `rel_tol` of the theory (the accuracy the issue asks for);
+/// 3. the interval is narrower than `rel_tol` (so the test could have seen an error that large).
+pub fn assert_theory(what: &str, values: &[f64], theory: f64, rel_tol: f64) {
+    let (mean, half) = t_interval(values, 0.999);
+    let rel_err = (mean - theory).abs() / theory;
+    let report = format!(
+        "{what}: simulated {mean:.5} ± {half:.5} (99.9%, {} replications), theory {theory:.5}, error {:.2}%",
+        values.len(),
+        rel_err * 100.0
+    );
+    assert!(
+        half < rel_tol * theory,
+        "{report}: the interval is too wide to test a {}% tolerance",
+        rel_tol * 100.0
+    );
+    assert!(
+        (mean - theory).abs() <= half,
+        "{report}: theory outside the 99.9% interval"
+    );
+    assert!(
+        rel_err <= rel_tol,
+        "{report}: beyond the {}% tolerance",
+        rel_tol * 100.0
+    );
+    println!("{report}");
+}

@@ -1,10 +1,11 @@
 //! The future-event list: a binary heap ordered by `(time, sequence)` with lazy cancellation
 //! through generational keys.
 //!
-//! Events live in a slab; the heap holds small `(time, sequence, slot, epoch)` entries. Popping or
-//! cancelling an event bumps its slot's epoch, so a heap entry whose epoch no longer matches is
-//! stale and skipped. Ties in time pop in scheduling order, which makes runs deterministic. In
-//! steady state nothing allocates: slots are reused through a free list.
+//! Heap entries carry the event itself plus a `(slot, epoch)` pair; a small table holds each
+//! slot's current epoch. Popping or cancelling an event bumps its slot's epoch, so an entry whose
+//! epoch no longer matches is stale and skipped when it surfaces. Ties in time pop in scheduling
+//! order, which makes runs deterministic. In steady state nothing allocates: slots are reused
+//! through a free list and the heap keeps its capacity.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -19,36 +20,42 @@ pub struct EventKey {
     epoch: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Entry {
+struct Entry<E> {
     time: SimTime,
     seq: u64,
     slot: u32,
     epoch: u32,
+    event: E,
 }
 
-impl Ord for Entry {
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.seq == other.seq
+    }
+}
+
+impl<E> Eq for Entry<E> {}
+
+impl<E> Ord for Entry<E> {
     /// Reversed, so that std's max-heap pops the earliest `(time, seq)` first.
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         (other.time, other.seq).cmp(&(self.time, self.seq))
     }
 }
 
-impl PartialOrd for Entry {
+impl<E> PartialOrd for Entry<E> {
+    #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-struct Slot<E> {
-    epoch: u32,
-    event: Option<E>,
-}
-
 /// A deterministic priority queue of future events of type `E`.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry>,
-    slots: Vec<Slot<E>>,
+    heap: BinaryHeap<Entry<E>>,
+    /// The current epoch of every slot; an entry is live while its epoch matches.
+    epochs: Vec<u32>,
     free: Vec<u32>,
     next_seq: u64,
     len: usize,
@@ -65,7 +72,7 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             heap: BinaryHeap::new(),
-            slots: Vec::new(),
+            epochs: Vec::new(),
             free: Vec::new(),
             next_seq: 0,
             len: 0,
@@ -86,59 +93,53 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn schedule(&mut self, time: SimTime, event: E) -> EventKey {
         let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize].event = Some(event);
-                slot
-            }
+            Some(slot) => slot,
             None => {
                 let slot =
-                    u32::try_from(self.slots.len()).expect("more than 4 billion pending events");
-                self.slots.push(Slot {
-                    epoch: 0,
-                    event: Some(event),
-                });
+                    u32::try_from(self.epochs.len()).expect("more than 4 billion pending events");
+                self.epochs.push(0);
                 slot
             }
         };
-        let epoch = self.slots[slot as usize].epoch;
+        let epoch = self.epochs[slot as usize];
         self.heap.push(Entry {
             time,
             seq: self.next_seq,
             slot,
             epoch,
+            event,
         });
         self.next_seq += 1;
         self.len += 1;
         EventKey { slot, epoch }
     }
 
-    /// Cancels a scheduled event and returns it; returns `None` if it already fired or was
-    /// cancelled.
-    pub fn cancel(&mut self, key: EventKey) -> Option<E> {
-        let slot = self.slots.get_mut(key.slot as usize)?;
-        if slot.epoch != key.epoch {
-            return None;
+    /// Cancels a scheduled event; returns whether it was still pending. Its heap entry stays
+    /// until it surfaces and is skipped.
+    pub fn cancel(&mut self, key: EventKey) -> bool {
+        match self.epochs.get_mut(key.slot as usize) {
+            Some(epoch) if *epoch == key.epoch => {
+                *epoch = epoch.wrapping_add(1);
+                self.free.push(key.slot);
+                self.len -= 1;
+                true
+            }
+            _ => false,
         }
-        let event = slot.event.take()?;
-        slot.epoch = slot.epoch.wrapping_add(1);
-        self.free.push(key.slot);
-        self.len -= 1;
-        Some(event)
     }
 
     /// Removes and returns the earliest live event with its time.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         while let Some(entry) = self.heap.pop() {
-            let slot = &mut self.slots[entry.slot as usize];
-            if slot.epoch != entry.epoch {
+            let epoch = &mut self.epochs[entry.slot as usize];
+            if *epoch != entry.epoch {
                 continue; // cancelled; the slot may already hold a newer event
             }
-            let event = slot.event.take().expect("a live slot holds its event");
-            slot.epoch = slot.epoch.wrapping_add(1);
+            *epoch = epoch.wrapping_add(1);
             self.free.push(entry.slot);
             self.len -= 1;
-            return Some((entry.time, event));
+            return Some((entry.time, entry.event));
         }
         None
     }
@@ -146,7 +147,7 @@ impl<E> EventQueue<E> {
     /// The time of the earliest live event, discarding stale entries on the way.
     pub fn peek_time(&mut self) -> Option<SimTime> {
         while let Some(entry) = self.heap.peek() {
-            if self.slots[entry.slot as usize].epoch == entry.epoch {
+            if self.epochs[entry.slot as usize] == entry.epoch {
                 return Some(entry.time);
             }
             self.heap.pop();
@@ -182,10 +183,10 @@ mod tests {
         let a = q.schedule(SimTime(1), 'a');
         assert_eq!(q.pop(), Some((SimTime(1), 'a')));
         let b = q.schedule(SimTime(2), 'b'); // reuses a's slot
-        assert_eq!(q.cancel(a), None);
+        assert!(!q.cancel(a));
         assert_eq!(q.len(), 1);
-        assert_eq!(q.cancel(b), Some('b'));
-        assert_eq!(q.cancel(b), None);
+        assert!(q.cancel(b));
+        assert!(!q.cancel(b));
         assert_eq!(q.pop(), None);
         assert!(q.is_empty());
     }
@@ -212,7 +213,7 @@ mod tests {
                 5 if !keys.is_empty() => {
                     let idx = rng.random_range(0..keys.len());
                     let (key, at) = keys.swap_remove(idx);
-                    assert_eq!(q.cancel(key), reference.remove(&at));
+                    assert_eq!(q.cancel(key), reference.remove(&at).is_some());
                 }
                 _ => {
                     let expected = reference.pop_first();

@@ -1,0 +1,72 @@
+//! Throughput benchmarks: customers per second through a whole M/M/1 run (arrivals, queue,
+//! service, HdrHistogram recording, summary), the bundled checkout scenario, and the bare event
+//! queue. Run with `cargo bench -p tailsim-benches`; CI smoke-runs them with `-- --test`.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::time::Duration;
+use tailsim_engine::{EventQueue, SimTime};
+use tailsim_model::Limits;
+
+fn mm1_whole_run(c: &mut Criterion) {
+    const CUSTOMERS: u64 = 10_000_000;
+    let model = tailsim_benches::mm1(CUSTOMERS);
+    let mut group = c.benchmark_group("mm1_rho_0.9");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(12));
+    group.throughput(Throughput::Elements(CUSTOMERS));
+    group.bench_function("10M_customers", |b| {
+        b.iter(|| {
+            let summary = tailsim_model::world::run(black_box(&model), 1, 0, Limits::default());
+            black_box(summary.clients[0].latency.p99_ms)
+        })
+    });
+    group.finish();
+}
+
+fn checkout_whole_run(c: &mut Criterion) {
+    let model = tailsim_benches::checkout();
+    let requests = (model.duration.as_secs_f64() * model.clients[0].rate_per_s) as u64;
+    let mut group = c.benchmark_group("checkout");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(requests));
+    group.bench_function("60s", |b| {
+        b.iter(|| {
+            black_box(tailsim_model::world::run(black_box(&model), 42, 0, Limits::default()).events)
+        })
+    });
+    group.finish();
+}
+
+fn event_queue_hold(c: &mut Criterion) {
+    // The classic "hold" model: a queue of n pending events; pop one, schedule one later.
+    let mut group = c.benchmark_group("event_queue_hold");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3));
+    for n in [16u64, 10_000] {
+        group.throughput(Throughput::Elements(1_000_000));
+        group.bench_function(format!("{n}_pending"), |b| {
+            b.iter(|| {
+                let mut q = EventQueue::new();
+                let mut x: u64 = 0x9e37_79b9;
+                for i in 0..n {
+                    q.schedule(SimTime(i * 7919 % 10_007), i);
+                }
+                for _ in 0..1_000_000u64 {
+                    let (t, e) = q.pop().expect("never empty");
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    q.schedule(SimTime(t.0 + x % 10_000), e);
+                }
+                black_box(q.len())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, mm1_whole_run, checkout_whole_run, event_queue_hold);
+criterion_main!(benches);

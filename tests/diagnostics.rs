@@ -1,1 +1,237 @@
-//! x
+//! Every diagnostic the foundation promises, table-driven: scenario text in, exact message,
+//! location and hint out, so messages stay good as the schema grows.
+
+use tailsim_model::{Diagnostic, Location};
+
+/// A valid scenario with `%CLIENT%`, `%API%` and `%DB%` to splice faults into.
+const TEMPLATE: &str = r#"Scenario(
+    name: "diag",
+    duration: "10s",
+    clients: [Client(name: "users", target: "api", rate: %RATE%)],
+    services: [
+        Service(name: "api", workers: %WORKERS%, handler: [Work(Exponential(mean: "1ms")), Call("%CALL%")]),
+        Service(name: "db", handler: [Work(%DIST%)%DB_CALL%]),
+    ],
+)"#;
+
+fn scenario(rate: &str, workers: &str, call: &str, dist: &str, db_call: &str) -> String {
+    TEMPLATE
+        .replace("%RATE%", rate)
+        .replace("%WORKERS%", workers)
+        .replace("%CALL%", call)
+        .replace("%DIST%", dist)
+        .replace("%DB_CALL%", db_call)
+}
+
+fn valid() -> String {
+    scenario("100.0", "4", "db", r#"Constant("2ms")"#, "")
+}
+
+fn errors(text: &str) -> Vec<Diagnostic> {
+    match tailsim_model::load(text, &[]) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(errors) => errors,
+    }
+}
+
+fn only_error(text: &str) -> Diagnostic {
+    let mut errors = errors(text);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    errors.remove(0)
+}
+
+/// (scenario text, item path, message, location, hint)
+type SemanticCase = (
+    String,
+    &'static str,
+    &'static str,
+    Option<Location>,
+    Option<&'static str>,
+);
+
+fn at(line: usize, column: usize) -> Option<Location> {
+    Some(Location { line, column })
+}
+
+#[test]
+fn the_template_is_valid() {
+    assert!(tailsim_model::load(&valid(), &[]).is_ok());
+}
+
+#[test]
+fn semantic_errors_name_the_item() {
+    let cases: Vec<SemanticCase> = vec![
+        (
+            scenario("100.0", "4", "dbb", r#"Constant("2ms")"#, ""),
+            r#"services[0] "api" .handler[1]"#,
+            r#"`Call` names an unknown service "dbb""#,
+            at(6, 84),
+            Some("did you mean `db`?"),
+        ),
+        (
+            scenario("-5.0", "4", "db", r#"Constant("2ms")"#, ""),
+            r#"clients[0] "users""#,
+            "`rate` must be a positive number of requests per second, got -5",
+            at(4, 28),
+            Some("rates above 1e9 per second are refused"),
+        ),
+        (
+            scenario("100.0", "0", "db", r#"Constant("2ms")"#, ""),
+            r#"services[0] "api""#,
+            "`workers` must be between 1 and 1000000, got 0",
+            at(6, 23),
+            Some("a service with no workers never serves anything"),
+        ),
+        (
+            scenario("100.0", "4", "db", r#"Constant("2ms")"#, r#", Call("api")"#),
+            r#"services[0] "api""#,
+            "the call graph has a cycle: api -> db -> api",
+            at(6, 23),
+            Some("a request would call itself forever; remove one of these calls"),
+        ),
+        (
+            scenario(
+                "100.0",
+                "4",
+                "db",
+                r#"LogNormal(median: "5ms", p99: "2ms")"#,
+                "",
+            ),
+            r#"services[1] "db" .handler[0]"#,
+            "`p99` must be greater than `median`",
+            None,
+            None,
+        ),
+        (
+            scenario("100.0", "4", "db", r#"Uniform(min: "5ms", max: "2ms")"#, ""),
+            r#"services[1] "db" .handler[0]"#,
+            "`min` must not exceed `max`",
+            None,
+            None,
+        ),
+    ];
+    for (text, path, message, location, hint) in cases {
+        let d = only_error(&text);
+        assert_eq!(d.path.as_deref(), Some(path), "{d:?}");
+        assert_eq!(d.message, message);
+        assert_eq!(d.location, location, "{message}");
+        assert_eq!(d.hint.as_deref(), hint, "{message}");
+    }
+}
+
+#[test]
+fn syntax_and_schema_errors_point_at_line_and_column() {
+    let cases: Vec<(String, &str, Option<Location>, Option<&str>)> = vec![
+        (
+            valid().replace("duration:", "duraton:"),
+            "unknown field `duraton` in `Scenario`",
+            at(3, 5),
+            Some("did you mean `duration`?"),
+        ),
+        (
+            valid().replace("Exponential(", "Exponentail("),
+            "unknown variant `Exponentail` in `DistSpec`",
+            at(6, 57),
+            Some("did you mean `Exponential`?"),
+        ),
+        (
+            valid().replace(r#""10s""#, r#""10 sec""#),
+            r#"invalid duration "10 sec": unknown unit `sec`; write a number and a unit: ns, us, ms, s, m or h, as in "250us", "15ms", "2s""#,
+            at(3, 16),
+            None,
+        ),
+        (
+            valid().replace(r#"rate: 100.0)"#, r#"rate: 100.0"#),
+            "expected a comma",
+            at(4, 63),
+            Some("separate items with `,`"),
+        ),
+        (
+            valid().replace(r#"duration: "10s","#, ""),
+            "missing field `duration` in `Scenario`",
+            at(9, 1),
+            Some("add `duration: ...`"),
+        ),
+    ];
+    for (text, message, location, hint) in cases {
+        let d = only_error(&text);
+        assert_eq!(d.message, message);
+        assert_eq!(d.location, location, "{message}");
+        assert_eq!(d.hint.as_deref(), hint, "{message}");
+    }
+}
+
+#[test]
+fn all_semantic_errors_are_reported_at_once() {
+    let text = scenario("0.0", "0", "nope", r#"Constant("2ms")"#, "");
+    let messages: Vec<String> = errors(&text).into_iter().map(|d| d.message).collect();
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+}
+
+#[test]
+fn rendering_shows_the_line_and_a_caret() {
+    let text = valid().replace("duration:", "duraton:");
+    let rendered = only_error(&text).render("diag.ron", &text);
+    let expected = "\
+error: unknown field `duraton` in `Scenario`
+  --> diag.ron:3:5
+  |
+3 |     duraton: \"10s\",
+  |     ^
+  = hint: did you mean `duration`?
+";
+    assert_eq!(rendered, expected);
+}
+
+#[test]
+fn overrides_set_scalars_and_refuse_bad_paths() {
+    use tailsim_model::Override;
+    let set = |s: &str| Override::parse(s).expect("path=value");
+    let overrides = [
+        set("clients.users.rate=1200"),
+        set("services.db.workers=8"),
+        set("duration=2m"),
+    ];
+    let (model, _) = tailsim_model::load(&valid(), &overrides).expect("valid overrides");
+    assert_eq!(model.clients[0].rate_per_s, 1200.0);
+    assert_eq!(model.services[1].workers, 8);
+    assert_eq!(model.duration.as_secs_f64(), 120.0);
+
+    let err = |o: &str| match tailsim_model::load(&valid(), &[set(o)]) {
+        Ok(_) => panic!("{o} accepted"),
+        Err(mut errors) => errors.remove(0),
+    };
+    let d = err("clients.user.rate=5");
+    assert_eq!(
+        d.message,
+        "--set clients.user.rate: nothing named `user` in this list"
+    );
+    assert_eq!(d.hint.as_deref(), Some("did you mean `users`?"));
+    let d = err("clients.users.rat=5");
+    assert_eq!(d.hint.as_deref(), Some("did you mean `rate`?"));
+    assert_eq!(
+        err("clients.users.rate=fast").message,
+        "--set clients.users.rate: `fast` is not a number"
+    );
+    assert!(
+        err("services.db.workers=-3")
+            .message
+            .starts_with("--set services.db.workers=-3: ")
+    );
+    assert_eq!(
+        err("duration=5 sec").message.split(':').next(),
+        Some("--set duration=5 sec")
+    );
+    assert_eq!(
+        err(r#"services.db.handler.0=Constant("1ms")"#).message,
+        "--set services.db.handler.0: only a single value can be set this way, not a whole structure"
+    );
+    // A variant's payload is entered without naming the variant.
+    let (model, _) =
+        tailsim_model::load(&valid(), &[set("services.api.handler.0.mean=3ms")]).expect("valid");
+    let tailsim_model::compile::Step::Work(dist) = &model.services[0].steps[0] else {
+        panic!("not work")
+    };
+    assert_eq!(dist.mean(), 3e6);
+    assert!(Override::parse("no-equals-sign").is_err());
+}

@@ -1,5 +1,7 @@
 //! The end-to-end test binary: one crate with modules, built once.
 
+#![allow(clippy::unwrap_used)]
+
 mod analytic;
 mod determinism;
 mod diagnostics;

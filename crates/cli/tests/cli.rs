@@ -1,0 +1,243 @@
+//! The `tailsim` binary as a user meets it: exit codes, what goes to stdout and stderr, the
+//! files it writes. These live beside the binary because only here does cargo hand a test the
+//! binary's path.
+
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn scenario(name: &str) -> PathBuf {
+    repo().join("scenarios").join(name)
+}
+
+fn tailsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tailsim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn assert_no_panic(out: &Output) {
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_prints_the_tables_and_writes_summary_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out_dir = dir.path().join("out");
+    let checkout = scenario("checkout.ron");
+    let out = tailsim(&[
+        "run",
+        checkout.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for expected in [
+        "client", "shoppers", "p99.9", "service", "gateway", "api", "db", "util", "Little",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected} in\n{stdout}");
+    }
+    let json: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(out_dir.join("summary.json")).expect("summary.json written"),
+    )
+    .expect("valid JSON");
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["scenario"], "checkout");
+    assert_eq!(json["runs"][0]["conservation"]["holds"], true);
+    assert!(
+        json["runs"][0]["clients"][0]["latency"]["p99_ms"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+}
+
+#[test]
+fn json_flag_prints_the_same_summary_that_is_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mm1 = scenario("mm1.ron");
+    let out = tailsim(&[
+        "run",
+        mm1.to_str().unwrap(),
+        "--duration",
+        "20s",
+        "--json",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        fs::read_to_string(dir.path().join("summary.json")).unwrap()
+    );
+}
+
+#[test]
+fn same_seed_gives_the_same_bytes_with_one_or_two_threads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let checkout = scenario("checkout.ron");
+    let mut outputs = Vec::new();
+    for threads in ["1", "2"] {
+        let out_dir = dir.path().join(threads);
+        let out = tailsim(&[
+            "run",
+            checkout.to_str().unwrap(),
+            "--replications",
+            "3",
+            "--threads",
+            threads,
+            "--seed",
+            "9",
+            "--quiet",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        outputs.push(fs::read(out_dir.join("summary.json")).unwrap());
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    let json: serde_json::Value = serde_json::from_slice(&outputs[0]).unwrap();
+    assert_eq!(json["replications"], 3);
+    assert!(
+        json["aggregate"]["clients"][0]["latency"]["p99_ms"]["ci95_half_width"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+}
+
+#[test]
+fn bad_input_exits_2_with_file_line_column_and_a_hint() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad.ron");
+    let source = fs::read_to_string(scenario("mm1.ron"))
+        .unwrap()
+        .replace("workers: 1,", "wrokers: 1,");
+    fs::write(&bad, &source).unwrap();
+    let out = tailsim(&["run", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_no_panic(&out);
+    let stderr = text(&out.stderr);
+    let line = source.lines().position(|l| l.contains("wrokers")).unwrap() + 1;
+    assert!(stderr.contains(&format!("bad.ron:{line}:13")), "{stderr}");
+    assert!(stderr.contains("unknown field `wrokers`"), "{stderr}");
+    assert!(stderr.contains("did you mean `workers`?"), "{stderr}");
+    assert!(stderr.contains("            ^"), "{stderr}");
+
+    for args in [
+        vec!["run", "no/such/file.ron"],
+        vec![
+            "run",
+            scenario("mm1.ron").to_str().unwrap(),
+            "--duration",
+            "ten seconds",
+        ],
+        vec![
+            "run",
+            scenario("mm1.ron").to_str().unwrap(),
+            "--set",
+            "clients.nobody.rate=3",
+        ],
+        vec![
+            "run",
+            scenario("mm1.ron").to_str().unwrap(),
+            "--replications",
+            "0",
+        ],
+        vec!["frobnicate"],
+    ] {
+        let out = tailsim(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert_no_panic(&out);
+        assert!(!text(&out.stderr).is_empty());
+    }
+}
+
+#[test]
+fn check_prints_offered_load_and_warns_at_saturation() {
+    let mm1 = scenario("mm1.ron");
+    let out = tailsim(&["check", mm1.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("90.0%"), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).is_empty());
+
+    let over = [
+        "check",
+        mm1.to_str().unwrap(),
+        "--set",
+        "clients.users.rate=1100",
+    ];
+    let out = tailsim(&over);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning: service \"server\" is offered at least 110% of its capacity"),
+        "{stderr}"
+    );
+    let out = tailsim(&[&over[..], &["--deny-warnings"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn overload_stops_at_the_in_flight_limit_and_says_why() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mm1 = scenario("mm1.ron");
+    let args = [
+        "run",
+        mm1.to_str().unwrap(),
+        "--set",
+        "clients.users.rate=2000",
+        "--max-in-flight",
+        "10000",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ];
+    let out = tailsim(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("10000 requests were in flight"), "{stderr}");
+    assert!(
+        stderr.contains("service \"server\" had 9999 requests queued"),
+        "{stderr}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert!(json["truncated"].as_str().unwrap().contains("in flight"));
+}
+
+#[test]
+fn list_shows_each_scenario_with_its_first_comment() {
+    let out = tailsim(&["list", repo().join("scenarios").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("checkout.ron\tAn online shop's checkout path"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("mm1.ron\tThe textbook M/M/1 queue"),
+        "{stdout}"
+    );
+}

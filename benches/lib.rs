@@ -6,10 +6,7 @@ use tailsim_model::Model;
 pub fn mm1(customers: u64) -> Model {
     let source = include_str!("../scenarios/mm1.ron");
     let seconds = customers.div_ceil(900);
-    let set = tailsim_model::Override {
-        path: "duration".into(),
-        value: format!("{seconds}s"),
-    };
+    let set = tailsim_model::Override { path: "duration".into(), value: format!("{seconds}s") };
     match tailsim_model::load(source, &[set]) {
         Ok((model, _)) => model,
         Err(errors) => panic!("mm1.ron does not load: {errors:?}"),

@@ -6,16 +6,8 @@ use tailsim_report::Report;
 use tailsim_tests::{assert_theory, load, run};
 
 /// One station: Poisson arrivals at `rate`/s, `workers` workers, the given service distribution.
-fn station(
-    rate: f64,
-    service: &str,
-    workers: u32,
-    capacity: Option<u32>,
-    duration_s: u64,
-) -> String {
-    let queue = capacity
-        .map(|c| format!("queue: (capacity: {c}),"))
-        .unwrap_or_default();
+fn station(rate: f64, service: &str, workers: u32, capacity: Option<u32>, duration_s: u64) -> String {
+    let queue = capacity.map(|c| format!("queue: (capacity: {c}),")).unwrap_or_default();
     format!(
         r#"Scenario(
             name: "station",
@@ -31,11 +23,7 @@ fn client_values(report: &Report, f: impl Fn(&tailsim_report::ClientSummary) -> 
     report.runs.iter().map(|r| f(&r.clients[0])).collect()
 }
 
-fn service_values(
-    report: &Report,
-    s: usize,
-    f: impl Fn(&tailsim_report::ServiceSummary) -> f64,
-) -> Vec<f64> {
+fn service_values(report: &Report, s: usize, f: impl Fn(&tailsim_report::ServiceSummary) -> f64) -> Vec<f64> {
     report.runs.iter().map(|r| f(&r.services[s])).collect()
 }
 
@@ -54,37 +42,18 @@ fn assert_littles_law(report: &Report) {
 fn mm1_mean_and_quantiles_match_theory() {
     for (rho, duration_s, seed) in [(0.5, 200, 1), (0.8, 2500, 2), (0.9, 4000, 3)] {
         let lambda = rho * 1000.0;
-        let model = load(&station(
-            lambda,
-            r#"Exponential(mean: "1ms")"#,
-            1,
-            None,
-            duration_s,
-        ));
+        let model = load(&station(lambda, r#"Exponential(mean: "1ms")"#, 1, None, duration_s));
         let report = run(&model, seed, 20);
         let w_ms = 1000.0 / (1000.0 - lambda);
         let mean = client_values(&report, |c| c.latency.mean_ms.unwrap());
-        assert_theory(
-            &format!("M/M/1 rho={rho} mean sojourn (ms)"),
-            &mean,
-            w_ms,
-            0.02,
-        );
+        assert_theory(&format!("M/M/1 rho={rho} mean sojourn (ms)"), &mean, w_ms, 0.02);
         for (q, pick) in [
-            (
-                0.50,
-                (|c: &tailsim_report::ClientSummary| c.latency.p50_ms.unwrap()) as fn(&_) -> f64,
-            ),
+            (0.50, (|c: &tailsim_report::ClientSummary| c.latency.p50_ms.unwrap()) as fn(&_) -> f64),
             (0.90, |c| c.latency.p90_ms.unwrap()),
             (0.99, |c| c.latency.p99_ms.unwrap()),
         ] {
             let theory = (1.0f64 / (1.0 - q)).ln() * w_ms;
-            assert_theory(
-                &format!("M/M/1 rho={rho} p{} (ms)", q * 100.0),
-                &client_values(&report, pick),
-                theory,
-                0.03,
-            );
+            assert_theory(&format!("M/M/1 rho={rho} p{} (ms)", q * 100.0), &client_values(&report, pick), theory, 0.03);
         }
         let util = service_values(&report, 0, |s| s.utilisation);
         assert_theory(&format!("M/M/1 rho={rho} utilisation"), &util, rho, 0.01);
@@ -111,13 +80,7 @@ fn mmc_matches_erlang_c() {
     assert!((erlang_c(10, 8.0) - 0.4092).abs() < 5e-5);
     for (c, a, duration_s, seed) in [(2u32, 1.0, 400, 11), (10, 8.0, 400, 12)] {
         let lambda = a * 1000.0;
-        let model = load(&station(
-            lambda,
-            r#"Exponential(mean: "1ms")"#,
-            c,
-            None,
-            duration_s,
-        ));
+        let model = load(&station(lambda, r#"Exponential(mean: "1ms")"#, c, None, duration_s));
         let report = run(&model, seed, 20);
         let p_wait = erlang_c(c, a);
         let wq_ms = p_wait / (f64::from(c) * 1000.0 - lambda) * 1000.0;
@@ -147,19 +110,11 @@ fn loss_system_matches_erlang_b() {
         b = a * b / (f64::from(k) + a * b);
     }
     assert!((b - 0.110_05).abs() < 1e-5, "B(5, 3) = {b}");
-    for (service, seed) in [
-        (r#"Exponential(mean: "1ms")"#, 21),
-        (r#"LogNormal(mean: "1ms", std_dev: "2ms")"#, 22),
-    ] {
+    for (service, seed) in [(r#"Exponential(mean: "1ms")"#, 21), (r#"LogNormal(mean: "1ms", std_dev: "2ms")"#, 22)] {
         let model = load(&station(a * 1000.0, service, c, Some(0), 200));
         let report = run(&model, seed, 20);
         let rejected = client_values(&report, |c| c.failures.rejected as f64 / c.arrivals as f64);
-        assert_theory(
-            &format!("M/G/5/5 A=3 {service} P(reject)"),
-            &rejected,
-            b,
-            0.02,
-        );
+        assert_theory(&format!("M/G/5/5 A=3 {service} P(reject)"), &rejected, b, 0.02);
     }
 }
 
@@ -177,10 +132,9 @@ fn md1_and_mg1_match_pollaczek_khinchine() {
         (1e6 / (2.0 * p1)).round(),
         (1e6 / (2.0 * p2)).round()
     );
-    for (name, service, scv, duration_s, seed) in [
-        ("M/D/1", r#"Constant("1ms")"#.to_string(), 0.0, 400, 31),
-        ("M/H2/1", h2, 4.0, 4000, 32),
-    ] {
+    for (name, service, scv, duration_s, seed) in
+        [("M/D/1", r#"Constant("1ms")"#.to_string(), 0.0, 400, 31), ("M/H2/1", h2, 4.0, 4000, 32)]
+    {
         let model = load(&station(800.0, &service, 1, None, duration_s));
         let report = run(&model, seed, 20);
         let wq_ms = (1.0 + scv) / 2.0 * 0.8 / 0.2 * 1.0;
@@ -225,11 +179,7 @@ fn tandem_mm1_matches_jackson() {
     let (mut lo, mut hi) = (0.0, 1.0);
     for _ in 0..100 {
         let mid = (lo + hi) / 2.0;
-        if survival(mid) > 0.01 {
-            lo = mid
-        } else {
-            hi = mid
-        }
+        if survival(mid) > 0.01 { lo = mid } else { hi = mid }
     }
     assert_theory(
         "tandem p99 end-to-end (ms)",

@@ -8,28 +8,16 @@ const CHECKOUT: &str = include_str!("../scenarios/checkout.ron");
 
 fn json_with_threads(threads: usize, seed: u64) -> String {
     let model = load(CHECKOUT);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("thread pool");
-    let report =
-        pool.install(|| tailsim_model::run_replications(&model, seed, 4, Limits::default()));
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+    let report = pool.install(|| tailsim_model::run_replications(&model, seed, 4, Limits::default()));
     summary_json(&report)
 }
 
 #[test]
 fn same_seed_same_bytes_whatever_the_thread_count() {
     let one = json_with_threads(1, 7);
-    assert_eq!(
-        one,
-        json_with_threads(1, 7),
-        "two runs on one thread differ"
-    );
-    assert_eq!(
-        one,
-        json_with_threads(2, 7),
-        "one thread and two threads differ"
-    );
+    assert_eq!(one, json_with_threads(1, 7), "two runs on one thread differ");
+    assert_eq!(one, json_with_threads(2, 7), "one thread and two threads differ");
     assert_ne!(one, json_with_threads(1, 8), "the seed has no effect");
 }
 
@@ -40,18 +28,10 @@ fn a_new_component_does_not_disturb_the_others() {
     let base = r#"Scenario(name: "x", duration: "20s",
         clients: [Client(name: "a", target: "s", rate: 100.0)%EXTRA_CLIENT%],
         services: [Service(name: "s", handler: [Work(Exponential(mean: "5ms"))])%EXTRA_SERVICE%])"#;
-    let alone = base
-        .replace("%EXTRA_CLIENT%", "")
-        .replace("%EXTRA_SERVICE%", "");
+    let alone = base.replace("%EXTRA_CLIENT%", "").replace("%EXTRA_SERVICE%", "");
     let with_other = base
-        .replace(
-            "%EXTRA_CLIENT%",
-            r#", Client(name: "b", target: "t", rate: 50.0)"#,
-        )
-        .replace(
-            "%EXTRA_SERVICE%",
-            r#", Service(name: "t", handler: [Work(Constant("1ms"))])"#,
-        );
+        .replace("%EXTRA_CLIENT%", r#", Client(name: "b", target: "t", rate: 50.0)"#)
+        .replace("%EXTRA_SERVICE%", r#", Service(name: "t", handler: [Work(Constant("1ms"))])"#);
     let a = tailsim_model::run_replications(&load(&alone), 3, 1, Limits::default());
     let b = tailsim_model::run_replications(&load(&with_other), 3, 1, Limits::default());
     let (ca, cb) = (&a.runs[0].clients[0], &b.runs[0].clients[0]);

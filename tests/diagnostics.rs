@@ -41,13 +41,7 @@ fn only_error(text: &str) -> Diagnostic {
 }
 
 /// (scenario text, item path, message, location, hint)
-type SemanticCase = (
-    String,
-    &'static str,
-    &'static str,
-    Option<Location>,
-    Option<&'static str>,
-);
+type SemanticCase = (String, &'static str, &'static str, Option<Location>, Option<&'static str>);
 
 fn at(line: usize, column: usize) -> Option<Location> {
     Some(Location { line, column })
@@ -90,13 +84,7 @@ fn semantic_errors_name_the_item() {
             Some("a request would call itself forever; remove one of these calls"),
         ),
         (
-            scenario(
-                "100.0",
-                "4",
-                "db",
-                r#"LogNormal(median: "5ms", p99: "2ms")"#,
-                "",
-            ),
+            scenario("100.0", "4", "db", r#"LogNormal(median: "5ms", p99: "2ms")"#, ""),
             r#"services[1] "db" .handler[0]"#,
             "`p99` must be greater than `median`",
             None,
@@ -187,11 +175,7 @@ error: unknown field `duraton` in `Scenario`
 fn overrides_set_scalars_and_refuse_bad_paths() {
     use tailsim_model::Override;
     let set = |s: &str| Override::parse(s).expect("path=value");
-    let overrides = [
-        set("clients.users.rate=1200"),
-        set("services.db.workers=8"),
-        set("duration=2m"),
-    ];
+    let overrides = [set("clients.users.rate=1200"), set("services.db.workers=8"), set("duration=2m")];
     let (model, _) = tailsim_model::load(&valid(), &overrides).expect("valid overrides");
     assert_eq!(model.clients[0].rate_per_s, 1200.0);
     assert_eq!(model.services[1].workers, 8);
@@ -202,36 +186,20 @@ fn overrides_set_scalars_and_refuse_bad_paths() {
         Err(mut errors) => errors.remove(0),
     };
     let d = err("clients.user.rate=5");
-    assert_eq!(
-        d.message,
-        "--set clients.user.rate: nothing named `user` in this list"
-    );
+    assert_eq!(d.message, "--set clients.user.rate: nothing named `user` in this list");
     assert_eq!(d.hint.as_deref(), Some("did you mean `users`?"));
     let d = err("clients.users.rat=5");
     assert_eq!(d.hint.as_deref(), Some("did you mean `rate`?"));
-    assert_eq!(
-        err("clients.users.rate=fast").message,
-        "--set clients.users.rate: `fast` is not a number"
-    );
-    assert!(
-        err("services.db.workers=-3")
-            .message
-            .starts_with("--set services.db.workers=-3: ")
-    );
-    assert_eq!(
-        err("duration=5 sec").message.split(':').next(),
-        Some("--set duration=5 sec")
-    );
+    assert_eq!(err("clients.users.rate=fast").message, "--set clients.users.rate: `fast` is not a number");
+    assert!(err("services.db.workers=-3").message.starts_with("--set services.db.workers=-3: "));
+    assert_eq!(err("duration=5 sec").message.split(':').next(), Some("--set duration=5 sec"));
     assert_eq!(
         err(r#"services.db.handler.0=Constant("1ms")"#).message,
         "--set services.db.handler.0: only a single value can be set this way, not a whole structure"
     );
     // A variant's payload is entered without naming the variant.
-    let (model, _) =
-        tailsim_model::load(&valid(), &[set("services.api.handler.0.mean=3ms")]).expect("valid");
-    let tailsim_model::compile::Step::Work(dist) = &model.services[0].steps[0] else {
-        panic!("not work")
-    };
+    let (model, _) = tailsim_model::load(&valid(), &[set("services.api.handler.0.mean=3ms")]).expect("valid");
+    let tailsim_model::compile::Step::Work(dist) = &model.services[0].steps[0] else { panic!("not work") };
     assert_eq!(dist.mean(), 3e6);
     assert!(Override::parse("no-equals-sign").is_err());
 }

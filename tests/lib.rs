@@ -21,11 +21,7 @@ pub fn load(text: &str) -> Model {
 pub fn run(model: &Model, seed: u64, replications: u32) -> Report {
     let report = tailsim_model::run_replications(model, seed, replications, Limits::default());
     for run in &report.runs {
-        assert!(
-            run.conservation.holds,
-            "seed {seed} replication {}: {:?}",
-            run.replication, run.conservation
-        );
+        assert!(run.conservation.holds, "seed {seed} replication {}: {:?}", run.replication, run.conservation);
         assert!(run.truncated.is_none(), "seed {seed}: {:?}", run.truncated);
     }
     report
@@ -37,9 +33,7 @@ pub fn t_interval(values: &[f64], confidence: f64) -> (f64, f64) {
     assert!(values.len() >= 2, "need two or more replications");
     let mean = values.iter().sum::<f64>() / n;
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    let t = StudentsT::new(0.0, 1.0, n - 1.0)
-        .expect("df > 0")
-        .inverse_cdf(0.5 + confidence / 2.0);
+    let t = StudentsT::new(0.0, 1.0, n - 1.0).expect("df > 0").inverse_cdf(0.5 + confidence / 2.0);
     (mean, t * (var / n).sqrt())
 }
 
@@ -58,19 +52,8 @@ pub fn assert_theory(what: &str, values: &[f64], theory: f64, rel_tol: f64) {
         values.len(),
         rel_err * 100.0
     );
-    assert!(
-        half < rel_tol * theory,
-        "{report}: the interval is too wide to test a {}% tolerance",
-        rel_tol * 100.0
-    );
-    assert!(
-        (mean - theory).abs() <= half,
-        "{report}: theory outside the 99.9% interval"
-    );
-    assert!(
-        rel_err <= rel_tol,
-        "{report}: beyond the {}% tolerance",
-        rel_tol * 100.0
-    );
+    assert!(half < rel_tol * theory, "{report}: the interval is too wide to test a {}% tolerance", rel_tol * 100.0);
+    assert!((mean - theory).abs() <= half, "{report}: theory outside the 99.9% interval");
+    assert!(rel_err <= rel_tol, "{report}: beyond the {}% tolerance", rel_tol * 100.0);
     println!("{report}");
 }

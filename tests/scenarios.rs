@@ -8,10 +8,7 @@ const CHECKOUT: &str = include_str!("../scenarios/checkout.ron");
 const MM1: &str = include_str!("../scenarios/mm1.ron");
 
 fn load_with(text: &str, set: &[&str]) -> tailsim_model::Model {
-    let overrides: Vec<Override> = set
-        .iter()
-        .map(|s| Override::parse(s).expect("path=value"))
-        .collect();
+    let overrides: Vec<Override> = set.iter().map(|s| Override::parse(s).expect("path=value")).collect();
     tailsim_model::load(text, &overrides).expect("valid").0
 }
 
@@ -23,21 +20,12 @@ fn offered_load_is_the_utilisation_of_leaves_and_a_bound_for_callers() {
     let loads = tailsim_model::analysis::offered_load(&model);
     let report = run(&model, 5, 10);
     for (s, load) in loads.iter().enumerate() {
-        let util: Vec<f64> = report
-            .runs
-            .iter()
-            .map(|r| r.services[s].utilisation)
-            .collect();
+        let util: Vec<f64> = report.runs.iter().map(|r| r.services[s].utilisation).collect();
         if load.service == "db" {
             assert_theory("checkout db utilisation", &util, load.offered_load, 0.02);
         } else {
             let (mean, half) = tailsim_tests::t_interval(&util, 0.999);
-            assert!(
-                mean + half >= load.offered_load,
-                "{}: {mean} below the bound {}",
-                load.service,
-                load.offered_load
-            );
+            assert!(mean + half >= load.offered_load, "{}: {mean} below the bound {}", load.service, load.offered_load);
         }
     }
 }
@@ -47,23 +35,14 @@ fn checkout_tips_over_near_its_api_capacity() {
     let calm = run(&load(CHECKOUT), 42, 1);
     let tipped = run(&load_with(CHECKOUT, &["clients.shoppers.rate=2550"]), 42, 1);
     let (calm, tipped) = (&calm.runs[0], &tipped.runs[0]);
-    let p99 =
-        |r: &tailsim_report::RunSummary| r.clients[0].latency.p99_ms.expect("requests finished");
+    let p99 = |r: &tailsim_report::RunSummary| r.clients[0].latency.p99_ms.expect("requests finished");
     // The header: ~35ms at 1,800/s with the api about 67% busy; ~490ms at 2,550/s with the gateway rejecting.
     assert!((25.0..50.0).contains(&p99(calm)), "calm p99 {}", p99(calm));
-    assert!(
-        (0.6..0.75).contains(&calm.services[1].utilisation),
-        "api {}",
-        calm.services[1].utilisation
-    );
+    assert!((0.6..0.75).contains(&calm.services[1].utilisation), "api {}", calm.services[1].utilisation);
     assert_eq!(calm.clients[0].failed, 0);
     assert!(p99(tipped) > 10.0 * p99(calm), "tipped p99 {}", p99(tipped));
     assert!(tipped.services[0].rejected > 0, "the gateway should reject");
-    assert!(
-        tipped.services[1].utilisation > 0.99,
-        "api {}",
-        tipped.services[1].utilisation
-    );
+    assert!(tipped.services[1].utilisation > 0.99, "api {}", tipped.services[1].utilisation);
 }
 
 #[test]

@@ -12,9 +12,7 @@ fn mm1_whole_run(c: &mut Criterion) {
     const CUSTOMERS: u64 = 10_000_000;
     let model = tailsim_benches::mm1(CUSTOMERS);
     let mut group = c.benchmark_group("mm1_rho_0.9");
-    group
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(12));
+    group.sample_size(10).measurement_time(Duration::from_secs(12));
     group.throughput(Throughput::Elements(CUSTOMERS));
     group.bench_function("10M_customers", |b| {
         b.iter(|| {
@@ -32,9 +30,7 @@ fn checkout_whole_run(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(requests));
     group.bench_function("60s", |b| {
-        b.iter(|| {
-            black_box(tailsim_model::world::run(black_box(&model), 42, 0, Limits::default()).events)
-        })
+        b.iter(|| black_box(tailsim_model::world::run(black_box(&model), 42, 0, Limits::default()).events))
     });
     group.finish();
 }
@@ -42,9 +38,7 @@ fn checkout_whole_run(c: &mut Criterion) {
 fn event_queue_hold(c: &mut Criterion) {
     // The classic "hold" model: a queue of n pending events; pop one, schedule one later.
     let mut group = c.benchmark_group("event_queue_hold");
-    group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(3));
+    group.sample_size(20).measurement_time(Duration::from_secs(3));
     for n in [16u64, 10_000] {
         group.throughput(Throughput::Elements(1_000_000));
         group.bench_function(format!("{n}_pending"), |b| {

@@ -3,24 +3,25 @@
 //!
 //! Exit codes: 0 success; 1 the run was truncated by a limit, a file could not be written, or
 //! `check --deny-warnings` found warnings; 2 the scenario or the command line is invalid;
-//! 3 an internal invariant failed (a bug: please report it with the scenario and seed).
+//! 3 an internal invariant failed (a bug: please report it with the scenario and seed);
+//! 130 interrupted by Ctrl-C (the partial summary is still written).
 
 use std::fs;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Parser, Subcommand};
 use tailsim_engine::SimDuration;
 use tailsim_model::{Diagnostic, Limits, Model, Override};
 use tailsim_report::text::format_ms;
 
+/// Set by the Ctrl-C handler.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
 #[derive(Parser)]
-#[command(
-    name = "tailsim",
-    version,
-    about = "Simulate distributed systems and their tail latency"
-)]
+#[command(name = "tailsim", version, about = "Simulate distributed systems and their tail latency")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -74,6 +75,9 @@ struct RunArgs {
     /// Stop a replication (marked truncated) after this many events.
     #[arg(long)]
     max_events: Option<u64>,
+    /// Stop a replication (marked truncated) after this much wall-clock time, e.g. `5m`.
+    #[arg(long)]
+    max_wall_time: Option<String>,
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -98,15 +102,26 @@ struct CheckArgs {
 struct Failure {
     code: u8,
     message: String,
+    /// The scenario's diagnostics, when that is what failed (for `check --json`).
+    diagnostics: Vec<Diagnostic>,
 }
 
 impl Failure {
     fn input(message: impl Into<String>) -> Failure {
-        Failure {
-            code: 2,
-            message: message.into(),
-        }
+        Failure { code: 2, message: message.into(), diagnostics: Vec::new() }
     }
+}
+
+/// A diagnostic as JSON, for `check --json`.
+fn diagnostic_json(d: &Diagnostic) -> serde_json::Value {
+    serde_json::json!({
+        "severity": if d.is_error() { "error" } else { "warning" },
+        "message": d.message,
+        "path": d.path,
+        "line": d.location.map(|l| l.line),
+        "column": d.location.map(|l| l.column),
+        "hint": d.hint,
+    })
 }
 
 fn main() -> ExitCode {
@@ -136,16 +151,19 @@ fn main() -> ExitCode {
 }
 
 /// Reads, overrides and compiles a scenario; errors are rendered against the file's text.
-fn load(
-    args: &ScenarioArgs,
-    extra: &[Override],
-) -> Result<(Model, Vec<Diagnostic>, String), Failure> {
+fn load(args: &ScenarioArgs, extra: &[Override]) -> Result<(Model, Vec<Diagnostic>, String), Failure> {
     let file = args.file.display().to_string();
-    let source = fs::read_to_string(&args.file)
-        .map_err(|e| Failure::input(format!("error: cannot read {file}: {e}")))?;
+    let source = fs::read_to_string(&args.file).map_err(|e| {
+        let d = Diagnostic::error(format!("cannot read {file}: {e}"));
+        Failure { message: format!("error: {}", d.message), diagnostics: vec![d], code: 2 }
+    })?;
     let mut overrides = Vec::new();
     for text in &args.set {
-        overrides.push(Override::parse(text).map_err(|d| Failure::input(d.render("--set", "")))?);
+        overrides.push(Override::parse(text).map_err(|d| Failure {
+            message: d.render("--set", ""),
+            diagnostics: vec![d],
+            code: 2,
+        })?);
     }
     overrides.extend_from_slice(extra);
     match tailsim_model::load(&source, &overrides) {
@@ -153,11 +171,15 @@ fn load(
         Err(errors) => {
             let rendered: Vec<String> = errors.iter().map(|d| d.render(&file, &source)).collect();
             let count = errors.len();
-            Err(Failure::input(format!(
-                "{}\n{file}: {count} error{} found",
-                rendered.join("\n"),
-                if count == 1 { "" } else { "s" }
-            )))
+            Err(Failure {
+                code: 2,
+                message: format!(
+                    "{}\n{file}: {count} error{} found",
+                    rendered.join("\n"),
+                    if count == 1 { "" } else { "s" }
+                ),
+                diagnostics: errors,
+            })
         }
     }
 }
@@ -165,15 +187,9 @@ fn load(
 fn run(args: RunArgs) -> Result<u8, Failure> {
     let mut extra = Vec::new();
     if let Some(duration) = &args.duration {
-        SimDuration::parse(duration).map_err(|e| {
-            Failure::input(format!(
-                "error: --duration {duration}: {e}; write e.g. 60s or 10m"
-            ))
-        })?;
-        extra.push(Override {
-            path: "duration".into(),
-            value: duration.clone(),
-        });
+        SimDuration::parse(duration)
+            .map_err(|e| Failure::input(format!("error: --duration {duration}: {e}; write e.g. 60s or 10m")))?;
+        extra.push(Override { path: "duration".into(), value: duration.clone() });
     }
     let (model, warnings, source) = load(&args.scenario, &extra)?;
     let file = args.scenario.file.display().to_string();
@@ -185,9 +201,22 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     if args.replications == 0 {
         return Err(Failure::input("error: --replications must be at least 1"));
     }
+    let max_wall = match &args.max_wall_time {
+        Some(text) => Some(
+            SimDuration::parse(text)
+                .map(|d| std::time::Duration::from_nanos(d.as_nanos()))
+                .map_err(|e| Failure::input(format!("error: --max-wall-time {text}: {e}; write e.g. 30s or 5m")))?,
+        ),
+        None => None,
+    };
+    // Ctrl-C stops every replication at its next check; what was measured is still written.
+    // Failing to install the handler (another one exists) only loses that convenience.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));
     let limits = Limits {
         max_in_flight: args.max_in_flight.max(1),
         max_events: args.max_events.unwrap_or(u64::MAX).max(1),
+        max_wall,
+        stop: Some(&INTERRUPTED),
     };
     let seed = args.seed.unwrap_or(model.seed);
     let started = std::time::Instant::now();
@@ -195,13 +224,13 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .map_err(|e| Failure::input(format!("error: cannot start threads: {e}")))?;
-    let report =
-        pool.install(|| tailsim_model::run_replications(&model, seed, args.replications, limits));
+    let report = pool.install(|| tailsim_model::run_replications(&model, seed, args.replications, limits));
     let elapsed = started.elapsed();
 
     if let Some(broken) = report.runs.iter().find(|r| !r.conservation.holds) {
         return Err(Failure {
             code: 3,
+            diagnostics: Vec::new(),
             message: format!(
                 "internal error: requests were not conserved in replication {} (seed {seed}): {:?}\nplease report this with the scenario file",
                 broken.replication, broken.conservation
@@ -209,15 +238,11 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         });
     }
 
-    let out = args
-        .out
-        .unwrap_or_else(|| Path::new("out").join(folder_name(&model.name)));
+    let out = args.out.unwrap_or_else(|| Path::new("out").join(folder_name(&model.name)));
     tailsim_report::write::write_summary(&out, &report).map_err(|e| Failure {
         code: 1,
-        message: format!(
-            "error: cannot write {}: {e}",
-            out.join("summary.json").display()
-        ),
+        diagnostics: Vec::new(),
+        message: format!("error: cannot write {}: {e}", out.join("summary.json").display()),
     })?;
 
     if args.json {
@@ -235,8 +260,11 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     }
     match &report.truncated {
         Some(why) => {
-            eprintln!("error: the run stopped early: {why}");
-            Ok(1)
+            eprintln!(
+                "error: the run stopped early: {why}\nthe partial results are in {}, marked as truncated",
+                out.join("summary.json").display()
+            );
+            Ok(if INTERRUPTED.load(Ordering::Relaxed) { 130 } else { 1 })
         }
         None => Ok(0),
     }
@@ -247,7 +275,12 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
     let (model, warnings, source) = match load(&args.scenario, &[]) {
         Ok(loaded) => loaded,
         Err(failure) if args.json => {
-            let json = serde_json::json!({ "ok": false, "errors": failure.message });
+            let json = serde_json::json!({
+                "file": file,
+                "ok": false,
+                "errors": failure.diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+                "warnings": [],
+            });
             println!("{json:#}");
             return Ok(failure.code);
         }
@@ -256,7 +289,10 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
     let loads = tailsim_model::analysis::offered_load(&model);
     if args.json {
         let json = serde_json::json!({
+            "file": file,
             "ok": true,
+            "errors": [],
+            "warnings": warnings.iter().map(diagnostic_json).collect::<Vec<_>>(),
             "scenario": model.name,
             "services": loads.iter().map(|l| serde_json::json!({
                 "name": l.service,
@@ -264,7 +300,6 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
                 "min_hold_ms": l.min_hold_s * 1e3,
                 "offered_load": l.offered_load,
             })).collect::<Vec<_>>(),
-            "warnings": warnings.iter().map(|w| w.message.clone()).collect::<Vec<_>>(),
         });
         println!("{json:#}");
     } else {
@@ -276,10 +311,7 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
             model.services.len(),
             if model.services.len() == 1 { "" } else { "s" }
         );
-        println!(
-            "\n{:<20} {:>12} {:>12} {:>14}",
-            "service", "visits/s", "min hold", "offered load"
-        );
+        println!("\n{:<20} {:>12} {:>12} {:>14}", "service", "visits/s", "min hold", "offered load");
         for l in &loads {
             println!(
                 "{:<20} {:>12.1} {:>12} {:>13.1}%",
@@ -296,11 +328,7 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
             eprint!("{}", w.render(&file, &source));
         }
     }
-    Ok(if args.deny_warnings && !warnings.is_empty() {
-        1
-    } else {
-        0
-    })
+    Ok(if args.deny_warnings && !warnings.is_empty() { 1 } else { 0 })
 }
 
 fn list(dir: &Path) -> Result<u8, Failure> {
@@ -334,18 +362,8 @@ fn list(dir: &Path) -> Result<u8, Failure> {
 fn folder_name(name: &str) -> String {
     let safe: String = name
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' })
         .collect();
     let safe = safe.trim_matches('.').to_string();
-    if safe.is_empty() {
-        "scenario".into()
-    } else {
-        safe
-    }
+    if safe.is_empty() { "scenario".into() } else { safe }
 }

@@ -17,10 +17,7 @@ fn scenario(name: &str) -> PathBuf {
 }
 
 fn tailsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tailsim"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_tailsim")).args(args).output().expect("the binary runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -29,10 +26,7 @@ fn text(bytes: &[u8]) -> String {
 
 fn assert_no_panic(out: &Output) {
     let stderr = text(&out.stderr);
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
-        "{stderr}"
-    );
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
 }
 
 #[test]
@@ -40,52 +34,29 @@ fn run_prints_the_tables_and_writes_summary_json() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out_dir = dir.path().join("out");
     let checkout = scenario("checkout.ron");
-    let out = tailsim(&[
-        "run",
-        checkout.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = tailsim(&["run", checkout.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    for expected in [
-        "client", "shoppers", "p99.9", "service", "gateway", "api", "db", "util", "Little",
-    ] {
+    for expected in ["client", "shoppers", "p99.9", "service", "gateway", "api", "db", "util", "Little"] {
         assert!(stdout.contains(expected), "missing {expected} in\n{stdout}");
     }
-    let json: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(out_dir.join("summary.json")).expect("summary.json written"),
-    )
-    .expect("valid JSON");
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out_dir.join("summary.json")).expect("summary.json written"))
+            .expect("valid JSON");
     assert_eq!(json["schema_version"], 1);
     assert_eq!(json["scenario"], "checkout");
     assert_eq!(json["runs"][0]["conservation"]["holds"], true);
-    assert!(
-        json["runs"][0]["clients"][0]["latency"]["p99_ms"]
-            .as_f64()
-            .unwrap()
-            > 0.0
-    );
+    assert!(json["runs"][0]["clients"][0]["latency"]["p99_ms"].as_f64().unwrap() > 0.0);
 }
 
 #[test]
 fn json_flag_prints_the_same_summary_that_is_written() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mm1 = scenario("mm1.ron");
-    let out = tailsim(&[
-        "run",
-        mm1.to_str().unwrap(),
-        "--duration",
-        "20s",
-        "--json",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
+    let out =
+        tailsim(&["run", mm1.to_str().unwrap(), "--duration", "20s", "--json", "--out", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(
-        text(&out.stdout),
-        fs::read_to_string(dir.path().join("summary.json")).unwrap()
-    );
+    assert_eq!(text(&out.stdout), fs::read_to_string(dir.path().join("summary.json")).unwrap());
 }
 
 #[test]
@@ -114,21 +85,14 @@ fn same_seed_gives_the_same_bytes_with_one_or_two_threads() {
     assert_eq!(outputs[0], outputs[1]);
     let json: serde_json::Value = serde_json::from_slice(&outputs[0]).unwrap();
     assert_eq!(json["replications"], 3);
-    assert!(
-        json["aggregate"]["clients"][0]["latency"]["p99_ms"]["ci95_half_width"]
-            .as_f64()
-            .unwrap()
-            > 0.0
-    );
+    assert!(json["aggregate"]["clients"][0]["latency"]["p99_ms"]["ci95_half_width"].as_f64().unwrap() > 0.0);
 }
 
 #[test]
 fn bad_input_exits_2_with_file_line_column_and_a_hint() {
     let dir = tempfile::tempdir().expect("temp dir");
     let bad = dir.path().join("bad.ron");
-    let source = fs::read_to_string(scenario("mm1.ron"))
-        .unwrap()
-        .replace("workers: 1,", "wrokers: 1,");
+    let source = fs::read_to_string(scenario("mm1.ron")).unwrap().replace("workers: 1,", "wrokers: 1,");
     fs::write(&bad, &source).unwrap();
     let out = tailsim(&["run", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
@@ -142,33 +106,13 @@ fn bad_input_exits_2_with_file_line_column_and_a_hint() {
 
     for args in [
         vec!["run", "no/such/file.ron"],
-        vec![
-            "run",
-            scenario("mm1.ron").to_str().unwrap(),
-            "--duration",
-            "ten seconds",
-        ],
-        vec![
-            "run",
-            scenario("mm1.ron").to_str().unwrap(),
-            "--set",
-            "clients.nobody.rate=3",
-        ],
-        vec![
-            "run",
-            scenario("mm1.ron").to_str().unwrap(),
-            "--replications",
-            "0",
-        ],
+        vec!["run", scenario("mm1.ron").to_str().unwrap(), "--duration", "ten seconds"],
+        vec!["run", scenario("mm1.ron").to_str().unwrap(), "--set", "clients.nobody.rate=3"],
+        vec!["run", scenario("mm1.ron").to_str().unwrap(), "--replications", "0"],
         vec!["frobnicate"],
     ] {
         let out = tailsim(&args);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
         assert_no_panic(&out);
         assert!(!text(&out.stderr).is_empty());
     }
@@ -182,19 +126,11 @@ fn check_prints_offered_load_and_warns_at_saturation() {
     assert!(text(&out.stdout).contains("90.0%"), "{}", text(&out.stdout));
     assert!(text(&out.stderr).is_empty());
 
-    let over = [
-        "check",
-        mm1.to_str().unwrap(),
-        "--set",
-        "clients.users.rate=1100",
-    ];
+    let over = ["check", mm1.to_str().unwrap(), "--set", "clients.users.rate=1100"];
     let out = tailsim(&over);
     assert_eq!(out.status.code(), Some(0));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("warning: service \"server\" is offered at least 110% of its capacity"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("warning: services[0] \"server\": offered at least 110% of its capacity"), "{stderr}");
     let out = tailsim(&[&over[..], &["--deny-warnings"]].concat());
     assert_eq!(out.status.code(), Some(1));
 }
@@ -218,12 +154,11 @@ fn overload_stops_at_the_in_flight_limit_and_says_why() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("10000 requests were in flight"), "{stderr}");
     assert!(
-        stderr.contains("service \"server\" had 9999 requests queued"),
+        stderr.contains("service \"server\" had 9999 requests queued: its offered load is 200% of capacity"),
         "{stderr}"
     );
     let json: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(dir.path().join("summary.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
     assert!(json["truncated"].as_str().unwrap().contains("in flight"));
 }
 
@@ -232,12 +167,68 @@ fn list_shows_each_scenario_with_its_first_comment() {
     let out = tailsim(&["list", repo().join("scenarios").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("checkout.ron\tAn online shop's checkout path"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("mm1.ron\tThe textbook M/M/1 queue"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("checkout.ron\tAn online shop's checkout path"), "{stdout}");
+    assert!(stdout.contains("mm1.ron\tThe textbook M/M/1 queue"), "{stdout}");
+}
+
+#[test]
+fn check_json_gives_structured_diagnostics() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad.ron");
+    fs::write(&bad, fs::read_to_string(scenario("mm1.ron")).unwrap().replace("\"1ms\"", "\"1 msec\"")).unwrap();
+    let out = tailsim(&["check", bad.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(json["ok"], false);
+    let error = &json["errors"][0];
+    assert_eq!(error["severity"], "error");
+    assert!(error["message"].as_str().unwrap().starts_with("invalid duration \"1 msec\""), "{error}");
+    assert!(error["line"].as_u64().unwrap() > 1);
+
+    let mm1 = scenario("mm1.ron");
+    let out = tailsim(&["check", mm1.to_str().unwrap(), "--json", "--set", "clients.users.rate=1500"]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["services"][0]["offered_load"], 1.5);
+    assert_eq!(json["warnings"][0]["path"], "services[0] \"server\"");
+    assert_eq!(json["warnings"][0]["severity"], "warning");
+}
+
+/// A long run, to be stopped by a limit or a signal.
+fn long_run(out_dir: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tailsim"));
+    command
+        .args(["run", scenario("mm1.ron").to_str().unwrap(), "--duration", "1000000s", "--quiet", "--out"])
+        .arg(out_dir)
+        .args(extra);
+    command
+}
+
+#[test]
+fn wall_clock_limit_stops_the_run_and_keeps_the_results() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = long_run(dir.path(), &["--max-wall-time", "300ms"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("wall-clock limit of 0.3s"), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert!(json["runs"][0]["clients"][0]["arrivals"].as_u64().unwrap() > 0);
+    assert_eq!(json["runs"][0]["conservation"]["holds"], true);
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_run_and_writes_what_was_measured() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let child = long_run(dir.path(), &[]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert!(json["truncated"].as_str().unwrap().starts_with("interrupted at t="), "{}", json["truncated"]);
+    assert!(!dir.path().join("summary.json.tmp").exists());
 }

@@ -105,11 +105,7 @@ pub enum DistError {
 impl fmt::Display for DistError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DistError::OutOfRange {
-                param,
-                must_be,
-                value,
-            } => {
+            DistError::OutOfRange { param, must_be, value } => {
                 write!(f, "`{param}` must be {must_be}, got {value}")
             }
             DistError::Order { rule } => write!(f, "{rule}"),
@@ -127,11 +123,7 @@ fn positive(param: &'static str, value: f64) -> Result<f64, DistError> {
     if value.is_finite() && value > 0.0 {
         Ok(value)
     } else {
-        Err(DistError::OutOfRange {
-            param,
-            must_be: "positive",
-            value,
-        })
+        Err(DistError::OutOfRange { param, must_be: "positive", value })
     }
 }
 
@@ -139,11 +131,7 @@ fn non_negative(param: &'static str, value: f64) -> Result<f64, DistError> {
     if value.is_finite() && value >= 0.0 {
         Ok(value)
     } else {
-        Err(DistError::OutOfRange {
-            param,
-            must_be: "zero or more",
-            value,
-        })
+        Err(DistError::OutOfRange { param, must_be: "zero or more", value })
     }
 }
 
@@ -158,26 +146,19 @@ impl Dist {
         let low = non_negative("min", low)?;
         let high = non_negative("max", high)?;
         if low > high {
-            return Err(DistError::Order {
-                rule: "`min` must not exceed `max`",
-            });
+            return Err(DistError::Order { rule: "`min` must not exceed `max`" });
         }
         Ok(Dist::Uniform { low, high })
     }
 
     /// Exponential with mean `mean` nanoseconds.
     pub fn exponential(mean: f64) -> Result<Dist, DistError> {
-        Ok(Dist::Exponential {
-            mean: positive("mean", mean)?,
-        })
+        Ok(Dist::Exponential { mean: positive("mean", mean)? })
     }
 
     /// Normal truncated at zero.
     pub fn normal(mean: f64, std_dev: f64) -> Result<Dist, DistError> {
-        Ok(Dist::Normal {
-            mean: positive("mean", mean)?,
-            std_dev: non_negative("std_dev", std_dev)?,
-        })
+        Ok(Dist::Normal { mean: positive("mean", mean)?, std_dev: non_negative("std_dev", std_dev)? })
     }
 
     /// Log-normal given its median and 99th percentile, which is how engineers describe latency.
@@ -185,14 +166,9 @@ impl Dist {
         let median = positive("median", median)?;
         let p99 = positive("p99", p99)?;
         if p99 <= median {
-            return Err(DistError::Order {
-                rule: "`p99` must be greater than `median`",
-            });
+            return Err(DistError::Order { rule: "`p99` must be greater than `median`" });
         }
-        Ok(Dist::LogNormal {
-            mu: median.ln(),
-            sigma: (p99 / median).ln() / Z_99,
-        })
+        Ok(Dist::LogNormal { mu: median.ln(), sigma: (p99 / median).ln() / Z_99 })
     }
 
     /// Log-normal given its mean and standard deviation.
@@ -200,26 +176,17 @@ impl Dist {
         let mean = positive("mean", mean)?;
         let std_dev = positive("std_dev", std_dev)?;
         let sigma2 = (1.0 + (std_dev / mean).powi(2)).ln();
-        Ok(Dist::LogNormal {
-            mu: mean.ln() - sigma2 / 2.0,
-            sigma: sigma2.sqrt(),
-        })
+        Ok(Dist::LogNormal { mu: mean.ln() - sigma2 / 2.0, sigma: sigma2.sqrt() })
     }
 
     /// Pareto with minimum `scale` nanoseconds and tail index `shape`.
     pub fn pareto(scale: f64, shape: f64) -> Result<Dist, DistError> {
-        Ok(Dist::Pareto {
-            scale: positive("scale", scale)?,
-            shape: positive("shape", shape)?,
-        })
+        Ok(Dist::Pareto { scale: positive("scale", scale)?, shape: positive("shape", shape)? })
     }
 
     /// Weibull with `scale` nanoseconds and `shape`.
     pub fn weibull(scale: f64, shape: f64) -> Result<Dist, DistError> {
-        Ok(Dist::Weibull {
-            scale: positive("scale", scale)?,
-            shape: positive("shape", shape)?,
-        })
+        Ok(Dist::Weibull { scale: positive("scale", scale)?, shape: positive("shape", shape)? })
     }
 
     /// Empirical distribution from `(probability, nanoseconds)` quantile points: probabilities
@@ -235,17 +202,10 @@ impl Dist {
             non_negative("value", value)?;
         }
         if points.first().map(|p| p.0) != Some(0.0) || points.last().map(|p| p.0) != Some(1.0) {
-            return Err(DistError::Empirical(
-                "the first probability must be 0 and the last 1",
-            ));
+            return Err(DistError::Empirical("the first probability must be 0 and the last 1"));
         }
-        if points
-            .windows(2)
-            .any(|w| w[1].0 < w[0].0 || w[1].1 < w[0].1)
-        {
-            return Err(DistError::Empirical(
-                "probabilities and values must not decrease",
-            ));
+        if points.windows(2).any(|w| w[1].0 < w[0].0 || w[1].1 < w[0].1) {
+            return Err(DistError::Empirical("probabilities and values must not decrease"));
         }
         Ok(Dist::Empirical { points })
     }
@@ -270,10 +230,7 @@ impl Dist {
         if let Some(last) = cumulative.last_mut() {
             *last = 1.0;
         }
-        Ok(Dist::Mixture {
-            cumulative,
-            parts: dists,
-        })
+        Ok(Dist::Mixture { cumulative, parts: dists })
     }
 
     /// Draws one duration.
@@ -316,16 +273,10 @@ impl Dist {
             }
             Dist::Empirical { points } => {
                 let u: f64 = rng.random();
-                let upper = points
-                    .partition_point(|&(p, _)| p <= u)
-                    .clamp(1, points.len() - 1);
+                let upper = points.partition_point(|&(p, _)| p <= u).clamp(1, points.len() - 1);
                 let (p0, x0) = points[upper - 1];
                 let (p1, x1) = points[upper];
-                if p1 > p0 {
-                    x0 + (x1 - x0) * (u - p0) / (p1 - p0)
-                } else {
-                    x1
-                }
+                if p1 > p0 { x0 + (x1 - x0) * (u - p0) / (p1 - p0) } else { x1 }
             }
             Dist::Mixture { cumulative, parts } => {
                 let u: f64 = rng.random();
@@ -360,13 +311,8 @@ impl Dist {
                     shape * scale / (shape - 1.0)
                 }
             }
-            Dist::Weibull { scale, shape } => {
-                scale * statrs::function::gamma::gamma(1.0 + 1.0 / shape)
-            }
-            Dist::Empirical { points } => points
-                .windows(2)
-                .map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0)
-                .sum(),
+            Dist::Weibull { scale, shape } => scale * statrs::function::gamma::gamma(1.0 + 1.0 / shape),
+            Dist::Empirical { points } => points.windows(2).map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0).sum(),
             Dist::Mixture { cumulative, parts } => {
                 let mut previous = 0.0;
                 let mut mean = 0.0;
@@ -407,36 +353,19 @@ mod tests {
         let n = 400_000;
         let (mean, below) = moments(&dist, n, x);
         let se_mean = sd / (n as f64).sqrt();
-        assert!(
-            (mean - dist.mean()).abs() <= 5.0 * se_mean,
-            "{dist:?}: mean {mean} vs {}",
-            dist.mean()
-        );
+        assert!((mean - dist.mean()).abs() <= 5.0 * se_mean, "{dist:?}: mean {mean} vs {}", dist.mean());
         let se_cdf = (cdf * (1.0 - cdf) / n as f64).sqrt();
-        assert!(
-            (below - cdf).abs() <= 5.0 * se_cdf,
-            "{dist:?}: P(X<={x}) {below} vs {cdf}"
-        );
+        assert!((below - cdf).abs() <= 5.0 * se_cdf, "{dist:?}: P(X<={x}) {below} vs {cdf}");
     }
 
     #[test]
     fn exponential_matches_its_cdf() {
-        check(
-            Dist::exponential(2.0).unwrap(),
-            2.0,
-            2.0,
-            1.0 - (-1.0f64).exp(),
-        );
+        check(Dist::exponential(2.0).unwrap(), 2.0, 2.0, 1.0 - (-1.0f64).exp());
     }
 
     #[test]
     fn uniform_matches_its_cdf() {
-        check(
-            Dist::uniform(1.0, 3.0).unwrap(),
-            2.0 / 12f64.sqrt(),
-            1.5,
-            0.25,
-        );
+        check(Dist::uniform(1.0, 3.0).unwrap(), 2.0 / 12f64.sqrt(), 1.5, 0.25);
     }
 
     #[test]
@@ -451,16 +380,11 @@ mod tests {
 
     #[test]
     fn log_normal_mean_std_dev_has_that_mean() {
-        check(
-            Dist::log_normal_mean_std_dev(5.0, 3.0).unwrap(),
-            3.0,
-            5.0,
-            {
-                // P(X <= mean) = Phi((ln mean - mu) / sigma) = Phi(sigma / 2).
-                let sigma = (1.0 + 0.36f64).ln().sqrt();
-                1.0 - 0.5 * statrs::function::erf::erfc(sigma / 2.0 / std::f64::consts::SQRT_2)
-            },
-        );
+        check(Dist::log_normal_mean_std_dev(5.0, 3.0).unwrap(), 3.0, 5.0, {
+            // P(X <= mean) = Phi((ln mean - mu) / sigma) = Phi(sigma / 2).
+            let sigma = (1.0 + 0.36f64).ln().sqrt();
+            1.0 - 0.5 * statrs::function::erf::erfc(sigma / 2.0 / std::f64::consts::SQRT_2)
+        });
     }
 
     #[test]
@@ -468,12 +392,7 @@ mod tests {
         // Pareto(1, 3): sd = sqrt(3 / ((3-1)^2 (3-2))) = 0.866; P(X <= 2) = 1 - 2^-3.
         check(Dist::pareto(1.0, 3.0).unwrap(), 0.866, 2.0, 0.875);
         // Weibull(1, 2): mean = Gamma(1.5) = 0.8862, sd = sqrt(1 - 0.785) = 0.4633; CDF(1) = 1 - 1/e.
-        check(
-            Dist::weibull(1.0, 2.0).unwrap(),
-            0.4633,
-            1.0,
-            1.0 - (-1.0f64).exp(),
-        );
+        check(Dist::weibull(1.0, 2.0).unwrap(), 0.4633, 1.0, 1.0 - (-1.0f64).exp());
         // Normal(10, 2) is unaffected by truncation at 0; CDF at the mean is 1/2.
         check(Dist::normal(10.0, 2.0).unwrap(), 2.0, 10.0, 0.5);
     }
@@ -496,11 +415,8 @@ mod tests {
 
     #[test]
     fn bimodal_mixture_hits_each_mode_by_weight() {
-        let d = Dist::mixture(vec![
-            (99.0, Dist::constant(1.0).unwrap()),
-            (1.0, Dist::constant(150.0).unwrap()),
-        ])
-        .unwrap();
+        let d =
+            Dist::mixture(vec![(99.0, Dist::constant(1.0).unwrap()), (1.0, Dist::constant(150.0).unwrap())]).unwrap();
         assert!((d.mean() - (0.99 + 1.5)).abs() < 1e-12);
         check(d, (0.99 * 0.01f64).sqrt() * 149.0, 1.0, 0.99);
     }

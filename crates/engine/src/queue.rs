@@ -70,13 +70,7 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
-        EventQueue {
-            heap: BinaryHeap::new(),
-            epochs: Vec::new(),
-            free: Vec::new(),
-            next_seq: 0,
-            len: 0,
-        }
+        EventQueue { heap: BinaryHeap::new(), epochs: Vec::new(), free: Vec::new(), next_seq: 0, len: 0 }
     }
 
     /// The number of live (scheduled, not cancelled, not yet popped) events.
@@ -95,20 +89,13 @@ impl<E> EventQueue<E> {
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
-                let slot =
-                    u32::try_from(self.epochs.len()).expect("more than 4 billion pending events");
+                let slot = u32::try_from(self.epochs.len()).expect("more than 4 billion pending events");
                 self.epochs.push(0);
                 slot
             }
         };
         let epoch = self.epochs[slot as usize];
-        self.heap.push(Entry {
-            time,
-            seq: self.next_seq,
-            slot,
-            epoch,
-            event,
-        });
+        self.heap.push(Entry { time, seq: self.next_seq, slot, epoch, event });
         self.next_seq += 1;
         self.len += 1;
         EventKey { slot, epoch }

@@ -120,14 +120,9 @@ impl SimDuration {
         // Integers are converted exactly; fractions go through f64 (exact to the nanosecond for
         // any duration a scenario can sensibly hold).
         if let Ok(whole) = number.parse::<u64>() {
-            return whole
-                .checked_mul(scale)
-                .map(SimDuration)
-                .ok_or(DurationParseError::TooLarge);
+            return whole.checked_mul(scale).map(SimDuration).ok_or(DurationParseError::TooLarge);
         }
-        let value: f64 = number
-            .parse()
-            .map_err(|_| DurationParseError::BadNumber(number.clone()))?;
+        let value: f64 = number.parse().map_err(|_| DurationParseError::BadNumber(number.clone()))?;
         let nanos = value * scale as f64;
         if !nanos.is_finite() || nanos >= u64::MAX as f64 {
             return Err(DurationParseError::TooLarge);
@@ -175,19 +170,22 @@ impl fmt::Display for SimDuration {
         if self.0 == 0 {
             return write!(f, "0s");
         }
-        let (name, scale) = UNITS
-            .iter()
-            .rev()
-            .find(|(_, scale)| self.0.is_multiple_of(*scale))
-            .copied()
-            .unwrap_or(("ns", 1));
+        let (name, scale) =
+            UNITS.iter().rev().find(|(_, scale)| self.0.is_multiple_of(*scale)).copied().unwrap_or(("ns", 1));
         write!(f, "{}{}", self.0 / scale, name)
     }
 }
 
 impl fmt::Display for SimTime {
+    /// Seconds since the start, exact, without trailing zeros: "t=30s", "t=16129.832767016s".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "t={}", SimDuration(self.0))
+        let (secs, nanos) = (self.0 / 1_000_000_000, self.0 % 1_000_000_000);
+        if nanos == 0 {
+            write!(f, "t={secs}s")
+        } else {
+            let fraction = format!("{nanos:09}");
+            write!(f, "t={secs}.{}s", fraction.trim_end_matches('0'))
+        }
     }
 }
 
@@ -243,42 +241,24 @@ mod tests {
 
     #[test]
     fn refuses_malformed_durations() {
-        assert_eq!(
-            SimDuration::parse("250"),
-            Err(DurationParseError::MissingUnit)
-        );
-        assert_eq!(
-            SimDuration::parse("ms"),
-            Err(DurationParseError::MissingNumber)
-        );
-        assert_eq!(
-            SimDuration::parse("5 sec"),
-            Err(DurationParseError::UnknownUnit("sec".into()))
-        );
+        assert_eq!(SimDuration::parse("250"), Err(DurationParseError::MissingUnit));
+        assert_eq!(SimDuration::parse("ms"), Err(DurationParseError::MissingNumber));
+        assert_eq!(SimDuration::parse("5 sec"), Err(DurationParseError::UnknownUnit("sec".into())));
         assert_eq!(SimDuration::parse("-5s"), Err(DurationParseError::Negative));
         assert!(SimDuration::parse("1.2.3ms").is_err());
-        assert_eq!(
-            SimDuration::parse("99999999999h"),
-            Err(DurationParseError::TooLarge)
-        );
+        assert_eq!(SimDuration::parse("99999999999h"), Err(DurationParseError::TooLarge));
     }
 
     #[test]
     fn display_round_trips() {
-        for nanos in [
-            0,
-            1,
-            999,
-            1_000,
-            250_000,
-            1_500_000_000,
-            90_000_000_000,
-            7_200_000_000_000,
-        ] {
+        for nanos in [0, 1, 999, 1_000, 250_000, 1_500_000_000, 90_000_000_000, 7_200_000_000_000] {
             let d = SimDuration(nanos);
             assert_eq!(SimDuration::parse(&d.to_string()), Ok(d), "{d}");
         }
         assert_eq!(SimDuration(250_000).to_string(), "250us");
         assert_eq!(SimDuration(90_000_000_000).to_string(), "90s");
+        assert_eq!(SimTime(30_000_000_000).to_string(), "t=30s");
+        assert_eq!(SimTime(16_129_832_767_016).to_string(), "t=16129.832767016s");
+        assert_eq!(SimTime(1_500_000).to_string(), "t=0.0015s");
     }
 }

@@ -2,7 +2,7 @@
 //! and the warnings they call for.
 
 use crate::compile::{Model, Step};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, locate_name};
 
 /// The offered load on one service.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,9 +90,10 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
 }
 
 /// Warnings about designs that are legal but almost surely unintended.
-pub fn warnings(model: &Model) -> Vec<Diagnostic> {
+/// `source` is the scenario's text, to point at the items warned about.
+pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for (load, service) in offered_load(model).iter().zip(&model.services) {
+    for (i, (load, service)) in offered_load(model).iter().zip(&model.services).enumerate() {
         if load.offered_load >= 1.0 {
             let consequence = match service.queue_capacity {
                 None => "its queue will grow without bound",
@@ -100,10 +101,11 @@ pub fn warnings(model: &Model) -> Vec<Diagnostic> {
             };
             out.push(
                 Diagnostic::warning(format!(
-                    "service \"{}\" is offered at least {:.0}% of its capacity: {consequence}",
-                    load.service,
+                    "offered at least {:.0}% of its capacity: {consequence}",
                     load.offered_load * 100.0
                 ))
+                .at_path(format!("services[{i}] \"{}\"", service.name))
+                .at(locate_name(source, &service.name))
                 .with_hint("add workers or instances, or lower the rate"),
             );
         }

@@ -85,10 +85,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
     let mut error = |d: Diagnostic| errors.push(d);
 
     if scenario.duration.0 == SimDuration::ZERO {
-        error(
-            Diagnostic::error("`duration` must be longer than zero")
-                .at(locate_unique(source, "duration:")),
-        );
+        error(Diagnostic::error("`duration` must be longer than zero").at(locate_unique(source, "duration:")));
     }
     if scenario.warmup.0 >= scenario.duration.0 && scenario.duration.0 > SimDuration::ZERO {
         error(
@@ -101,18 +98,12 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         );
     }
     if scenario.clients.is_empty() {
-        error(
-            Diagnostic::error("the scenario has no clients")
-                .with_hint("add `clients: [Client(...)]`"),
-        );
+        error(Diagnostic::error("the scenario has no clients").with_hint("add `clients: [Client(...)]`"));
     }
 
     let mut service_ids = BTreeMap::new();
     for (i, s) in scenario.services.iter().enumerate() {
-        if service_ids
-            .insert(s.name.as_str(), ServiceId(i as u32))
-            .is_some()
-        {
+        if service_ids.insert(s.name.as_str(), ServiceId(i as u32)).is_some() {
             error(
                 Diagnostic::error(format!("two services are named \"{}\"", s.name))
                     .at_path(format!("services[{i}]"))
@@ -129,38 +120,25 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         let path = format!("clients[{i}] \"{}\"", c.name);
         let at = locate_name(source, &c.name);
         if client_names.insert(c.name.as_str(), i).is_some() {
-            error(
-                Diagnostic::error(format!("two clients are named \"{}\"", c.name)).at_path(&path),
-            );
+            error(Diagnostic::error(format!("two clients are named \"{}\"", c.name)).at_path(&path));
         }
         if !(c.rate.is_finite() && c.rate > 0.0 && c.rate <= MAX_RATE_PER_S) {
             error(
-                Diagnostic::error(format!(
-                    "`rate` must be a positive number of requests per second, got {}",
-                    c.rate
-                ))
-                .at_path(&path)
-                .at(at)
-                .with_hint(format!(
-                    "rates above {MAX_RATE_PER_S:e} per second are refused"
-                )),
+                Diagnostic::error(format!("`rate` must be a positive number of requests per second, got {}", c.rate))
+                    .at_path(&path)
+                    .at(at)
+                    .with_hint(format!("rates above {MAX_RATE_PER_S:e} per second are refused")),
             );
         }
         match resolve(&c.target) {
-            Some(target) => clients.push(ClientModel {
-                name: c.name.clone(),
-                target,
-                rate_per_s: c.rate,
-                arrivals: c.arrivals,
-            }),
+            Some(target) => {
+                clients.push(ClientModel { name: c.name.clone(), target, rate_per_s: c.rate, arrivals: c.arrivals })
+            }
             None => error(
-                Diagnostic::error(format!(
-                    "`target` names an unknown service \"{}\"",
-                    c.target
-                ))
-                .at_path(&path)
-                .at(locate_unique(source, &format!("\"{}\"", c.target)))
-                .with_hint(suggest(&c.target, &service_names, "services")),
+                Diagnostic::error(format!("`target` names an unknown service \"{}\"", c.target))
+                    .at_path(&path)
+                    .at(locate_unique(source, &format!("\"{}\"", c.target)))
+                    .with_hint(suggest(&c.target, &service_names, "services")),
             ),
         }
     }
@@ -171,33 +149,25 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         let at = locate_name(source, &s.name);
         if s.instances == 0 || s.instances > MAX_INSTANCES {
             error(
-                Diagnostic::error(format!(
-                    "`instances` must be between 1 and {MAX_INSTANCES}, got {}",
-                    s.instances
-                ))
-                .at_path(&path)
-                .at(at),
+                Diagnostic::error(format!("`instances` must be between 1 and {MAX_INSTANCES}, got {}", s.instances))
+                    .at_path(&path)
+                    .at(at),
             );
         }
         if s.workers == 0 || s.workers > MAX_WORKERS {
             error(
-                Diagnostic::error(format!(
-                    "`workers` must be between 1 and {MAX_WORKERS}, got {}",
-                    s.workers
-                ))
-                .at_path(&path)
-                .at(at)
-                .with_hint("a service with no workers never serves anything"),
+                Diagnostic::error(format!("`workers` must be between 1 and {MAX_WORKERS}, got {}", s.workers))
+                    .at_path(&path)
+                    .at(at)
+                    .with_hint("a service with no workers never serves anything"),
             );
         }
         if s.handler.is_empty() || s.handler.len() > MAX_STEPS {
             error(
-                Diagnostic::error(format!(
-                    "`handler` must have between 1 and {MAX_STEPS} steps"
-                ))
-                .at_path(&path)
-                .at(at)
-                .with_hint(r#"add a step such as `Work(Exponential(mean: "5ms"))`"#),
+                Diagnostic::error(format!("`handler` must have between 1 and {MAX_STEPS} steps"))
+                    .at_path(&path)
+                    .at(at)
+                    .with_hint(r#"add a step such as `Work(Exponential(mean: "5ms"))`"#),
             );
         }
         let mut steps = Vec::with_capacity(s.handler.len());
@@ -232,18 +202,12 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
     if errors.is_empty()
         && let Some(cycle) = find_cycle(&services)
     {
-        let names: Vec<&str> = cycle
-            .iter()
-            .map(|id| services[id.0 as usize].name.as_str())
-            .collect();
+        let names: Vec<&str> = cycle.iter().map(|id| services[id.0 as usize].name.as_str()).collect();
         errors.push(
-            Diagnostic::error(format!(
-                "the call graph has a cycle: {}",
-                names.join(" -> ")
-            ))
-            .at_path(format!("services[{}] \"{}\"", cycle[0].0, names[0]))
-            .at(locate_name(source, names[0]))
-            .with_hint("a request would call itself forever; remove one of these calls"),
+            Diagnostic::error(format!("the call graph has a cycle: {}", names.join(" -> ")))
+                .at_path(format!("services[{}] \"{}\"", cycle[0].0, names[0]))
+                .at(locate_name(source, names[0]))
+                .with_hint("a request would call itself forever; remove one of these calls"),
         );
     }
 
@@ -269,27 +233,14 @@ pub fn compile_dist(spec: &DistSpec) -> Result<Dist, DistError> {
         DistSpec::Uniform { min, max } => Dist::uniform(ns(min), ns(max)),
         DistSpec::Exponential { mean } => Dist::exponential(ns(mean)),
         DistSpec::Normal { mean, std_dev } => Dist::normal(ns(mean), ns(std_dev)),
-        DistSpec::LogNormal {
-            median,
-            p99,
-            mean,
-            std_dev,
-        } => match (median, p99, mean, std_dev) {
-            (Some(median), Some(p99), None, None) => {
-                Dist::log_normal_median_p99(ns(median), ns(p99))
-            }
-            (None, None, Some(mean), Some(std_dev)) => {
-                Dist::log_normal_mean_std_dev(ns(mean), ns(std_dev))
-            }
-            _ => Err(DistError::Order {
-                rule: "`LogNormal` takes either `median` and `p99`, or `mean` and `std_dev`",
-            }),
+        DistSpec::LogNormal { median, p99, mean, std_dev } => match (median, p99, mean, std_dev) {
+            (Some(median), Some(p99), None, None) => Dist::log_normal_median_p99(ns(median), ns(p99)),
+            (None, None, Some(mean), Some(std_dev)) => Dist::log_normal_mean_std_dev(ns(mean), ns(std_dev)),
+            _ => Err(DistError::Order { rule: "`LogNormal` takes either `median` and `p99`, or `mean` and `std_dev`" }),
         },
         DistSpec::Pareto { scale, shape } => Dist::pareto(ns(scale), *shape),
         DistSpec::Weibull { scale, shape } => Dist::weibull(ns(scale), *shape),
-        DistSpec::Empirical(points) => {
-            Dist::empirical(points.iter().map(|(p, d)| (*p, ns(d))).collect())
-        }
+        DistSpec::Empirical(points) => Dist::empirical(points.iter().map(|(p, d)| (*p, ns(d))).collect()),
         DistSpec::Mixture(parts) => {
             let mut compiled = Vec::with_capacity(parts.len());
             for (weight, part) in parts {
@@ -333,10 +284,8 @@ fn find_cycle(services: &[ServiceModel]) -> Option<Vec<ServiceId>> {
                         }
                         Mark::OnPath => {
                             let start = path.iter().position(|&(p, _)| p == callee).unwrap_or(0);
-                            let mut cycle: Vec<ServiceId> = path[start..]
-                                .iter()
-                                .map(|&(p, _)| ServiceId(p as u32))
-                                .collect();
+                            let mut cycle: Vec<ServiceId> =
+                                path[start..].iter().map(|&(p, _)| ServiceId(p as u32)).collect();
                             cycle.push(ServiceId(callee as u32));
                             return Some(cycle);
                         }

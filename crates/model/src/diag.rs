@@ -39,21 +39,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error with a message only.
     pub fn error(message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Error,
-            message: message.into(),
-            location: None,
-            path: None,
-            hint: None,
-        }
+        Diagnostic { severity: Severity::Error, message: message.into(), location: None, path: None, hint: None }
     }
 
     /// A warning with a message only.
     pub fn warning(message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(message)
-        }
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(message) }
     }
 
     /// Adds the item's path.
@@ -123,12 +114,7 @@ impl Diagnostic {
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|c| {
-            (
-                strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase()),
-                c,
-            )
-        })
+        .map(|c| (strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase()), c))
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
@@ -139,14 +125,7 @@ pub fn suggest(word: &str, candidates: &[&str], what: &str) -> String {
     match closest(word, candidates.iter().copied()) {
         Some(best) => format!("did you mean `{best}`?"),
         None if candidates.is_empty() => format!("there are no {what}"),
-        None => format!(
-            "valid {what}: {}",
-            candidates
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        None => format!("valid {what}: {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")),
     }
 }
 
@@ -163,10 +142,7 @@ pub fn locate_unique(source: &str, needle: &str) -> Option<Location> {
             if found.is_some() {
                 return None;
             }
-            found = Some(Location {
-                line: index + 1,
-                column: code[..byte].chars().count() + 1,
-            });
+            found = Some(Location { line: index + 1, column: code[..byte].chars().count() + 1 });
         }
     }
     found
@@ -187,10 +163,7 @@ pub fn locate_name(source: &str, name: &str) -> Option<Location> {
                 if found.is_some() {
                     return None;
                 }
-                found = Some(Location {
-                    line: index + 1,
-                    column: code[..byte].chars().count() + 1,
-                });
+                found = Some(Location { line: index + 1, column: code[..byte].chars().count() + 1 });
             }
         }
     }
@@ -203,14 +176,8 @@ mod tests {
 
     #[test]
     fn suggests_near_names_and_lists_far_ones() {
-        assert_eq!(
-            suggest("timout", &["timeout", "retry"], "fields"),
-            "did you mean `timeout`?"
-        );
-        assert_eq!(
-            suggest("zzz", &["timeout", "retry"], "fields"),
-            "valid fields: `timeout`, `retry`"
-        );
+        assert_eq!(suggest("timout", &["timeout", "retry"], "fields"), "did you mean `timeout`?");
+        assert_eq!(suggest("zzz", &["timeout", "retry"], "fields"), "valid fields: `timeout`, `retry`");
     }
 
     #[test]
@@ -226,20 +193,8 @@ mod tests {
     #[test]
     fn locates_names_outside_comments() {
         let source = "// name: \"db\"\nServices(name: \"db\", x: \"db\")";
-        assert_eq!(
-            locate_name(source, "db"),
-            Some(Location {
-                line: 2,
-                column: 16
-            })
-        );
+        assert_eq!(locate_name(source, "db"), Some(Location { line: 2, column: 16 }));
         assert_eq!(locate_unique(source, "\"db\""), None);
-        assert_eq!(
-            locate_unique(source, "x:"),
-            Some(Location {
-                line: 2,
-                column: 22
-            })
-        );
+        assert_eq!(locate_unique(source, "x:"), Some(Location { line: 2, column: 22 }));
     }
 }

@@ -25,14 +25,11 @@ pub use scenario::Scenario;
 pub use world::Limits;
 
 /// Parses, overrides and compiles scenario text: the model and its warnings, or every error.
-pub fn load(
-    source: &str,
-    overrides: &[Override],
-) -> Result<(Model, Vec<Diagnostic>), Vec<Diagnostic>> {
+pub fn load(source: &str, overrides: &[Override]) -> Result<(Model, Vec<Diagnostic>), Vec<Diagnostic>> {
     let scenario = parse::parse(source).map_err(|d| vec![d])?;
     let scenario = overrides::apply(scenario, overrides).map_err(|d| vec![d])?;
     let model = compile::compile(&scenario, source)?;
-    let warnings = analysis::warnings(&model);
+    let warnings = analysis::warnings(&model, source);
     Ok((model, warnings))
 }
 
@@ -40,10 +37,8 @@ pub fn load(
 /// gathers them into a report. The result is the same whatever the number of threads: each
 /// replication draws only from streams derived from `(seed, replication, component)`.
 pub fn run_replications(model: &Model, seed: u64, replications: u32, limits: Limits) -> Report {
-    let runs: Vec<RunSummary> = (0..replications.max(1))
-        .into_par_iter()
-        .map(|r| world::run(model, seed, r, limits))
-        .collect();
+    let runs: Vec<RunSummary> =
+        (0..replications.max(1)).into_par_iter().map(|r| world::run(model, seed, r, limits)).collect();
     report(model, seed, runs)
 }
 

@@ -25,14 +25,11 @@ impl Override {
     /// Parses `path=value`.
     pub fn parse(text: &str) -> Result<Override, Diagnostic> {
         match text.split_once('=') {
-            Some((path, value)) if !path.trim().is_empty() => Ok(Override {
-                path: path.trim().to_string(),
-                value: value.trim().to_string(),
-            }),
-            _ => Err(
-                Diagnostic::error(format!("`--set {text}` is not of the form path=value"))
-                    .with_hint("for example --set clients.users.rate=1200"),
-            ),
+            Some((path, value)) if !path.trim().is_empty() => {
+                Ok(Override { path: path.trim().to_string(), value: value.trim().to_string() })
+            }
+            _ => Err(Diagnostic::error(format!("`--set {text}` is not of the form path=value"))
+                .with_hint("for example --set clients.users.rate=1200")),
         }
     }
 }
@@ -44,10 +41,7 @@ pub fn apply(scenario: Scenario, overrides: &[Override]) -> Result<Scenario, Dia
     }
     let mut tree = serde_json::to_value(&scenario).expect("the schema always serialises");
     for o in overrides {
-        set(&mut tree, o).map_err(|d| Diagnostic {
-            message: format!("--set {}: {}", o.path, d.message),
-            ..d
-        })?;
+        set(&mut tree, o).map_err(|d| Diagnostic { message: format!("--set {}: {}", o.path, d.message), ..d })?;
         // Read back after each override, so a type error is blamed on the override that made it.
         serde_json::from_value::<Scenario>(tree.clone())
             .map_err(|e| Diagnostic::error(format!("--set {}={}: {e}", o.path, o.value)))?;
@@ -80,47 +74,35 @@ fn child<'a>(node: &'a mut Value, segment: &str) -> Result<&'a mut Value, Diagno
             let keys: Vec<String> = map.keys().cloned().collect();
             map.get_mut(segment).ok_or_else(|| {
                 let names: Vec<&str> = keys.iter().map(String::as_str).collect();
-                Diagnostic::error(format!("no field `{segment}` here"))
-                    .with_hint(suggest(segment, &names, "fields"))
+                Diagnostic::error(format!("no field `{segment}` here")).with_hint(suggest(segment, &names, "fields"))
             })
         }
         Value::Array(items) => {
             if let Ok(index) = segment.parse::<usize>() {
                 let len = items.len();
-                return items.get_mut(index).ok_or_else(|| {
-                    Diagnostic::error(format!(
-                        "index {index} is out of range (the list has {len})"
-                    ))
-                });
+                return items
+                    .get_mut(index)
+                    .ok_or_else(|| Diagnostic::error(format!("index {index} is out of range (the list has {len})")));
             }
-            let names: Vec<String> = items
-                .iter()
-                .filter_map(|item| item.get("name").and_then(Value::as_str).map(str::to_string))
-                .collect();
+            let names: Vec<String> =
+                items.iter().filter_map(|item| item.get("name").and_then(Value::as_str).map(str::to_string)).collect();
             let position = names.iter().position(|n| n == segment);
             match position {
                 Some(p) => Ok(&mut items[p]),
                 None => {
                     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                    Err(
-                        Diagnostic::error(format!("nothing named `{segment}` in this list"))
-                            .with_hint(suggest(segment, &names, "names")),
-                    )
+                    Err(Diagnostic::error(format!("nothing named `{segment}` in this list"))
+                        .with_hint(suggest(segment, &names, "names")))
                 }
             }
         }
-        _ => Err(Diagnostic::error(format!(
-            "`{segment}` goes past a value that has no fields"
-        ))),
+        _ => Err(Diagnostic::error(format!("`{segment}` goes past a value that has no fields"))),
     }
 }
 
 /// The new value, typed like the one it replaces (a number stays a number, a duration a string).
 fn scalar(old: &Value, text: &str) -> Result<Value, Diagnostic> {
-    let unquoted = text
-        .strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .unwrap_or(text);
+    let unquoted = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
     let number = || -> Option<Value> {
         if let Ok(n) = text.parse::<u64>() {
             return Some(Value::from(n));
@@ -128,15 +110,10 @@ fn scalar(old: &Value, text: &str) -> Result<Value, Diagnostic> {
         if let Ok(n) = text.parse::<i64>() {
             return Some(Value::from(n));
         }
-        text.parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map(Value::Number)
+        text.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number)
     };
     match old {
-        Value::Number(_) => {
-            number().ok_or_else(|| Diagnostic::error(format!("`{text}` is not a number")))
-        }
+        Value::Number(_) => number().ok_or_else(|| Diagnostic::error(format!("`{text}` is not a number"))),
         Value::Bool(_) => match text {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
@@ -144,9 +121,9 @@ fn scalar(old: &Value, text: &str) -> Result<Value, Diagnostic> {
         },
         Value::String(_) => Ok(Value::String(unquoted.to_string())),
         Value::Null => Ok(number().unwrap_or_else(|| Value::String(unquoted.to_string()))),
-        Value::Object(_) | Value::Array(_) => Err(Diagnostic::error(
-            "only a single value can be set this way, not a whole structure".to_string(),
-        )
-        .with_hint("name a field inside it, e.g. services.db.queue.capacity")),
+        Value::Object(_) | Value::Array(_) => {
+            Err(Diagnostic::error("only a single value can be set this way, not a whole structure".to_string())
+                .with_hint("name a field inside it, e.g. services.db.queue.capacity"))
+        }
     }
 }

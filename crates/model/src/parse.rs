@@ -10,58 +10,33 @@ use crate::scenario::Scenario;
 /// Parses scenario text. Optional fields may be written bare (`capacity: 100`, not
 /// `Some(100)`).
 pub fn parse(source: &str) -> Result<Scenario, Diagnostic> {
-    ron::Options::default()
-        .with_default_extension(Extensions::IMPLICIT_SOME)
-        .from_str(source)
-        .map_err(|e| from_ron(&e))
+    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME).from_str(source).map_err(|e| from_ron(&e))
 }
 
 fn from_ron(error: &SpannedError) -> Diagnostic {
-    let location = Some(Location {
-        line: error.span.start.line,
-        column: error.span.start.col,
-    });
+    let location = Some(Location { line: error.span.start.line, column: error.span.start.col });
     let (message, hint) = match &error.code {
-        RonError::NoSuchStructField {
-            expected,
-            found,
-            outer,
-        } => (
-            format!("unknown field `{found}`{}", within(outer)),
-            Some(suggest(found, expected, "fields")),
-        ),
-        RonError::NoSuchEnumVariant {
-            expected,
-            found,
-            outer,
-        } => (
-            format!("unknown variant `{found}`{}", within(outer)),
-            Some(suggest(found, expected, "variants")),
-        ),
-        RonError::MissingStructField { field, outer } => (
-            format!("missing field `{field}`{}", within(outer)),
-            Some(format!("add `{field}: ...`")),
-        ),
-        RonError::DuplicateStructField { field, outer } => (
-            format!("field `{field}` is given twice{}", within(outer)),
-            None,
-        ),
-        RonError::ExpectedDifferentStructName { expected, found } => (
-            format!("expected `{expected}(...)`, found `{found}(...)`"),
-            Some(format!("write `{expected}(` here")),
-        ),
-        RonError::Message(message) => (message.clone(), None),
-        RonError::InvalidValueForType { expected, found } => {
-            (format!("expected {expected}, found {found}"), None)
+        RonError::NoSuchStructField { expected, found, outer } => {
+            (format!("unknown field `{found}`{}", within(outer)), Some(suggest(found, expected, "fields")))
         }
-        RonError::Eof => (
-            "the file ends too early".to_string(),
-            Some("a bracket or parenthesis is probably not closed".to_string()),
-        ),
-        RonError::ExpectedComma => (
-            "expected a comma".to_string(),
-            Some("separate items with `,`".to_string()),
-        ),
+        RonError::NoSuchEnumVariant { expected, found, outer } => {
+            (format!("unknown variant `{found}`{}", within(outer)), Some(suggest(found, expected, "variants")))
+        }
+        RonError::MissingStructField { field, outer } => {
+            (format!("missing field `{field}`{}", within(outer)), Some(format!("add `{field}: ...`")))
+        }
+        RonError::DuplicateStructField { field, outer } => {
+            (format!("field `{field}` is given twice{}", within(outer)), None)
+        }
+        RonError::ExpectedDifferentStructName { expected, found } => {
+            (format!("expected `{expected}(...)`, found `{found}(...)`"), Some(format!("write `{expected}(` here")))
+        }
+        RonError::Message(message) => (message.clone(), None),
+        RonError::InvalidValueForType { expected, found } => (format!("expected {expected}, found {found}"), None),
+        RonError::Eof => {
+            ("the file ends too early".to_string(), Some("a bracket or parenthesis is probably not closed".to_string()))
+        }
+        RonError::ExpectedComma => ("expected a comma".to_string(), Some("separate items with `,`".to_string())),
         RonError::TrailingCharacters => (
             "unexpected text after the scenario".to_string(),
             Some("the file holds one `Scenario(...)`; check the closing parenthesis".to_string()),
@@ -74,10 +49,7 @@ fn from_ron(error: &SpannedError) -> Diagnostic {
 }
 
 fn within(outer: &Option<String>) -> String {
-    outer
-        .as_ref()
-        .map(|o| format!(" in `{o}`"))
-        .unwrap_or_default()
+    outer.as_ref().map(|o| format!(" in `{o}`")).unwrap_or_default()
 }
 
 fn lowercase_first(text: &str) -> String {

@@ -38,19 +38,13 @@ impl<'de> Deserialize<'de> for Duration {
                 })
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<Duration, E> {
-                Err(E::custom(format!(
-                    r#"a duration needs a unit: write "{n}ms" or "{n}s", in quotes"#
-                )))
+                Err(E::custom(format!(r#"a duration needs a unit: write "{n}ms" or "{n}s", in quotes"#)))
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<Duration, E> {
-                Err(E::custom(format!(
-                    r#"a duration needs a unit and quotes, as in "{n}ms""#
-                )))
+                Err(E::custom(format!(r#"a duration needs a unit and quotes, as in "{n}ms""#)))
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<Duration, E> {
-                Err(E::custom(format!(
-                    r#"a duration needs a unit: write "{n}s" or "{n}ms", in quotes"#
-                )))
+                Err(E::custom(format!(r#"a duration needs a unit: write "{n}s" or "{n}ms", in quotes"#)))
             }
         }
         deserializer.deserialize_str(DurationVisitor)

@@ -9,36 +9,42 @@
 //! through a small agenda instead, so no input can overflow the stack.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use rand::RngExt;
 use slab::Slab;
 use tailsim_engine::rng::stream;
 use tailsim_engine::{Dist, EventQueue, RngStream, SimDuration, SimTime};
 use tailsim_report::{
-    ClientSummary, Conservation, Failures, LatencyRecorder, LittlesLaw, RunSummary, ServiceSummary,
-    TimeAverage,
+    ClientSummary, Conservation, Failures, LatencyRecorder, LittlesLaw, RunSummary, ServiceSummary, TimeAverage,
 };
 
 use crate::compile::{Model, Step};
 use crate::scenario::{Arrivals, Balancer};
 
 /// Bounds that stop a run cleanly, marked as truncated, instead of exhausting the machine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// The most client requests in flight at once.
     pub max_in_flight: u64,
     /// The most events one replication may process.
     pub max_events: u64,
+    /// The most wall-clock time one replication may take.
+    pub max_wall: Option<std::time::Duration>,
+    /// Set from outside (Ctrl-C) to stop every replication at its next check.
+    pub stop: Option<&'static AtomicBool>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_in_flight: 1_000_000,
-            max_events: u64::MAX,
-        }
+        Limits { max_in_flight: 1_000_000, max_events: u64::MAX, max_wall: None, stop: None }
     }
 }
+
+/// Events between two looks at the wall clock and the stop flag: rare enough to cost nothing,
+/// frequent enough (well under a millisecond apart) to stop promptly.
+const CHECK_EVERY_EVENTS: u64 = 1 << 14;
 
 #[derive(Clone, Copy, Debug)]
 enum Event {
@@ -148,6 +154,7 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
     let mut world = World::new(model, seed, replication, limits);
     world.start();
     let end = SimTime::ZERO + model.duration;
+    let started = Instant::now();
     while let Some((time, event)) = world.events.pop() {
         if time > end {
             world.now = end;
@@ -166,6 +173,22 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
             ));
             break;
         }
+        if world.n_events.is_multiple_of(CHECK_EVERY_EVENTS) {
+            if limits.stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+                world.truncated = Some(format!("interrupted at {}", world.now));
+                break;
+            }
+            if let Some(max_wall) = limits.max_wall
+                && started.elapsed() >= max_wall
+            {
+                world.truncated = Some(format!(
+                    "the run reached its wall-clock limit of {:.1}s at {}; raise it with --max-wall-time",
+                    max_wall.as_secs_f64(),
+                    world.now
+                ));
+                break;
+            }
+        }
     }
     if world.truncated.is_none() {
         world.now = end;
@@ -176,22 +199,19 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
 impl<'m> World<'m> {
     fn new(model: &'m Model, seed: u64, replication: u32, limits: Limits) -> World<'m> {
         let rep = u64::from(replication);
-        let highest = model.duration.max(SimDuration::from_secs(1));
         let clients = model
             .clients
             .iter()
             .map(|c| ClientState {
                 rng: stream(seed, rep, &format!("client/{}", c.name)),
-                gap: Dist::Exponential {
-                    mean: 1e9 / c.rate_per_s,
-                },
+                gap: Dist::Exponential { mean: 1e9 / c.rate_per_s },
                 mean_gap_ns: 1e9 / c.rate_per_s,
                 sent: 0,
                 arrivals: 0,
                 succeeded: 0,
                 rejected: 0,
-                latency: LatencyRecorder::new(highest),
-                failure_latency: LatencyRecorder::new(highest),
+                latency: LatencyRecorder::new(),
+                failure_latency: LatencyRecorder::new(),
                 in_flight: TimeAverage::default(),
             })
             .collect();
@@ -202,10 +222,7 @@ impl<'m> World<'m> {
             .map(|s| {
                 let first_instance = instances.len() as u32;
                 for _ in 0..s.instances {
-                    instances.push(Instance {
-                        busy: 0,
-                        queue: VecDeque::new(),
-                    });
+                    instances.push(Instance { busy: 0, queue: VecDeque::new() });
                 }
                 ServiceState {
                     rng: stream(seed, rep, &format!("service/{}", s.name)),
@@ -221,8 +238,8 @@ impl<'m> World<'m> {
                     finished_total: 0,
                     busy: TimeAverage::default(),
                     queued: TimeAverage::default(),
-                    latency: LatencyRecorder::new(highest),
-                    queue_wait: LatencyRecorder::new(highest),
+                    latency: LatencyRecorder::new(),
+                    queue_wait: LatencyRecorder::new(),
                 }
             })
             .collect();
@@ -261,8 +278,7 @@ impl<'m> World<'m> {
             Arrivals::Poisson => self.now + client.gap.sample(&mut client.rng),
             // The k-th arrival at exactly k / rate, so rounding never accumulates.
             Arrivals::Constant => {
-                SimTime::ZERO
-                    + SimDuration::from_nanos_f64((client.sent + 1) as f64 * client.mean_gap_ns)
+                SimTime::ZERO + SimDuration::from_nanos_f64((client.sent + 1) as f64 * client.mean_gap_ns)
             }
         };
         self.events.schedule(at, Event::Arrival(c));
@@ -303,11 +319,7 @@ impl<'m> World<'m> {
         }
         let now = self.now;
         let counted = now >= self.warmup_end;
-        let request = self.requests.insert(Request {
-            client: c,
-            arrived: now,
-            counted,
-        }) as u32;
+        let request = self.requests.insert(Request { client: c, arrived: now, counted }) as u32;
         self.arrived_total += 1;
         let client = &mut self.clients[c as usize];
         client.arrivals += u64::from(counted);
@@ -330,9 +342,17 @@ impl<'m> World<'m> {
             self.now
         );
         if let Some((name, queued)) = worst {
-            why.push_str(&format!(
-                "; service \"{name}\" had {queued} requests queued: the offered load exceeds its capacity"
-            ));
+            let load = crate::analysis::offered_load(self.model)
+                .into_iter()
+                .find(|l| l.service == name)
+                .map(|l| l.offered_load)
+                .unwrap_or(0.0);
+            why.push_str(&format!("; service \"{name}\" had {queued} requests queued"));
+            if load >= 1.0 {
+                why.push_str(&format!(": its offered load is {:.0}% of capacity", load * 100.0));
+            } else {
+                why.push_str(": it cannot keep up with its offered load");
+            }
         }
         why
     }
@@ -355,15 +375,7 @@ impl<'m> World<'m> {
         let instance = service.first_instance + instance_offset;
         service.arrivals_total += 1;
         service.arrivals += u64::from(counted);
-        let frame = Frame {
-            service: s,
-            instance,
-            step: 0,
-            parent,
-            arrived: now,
-            holds_worker: false,
-            counted,
-        };
+        let frame = Frame { service: s, instance, step: 0, parent, arrived: now, holds_worker: false, counted };
         let f = self.frames.insert(frame) as u32;
         let inst = &mut self.instances[instance as usize];
         if inst.busy < service_model.workers {
@@ -375,10 +387,7 @@ impl<'m> World<'m> {
             }
             self.frames[f as usize].holds_worker = true;
             self.agenda.push(Action::Advance(f));
-        } else if service_model
-            .queue_capacity
-            .is_none_or(|cap| (inst.queue.len() as u64) < u64::from(cap))
-        {
+        } else if service_model.queue_capacity.is_none_or(|cap| (inst.queue.len() as u64) < u64::from(cap)) {
             inst.queue.push_back(f);
             service.queued.increment(now);
             service.admitted += u64::from(counted);
@@ -471,11 +480,7 @@ impl<'m> World<'m> {
         let now = self.now;
         let measured_s = now.saturating_since(self.warmup_end).as_secs_f64();
         let per_s = |n: u64| {
-            if measured_s > 0.0 {
-                n as f64 / measured_s
-            } else {
-                0.0
-            }
+            if measured_s > 0.0 { n as f64 / measured_s } else { 0.0 }
         };
         let clients = self
             .clients
@@ -486,30 +491,20 @@ impl<'m> World<'m> {
                 let answered = c.succeeded + failed;
                 let total_ns = c.latency.mean_ns().unwrap_or(0.0) * c.latency.count() as f64
                     + c.failure_latency.mean_ns().unwrap_or(0.0) * c.failure_latency.count() as f64;
-                let mean_w_s = if answered > 0 {
-                    total_ns * 1e-9 / answered as f64
-                } else {
-                    0.0
-                };
+                let mean_w_s = if answered > 0 { total_ns * 1e-9 / answered as f64 } else { 0.0 };
                 ClientSummary {
                     name: m.name.clone(),
                     target: self.model.services[m.target.0 as usize].name.clone(),
                     arrivals: c.arrivals,
                     succeeded: c.succeeded,
                     failed,
-                    failures: Failures {
-                        rejected: c.rejected,
-                    },
+                    failures: Failures { rejected: c.rejected },
                     in_flight_at_end: c.in_flight.value(),
                     throughput_per_s: per_s(answered),
                     goodput_per_s: per_s(c.succeeded),
                     latency: c.latency.summary(),
                     failure_latency: c.failure_latency.summary(),
-                    littles_law: LittlesLaw::new(
-                        c.in_flight.mean(now),
-                        per_s(c.arrivals),
-                        mean_w_s,
-                    ),
+                    littles_law: LittlesLaw::new(c.in_flight.mean(now), per_s(c.arrivals), mean_w_s),
                 }
             })
             .collect();
@@ -549,12 +544,9 @@ impl<'m> World<'m> {
             .collect();
         let in_flight = self.requests.len() as u64;
         // Each service: every visit that arrived has finished or is still queued or working.
-        let services_hold = self
-            .services
-            .iter()
-            .all(|s| s.arrivals_total == s.finished_total + s.busy.value() + s.queued.value());
-        let holds = services_hold
-            && self.arrived_total == self.succeeded_total + self.failed_total + in_flight;
+        let services_hold =
+            self.services.iter().all(|s| s.arrivals_total == s.finished_total + s.busy.value() + s.queued.value());
+        let holds = services_hold && self.arrived_total == self.succeeded_total + self.failed_total + in_flight;
         RunSummary {
             replication,
             measured_s,

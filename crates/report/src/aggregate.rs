@@ -29,14 +29,8 @@ impl Estimate {
         }
         let mean = values.iter().sum::<f64>() / n as f64;
         let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-        let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
-            .map(|dist| dist.inverse_cdf(0.975))
-            .unwrap_or(f64::NAN);
-        Some(Estimate {
-            mean,
-            ci95_half_width: t * (variance / n as f64).sqrt(),
-            n: n as u32,
-        })
+        let t = StudentsT::new(0.0, 1.0, (n - 1) as f64).map(|dist| dist.inverse_cdf(0.975)).unwrap_or(f64::NAN);
+        Some(Estimate { mean, ci95_half_width: t * (variance / n as f64).sqrt(), n: n as u32 })
     }
 
     /// Whether `value` lies inside the interval.
@@ -142,9 +136,7 @@ impl Aggregate {
                 name: s.name.clone(),
                 utilisation: values(&|r| r.services[i].utilisation),
                 mean_queue_length: values(&|r| r.services[i].mean_queue_length),
-                queue_wait: LatencyEstimates::from_runs(
-                    runs.iter().map(|r| &r.services[i].queue_wait),
-                ),
+                queue_wait: LatencyEstimates::from_runs(runs.iter().map(|r| &r.services[i].queue_wait)),
                 latency: LatencyEstimates::from_runs(runs.iter().map(|r| &r.services[i].latency)),
             })
             .collect();
@@ -162,11 +154,7 @@ mod tests {
         let e = Estimate::from_values(&[1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
         assert_eq!(e.mean, 3.0);
         let expected = 2.776_445 * (2.5f64 / 5.0).sqrt();
-        assert!(
-            (e.ci95_half_width - expected).abs() < 1e-5,
-            "{}",
-            e.ci95_half_width
-        );
+        assert!((e.ci95_half_width - expected).abs() < 1e-5, "{}", e.ci95_half_width);
         assert!(Estimate::from_values(&[1.0]).is_none());
     }
 }

@@ -9,6 +9,9 @@ use crate::summary::LatencySummary;
 /// Significant decimal digits kept by the histograms: values are exact to 0.1%.
 const SIGNIFICANT_DIGITS: u8 = 3;
 
+/// The range a histogram covers before it first grows: one second.
+const INITIAL_HIGHEST_NS: u64 = 1_000_000_000;
+
 /// A latency distribution: HdrHistogram for quantiles, exact sums for the mean and the maximum.
 #[derive(Clone, Debug)]
 pub struct LatencyRecorder {
@@ -18,26 +21,30 @@ pub struct LatencyRecorder {
     max_ns: u64,
 }
 
+impl Default for LatencyRecorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl LatencyRecorder {
-    /// A recorder for latencies up to `highest` (larger values are clamped to it, which only
-    /// happens for latencies longer than the run itself).
-    pub fn new(highest: SimDuration) -> LatencyRecorder {
-        let highest = highest.as_nanos().max(2);
-        let histogram = Histogram::new_with_bounds(1, highest, SIGNIFICANT_DIGITS)
-            .expect("bounds 1..highest with 3 digits are always valid");
-        LatencyRecorder {
-            histogram,
-            count: 0,
-            sum_ns: 0,
-            max_ns: 0,
-        }
+    /// An empty recorder. Its histogram starts small and grows with the largest value
+    /// recorded, so memory follows the latencies seen (logarithmically), not the run's length.
+    pub fn new() -> LatencyRecorder {
+        let mut histogram = Histogram::new_with_bounds(1, INITIAL_HIGHEST_NS, SIGNIFICANT_DIGITS)
+            .expect("bounds 1..1s with 3 digits are always valid");
+        histogram.auto(true);
+        LatencyRecorder { histogram, count: 0, sum_ns: 0, max_ns: 0 }
     }
 
     /// Records one latency.
     #[inline]
     pub fn record(&mut self, latency: SimDuration) {
         let ns = latency.as_nanos();
-        self.histogram.saturating_record(ns);
+        if self.histogram.record(ns).is_err() {
+            // Growing failed (only possible where usize is 32 bits): clamp instead.
+            self.histogram.saturating_record(ns);
+        }
         self.count += 1;
         self.sum_ns += u128::from(ns);
         self.max_ns = self.max_ns.max(ns);
@@ -102,8 +109,7 @@ impl TimeAverage {
     /// Sets the value at time `now` (not earlier than the previous change).
     #[inline]
     pub fn set(&mut self, now: SimTime, value: u64) {
-        self.area +=
-            u128::from(self.value) * u128::from(now.saturating_since(self.since).as_nanos());
+        self.area += u128::from(self.value) * u128::from(now.saturating_since(self.since).as_nanos());
         self.since = now;
         self.value = value;
         self.max = self.max.max(value);
@@ -136,8 +142,7 @@ impl TimeAverage {
         if span == 0 {
             return self.value as f64;
         }
-        let area = self.area
-            + u128::from(self.value) * u128::from(now.saturating_since(self.since).as_nanos());
+        let area = self.area + u128::from(self.value) * u128::from(now.saturating_since(self.since).as_nanos());
         area as f64 / span as f64
     }
 
@@ -165,7 +170,7 @@ mod tests {
 
     #[test]
     fn recorder_quantiles_are_within_a_tenth_of_a_percent() {
-        let mut rec = LatencyRecorder::new(SimDuration::from_secs(10));
+        let mut rec = LatencyRecorder::new();
         for ms in 1..=1000u64 {
             rec.record(SimDuration::from_millis(ms));
         }
@@ -173,11 +178,10 @@ mod tests {
         assert!((p99 / 990e6 - 1.0).abs() < 1e-3, "{p99}");
         assert_eq!(rec.mean_ns(), Some(500.5e6));
         assert_eq!(rec.summary().max_ms, Some(1000.0));
-        assert!(
-            LatencyRecorder::new(SimDuration::from_secs(1))
-                .summary()
-                .p50_ms
-                .is_none()
-        );
+        assert!(LatencyRecorder::new().summary().p50_ms.is_none());
+        // Values far beyond the initial range grow the histogram instead of clamping.
+        rec.record(SimDuration::from_secs(3600));
+        assert_eq!(rec.summary().max_ms, Some(3_600_000.0));
+        assert!((rec.quantile_ns(1.0).unwrap() as f64 / 3.6e12 - 1.0).abs() < 1e-3);
     }
 }

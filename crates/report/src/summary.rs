@@ -159,18 +159,10 @@ pub struct LittlesLaw {
 
 impl LittlesLaw {
     /// Builds the check from L, lambda and W.
-    pub fn new(
-        mean_in_system: f64,
-        arrival_rate_per_s: f64,
-        mean_time_in_system_s: f64,
-    ) -> LittlesLaw {
+    pub fn new(mean_in_system: f64, arrival_rate_per_s: f64, mean_time_in_system_s: f64) -> LittlesLaw {
         let predicted = arrival_rate_per_s * mean_time_in_system_s;
         let scale = mean_in_system.max(predicted);
-        let relative_error = if scale > 0.0 {
-            (mean_in_system - predicted).abs() / scale
-        } else {
-            0.0
-        };
+        let relative_error = if scale > 0.0 { (mean_in_system - predicted).abs() / scale } else { 0.0 };
         LittlesLaw {
             mean_in_system,
             arrival_rate_per_s,

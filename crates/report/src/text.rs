@@ -63,9 +63,7 @@ struct Table {
 
 impl Table {
     fn new(header: &[&str]) -> Table {
-        Table {
-            rows: vec![header.iter().map(|h| h.to_string()).collect()],
-        }
+        Table { rows: vec![header.iter().map(|h| h.to_string()).collect()] }
     }
 
     fn row(&mut self, cells: Vec<String>) {
@@ -75,14 +73,7 @@ impl Table {
     fn render(&self, out: &mut String) {
         let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
         let widths: Vec<usize> = (0..columns)
-            .map(|c| {
-                self.rows
-                    .iter()
-                    .filter_map(|r| r.get(c))
-                    .map(|s| s.chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
+            .map(|c| self.rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
             .collect();
         for row in &self.rows {
             let mut line = String::new();
@@ -118,21 +109,12 @@ pub fn render(report: &Report) -> String {
     out.push('\n');
     match (&report.aggregate, report.runs.first()) {
         (Some(aggregate), _) => {
-            let mut clients = Table::new(&[
-                "client", "thru/s", "good/s", "mean", "p50", "p90", "p99", "p99.9",
-            ]);
+            let mut clients = Table::new(&["client", "thru/s", "good/s", "mean", "p50", "p90", "p99", "p99.9"]);
             for c in &aggregate.clients {
                 let rate = |e: Option<Estimate>| {
-                    e.map(|e| format!("{:.1}±{:.1}", e.mean, e.ci95_half_width))
-                        .unwrap_or_else(|| "-".into())
+                    e.map(|e| format!("{:.1}±{:.1}", e.mean, e.ci95_half_width)).unwrap_or_else(|| "-".into())
                 };
-                let LatencyEstimates {
-                    mean_ms,
-                    p50_ms,
-                    p90_ms,
-                    p99_ms,
-                    p999_ms,
-                } = c.latency;
+                let LatencyEstimates { mean_ms, p50_ms, p90_ms, p99_ms, p999_ms } = c.latency;
                 clients.row(vec![
                     c.name.clone(),
                     rate(c.throughput_per_s),
@@ -146,8 +128,7 @@ pub fn render(report: &Report) -> String {
             }
             clients.render(&mut out);
             out.push('\n');
-            let mut services =
-                Table::new(&["service", "util", "queue", "wait mean", "wait p99", "p99"]);
+            let mut services = Table::new(&["service", "util", "queue", "wait mean", "wait p99", "p99"]);
             for s in &aggregate.services {
                 services.row(vec![
                     s.name.clone(),
@@ -163,10 +144,7 @@ pub fn render(report: &Report) -> String {
                 ]);
             }
             services.render(&mut out);
-            let _ = writeln!(
-                out,
-                "\n± is the half-width of a 95% confidence interval across replications."
-            );
+            let _ = writeln!(out, "\n± is the half-width of a 95% confidence interval across replications.");
         }
         (None, Some(run)) => render_run(run, &mut out),
         (None, None) => {}

@@ -9,10 +9,7 @@ use crate::summary::Report;
 
 /// Writes `contents` to `path` through a temporary sibling and a rename.
 pub fn atomic_write(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut tmp_name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
+    let mut tmp_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     tmp_name.push(".tmp");
     let tmp = path.with_file_name(tmp_name);
     {

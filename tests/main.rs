@@ -5,4 +5,5 @@
 mod analytic;
 mod determinism;
 mod diagnostics;
+mod properties;
 mod scenarios;

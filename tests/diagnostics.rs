@@ -54,7 +54,7 @@ fn the_template_is_valid() {
 
 #[test]
 fn semantic_errors_name_the_item() {
-    let cases: Vec<SemanticCase> = vec![
+    let mut cases: Vec<SemanticCase> = vec![
         (
             scenario("100.0", "4", "dbb", r#"Constant("2ms")"#, ""),
             r#"services[0] "api" .handler[1]"#,
@@ -98,6 +98,37 @@ fn semantic_errors_name_the_item() {
             None,
         ),
     ];
+    let with_policy = |policy: &str| valid().replace(r#"Call("db")"#, &format!(r#"Call("db", {policy})"#));
+    cases.extend([
+        (
+            with_policy(r#"(timeout: "2s", deadline: "1s")"#),
+            r#"services[0] "api" .handler[1]"#,
+            "`timeout` (2s) is longer than `deadline` (1s)",
+            None,
+            Some("an attempt can never outlive the whole call; shorten the timeout"),
+        ),
+        (
+            with_policy("(retry: (attempts: 0))"),
+            r#"services[0] "api" .handler[1]"#,
+            "`attempts` must be between 1 and 100, got 0",
+            None,
+            Some("attempts count the first call too: 3 means up to 2 retries"),
+        ),
+        (
+            with_policy(r#"(timeout: "0ms")"#),
+            r#"services[0] "api" .handler[1]"#,
+            "`timeout` must be longer than zero",
+            None,
+            None,
+        ),
+        (
+            scenario("100.0", "4", "db", r#"Constant("2ms")"#, ", Fail(1.5)"),
+            r#"services[1] "db" .handler[1]"#,
+            "`Fail` takes a probability between 0 and 1, got 1.5",
+            None,
+            None,
+        ),
+    ]);
     for (text, path, message, location, hint) in cases {
         let d = only_error(&text);
         assert_eq!(d.path.as_deref(), Some(path), "{d:?}");
@@ -197,9 +228,27 @@ fn overrides_set_scalars_and_refuse_bad_paths() {
         err(r#"services.db.handler.0=Constant("1ms")"#).message,
         "--set services.db.handler.0: only a single value can be set this way, not a whole structure"
     );
+    // A call's policy is reached by name.
+    let (model, _) =
+        tailsim_model::load(&valid(), &[set("services.api.handler.1.policy.timeout=50ms")]).expect("valid");
+    let edge = model.edges.iter().find(|e| e.from == "api").expect("the api -> db edge");
+    assert_eq!(edge.policy.timeout, Some(tailsim_engine::SimDuration::from_millis(50)));
     // A variant's payload is entered without naming the variant.
     let (model, _) = tailsim_model::load(&valid(), &[set("services.api.handler.0.mean=3ms")]).expect("valid");
     let tailsim_model::compile::Step::Work(dist) = &model.services[0].steps[0] else { panic!("not work") };
     assert_eq!(dist.mean(), 3e6);
     assert!(Override::parse("no-equals-sign").is_err());
+}
+
+#[test]
+fn retries_without_backoff_after_timeouts_are_warned_about() {
+    let text = valid().replace(r#"Call("db")"#, r#"Call("db", (timeout: "50ms", retry: (attempts: 3)))"#);
+    let (_, warnings) = tailsim_model::load(&text, &[]).expect("valid");
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert_eq!(
+        warnings[0].message,
+        r#"the call from "api" to "db" retries at once after a timeout: retries arrive just when "db" is slowest"#
+    );
+    let with_backoff = text.replace("attempts: 3", r#"attempts: 3, backoff: Constant("20ms")"#);
+    assert!(tailsim_model::load(&with_backoff, &[]).expect("valid").1.is_empty());
 }

@@ -6,4 +6,5 @@ mod analytic;
 mod determinism;
 mod diagnostics;
 mod properties;
+mod resilience;
 mod scenarios;

@@ -4,7 +4,10 @@
 
 use proptest::prelude::*;
 use tailsim_engine::SimDuration;
-use tailsim_model::scenario::{Arrivals, Balancer, Client, DistSpec, Duration as Dur, Queue, Scenario, Service, Step};
+use tailsim_model::scenario::{
+    Arrivals, Backoff, Balancer, Budget, Client, DistSpec, Duration as Dur, FailureKind, Jitter, Policy, Queue, Retry,
+    Scenario, Service, Step,
+};
 use tailsim_model::{Limits, world};
 
 fn micros(range: std::ops::Range<u64>) -> impl Strategy<Value = Dur> {
@@ -40,58 +43,107 @@ fn dist() -> impl Strategy<Value = DistSpec> {
     ]
 }
 
+fn policy() -> impl Strategy<Value = Policy> {
+    let backoff = prop_oneof![
+        Just(Backoff::None),
+        micros(1..5_000).prop_map(Backoff::Constant),
+        (micros(1..2_000), micros(0..20_000), 0usize..4).prop_map(|(base, extra, j)| Backoff::Exponential {
+            base,
+            cap: Dur(base.0 + extra.0),
+            jitter: [Jitter::None, Jitter::Full, Jitter::Equal, Jitter::Decorrelated][j],
+        }),
+    ];
+    let budget =
+        prop::option::of((0.0f64..1.0, 0.0f64..20.0, 10u64..5_000).prop_map(|(ratio, min_per_s, ms)| Budget {
+            ratio,
+            min_per_s,
+            window: Dur(SimDuration::from_millis(ms)),
+        }));
+    let retry = prop::option::of(
+        (
+            1u32..5,
+            backoff,
+            prop::sample::subsequence(vec![FailureKind::Timeout, FailureKind::Error, FailureKind::Rejected], 0..=3),
+            budget,
+        )
+            .prop_map(|(attempts, backoff, on, budget)| Retry { attempts, backoff, on, budget }),
+    );
+    (prop::option::of(micros(1..50_000)), prop::option::of(micros(0..100_000)), any::<bool>(), retry).prop_map(
+        |(timeout, extra, cancel_on_timeout, retry)| Policy {
+            timeout,
+            deadline: extra.map(|e| Dur(SimDuration(timeout.map_or(1_000, |t| t.0.0) + e.0.0))),
+            cancel_on_timeout,
+            retry,
+        },
+    )
+}
+
 /// Services may only call services after them, so the call graph is acyclic by construction.
 fn scenario() -> impl Strategy<Value = Scenario> {
-    (1usize..5).prop_flat_map(|n_services| {
-        let services = (0..n_services)
-            .map(|i| {
-                let step = prop_oneof![
-                    3 => dist().prop_map(Step::Work),
-                    1 => ((i + 1)..n_services.max(i + 2)).prop_map(move |j| {
-                        if j < n_services { Step::Call(format!("s{j}")) } else { Step::Work(DistSpec::Constant(Dur(SimDuration(1_000)))) }
-                    }),
-                ];
+    (1usize..5)
+        .prop_flat_map(|n_services| {
+            let services = (0..n_services)
+                .map(|i| {
+                    let step = prop_oneof![
+                        3 => dist().prop_map(Step::Work),
+                        1 => (0.0f64..=1.0).prop_map(Step::Fail),
+                        2 => (((i + 1)..n_services.max(i + 2)), policy()).prop_map(move |(j, policy)| {
+                            if j < n_services {
+                                Step::Call { service: format!("s{j}"), policy }
+                            } else {
+                                Step::Work(DistSpec::Constant(Dur(SimDuration(1_000))))
+                            }
+                        }),
+                    ];
+                    (
+                        1u32..4,
+                        1u32..5,
+                        prop::option::of(0u32..20),
+                        prop_oneof![Just(Balancer::RoundRobin), Just(Balancer::Random)],
+                        prop::collection::vec(step, 1..4),
+                    )
+                        .prop_map(move |(instances, workers, capacity, balancer, handler)| {
+                            Service {
+                                name: format!("s{i}"),
+                                instances,
+                                workers,
+                                queue: Queue { capacity },
+                                balancer,
+                                handler,
+                            }
+                        })
+                })
+                .collect::<Vec<_>>();
+            let clients = prop::collection::vec(
                 (
-                    1u32..4,
-                    1u32..5,
-                    prop::option::of(0u32..20),
-                    prop_oneof![Just(Balancer::RoundRobin), Just(Balancer::Random)],
-                    prop::collection::vec(step, 1..4),
-                )
-                    .prop_map(move |(instances, workers, capacity, balancer, handler)| Service {
-                        name: format!("s{i}"),
-                        instances,
-                        workers,
-                        queue: Queue { capacity },
-                        balancer,
-                        handler,
-                    })
-            })
-            .collect::<Vec<_>>();
-        let clients = prop::collection::vec(
-            (0..n_services, 1.0f64..3_000.0, prop_oneof![Just(Arrivals::Poisson), Just(Arrivals::Constant)]),
-            1..3,
-        );
-        (services, clients, 1u64..4, 0u64..1_000, any::<u64>())
-    })
-    .prop_map(|(services, clients, duration_s, warmup_ms, seed)| Scenario {
-        name: "generated".into(),
-        description: None,
-        duration: Dur(SimDuration::from_secs(duration_s)),
-        warmup: Dur(SimDuration::from_millis(warmup_ms)),
-        seed: Some(seed),
-        clients: clients
-            .into_iter()
-            .enumerate()
-            .map(|(k, (target, rate, arrivals))| Client {
-                name: format!("c{k}"),
-                target: format!("s{target}"),
-                rate,
-                arrivals,
-            })
-            .collect(),
-        services,
-    })
+                    0..n_services,
+                    1.0f64..3_000.0,
+                    prop_oneof![Just(Arrivals::Poisson), Just(Arrivals::Constant)],
+                    policy(),
+                ),
+                1..3,
+            );
+            (services, clients, 1u64..4, 0u64..1_000, any::<u64>())
+        })
+        .prop_map(|(services, clients, duration_s, warmup_ms, seed)| Scenario {
+            name: "generated".into(),
+            description: None,
+            duration: Dur(SimDuration::from_secs(duration_s)),
+            warmup: Dur(SimDuration::from_millis(warmup_ms)),
+            seed: Some(seed),
+            clients: clients
+                .into_iter()
+                .enumerate()
+                .map(|(k, (target, rate, arrivals, policy))| Client {
+                    name: format!("c{k}"),
+                    target: format!("s{target}"),
+                    rate,
+                    arrivals,
+                    policy,
+                })
+                .collect(),
+            services,
+        })
 }
 
 const LIMITS: Limits = Limits { max_in_flight: 20_000, max_events: 400_000, max_wall: None, stop: None };

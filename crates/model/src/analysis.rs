@@ -3,6 +3,7 @@
 
 use crate::compile::{Model, Step};
 use crate::diag::{Diagnostic, locate_name};
+use crate::scenario::Backoff;
 
 /// The offered load on one service.
 #[derive(Clone, Debug, PartialEq)]
@@ -12,7 +13,7 @@ pub struct ServiceLoad {
     /// Visits per second from all clients, through all call paths.
     pub arrival_rate_per_s: f64,
     /// Mean time a visit holds a worker, counting downstream calls at their service times
-    /// without queueing: a lower bound.
+    /// without queueing or retries: a lower bound.
     pub min_hold_s: f64,
     /// arrival rate x hold / all workers: a lower bound on utilisation. At 1 or more the queue
     /// grows without bound (or the excess is rejected).
@@ -25,8 +26,8 @@ fn callers_first(model: &Model) -> Vec<usize> {
     let mut callers = vec![0usize; n];
     for s in &model.services {
         for step in &s.steps {
-            if let Step::Call(id) = step {
-                callers[id.0 as usize] += 1;
+            if let Step::Call { target, .. } = step {
+                callers[target.0 as usize] += 1;
             }
         }
     }
@@ -35,8 +36,8 @@ fn callers_first(model: &Model) -> Vec<usize> {
     while let Some(s) = ready.pop() {
         order.push(s);
         for step in model.services[s].steps.iter().rev() {
-            if let Step::Call(id) = step {
-                let c = id.0 as usize;
+            if let Step::Call { target, .. } = step {
+                let c = target.0 as usize;
                 callers[c] -= 1;
                 if callers[c] == 0 {
                     ready.push(c);
@@ -55,23 +56,29 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
     for c in &model.clients {
         rate[c.target.0 as usize] += c.rate_per_s;
     }
+    // A `Fail(p)` step lets only 1 - p of visits go on to the steps after it.
     for &s in &order {
+        let mut surviving = 1.0;
         for step in &model.services[s].steps {
-            if let Step::Call(id) = step {
-                rate[id.0 as usize] += rate[s];
+            match step {
+                Step::Call { target, .. } => rate[target.0 as usize] += rate[s] * surviving,
+                Step::Fail(p) => surviving *= 1.0 - p,
+                Step::Work(_) => {}
             }
         }
     }
     let mut hold = vec![0.0f64; n];
     for &s in order.iter().rev() {
-        hold[s] = model.services[s]
-            .steps
-            .iter()
-            .map(|step| match step {
-                Step::Work(dist) => dist.mean() * 1e-9,
-                Step::Call(id) => hold[id.0 as usize],
-            })
-            .sum();
+        let mut surviving = 1.0;
+        let mut total = 0.0;
+        for step in &model.services[s].steps {
+            match step {
+                Step::Work(dist) => total += surviving * dist.mean() * 1e-9,
+                Step::Call { target, .. } => total += surviving * hold[target.0 as usize],
+                Step::Fail(p) => surviving *= 1.0 - p,
+            }
+        }
+        hold[s] = total;
     }
     model
         .services
@@ -107,6 +114,23 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
                 .at_path(format!("services[{i}] \"{}\"", service.name))
                 .at(locate_name(source, &service.name))
                 .with_hint("add workers or instances, or lower the rate"),
+            );
+        }
+    }
+    for edge in &model.edges {
+        let policy = &edge.policy;
+        if let Some(retry) = &policy.retry
+            && retry.attempts > 1
+            && matches!(retry.backoff, Backoff::None)
+            && (policy.timeout.is_some() || policy.deadline.is_some())
+        {
+            let to = &model.services[edge.to.0 as usize].name;
+            out.push(
+                Diagnostic::warning(format!(
+                    "the call from \"{}\" to \"{to}\" retries at once after a timeout: retries arrive just when \"{to}\" is slowest",
+                    edge.from
+                ))
+                .with_hint(r#"add a backoff with jitter, e.g. backoff: Exponential(base: "50ms", cap: "2s", jitter: Full)"#),
             );
         }
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use tailsim_engine::{Dist, DistError, SimDuration};
 
 use crate::diag::{Diagnostic, locate_name, locate_unique, suggest};
-use crate::scenario::{self, Arrivals, Balancer, DistSpec, Scenario};
+use crate::scenario::{self, Arrivals, Backoff, Balancer, DistSpec, Scenario};
 
 /// The most instances one service may have.
 pub const MAX_INSTANCES: u32 = 100_000;
@@ -38,6 +38,63 @@ pub struct Model {
     pub clients: Vec<ClientModel>,
     /// Services in file order; `ServiceId(i)` is `services[i]`.
     pub services: Vec<ServiceModel>,
+    /// Call edges: one per client and one per `Call` step, clients first, in file order.
+    pub edges: Vec<Edge>,
+}
+
+/// One place that calls a service: a client, or a `Call` step of a handler.
+#[derive(Clone, Debug)]
+pub struct Edge {
+    /// The caller as people name it: `users` for a client, `api` for a service.
+    pub from: String,
+    /// The service called.
+    pub to: ServiceId,
+    /// What the caller does about slow and failed calls.
+    pub policy: CallPolicy,
+}
+
+/// A compiled call policy.
+#[derive(Clone, Debug, Default)]
+pub struct CallPolicy {
+    /// Per-attempt timeout.
+    pub timeout: Option<SimDuration>,
+    /// Overall deadline, retries included.
+    pub deadline: Option<SimDuration>,
+    /// Whether abandoned attempts are cancelled at the server.
+    pub cancel_on_timeout: bool,
+    /// Retries.
+    pub retry: Option<RetryPolicy>,
+}
+
+impl CallPolicy {
+    /// Whether the policy does nothing at all: such edges skip the call bookkeeping.
+    pub fn is_plain(&self) -> bool {
+        self.timeout.is_none() && self.deadline.is_none() && self.retry.is_none()
+    }
+}
+
+/// A compiled retry policy.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// The wait before each retry.
+    pub backoff: Backoff,
+    /// Whether each kind of failure is retried, indexed by [`FailureKind`] as `usize`.
+    pub retry_on: [bool; 3],
+    /// The retry budget, if any.
+    pub budget: Option<BudgetPolicy>,
+}
+
+/// A compiled retry budget.
+#[derive(Clone, Debug)]
+pub struct BudgetPolicy {
+    /// Retries allowed per request in the window.
+    pub ratio: f64,
+    /// Retries always allowed per second.
+    pub min_per_s: f64,
+    /// The window.
+    pub window: SimDuration,
 }
 
 /// A compiled client.
@@ -51,6 +108,8 @@ pub struct ClientModel {
     pub rate_per_s: f64,
     /// The arrival process.
     pub arrivals: Arrivals,
+    /// Its edge in [`Model::edges`].
+    pub edge: u32,
 }
 
 /// A compiled service.
@@ -76,7 +135,14 @@ pub enum Step {
     /// Hold the worker for a drawn duration.
     Work(Dist),
     /// Call a service and wait.
-    Call(ServiceId),
+    Call {
+        /// The edge in [`Model::edges`], which holds the policy.
+        edge: u32,
+        /// The service called.
+        target: ServiceId,
+    },
+    /// Fail with this probability.
+    Fail(f64),
 }
 
 /// Checks a scenario and builds its model; all errors are returned, not just the first.
@@ -114,6 +180,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
     let service_names: Vec<&str> = scenario.services.iter().map(|s| s.name.as_str()).collect();
     let resolve = |name: &str| service_ids.get(name).copied();
 
+    let mut edges = Vec::new();
     let mut clients = Vec::new();
     let mut client_names = BTreeMap::new();
     for (i, c) in scenario.clients.iter().enumerate() {
@@ -130,9 +197,18 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                     .with_hint(format!("rates above {MAX_RATE_PER_S:e} per second are refused")),
             );
         }
+        let policy = compile_policy(&c.policy, &path, &mut error);
         match resolve(&c.target) {
             Some(target) => {
-                clients.push(ClientModel { name: c.name.clone(), target, rate_per_s: c.rate, arrivals: c.arrivals })
+                let edge = edges.len() as u32;
+                edges.push(Edge { from: c.name.clone(), to: target, policy });
+                clients.push(ClientModel {
+                    name: c.name.clone(),
+                    target,
+                    rate_per_s: c.rate,
+                    arrivals: c.arrivals,
+                    edge,
+                })
             }
             None => error(
                 Diagnostic::error(format!("`target` names an unknown service \"{}\"", c.target))
@@ -178,15 +254,31 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                     Ok(dist) => steps.push(Step::Work(dist)),
                     Err(why) => error(Diagnostic::error(why.to_string()).at_path(step_path)),
                 },
-                scenario::Step::Call(target) => match resolve(target) {
-                    Some(id) => steps.push(Step::Call(id)),
-                    None => error(
-                        Diagnostic::error(format!("`Call` names an unknown service \"{target}\""))
-                            .at_path(step_path)
-                            .at(locate_unique(source, &format!("Call(\"{target}\")")))
-                            .with_hint(suggest(target, &service_names, "services")),
-                    ),
-                },
+                scenario::Step::Call { service: target, policy } => {
+                    let policy = compile_policy(policy, &step_path, &mut error);
+                    match resolve(target) {
+                        Some(id) => {
+                            steps.push(Step::Call { edge: edges.len() as u32, target: id });
+                            edges.push(Edge { from: s.name.clone(), to: id, policy });
+                        }
+                        None => error(
+                            Diagnostic::error(format!("`Call` names an unknown service \"{target}\""))
+                                .at_path(step_path)
+                                .at(locate_unique(source, &format!("Call(\"{target}\"")))
+                                .with_hint(suggest(target, &service_names, "services")),
+                        ),
+                    }
+                }
+                scenario::Step::Fail(p) => {
+                    if (0.0..=1.0).contains(p) {
+                        steps.push(Step::Fail(*p));
+                    } else {
+                        error(
+                            Diagnostic::error(format!("`Fail` takes a probability between 0 and 1, got {p}"))
+                                .at_path(step_path),
+                        );
+                    }
+                }
             }
         }
         services.push(ServiceModel {
@@ -222,7 +314,65 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         seed: scenario.seed.unwrap_or(1),
         clients,
         services,
+        edges,
     })
+}
+
+/// The most attempts a retry policy may make.
+pub const MAX_ATTEMPTS: u32 = 100;
+
+/// Compiles a call policy, reporting problems under `path`.
+fn compile_policy(policy: &scenario::Policy, path: &str, error: &mut impl FnMut(Diagnostic)) -> CallPolicy {
+    let mut positive = |what: &str, d: Option<scenario::Duration>| -> Option<SimDuration> {
+        let d = d?;
+        if d.0 == SimDuration::ZERO {
+            error(Diagnostic::error(format!("`{what}` must be longer than zero")).at_path(path));
+        }
+        Some(d.0)
+    };
+    let timeout = positive("timeout", policy.timeout);
+    let deadline = positive("deadline", policy.deadline);
+    if let (Some(t), Some(d)) = (timeout, deadline)
+        && t > d
+    {
+        error(
+            Diagnostic::error(format!("`timeout` ({t}) is longer than `deadline` ({d})"))
+                .at_path(path)
+                .with_hint("an attempt can never outlive the whole call; shorten the timeout"),
+        );
+    }
+    let retry = policy.retry.as_ref().map(|r| {
+        if r.attempts == 0 || r.attempts > MAX_ATTEMPTS {
+            error(
+                Diagnostic::error(format!("`attempts` must be between 1 and {MAX_ATTEMPTS}, got {}", r.attempts))
+                    .at_path(path)
+                    .with_hint("attempts count the first call too: 3 means up to 2 retries"),
+            );
+        }
+        if let scenario::Backoff::Exponential { base, cap, .. } = &r.backoff
+            && (base.0 == SimDuration::ZERO || cap.0 < base.0)
+        {
+            error(
+                Diagnostic::error("exponential backoff needs `base` above zero and `cap` at least `base`")
+                    .at_path(path),
+            );
+        }
+        let budget = r.budget.as_ref().map(|b| {
+            if !(b.ratio.is_finite() && b.ratio >= 0.0 && b.min_per_s.is_finite() && b.min_per_s >= 0.0) {
+                error(Diagnostic::error("a retry budget's `ratio` and `min_per_s` must be zero or more").at_path(path));
+            }
+            if b.window.0 < SimDuration::from_millis(10) {
+                error(Diagnostic::error("a retry budget's `window` must be at least 10ms").at_path(path));
+            }
+            BudgetPolicy { ratio: b.ratio, min_per_s: b.min_per_s, window: b.window.0 }
+        });
+        let mut retry_on = [false; 3];
+        for kind in &r.on {
+            retry_on[*kind as usize] = true;
+        }
+        RetryPolicy { attempts: r.attempts, backoff: r.backoff.clone(), retry_on, budget }
+    });
+    CallPolicy { timeout, deadline, cancel_on_timeout: policy.cancel_on_timeout, retry }
 }
 
 /// Compiles a distribution, checking its parameters.
@@ -261,8 +411,8 @@ fn find_cycle(services: &[ServiceModel]) -> Option<Vec<ServiceId>> {
     }
     let callees = |s: usize| {
         services[s].steps.iter().filter_map(|step| match step {
-            Step::Call(id) => Some(id.0 as usize),
-            Step::Work(_) => None,
+            Step::Call { target, .. } => Some(target.0 as usize),
+            Step::Work(_) | Step::Fail(_) => None,
         })
     };
     let mut marks = vec![Mark::New; services.len()];

@@ -5,7 +5,8 @@
 //! the schema, which checks the new value's type. Path segments are field names; list elements
 //! are named by their `name` field (`clients.users.rate`) or by index (`services.0.workers`);
 //! an enum variant's payload is entered without naming the variant
-//! (`services.db.handler.0.mean` reaches `Work(Exponential(mean: ...))`).
+//! (`services.db.handler.0.mean` reaches `Work(Exponential(mean: ...))`); a `Call` step's parts
+//! are `service` and `policy` (`services.api.handler.1.policy.timeout`).
 
 use serde_json::Value;
 
@@ -78,6 +79,13 @@ fn child<'a>(node: &'a mut Value, segment: &str) -> Result<&'a mut Value, Diagno
             })
         }
         Value::Array(items) => {
+            // A `Call` step is the pair [service, policy]: name its parts.
+            let is_call = items.len() == 2 && items[0].is_string() && items[1].is_object();
+            match segment {
+                "service" if is_call => return Ok(&mut items[0]),
+                "policy" if is_call => return Ok(&mut items[1]),
+                _ => {}
+            }
             if let Ok(index) = segment.parse::<usize>() {
                 let len = items.len();
                 return items

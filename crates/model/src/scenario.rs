@@ -87,6 +87,9 @@ pub struct Client {
     /// The arrival process; default `Poisson`.
     #[serde(default)]
     pub arrivals: Arrivals,
+    /// Timeouts and retries on the client's calls.
+    #[serde(default)]
+    pub policy: Policy,
 }
 
 /// How requests are spaced in time.
@@ -148,12 +151,217 @@ pub enum Balancer {
 }
 
 /// One step of a handler.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub enum Step {
     /// Hold the worker for a duration drawn from the distribution.
     Work(DistSpec),
     /// Call another service and wait for its answer; a failed call fails this request.
-    Call(String),
+    /// Written `Call("db")` or, with a policy, `Call("db", (timeout: "200ms", retry: ...))`.
+    Call {
+        /// The service called.
+        service: String,
+        /// Timeouts and retries on this edge.
+        policy: Policy,
+    },
+    /// Fail the request here with the given probability (an application error).
+    Fail(f64),
+}
+
+/// What a caller does about slow and failed calls on one edge. The defaults are the absence of
+/// each mechanism: no timeout, no deadline, no retry.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Give up on one attempt after this long.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// Give up on the whole call, retries included, after this long.
+    #[serde(default)]
+    pub deadline: Option<Duration>,
+    /// Whether the server stops working on an attempt the caller gave up on: a queued visit is
+    /// dropped, and a running one stops before its next step (as with gRPC cancellation).
+    /// Default false: abandoned work runs to the end, which is what most code does.
+    #[serde(default)]
+    pub cancel_on_timeout: bool,
+    /// Retrying failed attempts.
+    #[serde(default)]
+    pub retry: Option<Retry>,
+}
+
+/// Retrying failed attempts, as in Resilience4j and gRPC.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    /// Attempts in all, the first included (Resilience4j's and gRPC's `maxAttempts`).
+    pub attempts: u32,
+    /// The wait before each retry. Default `None`: retry at once.
+    #[serde(default)]
+    pub backoff: Backoff,
+    /// Which failures are retried. Default all: `[Timeout, Error, Rejected]`.
+    #[serde(default = "all_failures")]
+    pub on: Vec<FailureKind>,
+    /// A limit on retries relative to recent requests.
+    #[serde(default)]
+    pub budget: Option<Budget>,
+}
+
+fn all_failures() -> Vec<FailureKind> {
+    vec![FailureKind::Timeout, FailureKind::Error, FailureKind::Rejected]
+}
+
+/// The wait before a retry.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Backoff {
+    /// Retry immediately.
+    #[default]
+    None,
+    /// Always the same wait.
+    Constant(Duration),
+    /// `base * 2^k` before retry k (from 0), capped, with optional jitter; the four variants of
+    /// the AWS Architecture Blog's "Exponential Backoff And Jitter".
+    Exponential {
+        /// The first wait.
+        base: Duration,
+        /// The largest wait.
+        cap: Duration,
+        /// Randomisation of the wait. Default `None`.
+        #[serde(default)]
+        jitter: Jitter,
+    },
+}
+
+/// Randomisation of exponential backoff (AWS Architecture Blog, "Exponential Backoff And Jitter").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Jitter {
+    /// `min(cap, base * 2^k)`.
+    #[default]
+    None,
+    /// `uniform(0, min(cap, base * 2^k))`.
+    Full,
+    /// `t / 2 + uniform(0, t / 2)` with `t = min(cap, base * 2^k)`.
+    Equal,
+    /// `min(cap, uniform(base, previous * 3))`, starting from `previous = base`.
+    Decorrelated,
+}
+
+/// The kinds of failure a call can end in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum FailureKind {
+    /// The attempt took longer than the timeout (or the deadline passed).
+    Timeout,
+    /// The server answered with an error (a `Fail` step, or a failed call of its own).
+    Error,
+    /// A full queue refused the attempt.
+    Rejected,
+}
+
+/// A retry budget in the manner of Finagle's `RetryBudget`: retries are allowed while those in
+/// the last `window` stay below `ratio` of the requests in it plus `min_per_s` per second.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    /// Retries allowed per request, e.g. 0.1 (Finagle's `percentCanRetry`, default 0.2).
+    pub ratio: f64,
+    /// Retries always allowed per second (Finagle's `minRetriesPerSec`, default 10).
+    #[serde(default = "ten")]
+    pub min_per_s: f64,
+    /// The window requests and retries are counted over (Finagle's `ttl`, default 10s).
+    #[serde(default = "ten_seconds")]
+    pub window: Duration,
+}
+
+fn ten() -> f64 {
+    10.0
+}
+
+fn ten_seconds() -> Duration {
+    Duration(SimDuration::from_secs(10))
+}
+
+impl Serialize for Step {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTupleVariant;
+        match self {
+            Step::Work(dist) => serializer.serialize_newtype_variant("Step", 0, "Work", dist),
+            Step::Call { service, policy } => {
+                let mut call = serializer.serialize_tuple_variant("Step", 1, "Call", 2)?;
+                call.serialize_field(service)?;
+                call.serialize_field(policy)?;
+                call.end()
+            }
+            Step::Fail(probability) => serializer.serialize_newtype_variant("Step", 2, "Fail", probability),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Step, D::Error> {
+        const VARIANTS: &[&str] = &["Work", "Call", "Fail"];
+
+        enum Tag {
+            Work,
+            Call,
+            Fail,
+        }
+
+        impl<'de> Deserialize<'de> for Tag {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Tag, D::Error> {
+                struct TagVisitor;
+                impl Visitor<'_> for TagVisitor {
+                    type Value = Tag;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a step: Work, Call or Fail")
+                    }
+                    fn visit_str<E: de::Error>(self, name: &str) -> Result<Tag, E> {
+                        match name {
+                            "Work" => Ok(Tag::Work),
+                            "Call" => Ok(Tag::Call),
+                            "Fail" => Ok(Tag::Fail),
+                            other => Err(E::unknown_variant(other, VARIANTS)),
+                        }
+                    }
+                }
+                deserializer.deserialize_identifier(TagVisitor)
+            }
+        }
+
+        /// `("db")` or `("db", policy)`.
+        struct CallVisitor;
+        impl<'de> Visitor<'de> for CallVisitor {
+            type Value = Step;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a service name and an optional policy: Call("db") or Call("db", (timeout: "200ms"))"#)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Step, A::Error> {
+                let service: String = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let policy: Policy = seq.next_element()?.unwrap_or_default();
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::invalid_length(3, &self));
+                }
+                Ok(Step::Call { service, policy })
+            }
+        }
+
+        struct StepVisitor;
+        impl<'de> Visitor<'de> for StepVisitor {
+            type Value = Step;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a step: Work(...), Call(...) or Fail(...)")
+            }
+            fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Step, A::Error> {
+                use serde::de::VariantAccess;
+                let (tag, variant) = data.variant::<Tag>()?;
+                match tag {
+                    Tag::Work => variant.newtype_variant().map(Step::Work),
+                    Tag::Fail => variant.newtype_variant().map(Step::Fail),
+                    Tag::Call => variant.tuple_variant(2, CallVisitor),
+                }
+            }
+        }
+
+        deserializer.deserialize_enum("Step", VARIANTS, StepVisitor)
+    }
 }
 
 /// A distribution of durations as written in the file.

@@ -1,12 +1,18 @@
 //! The simulated world at run time: clients sending requests, services with instances, queues
-//! and worker pools running their handlers, and the collectors recording what happens.
+//! and worker pools running their handlers, call policies (timeouts, deadlines, retries), and
+//! the collectors recording what happens.
 //!
-//! A request from a client becomes a *frame* at its target service; a `Call` step creates a
-//! child frame at the callee, and the caller's frame waits, holding its worker
-//! (thread-per-request). Frames and requests live in slabs and are reused, so the hot loop does
-//! not allocate once queues have reached their largest size. Work that would otherwise recurse
-//! (a finished frame starting the next queued one, a failure travelling up a call chain) goes
-//! through a small agenda instead, so no input can overflow the stack.
+//! A client's request, and every `Call` step, is a *call* on an *edge*. An edge without a policy
+//! sends one *frame* (a visit) to the callee, which answers the caller directly. An edge with a
+//! policy keeps a call record that owns the timers and sends attempts, each a frame; a frame
+//! whose call has moved on (timed out, or finished) is an orphan: it runs on, its answer is
+//! dropped, and its worker time counts as wasted. The caller's frame waits for its call,
+//! holding its worker (thread-per-request).
+//!
+//! Frames, calls and requests live in slabs and are reused, so the hot loop does not allocate
+//! once queues have reached their largest size. Work that would otherwise recurse (a finished
+//! frame starting the next queued one, a failure travelling up a call chain) goes through a small
+//! agenda instead, so no input can overflow the stack.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,13 +21,14 @@ use std::time::Instant;
 use rand::RngExt;
 use slab::Slab;
 use tailsim_engine::rng::stream;
-use tailsim_engine::{Dist, EventQueue, RngStream, SimDuration, SimTime};
+use tailsim_engine::{Dist, EventKey, EventQueue, RngStream, SimDuration, SimTime};
 use tailsim_report::{
-    ClientSummary, Conservation, Failures, LatencyRecorder, LittlesLaw, RunSummary, ServiceSummary, TimeAverage,
+    ClientSummary, Conservation, EdgeSummary, Failures, LatencyRecorder, LittlesLaw, RunSummary, ServiceSummary,
+    TimeAverage,
 };
 
-use crate::compile::{Model, Step};
-use crate::scenario::{Arrivals, Balancer};
+use crate::compile::{BudgetPolicy, Model, RetryPolicy, Step};
+use crate::scenario::{Arrivals, Backoff, Balancer, FailureKind, Jitter};
 
 /// Bounds that stop a run cleanly, marked as truncated, instead of exhausting the machine.
 #[derive(Clone, Copy, Debug)]
@@ -46,6 +53,9 @@ impl Default for Limits {
 /// frequent enough (well under a millisecond apart) to stop promptly.
 const CHECK_EVERY_EVENTS: u64 = 1 << 14;
 
+/// Buckets of a retry budget's sliding window.
+const BUDGET_BUCKETS: usize = 10;
+
 #[derive(Clone, Copy, Debug)]
 enum Event {
     /// The next request of a client.
@@ -54,12 +64,18 @@ enum Event {
     StepDone(u32),
     /// The warm-up is over: statistics start from here.
     WarmupEnd,
+    /// A call's current attempt ran out of time.
+    AttemptTimeout(u32),
+    /// A call's deadline passed.
+    Deadline(u32),
+    /// A call's backoff is over: send the next attempt.
+    Retry(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
     Success,
-    Rejected,
+    Failed(FailureKind),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -68,10 +84,20 @@ enum Action {
     Finish(u32, Outcome),
 }
 
+/// Who waits for a call's answer.
 #[derive(Clone, Copy, Debug)]
-enum Parent {
+enum Caller {
     Request(u32),
     Frame(u32),
+}
+
+/// Whom a frame answers.
+#[derive(Clone, Copy, Debug)]
+enum Parent {
+    /// The caller itself, on an edge without a policy.
+    Direct { caller: Caller, edge: u32 },
+    /// An attempt of a call with a policy; stale once the call has moved on.
+    Attempt { call: u32, incarnation: u32, attempt: u32 },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -81,8 +107,11 @@ struct Frame {
     step: u32,
     parent: Parent,
     arrived: SimTime,
+    worker_since: SimTime,
     holds_worker: bool,
     counted: bool,
+    /// The caller gave up and asked the server to stop (cancel_on_timeout).
+    cancelled: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -90,6 +119,104 @@ struct Request {
     client: u32,
     arrived: SimTime,
     counted: bool,
+}
+
+/// A call on an edge with a policy.
+#[derive(Clone, Copy, Debug)]
+struct CallState {
+    caller: Caller,
+    edge: u32,
+    incarnation: u32,
+    attempts: u32,
+    /// The outstanding attempt, if one is.
+    frame: Option<u32>,
+    counted: bool,
+    attempt_timer: Option<EventKey>,
+    deadline_timer: Option<EventKey>,
+    retry_timer: Option<EventKey>,
+    /// The previous wait, for decorrelated jitter.
+    previous_sleep_ns: f64,
+}
+
+/// Requests and retries over a sliding window, in buckets.
+struct BudgetWindow {
+    bucket_ns: u64,
+    /// Index of the newest bucket since the start of the run.
+    newest: u64,
+    requests: [u64; BUDGET_BUCKETS],
+    retries: [u64; BUDGET_BUCKETS],
+}
+
+impl BudgetWindow {
+    fn new(policy: &BudgetPolicy) -> BudgetWindow {
+        let bucket_ns = (policy.window.as_nanos() / BUDGET_BUCKETS as u64).max(1);
+        BudgetWindow { bucket_ns, newest: 0, requests: [0; BUDGET_BUCKETS], retries: [0; BUDGET_BUCKETS] }
+    }
+
+    /// Moves the window to `now`, emptying the buckets that fell out of it.
+    fn roll(&mut self, now: SimTime) {
+        let current = now.as_nanos() / self.bucket_ns;
+        if current.saturating_sub(self.newest) >= BUDGET_BUCKETS as u64 {
+            self.requests = [0; BUDGET_BUCKETS];
+            self.retries = [0; BUDGET_BUCKETS];
+            self.newest = current;
+        }
+        while self.newest < current {
+            self.newest += 1;
+            let b = (self.newest % BUDGET_BUCKETS as u64) as usize;
+            self.requests[b] = 0;
+            self.retries[b] = 0;
+        }
+    }
+
+    fn bucket(&self) -> usize {
+        (self.newest % BUDGET_BUCKETS as u64) as usize
+    }
+
+    fn record_request(&mut self, now: SimTime) {
+        self.roll(now);
+        let b = self.bucket();
+        self.requests[b] += 1;
+    }
+
+    /// Takes one retry from the budget if it allows one: retries in the window stay within
+    /// `ratio x requests + min_per_s x window`.
+    fn try_retry(&mut self, now: SimTime, policy: &BudgetPolicy) -> bool {
+        self.roll(now);
+        let requests: u64 = self.requests.iter().sum();
+        let retries: u64 = self.retries.iter().sum();
+        let allowance = policy.ratio * requests as f64 + policy.min_per_s * policy.window.as_secs_f64();
+        if (retries + 1) as f64 <= allowance {
+            let b = self.bucket();
+            self.retries[b] += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[derive(Default)]
+struct EdgeCounts {
+    calls: u64,
+    attempts: u64,
+    retries: u64,
+    denied: u64,
+    timeouts: u64,
+    deadlines: u64,
+    rejections: u64,
+    errors: u64,
+    succeeded: u64,
+    failed: u64,
+    /// Attempts made by the calls that completed, for the amplification.
+    completed_attempts: u64,
+}
+
+struct EdgeState {
+    plain: bool,
+    rng: RngStream,
+    budget: Option<BudgetWindow>,
+    counts: EdgeCounts,
 }
 
 struct ClientState {
@@ -100,7 +227,7 @@ struct ClientState {
     sent: u64,
     arrivals: u64,
     succeeded: u64,
-    rejected: u64,
+    failures: Failures,
     latency: LatencyRecorder,
     failure_latency: LatencyRecorder,
     in_flight: TimeAverage,
@@ -116,6 +243,8 @@ struct ServiceState {
     waited: u64,
     rejected: u64,
     completed: u64,
+    dropped: u64,
+    wasted_ns: u128,
     arrivals_total: u64,
     finished_total: u64,
     busy: TimeAverage,
@@ -138,10 +267,13 @@ struct World<'m> {
     events: EventQueue<Event>,
     frames: Slab<Frame>,
     requests: Slab<Request>,
+    calls: Slab<CallState>,
+    next_incarnation: u32,
     agenda: Vec<Action>,
     clients: Vec<ClientState>,
     services: Vec<ServiceState>,
     instances: Vec<Instance>,
+    edges: Vec<EdgeState>,
     n_events: u64,
     arrived_total: u64,
     succeeded_total: u64,
@@ -209,7 +341,7 @@ impl<'m> World<'m> {
                 sent: 0,
                 arrivals: 0,
                 succeeded: 0,
-                rejected: 0,
+                failures: Failures::default(),
                 latency: LatencyRecorder::new(),
                 failure_latency: LatencyRecorder::new(),
                 in_flight: TimeAverage::default(),
@@ -234,6 +366,8 @@ impl<'m> World<'m> {
                     waited: 0,
                     rejected: 0,
                     completed: 0,
+                    dropped: 0,
+                    wasted_ns: 0,
                     arrivals_total: 0,
                     finished_total: 0,
                     busy: TimeAverage::default(),
@@ -243,6 +377,19 @@ impl<'m> World<'m> {
                 }
             })
             .collect();
+        // An edge's stream is named by its caller, its callee and its rank among the edges
+        // between the two, so adding an edge elsewhere changes none of its numbers.
+        let mut edges: Vec<EdgeState> = Vec::with_capacity(model.edges.len());
+        for (i, e) in model.edges.iter().enumerate() {
+            let rank = model.edges[..i].iter().filter(|o| o.from == e.from && o.to == e.to).count();
+            let to = &model.services[e.to.0 as usize].name;
+            edges.push(EdgeState {
+                plain: e.policy.is_plain(),
+                rng: stream(seed, rep, &format!("edge/{}->{to}#{rank}", e.from)),
+                budget: e.policy.retry.as_ref().and_then(|r| r.budget.as_ref()).map(BudgetWindow::new),
+                counts: EdgeCounts::default(),
+            });
+        }
         World {
             model,
             limits,
@@ -251,10 +398,13 @@ impl<'m> World<'m> {
             events: EventQueue::new(),
             frames: Slab::new(),
             requests: Slab::new(),
+            calls: Slab::new(),
+            next_incarnation: 0,
             agenda: Vec::new(),
             clients,
             services,
             instances,
+            edges,
             n_events: 0,
             arrived_total: 0,
             succeeded_total: 0,
@@ -290,6 +440,12 @@ impl<'m> World<'m> {
             Event::Arrival(c) => self.on_arrival(c),
             Event::StepDone(f) => self.advance(f),
             Event::WarmupEnd => self.on_warmup_end(),
+            Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
+            Event::Deadline(c) => self.on_deadline(c),
+            Event::Retry(c) => {
+                self.calls[c as usize].retry_timer = None;
+                self.start_attempt(c);
+            }
         }
         while let Some(action) = self.agenda.pop() {
             match action {
@@ -324,8 +480,8 @@ impl<'m> World<'m> {
         let client = &mut self.clients[c as usize];
         client.arrivals += u64::from(counted);
         client.in_flight.increment(now);
-        let target = self.model.clients[c as usize].target.0;
-        self.enter(target, Parent::Request(request));
+        let edge = self.model.clients[c as usize].edge;
+        self.start_call(Caller::Request(request), edge, counted);
     }
 
     /// Why too many requests are in flight: the service with the longest queue.
@@ -357,8 +513,197 @@ impl<'m> World<'m> {
         why
     }
 
+    /// Starts a call on `edge`: one direct visit for an edge without policy, else a call
+    /// record with its deadline and first attempt.
+    fn start_call(&mut self, caller: Caller, edge: u32, counted: bool) {
+        let state = &mut self.edges[edge as usize];
+        state.counts.calls += u64::from(counted);
+        let target = self.model.edges[edge as usize].to.0;
+        if state.plain {
+            state.counts.attempts += u64::from(counted);
+            self.enter(target, Parent::Direct { caller, edge });
+            return;
+        }
+        let incarnation = self.next_incarnation;
+        self.next_incarnation = incarnation.wrapping_add(1);
+        let c = self.calls.insert(CallState {
+            caller,
+            edge,
+            incarnation,
+            attempts: 0,
+            frame: None,
+            counted,
+            attempt_timer: None,
+            deadline_timer: None,
+            retry_timer: None,
+            previous_sleep_ns: 0.0,
+        }) as u32;
+        if let Some(deadline) = self.model.edges[edge as usize].policy.deadline {
+            self.calls[c as usize].deadline_timer = Some(self.events.schedule(self.now + deadline, Event::Deadline(c)));
+        }
+        self.start_attempt(c);
+    }
+
+    /// Sends the next attempt of call `c`.
+    fn start_attempt(&mut self, c: u32) {
+        let now = self.now;
+        let call = &mut self.calls[c as usize];
+        call.attempts += 1;
+        let (edge, attempt, incarnation, counted) = (call.edge, call.attempts, call.incarnation, call.counted);
+        let state = &mut self.edges[edge as usize];
+        state.counts.attempts += u64::from(counted);
+        if attempt == 1 {
+            if let Some(budget) = &mut state.budget {
+                budget.record_request(now);
+            }
+        } else {
+            state.counts.retries += u64::from(counted);
+        }
+        let edge_model = &self.model.edges[edge as usize];
+        let f = self.enter(edge_model.to.0, Parent::Attempt { call: c, incarnation, attempt });
+        let timer = edge_model.policy.timeout.map(|t| self.events.schedule(now + t, Event::AttemptTimeout(c)));
+        let call = &mut self.calls[c as usize];
+        call.frame = Some(f);
+        call.attempt_timer = timer;
+    }
+
+    fn on_attempt_timeout(&mut self, c: u32) {
+        let call = &mut self.calls[c as usize];
+        call.attempt_timer = None;
+        self.edges[call.edge as usize].counts.timeouts += u64::from(call.counted);
+        self.abandon_attempt(c);
+        self.after_failure(c, FailureKind::Timeout);
+    }
+
+    fn on_deadline(&mut self, c: u32) {
+        let call = &mut self.calls[c as usize];
+        call.deadline_timer = None;
+        self.edges[call.edge as usize].counts.deadlines += u64::from(call.counted);
+        self.abandon_attempt(c);
+        self.complete_call(c, Outcome::Failed(FailureKind::Timeout));
+    }
+
+    /// The caller stops waiting for the outstanding attempt, which becomes an orphan; with
+    /// `cancel_on_timeout` the server is told to stop working on it.
+    fn abandon_attempt(&mut self, c: u32) {
+        let call = &mut self.calls[c as usize];
+        if let Some(key) = call.attempt_timer.take() {
+            self.events.cancel(key);
+        }
+        if let Some(f) = call.frame.take()
+            && self.model.edges[call.edge as usize].policy.cancel_on_timeout
+        {
+            self.frames[f as usize].cancelled = true;
+        }
+    }
+
+    /// The current attempt of call `c` answered.
+    fn attempt_done(&mut self, c: u32, outcome: Outcome) {
+        let call = &mut self.calls[c as usize];
+        call.frame = None;
+        if let Some(key) = call.attempt_timer.take() {
+            self.events.cancel(key);
+        }
+        let counts = &mut self.edges[call.edge as usize].counts;
+        match outcome {
+            Outcome::Success => return self.complete_call(c, Outcome::Success),
+            Outcome::Failed(FailureKind::Rejected) => counts.rejections += u64::from(call.counted),
+            Outcome::Failed(FailureKind::Error) => counts.errors += u64::from(call.counted),
+            Outcome::Failed(FailureKind::Timeout) => {}
+        }
+        if let Outcome::Failed(kind) = outcome {
+            self.after_failure(c, kind);
+        }
+    }
+
+    /// After a failed attempt: retry (now or after a backoff) if the policy and the budget
+    /// allow, else fail the call.
+    fn after_failure(&mut self, c: u32, kind: FailureKind) {
+        let call = &self.calls[c as usize];
+        let edge = call.edge as usize;
+        if let Some(retry) = &self.model.edges[edge].policy.retry
+            && retry.retry_on[kind as usize]
+            && call.attempts < retry.attempts
+        {
+            let state = &mut self.edges[edge];
+            let allowed = match (&mut state.budget, &retry.budget) {
+                (Some(window), Some(policy)) => window.try_retry(self.now, policy),
+                _ => true,
+            };
+            if allowed {
+                let sleep = self.backoff(c, retry);
+                if sleep == SimDuration::ZERO {
+                    self.start_attempt(c);
+                } else {
+                    let key = self.events.schedule(self.now + sleep, Event::Retry(c));
+                    self.calls[c as usize].retry_timer = Some(key);
+                }
+                return;
+            }
+            state.counts.denied += u64::from(self.calls[c as usize].counted);
+        }
+        self.complete_call(c, Outcome::Failed(kind));
+    }
+
+    /// The wait before the next attempt of call `c`: the AWS article's formulas, with retry
+    /// number k counted from 0.
+    fn backoff(&mut self, c: u32, retry: &RetryPolicy) -> SimDuration {
+        let call = &mut self.calls[c as usize];
+        let rng = &mut self.edges[call.edge as usize].rng;
+        let nanos = match &retry.backoff {
+            Backoff::None => 0.0,
+            Backoff::Constant(d) => d.0.as_nanos() as f64,
+            Backoff::Exponential { base, cap, jitter } => {
+                let (base, cap) = (base.0.as_nanos() as f64, cap.0.as_nanos() as f64);
+                let k = call.attempts.saturating_sub(1).min(1023) as i32;
+                let t = cap.min(base * 2f64.powi(k));
+                match jitter {
+                    Jitter::None => t,
+                    Jitter::Full => rng.random::<f64>() * t,
+                    Jitter::Equal => t / 2.0 + rng.random::<f64>() * t / 2.0,
+                    Jitter::Decorrelated => {
+                        let previous = if call.previous_sleep_ns > 0.0 { call.previous_sleep_ns } else { base };
+                        let high = previous * 3.0;
+                        cap.min(base + rng.random::<f64>() * (high - base))
+                    }
+                }
+            }
+        };
+        call.previous_sleep_ns = nanos;
+        SimDuration::from_nanos_f64(nanos)
+    }
+
+    /// A call is over: cancel its timers and answer its caller.
+    fn complete_call(&mut self, c: u32, outcome: Outcome) {
+        let call = self.calls.remove(c as usize);
+        for key in [call.attempt_timer, call.deadline_timer, call.retry_timer].into_iter().flatten() {
+            self.events.cancel(key);
+        }
+        let counts = &mut self.edges[call.edge as usize].counts;
+        let counted = u64::from(call.counted);
+        match outcome {
+            Outcome::Success => counts.succeeded += counted,
+            Outcome::Failed(_) => counts.failed += counted,
+        }
+        counts.completed_attempts += counted * u64::from(call.attempts);
+        self.call_returned(call.caller, outcome);
+    }
+
+    /// The caller of a finished call learns the outcome: a request is answered, a waiting
+    /// frame goes on to its next step or fails with an error of its own.
+    fn call_returned(&mut self, caller: Caller, outcome: Outcome) {
+        match caller {
+            Caller::Request(r) => self.answer(r, outcome),
+            Caller::Frame(f) => match outcome {
+                Outcome::Success => self.agenda.push(Action::Advance(f)),
+                Outcome::Failed(_) => self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Error))),
+            },
+        }
+    }
+
     /// A visit arrives at service `s`: it gets a worker, waits in a queue, or is rejected.
-    fn enter(&mut self, s: u32, parent: Parent) {
+    /// Returns the new frame.
+    fn enter(&mut self, s: u32, parent: Parent) -> u32 {
         let now = self.now;
         let counted = now >= self.warmup_end;
         let service_model = &self.model.services[s as usize];
@@ -375,7 +720,17 @@ impl<'m> World<'m> {
         let instance = service.first_instance + instance_offset;
         service.arrivals_total += 1;
         service.arrivals += u64::from(counted);
-        let frame = Frame { service: s, instance, step: 0, parent, arrived: now, holds_worker: false, counted };
+        let frame = Frame {
+            service: s,
+            instance,
+            step: 0,
+            parent,
+            arrived: now,
+            worker_since: now,
+            holds_worker: false,
+            counted,
+            cancelled: false,
+        };
         let f = self.frames.insert(frame) as u32;
         let inst = &mut self.instances[instance as usize];
         if inst.busy < service_model.workers {
@@ -393,27 +748,42 @@ impl<'m> World<'m> {
             service.admitted += u64::from(counted);
         } else {
             service.rejected += u64::from(counted);
-            self.agenda.push(Action::Finish(f, Outcome::Rejected));
+            self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
         }
+        f
     }
 
-    /// Runs a frame's next step.
+    /// Runs a frame's next steps, up to the first that takes time or waits.
     fn advance(&mut self, f: u32) {
-        let frame = &mut self.frames[f as usize];
-        let s = frame.service as usize;
-        let step = frame.step as usize;
-        frame.step += 1;
-        match self.model.services[s].steps.get(step) {
-            None => self.finish(f, Outcome::Success),
-            Some(Step::Work(dist)) => {
-                let d = dist.sample(&mut self.services[s].rng);
-                self.events.schedule(self.now + d, Event::StepDone(f));
+        loop {
+            let frame = &mut self.frames[f as usize];
+            if frame.cancelled {
+                // Its caller gave up and asked to stop: end here; nobody reads the outcome.
+                return self.finish(f, Outcome::Failed(FailureKind::Error));
             }
-            Some(Step::Call(target)) => self.enter(target.0, Parent::Frame(f)),
+            let s = frame.service as usize;
+            let step = frame.step as usize;
+            frame.step += 1;
+            let counted = frame.counted;
+            match self.model.services[s].steps.get(step) {
+                None => return self.finish(f, Outcome::Success),
+                Some(Step::Work(dist)) => {
+                    let d = dist.sample(&mut self.services[s].rng);
+                    self.events.schedule(self.now + d, Event::StepDone(f));
+                    return;
+                }
+                Some(Step::Call { edge, .. }) => return self.start_call(Caller::Frame(f), *edge, counted),
+                Some(Step::Fail(p)) => {
+                    if self.services[s].rng.random::<f64>() < *p {
+                        return self.finish(f, Outcome::Failed(FailureKind::Error));
+                    }
+                }
+            }
         }
     }
 
-    /// A frame is done: free its worker (starting the next queued visit) and answer its parent.
+    /// A frame is done: free its worker (starting the next queued visit that is still wanted)
+    /// and answer its parent, unless the parent stopped listening.
     fn finish(&mut self, f: u32, outcome: Outcome) {
         let now = self.now;
         let frame = self.frames.remove(f as usize);
@@ -421,20 +791,32 @@ impl<'m> World<'m> {
         service.finished_total += 1;
         if frame.holds_worker {
             let inst = &mut self.instances[frame.instance as usize];
-            match inst.queue.pop_front() {
-                Some(next) => {
-                    service.queued.decrement(now);
-                    let next_frame = &mut self.frames[next as usize];
-                    next_frame.holds_worker = true;
-                    if next_frame.counted {
-                        service.waited += 1;
-                        service.queue_wait.record(now - next_frame.arrived);
+            loop {
+                match inst.queue.pop_front() {
+                    Some(next) if self.frames[next as usize].cancelled => {
+                        // Dropped unserved: its caller already gave up on it.
+                        service.queued.decrement(now);
+                        let dropped = self.frames.remove(next as usize);
+                        service.finished_total += 1;
+                        service.dropped += u64::from(dropped.counted);
                     }
-                    self.agenda.push(Action::Advance(next));
-                }
-                None => {
-                    inst.busy -= 1;
-                    service.busy.decrement(now);
+                    Some(next) => {
+                        service.queued.decrement(now);
+                        let next_frame = &mut self.frames[next as usize];
+                        next_frame.holds_worker = true;
+                        next_frame.worker_since = now;
+                        if next_frame.counted {
+                            service.waited += 1;
+                            service.queue_wait.record(now - next_frame.arrived);
+                        }
+                        self.agenda.push(Action::Advance(next));
+                        break;
+                    }
+                    None => {
+                        inst.busy -= 1;
+                        service.busy.decrement(now);
+                        break;
+                    }
                 }
             }
             if frame.counted {
@@ -443,11 +825,35 @@ impl<'m> World<'m> {
             }
         }
         match frame.parent {
-            Parent::Frame(p) => match outcome {
-                Outcome::Success => self.agenda.push(Action::Advance(p)),
-                failure => self.agenda.push(Action::Finish(p, failure)),
-            },
-            Parent::Request(r) => self.answer(r, outcome),
+            Parent::Direct { caller, edge } => {
+                let counts = &mut self.edges[edge as usize].counts;
+                let counted = u64::from(frame.counted);
+                counts.completed_attempts += counted;
+                match outcome {
+                    Outcome::Success => counts.succeeded += counted,
+                    Outcome::Failed(kind) => {
+                        counts.failed += counted;
+                        match kind {
+                            FailureKind::Rejected => counts.rejections += counted,
+                            FailureKind::Error => counts.errors += counted,
+                            FailureKind::Timeout => {}
+                        }
+                    }
+                }
+                self.call_returned(caller, outcome);
+            }
+            Parent::Attempt { call, incarnation, attempt } => {
+                let listening = self
+                    .calls
+                    .get(call as usize)
+                    .is_some_and(|c| c.incarnation == incarnation && c.attempts == attempt && c.frame == Some(f));
+                if listening {
+                    self.attempt_done(call, outcome);
+                } else if frame.holds_worker && frame.counted {
+                    let service = &mut self.services[frame.service as usize];
+                    service.wasted_ns += u128::from((now - frame.worker_since).as_nanos());
+                }
+            }
         }
     }
 
@@ -466,10 +872,14 @@ impl<'m> World<'m> {
                     client.latency.record(latency);
                 }
             }
-            Outcome::Rejected => {
+            Outcome::Failed(kind) => {
                 self.failed_total += 1;
                 if request.counted {
-                    client.rejected += 1;
+                    match kind {
+                        FailureKind::Rejected => client.failures.rejected += 1,
+                        FailureKind::Timeout => client.failures.timeout += 1,
+                        FailureKind::Error => client.failures.error += 1,
+                    }
                     client.failure_latency.record(latency);
                 }
             }
@@ -479,26 +889,27 @@ impl<'m> World<'m> {
     fn summary(&self, replication: u32) -> RunSummary {
         let now = self.now;
         let measured_s = now.saturating_since(self.warmup_end).as_secs_f64();
-        let per_s = |n: u64| {
-            if measured_s > 0.0 { n as f64 / measured_s } else { 0.0 }
-        };
+        let per_s = |n: u64| if measured_s > 0.0 { n as f64 / measured_s } else { 0.0 };
+        let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
         let clients = self
             .clients
             .iter()
             .zip(&self.model.clients)
             .map(|(c, m)| {
-                let failed = c.rejected;
+                let failed = c.failures.rejected + c.failures.timeout + c.failures.error;
                 let answered = c.succeeded + failed;
                 let total_ns = c.latency.mean_ns().unwrap_or(0.0) * c.latency.count() as f64
                     + c.failure_latency.mean_ns().unwrap_or(0.0) * c.failure_latency.count() as f64;
                 let mean_w_s = if answered > 0 { total_ns * 1e-9 / answered as f64 } else { 0.0 };
+                let edge = &self.edges[m.edge as usize].counts;
                 ClientSummary {
                     name: m.name.clone(),
                     target: self.model.services[m.target.0 as usize].name.clone(),
                     arrivals: c.arrivals,
                     succeeded: c.succeeded,
                     failed,
-                    failures: Failures { rejected: c.rejected },
+                    failures: c.failures.clone(),
+                    attempts_per_request: ratio(edge.completed_attempts, edge.succeeded + edge.failed),
                     in_flight_at_end: c.in_flight.value(),
                     throughput_per_s: per_s(answered),
                     goodput_per_s: per_s(c.succeeded),
@@ -523,15 +934,13 @@ impl<'m> World<'m> {
                     arrivals: s.arrivals,
                     rejected: s.rejected,
                     completed: s.completed,
+                    dropped: s.dropped,
+                    wasted_work_s: s.wasted_ns as f64 * 1e-9,
                     utilisation: mean_busy / workers as f64,
                     mean_busy_workers: mean_busy,
                     mean_queue_length: mean_queue,
                     max_queue_length: s.queued.max(),
-                    wait_probability: if s.queue_wait.count() > 0 {
-                        s.waited as f64 / s.queue_wait.count() as f64
-                    } else {
-                        0.0
-                    },
+                    wait_probability: ratio(s.waited, s.queue_wait.count()),
                     queue_wait: s.queue_wait.summary(),
                     latency: s.latency.summary(),
                     littles_law: LittlesLaw::new(
@@ -539,6 +948,29 @@ impl<'m> World<'m> {
                         per_s(s.admitted),
                         s.latency.mean_ns().unwrap_or(0.0) * 1e-9,
                     ),
+                }
+            })
+            .collect();
+        let edges = self
+            .edges
+            .iter()
+            .zip(&self.model.edges)
+            .map(|(e, m)| {
+                let c = &e.counts;
+                EdgeSummary {
+                    from: m.from.clone(),
+                    to: self.model.services[m.to.0 as usize].name.clone(),
+                    calls: c.calls,
+                    attempts: c.attempts,
+                    retries: c.retries,
+                    retries_denied_by_budget: c.denied,
+                    timeouts: c.timeouts,
+                    deadlines_exceeded: c.deadlines,
+                    rejections: c.rejections,
+                    errors: c.errors,
+                    succeeded: c.succeeded,
+                    failed: c.failed,
+                    attempts_per_call: ratio(c.completed_attempts, c.succeeded + c.failed),
                 }
             })
             .collect();
@@ -554,6 +986,7 @@ impl<'m> World<'m> {
             truncated: self.truncated.clone(),
             clients,
             services,
+            edges,
             conservation: Conservation {
                 arrived: self.arrived_total,
                 succeeded: self.succeeded_total,

@@ -14,5 +14,5 @@ pub mod write;
 pub use aggregate::{Aggregate, Estimate};
 pub use collect::{LatencyRecorder, TimeAverage};
 pub use summary::{
-    ClientSummary, Conservation, Failures, LatencySummary, LittlesLaw, Report, RunSummary, ServiceSummary,
+    ClientSummary, Conservation, EdgeSummary, Failures, LatencySummary, LittlesLaw, Report, RunSummary, ServiceSummary,
 };

@@ -48,6 +48,8 @@ pub struct RunSummary {
     pub clients: Vec<ClientSummary>,
     /// One entry per service, in scenario order.
     pub services: Vec<ServiceSummary>,
+    /// One entry per call edge: clients first, then `Call` steps in file order.
+    pub edges: Vec<EdgeSummary>,
     /// The request count identity, checked at the end of the run.
     pub conservation: Conservation,
 }
@@ -67,6 +69,8 @@ pub struct ClientSummary {
     pub failed: u64,
     /// Failures by cause.
     pub failures: Failures,
+    /// Attempts per answered request (1 without retries): the retry amplification.
+    pub attempts_per_request: f64,
     /// Requests still unanswered when the run ended.
     pub in_flight_at_end: u64,
     /// Answered requests (success or failure) per second.
@@ -81,11 +85,47 @@ pub struct ClientSummary {
     pub littles_law: LittlesLaw,
 }
 
-/// Failed requests by cause.
+/// Failed requests by the cause the caller saw.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Failures {
-    /// Refused by a full queue somewhere on the request's path.
+    /// Refused by a full queue at the service called.
     pub rejected: u64,
+    /// The caller's timeout or deadline ran out.
+    pub timeout: u64,
+    /// The service answered with an error (a `Fail` step, or a failed call of its own).
+    pub error: u64,
+}
+
+/// What happened on one call edge (a client's calls, or one `Call` step), over calls that
+/// started after the warm-up.
+#[derive(Clone, Debug, Serialize)]
+pub struct EdgeSummary {
+    /// The caller: a client's or a service's name.
+    pub from: String,
+    /// The service called.
+    pub to: String,
+    /// Calls started.
+    pub calls: u64,
+    /// Attempts sent, first tries and retries.
+    pub attempts: u64,
+    /// Retries sent.
+    pub retries: u64,
+    /// Retries the budget refused.
+    pub retries_denied_by_budget: u64,
+    /// Attempts that ran past the timeout.
+    pub timeouts: u64,
+    /// Calls that ran past the deadline.
+    pub deadlines_exceeded: u64,
+    /// Attempts refused by a full queue.
+    pub rejections: u64,
+    /// Attempts answered with an error.
+    pub errors: u64,
+    /// Calls that ended in success.
+    pub succeeded: u64,
+    /// Calls that ended in failure.
+    pub failed: u64,
+    /// Attempts per completed call: the retry amplification.
+    pub attempts_per_call: f64,
 }
 
 /// A service's load and latency, over visits that arrived after the warm-up.
@@ -103,6 +143,11 @@ pub struct ServiceSummary {
     pub rejected: u64,
     /// Visits that finished (with success or failure).
     pub completed: u64,
+    /// Visits dropped from the queue because their caller had cancelled them.
+    pub dropped: u64,
+    /// Worker-seconds spent on visits whose answer nobody used: the caller had given up
+    /// (timeout, deadline) before they finished.
+    pub wasted_work_s: f64,
     /// Mean busy workers divided by all workers, 0 to 1.
     pub utilisation: f64,
     /// Time-averaged number of busy workers, all instances.

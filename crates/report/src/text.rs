@@ -210,6 +210,36 @@ fn render_run(run: &RunSummary, out: &mut String) {
         ]);
     }
     services.render(out);
+    if run.edges.iter().any(|e| e.attempts != e.calls || e.timeouts > 0 || e.deadlines_exceeded > 0) {
+        out.push('\n');
+        let mut edges = Table::new(&[
+            "call",
+            "calls",
+            "attempts/call",
+            "retries",
+            "denied",
+            "timeouts",
+            "deadline",
+            "rejected",
+            "errors",
+            "failed",
+        ]);
+        for e in &run.edges {
+            edges.row(vec![
+                format!("{} -> {}", e.from, e.to),
+                thousands(e.calls),
+                format!("{:.3}", e.attempts_per_call),
+                thousands(e.retries),
+                thousands(e.retries_denied_by_budget),
+                thousands(e.timeouts),
+                thousands(e.deadlines_exceeded),
+                thousands(e.rejections),
+                thousands(e.errors),
+                thousands(e.failed),
+            ]);
+        }
+        edges.render(out);
+    }
     let _ = writeln!(
         out,
         "\n{} events; Little is |L - lambda W| / L, the steady-state self-check (small is good).",

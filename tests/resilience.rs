@@ -1,0 +1,159 @@
+//! Call policies against exact results: retry amplification and success with independent
+//! failures, timeouts on an M/M/1 queue (the exponential tail, and the work wasted on answers
+//! nobody reads), the AWS article's backoff formulas, deadlines, and retry budgets.
+
+use tailsim_report::{ClientSummary, Report};
+use tailsim_tests::{assert_theory, load, run, t_interval};
+
+/// One client calling one service with `policy`; the service runs `handler`.
+fn scenario(policy: &str, handler: &str, workers: u32, rate: f64, duration_s: u64) -> String {
+    format!(
+        r#"Scenario(
+            name: "policy",
+            duration: "{duration_s}s",
+            warmup: "5s",
+            clients: [Client(name: "users", target: "server", rate: {rate:?}, policy: {policy})],
+            services: [Service(name: "server", workers: {workers}, handler: {handler})],
+        )"#
+    )
+}
+
+fn clients(report: &Report) -> impl Iterator<Item = &ClientSummary> {
+    report.runs.iter().map(|r| &r.clients[0])
+}
+
+/// With each attempt failing independently with probability x and up to N retries, the
+/// attempts per request are sum_{k=0..N} x^k and the success probability is 1 - x^(N+1).
+#[test]
+fn retries_of_independent_failures_match_the_geometric_sums() {
+    for (x, retries, seed) in [(0.3f64, 3u32, 1), (0.6, 2, 2)] {
+        let policy = format!("(retry: (attempts: {}, on: [Error]))", retries + 1);
+        let handler = format!(r#"[Work(Constant("1ms")), Fail({x})]"#);
+        let report = run(&load(&scenario(&policy, &handler, 1000, 500.0, 200)), seed, 20);
+        let attempts = (0..=retries).map(|k| x.powi(k as i32)).sum::<f64>();
+        let success = 1.0 - x.powi(retries as i32 + 1);
+        let per_run = |f: &dyn Fn(&ClientSummary) -> f64| clients(&report).map(f).collect::<Vec<_>>();
+        assert_theory(
+            &format!("x={x} N={retries} attempts per request"),
+            &per_run(&|c| c.attempts_per_request),
+            attempts,
+            0.01,
+        );
+        assert_theory(
+            &format!("x={x} N={retries} success"),
+            &per_run(&|c| c.succeeded as f64 / c.arrivals as f64),
+            success,
+            0.01,
+        );
+        // Failures are the exhausted retries, each an error, never a timeout.
+        assert!(clients(&report).all(|c| c.failures.timeout == 0 && c.failures.rejected == 0));
+    }
+}
+
+/// An M/M/1 queue whose client times out after tau (no retry, abandoned work runs on): the
+/// server is unaffected, so the fraction timing out is P(T > tau) = exp(-(mu - lambda) tau),
+/// each failure is known exactly at tau, and the worker time of those visits is wasted:
+/// W ⊥ S in FIFO M/M/1, so E[S 1{W + S > tau}] = ∫0^tau s mu e^{-mu s} rho e^{-(mu-lambda)(tau-s)} ds
+/// + ∫tau^∞ s mu e^{-mu s} ds.
+#[test]
+fn timeouts_on_mm1_match_the_exponential_tail_and_waste_the_right_work() {
+    let (lambda, mu, tau) = (800.0f64, 1000.0f64, 0.010f64);
+    let text = scenario(r#"(timeout: "10ms")"#, r#"[Work(Exponential(mean: "1ms"))]"#, 1, lambda, 2000);
+    let report = run(&load(&text), 7, 20);
+    let p_timeout = (-(mu - lambda) * tau).exp();
+    let timed_out: Vec<f64> = clients(&report).map(|c| c.failures.timeout as f64 / c.arrivals as f64).collect();
+    assert_theory("M/M/1 P(T > 10ms)", &timed_out, p_timeout, 0.02);
+    for c in clients(&report) {
+        assert_eq!(c.failure_latency.max_ms, Some(10.0));
+        assert_eq!(c.failure_latency.mean_ms, Some(10.0));
+        assert_eq!(c.failures.timeout, c.failed);
+    }
+    // The server still serves everything: utilisation stays rho.
+    let util: Vec<f64> = report.runs.iter().map(|r| r.services[0].utilisation).collect();
+    assert_theory("utilisation with abandoned work", &util, lambda / mu, 0.01);
+
+    let rho = lambda / mu;
+    let n = 100_000;
+    let h = tau / n as f64;
+    let mut waiting_part = 0.0;
+    for i in 0..n {
+        let s = (i as f64 + 0.5) * h; // midpoint rule, error O(h^2)
+        waiting_part += s * mu * (-mu * s).exp() * rho * (-(mu - lambda) * (tau - s)).exp() * h;
+    }
+    let tail_part = (tau + 1.0 / mu) * (-mu * tau).exp(); // ∫tau^∞ s mu e^{-mu s} ds
+    let wasted_per_s = lambda * (waiting_part + tail_part);
+    let wasted: Vec<f64> = report.runs.iter().map(|r| r.services[0].wasted_work_s / r.measured_s).collect();
+    assert_theory("M/M/1 wasted worker-seconds per second", &wasted, wasted_per_s, 0.03);
+}
+
+/// Exponential backoff against a service that always fails at once: the failure is known
+/// after the sum of the waits. base 10ms, cap 25ms, 4 attempts: waits min(25, 10 * 2^k) for
+/// k = 0, 1, 2 = 10 + 20 + 25 = 55ms exactly without jitter; with full jitter each wait is
+/// uniform on [0, t] (mean 27.5ms in all); with equal jitter t/2 + uniform(0, t/2) (41.25ms);
+/// decorrelated waits lie in [base, cap].
+#[test]
+fn backoff_follows_the_aws_formulas() {
+    let handler = r#"[Fail(1.0)]"#;
+    let latency = |jitter: &str, seed: u64| -> Report {
+        let policy =
+            format!(r#"(retry: (attempts: 4, backoff: Exponential(base: "10ms", cap: "25ms", jitter: {jitter})))"#);
+        run(&load(&scenario(&policy, handler, 1000, 200.0, 100)), seed, 10)
+    };
+    let none = latency("None", 1);
+    for c in clients(&none) {
+        assert_eq!((c.failure_latency.mean_ms, c.failure_latency.max_ms), (Some(55.0), Some(55.0)));
+        assert_eq!(c.attempts_per_request, 4.0);
+    }
+    // Full: the sum of three independent uniforms with means 5, 10, 12.5 and variance
+    // (10^2 + 20^2 + 25^2) / 12 = 93.75 ms^2; ~19,000 requests per run.
+    let mean = |r: &Report| clients(r).map(|c| c.failure_latency.mean_ms.unwrap()).collect::<Vec<_>>();
+    assert_theory("full jitter total wait (ms)", &mean(&latency("Full", 2)), 27.5, 0.01);
+    assert_theory("equal jitter total wait (ms)", &mean(&latency("Equal", 3)), 41.25, 0.01);
+    let decorrelated = latency("Decorrelated", 4);
+    for c in clients(&decorrelated) {
+        let (low, high) = (c.failure_latency.p50_ms.unwrap(), c.failure_latency.max_ms.unwrap());
+        assert!(low >= 30.0 && high <= 75.0, "three waits in [10, 25]: {low}..{high}");
+    }
+    let (m, _) = t_interval(&mean(&decorrelated), 0.95);
+    assert!(m > 30.0 && m < 75.0);
+}
+
+/// A deadline cuts retries short, to the nanosecond. The service takes 100ms; attempts time
+/// out at 30ms and wait 10ms: attempts start at 0, 40 and 80ms, and the deadline at 100ms ends
+/// the call during the third.
+#[test]
+fn deadline_ends_the_call_with_the_attempts_it_had_time_for() {
+    let policy = r#"(timeout: "30ms", deadline: "100ms", retry: (attempts: 10, backoff: Constant("10ms")))"#;
+    let report = run(&load(&scenario(policy, r#"[Work(Constant("100ms"))]"#, 1000, 50.0, 60)), 5, 2);
+    for run in &report.runs {
+        let c = &run.clients[0];
+        assert_eq!(c.succeeded, 0);
+        assert_eq!(c.failures.timeout, c.arrivals - c.in_flight_at_end);
+        assert_eq!((c.failure_latency.mean_ms, c.failure_latency.max_ms), (Some(100.0), Some(100.0)));
+        assert_eq!(c.attempts_per_request, 3.0);
+        let edge = &run.edges[0];
+        // Every finished call timed out twice and hit the deadline once; calls still running
+        // at the end have had part of that.
+        assert_eq!(edge.deadlines_exceeded, edge.failed);
+        assert!((2 * edge.failed..=2 * edge.calls).contains(&edge.timeouts), "{edge:?}");
+    }
+}
+
+/// A retry budget with ratio r and no minimum lets retries reach r x requests over its
+/// window, however many attempts the policy allows.
+#[test]
+fn retry_budget_caps_amplification_at_its_ratio() {
+    let policy = r#"(retry: (attempts: 10, budget: (ratio: 0.1, min_per_s: 0, window: "10s")))"#;
+    let report = run(&load(&scenario(policy, "[Fail(1.0)]", 1000, 1000.0, 200)), 9, 5);
+    for run in &report.runs {
+        let edge = &run.edges[0];
+        let ratio = edge.retries as f64 / edge.calls as f64;
+        // Each retry needs retries_in_window + 1 <= 0.1 x requests_in_window: the ratio sits
+        // at 0.1 up to the rounding of one retry per window (1 / 10,000 requests).
+        assert!((ratio - 0.1).abs() < 0.002, "retries per call {ratio}");
+        assert!(edge.retries_denied_by_budget > 0);
+    }
+    // Without the budget, every failure is retried to the limit.
+    let unbounded = run(&load(&scenario("(retry: (attempts: 10))", "[Fail(1.0)]", 1000, 1000.0, 20)), 9, 1);
+    assert_eq!(unbounded.runs[0].clients[0].attempts_per_request, 10.0);
+}

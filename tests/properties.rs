@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
-    Arrivals, Backoff, Balancer, Budget, Client, DistSpec, Duration as Dur, FailureKind, Jitter, Policy, Queue, Retry,
-    Scenario, Service, Step,
+    Arrivals, Backoff, Balancer, Budget, Client, DistSpec, Duration as Dur, FailureKind, Fault, Jitter, Policy, Queue,
+    Retry, Scenario, Service, Step,
 };
 use tailsim_model::{Limits, world};
 
@@ -123,9 +123,20 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 ),
                 1..3,
             );
-            (services, clients, 1u64..4, 0u64..1_000, any::<u64>())
+            let fault = (0..n_services, micros(0..3_000_000), micros(1..2_000_000), 0usize..3, 0.0f64..10.0).prop_map(
+                |(service, at, duration, kind, x)| {
+                    let service = format!("s{service}");
+                    match kind {
+                        0 => Fault::Slowdown { service, at, duration, factor: x },
+                        1 => Fault::Errors { service, at, duration, probability: x / 10.0 },
+                        _ => Fault::Outage { service, at, duration },
+                    }
+                },
+            );
+            let faults = prop::collection::vec(fault, 0..3);
+            ((services, clients, faults), (1u64..4, 0u64..1_000, 1u64..1_000, any::<u64>()))
         })
-        .prop_map(|(services, clients, duration_s, warmup_ms, seed)| Scenario {
+        .prop_map(|((services, clients, faults), (duration_s, warmup_ms, window_ms, seed))| Scenario {
             name: "generated".into(),
             description: None,
             duration: Dur(SimDuration::from_secs(duration_s)),
@@ -143,6 +154,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 })
                 .collect(),
             services,
+            faults,
+            window: Dur(SimDuration::from_millis(window_ms)),
         })
 }
 

@@ -157,3 +157,44 @@ fn retry_budget_caps_amplification_at_its_ratio() {
     let unbounded = run(&load(&scenario("(retry: (attempts: 10))", "[Fail(1.0)]", 1000, 1000.0, 20)), 9, 1);
     assert_eq!(unbounded.runs[0].clients[0].attempts_per_request, 10.0);
 }
+
+/// Faults do exactly what they say. Constant arrivals at 100/s (one every 10ms, the k-th at
+/// k x 10ms) on a service with ample workers and constant 10ms work:
+/// an outage over [20s, 30s) refuses exactly the 1,000 arrivals in it; a 2x slowdown over
+/// [40s, 50s) makes exactly those 1,000 requests take 20ms; an error rate of 25% over [60s, 100s)
+/// fails a binomial 25% of those 4,000.
+#[test]
+fn faults_refuse_slow_down_and_fail_exactly_their_window() {
+    let text = r#"Scenario(
+        name: "faults",
+        duration: "110s",
+        warmup: "5s",
+        clients: [Client(name: "users", target: "server", rate: 100.0, arrivals: Constant)],
+        services: [Service(name: "server", workers: 100, handler: [Work(Constant("10ms"))])],
+        faults: [
+            Outage(service: "server", at: "20s", duration: "10s"),
+            Slowdown(service: "server", at: "40s", duration: "10s", factor: 2.0),
+            Errors(service: "server", at: "60s", duration: "40s", probability: 0.25),
+        ],
+    )"#;
+    let report = run(&load(text), 3, 1);
+    let run = &report.runs[0];
+    let c = &run.clients[0];
+    assert_eq!(c.failures.rejected, 1000);
+    // Exactly the 1,000 requests that started work in the slowdown took 20ms, the rest 10ms.
+    assert_eq!(c.latency.max_ms, Some(20.0));
+    let expected_mean = 10.0 + 10.0 * 1000.0 / c.succeeded as f64;
+    assert!((c.latency.mean_ms.unwrap() - expected_mean).abs() < 1e-9, "{:?}", c.latency.mean_ms);
+    // Errors fail fast (no work): binomial(4000, 0.25) has sd 27.4; 4 sd is 110.
+    assert!((c.failures.error as f64 - 1000.0).abs() < 110.0, "errors {}", c.failures.error);
+    assert_eq!(c.failure_latency.max_ms, Some(0.0));
+    // The outage is visible in the series: the request sent at 19.99s answers at 20.00s, then
+    // nothing succeeds until 30s.
+    assert_eq!(c.per_window.succeeded[20], 1);
+    assert!(c.per_window.succeeded[21..30].iter().all(|&n| n == 0));
+    assert!(c.per_window.succeeded[10..20].iter().all(|&n| n == 100));
+    let fault = &run.faults[0];
+    assert_eq!((fault.kind.as_str(), fault.start_s, fault.end_s), ("outage", 20.0, 30.0));
+    assert_eq!(fault.goodput_before_per_s, Some(100.0));
+    assert_eq!(fault.recovered_after_s, Some(0.0));
+}

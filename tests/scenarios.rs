@@ -57,3 +57,27 @@ fn mm1_file_is_the_textbook_queue() {
     let mean = run.clients[0].latency.mean_ms.expect("customers");
     assert!((mean - 10.0).abs() < 0.5, "{mean}");
 }
+
+const RETRY_STORM: &str = include_str!("../scenarios/retry-storm.ron");
+
+/// The header's claim, on three seeds: immediate retries turn a 10 s slowdown into a collapse
+/// that outlives it; a 10% retry budget recovers within seconds.
+#[test]
+fn retry_storm_outlives_its_trigger_unless_retries_are_budgeted() {
+    for seed in [7, 8, 9] {
+        let storm = &run(&load(RETRY_STORM), seed, 1).runs[0];
+        let fault = &storm.faults[0];
+        let before = fault.goodput_before_per_s.expect("measured before the fault");
+        assert!((before - 800.0).abs() < 40.0, "seed {seed}: goodput before {before}");
+        assert_eq!(fault.recovered_after_s, None, "seed {seed}: the storm should not recover");
+        assert!(fault.goodput_at_end_per_s < 0.1 * before, "seed {seed}: {}", fault.goodput_at_end_per_s);
+        assert!(storm.clients[0].attempts_per_request > 3.0);
+        assert!(storm.services[0].wasted_work_s > 0.0);
+
+        let budgeted = &run(&load_with(RETRY_STORM, &["clients.shoppers.policy.retry.budget.ratio=0.1"]), seed, 1);
+        let fault = &budgeted.runs[0].faults[0];
+        let recovered = fault.recovered_after_s.expect("the budget lets it recover");
+        assert!(recovered < 20.0, "seed {seed}: recovered after {recovered}s");
+        assert!(budgeted.runs[0].clients[0].attempts_per_request < 1.2);
+    }
+}

@@ -130,6 +130,7 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
                     "the call from \"{}\" to \"{to}\" retries at once after a timeout: retries arrive just when \"{to}\" is slowest",
                     edge.from
                 ))
+                .at_path(&edge.path)
                 .with_hint(r#"add a backoff with jitter, e.g. backoff: Exponential(base: "50ms", cap: "2s", jitter: Full)"#),
             );
         }

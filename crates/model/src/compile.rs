@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use tailsim_engine::{Dist, DistError, SimDuration};
+use tailsim_engine::{Dist, DistError, SimDuration, SimTime};
 
 use crate::diag::{Diagnostic, locate_name, locate_unique, suggest};
 use crate::scenario::{self, Arrivals, Backoff, Balancer, DistSpec, Scenario};
@@ -34,6 +34,8 @@ pub struct Model {
     pub warmup: SimDuration,
     /// Master seed from the file (default 1).
     pub seed: u64,
+    /// Width of the time-series windows.
+    pub window: SimDuration,
     /// Clients in file order.
     pub clients: Vec<ClientModel>,
     /// Services in file order; `ServiceId(i)` is `services[i]`.
@@ -47,6 +49,8 @@ pub struct Model {
 pub struct Edge {
     /// The caller as people name it: `users` for a client, `api` for a service.
     pub from: String,
+    /// Where the edge is written: `clients[0] "users"` or `services[1] "api" .handler[2]`.
+    pub path: String,
     /// The service called.
     pub to: ServiceId,
     /// What the caller does about slow and failed calls.
@@ -127,6 +131,30 @@ pub struct ServiceModel {
     pub balancer: Balancer,
     /// The handler.
     pub steps: Vec<Step>,
+    /// Fault windows on this service, in file order.
+    pub faults: Vec<FaultWindow>,
+}
+
+/// A compiled fault: what happens to a service between `start` and `end`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FaultWindow {
+    /// When it starts.
+    pub start: SimTime,
+    /// When it ends (exclusive).
+    pub end: SimTime,
+    /// What happens.
+    pub kind: FaultKind,
+}
+
+/// What a fault does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultKind {
+    /// Work durations are multiplied by this factor.
+    Slowdown(f64),
+    /// Visits fail at once with this probability when they get a worker.
+    Errors(f64),
+    /// Arriving visits are refused.
+    Outage,
 }
 
 /// A compiled handler step.
@@ -201,7 +229,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         match resolve(&c.target) {
             Some(target) => {
                 let edge = edges.len() as u32;
-                edges.push(Edge { from: c.name.clone(), to: target, policy });
+                edges.push(Edge { from: c.name.clone(), path: path.clone(), to: target, policy });
                 clients.push(ClientModel {
                     name: c.name.clone(),
                     target,
@@ -259,7 +287,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                     match resolve(target) {
                         Some(id) => {
                             steps.push(Step::Call { edge: edges.len() as u32, target: id });
-                            edges.push(Edge { from: s.name.clone(), to: id, policy });
+                            edges.push(Edge { from: s.name.clone(), path: step_path.clone(), to: id, policy });
                         }
                         None => error(
                             Diagnostic::error(format!("`Call` names an unknown service \"{target}\""))
@@ -288,7 +316,51 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
             queue_capacity: s.queue.capacity,
             balancer: s.balancer,
             steps,
+            faults: Vec::new(),
         });
+    }
+
+    for (i, fault) in scenario.faults.iter().enumerate() {
+        let (service, at, duration, kind) = match fault {
+            scenario::Fault::Slowdown { service, at, duration, factor } => {
+                if !(factor.is_finite() && *factor >= 0.0) {
+                    error(
+                        Diagnostic::error(format!("`factor` must be zero or more, got {factor}"))
+                            .at_path(format!("faults[{i}]")),
+                    );
+                }
+                (service, at, duration, FaultKind::Slowdown(*factor))
+            }
+            scenario::Fault::Errors { service, at, duration, probability } => {
+                if !(0.0..=1.0).contains(probability) {
+                    error(
+                        Diagnostic::error(format!("`probability` must be between 0 and 1, got {probability}"))
+                            .at_path(format!("faults[{i}]")),
+                    );
+                }
+                (service, at, duration, FaultKind::Errors(*probability))
+            }
+            scenario::Fault::Outage { service, at, duration } => (service, at, duration, FaultKind::Outage),
+        };
+        if duration.0 == SimDuration::ZERO {
+            error(Diagnostic::error("a fault's `duration` must be longer than zero").at_path(format!("faults[{i}]")));
+        }
+        match resolve(service) {
+            Some(id) => {
+                if let Some(target) = services.get_mut(id.0 as usize) {
+                    let start = SimTime::ZERO + at.0;
+                    target.faults.push(FaultWindow { start, end: start.saturating_add(duration.0), kind });
+                }
+            }
+            None => error(
+                Diagnostic::error(format!("the fault names an unknown service \"{service}\""))
+                    .at_path(format!("faults[{i}]"))
+                    .with_hint(suggest(service, &service_names, "services")),
+            ),
+        }
+    }
+    if scenario.window.0 < SimDuration::from_millis(1) {
+        error(Diagnostic::error("`window` must be at least 1ms").at(locate_unique(source, "window:")));
     }
 
     if errors.is_empty()
@@ -312,6 +384,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         duration: scenario.duration.0,
         warmup: scenario.warmup.0,
         seed: scenario.seed.unwrap_or(1),
+        window: scenario.window.0,
         clients,
         services,
         edges,

@@ -72,6 +72,54 @@ pub struct Scenario {
     pub clients: Vec<Client>,
     /// Services, each with instances, workers, a queue and a handler.
     pub services: Vec<Service>,
+    /// Faults on a timeline.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    /// The width of the windows of the time series. Default 1s.
+    #[serde(default = "one_second")]
+    pub window: Duration,
+}
+
+fn one_second() -> Duration {
+    Duration(SimDuration::from_secs(1))
+}
+
+/// Something going wrong with a service from `at` for `duration`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Fault {
+    /// Work takes `factor` times longer (work started inside the window).
+    Slowdown {
+        /// The service affected.
+        service: String,
+        /// When it starts.
+        at: Duration,
+        /// How long it lasts.
+        duration: Duration,
+        /// The multiplier of every `Work` duration, e.g. 5.0.
+        factor: f64,
+    },
+    /// Visits that get a worker inside the window fail at once with this probability.
+    Errors {
+        /// The service affected.
+        service: String,
+        /// When it starts.
+        at: Duration,
+        /// How long it lasts.
+        duration: Duration,
+        /// The probability of failing, 0 to 1.
+        probability: f64,
+    },
+    /// The service refuses every visit that arrives inside the window; visits already inside
+    /// carry on.
+    Outage {
+        /// The service affected.
+        service: String,
+        /// When it starts.
+        at: Duration,
+        /// How long it lasts.
+        duration: Duration,
+    },
 }
 
 /// An open-loop traffic source: requests arrive at `rate` per second whatever the answers do.

@@ -23,11 +23,11 @@ use slab::Slab;
 use tailsim_engine::rng::stream;
 use tailsim_engine::{Dist, EventKey, EventQueue, RngStream, SimDuration, SimTime};
 use tailsim_report::{
-    ClientSummary, Conservation, EdgeSummary, Failures, LatencyRecorder, LittlesLaw, RunSummary, ServiceSummary,
-    TimeAverage,
+    ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary, LatencyRecorder, LittlesLaw, RunSummary, Series,
+    ServiceSummary, TimeAverage,
 };
 
-use crate::compile::{BudgetPolicy, Model, RetryPolicy, Step};
+use crate::compile::{BudgetPolicy, FaultKind, FaultWindow, Model, RetryPolicy, Step};
 use crate::scenario::{Arrivals, Backoff, Balancer, FailureKind, Jitter};
 
 /// Bounds that stop a run cleanly, marked as truncated, instead of exhausting the machine.
@@ -52,6 +52,31 @@ impl Default for Limits {
 /// Events between two looks at the wall clock and the stop flag: rare enough to cost nothing,
 /// frequent enough (well under a millisecond apart) to stop promptly.
 const CHECK_EVERY_EVENTS: u64 = 1 << 14;
+
+/// The combined effect of the fault windows open at one instant.
+#[derive(Clone, Copy, Debug)]
+struct ActiveFaults {
+    slowdown: f64,
+    error_probability: f64,
+    outage: bool,
+}
+
+impl ActiveFaults {
+    const NONE: ActiveFaults = ActiveFaults { slowdown: 1.0, error_probability: 0.0, outage: false };
+}
+
+/// The faults open at `now`: slowdowns multiply, error probabilities combine as independent.
+fn active_faults(faults: &[FaultWindow], now: SimTime) -> ActiveFaults {
+    let mut active = ActiveFaults::NONE;
+    for fault in faults.iter().filter(|f| f.start <= now && now < f.end) {
+        match fault.kind {
+            FaultKind::Slowdown(factor) => active.slowdown *= factor,
+            FaultKind::Errors(p) => active.error_probability = 1.0 - (1.0 - active.error_probability) * (1.0 - p),
+            FaultKind::Outage => active.outage = true,
+        }
+    }
+    active
+}
 
 /// Buckets of a retry budget's sliding window.
 const BUDGET_BUCKETS: usize = 10;
@@ -231,6 +256,9 @@ struct ClientState {
     latency: LatencyRecorder,
     failure_latency: LatencyRecorder,
     in_flight: TimeAverage,
+    /// Answers per time-series window, from the start of the run.
+    succeeded_per_window: Vec<u64>,
+    failed_per_window: Vec<u64>,
 }
 
 struct ServiceState {
@@ -279,7 +307,12 @@ struct World<'m> {
     succeeded_total: u64,
     failed_total: u64,
     truncated: Option<String>,
+    /// The time-series window actually used (widened for very long runs).
+    window_ns: u64,
 }
+
+/// The most windows a time series may have: longer runs get wider windows.
+pub const MAX_WINDOWS: u64 = 100_000;
 
 /// Runs replication `replication` of `model` with master seed `seed`.
 pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSummary {
@@ -345,6 +378,8 @@ impl<'m> World<'m> {
                 latency: LatencyRecorder::new(),
                 failure_latency: LatencyRecorder::new(),
                 in_flight: TimeAverage::default(),
+                succeeded_per_window: Vec::new(),
+                failed_per_window: Vec::new(),
             })
             .collect();
         let mut instances = Vec::new();
@@ -410,6 +445,7 @@ impl<'m> World<'m> {
             succeeded_total: 0,
             failed_total: 0,
             truncated: None,
+            window_ns: model.window.as_nanos().max(model.duration.as_nanos().div_ceil(MAX_WINDOWS)).max(1),
         }
     }
 
@@ -733,7 +769,10 @@ impl<'m> World<'m> {
         };
         let f = self.frames.insert(frame) as u32;
         let inst = &mut self.instances[instance as usize];
-        if inst.busy < service_model.workers {
+        if !service_model.faults.is_empty() && active_faults(&service_model.faults, now).outage {
+            service.rejected += u64::from(counted);
+            self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
+        } else if inst.busy < service_model.workers {
             inst.busy += 1;
             service.busy.increment(now);
             service.admitted += u64::from(counted);
@@ -765,10 +804,22 @@ impl<'m> World<'m> {
             let step = frame.step as usize;
             frame.step += 1;
             let counted = frame.counted;
-            match self.model.services[s].steps.get(step) {
+            let model = &self.model.services[s];
+            let faults =
+                if model.faults.is_empty() { ActiveFaults::NONE } else { active_faults(&model.faults, self.now) };
+            if step == 0
+                && faults.error_probability > 0.0
+                && self.services[s].rng.random::<f64>() < faults.error_probability
+            {
+                return self.finish(f, Outcome::Failed(FailureKind::Error));
+            }
+            match model.steps.get(step) {
                 None => return self.finish(f, Outcome::Success),
                 Some(Step::Work(dist)) => {
-                    let d = dist.sample(&mut self.services[s].rng);
+                    let mut d = dist.sample(&mut self.services[s].rng);
+                    if faults.slowdown != 1.0 {
+                        d = SimDuration::from_nanos_f64(d.as_nanos() as f64 * faults.slowdown);
+                    }
                     self.events.schedule(self.now + d, Event::StepDone(f));
                     return;
                 }
@@ -824,6 +875,10 @@ impl<'m> World<'m> {
                 service.latency.record(now - frame.arrived);
             }
         }
+        if frame.holds_worker && frame.counted && !self.answer_wanted(frame.parent, f) {
+            let service = &mut self.services[frame.service as usize];
+            service.wasted_ns += u128::from((now - frame.worker_since).as_nanos());
+        }
         match frame.parent {
             Parent::Direct { caller, edge } => {
                 let counts = &mut self.edges[edge as usize].counts;
@@ -843,15 +898,38 @@ impl<'m> World<'m> {
                 self.call_returned(caller, outcome);
             }
             Parent::Attempt { call, incarnation, attempt } => {
-                let listening = self
-                    .calls
-                    .get(call as usize)
-                    .is_some_and(|c| c.incarnation == incarnation && c.attempts == attempt && c.frame == Some(f));
-                if listening {
+                if self.listening(call, incarnation, attempt, f) {
                     self.attempt_done(call, outcome);
-                } else if frame.holds_worker && frame.counted {
-                    let service = &mut self.services[frame.service as usize];
-                    service.wasted_ns += u128::from((now - frame.worker_since).as_nanos());
+                }
+            }
+        }
+    }
+
+    /// Whether call `call` still waits for frame `f` as its attempt `attempt`.
+    fn listening(&self, call: u32, incarnation: u32, attempt: u32, f: u32) -> bool {
+        self.calls
+            .get(call as usize)
+            .is_some_and(|c| c.incarnation == incarnation && c.attempts == attempt && c.frame == Some(f))
+    }
+
+    /// Whether anyone will use the answer of frame `f` with parent `parent`: every caller up the
+    /// chain to the client's request is still waiting. Walks up the call chain, no recursion.
+    fn answer_wanted(&self, mut parent: Parent, mut f: u32) -> bool {
+        loop {
+            let caller = match parent {
+                Parent::Direct { caller, .. } => caller,
+                Parent::Attempt { call, incarnation, attempt } => {
+                    if !self.listening(call, incarnation, attempt, f) {
+                        return false;
+                    }
+                    self.calls[call as usize].caller
+                }
+            };
+            match caller {
+                Caller::Request(_) => return true,
+                Caller::Frame(g) => {
+                    f = g;
+                    parent = self.frames[g as usize].parent;
                 }
             }
         }
@@ -864,6 +942,15 @@ impl<'m> World<'m> {
         let client = &mut self.clients[request.client as usize];
         client.in_flight.decrement(now);
         let latency = now - request.arrived;
+        let window = (now.as_nanos() / self.window_ns) as usize;
+        let series = match outcome {
+            Outcome::Success => &mut client.succeeded_per_window,
+            Outcome::Failed(_) => &mut client.failed_per_window,
+        };
+        if series.len() <= window {
+            series.resize(window + 1, 0);
+        }
+        series[window] += 1;
         match outcome {
             Outcome::Success => {
                 self.succeeded_total += 1;
@@ -886,11 +973,67 @@ impl<'m> World<'m> {
         }
     }
 
+    /// Each fault with the goodput before it and when (if ever) goodput came back.
+    fn fault_summaries(&self) -> Vec<FaultSummary> {
+        let window_ns = self.window_ns;
+        let window_s = window_ns as f64 / 1e9;
+        // Complete windows only: the last one may be cut short by the end of the run.
+        let complete = (self.now.as_nanos() / window_ns) as usize;
+        let goodput: Vec<f64> = (0..complete)
+            .map(|w| {
+                let sum: u64 = self.clients.iter().map(|c| c.succeeded_per_window.get(w).copied().unwrap_or(0)).sum();
+                sum as f64 / window_s
+            })
+            .collect();
+        let first_measured = self.warmup_end.as_nanos().div_ceil(window_ns) as usize;
+        let tail = &goodput[complete.saturating_sub(5).max(first_measured).min(complete)..];
+        let goodput_at_end = if tail.is_empty() { 0.0 } else { tail.iter().sum::<f64>() / tail.len() as f64 };
+        let mut out = Vec::new();
+        let measured_from = first_measured.min(complete);
+        for model in &self.model.services {
+            for fault in &model.faults {
+                let before_end = (fault.start.as_nanos() / window_ns) as usize;
+                let before = &goodput[measured_from..before_end.clamp(measured_from, complete)];
+                let goodput_before = (!before.is_empty()).then(|| before.iter().sum::<f64>() / before.len() as f64);
+                let after = fault.end.as_nanos().div_ceil(window_ns) as usize;
+                let recovered_after_s = goodput_before.and_then(|level| {
+                    (after..complete)
+                        .find(|&w| {
+                            let upto = (w + 5).min(complete);
+                            goodput[w..upto].iter().all(|&g| g >= 0.9 * level)
+                        })
+                        .map(|w| (w as u64 * window_ns).saturating_sub(fault.end.as_nanos()) as f64 / 1e9)
+                });
+                out.push(FaultSummary {
+                    service: model.name.clone(),
+                    kind: match fault.kind {
+                        FaultKind::Slowdown(f) => format!("slowdown x{f}"),
+                        FaultKind::Errors(p) => format!("errors {}%", p * 100.0),
+                        FaultKind::Outage => "outage".to_string(),
+                    },
+                    start_s: fault.start.as_secs_f64(),
+                    end_s: fault.end.as_secs_f64(),
+                    goodput_before_per_s: goodput_before,
+                    goodput_at_end_per_s: goodput_at_end,
+                    recovered_after_s,
+                });
+            }
+        }
+        out
+    }
+
     fn summary(&self, replication: u32) -> RunSummary {
         let now = self.now;
         let measured_s = now.saturating_since(self.warmup_end).as_secs_f64();
         let per_s = |n: u64| if measured_s > 0.0 { n as f64 / measured_s } else { 0.0 };
         let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+        // Every series covers the whole run, the last (maybe partial) window included.
+        let windows = now.as_nanos().div_ceil(self.window_ns) as usize;
+        let padded = |counts: &[u64], windows: usize| {
+            let mut v = counts.to_vec();
+            v.resize(windows.max(v.len()), 0);
+            v
+        };
         let clients = self
             .clients
             .iter()
@@ -916,6 +1059,11 @@ impl<'m> World<'m> {
                     latency: c.latency.summary(),
                     failure_latency: c.failure_latency.summary(),
                     littles_law: LittlesLaw::new(c.in_flight.mean(now), per_s(c.arrivals), mean_w_s),
+                    per_window: Series {
+                        window_s: self.window_ns as f64 / 1e9,
+                        succeeded: padded(&c.succeeded_per_window, windows),
+                        failed: padded(&c.failed_per_window, windows),
+                    },
                 }
             })
             .collect();
@@ -974,6 +1122,7 @@ impl<'m> World<'m> {
                 }
             })
             .collect();
+        let faults = self.fault_summaries();
         let in_flight = self.requests.len() as u64;
         // Each service: every visit that arrived has finished or is still queued or working.
         let services_hold =
@@ -987,6 +1136,7 @@ impl<'m> World<'m> {
             clients,
             services,
             edges,
+            faults,
             conservation: Conservation {
                 arrived: self.arrived_total,
                 succeeded: self.succeeded_total,

@@ -14,5 +14,6 @@ pub mod write;
 pub use aggregate::{Aggregate, Estimate};
 pub use collect::{LatencyRecorder, TimeAverage};
 pub use summary::{
-    ClientSummary, Conservation, EdgeSummary, Failures, LatencySummary, LittlesLaw, Report, RunSummary, ServiceSummary,
+    ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary, LatencySummary, LittlesLaw, Report, RunSummary,
+    Series, ServiceSummary,
 };

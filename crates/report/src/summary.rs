@@ -50,6 +50,8 @@ pub struct RunSummary {
     pub services: Vec<ServiceSummary>,
     /// One entry per call edge: clients first, then `Call` steps in file order.
     pub edges: Vec<EdgeSummary>,
+    /// One entry per fault, in file order.
+    pub faults: Vec<FaultSummary>,
     /// The request count identity, checked at the end of the run.
     pub conservation: Conservation,
 }
@@ -83,6 +85,42 @@ pub struct ClientSummary {
     pub failure_latency: LatencySummary,
     /// Little's law over the client's requests in flight.
     pub littles_law: LittlesLaw,
+    /// Answers per time window over the whole run, warm-up included.
+    pub per_window: Series,
+}
+
+/// Counts per fixed time window, from the start of the run; window `i` covers
+/// `[i * window_s, (i + 1) * window_s)`. The last window may be partial.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Series {
+    /// The window's width in seconds.
+    pub window_s: f64,
+    /// Successful answers per window.
+    pub succeeded: Vec<u64>,
+    /// Failed answers per window.
+    pub failed: Vec<u64>,
+}
+
+/// A fault on the timeline and whether the system got over it.
+#[derive(Clone, Debug, Serialize)]
+pub struct FaultSummary {
+    /// The service affected.
+    pub service: String,
+    /// What happened: `slowdown x5`, `errors 50%`, `outage`.
+    pub kind: String,
+    /// When it started, in seconds.
+    pub start_s: f64,
+    /// When it ended, in seconds.
+    pub end_s: f64,
+    /// Goodput of all clients between the warm-up and the fault, per second; `null` if the
+    /// fault starts before any window was measured.
+    pub goodput_before_per_s: Option<f64>,
+    /// Goodput in the last five complete windows of the run, per second.
+    pub goodput_at_end_per_s: f64,
+    /// Seconds after the fault ended until goodput was back within 10% of its level before the
+    /// fault and stayed there for five windows (or to the end); `null` if it never was: a
+    /// failure that outlives its trigger.
+    pub recovered_after_s: Option<f64>,
 }
 
 /// Failed requests by the cause the caller saw.
@@ -145,8 +183,8 @@ pub struct ServiceSummary {
     pub completed: u64,
     /// Visits dropped from the queue because their caller had cancelled them.
     pub dropped: u64,
-    /// Worker-seconds spent on visits whose answer nobody used: the caller had given up
-    /// (timeout, deadline) before they finished.
+    /// Worker-seconds spent on visits whose answer nobody used: the caller, or a caller further
+    /// up the chain, had given up (timeout, deadline) before they finished.
     pub wasted_work_s: f64,
     /// Mean busy workers divided by all workers, 0 to 1.
     pub utilisation: f64,

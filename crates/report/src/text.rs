@@ -209,6 +209,14 @@ fn render_run(run: &RunSummary, out: &mut String) {
             format!("{:.1}%", s.littles_law.relative_error * 100.0),
         ]);
     }
+    if run.services.iter().any(|s| s.wasted_work_s > 0.0) {
+        // Worker time whose answer nobody read, as a share of all worker time.
+        services.rows[0].push("wasted".into());
+        for (row, s) in services.rows[1..].iter_mut().zip(&run.services) {
+            let capacity = run.measured_s * f64::from(s.instances) * f64::from(s.workers);
+            row.push(format!("{:.1}%", if capacity > 0.0 { s.wasted_work_s / capacity * 100.0 } else { 0.0 }));
+        }
+    }
     services.render(out);
     if run.edges.iter().any(|e| e.attempts != e.calls || e.timeouts > 0 || e.deadlines_exceeded > 0) {
         out.push('\n');
@@ -239,6 +247,18 @@ fn render_run(run: &RunSummary, out: &mut String) {
             ]);
         }
         edges.render(out);
+    }
+    for f in &run.faults {
+        let before = f.goodput_before_per_s.map_or("-".to_string(), |g| format!("{g:.1}/s"));
+        let recovery = match f.recovered_after_s {
+            Some(s) => format!("recovered {s}s after it ended"),
+            None => "never recovered".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "\nfault: {} {} from {}s to {}s: goodput {before} before, {:.1}/s at the end; {recovery}",
+            f.service, f.kind, f.start_s, f.end_s, f.goodput_at_end_per_s
+        );
     }
     let _ = writeln!(
         out,

@@ -2,6 +2,7 @@
 //! the invariants checked, and comparing estimates with theory at a stated confidence.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
+use tailsim_model::world;
 use tailsim_model::{Limits, Model};
 use tailsim_report::Report;
 
@@ -56,4 +57,25 @@ pub fn assert_theory(what: &str, values: &[f64], theory: f64, rel_tol: f64) {
     assert!((mean - theory).abs() <= half, "{report}: theory outside the 99.9% interval");
     assert!(rel_err <= rel_tol, "{report}: beyond the {}% tolerance", rel_tol * 100.0);
     println!("{report}");
+}
+
+/// Everything a hostile input can reach: load it, render every diagnostic, and run a model that
+/// loads for one replication on small budgets. Shared by the fuzz target and the regression
+/// test over its corpus; it must never panic, hang or exhaust memory.
+pub fn exercise(text: &str) {
+    match tailsim_model::load(text, &[]) {
+        Ok((model, warnings)) => {
+            for w in &warnings {
+                let _ = w.render("input.ron", text);
+            }
+            let limits = Limits { max_in_flight: 10_000, max_events: 200_000, ..Limits::default() };
+            let summary = world::run(&model, 1, 0, limits);
+            assert!(summary.conservation.holds, "{:?}\n{text}", summary.conservation);
+        }
+        Err(diagnostics) => {
+            for d in &diagnostics {
+                let _ = d.render("input.ron", text);
+            }
+        }
+    }
 }

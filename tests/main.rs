@@ -5,6 +5,7 @@
 mod analytic;
 mod determinism;
 mod diagnostics;
+mod fuzz_regressions;
 mod properties;
 mod resilience;
 mod scenarios;

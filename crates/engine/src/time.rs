@@ -191,10 +191,11 @@ impl fmt::Display for SimTime {
 
 impl Add<SimDuration> for SimTime {
     type Output = SimTime;
-    /// Panics on overflow in debug builds; simulated runs are bounded far below 584 years.
+    /// Saturates at the end of representable time (about 584 years): a heavy-tailed sample or
+    /// a huge timeout then lands after the end of any run instead of wrapping into the past.
     #[inline]
     fn add(self, rhs: SimDuration) -> SimTime {
-        SimTime(self.0 + rhs.0)
+        SimTime(self.0.saturating_add(rhs.0))
     }
 }
 
@@ -209,9 +210,10 @@ impl Sub<SimTime> for SimTime {
 
 impl Add for SimDuration {
     type Output = SimDuration;
+    /// Saturates at about 584 years.
     #[inline]
     fn add(self, rhs: SimDuration) -> SimDuration {
-        SimDuration(self.0 + rhs.0)
+        SimDuration(self.0.saturating_add(rhs.0))
     }
 }
 
@@ -260,5 +262,6 @@ mod tests {
         assert_eq!(SimTime(30_000_000_000).to_string(), "t=30s");
         assert_eq!(SimTime(16_129_832_767_016).to_string(), "t=16129.832767016s");
         assert_eq!(SimTime(1_500_000).to_string(), "t=0.0015s");
+        assert_eq!(SimTime(u64::MAX - 1) + SimDuration(5), SimTime(u64::MAX));
     }
 }

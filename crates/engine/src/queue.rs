@@ -133,13 +133,30 @@ impl<E> EventQueue<E> {
 
     /// The time of the earliest live event, discarding stale entries on the way.
     pub fn peek_time(&mut self) -> Option<SimTime> {
+        self.peek_key().map(|(time, _)| time)
+    }
+
+    /// The `(time, sequence)` of the earliest live event, discarding stale entries on the way.
+    #[inline]
+    pub fn peek_key(&mut self) -> Option<(SimTime, u64)> {
         while let Some(entry) = self.heap.peek() {
             if self.epochs[entry.slot as usize] == entry.epoch {
-                return Some(entry.time);
+                return Some((entry.time, entry.seq));
             }
             self.heap.pop();
         }
         None
+    }
+
+    /// Takes the next sequence number without scheduling anything. A model that keeps some
+    /// events beside the queue (a client's next arrival, say) stamps them with it and compares
+    /// `(time, sequence)` with [`EventQueue::peek_key`]: the order is then exactly the one the
+    /// queue would have given, ties included.
+    #[inline]
+    pub fn reserve_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
     }
 }
 
@@ -162,6 +179,18 @@ mod tests {
             assert_eq!(q.pop(), Some((SimTime(5), i)));
         }
         assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn reserved_sequence_numbers_interleave_with_scheduled_ones() {
+        let mut q = EventQueue::new();
+        q.schedule(SimTime(5), 'a');
+        let reserved = q.reserve_seq();
+        q.schedule(SimTime(5), 'b');
+        assert_eq!(q.peek_key(), Some((SimTime(5), 0)));
+        assert!((SimTime(5), reserved) < (SimTime(5), 2));
+        q.pop();
+        assert_eq!(q.peek_key(), Some((SimTime(5), 2)));
     }
 
     #[test]

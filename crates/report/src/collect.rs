@@ -89,66 +89,61 @@ impl LatencyRecorder {
     }
 }
 
-/// The time-weighted average of an integer quantity that changes at event times.
+/// How many items are inside something (requests in flight, visits queued or holding a worker)
+/// and its time-weighted average since a start time, computed from the items' stays: each item
+/// adds the part of its stay after `from` when it leaves, and the items still inside at the end
+/// are added by the caller through [`Occupancy::stay`]. The integral is the same as summing
+/// count x time between changes, at one addition per item instead of a multiplication per change.
 #[derive(Clone, Debug, Default)]
-pub struct TimeAverage {
-    value: u64,
-    since: SimTime,
-    start: SimTime,
-    area: u128,
-    max: u64,
+pub struct Occupancy {
+    inside: u64,
+    max_after_start: u64,
+    area_ns: u128,
 }
 
-impl TimeAverage {
-    /// The current value.
+impl Occupancy {
+    /// The part of a stay from `entered` to `until` that lies after `from`, in nanoseconds.
     #[inline]
-    pub fn value(&self) -> u64 {
-        self.value
+    pub fn stay(entered: SimTime, until: SimTime, from: SimTime) -> u128 {
+        u128::from(until.saturating_since(entered.max(from)).as_nanos())
     }
 
-    /// Sets the value at time `now` (not earlier than the previous change).
+    /// An item comes in; `measured` says whether `now` is past the start of measurement, for
+    /// the maximum.
     #[inline]
-    pub fn set(&mut self, now: SimTime, value: u64) {
-        self.area += u128::from(self.value) * u128::from(now.saturating_since(self.since).as_nanos());
-        self.since = now;
-        self.value = value;
-        self.max = self.max.max(value);
-    }
-
-    /// Adds one at time `now`.
-    #[inline]
-    pub fn increment(&mut self, now: SimTime) {
-        self.set(now, self.value + 1);
-    }
-
-    /// Subtracts one at time `now`.
-    #[inline]
-    pub fn decrement(&mut self, now: SimTime) {
-        debug_assert!(self.value > 0, "time average would go negative");
-        self.set(now, self.value.saturating_sub(1));
-    }
-
-    /// Forgets the history before `now` (the end of the warm-up); the current value stays.
-    pub fn reset(&mut self, now: SimTime) {
-        self.area = 0;
-        self.since = now;
-        self.start = now;
-        self.max = self.value;
-    }
-
-    /// The average from the last reset to `now`; the current value when no time has passed.
-    pub fn mean(&self, now: SimTime) -> f64 {
-        let span = now.saturating_since(self.start).as_nanos();
-        if span == 0 {
-            return self.value as f64;
+    pub fn enter(&mut self, measured: bool) {
+        self.inside += 1;
+        if measured && self.inside > self.max_after_start {
+            self.max_after_start = self.inside;
         }
-        let area = self.area + u128::from(self.value) * u128::from(now.saturating_since(self.since).as_nanos());
-        area as f64 / span as f64
     }
 
-    /// The largest value since the last reset.
+    /// An item that came in at `entered` leaves at `now`; only its stay after `from` counts.
+    #[inline]
+    pub fn leave(&mut self, entered: SimTime, now: SimTime, from: SimTime) {
+        debug_assert!(self.inside > 0, "occupancy would go negative");
+        self.inside = self.inside.saturating_sub(1);
+        self.area_ns += Occupancy::stay(entered, now, from);
+    }
+
+    /// Items inside now.
+    pub fn inside(&self) -> u64 {
+        self.inside
+    }
+
+    /// The largest number inside at any moment after the start of measurement.
     pub fn max(&self) -> u64 {
-        self.max
+        self.max_after_start
+    }
+
+    /// The time-weighted average over `[from, until]`, given the summed stays after `from` of
+    /// the items still inside (`open_area_ns`).
+    pub fn mean(&self, open_area_ns: u128, from: SimTime, until: SimTime) -> f64 {
+        let span = until.saturating_since(from).as_nanos();
+        if span == 0 {
+            return self.inside as f64;
+        }
+        (self.area_ns + open_area_ns) as f64 / span as f64
     }
 }
 
@@ -156,16 +151,20 @@ impl TimeAverage {
 mod tests {
     use super::*;
 
+    /// Two items: one inside over [0, 40), one over [10, 60); measured from 20 to 60 the
+    /// average is ((40 - 20) + (60 - 20)) / 40 = 1.5.
     #[test]
-    fn time_average_weights_by_duration() {
-        let mut avg = TimeAverage::default();
-        avg.set(SimTime(0), 2); // 2 for 10ns
-        avg.set(SimTime(10), 4); // 4 for 30ns
-        assert_eq!(avg.mean(SimTime(40)), (2.0 * 10.0 + 4.0 * 30.0) / 40.0);
-        avg.reset(SimTime(40));
-        avg.decrement(SimTime(50)); // 4 for 10ns, then 3 for 10ns
-        assert_eq!(avg.mean(SimTime(60)), 3.5);
-        assert_eq!(avg.max(), 4);
+    fn occupancy_integrates_stays_after_the_start() {
+        let from = SimTime(20);
+        let mut occupancy = Occupancy::default();
+        occupancy.enter(false);
+        occupancy.enter(false);
+        assert_eq!(occupancy.max(), 0);
+        occupancy.leave(SimTime(0), SimTime(40), from);
+        let open = Occupancy::stay(SimTime(10), SimTime(60), from);
+        assert_eq!(occupancy.mean(open, from, SimTime(60)), 1.5);
+        occupancy.enter(true);
+        assert_eq!((occupancy.inside(), occupancy.max()), (2, 2));
     }
 
     #[test]

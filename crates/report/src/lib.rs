@@ -1,8 +1,8 @@
 //! Everything a run produces, from the collectors the model records into while it runs to the
 //! summaries, confidence intervals, `summary.json` and the terminal table.
 //!
-//! Collectors stream: a [`LatencyRecorder`] is an HdrHistogram plus exact sums, a
-//! [`TimeAverage`] is a time-weighted integral. No per-request record is kept, so memory does
+//! Collectors stream: a [`LatencyRecorder`] is an HdrHistogram plus exact sums, an
+//! [`Occupancy`] a time-weighted integral of how many are inside. No per-request record is kept, so memory does
 //! not grow with the length of a run. Nothing here prints; [`text`] returns strings for the CLI.
 
 pub mod aggregate;
@@ -12,7 +12,7 @@ pub mod text;
 pub mod write;
 
 pub use aggregate::{Aggregate, Estimate};
-pub use collect::{LatencyRecorder, TimeAverage};
+pub use collect::{LatencyRecorder, Occupancy};
 pub use summary::{
     ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary, LatencySummary, LittlesLaw, Report, RunSummary,
     Series, ServiceSummary,

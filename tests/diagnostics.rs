@@ -115,6 +115,13 @@ fn semantic_errors_name_the_item() {
             Some("attempts count the first call too: 3 means up to 2 retries"),
         ),
         (
+            with_policy("(breaker: (failure_rate: 50))"),
+            r#"services[0] "api" .handler[1]"#,
+            "a breaker's `failure_rate` must be above 0 and at most 1, got 50",
+            None,
+            Some("rates are fractions: 0.5 means half of the calls"),
+        ),
+        (
             with_policy(r#"(timeout: "0ms")"#),
             r#"services[0] "api" .handler[1]"#,
             "`timeout` must be longer than zero",

@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
-    Arrivals, Backoff, Balancer, Budget, Client, DistSpec, Duration as Dur, FailureKind, Fault, Jitter, Policy, Queue,
-    Retry, Scenario, Service, Step,
+    Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Client, DistSpec, Duration as Dur, FailureKind, Fault,
+    Jitter, Policy, Queue, Retry, Scenario, Service, Step,
 };
 use tailsim_model::{Limits, world};
 
@@ -63,17 +63,43 @@ fn policy() -> impl Strategy<Value = Policy> {
         (
             1u32..5,
             backoff,
-            prop::sample::subsequence(vec![FailureKind::Timeout, FailureKind::Error, FailureKind::Rejected], 0..=3),
+            prop::sample::subsequence(
+                vec![FailureKind::Timeout, FailureKind::Error, FailureKind::Rejected, FailureKind::BreakerOpen],
+                0..=4,
+            ),
             budget,
         )
             .prop_map(|(attempts, backoff, on, budget)| Retry { attempts, backoff, on, budget }),
     );
-    (prop::option::of(micros(1..50_000)), prop::option::of(micros(0..100_000)), any::<bool>(), retry).prop_map(
-        |(timeout, extra, cancel_on_timeout, retry)| Policy {
+    let breaker = prop::option::of(
+        (
+            prop_oneof![(1u32..50).prop_map(BreakerWindow::Count), (1u32..10).prop_map(BreakerWindow::Time)],
+            0.05f64..=1.0,
+            0.05f64..=1.0,
+            micros(1..20_000),
+            1u32..50,
+            micros(1..2_000_000),
+            1u32..6,
+        )
+            .prop_map(
+                |(window, failure_rate, slow_call_rate, slow_call_duration, minimum_calls, open_for, half)| Breaker {
+                    window,
+                    failure_rate,
+                    slow_call_rate,
+                    slow_call_duration,
+                    minimum_calls,
+                    open_for,
+                    half_open_calls: half,
+                },
+            ),
+    );
+    (prop::option::of(micros(1..50_000)), prop::option::of(micros(0..100_000)), any::<bool>(), retry, breaker).prop_map(
+        |(timeout, extra, cancel_on_timeout, retry, breaker)| Policy {
             timeout,
             deadline: extra.map(|e| Dur(SimDuration(timeout.map_or(1_000, |t| t.0.0) + e.0.0))),
             cancel_on_timeout,
             retry,
+            breaker,
         },
     )
 }

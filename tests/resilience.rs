@@ -198,3 +198,73 @@ fn faults_refuse_slow_down_and_fail_exactly_their_window() {
     assert_eq!(fault.goodput_before_per_s, Some(100.0));
     assert_eq!(fault.recovered_after_s, Some(0.0));
 }
+
+/// Resilience4j's defaults (count window 100, minimum 100 calls, failure rate 50%, 60 s open,
+/// 10 half-open probes) against a service that always fails, called every 100 ms exactly:
+/// the breaker opens at call 100 (t = 10 s), refuses the 599 calls of the next 60 s, half-opens
+/// on the call at t = 70 s, lets 10 probes through (70.0 .. 70.9 s), reopens on the tenth
+/// failure, and so on. Every transition time is checked to the nanosecond.
+#[test]
+fn breaker_with_resilience4j_defaults_opens_at_call_100_and_probes() {
+    let text = r#"Scenario(
+        name: "breaker",
+        duration: "200s",
+        clients: [Client(name: "users", target: "server", rate: 10.0, arrivals: Constant, policy: (breaker: ()))],
+        services: [Service(name: "server", workers: 10, handler: [Fail(1.0)])],
+    )"#;
+    let report = run(&load(text), 1, 1);
+    let run = &report.runs[0];
+    let edge = &run.edges[0];
+    let transitions: Vec<(f64, &str, &str)> = edge.breaker_transitions.iter().map(|t| (t.at_s, t.from, t.to)).collect();
+    assert_eq!(
+        transitions,
+        vec![
+            (10.0, "closed", "open"),
+            (70.0, "open", "half_open"),
+            (70.9, "half_open", "open"),
+            (130.9, "open", "half_open"),
+            (131.8, "half_open", "open"),
+            (191.8, "open", "half_open"),
+            (192.7, "half_open", "open"),
+        ]
+    );
+    // Sent: 100 calls, then 10 probes in each of three half-open spells.
+    assert_eq!(run.services[0].arrivals, 130);
+    assert_eq!(edge.attempts, 130);
+    assert_eq!(edge.breaker_opens, 4);
+    assert_eq!(edge.breaker_rejections, run.clients[0].failures.breaker_open);
+    assert_eq!(run.clients[0].failures.error, 130);
+    // Refused: the 599 calls between 10 s and 70 s, and likewise after each reopening.
+    assert_eq!(edge.calls, 2000);
+    assert_eq!(edge.breaker_rejections, 2000 - 130);
+    // Open from 10 to 70, 70.9 to 130.9, 131.8 to 191.8 and 192.7 to the end at 200.
+    assert!((edge.breaker_open_s - (60.0 * 3.0 + 7.3)).abs() < 1e-9, "{}", edge.breaker_open_s);
+}
+
+/// A time-based window, and probes that succeed. Calls every 100 ms take 1 ms; from 30 s to 40 s
+/// every call fails at once (an `Errors` fault). The window (the last 10 whole seconds, at least
+/// 20 calls) holds 50 successes of seconds 25..29 and the failures of 30..34 when the call at
+/// 34.9 s makes the failures 50 of 100: it opens at 34.9 s (one call earlier it is 49 of 99).
+/// At 39.9 s it half-opens; of its 3 probes the first fails (the fault is still on) and the
+/// others succeed, the third answering at 40.101 s: 1 of 3 is below 50%, so it closes.
+#[test]
+fn breaker_time_window_opens_on_the_rate_and_successful_probes_close_it() {
+    let text = r#"Scenario(
+        name: "breaker",
+        duration: "100s",
+        clients: [Client(name: "users", target: "server", rate: 10.0, arrivals: Constant,
+            policy: (breaker: (window: Time(10), minimum_calls: 20, open_for: "5s", half_open_calls: 3)))],
+        services: [Service(name: "server", workers: 10, handler: [Work(Constant("1ms"))])],
+        faults: [Errors(service: "server", at: "30s", duration: "10s", probability: 1.0)],
+    )"#;
+    let report = run(&load(text), 1, 1);
+    let edge = &report.runs[0].edges[0];
+    let transitions: Vec<(f64, &str, &str)> = edge.breaker_transitions.iter().map(|t| (t.at_s, t.from, t.to)).collect();
+    assert_eq!(
+        transitions,
+        vec![(34.9, "closed", "open"), (39.9, "open", "half_open"), (40.101, "half_open", "closed")]
+    );
+    // Refused while open: the calls from 35.0 to 39.8 s.
+    assert_eq!(edge.breaker_rejections, 49);
+    assert!((edge.breaker_open_s - 5.0).abs() < 1e-9);
+}

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use tailsim_engine::{Dist, DistError, SimDuration, SimTime};
 
 use crate::diag::{Diagnostic, locate_name, locate_unique, suggest};
-use crate::scenario::{self, Arrivals, Backoff, Balancer, DistSpec, Scenario};
+use crate::scenario::{self, Arrivals, Backoff, Balancer, BreakerWindow, DistSpec, Scenario};
 
 /// The most instances one service may have.
 pub const MAX_INSTANCES: u32 = 100_000;
@@ -68,12 +68,36 @@ pub struct CallPolicy {
     pub cancel_on_timeout: bool,
     /// Retries.
     pub retry: Option<RetryPolicy>,
+    /// The circuit breaker.
+    pub breaker: Option<BreakerPolicy>,
 }
+
+/// A compiled circuit breaker (Resilience4j semantics).
+#[derive(Clone, Debug)]
+pub struct BreakerPolicy {
+    /// The sliding window.
+    pub window: BreakerWindow,
+    /// Failure-rate threshold, 0 to 1.
+    pub failure_rate: f64,
+    /// Slow-call-rate threshold, 0 to 1.
+    pub slow_call_rate: f64,
+    /// What counts as slow.
+    pub slow_call_duration: SimDuration,
+    /// Calls in the window before any decision.
+    pub minimum_calls: u32,
+    /// Time spent open before half-opening.
+    pub open_for: SimDuration,
+    /// Probes admitted when half open.
+    pub half_open_calls: u32,
+}
+
+/// The largest sliding window or number of half-open probes a breaker may have.
+pub const MAX_BREAKER_WINDOW: u32 = 100_000;
 
 impl CallPolicy {
     /// Whether the policy does nothing at all: such edges skip the call bookkeeping.
     pub fn is_plain(&self) -> bool {
-        self.timeout.is_none() && self.deadline.is_none() && self.retry.is_none()
+        self.timeout.is_none() && self.deadline.is_none() && self.retry.is_none() && self.breaker.is_none()
     }
 }
 
@@ -85,7 +109,7 @@ pub struct RetryPolicy {
     /// The wait before each retry.
     pub backoff: Backoff,
     /// Whether each kind of failure is retried, indexed by [`FailureKind`] as `usize`.
-    pub retry_on: [bool; 3],
+    pub retry_on: [bool; 4],
     /// The retry budget, if any.
     pub budget: Option<BudgetPolicy>,
 }
@@ -439,13 +463,57 @@ fn compile_policy(policy: &scenario::Policy, path: &str, error: &mut impl FnMut(
             }
             BudgetPolicy { ratio: b.ratio, min_per_s: b.min_per_s, window: b.window.0 }
         });
-        let mut retry_on = [false; 3];
+        let mut retry_on = [false; 4];
         for kind in &r.on {
             retry_on[*kind as usize] = true;
         }
         RetryPolicy { attempts: r.attempts, backoff: r.backoff.clone(), retry_on, budget }
     });
-    CallPolicy { timeout, deadline, cancel_on_timeout: policy.cancel_on_timeout, retry }
+    let breaker = policy.breaker.as_ref().map(|b| {
+        let size = match b.window {
+            BreakerWindow::Count(n) | BreakerWindow::Time(n) => n,
+        };
+        if size == 0 || size > MAX_BREAKER_WINDOW {
+            error(
+                Diagnostic::error(format!(
+                    "a breaker's `window` must be between 1 and {MAX_BREAKER_WINDOW}, got {size}"
+                ))
+                .at_path(path),
+            );
+        }
+        for (name, rate) in [("failure_rate", b.failure_rate), ("slow_call_rate", b.slow_call_rate)] {
+            if !(rate > 0.0 && rate <= 1.0) {
+                error(
+                    Diagnostic::error(format!("a breaker's `{name}` must be above 0 and at most 1, got {rate}"))
+                        .at_path(path)
+                        .with_hint("rates are fractions: 0.5 means half of the calls"),
+                );
+            }
+        }
+        for (name, n) in [("minimum_calls", b.minimum_calls), ("half_open_calls", b.half_open_calls)] {
+            if n == 0 || n > MAX_BREAKER_WINDOW {
+                error(
+                    Diagnostic::error(format!(
+                        "a breaker's `{name}` must be between 1 and {MAX_BREAKER_WINDOW}, got {n}"
+                    ))
+                    .at_path(path),
+                );
+            }
+        }
+        if b.open_for.0 == SimDuration::ZERO {
+            error(Diagnostic::error("a breaker's `open_for` must be longer than zero").at_path(path));
+        }
+        BreakerPolicy {
+            window: b.window.clone(),
+            failure_rate: b.failure_rate,
+            slow_call_rate: b.slow_call_rate,
+            slow_call_duration: b.slow_call_duration.0,
+            minimum_calls: b.minimum_calls,
+            open_for: b.open_for.0,
+            half_open_calls: b.half_open_calls,
+        }
+    });
+    CallPolicy { timeout, deadline, cancel_on_timeout: policy.cancel_on_timeout, retry, breaker }
 }
 
 /// Compiles a distribution, checking its parameters.

@@ -8,6 +8,7 @@
 //! ```
 
 pub mod analysis;
+pub mod breaker;
 pub mod compile;
 pub mod diag;
 pub mod overrides;

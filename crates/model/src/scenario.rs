@@ -234,6 +234,65 @@ pub struct Policy {
     /// Retrying failed attempts.
     #[serde(default)]
     pub retry: Option<Retry>,
+    /// A circuit breaker in front of every attempt.
+    #[serde(default)]
+    pub breaker: Option<Breaker>,
+}
+
+/// A circuit breaker as Resilience4j defines it; each default is Resilience4j's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Breaker {
+    /// The sliding window of recorded calls: the last N calls, or the last N seconds.
+    /// Default `Count(100)`.
+    #[serde(default = "count_100")]
+    pub window: BreakerWindow,
+    /// Open when at least this fraction of the window's calls failed. Default 0.5.
+    #[serde(default = "half")]
+    pub failure_rate: f64,
+    /// Open when at least this fraction of the window's calls were slow. Default 1.0.
+    #[serde(default = "one_f64")]
+    pub slow_call_rate: f64,
+    /// A call slower than this is slow. Default 60s.
+    #[serde(default = "sixty_seconds")]
+    pub slow_call_duration: Duration,
+    /// No decision before the window holds this many calls. Default 100.
+    #[serde(default = "hundred")]
+    pub minimum_calls: u32,
+    /// How long the breaker stays open before letting probes through. Default 60s.
+    #[serde(default = "sixty_seconds")]
+    pub open_for: Duration,
+    /// Probes let through when half open; their failure rate decides. Default 10.
+    #[serde(default = "ten_u32")]
+    pub half_open_calls: u32,
+}
+
+/// A circuit breaker's sliding window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum BreakerWindow {
+    /// The last N calls.
+    Count(u32),
+    /// The calls of the last N seconds (whole seconds, as in Resilience4j).
+    Time(u32),
+}
+
+fn count_100() -> BreakerWindow {
+    BreakerWindow::Count(100)
+}
+fn half() -> f64 {
+    0.5
+}
+fn one_f64() -> f64 {
+    1.0
+}
+fn sixty_seconds() -> Duration {
+    Duration(SimDuration::from_secs(60))
+}
+fn hundred() -> u32 {
+    100
+}
+fn ten_u32() -> u32 {
+    10
 }
 
 /// Retrying failed attempts, as in Resilience4j and gRPC.
@@ -300,8 +359,10 @@ pub enum FailureKind {
     Timeout,
     /// The server answered with an error (a `Fail` step, or a failed call of its own).
     Error,
-    /// A full queue refused the attempt.
+    /// A full queue refused the attempt (or the service was down).
     Rejected,
+    /// The caller's own circuit breaker was open and refused to send the attempt.
+    BreakerOpen,
 }
 
 /// A retry budget in the manner of Finagle's `RetryBudget`: retries are allowed while those in

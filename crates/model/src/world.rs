@@ -23,10 +23,11 @@ use slab::Slab;
 use tailsim_engine::rng::stream;
 use tailsim_engine::{Dist, EventKey, EventQueue, RngStream, SimDuration, SimTime};
 use tailsim_report::{
-    ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary, LatencyRecorder, LittlesLaw, Occupancy,
-    RunSummary, Series, ServiceSummary,
+    BreakerTransition, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary, LatencyRecorder, LittlesLaw,
+    Occupancy, RunSummary, Series, ServiceSummary,
 };
 
+use crate::breaker::Breaker;
 use crate::compile::{BudgetPolicy, FaultKind, FaultWindow, Model, RetryPolicy, Step};
 use crate::scenario::{Arrivals, Backoff, Balancer, FailureKind, Jitter};
 
@@ -185,6 +186,10 @@ struct CallState {
     retry_timer: Option<EventKey>,
     /// The previous wait, for decorrelated jitter.
     previous_sleep_ns: f64,
+    /// When the current attempt was sent.
+    attempt_started: SimTime,
+    /// Attempts actually sent (those the breaker refused are not).
+    sent: u32,
 }
 
 /// Requests and retries over a sliding window, in buckets.
@@ -259,6 +264,7 @@ struct EdgeCounts {
     failed: u64,
     /// Attempts made by the calls that completed, for the amplification.
     completed_attempts: u64,
+    breaker_rejections: u64,
 }
 
 struct EdgeState {
@@ -267,6 +273,7 @@ struct EdgeState {
     target: u32,
     rng: RngStream,
     budget: Option<BudgetWindow>,
+    breaker: Option<Breaker>,
     counts: EdgeCounts,
 }
 
@@ -471,6 +478,7 @@ impl<'m> World<'m> {
                 target: e.to.0,
                 rng: stream(seed, rep, &format!("edge/{}->{to}#{rank}", e.from)),
                 budget: e.policy.retry.as_ref().and_then(|r| r.budget.as_ref()).map(BudgetWindow::new),
+                breaker: e.policy.breaker.as_ref().map(|b| Breaker::new(b, SimTime::ZERO + model.warmup)),
                 counts: EdgeCounts::default(),
             });
         }
@@ -640,6 +648,8 @@ impl<'m> World<'m> {
             deadline_timer: None,
             retry_timer: None,
             previous_sleep_ns: 0.0,
+            attempt_started: self.now,
+            sent: 0,
         }) as u32;
         if let Some(deadline) = self.model.edges[edge as usize].policy.deadline {
             self.calls[c as usize].deadline_timer = Some(self.events.schedule(self.now + deadline, Event::Deadline(c)));
@@ -654,14 +664,25 @@ impl<'m> World<'m> {
         call.attempts += 1;
         let (edge, attempt, incarnation, counted) = (call.edge, call.attempts, call.incarnation, call.counted);
         let state = &mut self.edges[edge as usize];
+        if attempt == 1
+            && let Some(budget) = &mut state.budget
+        {
+            budget.record_request(now);
+        }
+        if let Some(breaker) = &mut state.breaker
+            && !breaker.try_acquire(now)
+        {
+            // Refused by the caller's own breaker: nothing is sent, the attempt fails at once.
+            state.counts.breaker_rejections += u64::from(counted);
+            return self.after_failure(c, FailureKind::BreakerOpen);
+        }
         state.counts.attempts += u64::from(counted);
-        if attempt == 1 {
-            if let Some(budget) = &mut state.budget {
-                budget.record_request(now);
-            }
-        } else {
+        if attempt > 1 {
             state.counts.retries += u64::from(counted);
         }
+        let call = &mut self.calls[c as usize];
+        call.attempt_started = now;
+        call.sent += 1;
         let edge_model = &self.model.edges[edge as usize];
         let f = self.enter(edge_model.to.0, Parent::Attempt { call: c, incarnation, attempt });
         let timer = edge_model.policy.timeout.map(|t| self.events.schedule(now + t, Event::AttemptTimeout(c)));
@@ -693,7 +714,14 @@ impl<'m> World<'m> {
     /// The caller stops waiting for the outstanding attempt, which becomes an orphan; with
     /// `cancel_on_timeout` the server is told to stop working on it.
     fn abandon_attempt(&mut self, c: u32) {
+        let now = self.now;
         let call = &mut self.calls[c as usize];
+        if call.frame.is_some()
+            && let Some(breaker) = &mut self.edges[call.edge as usize].breaker
+        {
+            // An attempt given up on is a failed call to the breaker, as a timeout is in Resilience4j.
+            breaker.record(now, true, now - call.attempt_started);
+        }
         if let Some(key) = call.attempt_timer.take() {
             self.events.cancel(key);
         }
@@ -706,17 +734,22 @@ impl<'m> World<'m> {
 
     /// The current attempt of call `c` answered.
     fn attempt_done(&mut self, c: u32, outcome: Outcome) {
+        let now = self.now;
         let call = &mut self.calls[c as usize];
         call.frame = None;
         if let Some(key) = call.attempt_timer.take() {
             self.events.cancel(key);
         }
-        let counts = &mut self.edges[call.edge as usize].counts;
+        let state = &mut self.edges[call.edge as usize];
+        if let Some(breaker) = &mut state.breaker {
+            breaker.record(now, outcome != Outcome::Success, now - call.attempt_started);
+        }
+        let counts = &mut state.counts;
         match outcome {
             Outcome::Success => return self.complete_call(c, Outcome::Success),
             Outcome::Failed(FailureKind::Rejected) => counts.rejections += u64::from(call.counted),
             Outcome::Failed(FailureKind::Error) => counts.errors += u64::from(call.counted),
-            Outcome::Failed(FailureKind::Timeout) => {}
+            Outcome::Failed(FailureKind::Timeout | FailureKind::BreakerOpen) => {}
         }
         if let Outcome::Failed(kind) = outcome {
             self.after_failure(c, kind);
@@ -792,7 +825,7 @@ impl<'m> World<'m> {
             Outcome::Success => counts.succeeded += counted,
             Outcome::Failed(_) => counts.failed += counted,
         }
-        counts.completed_attempts += counted * u64::from(call.attempts);
+        counts.completed_attempts += counted * u64::from(call.sent);
         self.call_returned(call.caller, outcome);
     }
 
@@ -969,7 +1002,7 @@ impl<'m> World<'m> {
                         match kind {
                             FailureKind::Rejected => counts.rejections += counted,
                             FailureKind::Error => counts.errors += counted,
-                            FailureKind::Timeout => {}
+                            FailureKind::Timeout | FailureKind::BreakerOpen => {}
                         }
                     }
                 }
@@ -1049,6 +1082,7 @@ impl<'m> World<'m> {
                         FailureKind::Rejected => client.failures.rejected += 1,
                         FailureKind::Timeout => client.failures.timeout += 1,
                         FailureKind::Error => client.failures.error += 1,
+                        FailureKind::BreakerOpen => client.failures.breaker_open += 1,
                     }
                     client.failure_latency.record(latency);
                 }
@@ -1138,7 +1172,7 @@ impl<'m> World<'m> {
             .zip(&self.model.clients)
             .zip(&open_in_flight)
             .map(|((c, m), &open)| {
-                let failed = c.failures.rejected + c.failures.timeout + c.failures.error;
+                let failed = c.failures.rejected + c.failures.timeout + c.failures.error + c.failures.breaker_open;
                 let answered = c.succeeded + failed;
                 let total_ns = c.latency.mean_ns().unwrap_or(0.0) * c.latency.count() as f64
                     + c.failure_latency.mean_ns().unwrap_or(0.0) * c.failure_latency.count() as f64;
@@ -1219,6 +1253,23 @@ impl<'m> World<'m> {
                     succeeded: c.succeeded,
                     failed: c.failed,
                     attempts_per_call: ratio(c.completed_attempts, c.succeeded + c.failed),
+                    breaker_rejections: c.breaker_rejections,
+                    breaker_opens: e.breaker.as_ref().map_or(0, |b| b.opens),
+                    breaker_open_s: e.breaker.as_ref().map_or(0.0, |b| b.open_s(now)),
+                    breaker_transitions: e
+                        .breaker
+                        .as_ref()
+                        .map(|b| {
+                            b.transitions
+                                .iter()
+                                .map(|(at, from, to)| BreakerTransition {
+                                    at_s: at.as_secs_f64(),
+                                    from: from.name(),
+                                    to: to.name(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 }
             })
             .collect();

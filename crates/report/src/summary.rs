@@ -132,6 +132,19 @@ pub struct Failures {
     pub timeout: u64,
     /// The service answered with an error (a `Fail` step, or a failed call of its own).
     pub error: u64,
+    /// The client's own circuit breaker refused to send it.
+    pub breaker_open: u64,
+}
+
+/// A circuit breaker changing state.
+#[derive(Clone, Debug, Serialize)]
+pub struct BreakerTransition {
+    /// When, in seconds from the start of the run.
+    pub at_s: f64,
+    /// The state left: `closed`, `open` or `half_open`.
+    pub from: &'static str,
+    /// The state entered.
+    pub to: &'static str,
 }
 
 /// What happened on one call edge (a client's calls, or one `Call` step), over calls that
@@ -162,8 +175,16 @@ pub struct EdgeSummary {
     pub succeeded: u64,
     /// Calls that ended in failure.
     pub failed: u64,
-    /// Attempts per completed call: the retry amplification.
+    /// Attempts sent per completed call: the retry amplification.
     pub attempts_per_call: f64,
+    /// Attempts the caller's circuit breaker refused (not sent, not counted in `attempts`).
+    pub breaker_rejections: u64,
+    /// Times the breaker opened.
+    pub breaker_opens: u64,
+    /// Seconds the breaker spent open after the warm-up.
+    pub breaker_open_s: f64,
+    /// Every state change of the breaker (the first 10,000), warm-up included.
+    pub breaker_transitions: Vec<BreakerTransition>,
 }
 
 /// A service's load and latency, over visits that arrived after the warm-up.

@@ -218,7 +218,11 @@ fn render_run(run: &RunSummary, out: &mut String) {
         }
     }
     services.render(out);
-    if run.edges.iter().any(|e| e.attempts != e.calls || e.timeouts > 0 || e.deadlines_exceeded > 0) {
+    if run
+        .edges
+        .iter()
+        .any(|e| e.attempts != e.calls || e.timeouts > 0 || e.deadlines_exceeded > 0 || e.breaker_rejections > 0)
+    {
         out.push('\n');
         let mut edges = Table::new(&[
             "call",
@@ -245,6 +249,14 @@ fn render_run(run: &RunSummary, out: &mut String) {
                 thousands(e.errors),
                 thousands(e.failed),
             ]);
+        }
+        if run.edges.iter().any(|e| e.breaker_opens > 0 || e.breaker_rejections > 0) {
+            edges.rows[0].extend(["breaker opens".to_string(), "open s".to_string(), "refused".to_string()]);
+            for (row, e) in edges.rows[1..].iter_mut().zip(&run.edges) {
+                row.push(thousands(e.breaker_opens));
+                row.push(format!("{:.1}", e.breaker_open_s));
+                row.push(thousands(e.breaker_rejections));
+            }
         }
         edges.render(out);
     }

@@ -234,9 +234,10 @@ fn breaker_with_resilience4j_defaults_opens_at_call_100_and_probes() {
     assert_eq!(edge.breaker_opens, 4);
     assert_eq!(edge.breaker_rejections, run.clients[0].failures.breaker_open);
     assert_eq!(run.clients[0].failures.error, 130);
-    // Refused: the 599 calls between 10 s and 70 s, and likewise after each reopening.
-    assert_eq!(edge.calls, 2000);
-    assert_eq!(edge.breaker_rejections, 2000 - 130);
+    // Refused: the 599 calls between 10 s and 70 s, and likewise after each reopening. The run
+    // covers [0, 200 s): calls at 0.1 .. 199.9 s.
+    assert_eq!(edge.calls, 1999);
+    assert_eq!(edge.breaker_rejections, 1999 - 130);
     // Open from 10 to 70, 70.9 to 130.9, 131.8 to 191.8 and 192.7 to the end at 200.
     assert!((edge.breaker_open_s - (60.0 * 3.0 + 7.3)).abs() < 1e-9, "{}", edge.breaker_open_s);
 }
@@ -267,4 +268,64 @@ fn breaker_time_window_opens_on_the_rate_and_successful_probes_close_it() {
     // Refused while open: the calls from 35.0 to 39.8 s.
     assert_eq!(edge.breaker_rejections, 49);
     assert!((edge.breaker_open_s - 5.0).abs() < 1e-9);
+}
+
+/// Cancelled attempts leave the queue when they are cancelled, not when a worker comes by: one
+/// worker busy for 200 ms, room for one in the queue, calls every 50 ms that give up after
+/// 10 ms. Every queued call is cancelled before the next arrives, so nothing is ever refused.
+/// Little's law at the service counts the dropped visits' time in the queue.
+#[test]
+fn cancelled_attempts_free_their_queue_place_at_once() {
+    let text = r#"Scenario(
+        name: "cancel",
+        duration: "60s",
+        warmup: "1s",
+        clients: [Client(name: "users", target: "server", rate: 20.0, arrivals: Constant,
+            policy: (timeout: "10ms", cancel_on_timeout: true))],
+        services: [Service(name: "server", queue: (capacity: 1), handler: [Work(Constant("200ms"))])],
+    )"#;
+    let report = run(&load(text), 1, 1);
+    let (client, server) = (&report.runs[0].clients[0], &report.runs[0].services[0]);
+    assert_eq!(server.rejected, 0);
+    assert_eq!(client.failures.rejected, 0);
+    assert!(server.dropped > 0);
+    assert!(server.littles_law.relative_error < 0.01, "{:?}", server.littles_law);
+
+    // Overloaded M/M/1 (rho = 1.5) held up only by impatience: Little's law still holds at the
+    // service once dropped visits count with their time in the queue.
+    let overloaded = r#"Scenario(
+        name: "impatient",
+        duration: "200s",
+        warmup: "10s",
+        clients: [Client(name: "users", target: "server", rate: 1500.0,
+            policy: (timeout: "5ms", cancel_on_timeout: true))],
+        services: [Service(name: "server", handler: [Work(Exponential(mean: "1ms"))])],
+    )"#;
+    let report = run(&load(overloaded), 2, 1);
+    let server = &report.runs[0].services[0];
+    assert!(server.dropped > 0);
+    assert!(server.littles_law.relative_error < 0.01, "{:?}", server.littles_law);
+}
+
+/// Series cover exactly the run: an answer can no longer land at t = duration and open a
+/// window past the end; calls between services are counted by when they start, like visits.
+#[test]
+fn series_and_edge_counts_follow_one_clock() {
+    let text = r#"Scenario(
+        name: "clock",
+        duration: "3s",
+        warmup: "1s",
+        clients: [Client(name: "users", target: "api", rate: 1.25, arrivals: Constant)],
+        services: [
+            Service(name: "api", handler: [Work(Constant("500ms")), Call("db")]),
+            Service(name: "db", handler: [Work(Constant("1s"))]),
+        ],
+    )"#;
+    let report = run(&load(text), 1, 1);
+    let run = &report.runs[0];
+    let series = &run.clients[0].per_window;
+    assert_eq!((series.succeeded.len(), series.failed.len()), (3, 3));
+    let edge = &run.edges[1];
+    assert_eq!(edge.calls, run.services[1].arrivals);
+    assert!(edge.succeeded + edge.failed <= edge.calls, "{edge:?}");
 }

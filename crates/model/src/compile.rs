@@ -8,6 +8,9 @@ use tailsim_engine::{Dist, DistError, SimDuration, SimTime};
 use crate::diag::{Diagnostic, locate_name, locate_unique, suggest};
 use crate::scenario::{self, Arrivals, Backoff, Balancer, BreakerWindow, DistSpec, Scenario};
 
+/// The longest run: 100 years, far below the 584 years of the u64 nanosecond clock, so that any
+/// time inside a run can still be added to.
+pub const MAX_DURATION: SimDuration = SimDuration::from_secs(100 * 365 * 24 * 3600);
 /// The most instances one service may have.
 pub const MAX_INSTANCES: u32 = 100_000;
 /// The most workers one instance may have.
@@ -202,8 +205,14 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
     let mut errors = Vec::new();
     let mut error = |d: Diagnostic| errors.push(d);
 
-    if scenario.duration.0 == SimDuration::ZERO {
-        error(Diagnostic::error("`duration` must be longer than zero").at(locate_unique(source, "duration:")));
+    if scenario.duration.0 == SimDuration::ZERO || scenario.duration.0 > MAX_DURATION {
+        error(
+            Diagnostic::error(format!(
+                "`duration` must be longer than zero and at most 100 years, got {}",
+                scenario.duration.0
+            ))
+            .at(locate_unique(source, "duration:")),
+        );
     }
     if scenario.warmup.0 >= scenario.duration.0 && scenario.duration.0 > SimDuration::ZERO {
         error(

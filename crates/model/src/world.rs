@@ -307,6 +307,8 @@ struct ServiceState {
     rejected: u64,
     completed: u64,
     dropped: u64,
+    /// Time in the system of the dropped visits, for Little's law.
+    dropped_ns: u128,
     wasted_ns: u128,
     arrivals_total: u64,
     finished_total: u64,
@@ -319,6 +321,9 @@ struct ServiceState {
 struct Instance {
     busy: u32,
     queue: VecDeque<u32>,
+    /// Frames in `queue` already cancelled and accounted as dropped; they no longer take a
+    /// place and are skipped when they reach the head.
+    cancelled_in_queue: u32,
 }
 
 /// One replication of a model.
@@ -375,7 +380,8 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
                 None => break,
             }
         };
-        if time > end {
+        // A run covers [0, duration): what would happen at `duration` is after it.
+        if time >= end {
             world.now = end;
             break;
         }
@@ -443,7 +449,7 @@ impl<'m> World<'m> {
             .map(|s| {
                 let first_instance = instances.len() as u32;
                 for _ in 0..s.instances {
-                    instances.push(Instance { busy: 0, queue: VecDeque::new() });
+                    instances.push(Instance { busy: 0, queue: VecDeque::new(), cancelled_in_queue: 0 });
                 }
                 ServiceState {
                     rng: stream(seed, rep, &format!("service/{}", s.name)),
@@ -457,6 +463,7 @@ impl<'m> World<'m> {
                     rejected: 0,
                     completed: 0,
                     dropped: 0,
+                    dropped_ns: 0,
                     wasted_ns: 0,
                     arrivals_total: 0,
                     finished_total: 0,
@@ -728,7 +735,29 @@ impl<'m> World<'m> {
         if let Some(f) = call.frame.take()
             && self.model.edges[call.edge as usize].policy.cancel_on_timeout
         {
-            self.frames[f as usize].cancelled = true;
+            self.cancel_frame(f);
+        }
+    }
+
+    /// The caller asks the server to stop working on frame `f`. A queued frame is dropped at
+    /// once: it leaves the queue's count and capacity now, and is skipped when it reaches the
+    /// head. A running frame stops before its next step.
+    fn cancel_frame(&mut self, f: u32) {
+        let now = self.now;
+        let frame = &mut self.frames[f as usize];
+        if frame.cancelled {
+            return;
+        }
+        frame.cancelled = true;
+        if !frame.holds_worker {
+            let service = &mut self.services[frame.service as usize];
+            service.queued.leave(frame.arrived, now, self.warmup_end);
+            service.finished_total += 1;
+            if frame.counted {
+                service.dropped += 1;
+                service.dropped_ns += u128::from((now - frame.arrived).as_nanos());
+            }
+            self.instances[frame.instance as usize].cancelled_in_queue += 1;
         }
     }
 
@@ -887,7 +916,10 @@ impl<'m> World<'m> {
             }
             self.frames[f as usize].holds_worker = true;
             self.agenda.push(Action::Advance(f));
-        } else if service_model.queue_capacity.is_none_or(|cap| (inst.queue.len() as u64) < u64::from(cap)) {
+        } else if service_model
+            .queue_capacity
+            .is_none_or(|cap| ((inst.queue.len() - inst.cancelled_in_queue as usize) as u64) < u64::from(cap))
+        {
             inst.queue.push_back(f);
             service.queued.enter(counted);
             service.admitted += u64::from(counted);
@@ -910,7 +942,6 @@ impl<'m> World<'m> {
             let s = frame.service as usize;
             let step = frame.step as usize;
             frame.step += 1;
-            let counted = frame.counted;
             let model = &self.model.services[s];
             let faults =
                 if self.services[s].has_faults { active_faults(&model.faults, self.now) } else { ActiveFaults::NONE };
@@ -930,7 +961,9 @@ impl<'m> World<'m> {
                     self.events.schedule(self.now + d, Event::StepDone(f));
                     return;
                 }
-                Some(Step::Call { edge, .. }) => return self.start_call(Caller::Frame(f), *edge, counted),
+                Some(Step::Call { edge, .. }) => {
+                    return self.start_call(Caller::Frame(f), *edge, self.now >= self.warmup_end);
+                }
                 Some(Step::Fail(p)) => {
                     if self.services[s].rng.random::<f64>() < *p {
                         return self.finish(f, Outcome::Failed(FailureKind::Error));
@@ -955,11 +988,9 @@ impl<'m> World<'m> {
             loop {
                 match inst.queue.pop_front() {
                     Some(next) if self.frames[next as usize].cancelled => {
-                        // Dropped unserved: its caller already gave up on it.
-                        let dropped = self.frames.remove(next as usize);
-                        service.queued.leave(dropped.arrived, now, from);
-                        service.finished_total += 1;
-                        service.dropped += u64::from(dropped.counted);
+                        // Dropped unserved when it was cancelled, and accounted then.
+                        self.frames.remove(next as usize);
+                        inst.cancelled_in_queue -= 1;
                     }
                     Some(next) => {
                         let next_frame = &mut self.frames[next as usize];
@@ -1054,7 +1085,7 @@ impl<'m> World<'m> {
         let client = &mut self.clients[request.client as usize];
         client.in_flight.leave(request.arrived, now, self.warmup_end);
         let latency = now - request.arrived;
-        while now >= self.window_end {
+        while now >= self.window_end && self.window_end < SimTime(u64::MAX) {
             self.window_index += 1;
             self.window_end = self.window_end.saturating_add(SimDuration(self.window_ns));
         }
@@ -1113,12 +1144,11 @@ impl<'m> World<'m> {
                 let before = &goodput[measured_from..before_end.clamp(measured_from, complete)];
                 let goodput_before = (!before.is_empty()).then(|| before.iter().sum::<f64>() / before.len() as f64);
                 let after = fault.end.as_nanos().div_ceil(window_ns) as usize;
-                let recovered_after_s = goodput_before.and_then(|level| {
-                    (after..complete)
-                        .find(|&w| {
-                            let upto = (w + 5).min(complete);
-                            goodput[w..upto].iter().all(|&g| g >= 0.9 * level)
-                        })
+                // Back means five whole windows in a row at 90% of the level before; a level of
+                // zero says nothing about recovery.
+                let recovered_after_s = goodput_before.filter(|&level| level > 0.0).and_then(|level| {
+                    (after..complete.saturating_sub(4))
+                        .find(|&w| goodput[w..w + 5].iter().all(|&g| g >= 0.9 * level))
                         .map(|w| (w as u64 * window_ns).saturating_sub(fault.end.as_nanos()) as f64 / 1e9)
                 });
                 out.push(FaultSummary {
@@ -1162,7 +1192,7 @@ impl<'m> World<'m> {
         for (_, frame) in &self.frames {
             if frame.holds_worker {
                 open_busy[frame.service as usize] += Occupancy::stay(frame.worker_since, now, from);
-            } else {
+            } else if !frame.cancelled {
                 open_queued[frame.service as usize] += Occupancy::stay(frame.arrived, now, from);
             }
         }
@@ -1225,11 +1255,12 @@ impl<'m> World<'m> {
                     wait_probability: ratio(s.waited, s.queue_wait.count()),
                     queue_wait: s.queue_wait.summary(),
                     latency: s.latency.summary(),
-                    littles_law: LittlesLaw::new(
-                        mean_busy + mean_queue,
-                        per_s(s.admitted),
-                        s.latency.mean_ns().unwrap_or(0.0) * 1e-9,
-                    ),
+                    littles_law: LittlesLaw::new(mean_busy + mean_queue, per_s(s.admitted), {
+                        // W over every admitted visit that left: served, or dropped from the queue.
+                        let served_ns = s.latency.mean_ns().unwrap_or(0.0) * s.latency.count() as f64;
+                        let left = s.latency.count() + s.dropped;
+                        if left > 0 { (served_ns + s.dropped_ns as f64) * 1e-9 / left as f64 } else { 0.0 }
+                    }),
                 }
             })
             .collect();

@@ -118,8 +118,8 @@ pub struct FaultSummary {
     /// Goodput in the last five complete windows of the run, per second.
     pub goodput_at_end_per_s: f64,
     /// Seconds after the fault ended until goodput was back within 10% of its level before the
-    /// fault and stayed there for five windows (or to the end); `null` if it never was: a
-    /// failure that outlives its trigger.
+    /// fault for five whole windows in a row; `null` if it never was (a failure that outlives
+    /// its trigger), or if goodput before the fault was zero.
     pub recovered_after_s: Option<f64>,
 }
 
@@ -204,8 +204,10 @@ pub struct ServiceSummary {
     pub completed: u64,
     /// Visits dropped from the queue because their caller had cancelled them.
     pub dropped: u64,
-    /// Worker-seconds spent on visits whose answer nobody used: the caller, or a caller further
-    /// up the chain, had given up (timeout, deadline) before they finished.
+    /// Worker-seconds spent on visits whose answer nobody used: when the visit finished, its
+    /// caller, or a caller further up the chain, had already given up (timeout, deadline).
+    /// Work that finished before the give-up is not counted, even if the answer it fed was
+    /// later dropped.
     pub wasted_work_s: f64,
     /// Mean busy workers divided by all workers, 0 to 1.
     pub utilisation: f64,

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
     Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Client, DistSpec, Duration as Dur, FailureKind, Fault,
-    Jitter, Policy, Queue, Retry, Scenario, Service, Step,
+    Jitter, Policy, Queue, Retry, Scenario, Service, Step, Throttle,
 };
 use tailsim_model::{Limits, world};
 
@@ -93,15 +93,17 @@ fn policy() -> impl Strategy<Value = Policy> {
                 },
             ),
     );
-    (prop::option::of(micros(1..50_000)), prop::option::of(micros(0..100_000)), any::<bool>(), retry, breaker).prop_map(
-        |(timeout, extra, cancel_on_timeout, retry, breaker)| Policy {
+    let throttle =
+        prop::option::of((0.5f64..4.0, micros(10_000..5_000_000)).prop_map(|(k, window)| Throttle { k, window }));
+    (prop::option::of(micros(1..50_000)), prop::option::of(micros(0..100_000)), any::<bool>(), retry, breaker, throttle)
+        .prop_map(|(timeout, extra, cancel_on_timeout, retry, breaker, throttle)| Policy {
             timeout,
             deadline: extra.map(|e| Dur(SimDuration(timeout.map_or(1_000, |t| t.0.0) + e.0.0))),
             cancel_on_timeout,
             retry,
             breaker,
-        },
-    )
+            throttle,
+        })
 }
 
 /// Services may only call services after them, so the call graph is acyclic by construction.

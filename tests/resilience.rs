@@ -329,3 +329,40 @@ fn series_and_edge_counts_follow_one_clock() {
     assert_eq!(edge.calls, run.services[1].arrivals);
     assert!(edge.succeeded + edge.failed <= edge.calls, "{edge:?}");
 }
+
+/// Adaptive throttling (Google SRE book, "Handling Overload"): 2,000 requests/s against a
+/// service that can accept at most 500/s (5 workers, 10 ms, no queue: a loss system). The
+/// client refuses locally with probability (requests - K accepts) / (requests + 1) over 2 min;
+/// with ~240,000 requests in the window the +1 vanishes and the equilibrium is the backend
+/// seeing exactly K x accepts. With Erlang B losses, accepts = lambda (1 - B(5, lambda S)), so
+/// the backend rate solves B(5, lambda S) = 1 - 1/K. Checked for K = 2 and K = 1.5.
+#[test]
+fn adaptive_throttling_lets_through_k_times_what_is_accepted() {
+    for (k, seed) in [(2.0f64, 1), (1.5, 2)] {
+        let text = format!(
+            r#"Scenario(
+                name: "throttle",
+                duration: "1300s",
+                warmup: "300s",
+                clients: [Client(name: "users", target: "server", rate: 2000.0, policy: (throttle: (k: {k:?})))],
+                services: [Service(name: "server", workers: 5, queue: (capacity: 0), handler: [Work(Constant("10ms"))])],
+            )"#
+        );
+        let report = run(&load(&text), seed, 5);
+        let sent: Vec<f64> = report.runs.iter().map(|r| r.edges[0].attempts as f64 / r.measured_s).collect();
+        let accepted: Vec<f64> = report.runs.iter().map(|r| r.clients[0].succeeded as f64 / r.measured_s).collect();
+        let ratio: Vec<f64> = sent.iter().zip(&accepted).map(|(s, a)| s / a).collect();
+        assert_theory(&format!("K={k}: sent / accepted"), &ratio, k, 0.02);
+        // Erlang B(5, A) = 1 - 1/K, solved for A by bisection (B grows with A).
+        let erlang_b = |a: f64| (1..=5).fold(1.0, |b, n| a * b / (f64::from(n) + a * b));
+        let (mut lo, mut hi) = (0.0, 100.0);
+        for _ in 0..100 {
+            let mid = (lo + hi) / 2.0;
+            if erlang_b(mid) < 1.0 - 1.0 / k { lo = mid } else { hi = mid }
+        }
+        assert_theory(&format!("K={k}: backend rate (1/s)"), &sent, lo * 100.0, 0.03);
+        for r in &report.runs {
+            assert_eq!(r.clients[0].failures.throttled, r.edges[0].throttled);
+        }
+    }
+}

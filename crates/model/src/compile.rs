@@ -73,6 +73,8 @@ pub struct CallPolicy {
     pub retry: Option<RetryPolicy>,
     /// The circuit breaker.
     pub breaker: Option<BreakerPolicy>,
+    /// Adaptive throttling: the multiplier K and the window.
+    pub throttle: Option<(f64, SimDuration)>,
 }
 
 /// A compiled circuit breaker (Resilience4j semantics).
@@ -100,7 +102,11 @@ pub const MAX_BREAKER_WINDOW: u32 = 100_000;
 impl CallPolicy {
     /// Whether the policy does nothing at all: such edges skip the call bookkeeping.
     pub fn is_plain(&self) -> bool {
-        self.timeout.is_none() && self.deadline.is_none() && self.retry.is_none() && self.breaker.is_none()
+        self.timeout.is_none()
+            && self.deadline.is_none()
+            && self.retry.is_none()
+            && self.breaker.is_none()
+            && self.throttle.is_none()
     }
 }
 
@@ -112,7 +118,7 @@ pub struct RetryPolicy {
     /// The wait before each retry.
     pub backoff: Backoff,
     /// Whether each kind of failure is retried, indexed by [`FailureKind`] as `usize`.
-    pub retry_on: [bool; 4],
+    pub retry_on: [bool; 5],
     /// The retry budget, if any.
     pub budget: Option<BudgetPolicy>,
 }
@@ -472,7 +478,7 @@ fn compile_policy(policy: &scenario::Policy, path: &str, error: &mut impl FnMut(
             }
             BudgetPolicy { ratio: b.ratio, min_per_s: b.min_per_s, window: b.window.0 }
         });
-        let mut retry_on = [false; 4];
+        let mut retry_on = [false; 5];
         for kind in &r.on {
             retry_on[*kind as usize] = true;
         }
@@ -522,7 +528,16 @@ fn compile_policy(policy: &scenario::Policy, path: &str, error: &mut impl FnMut(
             half_open_calls: b.half_open_calls,
         }
     });
-    CallPolicy { timeout, deadline, cancel_on_timeout: policy.cancel_on_timeout, retry, breaker }
+    let throttle = policy.throttle.as_ref().map(|t| {
+        if !(t.k.is_finite() && t.k > 0.0) {
+            error(Diagnostic::error(format!("a throttle's `k` must be above zero, got {}", t.k)).at_path(path));
+        }
+        if t.window.0 < SimDuration::from_millis(10) {
+            error(Diagnostic::error("a throttle's `window` must be at least 10ms").at_path(path));
+        }
+        (t.k, t.window.0)
+    });
+    CallPolicy { timeout, deadline, cancel_on_timeout: policy.cancel_on_timeout, retry, breaker, throttle }
 }
 
 /// Compiles a distribution, checking its parameters.

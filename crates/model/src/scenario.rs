@@ -237,6 +237,30 @@ pub struct Policy {
     /// A circuit breaker in front of every attempt.
     #[serde(default)]
     pub breaker: Option<Breaker>,
+    /// Client-side adaptive throttling (Google SRE book, "Handling Overload").
+    #[serde(default)]
+    pub throttle: Option<Throttle>,
+}
+
+/// Adaptive throttling from the Google SRE book: each attempt is refused locally with
+/// probability `max(0, (requests - k x accepts) / (requests + 1))`, over the last `window`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Throttle {
+    /// The multiplier K; the book suggests 2. Default 2.
+    #[serde(default = "two")]
+    pub k: f64,
+    /// The window requests and accepts are counted over; the book uses two minutes. Default 2m.
+    #[serde(default = "two_minutes")]
+    pub window: Duration,
+}
+
+fn two() -> f64 {
+    2.0
+}
+
+fn two_minutes() -> Duration {
+    Duration(SimDuration::from_secs(120))
 }
 
 /// A circuit breaker as Resilience4j defines it; each default is Resilience4j's.
@@ -363,6 +387,8 @@ pub enum FailureKind {
     Rejected,
     /// The caller's own circuit breaker was open and refused to send the attempt.
     BreakerOpen,
+    /// The caller's adaptive throttling refused to send the attempt.
+    Throttled,
 }
 
 /// A retry budget in the manner of Finagle's `RetryBudget`: retries are allowed while those in

@@ -103,8 +103,8 @@ impl ArrivalLane {
     }
 }
 
-/// Buckets of a retry budget's sliding window.
-const BUDGET_BUCKETS: usize = 10;
+/// Buckets of the sliding windows of retry budgets and adaptive throttling.
+const WINDOW_BUCKETS: usize = 10;
 
 #[derive(Clone, Copy, Debug)]
 enum Event {
@@ -192,57 +192,64 @@ struct CallState {
     sent: u32,
 }
 
-/// Requests and retries over a sliding window, in buckets.
-struct BudgetWindow {
+/// Two counts over a sliding window of `WINDOW_BUCKETS` buckets: requests and retries for a
+/// retry budget, requests and accepts for adaptive throttling.
+struct PairWindow {
     bucket_ns: u64,
     /// Index of the newest bucket since the start of the run.
     newest: u64,
-    requests: [u64; BUDGET_BUCKETS],
-    retries: [u64; BUDGET_BUCKETS],
+    counts: [[u64; 2]; WINDOW_BUCKETS],
 }
 
-impl BudgetWindow {
-    fn new(policy: &BudgetPolicy) -> BudgetWindow {
-        let bucket_ns = (policy.window.as_nanos() / BUDGET_BUCKETS as u64).max(1);
-        BudgetWindow { bucket_ns, newest: 0, requests: [0; BUDGET_BUCKETS], retries: [0; BUDGET_BUCKETS] }
+impl PairWindow {
+    fn new(window: SimDuration) -> PairWindow {
+        let bucket_ns = (window.as_nanos() / WINDOW_BUCKETS as u64).max(1);
+        PairWindow { bucket_ns, newest: 0, counts: [[0; 2]; WINDOW_BUCKETS] }
     }
 
     /// Moves the window to `now`, emptying the buckets that fell out of it.
     fn roll(&mut self, now: SimTime) {
         let current = now.as_nanos() / self.bucket_ns;
-        if current.saturating_sub(self.newest) >= BUDGET_BUCKETS as u64 {
-            self.requests = [0; BUDGET_BUCKETS];
-            self.retries = [0; BUDGET_BUCKETS];
+        if current.saturating_sub(self.newest) >= WINDOW_BUCKETS as u64 {
+            self.counts = [[0; 2]; WINDOW_BUCKETS];
             self.newest = current;
         }
         while self.newest < current {
             self.newest += 1;
-            let b = (self.newest % BUDGET_BUCKETS as u64) as usize;
-            self.requests[b] = 0;
-            self.retries[b] = 0;
+            self.counts[(self.newest % WINDOW_BUCKETS as u64) as usize] = [0; 2];
         }
     }
 
-    fn bucket(&self) -> usize {
-        (self.newest % BUDGET_BUCKETS as u64) as usize
+    /// Adds one to count `which` (0 or 1) at `now`.
+    fn add(&mut self, now: SimTime, which: usize) {
+        self.roll(now);
+        self.counts[(self.newest % WINDOW_BUCKETS as u64) as usize][which] += 1;
     }
 
-    fn record_request(&mut self, now: SimTime) {
+    /// Both counts over the window ending at `now`.
+    fn sums(&mut self, now: SimTime) -> (u64, u64) {
         self.roll(now);
-        let b = self.bucket();
-        self.requests[b] += 1;
+        self.counts.iter().fold((0, 0), |(a, b), c| (a + c[0], b + c[1]))
+    }
+}
+
+/// A retry budget: requests (count 0) and retries (count 1).
+struct Budget {
+    window: PairWindow,
+}
+
+impl Budget {
+    fn record_request(&mut self, now: SimTime) {
+        self.window.add(now, 0);
     }
 
     /// Takes one retry from the budget if it allows one: retries in the window stay within
     /// `ratio x requests + min_per_s x window`.
     fn try_retry(&mut self, now: SimTime, policy: &BudgetPolicy) -> bool {
-        self.roll(now);
-        let requests: u64 = self.requests.iter().sum();
-        let retries: u64 = self.retries.iter().sum();
+        let (requests, retries) = self.window.sums(now);
         let allowance = policy.ratio * requests as f64 + policy.min_per_s * policy.window.as_secs_f64();
         if (retries + 1) as f64 <= allowance {
-            let b = self.bucket();
-            self.retries[b] += 1;
+            self.window.add(now, 1);
             true
         } else {
             false
@@ -265,6 +272,7 @@ struct EdgeCounts {
     /// Attempts made by the calls that completed, for the amplification.
     completed_attempts: u64,
     breaker_rejections: u64,
+    throttled: u64,
 }
 
 struct EdgeState {
@@ -272,8 +280,10 @@ struct EdgeState {
     /// The service called, copied from the model to keep the hot path on one cache line.
     target: u32,
     rng: RngStream,
-    budget: Option<BudgetWindow>,
+    budget: Option<Budget>,
     breaker: Option<Breaker>,
+    /// Adaptive throttling: requests (count 0) and accepts (count 1) over its window.
+    throttle: Option<PairWindow>,
     counts: EdgeCounts,
 }
 
@@ -484,8 +494,14 @@ impl<'m> World<'m> {
                 plain: e.policy.is_plain(),
                 target: e.to.0,
                 rng: stream(seed, rep, &format!("edge/{}->{to}#{rank}", e.from)),
-                budget: e.policy.retry.as_ref().and_then(|r| r.budget.as_ref()).map(BudgetWindow::new),
+                budget: e
+                    .policy
+                    .retry
+                    .as_ref()
+                    .and_then(|r| r.budget.as_ref())
+                    .map(|b| Budget { window: PairWindow::new(b.window) }),
                 breaker: e.policy.breaker.as_ref().map(|b| Breaker::new(b, SimTime::ZERO + model.warmup)),
+                throttle: e.policy.throttle.map(|(_, window)| PairWindow::new(window)),
                 counts: EdgeCounts::default(),
             });
         }
@@ -676,6 +692,18 @@ impl<'m> World<'m> {
         {
             budget.record_request(now);
         }
+        if let Some(window) = &mut state.throttle {
+            // The SRE book's rule: refuse with probability max(0, (requests - K accepts) / (requests + 1)),
+            // every attempt counting as a request, refused ones too.
+            window.add(now, 0);
+            let (requests, accepts) = window.sums(now);
+            let k = self.model.edges[edge as usize].policy.throttle.map_or(2.0, |(k, _)| k);
+            let p_refuse = ((requests as f64 - k * accepts as f64) / (requests as f64 + 1.0)).max(0.0);
+            if p_refuse > 0.0 && state.rng.random::<f64>() < p_refuse {
+                state.counts.throttled += u64::from(counted);
+                return self.after_failure(c, FailureKind::Throttled);
+            }
+        }
         if let Some(breaker) = &mut state.breaker
             && !breaker.try_acquire(now)
         {
@@ -773,12 +801,18 @@ impl<'m> World<'m> {
         if let Some(breaker) = &mut state.breaker {
             breaker.record(now, outcome != Outcome::Success, now - call.attempt_started);
         }
+        if let Some(window) = &mut state.throttle
+            && matches!(outcome, Outcome::Success | Outcome::Failed(FailureKind::Error))
+        {
+            // The backend accepted it: it answered, well or with an error of its own.
+            window.add(now, 1);
+        }
         let counts = &mut state.counts;
         match outcome {
             Outcome::Success => return self.complete_call(c, Outcome::Success),
             Outcome::Failed(FailureKind::Rejected) => counts.rejections += u64::from(call.counted),
             Outcome::Failed(FailureKind::Error) => counts.errors += u64::from(call.counted),
-            Outcome::Failed(FailureKind::Timeout | FailureKind::BreakerOpen) => {}
+            Outcome::Failed(FailureKind::Timeout | FailureKind::BreakerOpen | FailureKind::Throttled) => {}
         }
         if let Outcome::Failed(kind) = outcome {
             self.after_failure(c, kind);
@@ -1033,7 +1067,7 @@ impl<'m> World<'m> {
                         match kind {
                             FailureKind::Rejected => counts.rejections += counted,
                             FailureKind::Error => counts.errors += counted,
-                            FailureKind::Timeout | FailureKind::BreakerOpen => {}
+                            FailureKind::Timeout | FailureKind::BreakerOpen | FailureKind::Throttled => {}
                         }
                     }
                 }
@@ -1114,6 +1148,7 @@ impl<'m> World<'m> {
                         FailureKind::Timeout => client.failures.timeout += 1,
                         FailureKind::Error => client.failures.error += 1,
                         FailureKind::BreakerOpen => client.failures.breaker_open += 1,
+                        FailureKind::Throttled => client.failures.throttled += 1,
                     }
                     client.failure_latency.record(latency);
                 }
@@ -1202,7 +1237,11 @@ impl<'m> World<'m> {
             .zip(&self.model.clients)
             .zip(&open_in_flight)
             .map(|((c, m), &open)| {
-                let failed = c.failures.rejected + c.failures.timeout + c.failures.error + c.failures.breaker_open;
+                let failed = c.failures.rejected
+                    + c.failures.timeout
+                    + c.failures.error
+                    + c.failures.breaker_open
+                    + c.failures.throttled;
                 let answered = c.succeeded + failed;
                 let total_ns = c.latency.mean_ns().unwrap_or(0.0) * c.latency.count() as f64
                     + c.failure_latency.mean_ns().unwrap_or(0.0) * c.failure_latency.count() as f64;
@@ -1285,6 +1324,7 @@ impl<'m> World<'m> {
                     failed: c.failed,
                     attempts_per_call: ratio(c.completed_attempts, c.succeeded + c.failed),
                     breaker_rejections: c.breaker_rejections,
+                    throttled: c.throttled,
                     breaker_opens: e.breaker.as_ref().map_or(0, |b| b.opens),
                     breaker_open_s: e.breaker.as_ref().map_or(0.0, |b| b.open_s(now)),
                     breaker_transitions: e

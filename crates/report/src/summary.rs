@@ -134,6 +134,8 @@ pub struct Failures {
     pub error: u64,
     /// The client's own circuit breaker refused to send it.
     pub breaker_open: u64,
+    /// The client's adaptive throttling refused to send it.
+    pub throttled: u64,
 }
 
 /// A circuit breaker changing state.
@@ -185,6 +187,8 @@ pub struct EdgeSummary {
     pub breaker_open_s: f64,
     /// Every state change of the breaker (the first 10,000), warm-up included.
     pub breaker_transitions: Vec<BreakerTransition>,
+    /// Attempts adaptive throttling refused (not sent, not counted in `attempts`).
+    pub throttled: u64,
 }
 
 /// A service's load and latency, over visits that arrived after the warm-up.

@@ -218,11 +218,13 @@ fn render_run(run: &RunSummary, out: &mut String) {
         }
     }
     services.render(out);
-    if run
-        .edges
-        .iter()
-        .any(|e| e.attempts != e.calls || e.timeouts > 0 || e.deadlines_exceeded > 0 || e.breaker_rejections > 0)
-    {
+    if run.edges.iter().any(|e| {
+        e.attempts != e.calls
+            || e.timeouts > 0
+            || e.deadlines_exceeded > 0
+            || e.breaker_rejections > 0
+            || e.throttled > 0
+    }) {
         out.push('\n');
         let mut edges = Table::new(&[
             "call",
@@ -256,6 +258,12 @@ fn render_run(run: &RunSummary, out: &mut String) {
                 row.push(thousands(e.breaker_opens));
                 row.push(format!("{:.1}", e.breaker_open_s));
                 row.push(thousands(e.breaker_rejections));
+            }
+        }
+        if run.edges.iter().any(|e| e.throttled > 0) {
+            edges.rows[0].push("throttled".to_string());
+            for (row, e) in edges.rows[1..].iter_mut().zip(&run.edges) {
+                row.push(thousands(e.throttled));
             }
         }
         edges.render(out);

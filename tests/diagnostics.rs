@@ -122,6 +122,13 @@ fn semantic_errors_name_the_item() {
             Some("rates are fractions: 0.5 means half of the calls"),
         ),
         (
+            valid().replace(r#"Call("db")"#, r#"FanOut("db", 3, (wait: Quorum(4)))"#),
+            r#"services[0] "api" .handler[1]"#,
+            "a quorum must be between 1 and the 3 calls, got 4",
+            None,
+            None,
+        ),
+        (
             with_policy(r#"(timeout: "0ms")"#),
             r#"services[0] "api" .handler[1]"#,
             "`timeout` must be longer than zero",

@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
-    Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Client, DistSpec, Duration as Dur, FailureKind, Fault,
-    Jitter, Policy, Queue, Retry, Scenario, Service, Step, Throttle,
+    Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Client, DistSpec, Duration as Dur, FailureKind,
+    FanOutOptions, Fault, Jitter, Policy, Queue, Retry, Scenario, Service, Step, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -122,6 +122,16 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                                 Step::Work(DistSpec::Constant(Dur(SimDuration(1_000))))
                             }
                         }),
+                        1 => (((i + 1)..n_services.max(i + 2)), 1u32..6, 0usize..3, policy()).prop_map(
+                            move |(j, n, w, policy)| {
+                                if j < n_services {
+                                    let wait = [Wait::All, Wait::Any, Wait::Quorum(n.div_ceil(2))][w];
+                                    Step::FanOut { service: format!("s{j}"), n, options: FanOutOptions { wait, policy } }
+                                } else {
+                                    Step::Fail(0.5)
+                                }
+                            },
+                        ),
                     ];
                     (
                         1u32..4,

@@ -366,3 +366,41 @@ fn adaptive_throttling_lets_through_k_times_what_is_accepted() {
         }
     }
 }
+
+/// Tail at scale: a request fans out to N leaves that are each slow (100 ms instead of 1 ms)
+/// with probability q, independently; the client gives up at 50 ms, so a request times out
+/// exactly when the wait is not over by then. Waiting for all: 1 - (1-q)^N (q = 1%: 0.182 for
+/// N = 20, 0.634 for N = 100). Waiting for a quorum of k: 1 - P(Binomial(N, 1-q) >= k).
+#[test]
+fn fan_out_tail_matches_the_binomial() {
+    let fan = |n: u32, wait: &str, q: f64, seed: u64| {
+        let text = format!(
+            r#"Scenario(
+                name: "fan-out",
+                duration: "200s",
+                warmup: "5s",
+                clients: [Client(name: "users", target: "root", rate: 50.0, policy: (timeout: "50ms"))],
+                services: [
+                    Service(name: "root", workers: 1000, handler: [FanOut("leaf", {n}, (wait: {wait}))]),
+                    Service(name: "leaf", workers: 10000,
+                        handler: [Work(Mixture([({fast}, Constant("1ms")), ({q}, Constant("100ms"))]))]),
+                ],
+            )"#,
+            fast = 1.0 - q
+        );
+        let report = run(&load(&text), seed, 20);
+        clients(&report).map(|c| c.failures.timeout as f64 / (c.succeeded + c.failed) as f64).collect::<Vec<_>>()
+    };
+    for (n, seed) in [(20u32, 1), (100, 2)] {
+        let theory = 1.0 - 0.99f64.powi(n as i32);
+        assert_theory(&format!("fan-out {n}, wait for all: P(slow)"), &fan(n, "All", 0.01, seed), theory, 0.03);
+    }
+    // Quorum 8 of 10 with leaves slow 30% of the time.
+    let choose = |n: u32, k: u32| (0..k).fold(1.0, |acc, i| acc * f64::from(n - i) / f64::from(i + 1));
+    let p_quorum: f64 = (8..=10).map(|j| choose(10, j) * 0.7f64.powi(j as i32) * 0.3f64.powi(10 - j as i32)).sum();
+    assert_theory("fan-out 10, quorum 8: P(slow)", &fan(10, "Quorum(8)", 0.3, 3), 1.0 - p_quorum, 0.03);
+    // Any of 10: slow only if every leaf is: 0.3^10, about 6e-6; no timeouts in 200,000 requests
+    // is the likely outcome (probability 0.3).
+    let any = fan(10, "Any", 0.3, 4);
+    assert!(any.iter().all(|&p| p < 1e-3), "{any:?}");
+}

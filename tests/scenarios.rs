@@ -81,3 +81,25 @@ fn retry_storm_outlives_its_trigger_unless_retries_are_budgeted() {
         assert!(budgeted.runs[0].clients[0].attempts_per_request < 1.2);
     }
 }
+
+const FANOUT_TAIL: &str = include_str!("../scenarios/fanout-tail.ron");
+
+/// The header's numbers: waiting for all of 100 shards puts the median in the hiccups
+/// (50-100 ms), a quorum of 95 brings p99 back under the shards' own 10 ms.
+#[test]
+fn fanout_tail_waiting_for_all_makes_the_median_a_hiccup() {
+    let (one_p50, _) = p_with(FANOUT_TAIL, &["services.frontend.handler.0.n=1"]);
+    assert!(one_p50 < 3.0, "{one_p50}");
+    let (all_p50, _) = p_with(FANOUT_TAIL, &["services.frontend.handler.0.n=100"]);
+    assert!((50.0..100.0).contains(&all_p50), "{all_p50}");
+    let quorum = FANOUT_TAIL.replace("(wait: All)", "(wait: Quorum(95))");
+    let (_, quorum_p99) = p_with(&quorum, &["services.frontend.handler.0.n=100"]);
+    assert!(quorum_p99 < 10.0, "{quorum_p99}");
+}
+
+/// p50 and p99 of the first client, one replication, seed 3.
+fn p_with(text: &str, set: &[&str]) -> (f64, f64) {
+    let report = run(&load_with(text, set), 3, 1);
+    let l = &report.runs[0].clients[0].latency;
+    (l.p50_ms.expect("answered"), l.p99_ms.expect("answered"))
+}

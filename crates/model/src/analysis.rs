@@ -26,7 +26,7 @@ fn callers_first(model: &Model) -> Vec<usize> {
     let mut callers = vec![0usize; n];
     for s in &model.services {
         for step in &s.steps {
-            if let Step::Call { target, .. } = step {
+            if let Step::Call { target, .. } | Step::FanOut { target, .. } = step {
                 callers[target.0 as usize] += 1;
             }
         }
@@ -36,7 +36,7 @@ fn callers_first(model: &Model) -> Vec<usize> {
     while let Some(s) = ready.pop() {
         order.push(s);
         for step in model.services[s].steps.iter().rev() {
-            if let Step::Call { target, .. } = step {
+            if let Step::Call { target, .. } | Step::FanOut { target, .. } = step {
                 let c = target.0 as usize;
                 callers[c] -= 1;
                 if callers[c] == 0 {
@@ -62,6 +62,7 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
         for step in &model.services[s].steps {
             match step {
                 Step::Call { target, .. } => rate[target.0 as usize] += rate[s] * surviving,
+                Step::FanOut { target, n, .. } => rate[target.0 as usize] += rate[s] * surviving * f64::from(*n),
                 Step::Fail(p) => surviving *= 1.0 - p,
                 Step::Work(_) => {}
             }
@@ -75,6 +76,8 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
             match step {
                 Step::Work(dist) => total += surviving * dist.mean() * 1e-9,
                 Step::Call { target, .. } => total += surviving * hold[target.0 as usize],
+                // The fan-out lasts at least as long as one call.
+                Step::FanOut { target, .. } => total += surviving * hold[target.0 as usize],
                 Step::Fail(p) => surviving *= 1.0 - p,
             }
         }

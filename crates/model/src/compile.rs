@@ -204,7 +204,22 @@ pub enum Step {
     },
     /// Fail with this probability.
     Fail(f64),
+    /// `n` calls at once on one edge; done after `needed` successes, failed after more than
+    /// `n - needed` failures.
+    FanOut {
+        /// The edge in [`Model::edges`], which holds the policy.
+        edge: u32,
+        /// The service called.
+        target: ServiceId,
+        /// Calls sent.
+        n: u32,
+        /// Successes needed.
+        needed: u32,
+    },
 }
+
+/// The most calls one fan-out may send.
+pub const MAX_FAN_OUT: u32 = 10_000;
 
 /// Checks a scenario and builds its model; all errors are returned, not just the first.
 pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnostic>> {
@@ -332,6 +347,37 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                             Diagnostic::error(format!("`Call` names an unknown service \"{target}\""))
                                 .at_path(step_path)
                                 .at(locate_unique(source, &format!("Call(\"{target}\"")))
+                                .with_hint(suggest(target, &service_names, "services")),
+                        ),
+                    }
+                }
+                scenario::Step::FanOut { service: target, n, options } => {
+                    let policy = compile_policy(&options.policy, &step_path, &mut error);
+                    let needed = match options.wait {
+                        scenario::Wait::All => *n,
+                        scenario::Wait::Any => 1,
+                        scenario::Wait::Quorum(k) => k,
+                    };
+                    if *n == 0 || *n > MAX_FAN_OUT {
+                        error(
+                            Diagnostic::error(format!("`FanOut` sends between 1 and {MAX_FAN_OUT} calls, got {n}"))
+                                .at_path(&step_path),
+                        );
+                    } else if needed == 0 || needed > *n {
+                        error(
+                            Diagnostic::error(format!("a quorum must be between 1 and the {n} calls, got {needed}"))
+                                .at_path(&step_path),
+                        );
+                    }
+                    match resolve(target) {
+                        Some(id) => {
+                            steps.push(Step::FanOut { edge: edges.len() as u32, target: id, n: *n, needed });
+                            edges.push(Edge { from: s.name.clone(), path: step_path.clone(), to: id, policy });
+                        }
+                        None => error(
+                            Diagnostic::error(format!("`FanOut` names an unknown service \"{target}\""))
+                                .at_path(step_path)
+                                .at(locate_unique(source, &format!("FanOut(\"{target}\"")))
                                 .with_hint(suggest(target, &service_names, "services")),
                         ),
                     }
@@ -576,7 +622,7 @@ fn find_cycle(services: &[ServiceModel]) -> Option<Vec<ServiceId>> {
     }
     let callees = |s: usize| {
         services[s].steps.iter().filter_map(|step| match step {
-            Step::Call { target, .. } => Some(target.0 as usize),
+            Step::Call { target, .. } | Step::FanOut { target, .. } => Some(target.0 as usize),
             Step::Work(_) | Step::Fail(_) => None,
         })
     };

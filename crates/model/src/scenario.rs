@@ -213,6 +213,41 @@ pub enum Step {
     },
     /// Fail the request here with the given probability (an application error).
     Fail(f64),
+    /// Call a service `n` times at once and wait for all, any, or a quorum of the answers:
+    /// `FanOut("leaf", 100)` or `FanOut("leaf", 100, (wait: Quorum(2), policy: (...)))`.
+    /// Losing calls run on; their answers are dropped (and their work counted as wasted).
+    FanOut {
+        /// The service called.
+        service: String,
+        /// How many calls.
+        n: u32,
+        /// What to wait for, and the policy of each call.
+        options: FanOutOptions,
+    },
+}
+
+/// What a fan-out waits for, and the policy of each of its calls.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FanOutOptions {
+    /// Default `All`.
+    #[serde(default)]
+    pub wait: Wait,
+    /// Timeouts, retries, breaker and throttling of each call.
+    #[serde(default)]
+    pub policy: Policy,
+}
+
+/// How many answers a fan-out waits for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Wait {
+    /// Every call must succeed; one failure fails the step.
+    #[default]
+    All,
+    /// The first success wins; the step fails only if every call fails.
+    Any,
+    /// `k` successes are enough; the step fails once too many calls failed for `k`.
+    Quorum(u32),
 }
 
 /// What a caller does about slow and failed calls on one edge. The defaults are the absence of
@@ -426,18 +461,26 @@ impl Serialize for Step {
                 call.end()
             }
             Step::Fail(probability) => serializer.serialize_newtype_variant("Step", 2, "Fail", probability),
+            Step::FanOut { service, n, options } => {
+                let mut fan = serializer.serialize_tuple_variant("Step", 3, "FanOut", 3)?;
+                fan.serialize_field(service)?;
+                fan.serialize_field(n)?;
+                fan.serialize_field(options)?;
+                fan.end()
+            }
         }
     }
 }
 
 impl<'de> Deserialize<'de> for Step {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Step, D::Error> {
-        const VARIANTS: &[&str] = &["Work", "Call", "Fail"];
+        const VARIANTS: &[&str] = &["Work", "Call", "Fail", "FanOut"];
 
         enum Tag {
             Work,
             Call,
             Fail,
+            FanOut,
         }
 
         impl<'de> Deserialize<'de> for Tag {
@@ -446,13 +489,14 @@ impl<'de> Deserialize<'de> for Step {
                 impl Visitor<'_> for TagVisitor {
                     type Value = Tag;
                     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str("a step: Work, Call or Fail")
+                        f.write_str("a step: Work, Call, Fail or FanOut")
                     }
                     fn visit_str<E: de::Error>(self, name: &str) -> Result<Tag, E> {
                         match name {
                             "Work" => Ok(Tag::Work),
                             "Call" => Ok(Tag::Call),
                             "Fail" => Ok(Tag::Fail),
+                            "FanOut" => Ok(Tag::FanOut),
                             other => Err(E::unknown_variant(other, VARIANTS)),
                         }
                     }
@@ -478,11 +522,29 @@ impl<'de> Deserialize<'de> for Step {
             }
         }
 
+        /// `("leaf", 100)` or `("leaf", 100, options)`.
+        struct FanOutVisitor;
+        impl<'de> Visitor<'de> for FanOutVisitor {
+            type Value = Step;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a service, a count and optional options: FanOut("leaf", 100, (wait: Any))"#)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Step, A::Error> {
+                let service: String = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let n: u32 = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                let options: FanOutOptions = seq.next_element()?.unwrap_or_default();
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::invalid_length(4, &self));
+                }
+                Ok(Step::FanOut { service, n, options })
+            }
+        }
+
         struct StepVisitor;
         impl<'de> Visitor<'de> for StepVisitor {
             type Value = Step;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a step: Work(...), Call(...) or Fail(...)")
+                f.write_str("a step: Work(...), Call(...), Fail(...) or FanOut(...)")
             }
             fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Step, A::Error> {
                 use serde::de::VariantAccess;
@@ -491,6 +553,7 @@ impl<'de> Deserialize<'de> for Step {
                     Tag::Work => variant.newtype_variant().map(Step::Work),
                     Tag::Fail => variant.newtype_variant().map(Step::Fail),
                     Tag::Call => variant.tuple_variant(2, CallVisitor),
+                    Tag::FanOut => variant.tuple_variant(3, FanOutVisitor),
                 }
             }
         }

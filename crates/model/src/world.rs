@@ -138,7 +138,12 @@ enum Action {
 #[derive(Clone, Copy, Debug)]
 enum Caller {
     Request(u32),
-    Frame(u32),
+    /// A frame waiting for its calls; `token` names this wait, so answers that arrive after
+    /// the frame moved on (a fan-out's losers) are recognised and dropped.
+    Frame {
+        frame: u32,
+        token: u32,
+    },
 }
 
 /// Whom a frame answers.
@@ -162,6 +167,12 @@ struct Frame {
     counted: bool,
     /// The caller gave up and asked the server to stop (cancel_on_timeout).
     cancelled: bool,
+    /// The wait this frame is in (0: none): answers carrying another token are stale.
+    wait_token: u32,
+    /// Successes still needed to end the wait.
+    wait_successes: u32,
+    /// Failures the wait can still absorb before it fails.
+    wait_failures_allowed: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -349,6 +360,8 @@ struct World<'m> {
     requests: Slab<Request>,
     calls: Slab<CallState>,
     next_incarnation: u32,
+    /// The next wait token (never 0).
+    next_token: u32,
     agenda: Vec<Action>,
     clients: Vec<ClientState>,
     services: Vec<ServiceState>,
@@ -518,6 +531,7 @@ impl<'m> World<'m> {
             requests: Slab::new(),
             calls: Slab::new(),
             next_incarnation: 0,
+            next_token: 1,
             agenda: Vec::new(),
             clients,
             services,
@@ -898,10 +912,28 @@ impl<'m> World<'m> {
     fn call_returned(&mut self, caller: Caller, outcome: Outcome) {
         match caller {
             Caller::Request(r) => self.answer(r, outcome),
-            Caller::Frame(f) => match outcome {
-                Outcome::Success => self.agenda.push(Action::Advance(f)),
-                Outcome::Failed(_) => self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Error))),
-            },
+            Caller::Frame { frame: f, token } => {
+                let Some(frame) = self.frames.get_mut(f as usize).filter(|frame| frame.wait_token == token) else {
+                    return; // a loser of a fan-out that is already decided
+                };
+                match outcome {
+                    Outcome::Success => {
+                        frame.wait_successes -= 1;
+                        if frame.wait_successes == 0 {
+                            frame.wait_token = 0;
+                            self.agenda.push(Action::Advance(f));
+                        }
+                    }
+                    Outcome::Failed(_) => {
+                        if frame.wait_failures_allowed == 0 {
+                            frame.wait_token = 0;
+                            self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Error)));
+                        } else {
+                            frame.wait_failures_allowed -= 1;
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -935,6 +967,9 @@ impl<'m> World<'m> {
             holds_worker: false,
             counted,
             cancelled: false,
+            wait_token: 0,
+            wait_successes: 0,
+            wait_failures_allowed: 0,
         };
         let f = self.frames.insert(frame) as u32;
         let inst = &mut self.instances[instance as usize];
@@ -962,6 +997,18 @@ impl<'m> World<'m> {
             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
         }
         f
+    }
+
+    /// Puts frame `f` in a new wait for `successes` answers, absorbing `failures_allowed`
+    /// failures, and returns the wait's token.
+    fn wait_for(&mut self, f: u32, successes: u32, failures_allowed: u32) -> u32 {
+        let token = self.next_token;
+        self.next_token = self.next_token.checked_add(1).unwrap_or(1);
+        let frame = &mut self.frames[f as usize];
+        frame.wait_token = token;
+        frame.wait_successes = successes;
+        frame.wait_failures_allowed = failures_allowed;
+        token
     }
 
     /// Runs a frame's next steps, up to the first that takes time or waits.
@@ -996,7 +1043,17 @@ impl<'m> World<'m> {
                     return;
                 }
                 Some(Step::Call { edge, .. }) => {
-                    return self.start_call(Caller::Frame(f), *edge, self.now >= self.warmup_end);
+                    let token = self.wait_for(f, 1, 0);
+                    return self.start_call(Caller::Frame { frame: f, token }, *edge, self.now >= self.warmup_end);
+                }
+                Some(Step::FanOut { edge, n, needed, .. }) => {
+                    let (edge, n) = (*edge, *n);
+                    let token = self.wait_for(f, *needed, n - needed);
+                    let counted = self.now >= self.warmup_end;
+                    for _ in 0..n {
+                        self.start_call(Caller::Frame { frame: f, token }, edge, counted);
+                    }
+                    return;
                 }
                 Some(Step::Fail(p)) => {
                     if self.services[s].rng.random::<f64>() < *p {
@@ -1103,10 +1160,13 @@ impl<'m> World<'m> {
             };
             match caller {
                 Caller::Request(_) => return true,
-                Caller::Frame(g) => {
-                    f = g;
-                    parent = self.frames[g as usize].parent;
-                }
+                Caller::Frame { frame: g, token } => match self.frames.get(g as usize) {
+                    Some(caller) if caller.wait_token == token => {
+                        f = g;
+                        parent = caller.parent;
+                    }
+                    _ => return false,
+                },
             }
         }
     }

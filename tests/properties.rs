@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
     Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Client, DistSpec, Duration as Dur, FailureKind,
-    FanOutOptions, Fault, Jitter, Policy, Queue, Retry, Scenario, Service, Step, Throttle, Wait,
+    FanOutOptions, Fault, Hedge, Jitter, Policy, Queue, Retry, Scenario, Service, Step, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -103,7 +103,16 @@ fn policy() -> impl Strategy<Value = Policy> {
             retry,
             breaker,
             throttle,
+            hedge: None,
         })
+}
+
+/// Hedging, which only `Call` steps take.
+fn hedge() -> impl Strategy<Value = Option<Hedge>> {
+    prop::option::of(prop_oneof![
+        (micros(0..5_000), 1u32..3).prop_map(|(after, max)| Hedge { after: Some(after), percentile: None, max }),
+        (1.0f64..99.0, 1u32..3).prop_map(|(p, max)| Hedge { after: None, percentile: Some(p), max }),
+    ])
 }
 
 /// Services may only call services after them, so the call graph is acyclic by construction.
@@ -115,7 +124,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     let step = prop_oneof![
                         3 => dist().prop_map(Step::Work),
                         1 => (0.0f64..=1.0).prop_map(Step::Fail),
-                        2 => (((i + 1)..n_services.max(i + 2)), policy()).prop_map(move |(j, policy)| {
+                        2 => (((i + 1)..n_services.max(i + 2)), policy(), hedge()).prop_map(move |(j, mut policy, hedge)| {
+                            policy.hedge = hedge;
                             if j < n_services {
                                 Step::Call { service: format!("s{j}"), policy }
                             } else {

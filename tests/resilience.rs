@@ -404,3 +404,39 @@ fn fan_out_tail_matches_the_binomial() {
     let any = fan(10, "Any", 0.3, 4);
     assert!(any.iter().all(|&p| p < 1e-3), "{any:?}");
 }
+
+/// Hedged requests against a backend with ample workers and exponential service (mean 1 ms):
+/// a hedge after d goes out exactly when the first call is slower than d, so the extra load is
+/// P(S > d) = e^{-d/1ms} (0.1353 for d = 2 ms), and the call takes min(S1, d + S2), whose tail
+/// is e^{-t} e^{-(t - d)} beyond d: p99 = (ln 100 + 2) / 2 = 3.303 ms instead of 4.605 ms.
+/// Hedging at the observed p90 sends 10% extra. (Hedges are calls on the edge too: the extra
+/// load is hedges over the calls that are not hedges.)
+#[test]
+fn hedging_costs_p_slow_and_cuts_the_tail() {
+    let scenario = |hedge: &str, seed: u64| {
+        let text = format!(
+            r#"Scenario(
+                name: "hedge",
+                duration: "300s",
+                warmup: "5s",
+                clients: [Client(name: "users", target: "frontend", rate: 200.0)],
+                services: [
+                    Service(name: "frontend", workers: 1000, handler: [Call("backend", (hedge: {hedge}))]),
+                    Service(name: "backend", workers: 10000, handler: [Work(Exponential(mean: "1ms"))]),
+                ],
+            )"#
+        );
+        run(&load(&text), seed, 20)
+    };
+    let fixed = scenario(r#"(after: "2ms")"#, 1);
+    let extra: Vec<f64> = fixed.runs.iter().map(|r| r.edges[1].hedges as f64 / (r.edges[1].calls - r.edges[1].hedges) as f64).collect();
+    assert_theory("hedge after 2ms: extra load", &extra, (-2.0f64).exp(), 0.03);
+    let p99: Vec<f64> = clients(&fixed).map(|c| c.latency.p99_ms.unwrap()).collect();
+    assert_theory("hedge after 2ms: p99 (ms)", &p99, (100f64.ln() + 2.0) / 2.0, 0.03);
+    for r in &fixed.runs {
+        assert!(r.edges[1].hedges_won > 0 && r.edges[1].hedges_won < r.edges[1].hedges);
+    }
+    let observed = scenario("(percentile: 90)", 2);
+    let extra: Vec<f64> = observed.runs.iter().map(|r| r.edges[1].hedges as f64 / (r.edges[1].calls - r.edges[1].hedges) as f64).collect();
+    assert_theory("hedge at observed p90: extra load", &extra, 0.10, 0.03);
+}

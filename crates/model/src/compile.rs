@@ -75,7 +75,30 @@ pub struct CallPolicy {
     pub breaker: Option<BreakerPolicy>,
     /// Adaptive throttling: the multiplier K and the window.
     pub throttle: Option<(f64, SimDuration)>,
+    /// Hedging, on `Call` steps only.
+    pub hedge: Option<HedgePolicy>,
 }
+
+/// A compiled hedging policy.
+#[derive(Clone, Copy, Debug)]
+pub struct HedgePolicy {
+    /// The delay before each hedge.
+    pub delay: HedgeDelay,
+    /// The most hedges per call.
+    pub max: u32,
+}
+
+/// How a hedge's delay is chosen.
+#[derive(Clone, Copy, Debug)]
+pub enum HedgeDelay {
+    /// Always this long.
+    Fixed(SimDuration),
+    /// This quantile (0 to 1) of the edge's observed call latency.
+    Quantile(f64),
+}
+
+/// The most hedges per call.
+pub const MAX_HEDGES: u32 = 10;
 
 /// A compiled circuit breaker (Resilience4j semantics).
 #[derive(Clone, Debug)]
@@ -280,6 +303,13 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
             );
         }
         let policy = compile_policy(&c.policy, &path, &mut error);
+        if policy.hedge.is_some() {
+            error(
+                Diagnostic::error("hedging works on a service's `Call` steps, not yet on a client's calls")
+                    .at_path(&path)
+                    .with_hint("put a front service with a hedged `Call` between the client and its target"),
+            );
+        }
         match resolve(&c.target) {
             Some(target) => {
                 let edge = edges.len() as u32;
@@ -353,6 +383,9 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                 }
                 scenario::Step::FanOut { service: target, n, options } => {
                     let policy = compile_policy(&options.policy, &step_path, &mut error);
+                    if policy.hedge.is_some() {
+                        error(Diagnostic::error("hedging works on `Call` steps, not on `FanOut`").at_path(&step_path));
+                    }
                     let needed = match options.wait {
                         scenario::Wait::All => *n,
                         scenario::Wait::Any => 1,
@@ -583,7 +616,35 @@ fn compile_policy(policy: &scenario::Policy, path: &str, error: &mut impl FnMut(
         }
         (t.k, t.window.0)
     });
-    CallPolicy { timeout, deadline, cancel_on_timeout: policy.cancel_on_timeout, retry, breaker, throttle }
+    let hedge = policy.hedge.as_ref().and_then(|h| {
+        if h.max == 0 || h.max > MAX_HEDGES {
+            error(
+                Diagnostic::error(format!("a hedge's `max` must be between 1 and {MAX_HEDGES}, got {}", h.max))
+                    .at_path(path),
+            );
+        }
+        let delay = match (h.after, h.percentile) {
+            (Some(after), None) => HedgeDelay::Fixed(after.0),
+            (None, Some(p)) if p > 0.0 && p < 100.0 => HedgeDelay::Quantile(p / 100.0),
+            (None, Some(p)) => {
+                error(
+                    Diagnostic::error(format!("a hedge's `percentile` must lie strictly between 0 and 100, got {p}"))
+                        .at_path(path),
+                );
+                return None;
+            }
+            _ => {
+                error(
+                    Diagnostic::error("a hedge needs either `after` or `percentile`")
+                        .at_path(path)
+                        .with_hint(r#"hedge: (after: "10ms") or hedge: (percentile: 95)"#),
+                );
+                return None;
+            }
+        };
+        Some(HedgePolicy { delay, max: h.max })
+    });
+    CallPolicy { timeout, deadline, cancel_on_timeout: policy.cancel_on_timeout, retry, breaker, throttle, hedge }
 }
 
 /// Compiles a distribution, checking its parameters.

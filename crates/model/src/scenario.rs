@@ -275,6 +275,26 @@ pub struct Policy {
     /// Client-side adaptive throttling (Google SRE book, "Handling Overload").
     #[serde(default)]
     pub throttle: Option<Throttle>,
+    /// Hedged requests ("The Tail at Scale"): on a `Call` step, send another call when the
+    /// first has not answered in time; the first success wins.
+    #[serde(default)]
+    pub hedge: Option<Hedge>,
+}
+
+/// When and how often to hedge. Give either `after` or `percentile`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hedge {
+    /// A fixed delay before each hedge.
+    #[serde(default)]
+    pub after: Option<Duration>,
+    /// The delay is this percentile (0 to 100, exclusive) of the edge's observed call latency
+    /// (no hedging until 100 calls have been seen).
+    #[serde(default)]
+    pub percentile: Option<f64>,
+    /// The most hedges per call. Default 1.
+    #[serde(default = "one")]
+    pub max: u32,
 }
 
 /// Adaptive throttling from the Google SRE book: each attempt is refused locally with

@@ -28,7 +28,7 @@ use tailsim_report::{
 };
 
 use crate::breaker::Breaker;
-use crate::compile::{BudgetPolicy, FaultKind, FaultWindow, Model, RetryPolicy, Step};
+use crate::compile::{BudgetPolicy, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, Step};
 use crate::scenario::{Arrivals, Backoff, Balancer, FailureKind, Jitter};
 
 /// Bounds that stop a run cleanly, marked as truncated, instead of exhausting the machine.
@@ -120,6 +120,8 @@ enum Event {
     Deadline(u32),
     /// A call's backoff is over: send the next attempt.
     Retry(u32),
+    /// A frame's call has not answered yet: send a hedge. `token` names the wait.
+    Hedge { frame: u32, token: u32 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,12 +169,25 @@ struct Frame {
     counted: bool,
     /// The caller gave up and asked the server to stop (cancel_on_timeout).
     cancelled: bool,
-    /// The wait this frame is in (0: none): answers carrying another token are stale.
+    /// The wait this frame is in: answers must carry a token in
+    /// `wait_token .. wait_token + wait_width` (one per hedge branch); others are stale.
     wait_token: u32,
+    /// 0 when not waiting.
+    wait_width: u32,
+    /// Hedges still to send in the current wait.
+    hedges_left: u32,
     /// Successes still needed to end the wait.
     wait_successes: u32,
     /// Failures the wait can still absorb before it fails.
     wait_failures_allowed: u32,
+}
+
+impl Frame {
+    /// Whether an answer carrying `token` is one this frame waits for.
+    #[inline]
+    fn awaits(&self, token: u32) -> bool {
+        token.wrapping_sub(self.wait_token) < self.wait_width
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -201,6 +216,8 @@ struct CallState {
     attempt_started: SimTime,
     /// Attempts actually sent (those the breaker refused are not).
     sent: u32,
+    /// When the call started.
+    started: SimTime,
 }
 
 /// Two counts over a sliding window of `WINDOW_BUCKETS` buckets: requests and retries for a
@@ -284,6 +301,31 @@ struct EdgeCounts {
     completed_attempts: u64,
     breaker_rejections: u64,
     throttled: u64,
+    hedges: u64,
+    hedges_won: u64,
+}
+
+/// An edge's observed call latencies and the hedge delay read from them.
+struct Observed {
+    latency: LatencyRecorder,
+    quantile: f64,
+    /// Refreshed every [`OBSERVED_REFRESH`] calls once [`OBSERVED_MIN`] are in.
+    delay: Option<SimDuration>,
+}
+
+/// Calls observed before hedging at a percentile starts.
+const OBSERVED_MIN: u64 = 100;
+/// Calls between two readings of the observed percentile.
+const OBSERVED_REFRESH: u64 = 64;
+
+impl Observed {
+    fn record(&mut self, latency: SimDuration) {
+        self.latency.record(latency);
+        let n = self.latency.count();
+        if n >= OBSERVED_MIN && (self.delay.is_none() || n.is_multiple_of(OBSERVED_REFRESH)) {
+            self.delay = self.latency.quantile_ns(self.quantile).map(SimDuration);
+        }
+    }
 }
 
 struct EdgeState {
@@ -295,6 +337,8 @@ struct EdgeState {
     breaker: Option<Breaker>,
     /// Adaptive throttling: requests (count 0) and accepts (count 1) over its window.
     throttle: Option<PairWindow>,
+    /// Observed call latencies, for hedging at a percentile.
+    observed: Option<Observed>,
     counts: EdgeCounts,
 }
 
@@ -515,6 +559,12 @@ impl<'m> World<'m> {
                     .map(|b| Budget { window: PairWindow::new(b.window) }),
                 breaker: e.policy.breaker.as_ref().map(|b| Breaker::new(b, SimTime::ZERO + model.warmup)),
                 throttle: e.policy.throttle.map(|(_, window)| PairWindow::new(window)),
+                observed: match e.policy.hedge.map(|h| h.delay) {
+                    Some(HedgeDelay::Quantile(q)) => {
+                        Some(Observed { latency: LatencyRecorder::new(), quantile: q, delay: None })
+                    }
+                    _ => None,
+                },
                 counts: EdgeCounts::default(),
             });
         }
@@ -585,6 +635,7 @@ impl<'m> World<'m> {
             Event::WarmupEnd => self.on_warmup_end(),
             Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
             Event::Deadline(c) => self.on_deadline(c),
+            Event::Hedge { frame, token } => self.on_hedge(frame, token),
             Event::Retry(c) => {
                 self.calls[c as usize].retry_timer = None;
                 self.start_attempt(c);
@@ -687,6 +738,7 @@ impl<'m> World<'m> {
             previous_sleep_ns: 0.0,
             attempt_started: self.now,
             sent: 0,
+            started: self.now,
         }) as u32;
         if let Some(deadline) = self.model.edges[edge as usize].policy.deadline {
             self.calls[c as usize].deadline_timer = Some(self.events.schedule(self.now + deadline, Event::Deadline(c)));
@@ -896,7 +948,13 @@ impl<'m> World<'m> {
         for key in [call.attempt_timer, call.deadline_timer, call.retry_timer].into_iter().flatten() {
             self.events.cancel(key);
         }
-        let counts = &mut self.edges[call.edge as usize].counts;
+        let state = &mut self.edges[call.edge as usize];
+        if outcome == Outcome::Success
+            && let Some(observed) = &mut state.observed
+        {
+            observed.record(self.now - call.started);
+        }
+        let counts = &mut state.counts;
         let counted = u64::from(call.counted);
         match outcome {
             Outcome::Success => counts.succeeded += counted,
@@ -913,20 +971,29 @@ impl<'m> World<'m> {
         match caller {
             Caller::Request(r) => self.answer(r, outcome),
             Caller::Frame { frame: f, token } => {
-                let Some(frame) = self.frames.get_mut(f as usize).filter(|frame| frame.wait_token == token) else {
-                    return; // a loser of a fan-out that is already decided
+                let Some(frame) = self.frames.get_mut(f as usize).filter(|frame| frame.awaits(token)) else {
+                    return; // a loser of a fan-out or a hedge that is already decided
                 };
                 match outcome {
                     Outcome::Success => {
                         frame.wait_successes -= 1;
                         if frame.wait_successes == 0 {
-                            frame.wait_token = 0;
+                            let branch = token.wrapping_sub(frame.wait_token);
+                            frame.wait_width = 0;
+                            if branch > 0 {
+                                // A hedge won: credit its edge, the frame's current `Call` step.
+                                let (s, step) = (frame.service as usize, frame.step as usize - 1);
+                                if let Some(Step::Call { edge, .. }) = self.model.services[s].steps.get(step) {
+                                    self.edges[*edge as usize].counts.hedges_won +=
+                                        u64::from(self.now >= self.warmup_end);
+                                }
+                            }
                             self.agenda.push(Action::Advance(f));
                         }
                     }
                     Outcome::Failed(_) => {
                         if frame.wait_failures_allowed == 0 {
-                            frame.wait_token = 0;
+                            frame.wait_width = 0;
                             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Error)));
                         } else {
                             frame.wait_failures_allowed -= 1;
@@ -968,6 +1035,8 @@ impl<'m> World<'m> {
             counted,
             cancelled: false,
             wait_token: 0,
+            wait_width: 0,
+            hedges_left: 0,
             wait_successes: 0,
             wait_failures_allowed: 0,
         };
@@ -999,13 +1068,48 @@ impl<'m> World<'m> {
         f
     }
 
+    /// The hedge delay of `edge`: fixed, or the observed quantile (none before 100 calls).
+    fn hedge_delay(&self, edge: u32) -> Option<SimDuration> {
+        match self.model.edges[edge as usize].policy.hedge?.delay {
+            HedgeDelay::Fixed(d) => Some(d),
+            HedgeDelay::Quantile(_) => self.edges[edge as usize].observed.as_ref()?.delay,
+        }
+    }
+
+    /// A hedge is due: if the frame still waits for that call, send one more.
+    #[cold]
+    #[inline(never)]
+    fn on_hedge(&mut self, f: u32, token: u32) {
+        let Some(frame) = self.frames.get_mut(f as usize) else { return };
+        if frame.wait_token != token || frame.wait_width == 0 || frame.hedges_left == 0 {
+            return; // answered, or the frame has moved on
+        }
+        let Some(Step::Call { edge, .. }) =
+            self.model.services[frame.service as usize].steps.get(frame.step as usize - 1)
+        else {
+            return;
+        };
+        let edge = *edge;
+        frame.hedges_left -= 1;
+        frame.wait_failures_allowed += 1;
+        let branch = frame.wait_width - 1 - frame.hedges_left;
+        let more = frame.hedges_left > 0;
+        let counted = self.now >= self.warmup_end;
+        self.edges[edge as usize].counts.hedges += u64::from(counted);
+        self.start_call(Caller::Frame { frame: f, token: token.wrapping_add(branch) }, edge, counted);
+        if more && let Some(delay) = self.hedge_delay(edge) {
+            self.events.schedule(self.now + delay, Event::Hedge { frame: f, token });
+        }
+    }
+
     /// Puts frame `f` in a new wait for `successes` answers, absorbing `failures_allowed`
-    /// failures, and returns the wait's token.
-    fn wait_for(&mut self, f: u32, successes: u32, failures_allowed: u32) -> u32 {
+    /// failures, with `width` branches (1 + hedges), and returns the wait's first token.
+    fn wait_for(&mut self, f: u32, successes: u32, failures_allowed: u32, width: u32) -> u32 {
         let token = self.next_token;
-        self.next_token = self.next_token.checked_add(1).unwrap_or(1);
+        self.next_token = self.next_token.wrapping_add(width);
         let frame = &mut self.frames[f as usize];
         frame.wait_token = token;
+        frame.wait_width = width;
         frame.wait_successes = successes;
         frame.wait_failures_allowed = failures_allowed;
         token
@@ -1043,12 +1147,23 @@ impl<'m> World<'m> {
                     return;
                 }
                 Some(Step::Call { edge, .. }) => {
-                    let token = self.wait_for(f, 1, 0);
-                    return self.start_call(Caller::Frame { frame: f, token }, *edge, self.now >= self.warmup_end);
+                    let edge = *edge;
+                    let counted = self.now >= self.warmup_end;
+                    let Some(hedge) = self.model.edges[edge as usize].policy.hedge else {
+                        let token = self.wait_for(f, 1, 0, 1);
+                        return self.start_call(Caller::Frame { frame: f, token }, edge, counted);
+                    };
+                    let token = self.wait_for(f, 1, 0, 1 + hedge.max);
+                    self.frames[f as usize].hedges_left = hedge.max;
+                    self.start_call(Caller::Frame { frame: f, token }, edge, counted);
+                    if let Some(delay) = self.hedge_delay(edge) {
+                        self.events.schedule(self.now + delay, Event::Hedge { frame: f, token });
+                    }
+                    return;
                 }
                 Some(Step::FanOut { edge, n, needed, .. }) => {
                     let (edge, n) = (*edge, *n);
-                    let token = self.wait_for(f, *needed, n - needed);
+                    let token = self.wait_for(f, *needed, n - needed, 1);
                     let counted = self.now >= self.warmup_end;
                     for _ in 0..n {
                         self.start_call(Caller::Frame { frame: f, token }, edge, counted);
@@ -1114,7 +1229,13 @@ impl<'m> World<'m> {
         }
         match frame.parent {
             Parent::Direct { caller, edge } => {
-                let counts = &mut self.edges[edge as usize].counts;
+                let state = &mut self.edges[edge as usize];
+                if outcome == Outcome::Success
+                    && let Some(observed) = &mut state.observed
+                {
+                    observed.record(now - frame.arrived);
+                }
+                let counts = &mut state.counts;
                 let counted = u64::from(frame.counted);
                 counts.completed_attempts += counted;
                 match outcome {
@@ -1161,7 +1282,7 @@ impl<'m> World<'m> {
             match caller {
                 Caller::Request(_) => return true,
                 Caller::Frame { frame: g, token } => match self.frames.get(g as usize) {
-                    Some(caller) if caller.wait_token == token => {
+                    Some(caller) if caller.awaits(token) => {
                         f = g;
                         parent = caller.parent;
                     }
@@ -1385,6 +1506,8 @@ impl<'m> World<'m> {
                     attempts_per_call: ratio(c.completed_attempts, c.succeeded + c.failed),
                     breaker_rejections: c.breaker_rejections,
                     throttled: c.throttled,
+                    hedges: c.hedges,
+                    hedges_won: c.hedges_won,
                     breaker_opens: e.breaker.as_ref().map_or(0, |b| b.opens),
                     breaker_open_s: e.breaker.as_ref().map_or(0.0, |b| b.open_s(now)),
                     breaker_transitions: e

@@ -189,6 +189,10 @@ pub struct EdgeSummary {
     pub breaker_transitions: Vec<BreakerTransition>,
     /// Attempts adaptive throttling refused (not sent, not counted in `attempts`).
     pub throttled: u64,
+    /// Hedges sent (extra calls on a `Call` step whose first call was slow).
+    pub hedges: u64,
+    /// Waits won by a hedge rather than by the first call.
+    pub hedges_won: u64,
 }
 
 /// A service's load and latency, over visits that arrived after the warm-up.

@@ -429,7 +429,8 @@ fn hedging_costs_p_slow_and_cuts_the_tail() {
         run(&load(&text), seed, 20)
     };
     let fixed = scenario(r#"(after: "2ms")"#, 1);
-    let extra: Vec<f64> = fixed.runs.iter().map(|r| r.edges[1].hedges as f64 / (r.edges[1].calls - r.edges[1].hedges) as f64).collect();
+    let extra: Vec<f64> =
+        fixed.runs.iter().map(|r| r.edges[1].hedges as f64 / (r.edges[1].calls - r.edges[1].hedges) as f64).collect();
     assert_theory("hedge after 2ms: extra load", &extra, (-2.0f64).exp(), 0.03);
     let p99: Vec<f64> = clients(&fixed).map(|c| c.latency.p99_ms.unwrap()).collect();
     assert_theory("hedge after 2ms: p99 (ms)", &p99, (100f64.ln() + 2.0) / 2.0, 0.03);
@@ -437,6 +438,10 @@ fn hedging_costs_p_slow_and_cuts_the_tail() {
         assert!(r.edges[1].hedges_won > 0 && r.edges[1].hedges_won < r.edges[1].hedges);
     }
     let observed = scenario("(percentile: 90)", 2);
-    let extra: Vec<f64> = observed.runs.iter().map(|r| r.edges[1].hedges as f64 / (r.edges[1].calls - r.edges[1].hedges) as f64).collect();
+    let extra: Vec<f64> = observed
+        .runs
+        .iter()
+        .map(|r| r.edges[1].hedges as f64 / (r.edges[1].calls - r.edges[1].hedges) as f64)
+        .collect();
     assert_theory("hedge at observed p90: extra load", &extra, 0.10, 0.03);
 }

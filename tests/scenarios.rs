@@ -103,3 +103,23 @@ fn p_with(text: &str, set: &[&str]) -> (f64, f64) {
     let l = &report.runs[0].clients[0].latency;
     (l.p50_ms.expect("answered"), l.p99_ms.expect("answered"))
 }
+
+const HEDGING: &str = include_str!("../scenarios/hedging.ron");
+
+/// The header's claim: hedging at p95 cuts p99 at low load and makes it far worse at high
+/// load. The high-load storm needs a burst of slow answers to start it, so it is a likelihood:
+/// seeds 1 to 6 were measured, five of them blow up within the two minutes (seed 4 does not);
+/// the test asks for at least four.
+#[test]
+fn hedging_helps_at_low_load_and_hurts_at_high_load() {
+    let off = "services.frontend.handler.0.policy.hedge.percentile=99.99";
+    let p99 = |set: &[&str], seed: u64| {
+        let report = run(&load_with(HEDGING, set), seed, 1);
+        report.runs[0].clients[0].latency.p99_ms.expect("answered")
+    };
+    let (low_hedged, low_plain) = (p99(&[], 1), p99(&[off], 1));
+    assert!(low_hedged < 0.5 * low_plain, "low load: {low_hedged} vs {low_plain}");
+    let high = "clients.users.rate=1800";
+    let storms = (1..=6).filter(|&seed| p99(&[high], seed) > 5.0 * p99(&[high, off], seed)).count();
+    assert!(storms >= 4, "only {storms} of 6 seeds stormed");
+}

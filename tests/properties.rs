@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
-    Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Client, DistSpec, Duration as Dur, FailureKind,
-    FanOutOptions, Fault, Hedge, Jitter, Policy, Queue, Retry, Scenario, Service, Step, Throttle, Wait,
+    Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Client, DistSpec, Duration as Dur,
+    FailureKind, FanOutOptions, Fault, Hedge, Jitter, Policy, Queue, Retry, Scenario, Service, Step, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -64,8 +64,14 @@ fn policy() -> impl Strategy<Value = Policy> {
             1u32..5,
             backoff,
             prop::sample::subsequence(
-                vec![FailureKind::Timeout, FailureKind::Error, FailureKind::Rejected, FailureKind::BreakerOpen],
-                0..=4,
+                vec![
+                    FailureKind::Timeout,
+                    FailureKind::Error,
+                    FailureKind::Rejected,
+                    FailureKind::BreakerOpen,
+                    FailureKind::BulkheadFull,
+                ],
+                0..=5,
             ),
             budget,
         )
@@ -95,8 +101,18 @@ fn policy() -> impl Strategy<Value = Policy> {
     );
     let throttle =
         prop::option::of((0.5f64..4.0, micros(10_000..5_000_000)).prop_map(|(k, window)| Throttle { k, window }));
-    (prop::option::of(micros(1..50_000)), prop::option::of(micros(0..100_000)), any::<bool>(), retry, breaker, throttle)
-        .prop_map(|(timeout, extra, cancel_on_timeout, retry, breaker, throttle)| Policy {
+    let bulkhead = prop::option::of(
+        (1u32..8, micros(0..20_000)).prop_map(|(max_concurrent, max_wait)| Bulkhead { max_concurrent, max_wait }),
+    );
+    (
+        prop::option::of(micros(1..50_000)),
+        prop::option::of(micros(0..100_000)),
+        any::<bool>(),
+        retry,
+        breaker,
+        (throttle, bulkhead),
+    )
+        .prop_map(|(timeout, extra, cancel_on_timeout, retry, breaker, (throttle, bulkhead))| Policy {
             timeout,
             deadline: extra.map(|e| Dur(SimDuration(timeout.map_or(1_000, |t| t.0.0) + e.0.0))),
             cancel_on_timeout,
@@ -104,6 +120,7 @@ fn policy() -> impl Strategy<Value = Policy> {
             breaker,
             throttle,
             hedge: None,
+            bulkhead,
         })
 }
 

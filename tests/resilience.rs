@@ -445,3 +445,35 @@ fn hedging_costs_p_slow_and_cuts_the_tail() {
         .collect();
     assert_theory("hedge at observed p90: extra load", &extra, 0.10, 0.03);
 }
+
+/// A bulkhead of 5 places in front of a service with ample workers is itself a queueing
+/// station: with no waiting (`max_wait` 0) it is the loss system M/G/5/5, so the share refused
+/// is Erlang B(5, 3) = 0.1101 at 3,000 calls/s of 1 ms, whatever the service distribution; with
+/// unbounded waiting it is M/M/5, so attempts wait C(5, 3) / (5 mu - lambda) on average.
+#[test]
+fn bulkhead_is_erlang_b_without_waiting_and_erlang_c_with_it() {
+    let bulkhead = |service: &str, max_wait: &str, seed: u64| {
+        let text = format!(
+            r#"Scenario(
+                name: "bulkhead",
+                duration: "200s",
+                warmup: "5s",
+                clients: [Client(name: "users", target: "server", rate: 3000.0,
+                    policy: (bulkhead: (max_concurrent: 5, max_wait: "{max_wait}")))],
+                services: [Service(name: "server", workers: 1000, handler: [Work({service})])],
+            )"#
+        );
+        run(&load(&text), seed, 20)
+    };
+    let b = (1..=5).fold(1.0, |b, n| 3.0 * b / (f64::from(n) + 3.0 * b));
+    for (service, seed) in [(r#"Exponential(mean: "1ms")"#, 1), (r#"LogNormal(mean: "1ms", std_dev: "2ms")"#, 2)] {
+        let report = bulkhead(service, "0ms", seed);
+        let refused: Vec<f64> = clients(&report).map(|c| c.failures.bulkhead_full as f64 / c.arrivals as f64).collect();
+        assert_theory(&format!("bulkhead of 5, {service}: P(refused)"), &refused, b, 0.02);
+    }
+    // Erlang C(5, 3) from B: C = B / (1 - (A / c)(1 - B)).
+    let c = b / (1.0 - 0.6 * (1.0 - b));
+    let report = bulkhead(r#"Exponential(mean: "1ms")"#, "1h", 3);
+    let mean: Vec<f64> = clients(&report).map(|c| c.latency.mean_ms.unwrap()).collect();
+    assert_theory("bulkhead of 5 with waiting: mean latency (ms)", &mean, 1.0 + c / 2000.0 * 1000.0, 0.02);
+}

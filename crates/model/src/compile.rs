@@ -77,6 +77,8 @@ pub struct CallPolicy {
     pub throttle: Option<(f64, SimDuration)>,
     /// Hedging, on `Call` steps only.
     pub hedge: Option<HedgePolicy>,
+    /// The bulkhead: places, and the longest wait for one.
+    pub bulkhead: Option<(u32, SimDuration)>,
 }
 
 /// A compiled hedging policy.
@@ -130,6 +132,7 @@ impl CallPolicy {
             && self.retry.is_none()
             && self.breaker.is_none()
             && self.throttle.is_none()
+            && self.bulkhead.is_none()
     }
 }
 
@@ -141,7 +144,7 @@ pub struct RetryPolicy {
     /// The wait before each retry.
     pub backoff: Backoff,
     /// Whether each kind of failure is retried, indexed by [`FailureKind`] as `usize`.
-    pub retry_on: [bool; 5],
+    pub retry_on: [bool; 6],
     /// The retry budget, if any.
     pub budget: Option<BudgetPolicy>,
 }
@@ -557,7 +560,7 @@ fn compile_policy(policy: &scenario::Policy, path: &str, error: &mut impl FnMut(
             }
             BudgetPolicy { ratio: b.ratio, min_per_s: b.min_per_s, window: b.window.0 }
         });
-        let mut retry_on = [false; 5];
+        let mut retry_on = [false; 6];
         for kind in &r.on {
             retry_on[*kind as usize] = true;
         }
@@ -644,7 +647,28 @@ fn compile_policy(policy: &scenario::Policy, path: &str, error: &mut impl FnMut(
         };
         Some(HedgePolicy { delay, max: h.max })
     });
-    CallPolicy { timeout, deadline, cancel_on_timeout: policy.cancel_on_timeout, retry, breaker, throttle, hedge }
+    let bulkhead = policy.bulkhead.as_ref().map(|b| {
+        if b.max_concurrent == 0 || b.max_concurrent > MAX_WORKERS {
+            error(
+                Diagnostic::error(format!(
+                    "a bulkhead's `max_concurrent` must be between 1 and {MAX_WORKERS}, got {}",
+                    b.max_concurrent
+                ))
+                .at_path(path),
+            );
+        }
+        (b.max_concurrent, b.max_wait.0)
+    });
+    CallPolicy {
+        timeout,
+        deadline,
+        cancel_on_timeout: policy.cancel_on_timeout,
+        retry,
+        breaker,
+        throttle,
+        hedge,
+        bulkhead,
+    }
 }
 
 /// Compiles a distribution, checking its parameters.

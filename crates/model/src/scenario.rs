@@ -279,6 +279,27 @@ pub struct Policy {
     /// first has not answered in time; the first success wins.
     #[serde(default)]
     pub hedge: Option<Hedge>,
+    /// A bulkhead (connection pool) on the edge: at most `max_concurrent` attempts in flight.
+    #[serde(default)]
+    pub bulkhead: Option<Bulkhead>,
+}
+
+/// A bulkhead as Resilience4j's `SemaphoreBulkhead` defines it, or a client connection pool:
+/// an attempt takes a place until its answer comes back (even if the caller gave up on it),
+/// waits up to `max_wait` for one, and fails when none came.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bulkhead {
+    /// Places (connections). Resilience4j's default: 25.
+    #[serde(default = "twenty_five")]
+    pub max_concurrent: u32,
+    /// How long an attempt may wait for a place. Resilience4j's default: 0.
+    #[serde(default)]
+    pub max_wait: Duration,
+}
+
+fn twenty_five() -> u32 {
+    25
 }
 
 /// When and how often to hedge. Give either `after` or `percentile`.
@@ -444,6 +465,8 @@ pub enum FailureKind {
     BreakerOpen,
     /// The caller's adaptive throttling refused to send the attempt.
     Throttled,
+    /// The caller's bulkhead had no free place and the wait for one ran out.
+    BulkheadFull,
 }
 
 /// A retry budget in the manner of Finagle's `RetryBudget`: retries are allowed while those in

@@ -120,6 +120,8 @@ enum Event {
     Deadline(u32),
     /// A call's backoff is over: send the next attempt.
     Retry(u32),
+    /// A call's wait for a bulkhead place ran out.
+    BulkheadTimeout(u32),
     /// A frame's call has not answered yet: send a hedge. `token` names the wait.
     Hedge { frame: u32, token: u32 },
 }
@@ -176,6 +178,8 @@ struct Frame {
     wait_width: u32,
     /// Hedges still to send in the current wait.
     hedges_left: u32,
+    /// The edge whose bulkhead place this visit holds (`NO_EDGE`: none).
+    place_on_edge: u32,
     /// Successes still needed to end the wait.
     wait_successes: u32,
     /// Failures the wait can still absorb before it fails.
@@ -218,6 +222,8 @@ struct CallState {
     sent: u32,
     /// When the call started.
     started: SimTime,
+    /// Set while the current attempt waits for a bulkhead place.
+    place_timer: Option<EventKey>,
 }
 
 /// Two counts over a sliding window of `WINDOW_BUCKETS` buckets: requests and retries for a
@@ -303,6 +309,7 @@ struct EdgeCounts {
     throttled: u64,
     hedges: u64,
     hedges_won: u64,
+    bulkhead_full: u64,
 }
 
 /// An edge's observed call latencies and the hedge delay read from them.
@@ -328,6 +335,12 @@ impl Observed {
     }
 }
 
+/// A bulkhead's state: places in use, and `(call, incarnation)` of the attempts waiting.
+struct Pool {
+    in_use: u32,
+    waiting: VecDeque<(u32, u32)>,
+}
+
 struct EdgeState {
     plain: bool,
     /// The service called, copied from the model to keep the hot path on one cache line.
@@ -339,6 +352,8 @@ struct EdgeState {
     throttle: Option<PairWindow>,
     /// Observed call latencies, for hedging at a percentile.
     observed: Option<Observed>,
+    /// The bulkhead's places in use and the attempts waiting for one.
+    bulkhead: Option<Pool>,
     counts: EdgeCounts,
 }
 
@@ -422,6 +437,9 @@ struct World<'m> {
     window_index: usize,
     window_end: SimTime,
 }
+
+/// `Frame::place_on_edge` of a visit that holds no bulkhead place.
+const NO_EDGE: u32 = u32::MAX;
 
 /// The most windows a time series may have: longer runs get wider windows.
 pub const MAX_WINDOWS: u64 = 100_000;
@@ -559,6 +577,7 @@ impl<'m> World<'m> {
                     .map(|b| Budget { window: PairWindow::new(b.window) }),
                 breaker: e.policy.breaker.as_ref().map(|b| Breaker::new(b, SimTime::ZERO + model.warmup)),
                 throttle: e.policy.throttle.map(|(_, window)| PairWindow::new(window)),
+                bulkhead: e.policy.bulkhead.map(|_| Pool { in_use: 0, waiting: VecDeque::new() }),
                 observed: match e.policy.hedge.map(|h| h.delay) {
                     Some(HedgeDelay::Quantile(q)) => {
                         Some(Observed { latency: LatencyRecorder::new(), quantile: q, delay: None })
@@ -636,6 +655,7 @@ impl<'m> World<'m> {
             Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
             Event::Deadline(c) => self.on_deadline(c),
             Event::Hedge { frame, token } => self.on_hedge(frame, token),
+            Event::BulkheadTimeout(c) => self.on_bulkhead_timeout(c),
             Event::Retry(c) => {
                 self.calls[c as usize].retry_timer = None;
                 self.start_attempt(c);
@@ -739,6 +759,7 @@ impl<'m> World<'m> {
             attempt_started: self.now,
             sent: 0,
             started: self.now,
+            place_timer: None,
         }) as u32;
         if let Some(deadline) = self.model.edges[edge as usize].policy.deadline {
             self.calls[c as usize].deadline_timer = Some(self.events.schedule(self.now + deadline, Event::Deadline(c)));
@@ -777,19 +798,76 @@ impl<'m> World<'m> {
             state.counts.breaker_rejections += u64::from(counted);
             return self.after_failure(c, FailureKind::BreakerOpen);
         }
+        if let Some(pool) = &mut state.bulkhead {
+            let (places, max_wait) = self.model.edges[edge as usize].policy.bulkhead.unwrap_or((1, SimDuration::ZERO));
+            if pool.in_use < places {
+                pool.in_use += 1;
+            } else if max_wait > SimDuration::ZERO {
+                pool.waiting.push_back((c, incarnation));
+                let key = self.events.schedule(now + max_wait, Event::BulkheadTimeout(c));
+                self.calls[c as usize].place_timer = Some(key);
+                return;
+            } else {
+                state.counts.bulkhead_full += u64::from(counted);
+                return self.after_failure(c, FailureKind::BulkheadFull);
+            }
+        }
+        self.send_attempt(c);
+    }
+
+    /// Sends the current attempt of call `c`, past every local check (a bulkhead place, if
+    /// any, already taken).
+    fn send_attempt(&mut self, c: u32) {
+        let now = self.now;
+        let call = &mut self.calls[c as usize];
+        call.attempt_started = now;
+        call.sent += 1;
+        let (edge, attempt, incarnation, counted) = (call.edge, call.attempts, call.incarnation, call.counted);
+        let state = &mut self.edges[edge as usize];
         state.counts.attempts += u64::from(counted);
         if attempt > 1 {
             state.counts.retries += u64::from(counted);
         }
-        let call = &mut self.calls[c as usize];
-        call.attempt_started = now;
-        call.sent += 1;
+        let holds_place = state.bulkhead.is_some();
         let edge_model = &self.model.edges[edge as usize];
         let f = self.enter(edge_model.to.0, Parent::Attempt { call: c, incarnation, attempt });
+        if holds_place {
+            self.frames[f as usize].place_on_edge = edge;
+        }
         let timer = edge_model.policy.timeout.map(|t| self.events.schedule(now + t, Event::AttemptTimeout(c)));
         let call = &mut self.calls[c as usize];
         call.frame = Some(f);
         call.attempt_timer = timer;
+    }
+
+    /// The wait for a bulkhead place ran out.
+    #[cold]
+    #[inline(never)]
+    fn on_bulkhead_timeout(&mut self, c: u32) {
+        let call = &mut self.calls[c as usize];
+        call.place_timer = None;
+        self.edges[call.edge as usize].counts.bulkhead_full += u64::from(call.counted);
+        self.after_failure(c, FailureKind::BulkheadFull);
+    }
+
+    /// An attempt that held a place on `edge` is over (answered, even if nobody listened):
+    /// the place goes to the longest-waiting attempt that still wants it.
+    fn release_place(&mut self, edge: u32) {
+        let Some(pool) = &mut self.edges[edge as usize].bulkhead else { return };
+        pool.in_use -= 1;
+        while let Some((c, incarnation)) = pool.waiting.pop_front() {
+            let waiting = self
+                .calls
+                .get_mut(c as usize)
+                .filter(|call| call.incarnation == incarnation && call.place_timer.is_some());
+            if let Some(call) = waiting {
+                if let Some(key) = call.place_timer.take() {
+                    self.events.cancel(key);
+                }
+                pool.in_use += 1;
+                return self.send_attempt(c);
+            }
+        }
     }
 
     #[cold]
@@ -878,7 +956,9 @@ impl<'m> World<'m> {
             Outcome::Success => return self.complete_call(c, Outcome::Success),
             Outcome::Failed(FailureKind::Rejected) => counts.rejections += u64::from(call.counted),
             Outcome::Failed(FailureKind::Error) => counts.errors += u64::from(call.counted),
-            Outcome::Failed(FailureKind::Timeout | FailureKind::BreakerOpen | FailureKind::Throttled) => {}
+            Outcome::Failed(
+                FailureKind::Timeout | FailureKind::BreakerOpen | FailureKind::Throttled | FailureKind::BulkheadFull,
+            ) => {}
         }
         if let Outcome::Failed(kind) = outcome {
             self.after_failure(c, kind);
@@ -945,7 +1025,7 @@ impl<'m> World<'m> {
     /// A call is over: cancel its timers and answer its caller.
     fn complete_call(&mut self, c: u32, outcome: Outcome) {
         let call = self.calls.remove(c as usize);
-        for key in [call.attempt_timer, call.deadline_timer, call.retry_timer].into_iter().flatten() {
+        for key in [call.attempt_timer, call.deadline_timer, call.retry_timer, call.place_timer].into_iter().flatten() {
             self.events.cancel(key);
         }
         let state = &mut self.edges[call.edge as usize];
@@ -1037,6 +1117,7 @@ impl<'m> World<'m> {
             wait_token: 0,
             wait_width: 0,
             hedges_left: 0,
+            place_on_edge: NO_EDGE,
             wait_successes: 0,
             wait_failures_allowed: 0,
         };
@@ -1186,6 +1267,9 @@ impl<'m> World<'m> {
         let now = self.now;
         let from = self.warmup_end;
         let frame = self.frames.remove(f as usize);
+        if frame.place_on_edge != NO_EDGE {
+            self.release_place(frame.place_on_edge);
+        }
         let service = &mut self.services[frame.service as usize];
         service.finished_total += 1;
         if frame.holds_worker {
@@ -1245,7 +1329,10 @@ impl<'m> World<'m> {
                         match kind {
                             FailureKind::Rejected => counts.rejections += counted,
                             FailureKind::Error => counts.errors += counted,
-                            FailureKind::Timeout | FailureKind::BreakerOpen | FailureKind::Throttled => {}
+                            FailureKind::Timeout
+                            | FailureKind::BreakerOpen
+                            | FailureKind::Throttled
+                            | FailureKind::BulkheadFull => {}
                         }
                     }
                 }
@@ -1330,6 +1417,7 @@ impl<'m> World<'m> {
                         FailureKind::Error => client.failures.error += 1,
                         FailureKind::BreakerOpen => client.failures.breaker_open += 1,
                         FailureKind::Throttled => client.failures.throttled += 1,
+                        FailureKind::BulkheadFull => client.failures.bulkhead_full += 1,
                     }
                     client.failure_latency.record(latency);
                 }
@@ -1422,7 +1510,8 @@ impl<'m> World<'m> {
                     + c.failures.timeout
                     + c.failures.error
                     + c.failures.breaker_open
-                    + c.failures.throttled;
+                    + c.failures.throttled
+                    + c.failures.bulkhead_full;
                 let answered = c.succeeded + failed;
                 let total_ns = c.latency.mean_ns().unwrap_or(0.0) * c.latency.count() as f64
                     + c.failure_latency.mean_ns().unwrap_or(0.0) * c.failure_latency.count() as f64;
@@ -1508,6 +1597,7 @@ impl<'m> World<'m> {
                     throttled: c.throttled,
                     hedges: c.hedges,
                     hedges_won: c.hedges_won,
+                    bulkhead_full: c.bulkhead_full,
                     breaker_opens: e.breaker.as_ref().map_or(0, |b| b.opens),
                     breaker_open_s: e.breaker.as_ref().map_or(0.0, |b| b.open_s(now)),
                     breaker_transitions: e

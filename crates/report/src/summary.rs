@@ -136,6 +136,8 @@ pub struct Failures {
     pub breaker_open: u64,
     /// The client's adaptive throttling refused to send it.
     pub throttled: u64,
+    /// The client's bulkhead had no place for it in time.
+    pub bulkhead_full: u64,
 }
 
 /// A circuit breaker changing state.
@@ -193,6 +195,8 @@ pub struct EdgeSummary {
     pub hedges: u64,
     /// Waits won by a hedge rather than by the first call.
     pub hedges_won: u64,
+    /// Attempts the bulkhead refused: no place free, or none within `max_wait`.
+    pub bulkhead_full: u64,
 }
 
 /// A service's load and latency, over visits that arrived after the warm-up.

@@ -6,7 +6,8 @@ use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
     Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Client, DistSpec, Duration as Dur,
-    FailureKind, FanOutOptions, Fault, Hedge, Jitter, Policy, Queue, Retry, Scenario, Service, Step, Throttle, Wait,
+    FailureKind, FanOutOptions, Fault, Hedge, Jitter, LimitMode, Policy, Queue, RateLimit, Retry, Scenario, Service,
+    Step, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -101,6 +102,12 @@ fn policy() -> impl Strategy<Value = Policy> {
     );
     let throttle =
         prop::option::of((0.5f64..4.0, micros(10_000..5_000_000)).prop_map(|(k, window)| Throttle { k, window }));
+    let rate_limit =
+        prop::option::of((1.0f64..5_000.0, 1.0f64..20.0, any::<bool>()).prop_map(|(rate, burst, delay)| RateLimit {
+            rate,
+            burst,
+            mode: if delay { LimitMode::Delay } else { LimitMode::Reject },
+        }));
     let bulkhead = prop::option::of(
         (1u32..8, micros(0..20_000)).prop_map(|(max_concurrent, max_wait)| Bulkhead { max_concurrent, max_wait }),
     );
@@ -110,9 +117,9 @@ fn policy() -> impl Strategy<Value = Policy> {
         any::<bool>(),
         retry,
         breaker,
-        (throttle, bulkhead),
+        (throttle, bulkhead, rate_limit),
     )
-        .prop_map(|(timeout, extra, cancel_on_timeout, retry, breaker, (throttle, bulkhead))| Policy {
+        .prop_map(|(timeout, extra, cancel_on_timeout, retry, breaker, (throttle, bulkhead, rate_limit))| Policy {
             timeout,
             deadline: extra.map(|e| Dur(SimDuration(timeout.map_or(1_000, |t| t.0.0) + e.0.0))),
             cancel_on_timeout,
@@ -121,6 +128,7 @@ fn policy() -> impl Strategy<Value = Policy> {
             throttle,
             hedge: None,
             bulkhead,
+            rate_limit,
         })
 }
 

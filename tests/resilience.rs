@@ -477,3 +477,33 @@ fn bulkhead_is_erlang_b_without_waiting_and_erlang_c_with_it() {
     let mean: Vec<f64> = clients(&report).map(|c| c.latency.mean_ms.unwrap()).collect();
     assert_theory("bulkhead of 5 with waiting: mean latency (ms)", &mean, 1.0 + c / 2000.0 * 1000.0, 0.02);
 }
+
+/// A token bucket of 100 tokens/s holding at most 1. Rejecting: a constant stream at 200/s
+/// finds a token exactly every other time. Delaying: each attempt waits for its reserved token,
+/// which makes the limiter a server with deterministic service 1/rate, so Poisson traffic at
+/// 80/s waits as in M/D/1: rho / (2 mu (1 - rho)) = 20 ms.
+#[test]
+fn rate_limiter_rejects_the_excess_and_delays_like_m_d_1() {
+    let limited = |arrivals: &str, rate: f64, mode: &str, seed: u64, replications: u32| {
+        let text = format!(
+            r#"Scenario(
+                name: "limit",
+                duration: "3000s",
+                warmup: "5s",
+                clients: [Client(name: "users", target: "server", rate: {rate:?}, arrivals: {arrivals},
+                    policy: (rate_limit: (rate: 100, mode: {mode})))],
+                services: [Service(name: "server", workers: 1000, handler: [Work(Constant("1ms"))])],
+            )"#
+        );
+        run(&load(&text), seed, replications)
+    };
+    let reject = limited("Constant", 200.0, "Reject", 1, 1);
+    let c = &reject.runs[0].clients[0];
+    assert!(c.failures.rate_limited.abs_diff(c.succeeded) <= 1, "{} vs {}", c.failures.rate_limited, c.succeeded);
+    assert_eq!(reject.runs[0].edges[0].rate_limited, c.failures.rate_limited);
+
+    let delay = limited("Poisson", 80.0, "Delay", 2, 20);
+    let mean: Vec<f64> = clients(&delay).map(|c| c.latency.mean_ms.unwrap()).collect();
+    assert_theory("token bucket delay, M/D/1 at rho 0.8: mean latency (ms)", &mean, 20.0 + 1.0, 0.03);
+    assert!(clients(&delay).all(|c| c.failed == 0));
+}

@@ -79,6 +79,8 @@ pub struct CallPolicy {
     pub hedge: Option<HedgePolicy>,
     /// The bulkhead: places, and the longest wait for one.
     pub bulkhead: Option<(u32, SimDuration)>,
+    /// The rate limiter.
+    pub rate_limit: Option<scenario::RateLimit>,
 }
 
 /// A compiled hedging policy.
@@ -133,6 +135,7 @@ impl CallPolicy {
             && self.breaker.is_none()
             && self.throttle.is_none()
             && self.bulkhead.is_none()
+            && self.rate_limit.is_none()
     }
 }
 
@@ -144,7 +147,7 @@ pub struct RetryPolicy {
     /// The wait before each retry.
     pub backoff: Backoff,
     /// Whether each kind of failure is retried, indexed by [`FailureKind`] as `usize`.
-    pub retry_on: [bool; 6],
+    pub retry_on: [bool; 7],
     /// The retry budget, if any.
     pub budget: Option<BudgetPolicy>,
 }
@@ -560,7 +563,7 @@ fn compile_policy(policy: &scenario::Policy, path: &str, error: &mut impl FnMut(
             }
             BudgetPolicy { ratio: b.ratio, min_per_s: b.min_per_s, window: b.window.0 }
         });
-        let mut retry_on = [false; 6];
+        let mut retry_on = [false; 7];
         for kind in &r.on {
             retry_on[*kind as usize] = true;
         }
@@ -668,6 +671,19 @@ fn compile_policy(policy: &scenario::Policy, path: &str, error: &mut impl FnMut(
         throttle,
         hedge,
         bulkhead,
+        rate_limit: policy.rate_limit.clone().filter(|limit| {
+            let valid = limit.rate.is_finite() && limit.rate > 0.0 && limit.burst.is_finite() && limit.burst >= 1.0;
+            if !valid {
+                error(
+                    Diagnostic::error(format!(
+                        "a rate limit needs a positive `rate` and a `burst` of at least 1, got {} and {}",
+                        limit.rate, limit.burst
+                    ))
+                    .at_path(path),
+                );
+            }
+            valid
+        }),
     }
 }
 

@@ -282,6 +282,34 @@ pub struct Policy {
     /// A bulkhead (connection pool) on the edge: at most `max_concurrent` attempts in flight.
     #[serde(default)]
     pub bulkhead: Option<Bulkhead>,
+    /// A token-bucket rate limiter on the caller's side of the edge.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A token bucket: `rate` tokens per second, at most `burst` stored; an attempt takes one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Tokens per second.
+    pub rate: f64,
+    /// The most tokens stored (the bucket starts full). Default 1.
+    #[serde(default = "one_f64")]
+    pub burst: f64,
+    /// What happens without a token: `Reject` fails the attempt at once (default); `Delay`
+    /// reserves the next token and sends the attempt when it comes (Guava's RateLimiter).
+    #[serde(default)]
+    pub mode: LimitMode,
+}
+
+/// What a rate limiter does with an attempt that finds no token.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LimitMode {
+    /// Fail it at once.
+    #[default]
+    Reject,
+    /// Send it when its token comes.
+    Delay,
 }
 
 /// A bulkhead as Resilience4j's `SemaphoreBulkhead` defines it, or a client connection pool:
@@ -467,6 +495,8 @@ pub enum FailureKind {
     Throttled,
     /// The caller's bulkhead had no free place and the wait for one ran out.
     BulkheadFull,
+    /// The caller's rate limiter had no token (in `Reject` mode).
+    RateLimited,
 }
 
 /// A retry budget in the manner of Finagle's `RetryBudget`: retries are allowed while those in

@@ -29,7 +29,7 @@ use tailsim_report::{
 
 use crate::breaker::Breaker;
 use crate::compile::{BudgetPolicy, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, Step};
-use crate::scenario::{Arrivals, Backoff, Balancer, FailureKind, Jitter};
+use crate::scenario::{Arrivals, Backoff, Balancer, FailureKind, Jitter, LimitMode, RateLimit};
 
 /// Bounds that stop a run cleanly, marked as truncated, instead of exhausting the machine.
 #[derive(Clone, Copy, Debug)]
@@ -122,6 +122,8 @@ enum Event {
     Retry(u32),
     /// A call's wait for a bulkhead place ran out.
     BulkheadTimeout(u32),
+    /// The rate-limiter token a call reserved is ready.
+    TokenReady(u32),
     /// A frame's call has not answered yet: send a hedge. `token` names the wait.
     Hedge { frame: u32, token: u32 },
 }
@@ -310,6 +312,7 @@ struct EdgeCounts {
     hedges: u64,
     hedges_won: u64,
     bulkhead_full: u64,
+    rate_limited: u64,
 }
 
 /// An edge's observed call latencies and the hedge delay read from them.
@@ -335,6 +338,36 @@ impl Observed {
     }
 }
 
+/// A token bucket. Tokens may go below zero in `Delay` mode: each is a reservation.
+struct Bucket {
+    tokens: f64,
+    at: SimTime,
+}
+
+impl Bucket {
+    /// Takes a token at `now`: `Some(0)` at once, `Some(wait)` reserved for later (Delay),
+    /// `None` refused (Reject).
+    fn take(&mut self, now: SimTime, limit: &RateLimit) -> Option<SimDuration> {
+        // ns x rate / 1e9: exact for whole-number rates and nanosecond times, so a constant
+        // stream at twice the rate alternates exactly.
+        let refill = now.saturating_since(self.at).as_nanos() as f64 * limit.rate / 1e9;
+        self.tokens = (self.tokens + refill).min(limit.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return Some(SimDuration::ZERO);
+        }
+        match limit.mode {
+            LimitMode::Reject => None,
+            LimitMode::Delay => {
+                let wait_s = (1.0 - self.tokens) / limit.rate;
+                self.tokens -= 1.0;
+                Some(SimDuration::from_secs_f64(wait_s))
+            }
+        }
+    }
+}
+
 /// A bulkhead's state: places in use, and `(call, incarnation)` of the attempts waiting.
 struct Pool {
     in_use: u32,
@@ -354,6 +387,8 @@ struct EdgeState {
     observed: Option<Observed>,
     /// The bulkhead's places in use and the attempts waiting for one.
     bulkhead: Option<Pool>,
+    /// The rate limiter's bucket.
+    rate_limit: Option<Bucket>,
     counts: EdgeCounts,
 }
 
@@ -578,6 +613,7 @@ impl<'m> World<'m> {
                 breaker: e.policy.breaker.as_ref().map(|b| Breaker::new(b, SimTime::ZERO + model.warmup)),
                 throttle: e.policy.throttle.map(|(_, window)| PairWindow::new(window)),
                 bulkhead: e.policy.bulkhead.map(|_| Pool { in_use: 0, waiting: VecDeque::new() }),
+                rate_limit: e.policy.rate_limit.as_ref().map(|l| Bucket { tokens: l.burst, at: SimTime::ZERO }),
                 observed: match e.policy.hedge.map(|h| h.delay) {
                     Some(HedgeDelay::Quantile(q)) => {
                         Some(Observed { latency: LatencyRecorder::new(), quantile: q, delay: None })
@@ -656,6 +692,10 @@ impl<'m> World<'m> {
             Event::Deadline(c) => self.on_deadline(c),
             Event::Hedge { frame, token } => self.on_hedge(frame, token),
             Event::BulkheadTimeout(c) => self.on_bulkhead_timeout(c),
+            Event::TokenReady(c) => {
+                self.calls[c as usize].retry_timer = None;
+                self.admit_to_bulkhead(c);
+            }
             Event::Retry(c) => {
                 self.calls[c as usize].retry_timer = None;
                 self.start_attempt(c);
@@ -772,7 +812,7 @@ impl<'m> World<'m> {
         let now = self.now;
         let call = &mut self.calls[c as usize];
         call.attempts += 1;
-        let (edge, attempt, incarnation, counted) = (call.edge, call.attempts, call.incarnation, call.counted);
+        let (edge, attempt, counted) = (call.edge, call.attempts, call.counted);
         let state = &mut self.edges[edge as usize];
         if attempt == 1
             && let Some(budget) = &mut state.budget
@@ -798,6 +838,31 @@ impl<'m> World<'m> {
             state.counts.breaker_rejections += u64::from(counted);
             return self.after_failure(c, FailureKind::BreakerOpen);
         }
+        if let Some(bucket) = &mut state.rate_limit {
+            let limit = self.model.edges[edge as usize].policy.rate_limit.as_ref().expect("a bucket has a limit");
+            match bucket.take(now, limit) {
+                Some(wait) if wait == SimDuration::ZERO => {}
+                Some(wait) => {
+                    // Delay mode: the token is reserved; the attempt goes when it comes.
+                    let key = self.events.schedule(now + wait, Event::TokenReady(c));
+                    self.calls[c as usize].retry_timer = Some(key);
+                    return;
+                }
+                None => {
+                    state.counts.rate_limited += u64::from(counted);
+                    return self.after_failure(c, FailureKind::RateLimited);
+                }
+            }
+        }
+        self.admit_to_bulkhead(c);
+    }
+
+    /// The last local check before sending: a bulkhead place, if the edge has a bulkhead.
+    fn admit_to_bulkhead(&mut self, c: u32) {
+        let now = self.now;
+        let call = &self.calls[c as usize];
+        let (edge, incarnation, counted) = (call.edge, call.incarnation, call.counted);
+        let state = &mut self.edges[edge as usize];
         if let Some(pool) = &mut state.bulkhead {
             let (places, max_wait) = self.model.edges[edge as usize].policy.bulkhead.unwrap_or((1, SimDuration::ZERO));
             if pool.in_use < places {
@@ -957,7 +1022,11 @@ impl<'m> World<'m> {
             Outcome::Failed(FailureKind::Rejected) => counts.rejections += u64::from(call.counted),
             Outcome::Failed(FailureKind::Error) => counts.errors += u64::from(call.counted),
             Outcome::Failed(
-                FailureKind::Timeout | FailureKind::BreakerOpen | FailureKind::Throttled | FailureKind::BulkheadFull,
+                FailureKind::Timeout
+                | FailureKind::BreakerOpen
+                | FailureKind::Throttled
+                | FailureKind::BulkheadFull
+                | FailureKind::RateLimited,
             ) => {}
         }
         if let Outcome::Failed(kind) = outcome {
@@ -1332,7 +1401,8 @@ impl<'m> World<'m> {
                             FailureKind::Timeout
                             | FailureKind::BreakerOpen
                             | FailureKind::Throttled
-                            | FailureKind::BulkheadFull => {}
+                            | FailureKind::BulkheadFull
+                            | FailureKind::RateLimited => {}
                         }
                     }
                 }
@@ -1418,6 +1488,7 @@ impl<'m> World<'m> {
                         FailureKind::BreakerOpen => client.failures.breaker_open += 1,
                         FailureKind::Throttled => client.failures.throttled += 1,
                         FailureKind::BulkheadFull => client.failures.bulkhead_full += 1,
+                        FailureKind::RateLimited => client.failures.rate_limited += 1,
                     }
                     client.failure_latency.record(latency);
                 }
@@ -1511,7 +1582,8 @@ impl<'m> World<'m> {
                     + c.failures.error
                     + c.failures.breaker_open
                     + c.failures.throttled
-                    + c.failures.bulkhead_full;
+                    + c.failures.bulkhead_full
+                    + c.failures.rate_limited;
                 let answered = c.succeeded + failed;
                 let total_ns = c.latency.mean_ns().unwrap_or(0.0) * c.latency.count() as f64
                     + c.failure_latency.mean_ns().unwrap_or(0.0) * c.failure_latency.count() as f64;
@@ -1598,6 +1670,7 @@ impl<'m> World<'m> {
                     hedges: c.hedges,
                     hedges_won: c.hedges_won,
                     bulkhead_full: c.bulkhead_full,
+                    rate_limited: c.rate_limited,
                     breaker_opens: e.breaker.as_ref().map_or(0, |b| b.opens),
                     breaker_open_s: e.breaker.as_ref().map_or(0.0, |b| b.open_s(now)),
                     breaker_transitions: e

@@ -138,6 +138,8 @@ pub struct Failures {
     pub throttled: u64,
     /// The client's bulkhead had no place for it in time.
     pub bulkhead_full: u64,
+    /// The client's rate limiter had no token for it.
+    pub rate_limited: u64,
 }
 
 /// A circuit breaker changing state.
@@ -197,6 +199,8 @@ pub struct EdgeSummary {
     pub hedges_won: u64,
     /// Attempts the bulkhead refused: no place free, or none within `max_wait`.
     pub bulkhead_full: u64,
+    /// Attempts the rate limiter refused (`Reject` mode).
+    pub rate_limited: u64,
 }
 
 /// A service's load and latency, over visits that arrived after the warm-up.

@@ -5,9 +5,9 @@
 use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
-    Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Client, DistSpec, Duration as Dur,
-    FailureKind, FanOutOptions, Fault, Hedge, Jitter, LimitMode, Policy, Queue, RateLimit, Retry, Scenario, Service,
-    Step, Throttle, Wait,
+    Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Client, Discipline, DistSpec,
+    Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter, LimitMode, Policy, Queue, RateLimit, Retry,
+    Scenario, Service, Step, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -171,16 +171,17 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     (
                         1u32..4,
                         1u32..5,
-                        prop::option::of(0u32..20),
+                        (prop::option::of(0u32..20), any::<bool>(), prop::option::of(micros(0..20_000))),
                         prop_oneof![Just(Balancer::RoundRobin), Just(Balancer::Random)],
                         prop::collection::vec(step, 1..4),
                     )
-                        .prop_map(move |(instances, workers, capacity, balancer, handler)| {
+                        .prop_map(move |(instances, workers, (capacity, lifo, shed_after), balancer, handler)| {
+                            let discipline = if lifo { Discipline::Lifo } else { Discipline::Fifo };
                             Service {
                                 name: format!("s{i}"),
                                 instances,
                                 workers,
-                                queue: Queue { capacity },
+                                queue: Queue { capacity, discipline, shed_after },
                                 balancer,
                                 handler,
                             }

@@ -507,3 +507,35 @@ fn rate_limiter_rejects_the_excess_and_delays_like_m_d_1() {
     assert_theory("token bucket delay, M/D/1 at rho 0.8: mean latency (ms)", &mean, 20.0 + 1.0, 0.03);
     assert!(clients(&delay).all(|c| c.failed == 0));
 }
+
+/// Queue disciplines and shedding. M/M/1 at rho 0.8 served last-come-first-served has the same
+/// mean time in system as FIFO, 1/(mu - lambda) = 5 ms (the order does not change the work),
+/// but a longer tail: its p99 must exceed FIFO's ln(100) x 5 ms = 23 ms. Shedding visits that
+/// waited over 10 ms answers them at once with a rejection, keeps every served visit's wait at
+/// most 10 ms, and Little's law still holds counting the shed visits' time in queue.
+#[test]
+fn lifo_keeps_the_mean_and_stretches_the_tail_and_shedding_caps_the_wait() {
+    let station = |queue: &str, seed: u64, replications: u32| {
+        let text = format!(
+            r#"Scenario(
+                name: "queue",
+                duration: "1000s",
+                warmup: "10s",
+                clients: [Client(name: "users", target: "server", rate: 800.0)],
+                services: [Service(name: "server", queue: {queue}, handler: [Work(Exponential(mean: "1ms"))])],
+            )"#
+        );
+        run(&load(&text), seed, replications)
+    };
+    let lifo = station("(discipline: Lifo)", 1, 20);
+    let mean: Vec<f64> = clients(&lifo).map(|c| c.latency.mean_ms.unwrap()).collect();
+    assert_theory("LIFO M/M/1 rho 0.8: mean sojourn (ms)", &mean, 5.0, 0.02);
+    assert!(clients(&lifo).all(|c| c.latency.p99_ms.unwrap() > 30.0));
+
+    let shed = station(r#"(shed_after: "10ms")"#, 2, 1);
+    let server = &shed.runs[0].services[0];
+    assert!(server.shed > 0);
+    assert!(server.queue_wait.max_ms.unwrap() <= 10.0, "{:?}", server.queue_wait);
+    assert_eq!(shed.runs[0].clients[0].failures.rejected, server.shed);
+    assert!(server.littles_law.relative_error < 0.01, "{:?}", server.littles_law);
+}

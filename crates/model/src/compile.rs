@@ -189,6 +189,10 @@ pub struct ServiceModel {
     pub workers: u32,
     /// Waiting places per instance; `None` is unbounded.
     pub queue_capacity: Option<u32>,
+    /// Which waiting visit a free worker takes.
+    pub discipline: scenario::Discipline,
+    /// Shed visits that waited longer than this.
+    pub shed_after: Option<SimDuration>,
     /// The balancing policy.
     pub balancer: Balancer,
     /// The handler.
@@ -438,6 +442,8 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
             instances: s.instances,
             workers: s.workers,
             queue_capacity: s.queue.capacity,
+            discipline: s.queue.discipline,
+            shed_after: s.queue.shed_after.map(|d| d.0),
             balancer: s.balancer,
             steps,
             faults: Vec::new(),

@@ -186,6 +186,25 @@ pub struct Queue {
     /// (a loss system). Omitted means unbounded.
     #[serde(default)]
     pub capacity: Option<u32>,
+    /// Which waiting visit a free worker takes. Default `Fifo`.
+    #[serde(default)]
+    pub discipline: Discipline,
+    /// Load shedding by time in queue: a visit that waited longer is dropped when it reaches a
+    /// worker, with a fast rejection, instead of being served for a caller that has likely
+    /// given up (CoDel-like "drop old work").
+    #[serde(default)]
+    pub shed_after: Option<Duration>,
+}
+
+/// Queue discipline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Discipline {
+    /// First come, first served.
+    #[default]
+    Fifo,
+    /// Last come, first served (non-preemptive): fresh requests first, which keeps most answers
+    /// fast under overload while the oldest wait longest.
+    Lifo,
 }
 
 /// Load-balancing policy across a service's instances.

@@ -29,7 +29,7 @@ use tailsim_report::{
 
 use crate::breaker::Breaker;
 use crate::compile::{BudgetPolicy, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, Step};
-use crate::scenario::{Arrivals, Backoff, Balancer, FailureKind, Jitter, LimitMode, RateLimit};
+use crate::scenario::{Arrivals, Backoff, Balancer, Discipline, FailureKind, Jitter, LimitMode, RateLimit};
 
 /// Bounds that stop a run cleanly, marked as truncated, instead of exhausting the machine.
 #[derive(Clone, Copy, Debug)]
@@ -422,7 +422,9 @@ struct ServiceState {
     rejected: u64,
     completed: u64,
     dropped: u64,
-    /// Time in the system of the dropped visits, for Little's law.
+    /// Visits shed for waiting longer than `shed_after`.
+    shed: u64,
+    /// Time in the system of the dropped and shed visits, for Little's law.
     dropped_ns: u128,
     wasted_ns: u128,
     arrivals_total: u64,
@@ -583,6 +585,7 @@ impl<'m> World<'m> {
                     rejected: 0,
                     completed: 0,
                     dropped: 0,
+                    shed: 0,
                     dropped_ns: 0,
                     wasted_ns: 0,
                     arrivals_total: 0,
@@ -1344,12 +1347,29 @@ impl<'m> World<'m> {
         if frame.holds_worker {
             service.busy.leave(frame.worker_since, now, from);
             let inst = &mut self.instances[frame.instance as usize];
+            let model = &self.model.services[frame.service as usize];
             loop {
-                match inst.queue.pop_front() {
+                let next = match model.discipline {
+                    Discipline::Fifo => inst.queue.pop_front(),
+                    Discipline::Lifo => inst.queue.pop_back(),
+                };
+                match next {
                     Some(next) if self.frames[next as usize].cancelled => {
                         // Dropped unserved when it was cancelled, and accounted then.
                         self.frames.remove(next as usize);
                         inst.cancelled_in_queue -= 1;
+                    }
+                    Some(next)
+                        if model.shed_after.is_some_and(|limit| now - self.frames[next as usize].arrived > limit) =>
+                    {
+                        // Shed: waited too long to be worth serving; refused at once.
+                        let shed = &self.frames[next as usize];
+                        service.queued.leave(shed.arrived, now, from);
+                        if shed.counted {
+                            service.shed += 1;
+                            service.dropped_ns += u128::from((now - shed.arrived).as_nanos());
+                        }
+                        self.agenda.push(Action::Finish(next, Outcome::Failed(FailureKind::Rejected)));
                     }
                     Some(next) => {
                         let next_frame = &mut self.frames[next as usize];
@@ -1628,6 +1648,7 @@ impl<'m> World<'m> {
                     rejected: s.rejected,
                     completed: s.completed,
                     dropped: s.dropped,
+                    shed: s.shed,
                     wasted_work_s: s.wasted_ns as f64 * 1e-9,
                     utilisation: mean_busy / workers as f64,
                     mean_busy_workers: mean_busy,
@@ -1639,7 +1660,7 @@ impl<'m> World<'m> {
                     littles_law: LittlesLaw::new(mean_busy + mean_queue, per_s(s.admitted), {
                         // W over every admitted visit that left: served, or dropped from the queue.
                         let served_ns = s.latency.mean_ns().unwrap_or(0.0) * s.latency.count() as f64;
-                        let left = s.latency.count() + s.dropped;
+                        let left = s.latency.count() + s.dropped + s.shed;
                         if left > 0 { (served_ns + s.dropped_ns as f64) * 1e-9 / left as f64 } else { 0.0 }
                     }),
                 }

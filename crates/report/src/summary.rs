@@ -220,6 +220,9 @@ pub struct ServiceSummary {
     pub completed: u64,
     /// Visits dropped from the queue because their caller had cancelled them.
     pub dropped: u64,
+    /// Visits shed for waiting longer than the queue's `shed_after`: answered with a fast
+    /// rejection when they reach the head, never served (not in `completed`).
+    pub shed: u64,
     /// Worker-seconds spent on visits whose answer nobody used: when the visit finished, its
     /// caller, or a caller further up the chain, had already given up (timeout, deadline).
     /// Work that finished before the give-up is not counted, even if the answer it fed was

@@ -123,3 +123,20 @@ fn hedging_helps_at_low_load_and_hurts_at_high_load() {
     let storms = (1..=6).filter(|&seed| p99(&[high], seed) > 5.0 * p99(&[high, off], seed)).count();
     assert!(storms >= 4, "only {storms} of 6 seeds stormed");
 }
+
+const RETRY_CASCADE: &str = include_str!("../scenarios/retry-cascade.ron");
+
+/// The header's claim: 2 retries 500 ms apart keep b's queue short and its pool to c all but
+/// sufficient through d's outage (a handful of refusals at most); 5 retries 100 ms apart make b
+/// queue and exhaust the pool (thousands of refusals).
+#[test]
+fn retry_cascade_tips_the_middle_when_retries_come_faster() {
+    let calm = &run(&load(RETRY_CASCADE), 5, 1).runs[0];
+    assert!(calm.edges[2].bulkhead_full < 10, "{:?}", calm.edges[2]);
+    assert!(calm.services[1].max_queue_length < 25, "{}", calm.services[1].max_queue_length);
+    let fast =
+        ["services.a.handler.1.policy.retry.attempts=6", "services.a.handler.1.policy.retry.backoff.Constant=100ms"];
+    let tipped = &run(&load_with(RETRY_CASCADE, &fast), 5, 1).runs[0];
+    assert!(tipped.edges[2].bulkhead_full > 1000, "{:?}", tipped.edges[2]);
+    assert!(tipped.services[1].max_queue_length > 500, "{}", tipped.services[1].max_queue_length);
+}

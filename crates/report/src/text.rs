@@ -260,6 +260,13 @@ fn render_run(run: &RunSummary, out: &mut String) {
                 row.push(thousands(e.breaker_rejections));
             }
         }
+        if run.edges.iter().any(|e| e.bulkhead_full > 0 || e.rate_limited > 0) {
+            edges.rows[0].extend(["pool full".to_string(), "rate limited".to_string()]);
+            for (row, e) in edges.rows[1..].iter_mut().zip(&run.edges) {
+                row.push(thousands(e.bulkhead_full));
+                row.push(thousands(e.rate_limited));
+            }
+        }
         if run.edges.iter().any(|e| e.throttled > 0) {
             edges.rows[0].push("throttled".to_string());
             for (row, e) in edges.rows[1..].iter_mut().zip(&run.edges) {

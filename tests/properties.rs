@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
-    Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Client, Discipline, DistSpec,
+    Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Client, Concurrency, Discipline, DistSpec,
     Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter, LimitMode, Policy, Queue, RateLimit, Retry,
     Scenario, Service, Step, Throttle, Wait,
 };
@@ -177,12 +177,16 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     )
                         .prop_map(move |(instances, workers, (capacity, lifo, shed_after), balancer, handler)| {
                             let discipline = if lifo { Discipline::Lifo } else { Discipline::Fifo };
+                            // Async on every other service by shape, so both models meet in one graph.
+                            let concurrency =
+                                if (workers + i as u32).is_multiple_of(2) { Concurrency::Async } else { Concurrency::ThreadPerRequest };
                             Service {
                                 name: format!("s{i}"),
                                 instances,
                                 workers,
                                 queue: Queue { capacity, discipline, shed_after },
                                 balancer,
+                                concurrency,
                                 handler,
                             }
                         })

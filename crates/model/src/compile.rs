@@ -197,6 +197,8 @@ pub struct ServiceModel {
     pub balancer: Balancer,
     /// The handler.
     pub steps: Vec<Step>,
+    /// Whether workers are freed while waiting for calls.
+    pub concurrency: scenario::Concurrency,
     /// Fault windows on this service, in file order.
     pub faults: Vec<FaultWindow>,
 }
@@ -446,6 +448,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
             shed_after: s.queue.shed_after.map(|d| d.0),
             balancer: s.balancer,
             steps,
+            concurrency: s.concurrency,
             faults: Vec::new(),
         });
     }

@@ -169,8 +169,11 @@ pub struct Service {
     /// How requests are spread over instances. Default `RoundRobin`.
     #[serde(default)]
     pub balancer: Balancer,
-    /// What a worker does with a request, step by step. The worker is held for the whole
-    /// handler, calls included (thread-per-request).
+    /// Whether a worker is held while the handler waits for its calls. Default
+    /// `ThreadPerRequest`.
+    #[serde(default)]
+    pub concurrency: Concurrency,
+    /// What a worker does with a request, step by step.
     pub handler: Vec<Step>,
 }
 
@@ -205,6 +208,19 @@ pub enum Discipline {
     /// Last come, first served (non-preemptive): fresh requests first, which keeps most answers
     /// fast under overload while the oldest wait longest.
     Lifo,
+}
+
+/// How a service's workers wait for calls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Concurrency {
+    /// The worker is held for the whole handler, calls included: a slow dependency ties up
+    /// the pool (Java servlet threads, Rails processes, most synchronous code).
+    #[default]
+    ThreadPerRequest,
+    /// The worker is held only for `Work`: it is freed while the handler waits for a call, and
+    /// the visit queues again for a worker to run the steps after the call (event loops,
+    /// async/await).
+    Async,
 }
 
 /// Load-balancing policy across a service's instances.

@@ -29,7 +29,9 @@ use tailsim_report::{
 
 use crate::breaker::Breaker;
 use crate::compile::{BudgetPolicy, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, Step};
-use crate::scenario::{Arrivals, Backoff, Balancer, Discipline, FailureKind, Jitter, LimitMode, RateLimit};
+use crate::scenario::{
+    Arrivals, Backoff, Balancer, Concurrency, Discipline, FailureKind, Jitter, LimitMode, RateLimit,
+};
 
 /// Bounds that stop a run cleanly, marked as truncated, instead of exhausting the machine.
 #[derive(Clone, Copy, Debug)]
@@ -171,6 +173,12 @@ struct Frame {
     worker_since: SimTime,
     holds_worker: bool,
     counted: bool,
+    /// Waiting in its instance's queue (first admission, or an async frame resuming).
+    in_queue: bool,
+    /// Has had a worker at least once (was served, not refused or dropped).
+    served: bool,
+    /// When it entered the queue, or (async) began waiting for its calls without a worker.
+    queued_since: SimTime,
     /// The caller gave up and asked the server to stop (cancel_on_timeout).
     cancelled: bool,
     /// The wait this frame is in: answers must carry a token in
@@ -431,6 +439,8 @@ struct ServiceState {
     finished_total: u64,
     busy: Occupancy,
     queued: Occupancy,
+    /// Async visits waiting for their calls without a worker.
+    awaiting: Occupancy,
     latency: LatencyRecorder,
     queue_wait: LatencyRecorder,
 }
@@ -592,6 +602,7 @@ impl<'m> World<'m> {
                     finished_total: 0,
                     busy: Occupancy::default(),
                     queued: Occupancy::default(),
+                    awaiting: Occupancy::default(),
                     latency: LatencyRecorder::new(),
                     queue_wait: LatencyRecorder::new(),
                 }
@@ -989,9 +1000,9 @@ impl<'m> World<'m> {
             return;
         }
         frame.cancelled = true;
-        if !frame.holds_worker {
+        if frame.in_queue {
             let service = &mut self.services[frame.service as usize];
-            service.queued.leave(frame.arrived, now, self.warmup_end);
+            service.queued.leave(frame.queued_since, now, self.warmup_end);
             service.finished_total += 1;
             if frame.counted {
                 service.dropped += 1;
@@ -1140,7 +1151,7 @@ impl<'m> World<'m> {
                                         u64::from(self.now >= self.warmup_end);
                                 }
                             }
-                            self.agenda.push(Action::Advance(f));
+                            self.resume(f);
                         }
                     }
                     Outcome::Failed(_) => {
@@ -1185,6 +1196,9 @@ impl<'m> World<'m> {
             worker_since: now,
             holds_worker: false,
             counted,
+            in_queue: false,
+            served: false,
+            queued_since: now,
             cancelled: false,
             wait_token: 0,
             wait_width: 0,
@@ -1205,13 +1219,16 @@ impl<'m> World<'m> {
             if counted {
                 service.queue_wait.record(SimDuration::ZERO);
             }
-            self.frames[f as usize].holds_worker = true;
+            let frame = &mut self.frames[f as usize];
+            frame.holds_worker = true;
+            frame.served = true;
             self.agenda.push(Action::Advance(f));
         } else if service_model
             .queue_capacity
             .is_none_or(|cap| ((inst.queue.len() - inst.cancelled_in_queue as usize) as u64) < u64::from(cap))
         {
             inst.queue.push_back(f);
+            self.frames[f as usize].in_queue = true;
             service.queued.enter(counted);
             service.admitted += u64::from(counted);
         } else {
@@ -1302,6 +1319,9 @@ impl<'m> World<'m> {
                 Some(Step::Call { edge, .. }) => {
                     let edge = *edge;
                     let counted = self.now >= self.warmup_end;
+                    if model.concurrency == Concurrency::Async {
+                        self.release_for_calls(f);
+                    }
                     let Some(hedge) = self.model.edges[edge as usize].policy.hedge else {
                         let token = self.wait_for(f, 1, 0, 1);
                         return self.start_call(Caller::Frame { frame: f, token }, edge, counted);
@@ -1315,8 +1335,11 @@ impl<'m> World<'m> {
                     return;
                 }
                 Some(Step::FanOut { edge, n, needed, .. }) => {
-                    let (edge, n) = (*edge, *n);
-                    let token = self.wait_for(f, *needed, n - needed, 1);
+                    let (edge, n, needed) = (*edge, *n, *needed);
+                    if model.concurrency == Concurrency::Async {
+                        self.release_for_calls(f);
+                    }
+                    let token = self.wait_for(f, needed, n - needed, 1);
                     let counted = self.now >= self.warmup_end;
                     for _ in 0..n {
                         self.start_call(Caller::Frame { frame: f, token }, edge, counted);
@@ -1329,6 +1352,106 @@ impl<'m> World<'m> {
                     }
                 }
             }
+        }
+    }
+
+    /// A worker of `instance` is free: it takes the next queued visit that is still wanted
+    /// (dropping cancelled ones and shedding stale ones on the way), or goes idle.
+    #[inline(always)]
+    fn release_worker(&mut self, s: u32, instance: u32) {
+        let now = self.now;
+        let from = self.warmup_end;
+        let service = &mut self.services[s as usize];
+        let inst = &mut self.instances[instance as usize];
+        let model = &self.model.services[s as usize];
+        loop {
+            let next = match model.discipline {
+                Discipline::Fifo => inst.queue.pop_front(),
+                Discipline::Lifo => inst.queue.pop_back(),
+            };
+            let Some(next) = next else {
+                inst.busy -= 1;
+                return;
+            };
+            let next_frame = &mut self.frames[next as usize];
+            if next_frame.cancelled {
+                // Dropped unserved when it was cancelled, and accounted then.
+                self.frames.remove(next as usize);
+                inst.cancelled_in_queue -= 1;
+                continue;
+            }
+            next_frame.in_queue = false;
+            service.queued.leave(next_frame.queued_since, now, from);
+            let first_time = !next_frame.served;
+            if first_time && model.shed_after.is_some_and(|limit| now - next_frame.queued_since > limit) {
+                // Shed: waited too long to be worth serving; refused at once.
+                if next_frame.counted {
+                    service.shed += 1;
+                    service.dropped_ns += u128::from((now - next_frame.arrived).as_nanos());
+                }
+                self.agenda.push(Action::Finish(next, Outcome::Failed(FailureKind::Rejected)));
+                continue;
+            }
+            service.busy.enter(now >= from);
+            next_frame.holds_worker = true;
+            next_frame.served = true;
+            next_frame.worker_since = now;
+            if first_time && next_frame.counted {
+                service.waited += 1;
+                service.queue_wait.record(now - next_frame.arrived);
+            }
+            self.agenda.push(Action::Advance(next));
+            return;
+        }
+    }
+
+    /// An async frame starts waiting for its calls: its worker goes to the next visit.
+    fn release_for_calls(&mut self, f: u32) {
+        let now = self.now;
+        let from = self.warmup_end;
+        let frame = &mut self.frames[f as usize];
+        if !frame.holds_worker {
+            return;
+        }
+        frame.holds_worker = false;
+        frame.queued_since = now;
+        let (s, instance, worker_since) = (frame.service, frame.instance, frame.worker_since);
+        let service = &mut self.services[s as usize];
+        service.busy.leave(worker_since, now, from);
+        service.awaiting.enter(now >= from);
+        self.release_worker(s, instance);
+    }
+
+    /// A frame's calls answered: a thread-per-request frame goes on; an async one needs a
+    /// worker again for its remaining steps, or answers at once when none remain.
+    fn resume(&mut self, f: u32) {
+        let now = self.now;
+        let from = self.warmup_end;
+        let frame = &mut self.frames[f as usize];
+        if frame.holds_worker {
+            return self.agenda.push(Action::Advance(f));
+        }
+        let (s, instance) = (frame.service as usize, frame.instance as usize);
+        let model = &self.model.services[s];
+        if frame.step as usize >= model.steps.len() {
+            // Nothing left to run: answer now (finish takes it out of `awaiting`).
+            return self.agenda.push(Action::Finish(f, Outcome::Success));
+        }
+        let service = &mut self.services[s];
+        service.awaiting.leave(frame.queued_since, now, from);
+        let inst = &mut self.instances[instance];
+        if inst.busy < model.workers {
+            inst.busy += 1;
+            service.busy.enter(now >= from);
+            frame.holds_worker = true;
+            frame.worker_since = now;
+            self.agenda.push(Action::Advance(f));
+        } else {
+            // Already admitted: it queues for a worker whatever the queue's capacity.
+            inst.queue.push_back(f);
+            frame.in_queue = true;
+            frame.queued_since = now;
+            service.queued.enter(now >= from);
         }
     }
 
@@ -1346,54 +1469,15 @@ impl<'m> World<'m> {
         service.finished_total += 1;
         if frame.holds_worker {
             service.busy.leave(frame.worker_since, now, from);
-            let inst = &mut self.instances[frame.instance as usize];
-            let model = &self.model.services[frame.service as usize];
-            loop {
-                let next = match model.discipline {
-                    Discipline::Fifo => inst.queue.pop_front(),
-                    Discipline::Lifo => inst.queue.pop_back(),
-                };
-                match next {
-                    Some(next) if self.frames[next as usize].cancelled => {
-                        // Dropped unserved when it was cancelled, and accounted then.
-                        self.frames.remove(next as usize);
-                        inst.cancelled_in_queue -= 1;
-                    }
-                    Some(next)
-                        if model.shed_after.is_some_and(|limit| now - self.frames[next as usize].arrived > limit) =>
-                    {
-                        // Shed: waited too long to be worth serving; refused at once.
-                        let shed = &self.frames[next as usize];
-                        service.queued.leave(shed.arrived, now, from);
-                        if shed.counted {
-                            service.shed += 1;
-                            service.dropped_ns += u128::from((now - shed.arrived).as_nanos());
-                        }
-                        self.agenda.push(Action::Finish(next, Outcome::Failed(FailureKind::Rejected)));
-                    }
-                    Some(next) => {
-                        let next_frame = &mut self.frames[next as usize];
-                        service.queued.leave(next_frame.arrived, now, from);
-                        service.busy.enter(now >= from);
-                        next_frame.holds_worker = true;
-                        next_frame.worker_since = now;
-                        if next_frame.counted {
-                            service.waited += 1;
-                            service.queue_wait.record(now - next_frame.arrived);
-                        }
-                        self.agenda.push(Action::Advance(next));
-                        break;
-                    }
-                    None => {
-                        inst.busy -= 1;
-                        break;
-                    }
-                }
-            }
-            if frame.counted {
-                service.completed += 1;
-                service.latency.record(now - frame.arrived);
-            }
+            self.release_worker(frame.service, frame.instance);
+        } else if frame.served && !frame.in_queue {
+            // An async frame that ends while waiting for its calls (a failed call).
+            service.awaiting.leave(frame.queued_since, now, from);
+        }
+        if frame.served && frame.counted {
+            let service = &mut self.services[frame.service as usize];
+            service.completed += 1;
+            service.latency.record(now - frame.arrived);
         }
         let direct_from_client = matches!(frame.parent, Parent::Direct { caller: Caller::Request(_), .. });
         if frame.holds_worker && frame.counted && !direct_from_client && !self.answer_wanted(frame.parent, f) {
@@ -1584,11 +1668,15 @@ impl<'m> World<'m> {
         }
         let mut open_busy = vec![0u128; self.services.len()];
         let mut open_queued = vec![0u128; self.services.len()];
+        let mut open_awaiting = vec![0u128; self.services.len()];
         for (_, frame) in &self.frames {
+            let stay = |since| Occupancy::stay(since, now, from);
             if frame.holds_worker {
-                open_busy[frame.service as usize] += Occupancy::stay(frame.worker_since, now, from);
-            } else if !frame.cancelled {
-                open_queued[frame.service as usize] += Occupancy::stay(frame.arrived, now, from);
+                open_busy[frame.service as usize] += stay(frame.worker_since);
+            } else if frame.in_queue && !frame.cancelled {
+                open_queued[frame.service as usize] += stay(frame.queued_since);
+            } else if frame.served && !frame.in_queue {
+                open_awaiting[frame.service as usize] += stay(frame.queued_since);
             }
         }
         let clients = self
@@ -1640,6 +1728,7 @@ impl<'m> World<'m> {
                 let workers = u64::from(m.instances) * u64::from(m.workers);
                 let mean_busy = s.busy.mean(open_busy[i], from, now);
                 let mean_queue = s.queued.mean(open_queued[i], from, now);
+                let mean_awaiting = s.awaiting.mean(open_awaiting[i], from, now);
                 ServiceSummary {
                     name: m.name.clone(),
                     instances: m.instances,
@@ -1657,7 +1746,7 @@ impl<'m> World<'m> {
                     wait_probability: ratio(s.waited, s.queue_wait.count()),
                     queue_wait: s.queue_wait.summary(),
                     latency: s.latency.summary(),
-                    littles_law: LittlesLaw::new(mean_busy + mean_queue, per_s(s.admitted), {
+                    littles_law: LittlesLaw::new(mean_busy + mean_queue + mean_awaiting, per_s(s.admitted), {
                         // W over every admitted visit that left: served, or dropped from the queue.
                         let served_ns = s.latency.mean_ns().unwrap_or(0.0) * s.latency.count() as f64;
                         let left = s.latency.count() + s.dropped + s.shed;
@@ -1714,8 +1803,10 @@ impl<'m> World<'m> {
         let faults = self.fault_summaries();
         let in_flight = self.requests.len() as u64;
         // Each service: every visit that arrived has finished or is still queued or working.
-        let services_hold =
-            self.services.iter().all(|s| s.arrivals_total == s.finished_total + s.busy.inside() + s.queued.inside());
+        let services_hold = self
+            .services
+            .iter()
+            .all(|s| s.arrivals_total == s.finished_total + s.busy.inside() + s.queued.inside() + s.awaiting.inside());
         let holds = services_hold && self.arrived_total == self.succeeded_total + self.failed_total + in_flight;
         RunSummary {
             replication,

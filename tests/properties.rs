@@ -240,7 +240,13 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 const LIMITS: Limits = Limits { max_in_flight: 20_000, max_events: 400_000, max_wall: None, stop: None };
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    // A fixed seed, so CI runs the same 256 cases every time. (A random seed once found the
+    // async-cancel bug now pinned by resilience::async_visit_cancelled_while_its_call_is_out_ends_cleanly.)
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x7a11_5eed),
+        ..ProptestConfig::default()
+    })]
 
     /// Written out as RON, read back, run twice: it loads, conserves requests, and repeats exactly.
     #[test]

@@ -585,3 +585,26 @@ fn async_services_free_their_workers_while_calls_are_out() {
     let lq = erlang_c(2, 1.2) * 0.6 / 0.4;
     assert_theory("async front with work after the call: mean queue (BCMP)", &queue_wait, lq, 0.03);
 }
+
+/// Regression (found by the property test): an async visit whose caller cancels it while its
+/// own call is out must end when the call returns, not queue again for a worker as a cancelled
+/// visit the queue does not know about.
+#[test]
+fn async_visit_cancelled_while_its_call_is_out_ends_cleanly() {
+    let text = r#"Scenario(
+        name: "async-cancel",
+        duration: "60s",
+        clients: [Client(name: "users", target: "front", rate: 200.0,
+            policy: (timeout: "10ms", cancel_on_timeout: true))],
+        services: [
+            Service(name: "front", workers: 1, concurrency: Async,
+                handler: [Work(Exponential(mean: "2ms")), Call("back"), Work(Exponential(mean: "2ms"))]),
+            Service(name: "back", workers: 1000, handler: [Work(Constant("20ms"))]),
+        ],
+    )"#;
+    let report = run(&load(text), 4, 2);
+    for run in &report.runs {
+        assert!(run.clients[0].failures.timeout > 0);
+        assert!(run.services[0].littles_law.relative_error < 0.02, "{:?}", run.services[0].littles_law);
+    }
+}

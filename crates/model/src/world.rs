@@ -382,6 +382,22 @@ struct Pool {
     waiting: VecDeque<(u32, u32)>,
 }
 
+impl EdgeCounts {
+    /// Counts an attempt that came back failed: refused by the callee's queue, or an error.
+    /// The other kinds are counted where they happen (timers, local checks).
+    fn record_answer_failure(&mut self, kind: FailureKind, counted: u64) {
+        match kind {
+            FailureKind::Rejected => self.rejections += counted,
+            FailureKind::Error => self.errors += counted,
+            FailureKind::Timeout
+            | FailureKind::BreakerOpen
+            | FailureKind::Throttled
+            | FailureKind::BulkheadFull
+            | FailureKind::RateLimited => {}
+        }
+    }
+}
+
 struct EdgeState {
     plain: bool,
     /// The service called, copied from the model to keep the hot path on one cache line.
@@ -1030,21 +1046,12 @@ impl<'m> World<'m> {
             // The backend accepted it: it answered, well or with an error of its own.
             window.add(now, 1);
         }
-        let counts = &mut state.counts;
         match outcome {
-            Outcome::Success => return self.complete_call(c, Outcome::Success),
-            Outcome::Failed(FailureKind::Rejected) => counts.rejections += u64::from(call.counted),
-            Outcome::Failed(FailureKind::Error) => counts.errors += u64::from(call.counted),
-            Outcome::Failed(
-                FailureKind::Timeout
-                | FailureKind::BreakerOpen
-                | FailureKind::Throttled
-                | FailureKind::BulkheadFull
-                | FailureKind::RateLimited,
-            ) => {}
-        }
-        if let Outcome::Failed(kind) = outcome {
-            self.after_failure(c, kind);
+            Outcome::Success => self.complete_call(c, Outcome::Success),
+            Outcome::Failed(kind) => {
+                state.counts.record_answer_failure(kind, u64::from(call.counted));
+                self.after_failure(c, kind);
+            }
         }
     }
 
@@ -1433,6 +1440,11 @@ impl<'m> World<'m> {
         }
         let (s, instance) = (frame.service as usize, frame.instance as usize);
         let model = &self.model.services[s];
+        if frame.cancelled {
+            // Its caller gave up while it waited: it ends here, without queueing for a worker
+            // (finish takes it out of `awaiting`; nobody reads the outcome).
+            return self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Error)));
+        }
         if frame.step as usize >= model.steps.len() {
             // Nothing left to run: answer now (finish takes it out of `awaiting`).
             return self.agenda.push(Action::Finish(f, Outcome::Success));
@@ -1499,15 +1511,7 @@ impl<'m> World<'m> {
                     Outcome::Success => counts.succeeded += counted,
                     Outcome::Failed(kind) => {
                         counts.failed += counted;
-                        match kind {
-                            FailureKind::Rejected => counts.rejections += counted,
-                            FailureKind::Error => counts.errors += counted,
-                            FailureKind::Timeout
-                            | FailureKind::BreakerOpen
-                            | FailureKind::Throttled
-                            | FailureKind::BulkheadFull
-                            | FailureKind::RateLimited => {}
-                        }
+                        counts.record_answer_failure(kind, counted);
                     }
                 }
                 self.call_returned(caller, outcome);

@@ -1689,13 +1689,7 @@ impl<'m> World<'m> {
             .zip(&self.model.clients)
             .zip(&open_in_flight)
             .map(|((c, m), &open)| {
-                let failed = c.failures.rejected
-                    + c.failures.timeout
-                    + c.failures.error
-                    + c.failures.breaker_open
-                    + c.failures.throttled
-                    + c.failures.bulkhead_full
-                    + c.failures.rate_limited;
+                let failed = c.failures.total();
                 let answered = c.succeeded + failed;
                 let total_ns = c.latency.mean_ns().unwrap_or(0.0) * c.latency.count() as f64
                     + c.failure_latency.mean_ns().unwrap_or(0.0) * c.failure_latency.count() as f64;

@@ -142,6 +142,19 @@ pub struct Failures {
     pub rate_limited: u64,
 }
 
+impl Failures {
+    /// Failed requests of every cause.
+    pub fn total(&self) -> u64 {
+        self.rejected
+            + self.timeout
+            + self.error
+            + self.breaker_open
+            + self.throttled
+            + self.bulkhead_full
+            + self.rate_limited
+    }
+}
+
 /// A circuit breaker changing state.
 #[derive(Clone, Debug, Serialize)]
 pub struct BreakerTransition {

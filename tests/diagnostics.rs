@@ -142,6 +142,49 @@ fn semantic_errors_name_the_item() {
             None,
             None,
         ),
+        (
+            valid().replace(r#"Call("db")"#, r#"Parallel([Call("db"), Work(Constant("1ms"))])"#),
+            r#"services[0] "api" .handler[1][1]"#,
+            "`Parallel` holds only `Call` steps",
+            None,
+            Some(r#"e.g. Parallel([Call("a"), Call("b")])"#),
+        ),
+        (
+            valid().replace(r#"Call("db")"#, r#"Parallel([Call("dbx")])"#),
+            r#"services[0] "api" .handler[1][0]"#,
+            r#"`Call` names an unknown service "dbx""#,
+            at(6, 94),
+            Some("did you mean `db`?"),
+        ),
+        (
+            valid()
+                .replace("rate: 100.0)", r#"rate: 100.0, classes: [Class(name: "read", weight: 1)])"#)
+                .replace("Service(name: \"db\",", r#"Service(name: "db", handlers: {"raed": [Fail(1.0)]},"#),
+            r#"services[1] "db" .handlers["raed"]"#,
+            r#"`handlers` names an unknown request class "raed""#,
+            at(7, 40),
+            Some("did you mean `read`?"),
+        ),
+        (
+            valid().replace(
+                "rate: 100.0)",
+                r#"rate: 100.0, classes: [Class(name: "a", weight: 1, priority: 2), Class(name: "b", weight: 0)])"#,
+            ),
+            r#"clients[0] "users" .classes[1]"#,
+            "a class's `weight` must be above zero, got 0",
+            None,
+            Some("weights are relative: 90 and 10 send 90% and 10%"),
+        ),
+        (
+            valid().replace(
+                "rate: 100.0)",
+                r#"rate: 100.0, classes: [Class(name: "a", weight: 1, priority: 2), Class(name: "a", weight: 1)])"#,
+            ),
+            r#"clients[0] "users" .classes[1]"#,
+            r#"class "a" has priority 0 here and 2 elsewhere"#,
+            None,
+            Some("a class has one priority; give the two a different name"),
+        ),
     ]);
     for (text, path, message, location, hint) in cases {
         let d = only_error(&text);

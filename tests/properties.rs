@@ -2,12 +2,14 @@
 //! conserves requests, and gives the same bytes twice; any text, however mangled, gets
 //! diagnostics rather than a panic.
 
+use std::collections::BTreeMap;
+
 use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
-    Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Client, Concurrency, Discipline, DistSpec,
-    Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter, LimitMode, Policy, Queue, RateLimit, Retry,
-    Scenario, Service, Step, Throttle, Wait,
+    Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Class, Client, Concurrency, Discipline,
+    DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter, LimitMode, Losers, ParallelOptions,
+    Policy, Queue, RateLimit, Retry, Scenario, Service, Step, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -135,9 +137,23 @@ fn policy() -> impl Strategy<Value = Policy> {
 /// Hedging, which only `Call` steps take.
 fn hedge() -> impl Strategy<Value = Option<Hedge>> {
     prop::option::of(prop_oneof![
-        (micros(0..5_000), 1u32..3).prop_map(|(after, max)| Hedge { after: Some(after), percentile: None, max }),
-        (1.0f64..99.0, 1u32..3).prop_map(|(p, max)| Hedge { after: None, percentile: Some(p), max }),
+        (micros(0..5_000), 1u32..3, losers()).prop_map(|(after, max, losers)| Hedge {
+            after: Some(after),
+            percentile: None,
+            max,
+            losers
+        }),
+        (1.0f64..99.0, 1u32..3, losers()).prop_map(|(p, max, losers)| Hedge {
+            after: None,
+            percentile: Some(p),
+            max,
+            losers
+        }),
     ])
+}
+
+fn losers() -> impl Strategy<Value = Losers> {
+    prop_oneof![Just(Losers::Finish), Just(Losers::Cancel)]
 }
 
 /// Services may only call services after them, so the call graph is acyclic by construction.
@@ -157,26 +173,43 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                                 Step::Work(DistSpec::Constant(Dur(SimDuration(1_000))))
                             }
                         }),
-                        1 => (((i + 1)..n_services.max(i + 2)), 1u32..6, 0usize..3, policy()).prop_map(
-                            move |(j, n, w, policy)| {
+                        1 => (((i + 1)..n_services.max(i + 2)), 1u32..6, 0usize..3, policy(), losers()).prop_map(
+                            move |(j, n, w, policy, losers)| {
                                 if j < n_services {
                                     let wait = [Wait::All, Wait::Any, Wait::Quorum(n.div_ceil(2))][w];
-                                    Step::FanOut { service: format!("s{j}"), n, options: FanOutOptions { wait, policy } }
+                                    let options = FanOutOptions { wait, policy, losers };
+                                    Step::FanOut { service: format!("s{j}"), n, options }
                                 } else {
                                     Step::Fail(0.5)
                                 }
                             },
                         ),
-                    ];
+                        1 => (prop::collection::vec((((i + 1)..n_services.max(i + 2)), policy()), 1..4), 0usize..3, losers())
+                            .prop_map(move |(calls, w, losers)| {
+                                let calls: Vec<Step> = calls
+                                    .into_iter()
+                                    .filter(|(j, _)| *j < n_services)
+                                    .map(|(j, policy)| Step::Call { service: format!("s{j}"), policy })
+                                    .collect();
+                                if calls.is_empty() {
+                                    return Step::Fail(0.1);
+                                }
+                                let n = calls.len() as u32;
+                                let wait = [Wait::All, Wait::Any, Wait::Quorum(n.div_ceil(2))][w];
+                                Step::Parallel { calls, options: ParallelOptions { wait, losers } }
+                            }),
+                    ]
+                    .boxed();
                     (
                         1u32..4,
                         1u32..5,
-                        (prop::option::of(0u32..20), any::<bool>(), prop::option::of(micros(0..20_000))),
+                        (prop::option::of(0u32..20), 0usize..3, prop::option::of(micros(0..20_000))),
                         prop_oneof![Just(Balancer::RoundRobin), Just(Balancer::Random)],
-                        prop::collection::vec(step, 1..4),
+                        prop::collection::vec(step.clone(), 1..4),
+                        prop::option::of(prop::collection::vec(step, 1..3)),
                     )
-                        .prop_map(move |(instances, workers, (capacity, lifo, shed_after), balancer, handler)| {
-                            let discipline = if lifo { Discipline::Lifo } else { Discipline::Fifo };
+                        .prop_map(move |(instances, workers, (capacity, order, shed_after), balancer, handler, for_a)| {
+                            let discipline = [Discipline::Fifo, Discipline::Lifo, Discipline::Priority][order];
                             // Async on every other service by shape, so both models meet in one graph.
                             let concurrency =
                                 if (workers + i as u32).is_multiple_of(2) { Concurrency::Async } else { Concurrency::ThreadPerRequest };
@@ -188,6 +221,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                                 balancer,
                                 concurrency,
                                 handler,
+                                // Class "a" is always sent (by client 0), so it may have a handler.
+                                handlers: for_a.map(|steps| BTreeMap::from([("a".to_string(), steps)])).unwrap_or_default(),
                             }
                         })
                 })
@@ -198,6 +233,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     1.0f64..3_000.0,
                     prop_oneof![Just(Arrivals::Poisson), Just(Arrivals::Constant)],
                     policy(),
+                    (1.0f64..10.0, 1.0f64..10.0, 0usize..3),
                 ),
                 1..3,
             );
@@ -223,12 +259,21 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             clients: clients
                 .into_iter()
                 .enumerate()
-                .map(|(k, (target, rate, arrivals, policy))| Client {
+                .map(|(k, (target, rate, arrivals, policy, (wa, wb, shape)))| Client {
                     name: format!("c{k}"),
                     target: format!("s{target}"),
                     rate,
                     arrivals,
                     policy,
+                    // Client 0 always sends classes "a" (priority 1) and "b"; the others vary.
+                    classes: match if k == 0 { 2 } else { shape } {
+                        0 => Vec::new(),
+                        1 => vec![Class { name: "a".into(), weight: wa, priority: 1 }],
+                        _ => vec![
+                            Class { name: "a".into(), weight: wa, priority: 1 },
+                            Class { name: "b".into(), weight: wb, priority: 0 },
+                        ],
+                    },
                 })
                 .collect(),
             services,

@@ -443,7 +443,47 @@ fn hedging_costs_p_slow_and_cuts_the_tail() {
         .iter()
         .map(|r| r.edges[1].hedges as f64 / (r.edges[1].calls - r.edges[1].hedges) as f64)
         .collect();
-    assert_theory("hedge at observed p90: extra load", &extra, 0.10, 0.03);
+    // The delay is read from the waits' latencies, which are the first call's up to the delay
+    // in force; as the delay moves, a wait recorded under an earlier, shorter delay can sit just
+    // below the current one although its first call was slower. That biases the estimate down
+    // and the hedge rate up, by about 1.5% here: the whole 99.9% interval must lie within 3% of
+    // the nominal 10%, but the theory need not lie inside it.
+    let (mean, half) = t_interval(&extra, 0.999);
+    assert!((mean - 0.10).abs() + half <= 0.003, "hedge at observed p90: extra load {mean:.5} ± {half:.5}");
+    println!("hedge at observed p90: extra load {mean:.5} ± {half:.5} (99.9%), nominal 0.10");
+}
+
+/// Cancelling the losers of a hedge takes their queued copies off the server: with one worker
+/// and a constant 10 ms, a hedge sent after 1 ms waits behind the first call, which answers
+/// first; cancelled, the hedge never runs and the server is busy 10 ms per request instead of 20.
+#[test]
+fn cancelled_hedges_leave_the_server_alone() {
+    let text = |losers: &str| {
+        format!(
+            r#"Scenario(
+                name: "hedge-cancel",
+                duration: "100s",
+                clients: [Client(name: "users", target: "frontend", rate: 1.0, arrivals: Constant)],
+                services: [
+                    Service(name: "frontend", workers: 10,
+                        handler: [Call("backend", (hedge: (after: "1ms", losers: {losers})))]),
+                    Service(name: "backend", handler: [Work(Constant("10ms"))]),
+                ],
+            )"#
+        )
+    };
+    let cancel = &run(&load(&text("Cancel")), 1, 1).runs[0];
+    let finish = &run(&load(&text("Finish")), 1, 1).runs[0];
+    // 99 requests in (0, 100s): one hedge each, every one a loser.
+    for r in [cancel, finish] {
+        assert_eq!((r.edges[1].hedges, r.edges[1].hedges_won), (99, 0));
+    }
+    assert_eq!(cancel.edges[1].cancelled, 99);
+    assert_eq!(finish.edges[1].cancelled, 0);
+    assert!((cancel.services[1].mean_busy_workers - 99.0 * 0.010 / 100.0).abs() < 1e-9);
+    assert!((finish.services[1].mean_busy_workers - 2.0 * 99.0 * 0.010 / 100.0).abs() < 1e-9);
+    assert_eq!(cancel.services[1].wasted_work_s, 0.0);
+    assert!((finish.services[1].wasted_work_s - 99.0 * 0.010).abs() < 1e-9);
 }
 
 /// A bulkhead of 5 places in front of a service with ample workers is itself a queueing

@@ -13,7 +13,7 @@ pub struct ServiceLoad {
     /// Visits per second from all clients, through all call paths.
     pub arrival_rate_per_s: f64,
     /// Mean time a visit holds a worker, counting downstream calls at their service times
-    /// without queueing or retries: a lower bound.
+    /// without queueing or retries: a lower bound. Averaged over the classes arriving.
     pub min_hold_s: f64,
     /// arrival rate x hold / all workers: a lower bound on utilisation. At 1 or more the queue
     /// grows without bound (or the excess is rejected).
@@ -23,65 +23,85 @@ pub struct ServiceLoad {
 /// Services in an order where every caller comes before its callees (the graph is acyclic).
 fn callers_first(model: &Model) -> Vec<usize> {
     let n = model.services.len();
+    let callees = |s: usize| model.services[s].all_steps().flat_map(Step::callees).map(|(t, _)| t.0 as usize);
     let mut callers = vec![0usize; n];
-    for s in &model.services {
-        for step in &s.steps {
-            if let Step::Call { target, .. } | Step::FanOut { target, .. } = step {
-                callers[target.0 as usize] += 1;
-            }
+    for s in 0..n {
+        for c in callees(s) {
+            callers[c] += 1;
         }
     }
     let mut ready: Vec<usize> = (0..n).filter(|&s| callers[s] == 0).rev().collect();
     let mut order = Vec::with_capacity(n);
     while let Some(s) = ready.pop() {
         order.push(s);
-        for step in model.services[s].steps.iter().rev() {
-            if let Step::Call { target, .. } | Step::FanOut { target, .. } = step {
-                let c = target.0 as usize;
-                callers[c] -= 1;
-                if callers[c] == 0 {
-                    ready.push(c);
-                }
+        let mut next: Vec<usize> = callees(s).collect();
+        next.reverse();
+        for c in next {
+            callers[c] -= 1;
+            if callers[c] == 0 {
+                ready.push(c);
             }
         }
     }
     order
 }
 
-/// The offered load on every service, in model order.
+/// The offered load on every service, in model order. Each request class runs its own handler
+/// at each service, so rates and holding times are worked out class by class.
+#[allow(clippy::needless_range_loop)] // a class indexes two rows of each table at once
 pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
     let n = model.services.len();
+    let k = model.classes.len();
     let order = callers_first(model);
-    let mut rate = vec![0.0f64; n];
+    let handler = |s: usize, class: usize| {
+        let service = &model.services[s];
+        service.handler(service.handler_of(class as u8))
+    };
+    // rate[s][class]: visits per second of the class at the service.
+    let mut rate = vec![vec![0.0f64; k]; n];
     for c in &model.clients {
-        rate[c.target.0 as usize] += c.rate_per_s;
+        let target = c.target.0 as usize;
+        if c.classes.is_empty() {
+            rate[target][0] += c.rate_per_s;
+        }
+        let mut below = 0.0;
+        for &(class, cumulative) in &c.classes {
+            rate[target][usize::from(class)] += c.rate_per_s * (cumulative - below);
+            below = cumulative;
+        }
     }
     // A `Fail(p)` step lets only 1 - p of visits go on to the steps after it.
     for &s in &order {
-        let mut surviving = 1.0;
-        for step in &model.services[s].steps {
-            match step {
-                Step::Call { target, .. } => rate[target.0 as usize] += rate[s] * surviving,
-                Step::FanOut { target, n, .. } => rate[target.0 as usize] += rate[s] * surviving * f64::from(*n),
-                Step::Fail(p) => surviving *= 1.0 - p,
-                Step::Work(_) => {}
+        for class in 0..k {
+            let mut surviving = 1.0;
+            for step in handler(s, class) {
+                if let Step::Fail(p) = step {
+                    surviving *= 1.0 - p;
+                }
+                for (target, calls) in step.callees() {
+                    rate[target.0 as usize][class] += rate[s][class] * surviving * f64::from(calls);
+                }
             }
         }
     }
-    let mut hold = vec![0.0f64; n];
+    let mut hold = vec![vec![0.0f64; k]; n];
     for &s in order.iter().rev() {
-        let mut surviving = 1.0;
-        let mut total = 0.0;
-        for step in &model.services[s].steps {
-            match step {
-                Step::Work(dist) => total += surviving * dist.mean() * 1e-9,
-                Step::Call { target, .. } => total += surviving * hold[target.0 as usize],
-                // The fan-out lasts at least as long as one call.
-                Step::FanOut { target, .. } => total += surviving * hold[target.0 as usize],
-                Step::Fail(p) => surviving *= 1.0 - p,
+        for class in 0..k {
+            let mut surviving = 1.0;
+            let mut total = 0.0;
+            for step in handler(s, class) {
+                match step {
+                    Step::Work(dist) => total += surviving * dist.mean() * 1e-9,
+                    Step::Fail(p) => surviving *= 1.0 - p,
+                    // Calls made at once last at least as long as the longest of them.
+                    _ => {
+                        let longest = step.callees().map(|(t, _)| hold[t.0 as usize][class]).fold(0.0, f64::max);
+                        total += surviving * longest;
+                    }
+                }
             }
+            hold[s][class] = total;
         }
-        hold[s] = total;
     }
     model
         .services
@@ -89,11 +109,13 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
         .enumerate()
         .map(|(s, service)| {
             let workers = f64::from(service.instances) * f64::from(service.workers);
+            let arrival_rate: f64 = rate[s].iter().sum();
+            let work: f64 = rate[s].iter().zip(&hold[s]).map(|(r, h)| r * h).sum();
             ServiceLoad {
                 service: service.name.clone(),
-                arrival_rate_per_s: rate[s],
-                min_hold_s: hold[s],
-                offered_load: rate[s] * hold[s] / workers,
+                arrival_rate_per_s: arrival_rate,
+                min_hold_s: if arrival_rate > 0.0 { work / arrival_rate } else { hold[s][0] },
+                offered_load: work / workers,
             }
         })
         .collect()

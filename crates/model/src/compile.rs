@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use tailsim_engine::{Dist, DistError, SimDuration, SimTime};
 
 use crate::diag::{Diagnostic, locate_name, locate_unique, suggest};
-use crate::scenario::{self, Arrivals, Backoff, Balancer, BreakerWindow, DistSpec, Scenario};
+use crate::scenario::{self, Arrivals, Backoff, Balancer, BreakerWindow, DistSpec, Losers, Scenario};
 
 /// The longest run: 100 years, far below the 584 years of the u64 nanosecond clock, so that any
 /// time inside a run can still be added to.
@@ -19,6 +19,10 @@ pub const MAX_WORKERS: u32 = 1_000_000;
 pub const MAX_STEPS: usize = 10_000;
 /// The highest request rate a client may have, per second.
 pub const MAX_RATE_PER_S: f64 = 1e9;
+/// The most request classes a scenario may have (the default class included).
+pub const MAX_CLASSES: usize = 64;
+/// The most calls one `Parallel` step may make.
+pub const MAX_PARALLEL: usize = 100;
 
 /// Index of a service in [`Model::services`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,8 +47,24 @@ pub struct Model {
     pub clients: Vec<ClientModel>,
     /// Services in file order; `ServiceId(i)` is `services[i]`.
     pub services: Vec<ServiceModel>,
-    /// Call edges: one per client and one per `Call` step, clients first, in file order.
+    /// Call edges: one per client and one per call of a step, clients first, in file order.
     pub edges: Vec<Edge>,
+    /// Request classes; class 0 is `default`, the class of requests from clients without
+    /// classes.
+    pub classes: Vec<ClassModel>,
+    /// The number of distinct class priorities: the levels of a `Priority` queue.
+    pub priority_levels: u32,
+}
+
+/// A compiled request class.
+#[derive(Clone, Debug)]
+pub struct ClassModel {
+    /// Its name.
+    pub name: String,
+    /// Larger is served first by `Priority` queues.
+    pub priority: i32,
+    /// Its level in a `Priority` queue: 0 is served first.
+    pub level: u32,
 }
 
 /// One place that calls a service: a client, or a `Call` step of a handler.
@@ -90,6 +110,8 @@ pub struct HedgePolicy {
     pub delay: HedgeDelay,
     /// The most hedges per call.
     pub max: u32,
+    /// Whether the calls still out are cancelled once one answered.
+    pub cancel_losers: bool,
 }
 
 /// How a hedge's delay is chosen.
@@ -176,6 +198,8 @@ pub struct ClientModel {
     pub arrivals: Arrivals,
     /// Its edge in [`Model::edges`].
     pub edge: u32,
+    /// Its classes as `(class, cumulative probability)`, the last at 1; empty: all class 0.
+    pub classes: Vec<(u8, f64)>,
 }
 
 /// A compiled service.
@@ -195,8 +219,13 @@ pub struct ServiceModel {
     pub shed_after: Option<SimDuration>,
     /// The balancing policy.
     pub balancer: Balancer,
-    /// The handler.
+    /// The default handler: handler 0.
     pub steps: Vec<Step>,
+    /// The handlers of particular classes (`handlers` in the file, in name order): handlers
+    /// 1, 2, ...
+    pub class_handlers: Vec<Vec<Step>>,
+    /// The handler each class runs, by class id.
+    pub handler_of_class: Vec<u8>,
     /// Whether workers are freed while waiting for calls.
     pub concurrency: scenario::Concurrency,
     /// Fault windows on this service, in file order.
@@ -250,7 +279,57 @@ pub enum Step {
         n: u32,
         /// Successes needed.
         needed: u32,
+        /// Whether the calls still out are cancelled once the wait is decided.
+        cancel_losers: bool,
     },
+    /// One call on each of several edges at once; done after `needed` successes, failed after
+    /// more than `calls.len() - needed` failures.
+    Parallel {
+        /// `(edge, service called)` of each call.
+        calls: Vec<(u32, ServiceId)>,
+        /// Successes needed.
+        needed: u32,
+        /// Whether the calls still out are cancelled once the wait is decided.
+        cancel_losers: bool,
+    },
+}
+
+impl Step {
+    /// The services this step calls, each with the number of calls a visit makes to it.
+    pub fn callees(&self) -> impl Iterator<Item = (ServiceId, u32)> + '_ {
+        let single = match self {
+            Step::Call { target, .. } => Some((*target, 1)),
+            Step::FanOut { target, n, .. } => Some((*target, *n)),
+            Step::Parallel { .. } | Step::Work(_) | Step::Fail(_) => None,
+        };
+        let many: &[(u32, ServiceId)] = match self {
+            Step::Parallel { calls, .. } => calls,
+            _ => &[],
+        };
+        single.into_iter().chain(many.iter().map(|&(_, target)| (target, 1)))
+    }
+}
+
+impl ServiceModel {
+    /// Every step of every handler.
+    pub fn all_steps(&self) -> impl Iterator<Item = &Step> {
+        self.steps.iter().chain(self.class_handlers.iter().flatten())
+    }
+
+    /// Handler `h`: 0 is the default, then the class handlers.
+    #[inline(always)]
+    pub fn handler(&self, h: u8) -> &[Step] {
+        match h.checked_sub(1) {
+            None => &self.steps,
+            Some(i) => &self.class_handlers[usize::from(i)],
+        }
+    }
+
+    /// The handler a visit of class `class` runs.
+    #[inline(always)]
+    pub fn handler_of(&self, class: u8) -> u8 {
+        if self.class_handlers.is_empty() { 0 } else { self.handler_of_class[usize::from(class)] }
+    }
 }
 
 /// The most calls one fan-out may send.
@@ -297,6 +376,43 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
     let service_names: Vec<&str> = scenario.services.iter().map(|s| s.name.as_str()).collect();
     let resolve = |name: &str| service_ids.get(name).copied();
 
+    // Class 0 is the default; the others in order of first mention.
+    let mut classes = vec![ClassModel { name: "default".to_string(), priority: 0, level: 0 }];
+    for (i, c) in scenario.clients.iter().enumerate() {
+        for (k, class) in c.classes.iter().enumerate() {
+            let path = format!("clients[{i}] \"{}\" .classes[{k}]", c.name);
+            if !(class.weight.is_finite() && class.weight > 0.0) {
+                error(
+                    Diagnostic::error(format!("a class's `weight` must be above zero, got {}", class.weight))
+                        .at_path(&path)
+                        .with_hint("weights are relative: 90 and 10 send 90% and 10%"),
+                );
+            }
+            match classes.iter().find(|known| known.name == class.name) {
+                Some(known) if known.priority != class.priority => error(
+                    Diagnostic::error(format!(
+                        "class \"{}\" has priority {} here and {} elsewhere",
+                        class.name, class.priority, known.priority
+                    ))
+                    .at_path(&path)
+                    .with_hint("a class has one priority; give the two a different name"),
+                ),
+                Some(_) => {}
+                None => classes.push(ClassModel { name: class.name.clone(), priority: class.priority, level: 0 }),
+            }
+        }
+    }
+    if classes.len() > MAX_CLASSES {
+        error(Diagnostic::error(format!("a scenario may have at most {} request classes", MAX_CLASSES - 1)));
+        classes.truncate(MAX_CLASSES);
+    }
+    let mut priorities: Vec<i32> = classes.iter().map(|c| c.priority).collect();
+    priorities.sort_unstable_by(|a, b| b.cmp(a));
+    priorities.dedup();
+    for class in &mut classes {
+        class.level = priorities.iter().position(|&p| p == class.priority).unwrap_or(0) as u32;
+    }
+
     let mut edges = Vec::new();
     let mut clients = Vec::new();
     let mut client_names = BTreeMap::new();
@@ -326,12 +442,28 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
             Some(target) => {
                 let edge = edges.len() as u32;
                 edges.push(Edge { from: c.name.clone(), path: path.clone(), to: target, policy });
+                let total: f64 = c.classes.iter().map(|k| k.weight).sum();
+                let mut cumulative = 0.0;
+                let client_classes = c
+                    .classes
+                    .iter()
+                    .map(|k| {
+                        cumulative += k.weight / total;
+                        let id = classes.iter().position(|known| known.name == k.name).unwrap_or(0);
+                        (id as u8, cumulative)
+                    })
+                    .collect::<Vec<_>>();
+                let mut client_classes = client_classes;
+                if let Some(last) = client_classes.last_mut() {
+                    last.1 = 1.0; // no rounding gap at the top
+                }
                 clients.push(ClientModel {
                     name: c.name.clone(),
                     target,
                     rate_per_s: c.rate,
                     arrivals: c.arrivals,
                     edge,
+                    classes: client_classes,
                 })
             }
             None => error(
@@ -370,74 +502,31 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                     .with_hint(r#"add a step such as `Work(Exponential(mean: "5ms"))`"#),
             );
         }
-        let mut steps = Vec::with_capacity(s.handler.len());
-        for (j, step) in s.handler.iter().enumerate() {
-            let step_path = format!("{path} .handler[{j}]");
-            match step {
-                scenario::Step::Work(spec) => match compile_dist(spec) {
-                    Ok(dist) => steps.push(Step::Work(dist)),
-                    Err(why) => error(Diagnostic::error(why.to_string()).at_path(step_path)),
-                },
-                scenario::Step::Call { service: target, policy } => {
-                    let policy = compile_policy(policy, &step_path, &mut error);
-                    match resolve(target) {
-                        Some(id) => {
-                            steps.push(Step::Call { edge: edges.len() as u32, target: id });
-                            edges.push(Edge { from: s.name.clone(), path: step_path.clone(), to: id, policy });
-                        }
-                        None => error(
-                            Diagnostic::error(format!("`Call` names an unknown service \"{target}\""))
-                                .at_path(step_path)
-                                .at(locate_unique(source, &format!("Call(\"{target}\"")))
-                                .with_hint(suggest(target, &service_names, "services")),
-                        ),
-                    }
-                }
-                scenario::Step::FanOut { service: target, n, options } => {
-                    let policy = compile_policy(&options.policy, &step_path, &mut error);
-                    if policy.hedge.is_some() {
-                        error(Diagnostic::error("hedging works on `Call` steps, not on `FanOut`").at_path(&step_path));
-                    }
-                    let needed = match options.wait {
-                        scenario::Wait::All => *n,
-                        scenario::Wait::Any => 1,
-                        scenario::Wait::Quorum(k) => k,
-                    };
-                    if *n == 0 || *n > MAX_FAN_OUT {
-                        error(
-                            Diagnostic::error(format!("`FanOut` sends between 1 and {MAX_FAN_OUT} calls, got {n}"))
-                                .at_path(&step_path),
-                        );
-                    } else if needed == 0 || needed > *n {
-                        error(
-                            Diagnostic::error(format!("a quorum must be between 1 and the {n} calls, got {needed}"))
-                                .at_path(&step_path),
-                        );
-                    }
-                    match resolve(target) {
-                        Some(id) => {
-                            steps.push(Step::FanOut { edge: edges.len() as u32, target: id, n: *n, needed });
-                            edges.push(Edge { from: s.name.clone(), path: step_path.clone(), to: id, policy });
-                        }
-                        None => error(
-                            Diagnostic::error(format!("`FanOut` names an unknown service \"{target}\""))
-                                .at_path(step_path)
-                                .at(locate_unique(source, &format!("FanOut(\"{target}\"")))
-                                .with_hint(suggest(target, &service_names, "services")),
-                        ),
-                    }
-                }
-                scenario::Step::Fail(p) => {
-                    if (0.0..=1.0).contains(p) {
-                        steps.push(Step::Fail(*p));
-                    } else {
-                        error(
-                            Diagnostic::error(format!("`Fail` takes a probability between 0 and 1, got {p}"))
-                                .at_path(step_path),
-                        );
-                    }
+        let cx = HandlerCx { source, ids: &service_ids, names: &service_names };
+        let steps = compile_steps(&cx, &s.name, &format!("{path} .handler"), &s.handler, &mut edges, &mut error);
+        let mut class_handlers = Vec::new();
+        let mut handler_of_class = vec![0u8; classes.len()];
+        for (class, steps) in &s.handlers {
+            let handler_path = format!("{path} .handlers[\"{class}\"]");
+            if steps.is_empty() || steps.len() > MAX_STEPS {
+                error(
+                    Diagnostic::error(format!("a handler must have between 1 and {MAX_STEPS} steps"))
+                        .at_path(&handler_path),
+                );
+            }
+            match classes.iter().position(|c| &c.name == class) {
+                Some(id) => handler_of_class[id] = class_handlers.len() as u8 + 1,
+                None => {
+                    let names: Vec<&str> = classes.iter().map(|c| c.name.as_str()).collect();
+                    error(
+                        Diagnostic::error(format!("`handlers` names an unknown request class \"{class}\""))
+                            .at_path(&handler_path)
+                            .at(locate_unique(source, &format!("\"{class}\":")))
+                            .with_hint(suggest(class, &names, "classes")),
+                    );
                 }
             }
+            class_handlers.push(compile_steps(&cx, &s.name, &handler_path, steps, &mut edges, &mut error));
         }
         services.push(ServiceModel {
             name: s.name.clone(),
@@ -448,6 +537,8 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
             shed_after: s.queue.shed_after.map(|d| d.0),
             balancer: s.balancer,
             steps,
+            class_handlers,
+            handler_of_class,
             concurrency: s.concurrency,
             faults: Vec::new(),
         });
@@ -521,7 +612,151 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         clients,
         services,
         edges,
+        classes,
+        priority_levels: priorities.len() as u32,
     })
+}
+
+/// What a handler's steps need to resolve their calls.
+struct HandlerCx<'a> {
+    source: &'a str,
+    ids: &'a BTreeMap<&'a str, ServiceId>,
+    names: &'a [&'a str],
+}
+
+/// Compiles one handler of service `from`, adding an edge for each call it makes.
+fn compile_steps(
+    cx: &HandlerCx<'_>,
+    from: &str,
+    path: &str,
+    handler: &[scenario::Step],
+    edges: &mut Vec<Edge>,
+    error: &mut impl FnMut(Diagnostic),
+) -> Vec<Step> {
+    let mut steps = Vec::with_capacity(handler.len());
+    for (j, step) in handler.iter().enumerate() {
+        let step_path = format!("{path}[{j}]");
+        match step {
+            scenario::Step::Work(spec) => match compile_dist(spec) {
+                Ok(dist) => steps.push(Step::Work(dist)),
+                Err(why) => error(Diagnostic::error(why.to_string()).at_path(step_path)),
+            },
+            scenario::Step::Call { service: target, policy } => {
+                let policy = compile_policy(policy, &step_path, error);
+                if let Some((edge, target)) = add_edge(cx, from, &step_path, "Call", target, policy, edges, error) {
+                    steps.push(Step::Call { edge, target });
+                }
+            }
+            scenario::Step::FanOut { service: target, n, options } => {
+                let policy = compile_policy(&options.policy, &step_path, error);
+                if policy.hedge.is_some() {
+                    error(Diagnostic::error("hedging works on `Call` steps, not on `FanOut`").at_path(&step_path));
+                }
+                if *n == 0 || *n > MAX_FAN_OUT {
+                    error(
+                        Diagnostic::error(format!("`FanOut` sends between 1 and {MAX_FAN_OUT} calls, got {n}"))
+                            .at_path(&step_path),
+                    );
+                }
+                let needed = needed(options.wait, *n, &step_path, error);
+                if let Some((edge, target)) = add_edge(cx, from, &step_path, "FanOut", target, policy, edges, error) {
+                    let cancel_losers = options.losers == Losers::Cancel;
+                    steps.push(Step::FanOut { edge, target, n: *n, needed, cancel_losers });
+                }
+            }
+            scenario::Step::Parallel { calls, options } => {
+                if calls.is_empty() || calls.len() > MAX_PARALLEL {
+                    error(
+                        Diagnostic::error(format!("`Parallel` makes between 1 and {MAX_PARALLEL} calls"))
+                            .at_path(&step_path),
+                    );
+                }
+                let mut compiled = Vec::with_capacity(calls.len());
+                for (k, call) in calls.iter().enumerate() {
+                    let call_path = format!("{step_path}[{k}]");
+                    let scenario::Step::Call { service: target, policy } = call else {
+                        error(
+                            Diagnostic::error("`Parallel` holds only `Call` steps")
+                                .at_path(&call_path)
+                                .with_hint(r#"e.g. Parallel([Call("a"), Call("b")])"#),
+                        );
+                        continue;
+                    };
+                    let policy = compile_policy(policy, &call_path, error);
+                    if policy.hedge.is_some() {
+                        error(
+                            Diagnostic::error("hedging works on `Call` steps, not inside `Parallel`")
+                                .at_path(&call_path),
+                        );
+                    }
+                    if let Some(call) = add_edge(cx, from, &call_path, "Call", target, policy, edges, error) {
+                        compiled.push(call);
+                    }
+                }
+                let needed = needed(options.wait, calls.len() as u32, &step_path, error);
+                if compiled.len() == calls.len() && !calls.is_empty() {
+                    steps.push(Step::Parallel {
+                        calls: compiled,
+                        needed,
+                        cancel_losers: options.losers == Losers::Cancel,
+                    });
+                }
+            }
+            scenario::Step::Fail(p) => {
+                if (0.0..=1.0).contains(p) {
+                    steps.push(Step::Fail(*p));
+                } else {
+                    error(
+                        Diagnostic::error(format!("`Fail` takes a probability between 0 and 1, got {p}"))
+                            .at_path(step_path),
+                    );
+                }
+            }
+        }
+    }
+    steps
+}
+
+/// The successes a wait over `n` calls needs.
+fn needed(wait: scenario::Wait, n: u32, path: &str, error: &mut impl FnMut(Diagnostic)) -> u32 {
+    let needed = match wait {
+        scenario::Wait::All => n,
+        scenario::Wait::Any => 1,
+        scenario::Wait::Quorum(k) => k,
+    };
+    if n > 0 && (needed == 0 || needed > n) {
+        error(Diagnostic::error(format!("a quorum must be between 1 and the {n} calls, got {needed}")).at_path(path));
+    }
+    needed
+}
+
+/// Adds the edge of a call from `from` to service `target`, or reports the unknown name.
+#[allow(clippy::too_many_arguments)]
+fn add_edge(
+    cx: &HandlerCx<'_>,
+    from: &str,
+    path: &str,
+    step: &str,
+    target: &str,
+    policy: CallPolicy,
+    edges: &mut Vec<Edge>,
+    error: &mut impl FnMut(Diagnostic),
+) -> Option<(u32, ServiceId)> {
+    match cx.ids.get(target) {
+        Some(&id) => {
+            edges.push(Edge { from: from.to_string(), path: path.to_string(), to: id, policy });
+            Some((edges.len() as u32 - 1, id))
+        }
+        None => {
+            error(
+                Diagnostic::error(format!("`{step}` names an unknown service \"{target}\""))
+                    .at_path(path)
+                    .at(locate_unique(cx.source, &format!("{step}(\"{target}\"")))
+                    .with_hint(suggest(target, cx.names, "services")),
+            );
+            None
+        }
+    }
 }
 
 /// The most attempts a retry policy may make.
@@ -657,7 +892,7 @@ fn compile_policy(policy: &scenario::Policy, path: &str, error: &mut impl FnMut(
                 return None;
             }
         };
-        Some(HedgePolicy { delay, max: h.max })
+        Some(HedgePolicy { delay, max: h.max, cancel_losers: h.losers == Losers::Cancel })
     });
     let bulkhead = policy.bulkhead.as_ref().map(|b| {
         if b.max_concurrent == 0 || b.max_concurrent > MAX_WORKERS {
@@ -730,12 +965,7 @@ fn find_cycle(services: &[ServiceModel]) -> Option<Vec<ServiceId>> {
         OnPath,
         Done,
     }
-    let callees = |s: usize| {
-        services[s].steps.iter().filter_map(|step| match step {
-            Step::Call { target, .. } | Step::FanOut { target, .. } => Some(target.0 as usize),
-            Step::Work(_) | Step::Fail(_) => None,
-        })
-    };
+    let callees = |s: usize| services[s].all_steps().flat_map(Step::callees).map(|(target, _)| target.0 as usize);
     let mut marks = vec![Mark::New; services.len()];
     for root in 0..services.len() {
         if marks[root] != Mark::New {

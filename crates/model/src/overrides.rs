@@ -7,7 +7,8 @@
 //! an enum variant's payload is entered without naming the variant
 //! (`services.db.handler.0.mean` reaches `Work(Exponential(mean: ...))`); a `Call` step's parts
 //! are `service` and `policy` (`services.api.handler.1.policy.timeout`), a `FanOut`'s `service`,
-//! `n` and `options` (`services.root.handler.0.n=100`).
+//! `n` and `options` (`services.root.handler.0.n=100`), a `Parallel`'s `calls` and `options`
+//! (`services.root.handler.0.calls.1.policy.timeout`).
 
 use serde_json::Value;
 
@@ -80,14 +81,18 @@ fn child<'a>(node: &'a mut Value, segment: &str) -> Result<&'a mut Value, Diagno
             })
         }
         Value::Array(items) => {
-            // A `Call` step is [service, policy] and a `FanOut` [service, n, options]: name their parts.
+            // A `Call` step is [service, policy], a `FanOut` [service, n, options] and a
+            // `Parallel` [calls, options]: name their parts.
             let is_call = items.len() == 2 && items[0].is_string() && items[1].is_object();
             let is_fan_out = items.len() == 3 && items[0].is_string() && items[1].is_u64() && items[2].is_object();
+            let is_parallel = items.len() == 2 && items[0].is_array() && items[1].is_object();
             match segment {
                 "service" if is_call || is_fan_out => return Ok(&mut items[0]),
                 "policy" if is_call => return Ok(&mut items[1]),
                 "n" if is_fan_out => return Ok(&mut items[1]),
                 "options" if is_fan_out => return Ok(&mut items[2]),
+                "calls" if is_parallel => return Ok(&mut items[0]),
+                "options" if is_parallel => return Ok(&mut items[1]),
                 _ => {}
             }
             if let Ok(index) = segment.parse::<usize>() {

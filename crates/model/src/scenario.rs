@@ -6,6 +6,7 @@
 //! silently ignored setting. The types also serialise, which is how `--set path=value`
 //! overrides are applied (see [`crate::overrides`]).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Visitor};
@@ -138,6 +139,24 @@ pub struct Client {
     /// Timeouts and retries on the client's calls.
     #[serde(default)]
     pub policy: Policy,
+    /// Kinds of request the client sends, e.g. 90% reads and 10% writes. Default: one kind.
+    #[serde(default)]
+    pub classes: Vec<Class>,
+}
+
+/// A kind of request. Its name follows the request down the call graph: every service runs its
+/// handler for the class (from `handlers`) if it has one, else its default `handler`, and a
+/// `Priority` queue serves it by the class's `priority`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Class {
+    /// The class's name; the same name in two clients is the same class.
+    pub name: String,
+    /// The share of the client's requests, relative to the other classes' weights.
+    pub weight: f64,
+    /// Larger is served first by `Priority` queues. Default 0.
+    #[serde(default)]
+    pub priority: i32,
 }
 
 /// How requests are spaced in time.
@@ -175,6 +194,9 @@ pub struct Service {
     pub concurrency: Concurrency,
     /// What a worker does with a request, step by step.
     pub handler: Vec<Step>,
+    /// Handlers for particular request classes, by class name, in place of `handler`.
+    #[serde(default)]
+    pub handlers: BTreeMap<String, Vec<Step>>,
 }
 
 fn one() -> u32 {
@@ -208,6 +230,9 @@ pub enum Discipline {
     /// Last come, first served (non-preemptive): fresh requests first, which keeps most answers
     /// fast under overload while the oldest wait longest.
     Lifo,
+    /// The waiting visit of the highest class `priority` first, first come first served within
+    /// a priority (non-preemptive: a visit being served is never interrupted).
+    Priority,
 }
 
 /// How a service's workers wait for calls.
@@ -259,6 +284,40 @@ pub enum Step {
         /// What to wait for, and the policy of each call.
         options: FanOutOptions,
     },
+    /// Make several different calls at once and wait for all, any, or a quorum of them:
+    /// `Parallel([Call("a"), Call("b", (timeout: "50ms"))])` or
+    /// `Parallel([Call("a"), Call("b")], (wait: Any, losers: Cancel))`. Only `Call` steps.
+    Parallel {
+        /// The calls, each a `Call` step.
+        calls: Vec<Step>,
+        /// What to wait for, and what happens to the losers.
+        options: ParallelOptions,
+    },
+}
+
+/// What a `Parallel` step waits for.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParallelOptions {
+    /// Default `All`.
+    #[serde(default)]
+    pub wait: Wait,
+    /// What happens to the calls still out once the wait is decided. Default `Finish`.
+    #[serde(default)]
+    pub losers: Losers,
+}
+
+/// What happens to the calls still out once a wait is decided (the first answer of a hedge,
+/// the quorum of a fan-out reached, or the wait failed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Losers {
+    /// They run on; their answers are dropped and their work counted as wasted (what most code
+    /// does: a `CompletableFuture.anyOf` or an unwatched goroutine).
+    #[default]
+    Finish,
+    /// The caller cancels them: a queued visit is dropped at once, and a running one stops
+    /// before its next step (gRPC and Go context cancellation).
+    Cancel,
 }
 
 /// What a fan-out waits for, and the policy of each of its calls.
@@ -271,6 +330,9 @@ pub struct FanOutOptions {
     /// Timeouts, retries, breaker and throttling of each call.
     #[serde(default)]
     pub policy: Policy,
+    /// What happens to the calls still out once the wait is decided. Default `Finish`.
+    #[serde(default)]
+    pub losers: Losers,
 }
 
 /// How many answers a fan-out waits for.
@@ -379,6 +441,14 @@ pub struct Hedge {
     /// The most hedges per call. Default 1.
     #[serde(default = "one")]
     pub max: u32,
+    /// What happens to the calls still out once one answered. Default `Cancel`: "The Tail at
+    /// Scale" cancels the other copies.
+    #[serde(default = "cancel")]
+    pub losers: Losers,
+}
+
+fn cancel() -> Losers {
+    Losers::Cancel
 }
 
 /// Adaptive throttling from the Google SRE book: each attempt is refused locally with
@@ -576,19 +646,26 @@ impl Serialize for Step {
                 fan.serialize_field(options)?;
                 fan.end()
             }
+            Step::Parallel { calls, options } => {
+                let mut parallel = serializer.serialize_tuple_variant("Step", 4, "Parallel", 2)?;
+                parallel.serialize_field(calls)?;
+                parallel.serialize_field(options)?;
+                parallel.end()
+            }
         }
     }
 }
 
 impl<'de> Deserialize<'de> for Step {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Step, D::Error> {
-        const VARIANTS: &[&str] = &["Work", "Call", "Fail", "FanOut"];
+        const VARIANTS: &[&str] = &["Work", "Call", "Fail", "FanOut", "Parallel"];
 
         enum Tag {
             Work,
             Call,
             Fail,
             FanOut,
+            Parallel,
         }
 
         impl<'de> Deserialize<'de> for Tag {
@@ -597,7 +674,7 @@ impl<'de> Deserialize<'de> for Step {
                 impl Visitor<'_> for TagVisitor {
                     type Value = Tag;
                     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str("a step: Work, Call, Fail or FanOut")
+                        f.write_str("a step: Work, Call, Fail, FanOut or Parallel")
                     }
                     fn visit_str<E: de::Error>(self, name: &str) -> Result<Tag, E> {
                         match name {
@@ -605,6 +682,7 @@ impl<'de> Deserialize<'de> for Step {
                             "Call" => Ok(Tag::Call),
                             "Fail" => Ok(Tag::Fail),
                             "FanOut" => Ok(Tag::FanOut),
+                            "Parallel" => Ok(Tag::Parallel),
                             other => Err(E::unknown_variant(other, VARIANTS)),
                         }
                     }
@@ -648,11 +726,28 @@ impl<'de> Deserialize<'de> for Step {
             }
         }
 
+        /// `([calls])` or `([calls], options)`.
+        struct ParallelVisitor;
+        impl<'de> Visitor<'de> for ParallelVisitor {
+            type Value = Step;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a list of calls and optional options: Parallel([Call("a"), Call("b")], (wait: Any))"#)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Step, A::Error> {
+                let calls: Vec<Step> = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let options: ParallelOptions = seq.next_element()?.unwrap_or_default();
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::invalid_length(3, &self));
+                }
+                Ok(Step::Parallel { calls, options })
+            }
+        }
+
         struct StepVisitor;
         impl<'de> Visitor<'de> for StepVisitor {
             type Value = Step;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a step: Work(...), Call(...), Fail(...) or FanOut(...)")
+                f.write_str("a step: Work(...), Call(...), Fail(...), FanOut(...) or Parallel([...])")
             }
             fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Step, A::Error> {
                 use serde::de::VariantAccess;
@@ -662,6 +757,7 @@ impl<'de> Deserialize<'de> for Step {
                     Tag::Fail => variant.newtype_variant().map(Step::Fail),
                     Tag::Call => variant.tuple_variant(2, CallVisitor),
                     Tag::FanOut => variant.tuple_variant(3, FanOutVisitor),
+                    Tag::Parallel => variant.tuple_variant(2, ParallelVisitor),
                 }
             }
         }

@@ -23,8 +23,8 @@ use slab::Slab;
 use tailsim_engine::rng::stream;
 use tailsim_engine::{Dist, EventKey, EventQueue, RngStream, SimDuration, SimTime};
 use tailsim_report::{
-    BreakerTransition, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary, LatencyRecorder, LittlesLaw,
-    Occupancy, RunSummary, Series, ServiceSummary,
+    BreakerTransition, ClassSummary, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary, LatencyRecorder,
+    LittlesLaw, Occupancy, RunSummary, Series, ServiceSummary,
 };
 
 use crate::breaker::Breaker;
@@ -177,7 +177,7 @@ struct Frame {
     in_queue: bool,
     /// Has had a worker at least once (was served, not refused or dropped).
     served: bool,
-    /// When it entered the queue, or (async) began waiting for its calls without a worker.
+    /// When it entered the queue, or began waiting for its calls (with or without a worker).
     queued_since: SimTime,
     /// The caller gave up and asked the server to stop (cancel_on_timeout).
     cancelled: bool,
@@ -194,6 +194,12 @@ struct Frame {
     wait_successes: u32,
     /// Failures the wait can still absorb before it fails.
     wait_failures_allowed: u32,
+    /// The calls of the current wait, to cancel once it is decided (`NO_LIST`: not tracked).
+    branches: u32,
+    /// The request's class.
+    class: u8,
+    /// The handler it runs (see [`ServiceModel::handler`](crate::compile::ServiceModel::handler)).
+    handler: u8,
 }
 
 impl Frame {
@@ -209,6 +215,17 @@ struct Request {
     client: u32,
     arrived: SimTime,
     counted: bool,
+    /// The request's class as its place in the client's list, for the class's statistics.
+    class_slot: u8,
+}
+
+/// One call of a wait, to cancel when the wait is decided without it.
+#[derive(Clone, Copy, Debug)]
+enum Branch {
+    /// A visit on an edge without policy; its parent's wait token tells it from a reused slot.
+    Frame { frame: u32, token: u32 },
+    /// A call with a policy, named by its incarnation.
+    Call { call: u32, incarnation: u32 },
 }
 
 /// A call on an edge with a policy.
@@ -230,10 +247,10 @@ struct CallState {
     attempt_started: SimTime,
     /// Attempts actually sent (those the breaker refused are not).
     sent: u32,
-    /// When the call started.
-    started: SimTime,
     /// Set while the current attempt waits for a bulkhead place.
     place_timer: Option<EventKey>,
+    /// The request's class, passed on to each attempt.
+    class: u8,
 }
 
 /// Two counts over a sliding window of `WINDOW_BUCKETS` buckets: requests and retries for a
@@ -321,6 +338,7 @@ struct EdgeCounts {
     hedges_won: u64,
     bulkhead_full: u64,
     rate_limited: u64,
+    cancelled: u64,
 }
 
 /// An edge's observed call latencies and the hedge delay read from them.
@@ -431,6 +449,20 @@ struct ClientState {
     /// Answers per time-series window, from the start of the run.
     succeeded_per_window: Vec<u64>,
     failed_per_window: Vec<u64>,
+    /// Draws each request's class (clients with classes only).
+    class_rng: RngStream,
+    /// Per class, in the client's order.
+    classes: Vec<ClassStats>,
+}
+
+/// A client's results for one request class.
+#[derive(Default)]
+struct ClassStats {
+    arrivals: u64,
+    succeeded: u64,
+    failed: u64,
+    latency: LatencyRecorder,
+    failure_latency: LatencyRecorder,
 }
 
 struct ServiceState {
@@ -461,9 +493,46 @@ struct ServiceState {
     queue_wait: LatencyRecorder,
 }
 
+impl Instance {
+    /// Visits waiting that still want service.
+    #[inline(always)]
+    fn waiting(&self) -> u64 {
+        let lower: usize = if self.lower.is_empty() { 0 } else { self.lower.iter().map(VecDeque::len).sum() };
+        (self.queue.len() + lower - self.cancelled_in_queue as usize) as u64
+    }
+
+    /// Queues frame `f` of class `class` (its priority level matters under `Priority` only).
+    #[inline(always)]
+    fn push(&mut self, f: u32, class: u8, model: &Model) {
+        if self.lower.is_empty() {
+            return self.queue.push_back(f);
+        }
+        let level = model.classes[usize::from(class)].level as usize;
+        match level.checked_sub(1).and_then(|l| self.lower.get_mut(l)) {
+            Some(queue) => queue.push_back(f),
+            None => self.queue.push_back(f),
+        }
+    }
+
+    /// Takes the next waiting frame under `discipline`.
+    #[inline(always)]
+    fn pop(&mut self, discipline: Discipline) -> Option<u32> {
+        match discipline {
+            Discipline::Fifo => self.queue.pop_front(),
+            Discipline::Lifo => self.queue.pop_back(),
+            Discipline::Priority => {
+                self.queue.pop_front().or_else(|| self.lower.iter_mut().find_map(VecDeque::pop_front))
+            }
+        }
+    }
+}
+
 struct Instance {
     busy: u32,
+    /// Waiting visits; under `Priority`, those of the highest level.
     queue: VecDeque<u32>,
+    /// Under `Priority`, the waiting visits of levels 1, 2, ...
+    lower: Vec<VecDeque<u32>>,
     /// Frames in `queue` already cancelled and accounted as dropped; they no longer take a
     /// place and are skipped when they reach the head.
     cancelled_in_queue: u32,
@@ -485,6 +554,11 @@ struct World<'m> {
     /// The next wait token (never 0).
     next_token: u32,
     agenda: Vec<Action>,
+    /// Lists of the calls of waits whose losers are cancelled, reused through `free_lists`.
+    branch_lists: Vec<Vec<Branch>>,
+    free_lists: Vec<u32>,
+    /// Scratch stack of frames to cancel.
+    cancel_stack: Vec<u32>,
     clients: Vec<ClientState>,
     services: Vec<ServiceState>,
     instances: Vec<Instance>,
@@ -503,6 +577,8 @@ struct World<'m> {
 
 /// `Frame::place_on_edge` of a visit that holds no bulkhead place.
 const NO_EDGE: u32 = u32::MAX;
+/// `Frame::branches` of a wait whose calls are not tracked.
+const NO_LIST: u32 = u32::MAX;
 
 /// The most windows a time series may have: longer runs get wider windows.
 pub const MAX_WINDOWS: u64 = 100_000;
@@ -588,6 +664,8 @@ impl<'m> World<'m> {
                 in_flight: Occupancy::default(),
                 succeeded_per_window: Vec::new(),
                 failed_per_window: Vec::new(),
+                class_rng: stream(seed, rep, &format!("client/{}/class", c.name)),
+                classes: c.classes.iter().map(|_| ClassStats::default()).collect(),
             })
             .collect();
         let mut instances = Vec::new();
@@ -597,7 +675,13 @@ impl<'m> World<'m> {
             .map(|s| {
                 let first_instance = instances.len() as u32;
                 for _ in 0..s.instances {
-                    instances.push(Instance { busy: 0, queue: VecDeque::new(), cancelled_in_queue: 0 });
+                    let levels = if s.discipline == Discipline::Priority { model.priority_levels as usize } else { 1 };
+                    instances.push(Instance {
+                        busy: 0,
+                        queue: VecDeque::new(),
+                        lower: vec![VecDeque::new(); levels.saturating_sub(1)],
+                        cancelled_in_queue: 0,
+                    });
                 }
                 ServiceState {
                     rng: stream(seed, rep, &format!("service/{}", s.name)),
@@ -668,6 +752,9 @@ impl<'m> World<'m> {
             next_incarnation: 0,
             next_token: 1,
             agenda: Vec::new(),
+            branch_lists: Vec::new(),
+            free_lists: Vec::new(),
+            cancel_stack: Vec::new(),
             clients,
             services,
             instances,
@@ -755,13 +842,21 @@ impl<'m> World<'m> {
         }
         let now = self.now;
         let counted = now >= self.warmup_end;
-        let request = self.requests.insert(Request { client: c, arrived: now, counted }) as u32;
-        self.arrived_total += 1;
+        let model = &self.model.clients[c as usize];
         let client = &mut self.clients[c as usize];
+        let (class, class_slot) = if model.classes.is_empty() {
+            (0, 0)
+        } else {
+            let u = client.class_rng.random::<f64>();
+            let slot = model.classes.iter().position(|&(_, below)| u < below).unwrap_or(model.classes.len() - 1);
+            client.classes[slot].arrivals += u64::from(counted);
+            (model.classes[slot].0, slot as u8)
+        };
         client.arrivals += u64::from(counted);
         client.in_flight.enter(counted);
-        let edge = self.model.clients[c as usize].edge;
-        self.start_call(Caller::Request(request), edge, counted);
+        let request = self.requests.insert(Request { client: c, arrived: now, counted, class_slot }) as u32;
+        self.arrived_total += 1;
+        self.start_call(Caller::Request(request), model.edge, counted, class);
     }
 
     /// Why too many requests are in flight: the service with the longest queue.
@@ -797,22 +892,28 @@ impl<'m> World<'m> {
 
     /// Starts a call on `edge`: one direct visit for an edge without policy, else a call
     /// record with its deadline and first attempt.
+    /// Returns the call made, for cancelling it later.
     #[inline(always)]
-    fn start_call(&mut self, caller: Caller, edge: u32, counted: bool) {
+    fn start_call(&mut self, caller: Caller, edge: u32, counted: bool, class: u8) -> Branch {
         let state = &mut self.edges[edge as usize];
         state.counts.calls += u64::from(counted);
         if state.plain {
             state.counts.attempts += u64::from(counted);
             let target = state.target;
-            self.enter(target, Parent::Direct { caller, edge });
+            let frame = self.enter(target, Parent::Direct { caller, edge }, class);
+            let token = match caller {
+                Caller::Frame { token, .. } => token,
+                Caller::Request(_) => 0,
+            };
+            Branch::Frame { frame, token }
         } else {
-            self.start_policy_call(caller, edge, counted);
+            self.start_policy_call(caller, edge, counted, class)
         }
     }
 
     /// The slow path of [`World::start_call`]: a call record, its deadline, its first attempt.
     #[inline(never)]
-    fn start_policy_call(&mut self, caller: Caller, edge: u32, counted: bool) {
+    fn start_policy_call(&mut self, caller: Caller, edge: u32, counted: bool, class: u8) -> Branch {
         let incarnation = self.next_incarnation;
         self.next_incarnation = incarnation.wrapping_add(1);
         let c = self.calls.insert(CallState {
@@ -828,13 +929,14 @@ impl<'m> World<'m> {
             previous_sleep_ns: 0.0,
             attempt_started: self.now,
             sent: 0,
-            started: self.now,
             place_timer: None,
+            class,
         }) as u32;
         if let Some(deadline) = self.model.edges[edge as usize].policy.deadline {
             self.calls[c as usize].deadline_timer = Some(self.events.schedule(self.now + deadline, Event::Deadline(c)));
         }
         self.start_attempt(c);
+        Branch::Call { call: c, incarnation }
     }
 
     /// Sends the next attempt of call `c`.
@@ -917,7 +1019,8 @@ impl<'m> World<'m> {
         let call = &mut self.calls[c as usize];
         call.attempt_started = now;
         call.sent += 1;
-        let (edge, attempt, incarnation, counted) = (call.edge, call.attempts, call.incarnation, call.counted);
+        let (edge, attempt, incarnation, counted, class) =
+            (call.edge, call.attempts, call.incarnation, call.counted, call.class);
         let state = &mut self.edges[edge as usize];
         state.counts.attempts += u64::from(counted);
         if attempt > 1 {
@@ -925,7 +1028,7 @@ impl<'m> World<'m> {
         }
         let holds_place = state.bulkhead.is_some();
         let edge_model = &self.model.edges[edge as usize];
-        let f = self.enter(edge_model.to.0, Parent::Attempt { call: c, incarnation, attempt });
+        let f = self.enter(edge_model.to.0, Parent::Attempt { call: c, incarnation, attempt }, class);
         if holds_place {
             self.frames[f as usize].place_on_edge = edge;
         }
@@ -1008,23 +1111,111 @@ impl<'m> World<'m> {
 
     /// The caller asks the server to stop working on frame `f`. A queued frame is dropped at
     /// once: it leaves the queue's count and capacity now, and is skipped when it reaches the
-    /// head. A running frame stops before its next step.
+    /// head. A running frame stops before its next step. A frame waiting for calls it cancels
+    /// when the wait is decided cancels them now, and so on down (no recursion).
     fn cancel_frame(&mut self, f: u32) {
-        let now = self.now;
-        let frame = &mut self.frames[f as usize];
-        if frame.cancelled {
-            return;
-        }
-        frame.cancelled = true;
-        if frame.in_queue {
-            let service = &mut self.services[frame.service as usize];
-            service.queued.leave(frame.queued_since, now, self.warmup_end);
-            service.finished_total += 1;
-            if frame.counted {
-                service.dropped += 1;
-                service.dropped_ns += u128::from((now - frame.arrived).as_nanos());
+        self.cancel_stack.push(f);
+        self.cancel_pending();
+    }
+
+    /// Cancels the frames on the cancel stack, and what they cancel in turn.
+    fn cancel_pending(&mut self) {
+        let mut stack = std::mem::take(&mut self.cancel_stack);
+        while let Some(f) = stack.pop() {
+            let now = self.now;
+            let frame = &mut self.frames[f as usize];
+            if frame.cancelled {
+                continue;
             }
-            self.instances[frame.instance as usize].cancelled_in_queue += 1;
+            frame.cancelled = true;
+            if frame.in_queue {
+                let service = &mut self.services[frame.service as usize];
+                service.queued.leave(frame.queued_since, now, self.warmup_end);
+                service.finished_total += 1;
+                if frame.counted {
+                    service.dropped += 1;
+                    service.dropped_ns += u128::from((now - frame.arrived).as_nanos());
+                }
+                self.instances[frame.instance as usize].cancelled_in_queue += 1;
+            }
+            if frame.branches != NO_LIST {
+                // It waits for calls it was going to cancel anyway: cancel them, and end now,
+                // since calls cancelled here never answer.
+                frame.wait_width = 0;
+                self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Error)));
+                self.cancel_branches(f, &mut stack);
+            }
+        }
+        self.cancel_stack = stack;
+    }
+
+    /// Frame `f`'s wait is decided (or `f` was cancelled): its calls still out are cancelled.
+    /// Visits to cancel are pushed on `stack`; calls with a policy end here.
+    fn cancel_branches(&mut self, f: u32, stack: &mut Vec<u32>) {
+        let list = std::mem::replace(&mut self.frames[f as usize].branches, NO_LIST);
+        let mut branches = std::mem::take(&mut self.branch_lists[list as usize]);
+        for &branch in &branches {
+            match branch {
+                Branch::Frame { frame, token } => {
+                    let Some(child) = self.frames.get(frame as usize) else { continue };
+                    let Parent::Direct { caller: Caller::Frame { frame: parent, token: t }, edge } = child.parent
+                    else {
+                        continue;
+                    };
+                    if parent == f && t == token && !child.cancelled {
+                        self.edges[edge as usize].counts.cancelled += u64::from(child.counted);
+                        stack.push(frame);
+                    }
+                }
+                Branch::Call { call, incarnation } => {
+                    if self.calls.get(call as usize).is_none_or(|c| c.incarnation != incarnation) {
+                        continue;
+                    }
+                    let call = self.calls.remove(call as usize);
+                    for key in [call.attempt_timer, call.deadline_timer, call.retry_timer, call.place_timer]
+                        .into_iter()
+                        .flatten()
+                    {
+                        self.events.cancel(key);
+                    }
+                    let state = &mut self.edges[call.edge as usize];
+                    state.counts.cancelled += u64::from(call.counted);
+                    if let Some(frame) = call.frame {
+                        stack.push(frame);
+                    }
+                }
+            }
+        }
+        branches.clear();
+        self.branch_lists[list as usize] = branches;
+        self.free_lists.push(list);
+    }
+
+    /// Starts tracking the calls of frame `f`'s new wait, to cancel the losers.
+    fn track_branches(&mut self, f: u32) {
+        let list = self.free_lists.pop().unwrap_or_else(|| {
+            self.branch_lists.push(Vec::new());
+            self.branch_lists.len() as u32 - 1
+        });
+        self.frames[f as usize].branches = list;
+    }
+
+    /// Records a call of frame `f`'s wait, if the wait tracks them and is still open.
+    fn add_branch(&mut self, f: u32, branch: Branch) {
+        if let Some(frame) = self.frames.get(f as usize)
+            && frame.branches != NO_LIST
+        {
+            self.branch_lists[frame.branches as usize].push(branch);
+        }
+    }
+
+    /// Frame `f`'s wait is decided: cancel its losers if it tracks them.
+    fn decided(&mut self, f: u32) {
+        if self.frames[f as usize].branches != NO_LIST {
+            let mut stack = std::mem::take(&mut self.cancel_stack);
+            self.cancel_branches(f, &mut stack);
+            self.cancel_stack = stack;
+            self.cancel_pending();
         }
     }
 
@@ -1119,11 +1310,6 @@ impl<'m> World<'m> {
             self.events.cancel(key);
         }
         let state = &mut self.edges[call.edge as usize];
-        if outcome == Outcome::Success
-            && let Some(observed) = &mut state.observed
-        {
-            observed.record(self.now - call.started);
-        }
         let counts = &mut state.counts;
         let counted = u64::from(call.counted);
         match outcome {
@@ -1149,15 +1335,26 @@ impl<'m> World<'m> {
                         frame.wait_successes -= 1;
                         if frame.wait_successes == 0 {
                             let branch = token.wrapping_sub(frame.wait_token);
+                            let hedged = frame.wait_width > 1;
                             frame.wait_width = 0;
-                            if branch > 0 {
-                                // A hedge won: credit its edge, the frame's current `Call` step.
-                                let (s, step) = (frame.service as usize, frame.step as usize - 1);
-                                if let Some(Step::Call { edge, .. }) = self.model.services[s].steps.get(step) {
-                                    self.edges[*edge as usize].counts.hedges_won +=
-                                        u64::from(self.now >= self.warmup_end);
+                            let model: &'m Model = self.model;
+                            if hedged
+                                && let Step::Call { edge, .. } = &model.services[frame.service as usize]
+                                    .handler(frame.handler)[frame.step as usize - 1]
+                            {
+                                let state = &mut self.edges[*edge as usize];
+                                if branch > 0 {
+                                    // A hedge won: credit its edge, the frame's current `Call` step.
+                                    state.counts.hedges_won += u64::from(self.now >= self.warmup_end);
+                                }
+                                if let Some(observed) = &mut state.observed {
+                                    // The wait's latency: before the first hedge it is the first
+                                    // call's, so the share above the hedge delay is the share of
+                                    // calls slower than it, all a percentile estimate needs.
+                                    observed.record(self.now - frame.queued_since);
                                 }
                             }
+                            self.decided(f);
                             self.resume(f);
                         }
                     }
@@ -1165,6 +1362,7 @@ impl<'m> World<'m> {
                         if frame.wait_failures_allowed == 0 {
                             frame.wait_width = 0;
                             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Error)));
+                            self.decided(f);
                         } else {
                             frame.wait_failures_allowed -= 1;
                         }
@@ -1177,7 +1375,7 @@ impl<'m> World<'m> {
     /// A visit arrives at service `s`: it gets a worker, waits in a queue, or is rejected.
     /// Returns the new frame.
     #[inline(always)]
-    fn enter(&mut self, s: u32, parent: Parent) -> u32 {
+    fn enter(&mut self, s: u32, parent: Parent, class: u8) -> u32 {
         let now = self.now;
         let counted = now >= self.warmup_end;
         let service_model = &self.model.services[s as usize];
@@ -1213,6 +1411,9 @@ impl<'m> World<'m> {
             place_on_edge: NO_EDGE,
             wait_successes: 0,
             wait_failures_allowed: 0,
+            branches: NO_LIST,
+            class,
+            handler: service_model.handler_of(class),
         };
         let f = self.frames.insert(frame) as u32;
         let inst = &mut self.instances[instance as usize];
@@ -1230,11 +1431,8 @@ impl<'m> World<'m> {
             frame.holds_worker = true;
             frame.served = true;
             self.agenda.push(Action::Advance(f));
-        } else if service_model
-            .queue_capacity
-            .is_none_or(|cap| ((inst.queue.len() - inst.cancelled_in_queue as usize) as u64) < u64::from(cap))
-        {
-            inst.queue.push_back(f);
+        } else if service_model.queue_capacity.is_none_or(|cap| inst.waiting() < u64::from(cap)) {
+            inst.push(f, class, self.model);
             self.frames[f as usize].in_queue = true;
             service.queued.enter(counted);
             service.admitted += u64::from(counted);
@@ -1261,19 +1459,22 @@ impl<'m> World<'m> {
         if frame.wait_token != token || frame.wait_width == 0 || frame.hedges_left == 0 {
             return; // answered, or the frame has moved on
         }
+        let model: &'m Model = self.model;
         let Some(Step::Call { edge, .. }) =
-            self.model.services[frame.service as usize].steps.get(frame.step as usize - 1)
+            model.services[frame.service as usize].handler(frame.handler).get(frame.step as usize - 1)
         else {
             return;
         };
         let edge = *edge;
+        let class = frame.class;
         frame.hedges_left -= 1;
         frame.wait_failures_allowed += 1;
         let branch = frame.wait_width - 1 - frame.hedges_left;
         let more = frame.hedges_left > 0;
         let counted = self.now >= self.warmup_end;
         self.edges[edge as usize].counts.hedges += u64::from(counted);
-        self.start_call(Caller::Frame { frame: f, token: token.wrapping_add(branch) }, edge, counted);
+        let call = self.start_call(Caller::Frame { frame: f, token: token.wrapping_add(branch) }, edge, counted, class);
+        self.add_branch(f, call);
         if more && let Some(delay) = self.hedge_delay(edge) {
             self.events.schedule(self.now + delay, Event::Hedge { frame: f, token });
         }
@@ -1285,6 +1486,7 @@ impl<'m> World<'m> {
         let token = self.next_token;
         self.next_token = self.next_token.wrapping_add(width);
         let frame = &mut self.frames[f as usize];
+        frame.queued_since = self.now;
         frame.wait_token = token;
         frame.wait_width = width;
         frame.wait_successes = successes;
@@ -1295,6 +1497,7 @@ impl<'m> World<'m> {
     /// Runs a frame's next steps, up to the first that takes time or waits.
     #[inline(always)]
     fn advance(&mut self, f: u32) {
+        let all: &'m Model = self.model;
         loop {
             let frame = &mut self.frames[f as usize];
             if frame.cancelled {
@@ -1303,8 +1506,9 @@ impl<'m> World<'m> {
             }
             let s = frame.service as usize;
             let step = frame.step as usize;
+            let class = frame.class;
             frame.step += 1;
-            let model = &self.model.services[s];
+            let model = &all.services[s];
             let faults =
                 if self.services[s].has_faults { active_faults(&model.faults, self.now) } else { ActiveFaults::NONE };
             if step == 0
@@ -1313,7 +1517,7 @@ impl<'m> World<'m> {
             {
                 return self.finish(f, Outcome::Failed(FailureKind::Error));
             }
-            match model.steps.get(step) {
+            match model.handler(frame.handler).get(step) {
                 None => return self.finish(f, Outcome::Success),
                 Some(Step::Work(dist)) => {
                     let mut d = dist.sample(&mut self.services[s].rng);
@@ -1329,27 +1533,62 @@ impl<'m> World<'m> {
                     if model.concurrency == Concurrency::Async {
                         self.release_for_calls(f);
                     }
-                    let Some(hedge) = self.model.edges[edge as usize].policy.hedge else {
+                    let Some(hedge) = all.edges[edge as usize].policy.hedge else {
                         let token = self.wait_for(f, 1, 0, 1);
-                        return self.start_call(Caller::Frame { frame: f, token }, edge, counted);
+                        self.start_call(Caller::Frame { frame: f, token }, edge, counted, class);
+                        return;
                     };
                     let token = self.wait_for(f, 1, 0, 1 + hedge.max);
                     self.frames[f as usize].hedges_left = hedge.max;
-                    self.start_call(Caller::Frame { frame: f, token }, edge, counted);
+                    if hedge.cancel_losers {
+                        self.track_branches(f);
+                    }
+                    let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, class);
+                    self.add_branch(f, call);
                     if let Some(delay) = self.hedge_delay(edge) {
                         self.events.schedule(self.now + delay, Event::Hedge { frame: f, token });
                     }
                     return;
                 }
-                Some(Step::FanOut { edge, n, needed, .. }) => {
+                Some(Step::FanOut { edge, n, needed, cancel_losers, .. }) => {
                     let (edge, n, needed) = (*edge, *n, *needed);
                     if model.concurrency == Concurrency::Async {
                         self.release_for_calls(f);
                     }
                     let token = self.wait_for(f, needed, n - needed, 1);
                     let counted = self.now >= self.warmup_end;
+                    if *cancel_losers {
+                        self.track_branches(f);
+                    }
                     for _ in 0..n {
-                        self.start_call(Caller::Frame { frame: f, token }, edge, counted);
+                        let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, class);
+                        if *cancel_losers {
+                            if self.frames[f as usize].branches == NO_LIST {
+                                break; // decided already (failed): the rest are not sent
+                            }
+                            self.add_branch(f, call);
+                        }
+                    }
+                    return;
+                }
+                Some(Step::Parallel { calls, needed, cancel_losers }) => {
+                    let n = calls.len() as u32;
+                    if model.concurrency == Concurrency::Async {
+                        self.release_for_calls(f);
+                    }
+                    let token = self.wait_for(f, *needed, n - needed, 1);
+                    let counted = self.now >= self.warmup_end;
+                    if *cancel_losers {
+                        self.track_branches(f);
+                    }
+                    for &(edge, _) in calls {
+                        let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, class);
+                        if *cancel_losers {
+                            if self.frames[f as usize].branches == NO_LIST {
+                                break; // decided already (failed): the rest are not sent
+                            }
+                            self.add_branch(f, call);
+                        }
                     }
                     return;
                 }
@@ -1372,11 +1611,7 @@ impl<'m> World<'m> {
         let inst = &mut self.instances[instance as usize];
         let model = &self.model.services[s as usize];
         loop {
-            let next = match model.discipline {
-                Discipline::Fifo => inst.queue.pop_front(),
-                Discipline::Lifo => inst.queue.pop_back(),
-            };
-            let Some(next) = next else {
+            let Some(next) = inst.pop(model.discipline) else {
                 inst.busy -= 1;
                 return;
             };
@@ -1445,7 +1680,7 @@ impl<'m> World<'m> {
             // (finish takes it out of `awaiting`; nobody reads the outcome).
             return self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Error)));
         }
-        if frame.step as usize >= model.steps.len() {
+        if frame.step as usize >= model.handler(frame.handler).len() {
             // Nothing left to run: answer now (finish takes it out of `awaiting`).
             return self.agenda.push(Action::Finish(f, Outcome::Success));
         }
@@ -1460,7 +1695,7 @@ impl<'m> World<'m> {
             self.agenda.push(Action::Advance(f));
         } else {
             // Already admitted: it queues for a worker whatever the queue's capacity.
-            inst.queue.push_back(f);
+            inst.push(f, frame.class, self.model);
             frame.in_queue = true;
             frame.queued_since = now;
             service.queued.enter(now >= from);
@@ -1474,6 +1709,7 @@ impl<'m> World<'m> {
         let now = self.now;
         let from = self.warmup_end;
         let frame = self.frames.remove(f as usize);
+        debug_assert_eq!(frame.branches, NO_LIST, "a frame ends with its wait decided");
         if frame.place_on_edge != NO_EDGE {
             self.release_place(frame.place_on_edge);
         }
@@ -1497,13 +1733,8 @@ impl<'m> World<'m> {
             service.wasted_ns += u128::from((now - frame.worker_since).as_nanos());
         }
         match frame.parent {
-            Parent::Direct { caller, edge } => {
+            Parent::Direct { caller, edge } if !frame.cancelled => {
                 let state = &mut self.edges[edge as usize];
-                if outcome == Outcome::Success
-                    && let Some(observed) = &mut state.observed
-                {
-                    observed.record(now - frame.arrived);
-                }
                 let counts = &mut state.counts;
                 let counted = u64::from(frame.counted);
                 counts.completed_attempts += counted;
@@ -1516,6 +1747,8 @@ impl<'m> World<'m> {
                 }
                 self.call_returned(caller, outcome);
             }
+            // A cancelled loser: counted when it was cancelled; nobody waits for it.
+            Parent::Direct { .. } => {}
             Parent::Attempt { call, incarnation, attempt } => {
                 if self.listening(call, incarnation, attempt, f) {
                     self.attempt_done(call, outcome);
@@ -1599,6 +1832,20 @@ impl<'m> World<'m> {
                         FailureKind::RateLimited => client.failures.rate_limited += 1,
                     }
                     client.failure_latency.record(latency);
+                }
+            }
+        }
+        if request.counted
+            && let Some(stats) = client.classes.get_mut(usize::from(request.class_slot))
+        {
+            match outcome {
+                Outcome::Success => {
+                    stats.succeeded += 1;
+                    stats.latency.record(latency);
+                }
+                Outcome::Failed(_) => {
+                    stats.failed += 1;
+                    stats.failure_latency.record(latency);
                 }
             }
         }
@@ -1714,6 +1961,23 @@ impl<'m> World<'m> {
                         succeeded: padded(&c.succeeded_per_window, windows),
                         failed: padded(&c.failed_per_window, windows),
                     },
+                    classes: c
+                        .classes
+                        .iter()
+                        .zip(&m.classes)
+                        .map(|(stats, &(class, _))| {
+                            let class = &self.model.classes[usize::from(class)];
+                            ClassSummary {
+                                name: class.name.clone(),
+                                priority: class.priority,
+                                arrivals: stats.arrivals,
+                                succeeded: stats.succeeded,
+                                failed: stats.failed,
+                                latency: stats.latency.summary(),
+                                failure_latency: stats.failure_latency.summary(),
+                            }
+                        })
+                        .collect(),
                 }
             })
             .collect();
@@ -1779,6 +2043,7 @@ impl<'m> World<'m> {
                     hedges_won: c.hedges_won,
                     bulkhead_full: c.bulkhead_full,
                     rate_limited: c.rate_limited,
+                    cancelled: c.cancelled,
                     breaker_opens: e.breaker.as_ref().map_or(0, |b| b.opens),
                     breaker_open_s: e.breaker.as_ref().map_or(0.0, |b| b.open_s(now)),
                     breaker_transitions: e

@@ -38,7 +38,7 @@ impl LatencyRecorder {
     }
 
     /// Records one latency.
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, latency: SimDuration) {
         let ns = latency.as_nanos();
         if self.histogram.record(ns).is_err() {

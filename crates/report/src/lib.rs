@@ -14,6 +14,6 @@ pub mod write;
 pub use aggregate::{Aggregate, Estimate};
 pub use collect::{LatencyRecorder, Occupancy};
 pub use summary::{
-    BreakerTransition, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary, LatencySummary, LittlesLaw,
-    Report, RunSummary, Series, ServiceSummary,
+    BreakerTransition, ClassSummary, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary, LatencySummary,
+    LittlesLaw, Report, RunSummary, Series, ServiceSummary,
 };

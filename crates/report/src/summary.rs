@@ -87,6 +87,27 @@ pub struct ClientSummary {
     pub littles_law: LittlesLaw,
     /// Answers per time window over the whole run, warm-up included.
     pub per_window: Series,
+    /// The same, class by class, in the client's order; empty when it has no classes.
+    pub classes: Vec<ClassSummary>,
+}
+
+/// End-to-end results of one request class of a client, after the warm-up.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClassSummary {
+    /// The class's name.
+    pub name: String,
+    /// Its priority (larger is served first by `Priority` queues).
+    pub priority: i32,
+    /// Requests of the class sent.
+    pub arrivals: u64,
+    /// Answered with success.
+    pub succeeded: u64,
+    /// Answered with a failure.
+    pub failed: u64,
+    /// Latency of successful requests.
+    pub latency: LatencySummary,
+    /// Latency of failed requests.
+    pub failure_latency: LatencySummary,
 }
 
 /// Counts per fixed time window, from the start of the run; window `i` covers
@@ -214,6 +235,10 @@ pub struct EdgeSummary {
     pub bulkhead_full: u64,
     /// Attempts the rate limiter refused (`Reject` mode).
     pub rate_limited: u64,
+    /// Calls cancelled by their caller once its wait was decided without them (the losers of
+    /// a hedge, a fan-out or a `Parallel` step with `losers: Cancel`); neither succeeded nor
+    /// failed.
+    pub cancelled: u64,
 }
 
 /// A service's load and latency, over visits that arrived after the warm-up.

@@ -145,3 +145,21 @@ fn retry_cascade_tips_the_middle_when_retries_come_faster() {
     assert!(tipped.edges[2].bulkhead_full > 1000, "{:?}", tipped.edges[2]);
     assert!(tipped.services[1].max_queue_length > 500, "{}", tipped.services[1].max_queue_length);
 }
+
+const BULKHEAD: &str = include_str!("../scenarios/bulkhead.ron");
+
+/// The header's claim: with the bulkhead, searches keep a p99 in the tens of milliseconds while
+/// recommendations fail fast; without it, the slow dependency drains the shared pool and
+/// searches wait seconds.
+#[test]
+fn bulkhead_keeps_the_other_path_healthy() {
+    let search_p99 = |run: &tailsim_report::RunSummary| run.clients[0].classes[0].latency.p99_ms.expect("answered");
+    let guarded = &run(&load(BULKHEAD), 1, 1).runs[0];
+    assert!(search_p99(guarded) < 30.0, "{}", search_p99(guarded));
+    assert!(guarded.edges[2].bulkhead_full > 5_000, "{:?}", guarded.edges[2]);
+    assert_eq!(guarded.clients[0].classes[0].failed, 0);
+    let off = "services.api.handlers.recommend.1.policy.bulkhead.max_concurrent=100000";
+    let open = &run(&load_with(BULKHEAD, &[off]), 1, 1).runs[0];
+    assert!(search_p99(open) > 1_000.0, "{}", search_p99(open));
+    assert!(open.services[0].max_queue_length > 10_000, "{}", open.services[0].max_queue_length);
+}

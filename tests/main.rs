@@ -10,3 +10,4 @@ mod fuzz_regressions;
 mod properties;
 mod resilience;
 mod scenarios;
+mod timeseries;

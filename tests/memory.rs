@@ -34,11 +34,16 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// Peak heap bytes above the starting point while running the checkout scenario for `seconds`.
+/// Peak heap bytes above the starting point while running the checkout scenario for `seconds`,
+/// in 100 time-series windows.
 fn peak_bytes(seconds: u64) -> usize {
     let source = include_str!("../scenarios/checkout.ron");
-    let set = Override { path: "duration".into(), value: format!("{seconds}s") };
-    let (model, _) = tailsim_model::load(source, &[set]).expect("valid");
+    // The time series take memory per window (at most 100,000 windows): give both runs 100.
+    let set = [
+        Override { path: "duration".into(), value: format!("{seconds}s") },
+        Override { path: "window".into(), value: format!("{}ms", seconds * 10) },
+    ];
+    let (model, _) = tailsim_model::load(source, &set).expect("valid");
     let base = CURRENT.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     let summary = tailsim_model::world::run(&model, 42, 0, Limits::default());

@@ -47,6 +47,22 @@ fn run_prints_the_tables_and_writes_summary_json() {
     assert_eq!(json["scenario"], "checkout");
     assert_eq!(json["runs"][0]["conservation"]["holds"], true);
     assert!(json["runs"][0]["clients"][0]["latency"]["p99_ms"].as_f64().unwrap() > 0.0);
+
+    // timeseries.csv: the same windows in tidy rows; the client's successes add up.
+    let csv = fs::read_to_string(out_dir.join("timeseries.csv")).expect("timeseries.csv written");
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("replication,window,start_s,end_s,kind,name,metric,value"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(rows.iter().all(|r| r.len() == 8));
+    let succeeded: u64 = rows
+        .iter()
+        .filter(|r| r[4] == "client" && r[5] == "shoppers" && r[6] == "succeeded")
+        .map(|r| r[7].parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(succeeded, json["runs"][0]["conservation"]["succeeded"].as_u64().unwrap());
+    let windows = json["runs"][0]["clients"][0]["per_window"]["succeeded"].as_array().unwrap().len();
+    let utilisation = rows.iter().filter(|r| r[5] == "db" && r[6] == "utilisation").count();
+    assert_eq!(utilisation, windows);
 }
 
 #[test]

@@ -24,7 +24,7 @@ use tailsim_engine::rng::stream;
 use tailsim_engine::{Dist, EventKey, EventQueue, RngStream, SimDuration, SimTime};
 use tailsim_report::{
     BreakerTransition, ClassSummary, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary, LatencyRecorder,
-    LittlesLaw, Occupancy, RunSummary, Series, ServiceSummary,
+    LittlesLaw, Occupancy, RunSummary, Series, ServiceSeries, ServiceSummary, WindowRecorder,
 };
 
 use crate::breaker::Breaker;
@@ -128,6 +128,8 @@ enum Event {
     TokenReady(u32),
     /// A frame's call has not answered yet: send a hedge. `token` names the wait.
     Hedge { frame: u32, token: u32 },
+    /// A time-series window ends.
+    WindowEnd,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -446,9 +448,10 @@ struct ClientState {
     latency: LatencyRecorder,
     failure_latency: LatencyRecorder,
     in_flight: Occupancy,
-    /// Answers per time-series window, from the start of the run.
-    succeeded_per_window: Vec<u64>,
-    failed_per_window: Vec<u64>,
+    /// The time series, one element per window so far (the last one open).
+    series: Series,
+    /// Successful latencies of the open window (counted requests), for its percentiles.
+    window_latency: WindowRecorder,
     /// Draws each request's class (clients with classes only).
     class_rng: RngStream,
     /// Per class, in the client's order.
@@ -491,6 +494,10 @@ struct ServiceState {
     awaiting: Occupancy,
     latency: LatencyRecorder,
     queue_wait: LatencyRecorder,
+    /// The time series, one element per closed window.
+    series: ServiceSeries,
+    /// `arrivals_total` and the busy and queued integrals when the open window began.
+    window_start: (u64, i128, i128),
 }
 
 impl Instance {
@@ -642,12 +649,14 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
     if world.truncated.is_none() {
         world.now = end;
     }
+    world.finish_windows();
     world.summary(replication)
 }
 
 impl<'m> World<'m> {
     fn new(model: &'m Model, seed: u64, replication: u32, limits: Limits) -> World<'m> {
         let rep = u64::from(replication);
+        let window_ns = model.window.as_nanos().max(model.duration.as_nanos().div_ceil(MAX_WINDOWS)).max(1);
         let clients = model
             .clients
             .iter()
@@ -662,8 +671,19 @@ impl<'m> World<'m> {
                 latency: LatencyRecorder::new(),
                 failure_latency: LatencyRecorder::new(),
                 in_flight: Occupancy::default(),
-                succeeded_per_window: Vec::new(),
-                failed_per_window: Vec::new(),
+                series: Series {
+                    window_s: window_ns as f64 / 1e9,
+                    arrivals: vec![0],
+                    succeeded: vec![0],
+                    failed: vec![0],
+                    timeout: vec![0],
+                    rejected: vec![0],
+                    error: vec![0],
+                    refused_locally: vec![0],
+                    p50_ms: Vec::new(),
+                    p99_ms: Vec::new(),
+                },
+                window_latency: WindowRecorder::new(),
                 class_rng: stream(seed, rep, &format!("client/{}/class", c.name)),
                 classes: c.classes.iter().map(|_| ClassStats::default()).collect(),
             })
@@ -705,6 +725,8 @@ impl<'m> World<'m> {
                     awaiting: Occupancy::default(),
                     latency: LatencyRecorder::new(),
                     queue_wait: LatencyRecorder::new(),
+                    series: ServiceSeries { window_s: window_ns as f64 / 1e9, ..ServiceSeries::default() },
+                    window_start: (0, 0, 0),
                 }
             })
             .collect();
@@ -737,7 +759,6 @@ impl<'m> World<'m> {
                 counts: EdgeCounts::default(),
             });
         }
-        let window_ns = model.window.as_nanos().max(model.duration.as_nanos().div_ceil(MAX_WINDOWS)).max(1);
         World {
             model,
             limits,
@@ -777,6 +798,94 @@ impl<'m> World<'m> {
         if self.warmup_end > SimTime::ZERO {
             self.events.schedule(self.warmup_end, Event::WarmupEnd);
         }
+        if self.window_end < SimTime::ZERO + self.model.duration {
+            self.events.schedule(self.window_end, Event::WindowEnd);
+        }
+    }
+
+    /// A window's end: close it (unless an event at the same instant already did) and
+    /// schedule the next end inside the run.
+    #[cold]
+    #[inline(never)]
+    fn on_window_end(&mut self) {
+        self.roll_windows();
+        let next = self.now.saturating_add(SimDuration(self.window_ns));
+        if next < SimTime::ZERO + self.model.duration {
+            self.events.schedule(next, Event::WindowEnd);
+        }
+    }
+
+    /// At the end of the run: closes the last window, cut short at `now`, or drops it if it
+    /// has not begun.
+    fn finish_windows(&mut self) {
+        let start = SimTime(self.window_index as u64 * self.window_ns);
+        if self.now > start {
+            self.close_window(self.now, false);
+        } else {
+            for client in &mut self.clients {
+                let series = &mut client.series;
+                for counts in [
+                    &mut series.arrivals,
+                    &mut series.succeeded,
+                    &mut series.failed,
+                    &mut series.timeout,
+                    &mut series.rejected,
+                    &mut series.error,
+                    &mut series.refused_locally,
+                ] {
+                    counts.pop();
+                }
+            }
+        }
+    }
+
+    /// Closes every window that ended by `now`.
+    #[cold]
+    #[inline(never)]
+    fn roll_windows(&mut self) {
+        while self.now >= self.window_end && self.window_end < SimTime(u64::MAX) {
+            let end = self.window_end;
+            self.close_window(end, true);
+            self.window_index += 1;
+            self.window_end = end.saturating_add(SimDuration(self.window_ns));
+        }
+    }
+
+    /// Closes the open window at `end` (exclusive): the percentiles of its latencies, and each
+    /// service's arrivals, utilisation and queue over it. `open_next` starts the next window.
+    fn close_window(&mut self, end: SimTime, open_next: bool) {
+        let start = SimTime(self.window_index as u64 * self.window_ns);
+        let width = end.saturating_since(start).as_nanos().max(1) as f64;
+        for client in &mut self.clients {
+            let (p50, p99) = client.window_latency.take_p50_p99_ms();
+            client.series.p50_ms.push(p50);
+            client.series.p99_ms.push(p99);
+            if open_next {
+                let series = &mut client.series;
+                for counts in [
+                    &mut series.arrivals,
+                    &mut series.succeeded,
+                    &mut series.failed,
+                    &mut series.timeout,
+                    &mut series.rejected,
+                    &mut series.error,
+                    &mut series.refused_locally,
+                ] {
+                    counts.push(0);
+                }
+            }
+        }
+        for (service, model) in self.services.iter_mut().zip(&self.model.services) {
+            let (arrivals, busy, queued) = service.window_start;
+            let now = (service.arrivals_total, service.busy.integral_ns(end), service.queued.integral_ns(end));
+            let workers = f64::from(model.instances) * f64::from(model.workers);
+            let series = &mut service.series;
+            series.arrivals.push(now.0 - arrivals);
+            series.utilisation.push((now.1 - busy) as f64 / width / workers);
+            series.mean_queue_length.push((now.2 - queued) as f64 / width);
+            series.instances.push(model.instances);
+            service.window_start = now;
+        }
     }
 
     fn schedule_arrival(&mut self, c: u32) {
@@ -805,6 +914,7 @@ impl<'m> World<'m> {
             Event::Arrival(c) => self.on_arrival(c),
             Event::StepDone(f) => self.advance(f),
             Event::WarmupEnd => self.on_warmup_end(),
+            Event::WindowEnd => self.on_window_end(),
             Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
             Event::Deadline(c) => self.on_deadline(c),
             Event::Hedge { frame, token } => self.on_hedge(frame, token),
@@ -853,7 +963,12 @@ impl<'m> World<'m> {
             (model.classes[slot].0, slot as u8)
         };
         client.arrivals += u64::from(counted);
-        client.in_flight.enter(counted);
+        client.in_flight.enter(now, counted);
+        if now >= self.window_end {
+            self.roll_windows();
+        }
+        let client = &mut self.clients[c as usize];
+        client.series.arrivals[self.window_index] += 1;
         let request = self.requests.insert(Request { client: c, arrived: now, counted, class_slot }) as u32;
         self.arrived_total += 1;
         self.start_call(Caller::Request(request), model.edge, counted, class);
@@ -1422,7 +1537,7 @@ impl<'m> World<'m> {
             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
         } else if inst.busy < service_model.workers {
             inst.busy += 1;
-            service.busy.enter(counted);
+            service.busy.enter(now, counted);
             service.admitted += u64::from(counted);
             if counted {
                 service.queue_wait.record(SimDuration::ZERO);
@@ -1434,7 +1549,7 @@ impl<'m> World<'m> {
         } else if service_model.queue_capacity.is_none_or(|cap| inst.waiting() < u64::from(cap)) {
             inst.push(f, class, self.model);
             self.frames[f as usize].in_queue = true;
-            service.queued.enter(counted);
+            service.queued.enter(now, counted);
             service.admitted += u64::from(counted);
         } else {
             service.rejected += u64::from(counted);
@@ -1634,7 +1749,7 @@ impl<'m> World<'m> {
                 self.agenda.push(Action::Finish(next, Outcome::Failed(FailureKind::Rejected)));
                 continue;
             }
-            service.busy.enter(now >= from);
+            service.busy.enter(now, now >= from);
             next_frame.holds_worker = true;
             next_frame.served = true;
             next_frame.worker_since = now;
@@ -1660,7 +1775,7 @@ impl<'m> World<'m> {
         let (s, instance, worker_since) = (frame.service, frame.instance, frame.worker_since);
         let service = &mut self.services[s as usize];
         service.busy.leave(worker_since, now, from);
-        service.awaiting.enter(now >= from);
+        service.awaiting.enter(now, now >= from);
         self.release_worker(s, instance);
     }
 
@@ -1689,7 +1804,7 @@ impl<'m> World<'m> {
         let inst = &mut self.instances[instance];
         if inst.busy < model.workers {
             inst.busy += 1;
-            service.busy.enter(now >= from);
+            service.busy.enter(now, now >= from);
             frame.holds_worker = true;
             frame.worker_since = now;
             self.agenda.push(Action::Advance(f));
@@ -1698,7 +1813,7 @@ impl<'m> World<'m> {
             inst.push(f, frame.class, self.model);
             frame.in_queue = true;
             frame.queued_since = now;
-            service.queued.enter(now >= from);
+            service.queued.enter(now, now >= from);
         }
     }
 
@@ -1798,29 +1913,35 @@ impl<'m> World<'m> {
         let client = &mut self.clients[request.client as usize];
         client.in_flight.leave(request.arrived, now, self.warmup_end);
         let latency = now - request.arrived;
-        while now >= self.window_end && self.window_end < SimTime(u64::MAX) {
-            self.window_index += 1;
-            self.window_end = self.window_end.saturating_add(SimDuration(self.window_ns));
+        if now >= self.window_end {
+            self.roll_windows();
         }
         let window = self.window_index;
-        let series = match outcome {
-            Outcome::Success => &mut client.succeeded_per_window,
-            Outcome::Failed(_) => &mut client.failed_per_window,
-        };
-        if series.len() <= window {
-            series.resize(window + 1, 0);
-        }
-        series[window] += 1;
+        let client = &mut self.clients[request.client as usize];
         match outcome {
             Outcome::Success => {
                 self.succeeded_total += 1;
+                client.series.succeeded[window] += 1;
                 if request.counted {
                     client.succeeded += 1;
                     client.latency.record(latency);
+                    client.window_latency.record(latency);
                 }
             }
             Outcome::Failed(kind) => {
                 self.failed_total += 1;
+                let series = &mut client.series;
+                series.failed[window] += 1;
+                let cause = match kind {
+                    FailureKind::Timeout => &mut series.timeout,
+                    FailureKind::Rejected => &mut series.rejected,
+                    FailureKind::Error => &mut series.error,
+                    FailureKind::BreakerOpen
+                    | FailureKind::Throttled
+                    | FailureKind::BulkheadFull
+                    | FailureKind::RateLimited => &mut series.refused_locally,
+                };
+                cause[window] += 1;
                 if request.counted {
                     match kind {
                         FailureKind::Rejected => client.failures.rejected += 1,
@@ -1859,7 +1980,7 @@ impl<'m> World<'m> {
         let complete = (self.now.as_nanos() / window_ns) as usize;
         let goodput: Vec<f64> = (0..complete)
             .map(|w| {
-                let sum: u64 = self.clients.iter().map(|c| c.succeeded_per_window.get(w).copied().unwrap_or(0)).sum();
+                let sum: u64 = self.clients.iter().map(|c| c.series.succeeded.get(w).copied().unwrap_or(0)).sum();
                 sum as f64 / window_s
             })
             .collect();
@@ -1904,13 +2025,6 @@ impl<'m> World<'m> {
         let measured_s = now.saturating_since(self.warmup_end).as_secs_f64();
         let per_s = |n: u64| if measured_s > 0.0 { n as f64 / measured_s } else { 0.0 };
         let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
-        // Every series covers the whole run, the last (maybe partial) window included.
-        let windows = now.as_nanos().div_ceil(self.window_ns) as usize;
-        let padded = |counts: &[u64], windows: usize| {
-            let mut v = counts.to_vec();
-            v.resize(windows.max(v.len()), 0);
-            v
-        };
         // The stays after the warm-up of what is still inside at the end.
         let from = self.warmup_end;
         let mut open_in_flight = vec![0u128; self.clients.len()];
@@ -1956,11 +2070,7 @@ impl<'m> World<'m> {
                     latency: c.latency.summary(),
                     failure_latency: c.failure_latency.summary(),
                     littles_law: LittlesLaw::new(c.in_flight.mean(open, from, now), per_s(c.arrivals), mean_w_s),
-                    per_window: Series {
-                        window_s: self.window_ns as f64 / 1e9,
-                        succeeded: padded(&c.succeeded_per_window, windows),
-                        failed: padded(&c.failed_per_window, windows),
-                    },
+                    per_window: c.series.clone(),
                     classes: c
                         .classes
                         .iter()
@@ -2014,6 +2124,7 @@ impl<'m> World<'m> {
                         let left = s.latency.count() + s.dropped + s.shed;
                         if left > 0 { (served_ns + s.dropped_ns as f64) * 1e-9 / left as f64 } else { 0.0 }
                     }),
+                    per_window: s.series.clone(),
                 }
             })
             .collect();

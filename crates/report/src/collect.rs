@@ -89,16 +89,66 @@ impl LatencyRecorder {
     }
 }
 
+/// Latencies of one time-series window, for its percentiles: 2 significant digits (1%) from
+/// 1 µs, coarser than [`LatencyRecorder`] so that emptying and reading it at every window
+/// costs little. Windows are reported, not analysed; the run's statistics come from the full
+/// recorder.
+#[derive(Clone, Debug)]
+pub struct WindowRecorder {
+    histogram: Histogram<u64>,
+}
+
+impl Default for WindowRecorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WindowRecorder {
+    /// An empty recorder; it grows with the largest value, like [`LatencyRecorder`].
+    pub fn new() -> WindowRecorder {
+        let mut histogram =
+            Histogram::new_with_bounds(1_000, INITIAL_HIGHEST_NS, 2).expect("bounds 1us..1s with 2 digits are valid");
+        histogram.auto(true);
+        WindowRecorder { histogram }
+    }
+
+    /// Records one latency.
+    #[inline(always)]
+    pub fn record(&mut self, latency: SimDuration) {
+        let ns = latency.as_nanos();
+        if self.histogram.record(ns).is_err() {
+            self.histogram.saturating_record(ns);
+        }
+    }
+
+    /// The window's p50 and p99 in milliseconds (`None` when it recorded nothing), and empties
+    /// it for the next window.
+    pub fn take_p50_p99_ms(&mut self) -> (Option<f64>, Option<f64>) {
+        if self.histogram.is_empty() {
+            return (None, None);
+        }
+        let ms = |q: f64| Some(self.histogram.value_at_quantile(q) as f64 * 1e-6);
+        let quantiles = (ms(0.50), ms(0.99));
+        self.histogram.reset();
+        quantiles
+    }
+}
+
 /// How many items are inside something (requests in flight, visits queued or holding a worker)
 /// and its time-weighted average since a start time, computed from the items' stays: each item
 /// adds the part of its stay after `from` when it leaves, and the items still inside at the end
 /// are added by the caller through [`Occupancy::stay`]. The integral is the same as summing
 /// count x time between changes, at one addition per item instead of a multiplication per change.
+///
+/// It also keeps the integral over the whole run, for time series: `base + inside x t` is the
+/// integral up to `t` (each item adds `-entered` when it comes in and `+left` when it leaves).
 #[derive(Clone, Debug, Default)]
 pub struct Occupancy {
     inside: u64,
     max_after_start: u64,
     area_ns: u128,
+    base_ns: i128,
 }
 
 impl Occupancy {
@@ -108,11 +158,12 @@ impl Occupancy {
         u128::from(until.saturating_since(entered.max(from)).as_nanos())
     }
 
-    /// An item comes in; `measured` says whether `now` is past the start of measurement, for
-    /// the maximum.
+    /// An item comes in at `now`; `measured` says whether `now` is past the start of
+    /// measurement, for the maximum.
     #[inline]
-    pub fn enter(&mut self, measured: bool) {
+    pub fn enter(&mut self, now: SimTime, measured: bool) {
         self.inside += 1;
+        self.base_ns -= i128::from(now.as_nanos());
         if measured && self.inside > self.max_after_start {
             self.max_after_start = self.inside;
         }
@@ -124,6 +175,13 @@ impl Occupancy {
         debug_assert!(self.inside > 0, "occupancy would go negative");
         self.inside = self.inside.saturating_sub(1);
         self.area_ns += Occupancy::stay(entered, now, from);
+        self.base_ns += i128::from(now.as_nanos());
+    }
+
+    /// The integral of the number inside from the start of the run to `t` (no earlier than the
+    /// last change), in item-nanoseconds.
+    pub fn integral_ns(&self, t: SimTime) -> i128 {
+        self.base_ns + i128::from(self.inside) * i128::from(t.as_nanos())
     }
 
     /// Items inside now.
@@ -157,14 +215,17 @@ mod tests {
     fn occupancy_integrates_stays_after_the_start() {
         let from = SimTime(20);
         let mut occupancy = Occupancy::default();
-        occupancy.enter(false);
-        occupancy.enter(false);
+        occupancy.enter(SimTime(0), false);
+        occupancy.enter(SimTime(10), false);
         assert_eq!(occupancy.max(), 0);
         occupancy.leave(SimTime(0), SimTime(40), from);
         let open = Occupancy::stay(SimTime(10), SimTime(60), from);
         assert_eq!(occupancy.mean(open, from, SimTime(60)), 1.5);
-        occupancy.enter(true);
+        // Over the whole run: 40 + 50 by t = 60.
+        assert_eq!(occupancy.integral_ns(SimTime(60)), 90);
+        occupancy.enter(SimTime(60), true);
         assert_eq!((occupancy.inside(), occupancy.max()), (2, 2));
+        assert_eq!(occupancy.integral_ns(SimTime(70)), 90 + 10 + 10);
     }
 
     #[test]
@@ -178,6 +239,14 @@ mod tests {
         assert_eq!(rec.mean_ns(), Some(500.5e6));
         assert_eq!(rec.summary().max_ms, Some(1000.0));
         assert!(LatencyRecorder::new().summary().p50_ms.is_none());
+        // A window's recorder: within 1%, and empty again once read.
+        let mut window = WindowRecorder::new();
+        for ms in 1..=1000u64 {
+            window.record(SimDuration::from_millis(ms));
+        }
+        let (p50, p99) = window.take_p50_p99_ms();
+        assert!((p50.unwrap() / 500.0 - 1.0).abs() < 0.01 && (p99.unwrap() / 990.0 - 1.0).abs() < 0.01);
+        assert_eq!(window.take_p50_p99_ms(), (None, None));
         // Values far beyond the initial range grow the histogram instead of clamping.
         rec.record(SimDuration::from_secs(3600));
         assert_eq!(rec.summary().max_ms, Some(3_600_000.0));

@@ -12,8 +12,8 @@ pub mod text;
 pub mod write;
 
 pub use aggregate::{Aggregate, Estimate};
-pub use collect::{LatencyRecorder, Occupancy};
+pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};
 pub use summary::{
     BreakerTransition, ClassSummary, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary, LatencySummary,
-    LittlesLaw, Report, RunSummary, Series, ServiceSummary,
+    LittlesLaw, Report, RunSummary, Series, ServiceSeries, ServiceSummary,
 };

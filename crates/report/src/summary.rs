@@ -110,16 +110,46 @@ pub struct ClassSummary {
     pub failure_latency: LatencySummary,
 }
 
-/// Counts per fixed time window, from the start of the run; window `i` covers
+/// A client's requests per fixed time window, from the start of the run; window `i` covers
 /// `[i * window_s, (i + 1) * window_s)`. The last window may be partial.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Series {
     /// The window's width in seconds.
     pub window_s: f64,
+    /// Requests sent per window.
+    pub arrivals: Vec<u64>,
     /// Successful answers per window.
     pub succeeded: Vec<u64>,
     /// Failed answers per window.
     pub failed: Vec<u64>,
+    /// Failed answers per window whose cause was a timeout or deadline.
+    pub timeout: Vec<u64>,
+    /// ... a refusal by the service (full queue, outage, shedding).
+    pub rejected: Vec<u64>,
+    /// ... an error answered by the service.
+    pub error: Vec<u64>,
+    /// ... a refusal by the client's own breaker, throttle, bulkhead or rate limiter.
+    pub refused_locally: Vec<u64>,
+    /// Median latency of the successful answers in the window, of requests sent after the
+    /// warm-up; `null` for a window without any.
+    pub p50_ms: Vec<Option<f64>>,
+    /// 99th percentile, likewise.
+    pub p99_ms: Vec<Option<f64>>,
+}
+
+/// A service's load per fixed time window (the windows of [`Series`]).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ServiceSeries {
+    /// The window's width in seconds.
+    pub window_s: f64,
+    /// Visits that arrived per window.
+    pub arrivals: Vec<u64>,
+    /// Time-averaged busy workers over all workers, 0 to 1.
+    pub utilisation: Vec<f64>,
+    /// Time-averaged visits waiting in queues, all instances.
+    pub mean_queue_length: Vec<f64>,
+    /// Instances serving at the end of the window.
+    pub instances: Vec<u32>,
 }
 
 /// A fault on the timeline and whether the system got over it.
@@ -282,6 +312,8 @@ pub struct ServiceSummary {
     pub latency: LatencySummary,
     /// Little's law over visits in the service (queued or holding a worker).
     pub littles_law: LittlesLaw,
+    /// Load per time window over the whole run, warm-up included.
+    pub per_window: ServiceSeries,
 }
 
 /// Mean, quantiles and maximum of a latency distribution; `null` when nothing was recorded.

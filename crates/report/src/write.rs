@@ -1,6 +1,7 @@
 //! Writing result files atomically: to a temporary file in the same folder, then a rename, so a
-//! crash or Ctrl-C never leaves a half-written `summary.json`.
+//! crash or Ctrl-C never leaves a half-written `summary.json` or `timeseries.csv`.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
@@ -28,8 +29,81 @@ pub fn summary_json(report: &Report) -> String {
     json
 }
 
-/// Writes `summary.json` into `dir`, creating the folder if needed.
+/// The header of `timeseries.csv`.
+pub const TIMESERIES_HEADER: &str = "replication,window,start_s,end_s,kind,name,metric,value";
+
+/// Every time series of every replication in tidy form: one row per replication, window,
+/// client or service, and metric; `value` is empty where the metric has none (a percentile of
+/// a window without successful answers).
+pub fn timeseries_csv(report: &Report) -> String {
+    let mut out = String::from(TIMESERIES_HEADER);
+    out.push('\n');
+    let mut row =
+        |run: u32, window: usize, width: f64, end: f64, kind: &str, name: &str, metric: &str, value: String| {
+            let start = window as f64 * width;
+            let end = (start + width).min(end);
+            let _ = writeln!(out, "{run},{window},{start},{end},{kind},{},{metric},{value}", csv_field(name));
+        };
+    for run in &report.runs {
+        let end = report.duration_s.min(report.warmup_s + run.measured_s);
+        for client in &run.clients {
+            let w = &client.per_window;
+            for i in 0..w.succeeded.len() {
+                let mut put = |metric: &str, value: String| {
+                    row(run.replication, i, w.window_s, end, "client", &client.name, metric, value)
+                };
+                for (metric, series) in [
+                    ("arrivals", &w.arrivals),
+                    ("succeeded", &w.succeeded),
+                    ("failed", &w.failed),
+                    ("timeout", &w.timeout),
+                    ("rejected", &w.rejected),
+                    ("error", &w.error),
+                    ("refused_locally", &w.refused_locally),
+                ] {
+                    put(metric, series.get(i).map(u64::to_string).unwrap_or_default());
+                }
+                for (metric, series) in [("p50_ms", &w.p50_ms), ("p99_ms", &w.p99_ms)] {
+                    put(metric, series.get(i).copied().flatten().map(|v| v.to_string()).unwrap_or_default());
+                }
+            }
+        }
+        for service in &run.services {
+            let w = &service.per_window;
+            for i in 0..w.utilisation.len() {
+                let mut put = |metric: &str, value: String| {
+                    row(run.replication, i, w.window_s, end, "service", &service.name, metric, value)
+                };
+                put("arrivals", w.arrivals[i].to_string());
+                put("utilisation", w.utilisation[i].to_string());
+                put("mean_queue_length", w.mean_queue_length[i].to_string());
+                put("instances", w.instances[i].to_string());
+            }
+        }
+    }
+    out
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+}
+
+/// Writes `summary.json` and `timeseries.csv` into `dir`, creating the folder if needed.
 pub fn write_summary(dir: &Path, report: &Report) -> io::Result<()> {
     fs::create_dir_all(dir)?;
-    atomic_write(&dir.join("summary.json"), summary_json(report).as_bytes())
+    atomic_write(&dir.join("summary.json"), summary_json(report).as_bytes())?;
+    atomic_write(&dir.join("timeseries.csv"), timeseries_csv(report).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        assert_eq!(csv_field("users"), "users");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
 }

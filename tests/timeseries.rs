@@ -1,0 +1,93 @@
+//! The time series agree with the run's totals to the last request and the last nanosecond,
+//! and show what happens inside a window.
+
+use tailsim_tests::{load, run};
+
+/// Windows aligned with the warm-up: the windows after it add up to the summary's figures
+/// exactly (counts) or to rounding (time averages), and every window's counts add up to the
+/// conservation identity.
+#[test]
+fn windows_add_up_to_the_totals() {
+    let text = r#"Scenario(
+        name: "windows",
+        duration: "60s",
+        warmup: "10s",
+        window: "2s",
+        clients: [Client(name: "users", target: "api", rate: 1500.0, policy: (timeout: "30ms"))],
+        services: [
+            Service(name: "api", instances: 2, workers: 4, queue: (capacity: 50),
+                handler: [Work(Exponential(mean: "2ms")), Call("db")]),
+            Service(name: "db", workers: 4, handler: [Work(Exponential(mean: "2ms"))]),
+        ],
+        faults: [Outage(service: "db", at: "30s", duration: "4s")],
+    )"#;
+    let report = run(&load(text), 3, 1);
+    let r = &report.runs[0];
+    let c = &r.clients[0];
+    let w = &c.per_window;
+    assert_eq!(w.succeeded.len(), 30);
+    for series in [&w.arrivals, &w.failed, &w.timeout, &w.rejected, &w.error, &w.refused_locally] {
+        assert_eq!(series.len(), 30);
+    }
+    assert_eq!((w.p50_ms.len(), w.p99_ms.len()), (30, 30));
+    let sum = |v: &[u64]| v.iter().sum::<u64>();
+    assert_eq!(sum(&w.arrivals), r.conservation.arrived);
+    assert_eq!(sum(&w.succeeded) + sum(&w.failed), r.conservation.succeeded + r.conservation.failed);
+    assert_eq!(sum(&w.failed), sum(&w.timeout) + sum(&w.rejected) + sum(&w.error) + sum(&w.refused_locally));
+    // The outage answers the api's calls with errors, in windows 15 and 16 and nowhere else.
+    for (i, &errors) in w.error.iter().enumerate() {
+        assert_eq!(errors > 0, (15..17).contains(&i), "window {i}: {errors} errors");
+    }
+    for (s, summary) in r.services.iter().enumerate() {
+        let series = &summary.per_window;
+        assert_eq!(sum(&series.arrivals[5..]), summary.arrivals, "service {s}");
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let busy = mean(&series.utilisation[5..]);
+        assert!((busy - summary.utilisation).abs() < 1e-9, "service {s}: {busy} vs {}", summary.utilisation);
+        let queue = mean(&series.mean_queue_length[5..]);
+        assert!(
+            (queue - summary.mean_queue_length).abs() < 1e-9,
+            "service {s}: {queue} vs {}",
+            summary.mean_queue_length
+        );
+        assert!(series.instances.iter().all(|&n| n == summary.instances));
+    }
+    // Percentiles per window: none during the warm-up (nothing counted yet) or the outage
+    // (nothing succeeded), present elsewhere.
+    for (i, p99) in w.p99_ms.iter().enumerate() {
+        assert_eq!(p99.is_some(), i >= 5 && !(15..17).contains(&i), "window {i}");
+    }
+}
+
+/// Constant arrivals and constant work: every window's p50 and p99 are the work time, the
+/// utilisation is rate x work, and the queue is empty; a last window cut short by the end of
+/// the run is averaged over its own width.
+#[test]
+fn windows_of_a_deterministic_system_are_exact() {
+    let text = r#"Scenario(
+        name: "clockwork",
+        duration: "10500ms",
+        window: "1s",
+        clients: [Client(name: "users", target: "server", rate: 100.0, arrivals: Constant)],
+        services: [Service(name: "server", handler: [Work(Constant("3ms"))])],
+    )"#;
+    let report = run(&load(text), 1, 1);
+    let r = &report.runs[0];
+    let w = &r.clients[0].per_window;
+    assert_eq!(w.succeeded.len(), 11);
+    for i in 0..11 {
+        // Window percentiles keep 2 significant digits: within 1%.
+        let p50 = w.p50_ms[i].expect("answers in every window");
+        assert!((p50 - 3.0).abs() < 0.03 && (w.p99_ms[i].unwrap() - 3.0).abs() < 0.03, "window {i}: {p50}");
+        // 99 arrivals in the first second, 100 a second after (see below): 3ms each.
+        let u = r.services[0].per_window.utilisation[i];
+        let expected = if i == 0 { 0.297 } else { 0.3 };
+        assert!((u - expected).abs() < 1e-9, "window {i}: {u}");
+        assert_eq!(r.services[0].per_window.mean_queue_length[i], 0.0);
+    }
+    // Arrivals at k / 100 s: 99 in the first second (k = 1..99), 100 in each after, 50 in the
+    // half window [10 s, 10.5 s) (k = 1000..1049).
+    assert_eq!(w.arrivals[0], 99);
+    assert!(w.arrivals[1..10].iter().all(|&n| n == 100));
+    assert_eq!(w.arrivals[10], 50);
+}

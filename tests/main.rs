@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod analytic;
+mod balancing;
 mod classes;
 mod determinism;
 mod diagnostics;

@@ -204,11 +204,19 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                         1u32..4,
                         1u32..5,
                         (prop::option::of(0u32..20), 0usize..3, prop::option::of(micros(0..20_000))),
-                        prop_oneof![Just(Balancer::RoundRobin), Just(Balancer::Random)],
+                        (0usize..5, prop::option::of(micros(1_000..500_000))),
                         prop::collection::vec(step.clone(), 1..4),
                         prop::option::of(prop::collection::vec(step, 1..3)),
                     )
-                        .prop_map(move |(instances, workers, (capacity, order, shed_after), balancer, handler, for_a)| {
+                        .prop_map(move |(instances, workers, (capacity, order, shed_after), (balancer, load_report_every), handler, for_a)| {
+                            let balancer = match balancer {
+                                0 => Balancer::RoundRobin,
+                                1 => Balancer::Random,
+                                2 => Balancer::LeastOutstanding,
+                                3 => Balancer::PowerOfTwo,
+                                // Weights 1, 1, 2, 0, 1, 2, ...: zeros allowed, never all.
+                                _ => Balancer::Weighted((0..instances).map(|k| f64::from(k % 3).max(f64::from(u8::from(k < 2)))).collect()),
+                            };
                             let discipline = [Discipline::Fifo, Discipline::Lifo, Discipline::Priority][order];
                             // Async on every other service by shape, so both models meet in one graph.
                             let concurrency =
@@ -219,6 +227,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                                 workers,
                                 queue: Queue { capacity, discipline, shed_after },
                                 balancer,
+                                load_report_every,
                                 concurrency,
                                 handler,
                                 // Class "a" is always sent (by client 0), so it may have a handler.

@@ -218,7 +218,9 @@ pub struct ServiceModel {
     /// Shed visits that waited longer than this.
     pub shed_after: Option<SimDuration>,
     /// The balancing policy.
-    pub balancer: Balancer,
+    pub balancer: BalancerPolicy,
+    /// The period of the balancer's load snapshots; `None`: always current.
+    pub load_report_every: Option<SimDuration>,
     /// The default handler: handler 0.
     pub steps: Vec<Step>,
     /// The handlers of particular classes (`handlers` in the file, in name order): handlers
@@ -230,6 +232,21 @@ pub struct ServiceModel {
     pub concurrency: scenario::Concurrency,
     /// Fault windows on this service, in file order.
     pub faults: Vec<FaultWindow>,
+}
+
+/// A compiled balancing policy.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BalancerPolicy {
+    /// Instances in turn.
+    RoundRobin,
+    /// Uniformly at random.
+    Random,
+    /// The fewest outstanding visits.
+    LeastOutstanding,
+    /// The better of two random instances.
+    PowerOfTwo,
+    /// At random by weight: cumulative probabilities, the last 1.
+    Weighted(Vec<f64>),
 }
 
 /// A compiled fault: what happens to a service between `start` and `end`.
@@ -535,7 +552,49 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
             queue_capacity: s.queue.capacity,
             discipline: s.queue.discipline,
             shed_after: s.queue.shed_after.map(|d| d.0),
-            balancer: s.balancer,
+            balancer: match &s.balancer {
+                Balancer::RoundRobin => BalancerPolicy::RoundRobin,
+                Balancer::Random => BalancerPolicy::Random,
+                Balancer::LeastOutstanding => BalancerPolicy::LeastOutstanding,
+                Balancer::PowerOfTwo => BalancerPolicy::PowerOfTwo,
+                Balancer::Weighted(weights) => {
+                    let total: f64 = weights.iter().sum();
+                    let valid = weights.len() == s.instances as usize
+                        && weights.iter().all(|w| w.is_finite() && *w >= 0.0)
+                        && total > 0.0
+                        && total.is_finite();
+                    if !valid {
+                        error(
+                            Diagnostic::error(format!(
+                                "`Weighted` needs one weight per instance ({}), none negative and not all zero",
+                                s.instances
+                            ))
+                            .at_path(&path)
+                            .at(at)
+                            .with_hint("e.g. instances: 3, balancer: Weighted([2, 1, 1])"),
+                        );
+                    }
+                    let mut below = 0.0;
+                    let mut cumulative: Vec<f64> = weights
+                        .iter()
+                        .map(|w| {
+                            below += w / total;
+                            below
+                        })
+                        .collect();
+                    if let Some(last) = cumulative.last_mut() {
+                        *last = 1.0;
+                    }
+                    BalancerPolicy::Weighted(cumulative)
+                }
+            },
+            load_report_every: s.load_report_every.map(|d| d.0).filter(|d| {
+                let valid = *d >= SimDuration::from_millis(1);
+                if !valid {
+                    error(Diagnostic::error("`load_report_every` must be at least 1ms").at_path(&path).at(at));
+                }
+                valid
+            }),
             steps,
             class_handlers,
             handler_of_class,

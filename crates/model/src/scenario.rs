@@ -188,6 +188,11 @@ pub struct Service {
     /// How requests are spread over instances. Default `RoundRobin`.
     #[serde(default)]
     pub balancer: Balancer,
+    /// How often the balancer learns each instance's outstanding visits: omitted, it always
+    /// knows; `"5s"`, it works from a snapshot taken every 5 s (stale load information, which
+    /// makes least-outstanding balancers herd onto the instance that looked idlest).
+    #[serde(default)]
+    pub load_report_every: Option<Duration>,
     /// Whether a worker is held while the handler waits for its calls. Default
     /// `ThreadPerRequest`.
     #[serde(default)]
@@ -248,14 +253,24 @@ pub enum Concurrency {
     Async,
 }
 
-/// Load-balancing policy across a service's instances.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Load-balancing policy across a service's instances. "Outstanding" visits of an instance are
+/// those it admitted and has not finished: waiting or being served.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub enum Balancer {
     /// Instances in turn.
     #[default]
     RoundRobin,
     /// An instance chosen uniformly at random.
     Random,
+    /// The instance with the fewest outstanding visits (ties: the first after a random start),
+    /// as AWS ALB's "least outstanding requests".
+    LeastOutstanding,
+    /// Two instances drawn at random, the one with fewer outstanding visits chosen ("the power
+    /// of two choices", Mitzenmacher; Envoy's default least-request balancer).
+    PowerOfTwo,
+    /// An instance chosen at random in proportion to its weight: `Weighted([3, 1, 1])`, one
+    /// weight per instance.
+    Weighted(Vec<f64>),
 }
 
 /// One step of a handler.

@@ -28,10 +28,8 @@ use tailsim_report::{
 };
 
 use crate::breaker::Breaker;
-use crate::compile::{BudgetPolicy, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, Step};
-use crate::scenario::{
-    Arrivals, Backoff, Balancer, Concurrency, Discipline, FailureKind, Jitter, LimitMode, RateLimit,
-};
+use crate::compile::{BalancerPolicy, BudgetPolicy, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, Step};
+use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter, LimitMode, RateLimit};
 
 /// Bounds that stop a run cleanly, marked as truncated, instead of exhausting the machine.
 #[derive(Clone, Copy, Debug)]
@@ -202,6 +200,8 @@ struct Frame {
     class: u8,
     /// The handler it runs (see [`ServiceModel::handler`](crate::compile::ServiceModel::handler)).
     handler: u8,
+    /// Counted in its instance's outstanding visits (admitted, not yet finished or dropped).
+    admitted: bool,
 }
 
 impl Frame {
@@ -474,6 +474,10 @@ struct ServiceState {
     has_faults: bool,
     balancer_rng: RngStream,
     next_instance: u32,
+    /// The balancer's view of each instance's outstanding visits, when it is refreshed
+    /// periodically, and when it is next refreshed.
+    load_snapshot: Vec<u32>,
+    next_report: SimTime,
     first_instance: u32,
     arrivals: u64,
     admitted: u64,
@@ -535,6 +539,10 @@ impl Instance {
 }
 
 struct Instance {
+    /// Visits admitted and not finished: queued, served, or (async) waiting for calls.
+    outstanding: u32,
+    /// Visits that arrived after the warm-up.
+    arrivals: u64,
     busy: u32,
     /// Waiting visits; under `Priority`, those of the highest level.
     queue: VecDeque<u32>,
@@ -697,6 +705,8 @@ impl<'m> World<'m> {
                 for _ in 0..s.instances {
                     let levels = if s.discipline == Discipline::Priority { model.priority_levels as usize } else { 1 };
                     instances.push(Instance {
+                        outstanding: 0,
+                        arrivals: 0,
                         busy: 0,
                         queue: VecDeque::new(),
                         lower: vec![VecDeque::new(); levels.saturating_sub(1)],
@@ -708,6 +718,8 @@ impl<'m> World<'m> {
                     has_faults: !s.faults.is_empty(),
                     balancer_rng: stream(seed, rep, &format!("service/{}/balancer", s.name)),
                     next_instance: 0,
+                    load_snapshot: Vec::new(),
+                    next_report: SimTime::ZERO,
                     first_instance,
                     arrivals: 0,
                     admitted: 0,
@@ -1251,7 +1263,10 @@ impl<'m> World<'m> {
                     service.dropped += 1;
                     service.dropped_ns += u128::from((now - frame.arrived).as_nanos());
                 }
-                self.instances[frame.instance as usize].cancelled_in_queue += 1;
+                let inst = &mut self.instances[frame.instance as usize];
+                inst.cancelled_in_queue += 1;
+                inst.outstanding -= 1;
+                frame.admitted = false;
             }
             if frame.branches != NO_LIST {
                 // It waits for calls it was going to cancel anyway: cancel them, and end now,
@@ -1495,15 +1510,17 @@ impl<'m> World<'m> {
         let counted = now >= self.warmup_end;
         let service_model = &self.model.services[s as usize];
         let service = &mut self.services[s as usize];
-        let instance_offset = match (service_model.instances, service_model.balancer) {
+        let instance_offset = match (service_model.instances, &service_model.balancer) {
             (1, _) => 0,
-            (n, Balancer::RoundRobin) => {
+            (n, BalancerPolicy::RoundRobin) => {
                 let i = service.next_instance;
                 service.next_instance = if i + 1 == n { 0 } else { i + 1 };
                 i
             }
-            (n, Balancer::Random) => service.balancer_rng.random_range(0..n),
+            (n, BalancerPolicy::Random) => service.balancer_rng.random_range(0..n),
+            _ => self.pick_by_load(s),
         };
+        let service = &mut self.services[s as usize];
         let instance = service.first_instance + instance_offset;
         service.arrivals_total += 1;
         service.arrivals += u64::from(counted);
@@ -1529,14 +1546,17 @@ impl<'m> World<'m> {
             branches: NO_LIST,
             class,
             handler: service_model.handler_of(class),
+            admitted: false,
         };
         let f = self.frames.insert(frame) as u32;
         let inst = &mut self.instances[instance as usize];
+        inst.arrivals += u64::from(counted);
         if !service_model.faults.is_empty() && active_faults(&service_model.faults, now).outage {
             service.rejected += u64::from(counted);
             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
         } else if inst.busy < service_model.workers {
             inst.busy += 1;
+            inst.outstanding += 1;
             service.busy.enter(now, counted);
             service.admitted += u64::from(counted);
             if counted {
@@ -1545,10 +1565,14 @@ impl<'m> World<'m> {
             let frame = &mut self.frames[f as usize];
             frame.holds_worker = true;
             frame.served = true;
+            frame.admitted = true;
             self.agenda.push(Action::Advance(f));
         } else if service_model.queue_capacity.is_none_or(|cap| inst.waiting() < u64::from(cap)) {
             inst.push(f, class, self.model);
-            self.frames[f as usize].in_queue = true;
+            inst.outstanding += 1;
+            let frame = &mut self.frames[f as usize];
+            frame.in_queue = true;
+            frame.admitted = true;
             service.queued.enter(now, counted);
             service.admitted += u64::from(counted);
         } else {
@@ -1556,6 +1580,45 @@ impl<'m> World<'m> {
             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
         }
         f
+    }
+
+    /// The instance (offset within service `s`) a load-aware balancer picks.
+    #[inline(never)]
+    fn pick_by_load(&mut self, s: u32) -> u32 {
+        let model = &self.model.services[s as usize];
+        let service = &mut self.services[s as usize];
+        let n = model.instances;
+        let first = service.first_instance as usize;
+        let live = &self.instances[first..first + n as usize];
+        if let Some(period) = model.load_report_every
+            && self.now >= service.next_report
+        {
+            service.load_snapshot.clear();
+            service.load_snapshot.extend(live.iter().map(|i| i.outstanding));
+            while service.next_report <= self.now {
+                service.next_report = service.next_report.saturating_add(period);
+            }
+        }
+        let stale = model.load_report_every.is_some();
+        let load = |i: u32| if stale { service.load_snapshot[i as usize] } else { live[i as usize].outstanding };
+        let rng = &mut service.balancer_rng;
+        match &model.balancer {
+            BalancerPolicy::LeastOutstanding => {
+                let start = rng.random_range(0..n);
+                (0..n).map(|k| (start + k) % n).min_by_key(|&i| load(i)).unwrap_or(0)
+            }
+            BalancerPolicy::PowerOfTwo => {
+                let a = rng.random_range(0..n);
+                let b = rng.random_range(0..n - 1);
+                let b = if b >= a { b + 1 } else { b };
+                if load(b) < load(a) { b } else { a }
+            }
+            BalancerPolicy::Weighted(cumulative) => {
+                let u = rng.random::<f64>();
+                cumulative.iter().position(|&c| u < c).unwrap_or(cumulative.len() - 1) as u32
+            }
+            BalancerPolicy::RoundRobin | BalancerPolicy::Random => 0,
+        }
     }
 
     /// The hedge delay of `edge`: fixed, or the observed quantile (none before 100 calls).
@@ -1827,6 +1890,9 @@ impl<'m> World<'m> {
         debug_assert_eq!(frame.branches, NO_LIST, "a frame ends with its wait decided");
         if frame.place_on_edge != NO_EDGE {
             self.release_place(frame.place_on_edge);
+        }
+        if frame.admitted {
+            self.instances[frame.instance as usize].outstanding -= 1;
         }
         let service = &mut self.services[frame.service as usize];
         service.finished_total += 1;
@@ -2125,6 +2191,9 @@ impl<'m> World<'m> {
                         if left > 0 { (served_ns + s.dropped_ns as f64) * 1e-9 / left as f64 } else { 0.0 }
                     }),
                     per_window: s.series.clone(),
+                    instance_arrivals: (0..m.instances)
+                        .map(|i| self.instances[(s.first_instance + i) as usize].arrivals)
+                        .collect(),
                 }
             })
             .collect();

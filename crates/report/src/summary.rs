@@ -314,6 +314,9 @@ pub struct ServiceSummary {
     pub littles_law: LittlesLaw,
     /// Load per time window over the whole run, warm-up included.
     pub per_window: ServiceSeries,
+    /// Visits that arrived at each instance after the warm-up, in instance order: how evenly
+    /// the balancer spread them.
+    pub instance_arrivals: Vec<u64>,
 }
 
 /// Mean, quantiles and maximum of a latency distribution; `null` when nothing was recorded.

@@ -12,3 +12,4 @@ mod properties;
 mod resilience;
 mod scenarios;
 mod timeseries;
+mod traffic;

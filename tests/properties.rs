@@ -9,7 +9,7 @@ use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
     Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Class, Client, Concurrency, Discipline,
     DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter, LimitMode, Losers, ParallelOptions,
-    Policy, Queue, RateLimit, Retry, Scenario, Service, Step, Throttle, Wait,
+    Policy, Queue, RateLimit, Retry, Scenario, Service, Shape, Step, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -271,8 +271,25 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 .map(|(k, (target, rate, arrivals, policy, (wa, wb, shape)))| Client {
                     name: format!("c{k}"),
                     target: format!("s{target}"),
-                    rate,
+                    // A rate below 300 makes a closed-loop client of rate / 10 users instead.
+                    rate: (rate >= 300.0).then_some(rate),
+                    users: (rate < 300.0).then_some(rate as u32 / 10 + 1),
+                    think: (rate < 200.0).then(|| DistSpec::Exponential { mean: Dur(SimDuration::from_millis(20)) }),
                     arrivals,
+                    // Open clients get shaped traffic by `shape`: none, steps and spikes, or bursts.
+                    traffic: match (rate >= 300.0, shape) {
+                        (true, 1) => vec![
+                            Shape::Step { at: Dur(SimDuration::from_millis(500)), rate: rate * wa },
+                            Shape::Ramp { from: Dur(SimDuration::from_secs(1)), to: Dur(SimDuration::from_millis(1500)), rate: 0.0 },
+                            Shape::Spike { at: Dur(SimDuration::from_millis(1700)), duration: Dur(SimDuration::from_millis(100)), rate },
+                        ],
+                        (true, 2) => vec![
+                            Shape::OnOff { on: Dur(SimDuration::from_millis(50)), off: Dur(SimDuration::from_millis(20 * wb as u64)) },
+                            Shape::Diurnal { period: Dur(SimDuration::from_secs(1)), amplitude: wb / 10.0 },
+                            Shape::Growth { per_hour: wa },
+                        ],
+                        _ => Vec::new(),
+                    },
                     policy,
                     // Client 0 always sends classes "a" (priority 1) and "b"; the others vary.
                     classes: match if k == 0 { 2 } else { shape } {

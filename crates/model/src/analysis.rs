@@ -57,33 +57,6 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
         let service = &model.services[s];
         service.handler(service.handler_of(class as u8))
     };
-    // rate[s][class]: visits per second of the class at the service.
-    let mut rate = vec![vec![0.0f64; k]; n];
-    for c in &model.clients {
-        let target = c.target.0 as usize;
-        if c.classes.is_empty() {
-            rate[target][0] += c.rate_per_s;
-        }
-        let mut below = 0.0;
-        for &(class, cumulative) in &c.classes {
-            rate[target][usize::from(class)] += c.rate_per_s * (cumulative - below);
-            below = cumulative;
-        }
-    }
-    // A `Fail(p)` step lets only 1 - p of visits go on to the steps after it.
-    for &s in &order {
-        for class in 0..k {
-            let mut surviving = 1.0;
-            for step in handler(s, class) {
-                if let Step::Fail(p) = step {
-                    surviving *= 1.0 - p;
-                }
-                for (target, calls) in step.callees() {
-                    rate[target.0 as usize][class] += rate[s][class] * surviving * f64::from(calls);
-                }
-            }
-        }
-    }
     let mut hold = vec![vec![0.0f64; k]; n];
     for &s in order.iter().rev() {
         for class in 0..k {
@@ -101,6 +74,51 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
                 }
             }
             hold[s][class] = total;
+        }
+    }
+    // rate[s][class]: visits per second of the class at the service.
+    let mut rate = vec![vec![0.0f64; k]; n];
+    for c in &model.clients {
+        let target = c.target.0 as usize;
+        let shares: Vec<(usize, f64)> = if c.classes.is_empty() {
+            vec![(0, 1.0)]
+        } else {
+            let mut below = 0.0;
+            c.classes
+                .iter()
+                .map(|&(class, cumulative)| {
+                    let share = cumulative - below;
+                    below = cumulative;
+                    (usize::from(class), share)
+                })
+                .collect()
+        };
+        // A closed loop sends at most users / (think + the least time at its target): the
+        // interactive response time law with the response at its floor.
+        let client_rate = match &c.closed {
+            None => c.rate_per_s,
+            Some((users, think)) => {
+                let demand: f64 = shares.iter().map(|&(class, share)| share * hold[target][class]).sum();
+                let cycle = think.mean() * 1e-9 + demand;
+                if cycle > 0.0 { f64::from(*users) / cycle } else { f64::INFINITY }
+            }
+        };
+        for (class, share) in shares {
+            rate[target][class] += client_rate * share;
+        }
+    }
+    // A `Fail(p)` step lets only 1 - p of visits go on to the steps after it.
+    for &s in &order {
+        for class in 0..k {
+            let mut surviving = 1.0;
+            for step in handler(s, class) {
+                if let Step::Fail(p) = step {
+                    surviving *= 1.0 - p;
+                }
+                for (target, calls) in step.callees() {
+                    rate[target.0 as usize][class] += rate[s][class] * surviving * f64::from(calls);
+                }
+            }
         }
     }
     model

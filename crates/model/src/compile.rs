@@ -19,6 +19,8 @@ pub const MAX_WORKERS: u32 = 1_000_000;
 pub const MAX_STEPS: usize = 10_000;
 /// The highest request rate a client may have, per second.
 pub const MAX_RATE_PER_S: f64 = 1e9;
+/// The most users a closed-loop client may have.
+pub const MAX_USERS: u32 = 10_000_000;
 /// The most request classes a scenario may have (the default class included).
 pub const MAX_CLASSES: usize = 64;
 /// The most calls one `Parallel` step may make.
@@ -192,8 +194,13 @@ pub struct ClientModel {
     pub name: String,
     /// The service it calls.
     pub target: ServiceId,
-    /// Requests per second.
+    /// Requests per second for an open-loop client; for a closed-loop one, the most it can
+    /// send: users / mean think time (infinite without thinking).
     pub rate_per_s: f64,
+    /// A closed-loop client's users and think time.
+    pub closed: Option<(u32, Dist)>,
+    /// How an open-loop client's rate changes over the run.
+    pub traffic: Option<crate::traffic::Traffic>,
     /// The arrival process.
     pub arrivals: Arrivals,
     /// Its edge in [`Model::edges`].
@@ -439,14 +446,73 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         if client_names.insert(c.name.as_str(), i).is_some() {
             error(Diagnostic::error(format!("two clients are named \"{}\"", c.name)).at_path(&path));
         }
-        if !(c.rate.is_finite() && c.rate > 0.0 && c.rate <= MAX_RATE_PER_S) {
+        let think = match c.think.as_ref().map(compile_dist) {
+            None => Dist::Constant(0.0),
+            Some(Ok(dist)) => dist,
+            Some(Err(why)) => {
+                error(Diagnostic::error(format!("`think`: {why}")).at_path(&path).at(at));
+                Dist::Constant(0.0)
+            }
+        };
+        let (rate, closed) = match (c.rate, c.users) {
+            (Some(rate), None) => {
+                if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE_PER_S) {
+                    error(
+                        Diagnostic::error(format!(
+                            "`rate` must be a positive number of requests per second, got {rate}"
+                        ))
+                        .at_path(&path)
+                        .at(at)
+                        .with_hint(format!("rates above {MAX_RATE_PER_S:e} per second are refused")),
+                    );
+                }
+                if c.think.is_some() {
+                    error(
+                        Diagnostic::error("`think` is for closed-loop clients (`users`), not with `rate`")
+                            .at_path(&path)
+                            .at(at),
+                    );
+                }
+                (rate, None)
+            }
+            (None, Some(users)) => {
+                if users == 0 || users > MAX_USERS {
+                    error(
+                        Diagnostic::error(format!("`users` must be between 1 and {MAX_USERS}, got {users}"))
+                            .at_path(&path)
+                            .at(at),
+                    );
+                }
+                let mean_s = think.mean() * 1e-9;
+                let rate = if mean_s > 0.0 { f64::from(users) / mean_s } else { f64::INFINITY };
+                (rate, Some((users, think)))
+            }
+            _ => {
+                error(
+                    Diagnostic::error("a client needs either `rate` (open loop) or `users` (closed loop)")
+                        .at_path(&path)
+                        .at(at)
+                        .with_hint("rate: 100.0 sends 100 requests/s; users: 50, think: Exponential(mean: \"1s\") keeps 50 users busy"),
+                );
+                (1.0, None)
+            }
+        };
+        let traffic = if c.traffic.is_empty() {
+            None
+        } else if closed.is_some() {
             error(
-                Diagnostic::error(format!("`rate` must be a positive number of requests per second, got {}", c.rate))
-                    .at_path(&path)
-                    .at(at)
-                    .with_hint(format!("rates above {MAX_RATE_PER_S:e} per second are refused")),
+                Diagnostic::error(
+                    "`traffic` shapes an open-loop `rate`; a closed-loop client's pace comes from its users",
+                )
+                .at_path(&path)
+                .at(at),
             );
-        }
+            None
+        } else {
+            crate::traffic::Traffic::new(rate, &c.traffic, scenario.duration.0)
+                .map_err(|why| error(Diagnostic::error(why).at_path(&path).at(at)))
+                .ok()
+        };
         let policy = compile_policy(&c.policy, &path, &mut error);
         if policy.hedge.is_some() {
             error(
@@ -477,7 +543,9 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                 clients.push(ClientModel {
                     name: c.name.clone(),
                     target,
-                    rate_per_s: c.rate,
+                    rate_per_s: traffic.as_ref().map_or(rate, |t| t.mean_rate(scenario.duration.0)),
+                    closed,
+                    traffic,
                     arrivals: c.arrivals,
                     edge,
                     classes: client_classes,

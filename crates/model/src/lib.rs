@@ -14,6 +14,7 @@ pub mod diag;
 pub mod overrides;
 pub mod parse;
 pub mod scenario;
+pub mod traffic;
 pub mod world;
 
 use rayon::prelude::*;

@@ -123,7 +123,10 @@ pub enum Fault {
     },
 }
 
-/// An open-loop traffic source: requests arrive at `rate` per second whatever the answers do.
+/// A traffic source. Open loop (`rate`): requests arrive at `rate` per second whatever the
+/// answers do, as many independent users would. Closed loop (`users`): each of N users sends a
+/// request, waits for its answer (or its failure, a timeout included), thinks for `think`, and
+/// sends the next, as load tests and batch workers do. Give `rate` or `users`, not both.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Client {
@@ -131,11 +134,24 @@ pub struct Client {
     pub name: String,
     /// The service every request goes to.
     pub target: String,
-    /// Requests per second.
-    pub rate: f64,
+    /// Requests per second (open loop).
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// Users, each with one request at a time (closed loop).
+    #[serde(default)]
+    pub users: Option<u32>,
+    /// A closed-loop user's pause between an answer and its next request; each user also
+    /// waits one think time before its first request. Default none: back to back.
+    #[serde(default)]
+    pub think: Option<DistSpec>,
     /// The arrival process; default `Poisson`.
     #[serde(default)]
     pub arrivals: Arrivals,
+    /// How an open-loop rate changes over the run, shape after shape from `rate`:
+    /// `[Step(at: "30s", rate: 2000), Spike(at: "60s", duration: "10s", rate: 5000)]`.
+    /// Poisson arrivals stay Poisson at the changing rate (by thinning).
+    #[serde(default)]
+    pub traffic: Vec<Shape>,
     /// Timeouts and retries on the client's calls.
     #[serde(default)]
     pub policy: Policy,
@@ -157,6 +173,58 @@ pub struct Class {
     /// Larger is served first by `Priority` queues. Default 0.
     #[serde(default)]
     pub priority: i32,
+}
+
+/// A change of an open-loop client's rate over time. Shapes apply in order: each starts from
+/// the rate the ones before it give.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Shape {
+    /// From `at` on, the rate is `rate`.
+    Step {
+        /// When.
+        at: Duration,
+        /// The new rate, per second.
+        rate: f64,
+    },
+    /// From `from` to `to` the rate moves in a straight line to `rate`, and stays there.
+    Ramp {
+        /// When the ramp starts.
+        from: Duration,
+        /// When it reaches `rate`.
+        to: Duration,
+        /// The rate at the end, per second.
+        rate: f64,
+    },
+    /// From `at` for `duration` the rate is `rate`, then back to what it was.
+    Spike {
+        /// When.
+        at: Duration,
+        /// How long.
+        duration: Duration,
+        /// The rate during the spike, per second.
+        rate: f64,
+    },
+    /// The rate times `1 + amplitude x sin(2 pi t / period)`: a day's rhythm.
+    Diurnal {
+        /// The period, e.g. "24h".
+        period: Duration,
+        /// Between 0 and 1.
+        amplitude: f64,
+    },
+    /// The rate times `(1 + per_hour)^(t / 1h)`: steady growth (or decline, below 0).
+    Growth {
+        /// The growth per hour, e.g. 0.1 for 10%; above -1.
+        per_hour: f64,
+    },
+    /// Bursts: on for an exponential time of mean `on`, off (no traffic) for one of mean `off`,
+    /// starting on (a Markov-modulated Poisson process).
+    OnOff {
+        /// The mean length of a burst.
+        on: Duration,
+        /// The mean pause between bursts.
+        off: Duration,
+    },
 }
 
 /// How requests are spaced in time.

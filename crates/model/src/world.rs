@@ -30,6 +30,7 @@ use tailsim_report::{
 use crate::breaker::Breaker;
 use crate::compile::{BalancerPolicy, BudgetPolicy, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, Step};
 use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter, LimitMode, RateLimit};
+use crate::traffic::Bursts;
 
 /// Bounds that stop a run cleanly, marked as truncated, instead of exhausting the machine.
 #[derive(Clone, Copy, Debug)]
@@ -128,6 +129,8 @@ enum Event {
     Hedge { frame: u32, token: u32 },
     /// A time-series window ends.
     WindowEnd,
+    /// A shaped client's search for its next arrival goes on from here.
+    TrafficWakeup(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -454,6 +457,9 @@ struct ClientState {
     window_latency: WindowRecorder,
     /// Draws each request's class (clients with classes only).
     class_rng: RngStream,
+    /// Keeps or drops thinning candidates and times bursts (clients with `traffic` only).
+    traffic_rng: RngStream,
+    bursts: Bursts,
     /// Per class, in the client's order.
     classes: Vec<ClassStats>,
 }
@@ -693,6 +699,8 @@ impl<'m> World<'m> {
                 },
                 window_latency: WindowRecorder::new(),
                 class_rng: stream(seed, rep, &format!("client/{}/class", c.name)),
+                traffic_rng: stream(seed, rep, &format!("client/{}/traffic", c.name)),
+                bursts: Bursts::default(),
                 classes: c.classes.iter().map(|_| ClassStats::default()).collect(),
             })
             .collect();
@@ -805,7 +813,14 @@ impl<'m> World<'m> {
 
     fn start(&mut self) {
         for c in 0..self.clients.len() {
-            self.schedule_arrival(c as u32);
+            match &self.model.clients[c].closed {
+                None => self.schedule_arrival(c as u32),
+                Some((users, _)) => {
+                    for _ in 0..*users {
+                        self.schedule_think(c as u32);
+                    }
+                }
+            }
         }
         if self.warmup_end > SimTime::ZERO {
             self.events.schedule(self.warmup_end, Event::WarmupEnd);
@@ -900,7 +915,18 @@ impl<'m> World<'m> {
         }
     }
 
+    /// A closed-loop user of client `c` thinks, then sends its next request.
+    fn schedule_think(&mut self, c: u32) {
+        if let Some((_, think)) = &self.model.clients[c as usize].closed {
+            let pause = think.sample(&mut self.clients[c as usize].rng);
+            self.events.schedule(self.now + pause, Event::Arrival(c));
+        }
+    }
+
     fn schedule_arrival(&mut self, c: u32) {
+        if self.model.clients[c as usize].traffic.is_some() {
+            return self.schedule_shaped_arrival(c);
+        }
         let client = &mut self.clients[c as usize];
         let at = match self.model.clients[c as usize].arrivals {
             Arrivals::Poisson => self.now + client.gap.sample(&mut client.rng),
@@ -920,6 +946,49 @@ impl<'m> World<'m> {
         }
     }
 
+    /// The next arrival of a client whose rate follows a traffic shape: thinning for Poisson
+    /// arrivals, a gap of 1 / rate for constant ones; where the search stops short (a long
+    /// quiet spell), a wake-up looks again later.
+    #[cold]
+    #[inline(never)]
+    fn schedule_shaped_arrival(&mut self, c: u32) {
+        let model: &'m Model = self.model;
+        let traffic = model.clients[c as usize].traffic.as_ref().expect("a shaped client");
+        let end = SimTime::ZERO + model.duration;
+        let client = &mut self.clients[c as usize];
+        let (at, found) = match model.clients[c as usize].arrivals {
+            Arrivals::Poisson => {
+                traffic.next_poisson(self.now, end, &mut client.bursts, &mut client.rng, &mut client.traffic_rng)
+            }
+            Arrivals::Constant => {
+                let rate = traffic.rate_at(self.now, &mut client.bursts, &mut client.traffic_rng);
+                if rate > 0.0 {
+                    (self.now + SimDuration::from_secs_f64(1.0 / rate), true)
+                } else {
+                    (traffic.next_change(self.now, &client.bursts), false)
+                }
+            }
+        };
+        if found {
+            match &mut self.lane {
+                Some(lane) => {
+                    let seq = self.events.reserve_seq();
+                    lane.set(c as usize, (at, seq));
+                }
+                None => {
+                    self.events.schedule(at, Event::Arrival(c));
+                }
+            }
+        } else {
+            if let Some(lane) = &mut self.lane {
+                lane.set(c as usize, (SimTime(u64::MAX), u64::MAX));
+            }
+            if at < end {
+                self.events.schedule(at, Event::TrafficWakeup(c));
+            }
+        }
+    }
+
     #[inline]
     fn handle(&mut self, event: Event) {
         match event {
@@ -927,6 +996,7 @@ impl<'m> World<'m> {
             Event::StepDone(f) => self.advance(f),
             Event::WarmupEnd => self.on_warmup_end(),
             Event::WindowEnd => self.on_window_end(),
+            Event::TrafficWakeup(c) => self.schedule_shaped_arrival(c),
             Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
             Event::Deadline(c) => self.on_deadline(c),
             Event::Hedge { frame, token } => self.on_hedge(frame, token),
@@ -957,7 +1027,9 @@ impl<'m> World<'m> {
 
     fn on_arrival(&mut self, c: u32) {
         self.clients[c as usize].sent += 1;
-        self.schedule_arrival(c);
+        if self.model.clients[c as usize].closed.is_none() {
+            self.schedule_arrival(c);
+        }
         if self.requests.len() as u64 >= self.limits.max_in_flight {
             self.truncated = Some(self.overload_reason());
             return;
@@ -1981,6 +2053,9 @@ impl<'m> World<'m> {
         let latency = now - request.arrived;
         if now >= self.window_end {
             self.roll_windows();
+        }
+        if self.model.clients[request.client as usize].closed.is_some() {
+            self.schedule_think(request.client);
         }
         let window = self.window_index;
         let client = &mut self.clients[request.client as usize];

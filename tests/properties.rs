@@ -246,13 +246,29 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 ),
                 1..3,
             );
-            let fault = (0..n_services, micros(0..3_000_000), micros(1..2_000_000), 0usize..3, 0.0f64..10.0).prop_map(
+            let fault = (0..n_services, micros(0..3_000_000), micros(1..2_000_000), 0usize..5, 0.0f64..10.0).prop_map(
                 |(service, at, duration, kind, x)| {
                     let service = format!("s{service}");
                     match kind {
-                        0 => Fault::Slowdown { service, at, duration, factor: x },
-                        1 => Fault::Errors { service, at, duration, probability: x / 10.0 },
-                        _ => Fault::Outage { service, at, duration },
+                        0 => Fault::Slowdown { service, instance: None, at, duration, factor: x },
+                        1 => Fault::Errors { service, instance: Some(0), at, duration, probability: x / 10.0 },
+                        2 => Fault::Outage { service, instance: None, at, duration },
+                        3 => Fault::Pauses {
+                            service,
+                            instance: None,
+                            at,
+                            duration,
+                            every: Dur(SimDuration::from_millis(100)),
+                            pause: Dur(SimDuration::from_nanos_f64(x * 5e6 + 1e3)),
+                        },
+                        _ => Fault::CpuQuota {
+                            service,
+                            instance: Some(0),
+                            at,
+                            duration,
+                            quota: (x / 10.0).clamp(0.05, 0.95),
+                            period: Dur(SimDuration::from_millis(10)),
+                        },
                     }
                 },
             );

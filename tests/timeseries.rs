@@ -91,3 +91,56 @@ fn windows_of_a_deterministic_system_are_exact() {
     assert!(w.arrivals[1..10].iter().all(|&n| n == 100));
     assert_eq!(w.arrivals[10], 50);
 }
+
+/// Pauses freeze the clock of work in progress: 10 requests a second at k / 10 s, each 100 ms
+/// of work, and a 300 ms pause every second from 0.5 s. Per second, the requests sent at .5,
+/// .6 and .7 wait for the thaw at .8 and take 400, 300 and 200 ms; the one sent at .4 ends just
+/// as the pause begins; the other six are untouched: p50 = 100 ms, max = 400 ms, and per second
+/// 7 x 100 + 900 ms. A CPU quota of 0.5 over 100 ms periods from 40 ms freezes
+/// [90 + 100 j, 140 + 100 j) ms: a request sent on a whole second waits 40 ms, then runs its
+/// 30 ms: 70 ms each.
+#[test]
+fn pauses_and_cpu_quotas_freeze_work_in_progress() {
+    let text = |fault: &str, rate: &str, work: &str| {
+        format!(
+            r#"Scenario(
+                name: "pauses",
+                duration: "100s",
+                clients: [Client(name: "users", target: "server", rate: {rate}, arrivals: Constant)],
+                services: [Service(name: "server", workers: 100, handler: [Work(Constant("{work}"))])],
+                faults: [{fault}],
+            )"#
+        )
+    };
+    let gc = run(
+        &load(&text(r#"Pauses(service: "server", at: "500ms", every: "1s", pause: "300ms")"#, "10.0", "100ms")),
+        1,
+        1,
+    );
+    let l = &gc.runs[0].clients[0].latency;
+    assert!((l.p50_ms.unwrap() - 100.0).abs() < 0.1 && (l.max_ms.unwrap() - 400.0).abs() < 1e-6, "{l:?}");
+    // Sent at k / 10 s for k = 1..999; answered within the run: all but k = 999 (done at
+    // 100.0 s). Missing from 100 whole seconds: k = 0 and k = 999, 100 ms each.
+    assert_eq!(l.count, 998);
+    let mean = l.mean_ms.unwrap();
+    assert!((mean - (100.0 * 1600.0 - 200.0) / 998.0).abs() < 1e-6, "{mean}");
+    let quota = run(&load(&text(r#"CpuQuota(service: "server", at: "40ms", quota: 0.5)"#, "1.0", "30ms")), 1, 1);
+    let l = &quota.runs[0].clients[0].latency;
+    assert!((l.p50_ms.unwrap() - 70.0).abs() < 0.1 && (l.max_ms.unwrap() - 70.0).abs() < 1e-6, "{l:?}");
+}
+
+/// A fault on one instance (a noisy neighbour): round robin over two instances, a constant
+/// 10 ms, and instance 1 three times slower: half the requests take 10 ms, half 30 ms.
+#[test]
+fn a_fault_can_hit_one_instance() {
+    let text = r#"Scenario(
+        name: "neighbour",
+        duration: "10s",
+        clients: [Client(name: "users", target: "server", rate: 10.0, arrivals: Constant)],
+        services: [Service(name: "server", instances: 2, workers: 10, handler: [Work(Constant("10ms"))])],
+        faults: [Slowdown(service: "server", instance: 1, at: "0s", duration: "1h", factor: 3.0)],
+    )"#;
+    let report = run(&load(text), 1, 1);
+    let l = &report.runs[0].clients[0].latency;
+    assert!((l.mean_ms.unwrap() - 20.0).abs() < 0.2 && (l.max_ms.unwrap() - 30.0).abs() < 1e-6, "{l:?}");
+}

@@ -263,6 +263,8 @@ pub struct FaultWindow {
     pub start: SimTime,
     /// When it ends (exclusive).
     pub end: SimTime,
+    /// The instance affected (its index within the service), or all.
+    pub instance: Option<u32>,
     /// What happens.
     pub kind: FaultKind,
 }
@@ -276,6 +278,15 @@ pub enum FaultKind {
     Errors(f64),
     /// Arriving visits are refused.
     Outage,
+    /// The workers make no progress during `[start + offset + k x every, ... + pause)`.
+    Freeze {
+        /// Time between freezes.
+        every: SimDuration,
+        /// How long each lasts.
+        pause: SimDuration,
+        /// The first freeze's start after the fault's start.
+        offset: SimDuration,
+    },
 }
 
 /// A compiled handler step.
@@ -672,26 +683,56 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
     }
 
     for (i, fault) in scenario.faults.iter().enumerate() {
-        let (service, at, duration, kind) = match fault {
-            scenario::Fault::Slowdown { service, at, duration, factor } => {
+        let (service, instance, at, duration, kind) = match fault {
+            scenario::Fault::Slowdown { service, instance, at, duration, factor } => {
                 if !(factor.is_finite() && *factor >= 0.0) {
                     error(
                         Diagnostic::error(format!("`factor` must be zero or more, got {factor}"))
                             .at_path(format!("faults[{i}]")),
                     );
                 }
-                (service, at, duration, FaultKind::Slowdown(*factor))
+                (service, instance, at, duration, FaultKind::Slowdown(*factor))
             }
-            scenario::Fault::Errors { service, at, duration, probability } => {
+            scenario::Fault::Errors { service, instance, at, duration, probability } => {
                 if !(0.0..=1.0).contains(probability) {
                     error(
                         Diagnostic::error(format!("`probability` must be between 0 and 1, got {probability}"))
                             .at_path(format!("faults[{i}]")),
                     );
                 }
-                (service, at, duration, FaultKind::Errors(*probability))
+                (service, instance, at, duration, FaultKind::Errors(*probability))
             }
-            scenario::Fault::Outage { service, at, duration } => (service, at, duration, FaultKind::Outage),
+            scenario::Fault::Outage { service, instance, at, duration } => {
+                (service, instance, at, duration, FaultKind::Outage)
+            }
+            scenario::Fault::Pauses { service, instance, at, duration, every, pause } => {
+                if pause.0 == SimDuration::ZERO || pause.0 >= every.0 {
+                    error(
+                        Diagnostic::error("pauses need a `pause` above zero and shorter than `every`")
+                            .at_path(format!("faults[{i}]"))
+                            .with_hint(r#"e.g. Pauses(service: "api", every: "10s", pause: "200ms")"#),
+                    );
+                }
+                let kind = FaultKind::Freeze { every: every.0, pause: pause.0, offset: SimDuration::ZERO };
+                (service, instance, at, duration, kind)
+            }
+            scenario::Fault::CpuQuota { service, instance, at, duration, quota, period } => {
+                if !(*quota > 0.0 && *quota < 1.0) || period.0 < SimDuration::from_nanos(10_000) {
+                    error(
+                        Diagnostic::error(format!(
+                            "a CPU quota needs a `quota` strictly between 0 and 1 and a `period` of at least 10us, got {quota}"
+                        ))
+                        .at_path(format!("faults[{i}]")),
+                    );
+                }
+                let run = SimDuration::from_nanos_f64(period.0.as_nanos() as f64 * quota.clamp(0.0, 1.0));
+                let kind = FaultKind::Freeze {
+                    every: period.0,
+                    pause: SimDuration(period.0.as_nanos().saturating_sub(run.as_nanos())),
+                    offset: run,
+                };
+                (service, instance, at, duration, kind)
+            }
         };
         if duration.0 == SimDuration::ZERO {
             error(Diagnostic::error("a fault's `duration` must be longer than zero").at_path(format!("faults[{i}]")));
@@ -699,8 +740,19 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         match resolve(service) {
             Some(id) => {
                 if let Some(target) = services.get_mut(id.0 as usize) {
+                    if instance.is_some_and(|k| k >= target.instances) {
+                        error(
+                            Diagnostic::error(format!(
+                                "the fault names instance {} of \"{service}\", which has {} (counted from 0)",
+                                instance.unwrap_or(0),
+                                target.instances
+                            ))
+                            .at_path(format!("faults[{i}]")),
+                        );
+                    }
                     let start = SimTime::ZERO + at.0;
-                    target.faults.push(FaultWindow { start, end: start.saturating_add(duration.0), kind });
+                    let end = start.saturating_add(duration.0);
+                    target.faults.push(FaultWindow { start, end, instance: *instance, kind });
                 }
             }
             None => error(

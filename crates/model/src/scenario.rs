@@ -93,6 +93,9 @@ pub enum Fault {
     Slowdown {
         /// The service affected.
         service: String,
+        /// Only this instance (from 0): a noisy neighbour. Default: all.
+        #[serde(default)]
+        instance: Option<u32>,
         /// When it starts.
         at: Duration,
         /// How long it lasts.
@@ -104,6 +107,9 @@ pub enum Fault {
     Errors {
         /// The service affected.
         service: String,
+        /// Only this instance (from 0). Default: all.
+        #[serde(default)]
+        instance: Option<u32>,
         /// When it starts.
         at: Duration,
         /// How long it lasts.
@@ -116,11 +122,64 @@ pub enum Fault {
     Outage {
         /// The service affected.
         service: String,
+        /// Only this instance (from 0): a crashed node. Default: all.
+        #[serde(default)]
+        instance: Option<u32>,
         /// When it starts.
         at: Duration,
         /// How long it lasts.
         duration: Duration,
     },
+    /// Stop-the-world pauses, as a garbage collector makes: every `every` from `at`, all the
+    /// workers freeze for `pause`; work in progress, and work that starts then, makes no
+    /// progress until the pause ends.
+    Pauses {
+        /// The service affected.
+        service: String,
+        /// Only this instance (from 0). Default: all.
+        #[serde(default)]
+        instance: Option<u32>,
+        /// The first pause. Default 0.
+        #[serde(default)]
+        at: Duration,
+        /// How long the pauses go on. Default: the whole run.
+        #[serde(default = "forever")]
+        duration: Duration,
+        /// Time from one pause's start to the next's.
+        every: Duration,
+        /// How long each pause lasts.
+        pause: Duration,
+    },
+    /// A CPU quota (Linux CFS bandwidth control, a container's CPU limit): in each `period` the
+    /// workers run for `quota x period` and are then throttled to the period's end (the case of
+    /// a busy container, which spends its quota at the start of every period).
+    CpuQuota {
+        /// The service affected.
+        service: String,
+        /// Only this instance (from 0). Default: all.
+        #[serde(default)]
+        instance: Option<u32>,
+        /// When it starts. Default 0.
+        #[serde(default)]
+        at: Duration,
+        /// How long it lasts. Default: the whole run.
+        #[serde(default = "forever")]
+        duration: Duration,
+        /// The share of each period the workers may run, 0 to 1.
+        quota: f64,
+        /// The accounting period. Default 100ms (the kernel's default).
+        #[serde(default = "hundred_ms")]
+        period: Duration,
+    },
+}
+
+/// How long a periodic fault lasts when no `duration` is given: the whole run.
+fn forever() -> Duration {
+    Duration(SimDuration::from_secs(100 * 365 * 24 * 3600))
+}
+
+fn hundred_ms() -> Duration {
+    Duration(SimDuration::from_millis(100))
 }
 
 /// A traffic source. Open loop (`rate`): requests arrive at `rate` per second whatever the

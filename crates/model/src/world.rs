@@ -67,19 +67,62 @@ impl ActiveFaults {
     const NONE: ActiveFaults = ActiveFaults { slowdown: 1.0, error_probability: 0.0, outage: false };
 }
 
-/// The faults open at `now`: slowdowns multiply, error probabilities combine as independent.
+/// The faults open at `now` on instance `instance` (its index within the service): slowdowns
+/// multiply, error probabilities combine as independent. Freezes act on work's end instead.
 #[cold]
 #[inline(never)]
-fn active_faults(faults: &[FaultWindow], now: SimTime) -> ActiveFaults {
+fn active_faults(faults: &[FaultWindow], now: SimTime, instance: u32) -> ActiveFaults {
     let mut active = ActiveFaults::NONE;
-    for fault in faults.iter().filter(|f| f.start <= now && now < f.end) {
+    for fault in faults.iter().filter(|f| f.start <= now && now < f.end && f.instance.is_none_or(|i| i == instance)) {
         match fault.kind {
             FaultKind::Slowdown(factor) => active.slowdown *= factor,
             FaultKind::Errors(p) => active.error_probability = 1.0 - (1.0 - active.error_probability) * (1.0 - p),
             FaultKind::Outage => active.outage = true,
+            FaultKind::Freeze { .. } => {}
         }
     }
     active
+}
+
+/// When work of `work` ns that starts at `start` ends on instance `instance`, given the
+/// freezes among `faults`: a freeze stops the clock of the work for its length.
+#[cold]
+#[inline(never)]
+fn frozen_end(faults: &[FaultWindow], instance: u32, start: SimTime, work: SimDuration) -> SimTime {
+    let mut t = start.as_nanos();
+    let mut remaining = work.as_nanos();
+    for fault in faults.iter().filter(|f| f.instance.is_none_or(|i| i == instance)) {
+        let FaultKind::Freeze { every, pause, offset } = fault.kind else { continue };
+        let (every, pause) = (every.as_nanos().max(1), pause.as_nanos());
+        let first = fault.start.as_nanos().saturating_add(offset.as_nanos());
+        let end = fault.end.as_nanos();
+        // Freeze k covers [first + k every, first + k every + pause), while it starts before `end`.
+        loop {
+            let k = if t < first { 0 } else { (t - first) / every };
+            let freeze = first.saturating_add(k.saturating_mul(every));
+            if freeze >= end {
+                break;
+            }
+            if t >= freeze && t < freeze.saturating_add(pause) {
+                t = freeze + pause; // frozen now: wait for the thaw
+                continue;
+            }
+            let next = if t < freeze { freeze } else { freeze.saturating_add(every) };
+            if next >= end || t.saturating_add(remaining) <= next {
+                break;
+            }
+            // Whole cycles of (every - pause) of progress at a time, then the rest.
+            let run = every - pause;
+            remaining -= next - t;
+            t = next.saturating_add(pause);
+            if let Some(whole) = remaining.checked_div(run) {
+                let cycles = whole.min(end.saturating_sub(t) / every);
+                remaining -= cycles * run;
+                t = t.saturating_add(cycles * every);
+            }
+        }
+    }
+    SimTime(t.saturating_add(remaining))
 }
 
 /// Up to this many clients keep their next arrival beside the event queue instead of in it.
@@ -1623,7 +1666,7 @@ impl<'m> World<'m> {
         let f = self.frames.insert(frame) as u32;
         let inst = &mut self.instances[instance as usize];
         inst.arrivals += u64::from(counted);
-        if !service_model.faults.is_empty() && active_faults(&service_model.faults, now).outage {
+        if !service_model.faults.is_empty() && active_faults(&service_model.faults, now, instance_offset).outage {
             service.rejected += u64::from(counted);
             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
         } else if inst.busy < service_model.workers {
@@ -1759,8 +1802,12 @@ impl<'m> World<'m> {
             let class = frame.class;
             frame.step += 1;
             let model = &all.services[s];
-            let faults =
-                if self.services[s].has_faults { active_faults(&model.faults, self.now) } else { ActiveFaults::NONE };
+            let local = frame.instance - self.services[s].first_instance;
+            let faults = if self.services[s].has_faults {
+                active_faults(&model.faults, self.now, local)
+            } else {
+                ActiveFaults::NONE
+            };
             if step == 0
                 && faults.error_probability > 0.0
                 && self.services[s].rng.random::<f64>() < faults.error_probability
@@ -1774,7 +1821,12 @@ impl<'m> World<'m> {
                     if faults.slowdown != 1.0 {
                         d = SimDuration::from_nanos_f64(d.as_nanos() as f64 * faults.slowdown);
                     }
-                    self.events.schedule(self.now + d, Event::StepDone(f));
+                    let done = if self.services[s].has_faults {
+                        frozen_end(&model.faults, local, self.now, d)
+                    } else {
+                        self.now + d
+                    };
+                    self.events.schedule(done, Event::StepDone(f));
                     return;
                 }
                 Some(Step::Call { edge, .. }) => {
@@ -2149,6 +2201,7 @@ impl<'m> World<'m> {
                         FaultKind::Slowdown(f) => format!("slowdown x{f}"),
                         FaultKind::Errors(p) => format!("errors {}%", p * 100.0),
                         FaultKind::Outage => "outage".to_string(),
+                        FaultKind::Freeze { every, pause, .. } => format!("frozen {pause} every {every}"),
                     },
                     start_s: fault.start.as_secs_f64(),
                     end_s: fault.end.as_secs_f64(),

@@ -281,10 +281,33 @@ fn overrides_set_scalars_and_refuse_bad_paths() {
     assert_eq!(err("clients.users.rate=fast").message, "--set clients.users.rate: `fast` is not a number");
     assert!(err("services.db.workers=-3").message.starts_with("--set services.db.workers=-3: "));
     assert_eq!(err("duration=5 sec").message.split(':').next(), Some("--set duration=5 sec"));
-    assert_eq!(
-        err(r#"services.db.handler.0=Constant("1ms")"#).message,
-        "--set services.db.handler.0: only a single value can be set this way, not a whole structure"
+    // A whole structure is written in RON and checked against the schema.
+    assert!(
+        err(r#"services.db.handler.0=Constant("1ms")"#)
+            .message
+            .starts_with(r#"--set services.db.handler.0=Constant("1ms"): unknown variant `Constant`"#),
+        "{}",
+        err(r#"services.db.handler.0=Constant("1ms")"#).message
     );
+    let d = err(r#"services.db.handler.0=Work(Constant("1ms"]"#);
+    assert!(
+        d.message.starts_with(r#"--set services.db.handler.0: `Work(Constant("1ms"]` is not a value in RON"#),
+        "{}",
+        d.message
+    );
+    assert!(d.hint.as_deref().unwrap_or("").contains("Exponential(base:"), "{d:?}");
+    let (model, _) =
+        tailsim_model::load(&valid(), &[set(r#"services.db.handler.0=Work(Constant("7ms"))"#)]).expect("valid");
+    let tailsim_model::compile::Step::Work(dist) = &model.services[1].steps[0] else { panic!("not work") };
+    assert_eq!(dist.mean(), 7e6);
+    let retry = set(
+        r#"services.api.handler.1.policy.retry=(attempts: 3, backoff: Exponential(base: "10ms", cap: "1s", jitter: Full), budget: (ratio: 0.1))"#,
+    );
+    let (model, _) = tailsim_model::load(&valid(), &[retry]).expect("valid");
+    let edge = model.edges.iter().find(|e| e.from == "api").expect("the api -> db edge");
+    let retry = edge.policy.retry.as_ref().expect("a retry policy");
+    assert_eq!(retry.attempts, 3);
+    assert!(retry.budget.is_some());
     // A call's policy is reached by name.
     let (model, _) =
         tailsim_model::load(&valid(), &[set("services.api.handler.1.policy.timeout=50ms")]).expect("valid");

@@ -321,10 +321,12 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             services,
             faults,
             window: Dur(SimDuration::from_millis(window_ms)),
+            variants: Vec::new(),
         })
 }
 
-const LIMITS: Limits = Limits { max_in_flight: 20_000, max_events: 400_000, max_wall: None, stop: None };
+const LIMITS: Limits =
+    Limits { max_in_flight: 20_000, max_events: 400_000, max_wall: None, stop: None, progress: None };
 
 proptest! {
     // A fixed seed, so CI runs the same 256 cases every time. (A random seed once found the

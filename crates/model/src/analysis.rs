@@ -180,3 +180,183 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
     }
     out
 }
+
+/// A service that behaves as an M/M/c queue, and its response time in theory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mmc {
+    /// The service's index in the model.
+    pub service: usize,
+    /// Its workers, c.
+    pub workers: u32,
+    /// Poisson arrivals per second, lambda.
+    pub arrival_rate_per_s: f64,
+    /// Mean service time, 1 / mu, in seconds.
+    pub mean_service_s: f64,
+    /// Erlang C: the probability that an arrival waits.
+    pub wait_probability: f64,
+    /// Mean response time (wait plus service), seconds.
+    pub mean_response_s: f64,
+    /// 99th percentile of the response time, seconds.
+    pub p99_response_s: f64,
+}
+
+/// Every service that is an M/M/c queue and stable, with its theory: one instance with `c`
+/// workers, an unbounded FIFO queue without shedding or faults, a handler of one exponential
+/// `Work`, and arrivals only from Poisson clients whose calls neither retry, hedge, limit nor
+/// cancel (so what arrives is the sum of Poisson streams: Poisson). `None` for the others.
+pub fn mmc(model: &Model) -> Vec<Option<Mmc>> {
+    let called: Vec<bool> = (0..model.services.len())
+        .map(|s| {
+            model.services.iter().any(|other| {
+                other.steps.iter().any(|step| {
+                    matches!(step, Step::Call { target, .. } | Step::FanOut { target, .. } if target.0 as usize == s)
+                })
+            })
+        })
+        .collect();
+    model
+        .services
+        .iter()
+        .enumerate()
+        .map(|(s, service)| {
+            let [Step::Work(tailsim_engine::Dist::Exponential { mean })] = service.steps.as_slice() else {
+                return None;
+            };
+            if service.instances != 1
+                || service.queue_capacity.is_some()
+                || service.discipline != crate::scenario::Discipline::Fifo
+                || service.shed_after.is_some()
+                || !service.faults.is_empty()
+                || called[s]
+            {
+                return None;
+            }
+            let mut lambda = 0.0;
+            for client in model.clients.iter().filter(|c| c.target.0 as usize == s) {
+                let p = &model.edges.get(client.edge as usize)?.policy;
+                let plain = p.retry.is_none()
+                    && p.hedge.is_none()
+                    && p.rate_limit.is_none()
+                    && p.bulkhead.is_none()
+                    && p.throttle.is_none()
+                    && p.breaker.is_none()
+                    && !p.cancel_on_timeout;
+                if client.arrivals != crate::scenario::Arrivals::Poisson || !plain {
+                    return None;
+                }
+                lambda += client.rate_per_s;
+            }
+            let mean_service_s = mean * 1e-9;
+            let c = service.workers;
+            if lambda <= 0.0 || mean_service_s <= 0.0 || lambda * mean_service_s >= f64::from(c) {
+                return None;
+            }
+            let mu = 1.0 / mean_service_s;
+            let wait_probability = erlang_c(c, lambda / mu);
+            Some(Mmc {
+                service: s,
+                workers: c,
+                arrival_rate_per_s: lambda,
+                mean_service_s,
+                wait_probability,
+                mean_response_s: mean_service_s + wait_probability / (f64::from(c) * mu - lambda),
+                p99_response_s: mmc_response_quantile(c, lambda, mu, 0.99),
+            })
+        })
+        .collect()
+}
+
+/// Erlang C: the probability that an arrival waits in an M/M/c queue with offered load
+/// `a = lambda / mu < c`, by the stable recursion on Erlang B: `B(0) = 1`,
+/// `B(k) = a B(k-1) / (k + a B(k-1))`, `C = c B / (c - a (1 - B))`.
+pub fn erlang_c(c: u32, a: f64) -> f64 {
+    let mut b = 1.0;
+    for k in 1..=c {
+        b = a * b / (f64::from(k) + a * b);
+    }
+    let c = f64::from(c);
+    c * b / (c - a * (1.0 - b))
+}
+
+/// P(T > t) for the response time T of an M/M/c queue (FIFO): the service S ~ Exp(mu) plus a
+/// wait that is 0 with probability 1 - C and Exp(theta), theta = c mu - lambda, with
+/// probability C. The sum of two exponentials has the tail
+/// `(theta e^(-mu t) - mu e^(-theta t)) / (theta - mu)`, or `(1 + mu t) e^(-mu t)` when equal.
+pub fn mmc_response_tail(c: u32, lambda: f64, mu: f64, t: f64) -> f64 {
+    let wait = erlang_c(c, lambda / mu);
+    let theta = f64::from(c) * mu - lambda;
+    let service_tail = (-mu * t).exp();
+    let sum_tail = if ((theta - mu) / mu).abs() < 1e-6 {
+        (1.0 + mu * t) * service_tail
+    } else {
+        (theta * service_tail - mu * (-theta * t).exp()) / (theta - mu)
+    };
+    (1.0 - wait) * service_tail + wait * sum_tail
+}
+
+/// The `q` quantile of an M/M/c response time, by bisection on [`mmc_response_tail`]
+/// (which decreases in t), to a relative precision of about 1e-12.
+pub fn mmc_response_quantile(c: u32, lambda: f64, mu: f64, q: f64) -> f64 {
+    let target = 1.0 - q;
+    let mut high = 1.0 / mu;
+    for _ in 0..200 {
+        if mmc_response_tail(c, lambda, mu, high) <= target {
+            break;
+        }
+        high *= 2.0;
+    }
+    let mut low = 0.0;
+    for _ in 0..200 {
+        let mid = 0.5 * (low + high);
+        if mmc_response_tail(c, lambda, mu, mid) > target {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    0.5 * (low + high)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Erlang C's table values, and M/M/1's response time, exactly exponential with rate
+    /// mu - lambda: mean 1/(mu - lambda), p99 ln(100)/(mu - lambda).
+    #[test]
+    fn erlang_c_and_the_response_time_match_the_textbook() {
+        assert!((erlang_c(2, 1.0) - 1.0 / 3.0).abs() < 1e-12);
+        assert!((erlang_c(10, 8.0) - 0.4092).abs() < 5e-5);
+        assert!((erlang_c(1, 0.9) - 0.9).abs() < 1e-12);
+        let (lambda, mu) = (900.0, 1000.0);
+        let p99 = mmc_response_quantile(1, lambda, mu, 0.99);
+        assert!((p99 - 100f64.ln() / 100.0).abs() < 1e-9, "{p99}");
+        for t in [0.001, 0.01, 0.05] {
+            assert!((mmc_response_tail(1, lambda, mu, t) - (-(mu - lambda) * t).exp()).abs() < 1e-9);
+        }
+        // theta = mu exactly (c = 2, lambda = mu): the equal-rates branch, continuous with the other.
+        let equal = mmc_response_tail(2, 1000.0, 1000.0, 0.002);
+        let near = mmc_response_tail(2, 1000.0 * (1.0 - 1e-5), 1000.0, 0.002);
+        assert!((equal - near).abs() < 1e-4, "{equal} vs {near}");
+    }
+
+    #[test]
+    fn finds_mmc_services_and_only_those() {
+        let source = r#"Scenario(name: "x", duration: "10s",
+            clients: [Client(name: "a", target: "s", rate: 1500.0), Client(name: "b", target: "t", rate: 10.0)],
+            services: [
+                Service(name: "s", workers: 2, handler: [Work(Exponential(mean: "1ms"))]),
+                Service(name: "t", handler: [Work(Exponential(mean: "1ms")), Call("u")]),
+                Service(name: "u", handler: [Work(Exponential(mean: "1ms"))]),
+            ])"#;
+        let (model, _) = crate::load(source, &[]).expect("valid");
+        let found = mmc(&model);
+        let s = found[0].as_ref().expect("s is M/M/2");
+        assert_eq!((s.workers, s.arrival_rate_per_s), (2, 1500.0));
+        // A = 1.5, c = 2: C = 1.5^2/2 * 2/(2-1.5) / (1 + 1.5 + 4.5) = 9/14.
+        assert!((s.wait_probability - 9.0 / 14.0).abs() < 1e-12);
+        assert!((s.mean_response_s - (0.001 + (9.0 / 14.0) / 500.0)).abs() < 1e-12);
+        assert!(found[1].is_none(), "t calls u");
+        assert!(found[2].is_none(), "u is called by a service");
+    }
+}

@@ -170,6 +170,38 @@ pub fn locate_name(source: &str, name: &str) -> Option<Location> {
     found
 }
 
+/// Where the `index`-th `Variant(` of the file stands (outside comments), and, when `key` is
+/// given, where the string `"key"` first stands inside that variant: how a variant's errors
+/// point at the entry that caused them. Falls back to the variant when the key is not found.
+pub fn locate_variant(source: &str, index: usize, key: Option<&str>) -> Option<Location> {
+    // (line, column) of every `Variant(` that is not the end of a longer word.
+    let mut starts = Vec::new();
+    let mut keys = Vec::new();
+    let quoted = key.map(|k| format!("\"{k}\""));
+    for (line_index, line) in source.lines().enumerate() {
+        let code = match line.find("//") {
+            Some(comment) => &line[..comment],
+            None => line,
+        };
+        for (byte, _) in code.match_indices("Variant(") {
+            let before = code[..byte].chars().next_back();
+            if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_')) {
+                starts.push(Location { line: line_index + 1, column: code[..byte].chars().count() + 1 });
+            }
+        }
+        if let Some(quoted) = &quoted {
+            for (byte, _) in code.match_indices(quoted.as_str()) {
+                keys.push(Location { line: line_index + 1, column: code[..byte].chars().count() + 1 });
+            }
+        }
+    }
+    let start = *starts.get(index)?;
+    let end = starts.get(index + 1).copied();
+    let order = |l: &Location| (l.line, l.column);
+    let inside = keys.into_iter().find(|k| order(k) > order(&start) && end.is_none_or(|e| order(k) < order(&e)));
+    Some(inside.unwrap_or(start))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +220,15 @@ mod tests {
             .with_hint("did you mean `name`?");
         let expected = "error: unknown field `nmae`\n  --> a.ron:2:5\n  |\n2 |     nmae: \"x\",\n  |     ^\n  = hint: did you mean `name`?\n";
         assert_eq!(d.render("a.ron", source), expected);
+    }
+
+    #[test]
+    fn locates_a_variant_and_its_keys() {
+        let source = "// Variant(\nvariants: [\n  Variant(name: \"a\", set: {\"x\": 1}),\n  Variant(name: \"b\",\n    set: {\"x\": 2}),\n]";
+        assert_eq!(locate_variant(source, 0, None), Some(Location { line: 3, column: 3 }));
+        assert_eq!(locate_variant(source, 1, Some("x")), Some(Location { line: 5, column: 11 }));
+        assert_eq!(locate_variant(source, 0, Some("y")), Some(Location { line: 3, column: 3 }));
+        assert_eq!(locate_variant(source, 2, None), None);
     }
 
     #[test]

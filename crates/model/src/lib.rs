@@ -9,12 +9,15 @@
 
 pub mod analysis;
 pub mod breaker;
+pub mod compare;
 pub mod compile;
 pub mod diag;
 pub mod overrides;
 pub mod parse;
 pub mod scenario;
+pub mod sweep;
 pub mod traffic;
+pub mod variants;
 pub mod world;
 
 use rayon::prelude::*;
@@ -24,15 +27,37 @@ pub use compile::{Model, ServiceId};
 pub use diag::{Diagnostic, Location, Severity};
 pub use overrides::Override;
 pub use scenario::Scenario;
-pub use world::Limits;
+pub use world::{Limits, Progress};
 
 /// Parses, overrides and compiles scenario text: the model and its warnings, or every error.
+/// The scenario's variants are compiled too, so that an error in one is found by `run` and
+/// `check` as well as by `compare`.
 pub fn load(source: &str, overrides: &[Override]) -> Result<(Model, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let (scenario, model) = load_base(source, overrides)?;
+    variants::compile_variants(&scenario, source)?;
+    let warnings = analysis::warnings(&model, source);
+    Ok((model, warnings))
+}
+
+/// Like [`load`], for `compare`: the scenario itself, named [`variants::BASE_NAME`], then each
+/// of its variants (with `overrides` applied under every one), and the base's warnings.
+#[allow(clippy::type_complexity)]
+pub fn load_variants(
+    source: &str,
+    overrides: &[Override],
+) -> Result<(Vec<(String, Model)>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let (scenario, model) = load_base(source, overrides)?;
+    let warnings = analysis::warnings(&model, source);
+    let mut all = vec![(variants::BASE_NAME.to_string(), model)];
+    all.extend(variants::compile_variants(&scenario, source)?);
+    Ok((all, warnings))
+}
+
+fn load_base(source: &str, overrides: &[Override]) -> Result<(Scenario, Model), Vec<Diagnostic>> {
     let scenario = parse::parse(source).map_err(|d| vec![d])?;
     let scenario = overrides::apply(scenario, overrides).map_err(|d| vec![d])?;
     let model = compile::compile(&scenario, source)?;
-    let warnings = analysis::warnings(&model, source);
-    Ok((model, warnings))
+    Ok((scenario, model))
 }
 
 /// Runs `replications` independent replications in parallel (on rayon's current pool) and

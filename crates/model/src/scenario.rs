@@ -79,6 +79,63 @@ pub struct Scenario {
     /// The width of the windows of the time series. Default 1s.
     #[serde(default = "one_second")]
     pub window: Duration,
+    /// Named alternatives to compare with the scenario itself (`tailsim compare`): each a set of
+    /// overrides applied on top of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
+}
+
+/// A named alternative design: the scenario with some values changed, written
+/// `Variant(name: "budget", set: {"clients.users.policy.retry.budget": "(ratio: 0.1)"})`.
+/// Each key is a path as `--set` takes it; the overrides apply in the order of their paths, so
+/// a structure is set before a field inside it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    /// The variant's name, unique among the variants and not `base`.
+    pub name: String,
+    /// Path to new value, as `--set path=value` would give them.
+    pub set: BTreeMap<String, SetValue>,
+}
+
+/// A value in a variant's `set`: a number, `true`/`false`, or a string holding a scalar or a
+/// structure in RON (`"Exponential(base: \"50ms\", cap: \"2s\")"`, or with a raw string
+/// `r#"Exponential(base: "50ms", cap: "2s")"#`). Kept as the text `--set` would have seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetValue(pub String);
+
+impl Serialize for SetValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SetValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<SetValue, D::Error> {
+        struct SetValueVisitor;
+        impl Visitor<'_> for SetValueVisitor {
+            type Value = SetValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a number, true or false, or a string such as "15ms" or "Exponential(base: \"50ms\", cap: \"2s\")""#)
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<SetValue, E> {
+                Ok(SetValue(text.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<SetValue, E> {
+                Ok(SetValue(b.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<SetValue, E> {
+                Ok(SetValue(n.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<SetValue, E> {
+                Ok(SetValue(n.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<SetValue, E> {
+                Ok(SetValue(n.to_string()))
+            }
+        }
+        deserializer.deserialize_any(SetValueVisitor)
+    }
 }
 
 fn one_second() -> Duration {

@@ -15,7 +15,7 @@
 //! agenda instead, so no input can overflow the stack.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use rand::RngExt;
@@ -43,11 +43,38 @@ pub struct Limits {
     pub max_wall: Option<std::time::Duration>,
     /// Set from outside (Ctrl-C) to stop every replication at its next check.
     pub stop: Option<&'static AtomicBool>,
+    /// Where to report progress, for a progress bar; `None` reports nothing.
+    pub progress: Option<&'static Progress>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_in_flight: 1_000_000, max_events: u64::MAX, max_wall: None, stop: None }
+        Limits { max_in_flight: 1_000_000, max_events: u64::MAX, max_wall: None, stop: None, progress: None }
+    }
+}
+
+/// Counters that runs report their progress through, for a progress bar. A run adds to them
+/// only at its periodic checks (every few thousand events) and never reads them, so progress
+/// costs the hot loop nothing measurable and cannot change a result.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Simulated nanoseconds done, summed over every run reporting here; a finished run has
+    /// added its whole duration (a truncated one too).
+    pub simulated_ns: AtomicU64,
+    /// Runs finished.
+    pub runs_done: AtomicU64,
+}
+
+impl Progress {
+    /// Counters at zero (usable in a `static`).
+    pub const fn new() -> Progress {
+        Progress { simulated_ns: AtomicU64::new(0), runs_done: AtomicU64::new(0) }
+    }
+
+    /// Sets both counters back to zero, before a new batch of runs.
+    pub fn reset(&self) {
+        self.simulated_ns.store(0, Ordering::Relaxed);
+        self.runs_done.store(0, Ordering::Relaxed);
     }
 }
 
@@ -653,6 +680,8 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
     world.start();
     let end = SimTime::ZERO + model.duration;
     let started = Instant::now();
+    // Simulated time already reported to `limits.progress`.
+    let mut reported = SimTime::ZERO;
     loop {
         let from_lane = match (&world.lane, world.events.peek_key()) {
             (Some(lane), Some(key)) => lane.key() < key,
@@ -687,6 +716,10 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
             break;
         }
         if world.n_events.is_multiple_of(CHECK_EVERY_EVENTS) {
+            if let Some(progress) = limits.progress {
+                progress.simulated_ns.fetch_add(world.now.0.saturating_sub(reported.0), Ordering::Relaxed);
+                reported = world.now;
+            }
             if limits.stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
                 world.truncated = Some(format!("interrupted at {}", world.now));
                 break;
@@ -707,6 +740,10 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
         world.now = end;
     }
     world.finish_windows();
+    if let Some(progress) = limits.progress {
+        progress.simulated_ns.fetch_add(end.0.saturating_sub(reported.0), Ordering::Relaxed);
+        progress.runs_done.fetch_add(1, Ordering::Relaxed);
+    }
     world.summary(replication)
 }
 

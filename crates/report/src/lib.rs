@@ -7,7 +7,9 @@
 
 pub mod aggregate;
 pub mod collect;
+pub mod compare;
 pub mod summary;
+pub mod sweep;
 pub mod text;
 pub mod write;
 

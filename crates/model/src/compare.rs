@@ -1,0 +1,65 @@
+//! Running designs side by side (`tailsim compare`): every variant, every replication, all in
+//! parallel, with common random numbers.
+//!
+//! Replication `r` of every variant runs with the same master seed and index `r`, so its
+//! clients and services draw from the same streams (keyed by seed, replication and component
+//! name): the same arrivals and the same service draws, as far as the designs let them be used
+//! alike. Differences then come from the design, not the dice, and are paired by replication
+//! in [`tailsim_report::compare`].
+
+use rayon::prelude::*;
+use tailsim_report::compare::{Comparison, MetricSet, VariantRuns, run_metrics};
+
+use crate::compile::Model;
+use crate::world::{self, Limits};
+
+/// The most replications `compare` and `sweep` accept.
+pub const MAX_REPLICATIONS: u32 = 10_000;
+
+/// The most runs (variants or points, times replications) one command may ask for.
+pub const MAX_RUNS: u64 = 1_000_000;
+
+/// The index of the client named `name` in `model`, if there is one.
+pub fn client_index(model: &Model, name: &str) -> Option<usize> {
+    model.clients.iter().position(|c| c.name == name)
+}
+
+/// Runs each variant `replications` times (on rayon's current pool; the result does not depend
+/// on the number of threads) and compares them, the first being the reference. Latency is that
+/// of the client named `client` (`null` statistics for a variant without one). The second
+/// value describes the first run that broke conservation of requests, if one did (a bug).
+pub fn compare(
+    variants: &[(String, Model)],
+    seed: u64,
+    replications: u32,
+    client: &str,
+    limits: Limits,
+) -> (Comparison, Option<String>) {
+    let replications = replications.max(1);
+    let clients: Vec<usize> =
+        variants.iter().map(|(_, model)| client_index(model, client).unwrap_or(usize::MAX)).collect();
+    let jobs: Vec<(usize, u32)> = (0..variants.len()).flat_map(|v| (0..replications).map(move |r| (v, r))).collect();
+    // Each run's metrics, why it was truncated, and whether it broke conservation.
+    type Outcome = (MetricSet<Option<f64>>, Option<String>, Option<String>);
+    let results: Vec<Outcome> = jobs
+        .par_iter()
+        .map(|&(v, r)| {
+            let run = world::run(&variants[v].1, seed, r, limits);
+            let broken = (!run.conservation.holds)
+                .then(|| format!("variant \"{}\" replication {r}: {:?}", variants[v].0, run.conservation));
+            (run_metrics(&run, clients[v]), run.truncated, broken)
+        })
+        .collect();
+    let broken = results.iter().find_map(|(_, _, b)| b.clone());
+    let mut results = results.into_iter();
+    let runs: Vec<VariantRuns> = variants
+        .iter()
+        .map(|(name, _)| {
+            let mine: Vec<_> = results.by_ref().take(replications as usize).collect();
+            let truncated = mine.iter().find_map(|(_, t, _)| t.clone());
+            (name.clone(), mine.into_iter().map(|(m, _, _)| m).collect(), truncated)
+        })
+        .collect();
+    let scenario = variants.first().map_or("", |(_, m)| m.name.as_str());
+    (Comparison::new(scenario, seed, client, runs), broken)
+}

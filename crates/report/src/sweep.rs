@@ -1,0 +1,346 @@
+//! Parameter sweeps (`tailsim sweep`): one [`SweepPoint`] per point of the grid, with the
+//! simulated statistics and, where the busiest queue is M/M/c-like, the analytic M/M/c values
+//! beside them, so a chart can lay the theory's hockey stick over the simulated one.
+//! [`Sweep::csv`] gives `sweep.csv` and [`render`] the terminal table.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::aggregate::Estimate;
+use crate::summary::{LatencySummary, RunSummary};
+use crate::text::{Table, format_ms};
+
+/// A statistic over a point's replications: the mean, and the 95% interval's half-width when
+/// there were two or more.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Stat {
+    /// Mean over the replications that had a value.
+    pub mean: f64,
+    /// Half-width of the 95% Student-t interval; `None` for a single replication.
+    pub ci95_half_width: Option<f64>,
+    /// Replications that had a value.
+    pub n: u32,
+}
+
+impl Stat {
+    /// The mean (and interval) of `values`; `None` when there are none.
+    pub fn from_values(values: &[f64]) -> Option<Stat> {
+        match values {
+            [] => None,
+            [one] => Some(Stat { mean: *one, ci95_half_width: None, n: 1 }),
+            _ => Estimate::from_values(values).map(|e| Stat {
+                mean: e.mean,
+                ci95_half_width: Some(e.ci95_half_width),
+                n: e.n,
+            }),
+        }
+    }
+}
+
+/// The analytic M/M/c response time of a service, to set beside the simulated one.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MmcTheory {
+    /// The service's index in the scenario.
+    pub service_index: usize,
+    /// The service's name.
+    pub service: String,
+    /// Its workers, c.
+    pub workers: u32,
+    /// Erlang C's mean response time (queue wait plus service), ms.
+    pub mean_ms: f64,
+    /// The 99th percentile of the response time, ms.
+    pub p99_ms: f64,
+}
+
+/// An M/M/c-like service's analytic and simulated response times at one point.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MmcPoint {
+    /// The theory.
+    pub theory: MmcTheory,
+    /// Simulated mean time in the service, ms.
+    pub simulated_mean_ms: Option<Stat>,
+    /// Simulated 99th percentile of the time in the service, ms.
+    pub simulated_p99_ms: Option<Stat>,
+}
+
+/// The busiest service at a point, by offered load.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Busiest {
+    /// The service's index in the scenario.
+    pub service_index: usize,
+    /// The service's name.
+    pub service: String,
+    /// Its offered load (`tailsim check`): a lower bound on its utilisation; 1 or more is
+    /// overload.
+    pub offered_load: f64,
+}
+
+/// One point of a sweep: the parameter values and what the runs there measured.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SweepPoint {
+    /// The value of each parameter, in the order of [`Sweep::params`].
+    pub values: Vec<f64>,
+    /// The busiest service and its offered load.
+    pub busiest: Busiest,
+    /// The busiest service's simulated utilisation, 0 to 1.
+    pub utilisation: Option<Stat>,
+    /// Mean latency of the client's successful requests, ms.
+    pub mean_ms: Option<Stat>,
+    /// Median, ms.
+    pub p50_ms: Option<Stat>,
+    /// 99th percentile, ms.
+    pub p99_ms: Option<Stat>,
+    /// 99.9th percentile, ms.
+    pub p999_ms: Option<Stat>,
+    /// Successful requests per second, all clients.
+    pub goodput_per_s: Option<Stat>,
+    /// Failed requests per second, all clients.
+    pub errors_per_s: Option<Stat>,
+    /// The M/M/c theory beside the simulation, when the busiest M/M/c-like service has one.
+    pub mmc: Option<MmcPoint>,
+    /// Why a replication at this point stopped early, if one did.
+    pub truncated: Option<String>,
+}
+
+impl SweepPoint {
+    /// Summarises one point's replications: latency of client `client`, rates of all clients.
+    pub fn from_runs(
+        values: Vec<f64>,
+        runs: &[RunSummary],
+        client: usize,
+        busiest: Busiest,
+        theory: Option<MmcTheory>,
+    ) -> SweepPoint {
+        let stat =
+            |f: &dyn Fn(&RunSummary) -> Option<f64>| Stat::from_values(&runs.iter().filter_map(f).collect::<Vec<_>>());
+        let latency =
+            |f: fn(&LatencySummary) -> Option<f64>| stat(&|r| r.clients.get(client).and_then(|c| f(&c.latency)));
+        let service =
+            |i: usize, f: fn(&LatencySummary) -> Option<f64>| stat(&|r| r.services.get(i).and_then(|s| f(&s.latency)));
+        let busiest_index = busiest.service_index;
+        SweepPoint {
+            values,
+            utilisation: stat(&|r| r.services.get(busiest_index).map(|s| s.utilisation)),
+            busiest,
+            mean_ms: latency(|l| l.mean_ms),
+            p50_ms: latency(|l| l.p50_ms),
+            p99_ms: latency(|l| l.p99_ms),
+            p999_ms: latency(|l| l.p999_ms),
+            goodput_per_s: stat(&|r| Some(r.clients.iter().map(|c| c.goodput_per_s).sum())),
+            errors_per_s: stat(&|r| {
+                Some(r.clients.iter().map(|c| c.throughput_per_s - c.goodput_per_s).sum::<f64>().max(0.0))
+            }),
+            mmc: theory.map(|theory| MmcPoint {
+                simulated_mean_ms: service(theory.service_index, |l| l.mean_ms),
+                simulated_p99_ms: service(theory.service_index, |l| l.p99_ms),
+                theory,
+            }),
+            truncated: runs.iter().find_map(|r| r.truncated.clone()),
+        }
+    }
+}
+
+/// A whole sweep: the parameters and one point per combination of their values, the first
+/// parameter varying slowest.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Sweep {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The master seed of every point.
+    pub seed: u64,
+    /// Replications per point.
+    pub replications: u32,
+    /// The client whose latency is reported.
+    pub client: String,
+    /// The parameters' paths, as `--param` named them.
+    pub params: Vec<String>,
+    /// The points, in grid order.
+    pub points: Vec<SweepPoint>,
+}
+
+impl Sweep {
+    /// Why the first truncated point stopped early, if any did.
+    pub fn truncated(&self) -> Option<&str> {
+        self.points.iter().find_map(|p| p.truncated.as_deref())
+    }
+
+    /// `sweep.csv`: a header, then one row per point. Missing values are empty cells; `_ci95`
+    /// columns are half-widths of 95% intervals (empty with one replication).
+    pub fn csv(&self) -> String {
+        let mut header: Vec<String> = self.params.iter().map(|p| csv_field(p)).collect();
+        header.extend(
+            [
+                "busiest_service",
+                "offered_load",
+                "utilisation",
+                "utilisation_ci95",
+                "mean_ms",
+                "mean_ms_ci95",
+                "p50_ms",
+                "p50_ms_ci95",
+                "p99_ms",
+                "p99_ms_ci95",
+                "p999_ms",
+                "p999_ms_ci95",
+                "goodput_per_s",
+                "goodput_per_s_ci95",
+                "errors_per_s",
+                "errors_per_s_ci95",
+                "mmc_service",
+                "service_mean_ms",
+                "service_mean_ms_ci95",
+                "service_p99_ms",
+                "service_p99_ms_ci95",
+                "mmc_mean_ms",
+                "mmc_p99_ms",
+                "truncated",
+            ]
+            .map(String::from),
+        );
+        let mut out = header.join(",");
+        out.push('\n');
+        for p in &self.points {
+            let mut row: Vec<String> = p.values.iter().map(|v| v.to_string()).collect();
+            row.push(csv_field(&p.busiest.service));
+            row.push(p.busiest.offered_load.to_string());
+            for s in [p.utilisation, p.mean_ms, p.p50_ms, p.p99_ms, p.p999_ms, p.goodput_per_s, p.errors_per_s] {
+                push_stat(&mut row, s);
+            }
+            match &p.mmc {
+                Some(m) => {
+                    row.push(csv_field(&m.theory.service));
+                    push_stat(&mut row, m.simulated_mean_ms);
+                    push_stat(&mut row, m.simulated_p99_ms);
+                    row.push(m.theory.mean_ms.to_string());
+                    row.push(m.theory.p99_ms.to_string());
+                }
+                None => row.extend(std::iter::repeat_n(String::new(), 7)),
+            }
+            row.push(p.truncated.as_deref().map(csv_field).unwrap_or_default());
+            out.push_str(&row.join(","));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn push_stat(row: &mut Vec<String>, stat: Option<Stat>) {
+    row.push(stat.map(|s| s.mean.to_string()).unwrap_or_default());
+    row.push(stat.and_then(|s| s.ci95_half_width).map(|h| h.to_string()).unwrap_or_default());
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+}
+
+fn ms(stat: Option<Stat>) -> String {
+    match stat {
+        Some(Stat { mean, ci95_half_width: Some(h), .. }) => format!("{}±{}", format_ms(mean), format_ms(h)),
+        Some(Stat { mean, .. }) => format_ms(mean),
+        None => "-".into(),
+    }
+}
+
+fn rate(stat: Option<Stat>) -> String {
+    match stat {
+        Some(Stat { mean, ci95_half_width: Some(h), .. }) => format!("{mean:.1}±{h:.1}"),
+        Some(Stat { mean, .. }) => format!("{mean:.1}"),
+        None => "-".into(),
+    }
+}
+
+/// A parameter value as the table shows it: whole numbers without a fraction, others to four
+/// significant figures.
+fn param(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        let digits = (3 - value.abs().log10().floor() as i32).clamp(0, 12) as usize;
+        format!("{value:.digits$}")
+    }
+}
+
+/// The terminal table: one row per point.
+pub fn render(sweep: &Sweep) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} point{} x {} replication{}, seed {}; latency of client \"{}\"",
+        sweep.scenario,
+        sweep.points.len(),
+        if sweep.points.len() == 1 { "" } else { "s" },
+        sweep.replications,
+        if sweep.replications == 1 { "" } else { "s" },
+        sweep.seed,
+        sweep.client
+    );
+    if let Some(why) = sweep.truncated() {
+        let _ = writeln!(out, "TRUNCATED: {why}");
+    }
+    out.push('\n');
+    let theory = sweep.points.iter().any(|p| p.mmc.is_some());
+    let mut header: Vec<&str> = sweep.params.iter().map(String::as_str).collect();
+    header.extend(["busiest", "load", "util", "mean", "p50", "p99", "p99.9", "goodput/s", "errors/s"]);
+    if theory {
+        header.extend(["M/M/c mean", "M/M/c p99"]);
+    }
+    let mut table = Table::new(&header);
+    for p in &sweep.points {
+        let mut row: Vec<String> = p.values.iter().map(|&v| param(v)).collect();
+        row.push(p.busiest.service.clone());
+        row.push(format!("{:.1}%", p.busiest.offered_load * 100.0));
+        row.push(match p.utilisation {
+            Some(u) => format!("{:.1}%", u.mean * 100.0),
+            None => "-".into(),
+        });
+        row.extend([
+            ms(p.mean_ms),
+            ms(p.p50_ms),
+            ms(p.p99_ms),
+            ms(p.p999_ms),
+            rate(p.goodput_per_s),
+            rate(p.errors_per_s),
+        ]);
+        if theory {
+            match &p.mmc {
+                Some(m) => row.extend([format_ms(m.theory.mean_ms), format_ms(m.theory.p99_ms)]),
+                None => row.extend(["-".to_string(), "-".to_string()]),
+            }
+        }
+        if p.truncated.is_some() {
+            row.push("truncated".into());
+        }
+        table.row(row);
+    }
+    table.render(&mut out);
+    let _ = writeln!(
+        out,
+        "\nload is the busiest service's offered load (a lower bound on its utilisation); util is simulated."
+    );
+    if theory {
+        let _ = writeln!(
+            out,
+            "M/M/c columns: Erlang C's response time of that service, for Poisson arrivals, exponential work and c workers."
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed_and_params_read_well() {
+        assert_eq!(csv_field("db"), "db");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(param(100.0), "100");
+        assert_eq!(param(141.4213562), "141.4");
+        assert_eq!(param(0.0125), "0.01250");
+        assert_eq!(Stat::from_values(&[]), None);
+        assert_eq!(Stat::from_values(&[2.0]), Some(Stat { mean: 2.0, ci95_half_width: None, n: 1 }));
+    }
+}

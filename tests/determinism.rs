@@ -39,3 +39,17 @@ fn a_new_component_does_not_disturb_the_others() {
     assert_eq!(ca.latency.mean_ms, cb.latency.mean_ms);
     assert_eq!(ca.latency.p99_ms, cb.latency.p99_ms);
 }
+
+/// Reporting progress never changes a result: the same replications with and without a
+/// progress sink give the same bytes, and the sink ends at the runs and time simulated.
+#[test]
+fn progress_reporting_changes_nothing() {
+    static PROGRESS: tailsim_model::Progress = tailsim_model::Progress::new();
+    let model = load(CHECKOUT);
+    let plain = summary_json(&tailsim_model::run_replications(&model, 5, 3, Limits::default()));
+    let watched = Limits { progress: Some(&PROGRESS), ..Limits::default() };
+    let reported = summary_json(&tailsim_model::run_replications(&model, 5, 3, watched));
+    assert_eq!(plain, reported);
+    assert_eq!(PROGRESS.runs_done.load(std::sync::atomic::Ordering::Relaxed), 3);
+    assert_eq!(PROGRESS.simulated_ns.load(std::sync::atomic::Ordering::Relaxed), 3 * model.duration.as_nanos());
+}

@@ -332,3 +332,27 @@ fn retries_without_backoff_after_timeouts_are_warned_about() {
     let with_backoff = text.replace("attempts: 3", r#"attempts: 3, backoff: Constant("20ms")"#);
     assert!(tailsim_model::load(&with_backoff, &[]).expect("valid").1.is_empty());
 }
+
+/// A variant's bad path or value is an error of the scenario, found by `load` (so by `run`
+/// and `check` too), pointing at the variant's key with a hint.
+#[test]
+fn bad_variants_point_at_their_entry() {
+    let text = valid().replace(
+        "\n)",
+        "\n    variants: [\n        Variant(name: \"fast\", set: {\"services.db.wrokers\": 8}),\n        Variant(name: \"slow\", set: {\"clients.users.rate\": \"fast\"}),\n    ],\n)",
+    );
+    let errors = errors(&text);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_eq!(errors[0].path.as_deref(), Some(r#"variants[0] "fast""#));
+    assert_eq!(errors[0].message, "services.db.wrokers: no field `wrokers` here");
+    assert_eq!(errors[0].location, at(10, 37));
+    assert_eq!(errors[0].hint.as_deref(), Some("did you mean `workers`?"));
+    assert_eq!(errors[1].message, "clients.users.rate: `fast` is not a number");
+    assert_eq!(errors[1].location, at(11, 37));
+    assert!(errors[1].hint.as_deref().unwrap_or("").contains("--set"), "{:?}", errors[1].hint);
+    let rendered = errors[0].render("diag.ron", &text);
+    assert!(rendered.contains("--> diag.ron:10:37"), "{rendered}");
+
+    let base = valid().replace("\n)", "\n    variants: [Variant(name: \"base\", set: {})],\n)");
+    assert_eq!(only_error(&base).message, "`base` is the name of the scenario itself");
+}

@@ -5,9 +5,11 @@
 mod analytic;
 mod balancing;
 mod classes;
+mod compare;
 mod determinism;
 mod diagnostics;
 mod fuzz_regressions;
+mod golden;
 mod properties;
 mod resilience;
 mod scenarios;

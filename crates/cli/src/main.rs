@@ -6,6 +6,11 @@
 //! 3 an internal invariant failed (a bug: please report it with the scenario and seed);
 //! 130 interrupted by Ctrl-C (the partial summary is still written).
 
+mod compare;
+mod progress;
+mod shared;
+mod sweep;
+
 use std::fs;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -33,6 +38,11 @@ enum Command {
     Run(RunArgs),
     /// Validate a scenario without running it and print the offered load of each service.
     Check(CheckArgs),
+    /// Run a scenario and its variants (or several scenarios) with common random numbers and
+    /// compare them, with paired confidence intervals.
+    Compare(compare::CompareArgs),
+    /// Run a scenario over a range or grid of parameter values and write sweep.csv.
+    Sweep(sweep::SweepArgs),
     /// List the scenarios in a folder (default `scenarios/`) with what each one shows.
     List {
         /// The folder to list.
@@ -136,6 +146,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Check(args) => check(args),
         Command::List { dir } => list(&dir),
+        Command::Compare(args) => compare::compare(args),
+        Command::Sweep(args) => sweep::sweep(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -217,6 +229,7 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         max_events: args.max_events.unwrap_or(u64::MAX).max(1),
         max_wall,
         stop: Some(&INTERRUPTED),
+        progress: Some(&progress::PROGRESS),
     };
     let seed = args.seed.unwrap_or(model.seed);
     let started = std::time::Instant::now();
@@ -224,7 +237,11 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .map_err(|e| Failure::input(format!("error: cannot start threads: {e}")))?;
+    let total_ns = model.duration.as_nanos().saturating_mul(u64::from(args.replications));
+    let bar =
+        progress::Bar::start(progress::wanted(args.quiet), u64::from(args.replications), total_ns, "replications");
     let report = pool.install(|| tailsim_model::run_replications(&model, seed, args.replications, limits));
+    bar.finish();
     let elapsed = started.elapsed();
 
     if let Some(broken) = report.runs.iter().find(|r| !r.conservation.holds) {

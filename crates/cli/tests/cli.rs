@@ -248,3 +248,136 @@ fn ctrl_c_stops_the_run_and_writes_what_was_measured() {
     assert!(json["truncated"].as_str().unwrap().starts_with("interrupted at t="), "{}", json["truncated"]);
     assert!(!dir.path().join("summary.json.tmp").exists());
 }
+
+#[test]
+fn compare_writes_compare_json_the_same_with_one_or_two_threads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storm = scenario("retry-storm.ron");
+    let mut outputs = Vec::new();
+    for threads in ["1", "2"] {
+        let out_dir = dir.path().join(threads);
+        let out = tailsim(&[
+            "compare",
+            storm.to_str().unwrap(),
+            "-r",
+            "2",
+            "--duration",
+            "20s",
+            "--threads",
+            threads,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        for expected in ["variant", "base", "full-jitter+budget", "difference to base", "goodput/s", "instance-s"] {
+            assert!(stdout.contains(expected), "missing {expected} in\n{stdout}");
+        }
+        outputs.push(fs::read(out_dir.join("compare.json")).unwrap());
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    let json: serde_json::Value = serde_json::from_slice(&outputs[0]).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["variants"][0]["name"], "base");
+    assert!(json["variants"][0]["vs_first"].is_null());
+    assert!(json["variants"][2]["vs_first"]["goodput_per_s"]["significant"].is_boolean());
+}
+
+#[test]
+fn compare_of_two_files_names_them_by_scenario() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let faster = dir.path().join("faster.ron");
+    let source = fs::read_to_string(scenario("mm1.ron")).unwrap();
+    fs::write(&faster, source.replace("name: \"mm1\"", "name: \"mm1-fast\"").replace("\"1ms\"", "\"500us\"")).unwrap();
+    let mm1 = scenario("mm1.ron");
+    let args = ["compare", mm1.to_str().unwrap(), faster.to_str().unwrap(), "-r", "3", "--duration", "20s", "--json"];
+    let out = tailsim(&[&args[..], &["--out", dir.path().to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["variants"][0]["name"], "mm1");
+    assert_eq!(json["variants"][1]["name"], "mm1-fast");
+    assert_eq!(json["variants"][1]["vs_first"]["p99_ms"]["significant"], true);
+}
+
+#[test]
+fn compare_and_sweep_refuse_bad_input_with_exit_2_and_a_hint() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad-variant.ron");
+    let source = fs::read_to_string(scenario("retry-storm.ron")).unwrap().replace("budget.ratio", "budget.ratoi");
+    fs::write(&bad, &source).unwrap();
+    let out = tailsim(&["compare", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_no_panic(&out);
+    let stderr = text(&out.stderr);
+    let line = source.lines().position(|l| l.contains("Variant(name: \"budget\"")).unwrap() + 1;
+    assert!(stderr.contains(&format!("bad-variant.ron:{line}:39")), "{stderr}");
+    assert!(stderr.contains("variants[1] \"budget\""), "{stderr}");
+    assert!(stderr.contains("did you mean `ratio`?"), "{stderr}");
+    // `run` and `check` find it too.
+    assert_eq!(tailsim(&["check", bad.to_str().unwrap()]).status.code(), Some(2));
+
+    let mm1 = scenario("mm1.ron");
+    let mm1 = mm1.to_str().unwrap();
+    for (args, expected) in [
+        (vec!["sweep", mm1, "--param", "clients.users.rate=100..900"], "number of steps is missing"),
+        (vec!["sweep", mm1, "--param", "clients.users.rate=100..900:5:cubic"], "unknown spacing `cubic`"),
+        (vec!["sweep", mm1, "--param", "clients.users.rate=0..900:5:log"], "log steps need both ends above zero"),
+        (vec!["sweep", mm1, "--param", "clients.users.rat=1,2"], "did you mean `rate`?"),
+        (
+            vec![
+                "sweep",
+                mm1,
+                "--param",
+                "clients.users.rate=1..9:100",
+                "--param",
+                "services.server.workers=1..200:200",
+            ],
+            "more than 10000 points",
+        ),
+        (vec!["sweep", mm1, "--param", "services.server.workers=0,1"], "`workers` must be between"),
+        (vec!["sweep", mm1, "--param", "clients.users.rate=1,2", "-r", "0"], "--replications"),
+        (vec!["compare", mm1, "-r", "1"], "--replications must be from 2"),
+        (vec!["compare", mm1, "--client", "user"], "did you mean `users`?"),
+    ] {
+        let out = tailsim(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert_no_panic(&out);
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let out = tailsim(&["sweep", mm1, "--param", "clients.users.rate=100..900"]);
+    assert!(text(&out.stderr).contains("hint: write path=from..to:steps"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn sweep_writes_one_csv_row_per_point() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mm1 = scenario("mm1.ron");
+    let args = [
+        "sweep",
+        mm1.to_str().unwrap(),
+        "--param",
+        "clients.users.rate=100..800:4:log",
+        "--param",
+        "services.server.workers=1,2",
+        "--duration",
+        "20s",
+        "-r",
+        "2",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ];
+    let out = tailsim(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("M/M/c p99"), "{}", text(&out.stdout));
+    let csv = fs::read_to_string(dir.path().join("sweep.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 1 + 8);
+    assert!(
+        lines[0].starts_with("clients.users.rate,services.server.workers,busiest_service,offered_load,"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].starts_with("100,1,server,0.1,"), "{}", lines[1]);
+    assert!(lines[8].starts_with("800,2,server,0.4,"), "{}", lines[8]);
+}

@@ -129,7 +129,8 @@ impl SweepPoint {
             p999_ms: latency(|l| l.p999_ms),
             goodput_per_s: stat(&|r| Some(r.clients.iter().map(|c| c.goodput_per_s).sum())),
             errors_per_s: stat(&|r| {
-                Some(r.clients.iter().map(|c| c.throughput_per_s - c.goodput_per_s).sum::<f64>().max(0.0))
+                let failed: u64 = r.clients.iter().map(|c| c.failed).sum();
+                Some(if r.measured_s > 0.0 { failed as f64 / r.measured_s } else { 0.0 })
             }),
             mmc: theory.map(|theory| MmcPoint {
                 simulated_mean_ms: service(theory.service_index, |l| l.mean_ms),

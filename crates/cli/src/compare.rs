@@ -1,0 +1,165 @@
+//! `tailsim compare`: runs a scenario and its variants (or several scenario files) with common
+//! random numbers, prints each one's statistics and its paired difference to the first, and
+//! writes `compare.json`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use tailsim_model::compare::{MAX_REPLICATIONS, MAX_RUNS};
+use tailsim_model::{Limits, Model};
+
+use crate::{Failure, folder_name, progress, shared};
+
+/// The arguments of `tailsim compare`.
+#[derive(Args)]
+pub struct CompareArgs {
+    /// One scenario with `variants`, or several scenario files to compare with each other.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Override one value of every variant, e.g. `--set clients.users.rate=1200`; repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Replications of each variant (at least 2); replication i of every variant shares its
+    /// random streams.
+    #[arg(long, short = 'r', default_value_t = 10)]
+    replications: u32,
+    /// Master seed of every variant (default: the first scenario's `seed`, else 1).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Simulated duration, overriding the scenarios', e.g. `--duration 10m`.
+    #[arg(long)]
+    duration: Option<String>,
+    /// The client whose latency is compared [default: the first client].
+    #[arg(long)]
+    client: Option<String>,
+    /// Worker threads [default: one per core].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output folder for compare.json [default: out/<first scenario name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Stop a run (marked truncated) when this many requests are in flight at once.
+    #[arg(long, default_value_t = Limits::default().max_in_flight)]
+    max_in_flight: u64,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Print compare.json to standard output instead of the tables.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Loads every variant: one file's base and variants, or each file's (named after its
+/// scenario, and `scenario/variant` for its variants).
+fn load(args: &CompareArgs) -> Result<Vec<(String, Model)>, Failure> {
+    let overrides = shared::overrides(&args.set, args.duration.as_deref())?;
+    let several = args.files.len() > 1;
+    let mut all: Vec<(String, Model)> = Vec::new();
+    for path in &args.files {
+        let file = path.display().to_string();
+        let source = shared::read(path)?;
+        let (variants, warnings) = tailsim_model::load_variants(&source, &overrides)
+            .map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
+        if !args.quiet {
+            for w in &warnings {
+                eprint!("{}", w.render(&file, &source));
+            }
+        }
+        let scenario = variants.first().map(|(_, m)| m.name.clone()).unwrap_or_default();
+        for (name, model) in variants {
+            let name = match (several, name == tailsim_model::variants::BASE_NAME) {
+                (false, _) => name,
+                (true, true) => scenario.clone(),
+                (true, false) => format!("{scenario}/{name}"),
+            };
+            let name = unique(&all, name, path);
+            all.push((name, model));
+        }
+    }
+    Ok(all)
+}
+
+/// `name`, or, if taken, the file's stem, then with a number.
+fn unique(taken: &[(String, Model)], name: String, path: &Path) -> String {
+    let free = |n: &str| !taken.iter().any(|(t, _)| t == n);
+    if free(&name) {
+        return name;
+    }
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    if !stem.is_empty() && free(&stem) {
+        return stem;
+    }
+    (2..).map(|k| format!("{name}#{k}")).find(|n| free(n)).unwrap_or(name)
+}
+
+/// Runs the comparison; the exit code, or a failure.
+pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
+    if !(2..=MAX_REPLICATIONS).contains(&args.replications) {
+        return Err(Failure::input(format!(
+            "error: --replications must be from 2 to {MAX_REPLICATIONS}: intervals need two or more"
+        )));
+    }
+    let variants = load(&args)?;
+    let runs = variants.len() as u64 * u64::from(args.replications);
+    if runs > MAX_RUNS {
+        return Err(Failure::input(format!(
+            "error: {} variants x {} replications is more than {MAX_RUNS} runs; use fewer replications",
+            variants.len(),
+            args.replications
+        )));
+    }
+    let first = &variants[0].1;
+    let client = match &args.client {
+        Some(name) => name.clone(),
+        None => first.clients.first().map(|c| c.name.clone()).unwrap_or_default(),
+    };
+    for (name, model) in &variants {
+        if tailsim_model::compare::client_index(model, &client).is_none() {
+            let names: Vec<&str> = model.clients.iter().map(|c| c.name.as_str()).collect();
+            return Err(Failure::input(format!(
+                "error: variant \"{name}\" has no client \"{client}\"\n  = hint: {}",
+                tailsim_model::diag::suggest(&client, &names, "clients")
+            )));
+        }
+    }
+    let seed = args.seed.unwrap_or(first.seed);
+    let out = args.out.clone().unwrap_or_else(|| Path::new("out").join(folder_name(&first.name)));
+    let limits = shared::limits(args.max_in_flight);
+    let pool = shared::pool(args.threads)?;
+    let total_ns: u64 = variants
+        .iter()
+        .map(|(_, m)| m.duration.as_nanos().saturating_mul(u64::from(args.replications)))
+        .fold(0, u64::saturating_add);
+    let bar = progress::Bar::start(progress::wanted(args.quiet || args.json), runs, total_ns, "runs");
+    let (comparison, broken) =
+        pool.install(|| tailsim_model::compare::compare(&variants, seed, args.replications, &client, limits));
+    bar.finish();
+    if let Some(broken) = broken {
+        return Err(Failure {
+            code: 3,
+            diagnostics: Vec::new(),
+            message: format!(
+                "internal error: requests were not conserved in {broken} (seed {seed})\nplease report this with the scenario file"
+            ),
+        });
+    }
+    let json = comparison.to_json();
+    let written = out.join("compare.json");
+    std::fs::create_dir_all(&out)
+        .and_then(|()| tailsim_report::write::atomic_write(&written, json.as_bytes()))
+        .map_err(|e| Failure {
+            code: 1,
+            diagnostics: Vec::new(),
+            message: format!("error: cannot write {}: {e}", written.display()),
+        })?;
+    if args.json {
+        print!("{json}");
+    } else if !args.quiet {
+        print!("{}", tailsim_report::compare::render(&comparison));
+        println!("\nwrote {}", written.display());
+    }
+    Ok(match &comparison.truncated {
+        Some(why) => shared::truncated(why, &written),
+        None => 0,
+    })
+}

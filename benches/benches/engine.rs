@@ -1,12 +1,12 @@
 //! Throughput benchmarks: customers per second through a whole M/M/1 run (arrivals, queue,
 //! service, HdrHistogram recording, summary), the bundled checkout scenario, and the bare event
-//! queue. Run with `cargo bench -p tailsim-benches`; CI smoke-runs them with `-- --test`.
+//! queue, the M/M/1 run also with progress reporting on. Run with `cargo bench -p tailsim-benches`; CI smoke-runs them with `-- --test`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
 use tailsim_engine::{EventQueue, SimTime};
-use tailsim_model::Limits;
+use tailsim_model::{Limits, Progress};
 
 fn mm1_whole_run(c: &mut Criterion) {
     const CUSTOMERS: u64 = 10_000_000;
@@ -17,6 +17,15 @@ fn mm1_whole_run(c: &mut Criterion) {
     group.bench_function("10M_customers", |b| {
         b.iter(|| {
             let summary = tailsim_model::world::run(black_box(&model), 1, 0, Limits::default());
+            black_box(summary.clients[0].latency.p99_ms)
+        })
+    });
+    // The same run reporting to progress counters, as the CLI's runs do: must cost nothing.
+    static PROGRESS: Progress = Progress::new();
+    let watched = Limits { progress: Some(&PROGRESS), ..Limits::default() };
+    group.bench_function("10M_customers_with_progress", |b| {
+        b.iter(|| {
+            let summary = tailsim_model::world::run(black_box(&model), 1, 0, watched);
             black_box(summary.clients[0].latency.p99_ms)
         })
     });

@@ -76,10 +76,10 @@ fn watch(stop: &AtomicBool, runs: u64, total_ns: u64, what: &str) {
             continue;
         }
         let bar = bar.get_or_insert_with(|| {
-            let bar = ProgressBar::with_draw_target(Some(total_ns.max(1)), ProgressDrawTarget::stderr());
-            let style =
-                ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {percent:>3}% {msg} (about {eta} left)")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let bar = ProgressBar::with_draw_target(Some(total_ns.max(1)), ProgressDrawTarget::stderr())
+                .with_elapsed(started.elapsed());
+            let style = ProgressStyle::with_template("{elapsed:>4} {bar:24} {percent:>3}% {msg}, ~{eta} left")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
             bar
         });
@@ -87,7 +87,7 @@ fn watch(stop: &AtomicBool, runs: u64, total_ns: u64, what: &str) {
         let done_runs = PROGRESS.runs_done.load(Ordering::Relaxed).min(runs);
         bar.set_position(done_ns);
         bar.set_message(format!(
-            "{done_runs}/{runs} {what}, {}/{} simulated s",
+            "{done_runs}/{runs} {what}, {}/{} sim-s",
             seconds(done_ns as f64 * 1e-9),
             seconds(total_s)
         ));

@@ -201,19 +201,16 @@ pub struct Mmc {
 }
 
 /// Every service that is an M/M/c queue and stable, with its theory: one instance with `c`
-/// workers, an unbounded FIFO queue without shedding or faults, a handler of one exponential
-/// `Work`, and arrivals only from Poisson clients whose calls neither retry, hedge, limit nor
+/// workers, an unbounded FIFO queue without shedding or faults, one handler for every class
+/// made of one exponential `Work`, and arrivals only from Poisson clients whose calls neither retry, hedge, limit nor
 /// cancel (so what arrives is the sum of Poisson streams: Poisson). `None` for the others.
 pub fn mmc(model: &Model) -> Vec<Option<Mmc>> {
-    let called: Vec<bool> = (0..model.services.len())
-        .map(|s| {
-            model.services.iter().any(|other| {
-                other.steps.iter().any(|step| {
-                    matches!(step, Step::Call { target, .. } | Step::FanOut { target, .. } if target.0 as usize == s)
-                })
-            })
-        })
-        .collect();
+    let mut called = vec![false; model.services.len()];
+    for service in &model.services {
+        for (target, _) in service.all_steps().flat_map(Step::callees) {
+            called[target.0 as usize] = true;
+        }
+    }
     model
         .services
         .iter()
@@ -223,6 +220,7 @@ pub fn mmc(model: &Model) -> Vec<Option<Mmc>> {
                 return None;
             };
             if service.instances != 1
+                || !service.class_handlers.is_empty()
                 || service.queue_capacity.is_some()
                 || service.discipline != crate::scenario::Discipline::Fifo
                 || service.shed_after.is_some()
@@ -358,5 +356,19 @@ mod tests {
         assert!((s.mean_response_s - (0.001 + (9.0 / 14.0) / 500.0)).abs() < 1e-12);
         assert!(found[1].is_none(), "t calls u");
         assert!(found[2].is_none(), "u is called by a service");
+        // A class with its own handler makes the service's work a mixture: not M/M/c.
+        let classes = source
+            .replace(
+                r#"rate: 1500.0)"#,
+                r#"rate: 1500.0, classes: [Class(name: "x", weight: 1), Class(name: "y", weight: 1)])"#,
+            )
+            .replace(
+                r#"handler: [Work(Exponential(mean: "1ms"))]),
+                Service(name: "t""#,
+                r#"handler: [Work(Exponential(mean: "1ms"))], handlers: {"y": [Work(Exponential(mean: "2ms"))]}),
+                Service(name: "t""#,
+            );
+        let (model, _) = crate::load(&classes, &[]).expect("valid");
+        assert!(mmc(&model)[0].is_none(), "{classes}");
     }
 }

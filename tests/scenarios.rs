@@ -200,3 +200,18 @@ fn checkout_compare_shows_two_fixes_for_the_api_pool() {
         assert!((cost - extra_cost).abs() < 0.01, "{}: cost {cost}", c.variants[i].name);
     }
 }
+
+const GC_PAUSES: &str = include_str!("../scenarios/gc-pauses.ron");
+
+/// The header's claim: the pauses leave p50 within 10% and multiply p99 and p99.9 more than
+/// tenfold.
+#[test]
+fn gc_pauses_leave_the_median_and_wreck_the_tail() {
+    let latency = |set: &[&str]| run(&load_with(GC_PAUSES, set), 1, 1).runs[0].clients[0].latency.clone();
+    let paused = latency(&[]);
+    let calm = latency(&["faults.0.pause=1us", "faults.1.pause=1us", "faults.2.pause=1us", "faults.3.pause=1us"]);
+    let (p50, p50_calm) = (paused.p50_ms.unwrap(), calm.p50_ms.unwrap());
+    assert!((p50 / p50_calm - 1.0).abs() < 0.1, "{p50} vs {p50_calm}");
+    assert!(paused.p99_ms.unwrap() > 10.0 * calm.p99_ms.unwrap(), "{paused:?} vs {calm:?}");
+    assert!(paused.p999_ms.unwrap() > 10.0 * calm.p999_ms.unwrap(), "{paused:?} vs {calm:?}");
+}

@@ -510,6 +510,10 @@ struct EdgeState {
 }
 
 struct ClientState {
+    /// Closed loop: each answer schedules the user's next request.
+    closed: bool,
+    /// Open loop with a traffic shape: arrivals by thinning.
+    shaped: bool,
     rng: RngStream,
     /// Exponential gaps for Poisson arrivals.
     gap: Dist,
@@ -755,6 +759,8 @@ impl<'m> World<'m> {
             .clients
             .iter()
             .map(|c| ClientState {
+                closed: c.closed.is_some(),
+                shaped: c.traffic.is_some(),
                 rng: stream(seed, rep, &format!("client/{}", c.name)),
                 gap: Dist::Exponential { mean: 1e9 / c.rate_per_s },
                 mean_gap_ns: 1e9 / c.rate_per_s,
@@ -1004,7 +1010,7 @@ impl<'m> World<'m> {
     }
 
     fn schedule_arrival(&mut self, c: u32) {
-        if self.model.clients[c as usize].traffic.is_some() {
+        if self.clients[c as usize].shaped {
             return self.schedule_shaped_arrival(c);
         }
         let client = &mut self.clients[c as usize];
@@ -1107,7 +1113,7 @@ impl<'m> World<'m> {
 
     fn on_arrival(&mut self, c: u32) {
         self.clients[c as usize].sent += 1;
-        if self.model.clients[c as usize].closed.is_none() {
+        if !self.clients[c as usize].closed {
             self.schedule_arrival(c);
         }
         if self.requests.len() as u64 >= self.limits.max_in_flight {
@@ -2143,7 +2149,7 @@ impl<'m> World<'m> {
         if now >= self.window_end {
             self.roll_windows();
         }
-        if self.model.clients[request.client as usize].closed.is_some() {
+        if self.clients[request.client as usize].closed {
             self.schedule_think(request.client);
         }
         let window = self.window_index;

@@ -215,3 +215,20 @@ fn gc_pauses_leave_the_median_and_wreck_the_tail() {
     assert!(paused.p99_ms.unwrap() > 10.0 * calm.p99_ms.unwrap(), "{paused:?} vs {calm:?}");
     assert!(paused.p999_ms.unwrap() > 10.0 * calm.p999_ms.unwrap(), "{paused:?} vs {calm:?}");
 }
+
+const FLASH_SALE: &str = include_str!("../scenarios/flash-sale.ron");
+
+/// The header's claims: queueing gives a backlog near 80,000 and a p99 over 30 s; shedding
+/// fails most of the sale but answers the rest within ~1 s; scaling keeps p99 near 200 ms.
+#[test]
+fn flash_sale_queue_shed_or_scale() {
+    let run_with = |set: &[&str]| run(&load_with(FLASH_SALE, set), 1, 1).runs.remove(0);
+    let queue = run_with(&[]);
+    assert!(queue.services[0].max_queue_length > 70_000, "{}", queue.services[0].max_queue_length);
+    assert!(queue.clients[0].latency.p99_ms.unwrap() > 30_000.0);
+    let shed = run_with(&[r#"services.shop.queue=(capacity: 200, shed_after: "2s")"#]);
+    let c = &shed.clients[0];
+    assert!(c.failed as f64 > 0.6 * 100_000.0 && c.latency.p99_ms.unwrap() < 1_500.0, "{c:?}");
+    let scale = run_with(&["services.shop.instances=40"]);
+    assert!(scale.clients[0].latency.p99_ms.unwrap() < 300.0 && scale.clients[0].failed == 0);
+}

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod analytic;
+mod autoscale;
 mod balancing;
 mod classes;
 mod compare;

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
-    Arrivals, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Class, Client, Concurrency, Discipline,
-    DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter, LimitMode, Losers, ParallelOptions,
-    Policy, Queue, RateLimit, Retry, Scenario, Service, Shape, Step, Throttle, Wait,
+    Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Class, Client, Concurrency,
+    Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter, LimitMode, Losers,
+    ParallelOptions, Policy, Queue, RateLimit, Retry, Scenario, ScheduledMin, Service, Shape, Step, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -209,6 +209,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                         prop::option::of(prop::collection::vec(step, 1..3)),
                     )
                         .prop_map(move |(instances, workers, (capacity, order, shed_after), (balancer, load_report_every), handler, for_a)| {
+                            let weighted = balancer >= 4;
                             let balancer = match balancer {
                                 0 => Balancer::RoundRobin,
                                 1 => Balancer::Random,
@@ -228,6 +229,18 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                                 queue: Queue { capacity, discipline, shed_after },
                                 balancer,
                                 load_report_every,
+                                // Every third service (by shape) autoscales fast, from its instances up to 6.
+                                autoscale: (workers == 2 && !weighted).then(|| Autoscale {
+                                    target: 0.5,
+                                    min: 1,
+                                    max: instances.max(6),
+                                    interval: Dur(SimDuration::from_millis(200)),
+                                    tolerance: 0.1,
+                                    up_window: Dur(SimDuration::ZERO),
+                                    down_window: Dur(SimDuration::from_millis(600)),
+                                    startup: Dur(SimDuration::from_millis(150)),
+                                    schedule: vec![ScheduledMin { at: Dur(SimDuration::from_millis(700)), min: 2 }],
+                                }),
                                 concurrency,
                                 handler,
                                 // Class "a" is always sent (by client 0), so it may have a handler.

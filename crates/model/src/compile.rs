@@ -228,6 +228,8 @@ pub struct ServiceModel {
     pub balancer: BalancerPolicy,
     /// The period of the balancer's load snapshots; `None`: always current.
     pub load_report_every: Option<SimDuration>,
+    /// The autoscaler, if any; `instances` is the starting count.
+    pub autoscale: Option<AutoscalePolicy>,
     /// The default handler: handler 0.
     pub steps: Vec<Step>,
     /// The handlers of particular classes (`handlers` in the file, in name order): handlers
@@ -239,6 +241,36 @@ pub struct ServiceModel {
     pub concurrency: scenario::Concurrency,
     /// Fault windows on this service, in file order.
     pub faults: Vec<FaultWindow>,
+}
+
+/// A compiled autoscaler (see [`scenario::Autoscale`]).
+#[derive(Clone, Debug)]
+pub struct AutoscalePolicy {
+    /// Target utilisation, 0 to 1.
+    pub target: f64,
+    /// Fewest instances.
+    pub min: u32,
+    /// Most instances.
+    pub max: u32,
+    /// Time between looks.
+    pub interval: SimDuration,
+    /// The band around the target with no change.
+    pub tolerance: f64,
+    /// Scale-up stabilisation window.
+    pub up_window: SimDuration,
+    /// Scale-down stabilisation window.
+    pub down_window: SimDuration,
+    /// Time before a new instance takes traffic.
+    pub startup: SimDuration,
+    /// `(when, new min)`, in time order.
+    pub schedule: Vec<(SimTime, u32)>,
+}
+
+impl ServiceModel {
+    /// Instance slots the service may use: its most instances.
+    pub fn max_instances(&self) -> u32 {
+        self.autoscale.as_ref().map_or(self.instances, |a| a.max.max(self.instances))
+    }
 }
 
 /// A compiled balancing policy.
@@ -667,6 +699,50 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                     BalancerPolicy::Weighted(cumulative)
                 }
             },
+            autoscale: s.autoscale.as_ref().map(|a| {
+                let valid = a.target > 0.0
+                    && a.target <= 1.0
+                    && a.min >= 1
+                    && a.min <= a.max
+                    && a.max <= MAX_INSTANCES
+                    && (a.min..=a.max).contains(&s.instances)
+                    && a.interval.0 >= SimDuration::from_millis(100)
+                    && (0.0..1.0).contains(&a.tolerance)
+                    && a.schedule.iter().all(|m| m.min >= 1 && m.min <= a.max);
+                if !valid {
+                    error(
+                        Diagnostic::error(format!(
+                            "`autoscale` needs a `target` in (0, 1], 1 <= min <= instances ({}) <= max <= {MAX_INSTANCES}, \
+                             scheduled mins within max, an `interval` of at least 100ms and a `tolerance` in [0, 1)",
+                            s.instances
+                        ))
+                        .at_path(&path)
+                        .at(at)
+                        .with_hint("e.g. autoscale: (target: 0.7, min: 2, max: 20)"),
+                    );
+                }
+                if matches!(s.balancer, Balancer::Weighted(_)) {
+                    error(
+                        Diagnostic::error("`Weighted` balancing has one weight per instance, so it cannot autoscale")
+                            .at_path(&path)
+                            .at(at),
+                    );
+                }
+                let mut schedule: Vec<(SimTime, u32)> =
+                    a.schedule.iter().map(|m| (SimTime::ZERO + m.at.0, m.min)).collect();
+                schedule.sort_by_key(|&(t, _)| t);
+                AutoscalePolicy {
+                    target: a.target,
+                    min: a.min,
+                    max: a.max,
+                    interval: a.interval.0,
+                    tolerance: a.tolerance,
+                    up_window: a.up_window.0,
+                    down_window: a.down_window.0,
+                    startup: a.startup.0,
+                    schedule,
+                }
+            }),
             load_report_every: s.load_report_every.map(|d| d.0).filter(|d| {
                 let valid = *d >= SimDuration::from_millis(1);
                 if !valid {

@@ -386,6 +386,68 @@ pub struct Service {
     /// Handlers for particular request classes, by class name, in place of `handler`.
     #[serde(default)]
     pub handlers: BTreeMap<String, Vec<Step>>,
+    /// Target tracking on worker utilisation, as the Kubernetes Horizontal Pod Autoscaler does;
+    /// `instances` is where it starts.
+    #[serde(default)]
+    pub autoscale: Option<Autoscale>,
+}
+
+/// The Kubernetes HPA's rule on worker utilisation: every `interval`,
+/// `desired = ceil(current x utilisation / target)` (utilisation in whole percent), left alone
+/// within `tolerance` of the target; a scale-up follows the lowest recommendation of the last
+/// `up_window`, a scale-down the highest of the last `down_window`; new instances take traffic
+/// after `startup`. Each default is Kubernetes'.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscale {
+    /// The utilisation aimed at, 0 to 1.
+    pub target: f64,
+    /// The fewest instances. Default 1.
+    #[serde(default = "one")]
+    pub min: u32,
+    /// The most instances.
+    pub max: u32,
+    /// How often it looks. Default 15s.
+    #[serde(default = "fifteen_seconds")]
+    pub interval: Duration,
+    /// No change while |utilisation / target - 1| is at most this. Default 0.1.
+    #[serde(default = "a_tenth")]
+    pub tolerance: f64,
+    /// Scale-up stabilisation window. Default 0s.
+    #[serde(default)]
+    pub up_window: Duration,
+    /// Scale-down stabilisation window. Default 300s.
+    #[serde(default = "five_minutes")]
+    pub down_window: Duration,
+    /// Time from a scale-up until the new instance takes traffic (a native binary starts in
+    /// seconds, a JVM in 30-90s). Default 0s.
+    #[serde(default)]
+    pub startup: Duration,
+    /// Scheduled scaling: at each time, the fewest instances becomes `min`.
+    #[serde(default)]
+    pub schedule: Vec<ScheduledMin>,
+}
+
+/// At `at`, the autoscaler's `min` becomes `min` (and it scales up to it at once).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledMin {
+    /// When.
+    pub at: Duration,
+    /// The new minimum.
+    pub min: u32,
+}
+
+fn fifteen_seconds() -> Duration {
+    Duration(SimDuration::from_secs(15))
+}
+
+fn a_tenth() -> f64 {
+    0.1
+}
+
+fn five_minutes() -> Duration {
+    Duration(SimDuration::from_secs(300))
 }
 
 fn one() -> u32 {

@@ -201,6 +201,12 @@ enum Event {
     WindowEnd,
     /// A shaped client's search for its next arrival goes on from here.
     TrafficWakeup(u32),
+    /// A service's autoscaler looks at its utilisation.
+    Autoscale(u32),
+    /// A new instance of a service has started and takes traffic.
+    InstanceReady(u32),
+    /// A service's scheduled minimum number `index` comes into force.
+    ScheduledMin { service: u32, index: u32 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -554,6 +560,19 @@ struct ServiceState {
     has_faults: bool,
     balancer_rng: RngStream,
     next_instance: u32,
+    /// Instances taking traffic: the first `active` of the service's slots.
+    active: u32,
+    /// Instances asked for (the autoscaler's count): active ones and those starting.
+    replicas: u32,
+    /// Active instances over time, for utilisation and instance-seconds.
+    instance_count: Occupancy,
+    /// When each active slot was switched on, for `instance_count`.
+    active_since: Vec<SimTime>,
+    /// The autoscaler's minimum now (scheduled scaling moves it), its recent recommendations,
+    /// and the busy and instance integrals at its last look.
+    min_replicas: u32,
+    recommendations: VecDeque<(SimTime, u32)>,
+    last_look: (i128, i128),
     /// The balancer's view of each instance's outstanding visits, when it is refreshed
     /// periodically, and when it is next refreshed.
     load_snapshot: Vec<u32>,
@@ -580,8 +599,8 @@ struct ServiceState {
     queue_wait: LatencyRecorder,
     /// The time series, one element per closed window.
     series: ServiceSeries,
-    /// `arrivals_total` and the busy and queued integrals when the open window began.
-    window_start: (u64, i128, i128),
+    /// `arrivals_total` and the busy, queued and instance integrals when the open window began.
+    window_start: (u64, i128, i128, i128),
 }
 
 impl Instance {
@@ -796,7 +815,7 @@ impl<'m> World<'m> {
             .iter()
             .map(|s| {
                 let first_instance = instances.len() as u32;
-                for _ in 0..s.instances {
+                for _ in 0..s.max_instances() {
                     let levels = if s.discipline == Discipline::Priority { model.priority_levels as usize } else { 1 };
                     instances.push(Instance {
                         outstanding: 0,
@@ -812,6 +831,19 @@ impl<'m> World<'m> {
                     has_faults: !s.faults.is_empty(),
                     balancer_rng: stream(seed, rep, &format!("service/{}/balancer", s.name)),
                     next_instance: 0,
+                    active: s.instances,
+                    replicas: s.instances,
+                    instance_count: {
+                        let mut count = Occupancy::default();
+                        for _ in 0..s.instances {
+                            count.enter(SimTime::ZERO, model.warmup == SimDuration::ZERO);
+                        }
+                        count
+                    },
+                    active_since: vec![SimTime::ZERO; s.instances as usize],
+                    min_replicas: s.autoscale.as_ref().map_or(s.instances, |a| a.min),
+                    recommendations: VecDeque::new(),
+                    last_look: (0, 0),
                     load_snapshot: Vec::new(),
                     next_report: SimTime::ZERO,
                     first_instance,
@@ -832,7 +864,7 @@ impl<'m> World<'m> {
                     latency: LatencyRecorder::new(),
                     queue_wait: LatencyRecorder::new(),
                     series: ServiceSeries { window_s: window_ns as f64 / 1e9, ..ServiceSeries::default() },
-                    window_start: (0, 0, 0),
+                    window_start: (0, 0, 0, 0),
                 }
             })
             .collect();
@@ -914,6 +946,120 @@ impl<'m> World<'m> {
         if self.window_end < SimTime::ZERO + self.model.duration {
             self.events.schedule(self.window_end, Event::WindowEnd);
         }
+        for (s, model) in self.model.services.iter().enumerate() {
+            if let Some(policy) = &model.autoscale {
+                self.events.schedule(SimTime::ZERO + policy.interval, Event::Autoscale(s as u32));
+                for (index, &(at, _)) in policy.schedule.iter().enumerate() {
+                    self.events.schedule(at, Event::ScheduledMin { service: s as u32, index: index as u32 });
+                }
+            }
+        }
+    }
+
+    /// The HPA's look: utilisation over the interval in whole percent, the proposal
+    /// `ceil(current x utilisation / target)` outside the tolerance, then the stabilisation
+    /// windows and the bounds.
+    #[cold]
+    #[inline(never)]
+    fn on_autoscale(&mut self, s: u32) {
+        let now = self.now;
+        let model = &self.model.services[s as usize];
+        let Some(policy) = &model.autoscale else { return };
+        let service = &mut self.services[s as usize];
+        let looked = (service.busy.integral_ns(now), service.instance_count.integral_ns(now));
+        let busy = (looked.0 - service.last_look.0) as f64;
+        let capacity = (looked.1 - service.last_look.1) as f64 * f64::from(model.workers);
+        service.last_look = looked;
+        let percent = if capacity > 0.0 { (busy / capacity * 100.0).round() } else { 0.0 };
+        let ratio = percent / (policy.target * 100.0);
+        let current = service.replicas;
+        let (ready, starting) = (service.active, service.replicas.saturating_sub(service.active));
+        let tolerated = |r: f64| (r - 1.0).abs() <= policy.tolerance;
+        // Kubernetes' replica calculator: over the ready instances, and when some are still
+        // starting, a scale-up counts them at 0% and gives up if that cancels it.
+        let proposal = if tolerated(ratio) {
+            f64::from(current)
+        } else if starting == 0 || ratio < 1.0 {
+            (f64::from(ready) * ratio).ceil()
+        } else {
+            let all = f64::from(ready + starting);
+            let diluted = ratio * f64::from(ready) / all;
+            if tolerated(diluted) || diluted < 1.0 { f64::from(current) } else { (diluted * all).ceil() }
+        };
+        let proposal = proposal.clamp(0.0, f64::from(policy.max)) as u32;
+        service.recommendations.push_back((now, proposal));
+        let horizon = policy.up_window.max(policy.down_window);
+        while service.recommendations.front().is_some_and(|&(t, _)| now.saturating_since(t) > horizon) {
+            service.recommendations.pop_front();
+        }
+        let within = |window: SimDuration| {
+            service.recommendations.iter().filter(move |&&(t, _)| now.saturating_since(t) <= window).map(|&(_, n)| n)
+        };
+        let desired = if proposal > current {
+            within(policy.up_window).min().unwrap_or(proposal).max(current)
+        } else if proposal < current {
+            within(policy.down_window).max().unwrap_or(proposal).min(current)
+        } else {
+            current
+        };
+        let desired = desired.clamp(service.min_replicas, policy.max);
+        self.scale_to(s, desired);
+        let next = now.saturating_add(policy.interval);
+        if next < SimTime::ZERO + self.model.duration {
+            self.events.schedule(next, Event::Autoscale(s));
+        }
+    }
+
+    /// Asks for `desired` instances of service `s`: new ones start (taking traffic after the
+    /// startup delay); surplus ones stop taking traffic at once and finish what they hold,
+    /// the ones still starting first.
+    fn scale_to(&mut self, s: u32, desired: u32) {
+        let now = self.now;
+        let from = self.warmup_end;
+        let startup = self.model.services[s as usize].autoscale.as_ref().map_or(SimDuration::ZERO, |a| a.startup);
+        let service = &mut self.services[s as usize];
+        let current = service.replicas;
+        service.replicas = desired;
+        if desired > current {
+            for _ in current..desired {
+                self.events.schedule(now + startup, Event::InstanceReady(s));
+            }
+        } else {
+            let starting = current - service.active;
+            let stop = (current - desired).saturating_sub(starting);
+            for _ in 0..stop {
+                service.active -= 1;
+                let since = service.active_since.pop().unwrap_or(now);
+                service.instance_count.leave(since, now, from);
+            }
+        }
+    }
+
+    /// A started instance takes traffic, if it is still wanted.
+    #[cold]
+    #[inline(never)]
+    fn on_instance_ready(&mut self, s: u32) {
+        let now = self.now;
+        let service = &mut self.services[s as usize];
+        let slots = self.model.services[s as usize].max_instances();
+        if service.active < service.replicas && service.active < slots {
+            service.active += 1;
+            service.active_since.push(now);
+            service.instance_count.enter(now, now >= self.warmup_end);
+        }
+    }
+
+    /// Scheduled scaling: a new minimum, and a scale-up to it if below.
+    #[cold]
+    #[inline(never)]
+    fn on_scheduled_min(&mut self, s: u32, index: u32) {
+        let Some(policy) = &self.model.services[s as usize].autoscale else { return };
+        let Some(&(_, min)) = policy.schedule.get(index as usize) else { return };
+        let service = &mut self.services[s as usize];
+        service.min_replicas = min;
+        if service.replicas < min {
+            self.scale_to(s, min);
+        }
     }
 
     /// A window's end: close it (unless an event at the same instant already did) and
@@ -989,14 +1135,19 @@ impl<'m> World<'m> {
             }
         }
         for (service, model) in self.services.iter_mut().zip(&self.model.services) {
-            let (arrivals, busy, queued) = service.window_start;
-            let now = (service.arrivals_total, service.busy.integral_ns(end), service.queued.integral_ns(end));
-            let workers = f64::from(model.instances) * f64::from(model.workers);
+            let (arrivals, busy, queued, instances) = service.window_start;
+            let now = (
+                service.arrivals_total,
+                service.busy.integral_ns(end),
+                service.queued.integral_ns(end),
+                service.instance_count.integral_ns(end),
+            );
+            let worker_ns = (now.3 - instances) as f64 * f64::from(model.workers);
             let series = &mut service.series;
             series.arrivals.push(now.0 - arrivals);
-            series.utilisation.push((now.1 - busy) as f64 / width / workers);
+            series.utilisation.push(if worker_ns > 0.0 { (now.1 - busy) as f64 / worker_ns } else { 0.0 });
             series.mean_queue_length.push((now.2 - queued) as f64 / width);
-            series.instances.push(model.instances);
+            series.instances.push(service.active);
             service.window_start = now;
         }
     }
@@ -1083,6 +1234,9 @@ impl<'m> World<'m> {
             Event::WarmupEnd => self.on_warmup_end(),
             Event::WindowEnd => self.on_window_end(),
             Event::TrafficWakeup(c) => self.schedule_shaped_arrival(c),
+            Event::Autoscale(s) => self.on_autoscale(s),
+            Event::InstanceReady(s) => self.on_instance_ready(s),
+            Event::ScheduledMin { service, index } => self.on_scheduled_min(service, index),
             Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
             Event::Deadline(c) => self.on_deadline(c),
             Event::Hedge { frame, token } => self.on_hedge(frame, token),
@@ -1668,10 +1822,11 @@ impl<'m> World<'m> {
         let counted = now >= self.warmup_end;
         let service_model = &self.model.services[s as usize];
         let service = &mut self.services[s as usize];
-        let instance_offset = match (service_model.instances, &service_model.balancer) {
+        let instance_offset = match (service.active, &service_model.balancer) {
             (1, _) => 0,
             (n, BalancerPolicy::RoundRobin) => {
-                let i = service.next_instance;
+                // Past the end after a scale-down: start over.
+                let i = if service.next_instance < n { service.next_instance } else { 0 };
                 service.next_instance = if i + 1 == n { 0 } else { i + 1 };
                 i
             }
@@ -1745,7 +1900,7 @@ impl<'m> World<'m> {
     fn pick_by_load(&mut self, s: u32) -> u32 {
         let model = &self.model.services[s as usize];
         let service = &mut self.services[s as usize];
-        let n = model.instances;
+        let n = service.active;
         let first = service.first_instance as usize;
         let live = &self.instances[first..first + n as usize];
         if let Some(period) = model.load_report_every
@@ -1758,7 +1913,14 @@ impl<'m> World<'m> {
             }
         }
         let stale = model.load_report_every.is_some();
-        let load = |i: u32| if stale { service.load_snapshot[i as usize] } else { live[i as usize].outstanding };
+        // An instance started since the last snapshot has not reported yet: it looks idle.
+        let load = |i: u32| {
+            if stale {
+                service.load_snapshot.get(i as usize).copied().unwrap_or(0)
+            } else {
+                live[i as usize].outstanding
+            }
+        };
         let rng = &mut service.balancer_rng;
         match &model.balancer {
             BalancerPolicy::LeastOutstanding => {
@@ -2334,7 +2496,9 @@ impl<'m> World<'m> {
             .zip(&self.model.services)
             .enumerate()
             .map(|(i, (s, m))| {
-                let workers = u64::from(m.instances) * u64::from(m.workers);
+                let open_instances: u128 = s.active_since.iter().map(|&since| Occupancy::stay(since, now, from)).sum();
+                let mean_instances = s.instance_count.mean(open_instances, from, now);
+                let workers = mean_instances * f64::from(m.workers);
                 let mean_busy = s.busy.mean(open_busy[i], from, now);
                 let mean_queue = s.queued.mean(open_queued[i], from, now);
                 let mean_awaiting = s.awaiting.mean(open_awaiting[i], from, now);
@@ -2348,7 +2512,9 @@ impl<'m> World<'m> {
                     dropped: s.dropped,
                     shed: s.shed,
                     wasted_work_s: s.wasted_ns as f64 * 1e-9,
-                    utilisation: mean_busy / workers as f64,
+                    utilisation: if workers > 0.0 { mean_busy / workers } else { 0.0 },
+                    mean_instances,
+                    instance_seconds: mean_instances * measured_s,
                     mean_busy_workers: mean_busy,
                     mean_queue_length: mean_queue,
                     max_queue_length: s.queued.max(),
@@ -2362,7 +2528,7 @@ impl<'m> World<'m> {
                         if left > 0 { (served_ns + s.dropped_ns as f64) * 1e-9 / left as f64 } else { 0.0 }
                     }),
                     per_window: s.series.clone(),
-                    instance_arrivals: (0..m.instances)
+                    instance_arrivals: (0..m.max_instances())
                         .map(|i| self.instances[(s.first_instance + i) as usize].arrivals)
                         .collect(),
                 }

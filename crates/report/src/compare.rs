@@ -123,14 +123,14 @@ pub fn run_metrics(run: &RunSummary, client: usize) -> MetricSet<Option<f64>> {
     // From the count, not throughput minus goodput, so that no failures is exactly zero.
     let failed: u64 = run.clients.iter().map(|c| c.failed).sum();
     let errors = if run.measured_s > 0.0 { failed as f64 / run.measured_s } else { 0.0 };
-    let instances: f64 = run.services.iter().map(|s| f64::from(s.instances)).sum();
+    let instance_seconds: f64 = run.services.iter().map(|s| s.instance_seconds).sum();
     MetricSet::from_fn(|m| match m {
         Metric::P50 => latency.and_then(|l| l.p50_ms),
         Metric::P99 => latency.and_then(|l| l.p99_ms),
         Metric::P999 => latency.and_then(|l| l.p999_ms),
         Metric::Goodput => Some(goodput),
         Metric::Errors => Some(errors),
-        Metric::InstanceSeconds => Some(instances * run.measured_s),
+        Metric::InstanceSeconds => Some(instance_seconds),
     })
 }
 

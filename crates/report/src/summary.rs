@@ -317,6 +317,11 @@ pub struct ServiceSummary {
     /// Visits that arrived at each instance after the warm-up, in instance order: how evenly
     /// the balancer spread them.
     pub instance_arrivals: Vec<u64>,
+    /// Instances taking traffic, time-averaged after the warm-up (with an autoscaler it moves;
+    /// without, it is `instances`).
+    pub mean_instances: f64,
+    /// Instance-seconds after the warm-up: the cost proxy.
+    pub instance_seconds: f64,
 }
 
 /// Mean, quantiles and maximum of a latency distribution; `null` when nothing was recorded.

@@ -126,7 +126,8 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
         .iter()
         .enumerate()
         .map(|(s, service)| {
-            let workers = f64::from(service.instances) * f64::from(service.workers);
+            // An autoscaled service can grow to its most instances.
+            let workers = f64::from(service.max_instances()) * f64::from(service.workers);
             let arrival_rate: f64 = rate[s].iter().sum();
             let work: f64 = rate[s].iter().zip(&hold[s]).map(|(r, h)| r * h).sum();
             ServiceLoad {

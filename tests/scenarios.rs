@@ -248,3 +248,27 @@ fn autoscale_lag_reactive_against_scheduled() {
     let cost = |r: &tailsim_report::RunSummary| r.services[0].instance_seconds;
     assert!(cost(&scheduled) > cost(&reactive) && cost(&scheduled) < 1.2 * cost(&reactive));
 }
+
+/// The latency histograms in the summary hold every recorded latency, and the percentiles of
+/// the summary fall in buckets that hold the matching share of the counts.
+#[test]
+fn latency_histograms_add_up_and_agree_with_the_percentiles() {
+    let report = run(&load(include_str!("../scenarios/retry-storm.ron")), 7, 1);
+    let client = &report.runs[0].clients[0];
+    assert!(client.failure_latency.count > 0, "the storm should fail requests");
+    for (summary, histogram) in
+        [(&client.latency, &client.latency_histogram), (&client.failure_latency, &client.failure_latency_histogram)]
+    {
+        assert_eq!(histogram.counts.iter().sum::<u64>(), summary.count);
+        assert_eq!(histogram.edges_ms.len(), histogram.counts.len() + 1);
+        assert!(histogram.counts.len() <= 20 * 10, "{} buckets", histogram.counts.len());
+        assert!(histogram.counts.first().is_some_and(|&c| c > 0) && histogram.counts.last().is_some_and(|&c| c > 0));
+        // The fraction at or below the bucket holding p99 is at least 99%, and below it less.
+        let p99 = summary.p99_ms.expect("recorded");
+        let bucket = histogram.edges_ms.partition_point(|&edge| edge <= p99) - 1;
+        let upto = |b: usize| histogram.counts[..b].iter().sum::<u64>() as f64 / summary.count as f64;
+        assert!(upto(bucket + 1) >= 0.99 && upto(bucket) < 0.99, "p99 {p99} in bucket {bucket}");
+        let max = summary.max_ms.expect("recorded");
+        assert!(*histogram.edges_ms.last().expect("edges") > max * 0.999, "max {max}");
+    }
+}

@@ -2487,6 +2487,8 @@ impl<'m> World<'m> {
                             }
                         })
                         .collect(),
+                    latency_histogram: c.latency.distribution(),
+                    failure_latency_histogram: c.failure_latency.distribution(),
                 }
             })
             .collect();

@@ -4,7 +4,7 @@
 use hdrhistogram::Histogram;
 use tailsim_engine::{SimDuration, SimTime};
 
-use crate::summary::LatencySummary;
+use crate::summary::{Distribution, LatencySummary};
 
 /// Significant decimal digits kept by the histograms: values are exact to 0.1%.
 const SIGNIFICANT_DIGITS: u8 = 3;
@@ -87,6 +87,73 @@ impl LatencyRecorder {
             max_ms: (self.count > 0).then(|| ms(self.max_ns)),
         }
     }
+
+    /// The distribution in log-spaced buckets ([`BUCKETS_PER_DECADE`] per factor of ten), from
+    /// the first bucket with a count to the last: at most a few hundred buckets whatever was
+    /// recorded. Each HdrHistogram bucket goes whole into the log bucket of its highest value (the
+    /// value HdrHistogram reports percentiles at), so a latency within 0.1% below an edge may be
+    /// counted above it; a latency exactly at an edge (a round 1 ms, 100 ms) is always counted above.
+    pub fn distribution(&self) -> Distribution {
+        let mut counts: Vec<u64> = Vec::new();
+        for value in self.histogram.iter_recorded() {
+            let bucket = log_bucket(value.value_iterated_to());
+            if counts.len() <= bucket {
+                counts.resize(bucket + 1, 0);
+            }
+            counts[bucket] += value.count_at_value();
+        }
+        let Some(first) = counts.iter().position(|&c| c > 0) else {
+            return Distribution { buckets_per_decade: BUCKETS_PER_DECADE, edges_ms: Vec::new(), counts: Vec::new() };
+        };
+        let counts = counts.split_off(first);
+        let edges_ms = (first..=first + counts.len()).map(log_edge_ms).collect();
+        Distribution { buckets_per_decade: BUCKETS_PER_DECADE, edges_ms, counts }
+    }
+}
+
+/// Buckets per factor of ten in a [`Distribution`]: each is about 12% wider than the last.
+pub const BUCKETS_PER_DECADE: u32 = 20;
+
+/// 10^(i/20) for i in 0..20, to four significant digits, times 1000: the edges of the log
+/// buckets within one decade. Integers, so that bucketing is exact and the same on every
+/// machine.
+const DECADE_EDGES: [u64; BUCKETS_PER_DECADE as usize] = [
+    1000, 1122, 1259, 1413, 1585, 1778, 1995, 2239, 2512, 2818, 3162, 3548, 3981, 4467, 5012, 5623, 6310, 7079, 7943,
+    8913,
+];
+
+/// Decades of nanoseconds the log buckets cover: from 1 ns to beyond `u64::MAX` ns.
+const DECADES: usize = 20;
+
+/// The lower edge of log bucket `i` in thousandths of a nanosecond.
+fn log_edge_milli_ns(i: usize) -> u128 {
+    let decade = (i / DECADE_EDGES.len()) as u32;
+    u128::from(DECADE_EDGES[i % DECADE_EDGES.len()]) * 10u128.pow(decade)
+}
+
+/// The lower edge of log bucket `i` in milliseconds. One IEEE operation on exact operands, so
+/// the same bits on every machine.
+fn log_edge_ms(i: usize) -> f64 {
+    let decade = (i / DECADE_EDGES.len()) as i32;
+    let mantissa = DECADE_EDGES[i % DECADE_EDGES.len()] as f64;
+    // edge = mantissa x 10^(decade - 3) ns = mantissa x 10^(decade - 9) ms.
+    let exponent = decade - 9;
+    if exponent >= 0 { mantissa * 10f64.powi(exponent) } else { mantissa / 10f64.powi(-exponent) }
+}
+
+/// The log bucket of a value in nanoseconds: the last bucket whose lower edge is at or below
+/// it. Values below 1 ns (zero) fall into bucket 0.
+fn log_bucket(ns: u64) -> usize {
+    let scaled = u128::from(ns) * 1000;
+    let buckets = DECADES * DECADE_EDGES.len();
+    // The number of edges at or below the value, minus one.
+    let mut low = 0;
+    let mut high = buckets;
+    while low < high {
+        let mid = (low + high) / 2;
+        if log_edge_milli_ns(mid) <= scaled { low = mid + 1 } else { high = mid }
+    }
+    low.saturating_sub(1)
 }
 
 /// Latencies of one time-series window, for its percentiles: 2 significant digits (1%) from
@@ -251,5 +318,56 @@ mod tests {
         rec.record(SimDuration::from_secs(3600));
         assert_eq!(rec.summary().max_ms, Some(3_600_000.0));
         assert!((rec.quantile_ns(1.0).unwrap() as f64 / 3.6e12 - 1.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn log_buckets_have_exact_edges() {
+        assert_eq!(log_bucket(0), 0);
+        assert_eq!(log_bucket(1), 0);
+        assert_eq!(log_bucket(10), 20);
+        assert_eq!(log_bucket(9), 19);
+        // 1 ms = 10^6 ns is the first edge of decade 6.
+        assert_eq!(log_bucket(1_000_000), 120);
+        assert_eq!(log_bucket(999_999), 119);
+        assert_eq!(log_edge_ms(120), 1.0);
+        assert_eq!(log_edge_ms(121), 1.122);
+        assert_eq!(log_edge_ms(0), 1e-6);
+        assert_eq!(log_edge_ms(180), 1000.0);
+        // The largest value fits in the last decade.
+        assert!(log_bucket(u64::MAX) < DECADES * DECADE_EDGES.len());
+        assert!(log_edge_milli_ns(log_bucket(u64::MAX)) <= u128::from(u64::MAX) * 1000);
+        // Edges grow by about 12% each.
+        for i in 1..DECADES * DECADE_EDGES.len() {
+            let ratio = log_edge_ms(i) / log_edge_ms(i - 1);
+            assert!((1.11..1.13).contains(&ratio), "{i}: {ratio}");
+        }
+    }
+
+    #[test]
+    fn distribution_counts_every_latency_in_its_bucket() {
+        let mut rec = LatencyRecorder::new();
+        assert!(rec.distribution().counts.is_empty());
+        // 1,000 latencies at 1 ms, 10 at 100 ms, 1 at 1 h.
+        for _ in 0..1000 {
+            rec.record(SimDuration::from_millis(1));
+        }
+        for _ in 0..10 {
+            rec.record(SimDuration::from_millis(100));
+        }
+        rec.record(SimDuration::from_secs(3600));
+        let d = rec.distribution();
+        assert_eq!(d.buckets_per_decade, 20);
+        assert_eq!(d.edges_ms.len(), d.counts.len() + 1);
+        assert_eq!(d.counts.iter().sum::<u64>(), 1011);
+        assert_eq!(d.edges_ms[0], 1.0);
+        assert_eq!(d.counts[0], 1000);
+        // 100 ms is two decades (40 buckets) above 1 ms.
+        assert_eq!(d.edges_ms[40], 100.0);
+        assert_eq!(d.counts[40], 10);
+        // 3.6e6 ms lies in [3.548e6, 3.981e6).
+        let last = d.counts.len() - 1;
+        assert_eq!(d.counts[last], 1);
+        assert!(d.edges_ms[last] <= 3.6e6 && 3.6e6 < d.edges_ms[last + 1], "{:?}", &d.edges_ms[last..]);
+        assert_eq!(d.counts[1..40].iter().sum::<u64>(), 0);
     }
 }

@@ -16,6 +16,6 @@ pub mod write;
 pub use aggregate::{Aggregate, Estimate};
 pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};
 pub use summary::{
-    BreakerTransition, ClassSummary, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary, LatencySummary,
-    LittlesLaw, Report, RunSummary, Series, ServiceSeries, ServiceSummary,
+    BreakerTransition, ClassSummary, ClientSummary, Conservation, Distribution, EdgeSummary, Failures, FaultSummary,
+    LatencySummary, LittlesLaw, Report, RunSummary, Series, ServiceSeries, ServiceSummary,
 };

@@ -89,6 +89,10 @@ pub struct ClientSummary {
     pub per_window: Series,
     /// The same, class by class, in the client's order; empty when it has no classes.
     pub classes: Vec<ClassSummary>,
+    /// The distribution of `latency` in log-spaced buckets, for histograms and CDFs.
+    pub latency_histogram: Distribution,
+    /// The distribution of `failure_latency` in log-spaced buckets.
+    pub failure_latency_histogram: Distribution,
 }
 
 /// End-to-end results of one request class of a client, after the warm-up.
@@ -108,6 +112,20 @@ pub struct ClassSummary {
     pub latency: LatencySummary,
     /// Latency of failed requests.
     pub failure_latency: LatencySummary,
+}
+
+/// A latency distribution in log-spaced buckets: bucket `i` counts the latencies in
+/// `[edges_ms[i], edges_ms[i + 1])`. Only the span from the first bucket with a count to the
+/// last is kept (empty inside it stay, as zeros), so `counts` is short and bounded: at most
+/// 20 buckets per factor of ten between the smallest and the largest latency.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Distribution {
+    /// Buckets per factor of ten: edges are 10^(i / 20) ns, rounded to four significant digits.
+    pub buckets_per_decade: u32,
+    /// Bucket edges in milliseconds, one more than `counts`; empty when nothing was recorded.
+    pub edges_ms: Vec<f64>,
+    /// Latencies per bucket.
+    pub counts: Vec<u64>,
 }
 
 /// A client's requests per fixed time window, from the start of the run; window `i` covers

@@ -5,6 +5,7 @@
 mod analytic;
 mod autoscale;
 mod balancing;
+mod callgraph;
 mod classes;
 mod compare;
 mod determinism;

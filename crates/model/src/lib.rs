@@ -12,6 +12,7 @@ pub mod breaker;
 pub mod compare;
 pub mod compile;
 pub mod diag;
+pub mod graph;
 pub mod overrides;
 pub mod parse;
 pub mod scenario;

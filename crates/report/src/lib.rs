@@ -8,6 +8,7 @@
 pub mod aggregate;
 pub mod collect;
 pub mod compare;
+pub mod graph;
 pub mod summary;
 pub mod sweep;
 pub mod text;

@@ -1,0 +1,151 @@
+//! The call graph of a compiled model for pictures and Graphviz: which client and service calls
+//! which, each call labelled with its policy in the words the scenario file uses.
+
+use tailsim_report::graph::{CallGraph, GraphEdge, GraphNode, NodeKind};
+
+use crate::compile::{CallPolicy, HedgeDelay, Model, Step};
+use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, Jitter, LimitMode};
+
+/// The model's call graph: clients (in order) then services (in order) as nodes, and one edge
+/// per model edge, labelled with the step's shape (fan-out) and the call's policy.
+pub fn call_graph(model: &Model) -> CallGraph {
+    let n_clients = model.clients.len();
+    let mut nodes: Vec<GraphNode> = model
+        .clients
+        .iter()
+        .map(|c| {
+            let arrivals = match c.arrivals {
+                Arrivals::Poisson => "Poisson",
+                Arrivals::Constant => "constant",
+            };
+            GraphNode { name: c.name.clone(), kind: NodeKind::Client, detail: format!("{}/s {arrivals}", c.rate_per_s) }
+        })
+        .collect();
+    nodes.extend(model.services.iter().map(|s| {
+        let mut detail =
+            vec![format!("{} x {} worker{}", s.instances, s.workers, if s.workers == 1 { "" } else { "s" })];
+        if let Some(capacity) = s.queue_capacity {
+            detail.push(format!("queue {capacity}"));
+        }
+        match s.discipline {
+            Discipline::Fifo => {}
+            Discipline::Lifo => detail.push("LIFO".into()),
+            Discipline::Priority => detail.push("priority queue".into()),
+        }
+        if let Some(shed) = s.shed_after {
+            detail.push(format!("shed after {shed}"));
+        }
+        if s.concurrency == Concurrency::Async {
+            detail.push("async".into());
+        }
+        GraphNode { name: s.name.clone(), kind: NodeKind::Service, detail: detail.join(", ") }
+    }));
+
+    // Each edge's caller node and step shape: clients own their edges; steps name theirs.
+    let mut callers: Vec<Option<(usize, Option<String>)>> = vec![None; model.edges.len()];
+    for (i, c) in model.clients.iter().enumerate() {
+        if let Some(slot) = callers.get_mut(c.edge as usize) {
+            *slot = Some((i, None));
+        }
+    }
+    for (s, service) in model.services.iter().enumerate() {
+        for step in service.all_steps() {
+            let wait = |needed: u32, n: u32| {
+                if needed >= n {
+                    String::new()
+                } else if needed == 1 {
+                    ", any".to_string()
+                } else {
+                    format!(", quorum {needed}")
+                }
+            };
+            let cancels = |cancel: bool| if cancel { ", cancels losers" } else { "" };
+            let shaped: Vec<(u32, Option<String>)> = match step {
+                Step::Call { edge, .. } => vec![(*edge, None)],
+                Step::FanOut { edge, n, needed, cancel_losers, .. } => {
+                    vec![(*edge, Some(format!("fan-out x{n}{}{}", wait(*needed, *n), cancels(*cancel_losers))))]
+                }
+                Step::Parallel { calls, needed, cancel_losers } => {
+                    let n = calls.len() as u32;
+                    let shape = format!("parallel{}{}", wait(*needed, n), cancels(*cancel_losers));
+                    calls.iter().map(|&(edge, _)| (edge, Some(shape.clone()))).collect()
+                }
+                Step::Work(_) | Step::Fail(_) => Vec::new(),
+            };
+            for (edge, shape) in shaped {
+                if let Some(slot) = callers.get_mut(edge as usize) {
+                    *slot = Some((n_clients + s, shape));
+                }
+            }
+        }
+    }
+    let edges = model
+        .edges
+        .iter()
+        .zip(callers)
+        .filter_map(|(edge, caller)| {
+            let (from, shape) = caller?;
+            let mut parts: Vec<String> = shape.into_iter().collect();
+            parts.extend(policy_words(&edge.policy));
+            Some(GraphEdge { from, to: n_clients + edge.to.0 as usize, label: parts.join(", ") })
+        })
+        .collect();
+    CallGraph { name: model.name.clone(), nodes, edges }
+}
+
+/// A policy in short words, in the order the caller applies them: `timeout 200ms`,
+/// `retry x4 backoff 50ms..2s full jitter`, `breaker`.
+fn policy_words(policy: &CallPolicy) -> Vec<String> {
+    let mut words = Vec::new();
+    if let Some(timeout) = policy.timeout {
+        words.push(format!("timeout {timeout}{}", if policy.cancel_on_timeout { " (cancels)" } else { "" }));
+    }
+    if let Some(deadline) = policy.deadline {
+        words.push(format!("deadline {deadline}"));
+    }
+    if let Some(retry) = &policy.retry {
+        let mut text = format!("retry x{}", retry.attempts);
+        match &retry.backoff {
+            Backoff::None => {}
+            Backoff::Constant(wait) => text.push_str(&format!(" every {}", wait.0)),
+            Backoff::Exponential { base, cap, jitter } => {
+                text.push_str(&format!(" backoff {}..{}", base.0, cap.0));
+                match jitter {
+                    Jitter::None => {}
+                    Jitter::Full => text.push_str(" full jitter"),
+                    Jitter::Equal => text.push_str(" equal jitter"),
+                    Jitter::Decorrelated => text.push_str(" decorrelated jitter"),
+                }
+            }
+        }
+        if let Some(budget) = &retry.budget {
+            text.push_str(&format!(" budget {}%", budget.ratio * 100.0));
+        }
+        words.push(text);
+    }
+    if let Some(hedge) = &policy.hedge {
+        let after = match hedge.delay {
+            HedgeDelay::Fixed(delay) => format!("{delay}"),
+            HedgeDelay::Quantile(q) => format!("p{}", q * 100.0),
+        };
+        let max = if hedge.max > 1 { format!(" x{}", hedge.max) } else { String::new() };
+        words.push(format!("hedge after {after}{max}"));
+    }
+    if policy.throttle.is_some() {
+        words.push("throttle".into());
+    }
+    if policy.breaker.is_some() {
+        words.push("breaker".into());
+    }
+    if let Some(limit) = &policy.rate_limit {
+        let mode = match limit.mode {
+            LimitMode::Reject => "",
+            LimitMode::Delay => " (delays)",
+        };
+        words.push(format!("rate limit {}/s{mode}", limit.rate));
+    }
+    if let Some((places, _)) = policy.bulkhead {
+        words.push(format!("bulkhead {places}"));
+    }
+    words
+}

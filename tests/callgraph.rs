@@ -1,0 +1,37 @@
+//! The call graph of a bundled scenario, as Graphviz DOT text, against a reviewed golden file;
+//! set `TAILSIM_BLESS=1` to rewrite the file after a deliberate change, then review the diff.
+
+use std::path::Path;
+
+use tailsim_tests::load;
+
+/// Compares `actual` with the golden file, or rewrites it under `TAILSIM_BLESS=1`.
+fn check_golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden").join(name);
+    if std::env::var_os("TAILSIM_BLESS").is_some() {
+        std::fs::write(&path, actual).expect("golden file written");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        expected == actual,
+        "{name} differs from the golden file; if the change is intended, run with TAILSIM_BLESS=1 and review the diff\n--- actual:\n{actual}"
+    );
+}
+
+#[test]
+fn retry_cascade_call_graph_matches_its_golden_dot() {
+    let model = load(include_str!("../scenarios/retry-cascade.ron"));
+    check_golden("retry-cascade.dot", &tailsim_model::graph::call_graph(&model).to_dot());
+}
+
+#[test]
+fn hedging_call_graph_names_its_hedge_and_fan_out_policies() {
+    let model = load(include_str!("../scenarios/fanout-tail.ron"));
+    let graph = tailsim_model::graph::call_graph(&model);
+    assert_eq!(graph.edges.len(), model.edges.len());
+    assert!(graph.edges.iter().any(|e| e.label.starts_with("fan-out x")), "{graph:?}");
+    let model = load(include_str!("../scenarios/hedging.ron"));
+    let graph = tailsim_model::graph::call_graph(&model);
+    assert!(graph.edges.iter().any(|e| e.label.contains("hedge after p")), "{graph:?}");
+}

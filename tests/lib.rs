@@ -79,3 +79,43 @@ pub fn exercise(text: &str) {
         }
     }
 }
+
+/// Checks that `svg` is a well-formed SVG document of `size` pixels with some text in it, and
+/// returns every text it shows (titles, labels, legends), trimmed.
+pub fn check_svg(svg: &str, size: Option<(u32, u32)>) -> Vec<String> {
+    let doc = match roxmltree::Document::parse(svg) {
+        Ok(doc) => doc,
+        Err(e) => panic!("not well-formed XML: {e}\n{}", &svg[..svg.len().min(2000)]),
+    };
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    assert_eq!(root.tag_name().namespace(), Some("http://www.w3.org/2000/svg"));
+    if let Some((width, height)) = size {
+        assert_eq!(root.attribute("width"), Some(width.to_string().as_str()));
+        assert_eq!(root.attribute("height"), Some(height.to_string().as_str()));
+    }
+    let texts: Vec<String> = root
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .map(|t| t.trim().to_string())
+        .collect();
+    assert!(!texts.is_empty(), "an SVG chart without any text");
+    texts
+}
+
+/// Checks that `bytes` are a PNG file (signature, IHDR first) that decodes completely, every
+/// chunk's checksum included, and returns its size in pixels.
+pub fn check_png(bytes: &[u8]) -> (u32, u32) {
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "no PNG signature");
+    assert_eq!(&bytes[12..16], b"IHDR", "IHDR is not the first chunk");
+    let header_width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+    let header_height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().expect("PNG header decodes");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("PNG size fits in memory")];
+    let info = reader.next_frame(&mut pixels).expect("PNG image data decodes");
+    assert_eq!((info.width, info.height), (header_width, header_height));
+    // Not a blank picture: some pixels are dark (text, lines).
+    assert!(pixels.iter().any(|&p| p < 100), "a PNG chart without anything drawn");
+    (info.width, info.height)
+}

@@ -6,6 +6,7 @@ mod analytic;
 mod autoscale;
 mod balancing;
 mod callgraph;
+mod charts;
 mod classes;
 mod compare;
 mod determinism;

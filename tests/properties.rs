@@ -390,3 +390,27 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    // Fewer cases: drawing PNGs costs more than a short run.
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0xc4a7_75ee),
+        ..ProptestConfig::default()
+    })]
+
+    /// Every chart of any generated scenario draws as well-formed SVG and a decodable PNG.
+    #[test]
+    fn generated_scenarios_chart_cleanly(scenario in scenario()) {
+        let text = ron::ser::to_string_pretty(&scenario, ron::ser::PrettyConfig::default()).expect("serialises");
+        let (model, _) = tailsim_model::load(&text, &[]).unwrap_or_else(|e| panic!("refused: {e:#?}\n{text}"));
+        let run = world::run(&model, model.seed, 0, LIMITS);
+        let report = tailsim_model::report(&model, model.seed, vec![run]);
+        let graph = tailsim_model::graph::call_graph(&model);
+        for chart in tailsim_report::chart::charts(&report, &graph) {
+            let rendered = tailsim_report::chart::render(&chart).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            tailsim_tests::check_svg(&rendered.svg, None);
+            tailsim_tests::check_png(&rendered.png);
+        }
+    }
+}

@@ -1,11 +1,12 @@
 //! Everything a run produces, from the collectors the model records into while it runs to the
-//! summaries, confidence intervals, `summary.json` and the terminal table.
+//! summaries, confidence intervals, `summary.json`, the terminal table and the charts.
 //!
 //! Collectors stream: a [`LatencyRecorder`] is an HdrHistogram plus exact sums, an
 //! [`Occupancy`] a time-weighted integral of how many are inside. No per-request record is kept, so memory does
 //! not grow with the length of a run. Nothing here prints; [`text`] returns strings for the CLI.
 
 pub mod aggregate;
+pub mod chart;
 pub mod collect;
 pub mod compare;
 pub mod graph;

@@ -1,11 +1,12 @@
 //! Writing result files atomically: to a temporary file in the same folder, then a rename, so a
-//! crash or Ctrl-C never leaves a half-written `summary.json` or `timeseries.csv`.
+//! crash or Ctrl-C never leaves a half-written `summary.json`, `timeseries.csv`, chart or report.
 
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use crate::chart::RenderedChart;
 use crate::summary::Report;
 
 /// Writes `contents` to `path` through a temporary sibling and a rename.
@@ -94,6 +95,20 @@ pub fn write_summary(dir: &Path, report: &Report) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     atomic_write(&dir.join("summary.json"), summary_json(report).as_bytes())?;
     atomic_write(&dir.join("timeseries.csv"), timeseries_csv(report).as_bytes())
+}
+
+/// Writes each chart as `<stem>.svg` and `<stem>.png` into `dir`; returns the files written.
+pub fn write_charts(dir: &Path, charts: &[RenderedChart]) -> io::Result<Vec<PathBuf>> {
+    fs::create_dir_all(dir)?;
+    let mut written = Vec::with_capacity(charts.len() * 2);
+    for chart in charts {
+        for (extension, bytes) in [("svg", chart.svg.as_bytes()), ("png", chart.png.as_slice())] {
+            let path = dir.join(format!("{}.{extension}", chart.file_stem));
+            atomic_write(&path, bytes)?;
+            written.push(path);
+        }
+    }
+    Ok(written)
 }
 
 #[cfg(test)]

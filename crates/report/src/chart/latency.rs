@@ -1,0 +1,223 @@
+//! A client's latency distribution: a histogram and a CDF on a log latency axis, successes and
+//! failures apart, the percentiles of the summary marked.
+
+use plotters::coord::Shift;
+use plotters::coord::combinators::WithKeyPoints;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{DrawResult, LABEL_SIZE, Swatch, TICK_SIZE, TITLE_SIZE, colour, font, header, ms_label, number_label};
+use crate::summary::{ClientSummary, Distribution, LatencySummary};
+use crate::text::thousands;
+
+/// What the latency charts of one client show.
+#[derive(Clone, Debug)]
+pub struct LatencyChart {
+    /// Latencies of successful requests.
+    pub success: Distribution,
+    /// Times until failed requests failed.
+    pub failure: Distribution,
+    /// Percentiles of the successes to mark: `(p50, 11.1)` in milliseconds.
+    pub success_marks: Vec<(String, f64)>,
+    /// Percentiles of the failures to mark.
+    pub failure_marks: Vec<(String, f64)>,
+}
+
+impl LatencyChart {
+    /// The distributions and percentiles (p50, p99, p99.9) of a client's summary.
+    pub fn of_client(client: &ClientSummary) -> LatencyChart {
+        LatencyChart {
+            success: client.latency_histogram.clone(),
+            failure: client.failure_latency_histogram.clone(),
+            success_marks: marks(&client.latency),
+            failure_marks: marks(&client.failure_latency),
+        }
+    }
+
+    /// The latency axis: from the lowest edge to the highest of both distributions, or `None`
+    /// when nothing was recorded.
+    fn x_range(&self) -> Option<(f64, f64)> {
+        let lows = [&self.success, &self.failure].into_iter().filter_map(|d| d.edges_ms.first().copied());
+        let highs = [&self.success, &self.failure].into_iter().filter_map(|d| d.edges_ms.last().copied());
+        let low = lows.fold(f64::INFINITY, f64::min);
+        let high = highs.fold(0.0, f64::max);
+        (low.is_finite() && low > 0.0 && high > low).then_some((low, high))
+    }
+
+    /// Legend entries: each distribution with its count, and the percentile marks.
+    fn legend(&self, swatch: fn(RGBColor) -> Swatch) -> Vec<(String, Swatch)> {
+        let mut legend = Vec::new();
+        for (distribution, color, name) in
+            [(&self.success, colour::SUCCESS, "succeeded"), (&self.failure, colour::FAILURE, "failed")]
+        {
+            let total: u64 = distribution.counts.iter().sum();
+            if total > 0 {
+                legend.push((format!("{name} ({})", thousands(total)), swatch(color)));
+            }
+        }
+        if !self.success.counts.is_empty() && !self.success_marks.is_empty() {
+            legend.push(("percentiles of successes".into(), Swatch::Dashed(colour::SUCCESS)));
+        }
+        if !self.failure.counts.is_empty() && !self.failure_marks.is_empty() {
+            legend.push(("percentiles of failures".into(), Swatch::Dashed(colour::FAILURE)));
+        }
+        legend
+    }
+
+    /// Requests per log bucket, successes and failures overlaid.
+    pub(super) fn draw_histogram<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> DrawResult {
+        let Some((low, high)) = self.x_range() else { return nothing_recorded(root, title) };
+        let body = header(root, title, &self.legend(|c| Swatch::Fill(c, BAR_ALPHA)))?;
+        let most = self.success.counts.iter().chain(&self.failure.counts).copied().max().unwrap_or(0).max(1);
+        let top = most as f64 * 1.15;
+        let mut chart = ChartBuilder::on(&body)
+            .margin(16)
+            .margin_top(4)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d((low..high).log_scale().with_key_points(log_ticks(low, high)), 0.0..top)?;
+        chart
+            .configure_mesh()
+            .x_desc("latency (log scale)")
+            .y_desc("requests per bucket (buckets ~12% wide)")
+            .x_label_formatter(&ms_label)
+            .y_label_formatter(&number_label)
+            .axis_desc_style(font(LABEL_SIZE))
+            .label_style(font(TICK_SIZE))
+            .light_line_style(WHITE)
+            .draw()?;
+        for (distribution, color) in [(&self.success, colour::SUCCESS), (&self.failure, colour::FAILURE)] {
+            let style = color.mix(BAR_ALPHA).filled();
+            let bars = distribution
+                .counts
+                .iter()
+                .zip(distribution.edges_ms.windows(2))
+                .filter(|(c, _)| **c > 0)
+                .map(move |(&count, edge)| Rectangle::new([(edge[0], 0.0), (edge[1], count as f64)], style));
+            chart.draw_series(bars)?;
+        }
+        self.draw_marks(&mut chart, (low, high), top)
+    }
+
+    /// The fraction of requests at or below each latency, successes and failures apart.
+    pub(super) fn draw_cdf<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> DrawResult {
+        let Some((low, high)) = self.x_range() else { return nothing_recorded(root, title) };
+        let body = header(root, title, &self.legend(Swatch::Line))?;
+        let mut chart = ChartBuilder::on(&body)
+            .margin(16)
+            .margin_top(4)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d((low..high).log_scale().with_key_points(log_ticks(low, high)), 0.0..1.05)?;
+        chart
+            .configure_mesh()
+            .x_desc("latency (log scale)")
+            .y_desc("requests at or below (cumulative)")
+            .x_label_formatter(&ms_label)
+            .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+            .axis_desc_style(font(LABEL_SIZE))
+            .label_style(font(TICK_SIZE))
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()?;
+        for (distribution, color) in [(&self.success, colour::SUCCESS), (&self.failure, colour::FAILURE)] {
+            let total: u64 = distribution.counts.iter().sum();
+            if total == 0 {
+                continue;
+            }
+            let mut points = Vec::with_capacity(distribution.counts.len() + 1);
+            points.extend(distribution.edges_ms.first().map(|&edge| (edge, 0.0)));
+            let mut below = 0;
+            for (count, edge) in distribution.counts.iter().zip(distribution.edges_ms.iter().skip(1)) {
+                below += count;
+                points.push((*edge, below as f64 / total as f64));
+            }
+            chart.draw_series(LineSeries::new(points, color.stroke_width(2)))?;
+        }
+        self.draw_marks(&mut chart, (low, high), 1.05)
+    }
+
+    /// Dashed vertical lines at the percentiles, labelled with their values; successes' labels
+    /// high, failures' lower, each a step further down so that close percentiles stay legible.
+    /// A label sits right of its line, or left of it in the right quarter of the chart.
+    fn draw_marks<DB: DrawingBackend>(
+        &self,
+        chart: &mut ChartContext<'_, DB, Cartesian2d<WithKeyPoints<LogCoord<f64>>, RangedCoordf64>>,
+        (low, high): (f64, f64),
+        top: f64,
+    ) -> DrawResult {
+        let groups = [
+            (&self.success_marks, &self.success, colour::SUCCESS, 0.0),
+            (&self.failure_marks, &self.failure, colour::FAILURE, 0.4),
+        ];
+        for (marks, distribution, color, drop) in groups {
+            if distribution.counts.is_empty() {
+                continue;
+            }
+            for (i, (name, ms)) in marks.iter().enumerate() {
+                if !(ms.is_finite() && *ms > 0.0) {
+                    continue;
+                }
+                chart.draw_series(DashedLineSeries::new(vec![(*ms, 0.0), (*ms, top)], 6, 4, color.stroke_width(1)))?;
+                let y = top * (0.93 - drop - 0.08 * i as f64);
+                let fraction = (ms / low).ln() / (high / low).ln();
+                let (anchor, dx) = if fraction > 0.75 { (HPos::Right, -5) } else { (HPos::Left, 5) };
+                let style = TextStyle::from(font(TICK_SIZE)).color(&color).pos(Pos::new(anchor, VPos::Center));
+                let label = format!("{name} {}", ms_label(ms));
+                chart.draw_series(std::iter::once(EmptyElement::at((*ms, y)) + Text::new(label, (dx, 0), style)))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Ticks for a log latency axis: 1, 2 and 5 times each power of ten in range, or only the
+/// powers of ten when the range spans more than three decades.
+fn log_ticks(low: f64, high: f64) -> Vec<f64> {
+    let first = low.log10().floor() as i32;
+    let last = high.log10().ceil() as i32;
+    let multiples: &[f64] = if last - first > 3 { &[1.0] } else { &[1.0, 2.0, 5.0] };
+    (first..=last)
+        .flat_map(|exponent| multiples.iter().map(move |m| m * 10f64.powi(exponent)))
+        .filter(|&tick| tick >= low && tick <= high)
+        .collect()
+}
+
+/// Opacity of histogram bars, so that overlapping successes and failures both show.
+const BAR_ALPHA: f64 = 0.6;
+
+/// p50, p99 and p99.9 of a latency summary, those that exist.
+fn marks(summary: &LatencySummary) -> Vec<(String, f64)> {
+    [("p50", summary.p50_ms), ("p99", summary.p99_ms), ("p99.9", summary.p999_ms)]
+        .into_iter()
+        .filter_map(|(name, ms)| ms.map(|ms| (name.to_string(), ms)))
+        .collect()
+}
+
+/// A chart with its title and a line saying there is nothing to show.
+fn nothing_recorded<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str) -> DrawResult {
+    let (width, height) = root.dim_in_pixel();
+    let center = (width as i32 / 2, height as i32 / 2);
+    root.draw(&Text::new(
+        title.to_string(),
+        (center.0, 30),
+        TextStyle::from(font(TITLE_SIZE)).pos(Pos::new(HPos::Center, VPos::Center)),
+    ))?;
+    root.draw(&Text::new(
+        "no request was answered after the warm-up".to_string(),
+        center,
+        TextStyle::from(font(LABEL_SIZE)).pos(Pos::new(HPos::Center, VPos::Center)),
+    ))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_ticks_fit_the_range() {
+        assert_eq!(log_ticks(1.5, 300.0), vec![2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]);
+        assert_eq!(log_ticks(1e-6, 2000.0), vec![1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1000.0]);
+    }
+}

@@ -1,0 +1,433 @@
+//! Charts of a finished run, drawn with plotters into SVG and PNG after the simulation (never
+//! inside it). [`charts`] lists what a report shows: the call graph, and for each client its
+//! latency histogram, its latency CDF and its answers over time. [`render_svg`] and
+//! [`render_png`] draw one chart.
+//!
+//! Text is laid out (and, in PNG, drawn) with the DejaVu Sans font compiled into the binary,
+//! so charts need no system font and the same report gives the same bytes on every machine.
+
+mod callgraph;
+mod latency;
+mod timeline;
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+
+use crate::graph::CallGraph;
+use crate::summary::Report;
+
+pub use latency::LatencyChart;
+pub use timeline::{Band, NamedSeries, TimeChart};
+
+/// Width of every chart but the call graph, in pixels.
+pub const WIDTH: u32 = 960;
+/// Height of every chart but the call graph, in pixels.
+pub const HEIGHT: u32 = 540;
+/// The largest picture drawn, in pixels per side: a bigger call graph is refused, not drawn.
+pub const MAX_SIDE: u32 = 8000;
+
+/// The font family every chart uses; registered once with the embedded DejaVu Sans.
+const FONT: &str = "sans-serif";
+
+/// A chart that could not be drawn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChartError {
+    /// The embedded font did not load (a broken build).
+    Font,
+    /// plotters failed while drawing; the message says where.
+    Draw {
+        /// The chart's file name without extension.
+        chart: String,
+        /// plotters' message.
+        message: String,
+    },
+    /// The picture would be larger than [`MAX_SIDE`] on a side.
+    TooLarge {
+        /// The chart's file name without extension.
+        chart: String,
+        /// The size it would have, in pixels.
+        size: (u32, u32),
+    },
+    /// The PNG encoder failed.
+    Encode {
+        /// The chart's file name without extension.
+        chart: String,
+        /// The encoder's message.
+        message: String,
+    },
+}
+
+impl fmt::Display for ChartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChartError::Font => write!(f, "the embedded chart font could not be loaded"),
+            ChartError::Draw { chart, message } => write!(f, "chart `{chart}`: drawing failed: {message}"),
+            ChartError::TooLarge { chart, size } => {
+                write!(f, "chart `{chart}`: {} x {} pixels is larger than {MAX_SIDE} on a side", size.0, size.1)
+            }
+            ChartError::Encode { chart, message } => write!(f, "chart `{chart}`: PNG encoding failed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for ChartError {}
+
+/// What went wrong inside a drawing function, before it is tagged with the chart's name.
+struct DrawError(String);
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawError {
+    fn from(e: DrawingAreaErrorKind<E>) -> DrawError {
+        DrawError(e.to_string())
+    }
+}
+
+type DrawResult = Result<(), DrawError>;
+
+/// One chart of a report: its file name and what it draws.
+#[derive(Clone, Debug)]
+pub struct Chart {
+    /// The file name without extension, safe on every file system: `callgraph`,
+    /// `shoppers-latency-histogram`.
+    pub file_stem: String,
+    /// The chart's title, also used as its heading in `report.html`.
+    pub title: String,
+    /// What it draws.
+    pub kind: ChartKind,
+}
+
+/// The kinds of chart.
+#[derive(Clone, Debug)]
+pub enum ChartKind {
+    /// The call graph, drawn in rows by call depth.
+    CallGraph(CallGraph),
+    /// A latency histogram on a log axis, successes and failures apart.
+    Histogram(LatencyChart),
+    /// A latency CDF on a log axis with the percentiles marked.
+    Cdf(LatencyChart),
+    /// Lines over time with fault windows shaded.
+    Timeline(TimeChart),
+}
+
+/// A chart drawn in both formats.
+#[derive(Clone, Debug)]
+pub struct RenderedChart {
+    /// The file name without extension.
+    pub file_stem: String,
+    /// The chart's title.
+    pub title: String,
+    /// The SVG document.
+    pub svg: String,
+    /// The PNG file.
+    pub png: Vec<u8>,
+}
+
+/// Every chart of a report: the call graph, then for each client a latency histogram, a
+/// latency CDF and its answers over time. Distributions and time series come from the first
+/// replication (titles say so when there are more).
+pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
+    let mut out = vec![Chart {
+        file_stem: "callgraph".into(),
+        title: format!("{}: call graph", report.scenario),
+        kind: ChartKind::CallGraph(graph.clone()),
+    }];
+    let Some(run) = report.runs.first() else { return out };
+    let which =
+        if report.replications > 1 { format!(" (replication 1 of {})", report.replications) } else { String::new() };
+    let stems = file_stems(run.clients.iter().map(|c| c.name.as_str()));
+    let bands = timeline::fault_bands(run, report.warmup_s);
+    for (client, stem) in run.clients.iter().zip(stems) {
+        let latency = LatencyChart::of_client(client);
+        out.push(Chart {
+            file_stem: format!("{stem}-latency-histogram"),
+            title: format!("{}: latency histogram{which}", client.name),
+            kind: ChartKind::Histogram(latency.clone()),
+        });
+        out.push(Chart {
+            file_stem: format!("{stem}-latency-cdf"),
+            title: format!("{}: latency CDF{which}", client.name),
+            kind: ChartKind::Cdf(latency),
+        });
+        out.push(Chart {
+            file_stem: format!("{stem}-over-time"),
+            title: format!("{}: throughput, goodput and errors{which}", client.name),
+            kind: ChartKind::Timeline(TimeChart::answers(client, &bands)),
+        });
+    }
+    out
+}
+
+/// Draws a chart as an SVG document.
+pub fn render_svg(chart: &Chart) -> Result<String, ChartError> {
+    register_fonts()?;
+    let size = size_of(chart)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        draw(chart, &root)?;
+        root.present().map_err(|e| draw_error(chart, e.into()))?;
+    }
+    Ok(svg)
+}
+
+/// Draws a chart as a PNG file (8-bit RGB).
+pub fn render_png(chart: &Chart) -> Result<Vec<u8>, ChartError> {
+    register_fonts()?;
+    let (width, height) = size_of(chart)?;
+    let mut pixels = vec![0u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        draw(chart, &root)?;
+        root.present().map_err(|e| draw_error(chart, e.into()))?;
+    }
+    let encode_error =
+        |e: png::EncodingError| ChartError::Encode { chart: chart.file_stem.clone(), message: e.to_string() };
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(encode_error)?;
+    writer.write_image_data(&pixels).map_err(encode_error)?;
+    writer.finish().map_err(encode_error)?;
+    Ok(out)
+}
+
+/// Draws a chart in both formats.
+pub fn render(chart: &Chart) -> Result<RenderedChart, ChartError> {
+    Ok(RenderedChart {
+        file_stem: chart.file_stem.clone(),
+        title: chart.title.clone(),
+        svg: render_svg(chart)?,
+        png: render_png(chart)?,
+    })
+}
+
+fn draw_error(chart: &Chart, e: DrawError) -> ChartError {
+    ChartError::Draw { chart: chart.file_stem.clone(), message: e.0 }
+}
+
+fn size_of(chart: &Chart) -> Result<(u32, u32), ChartError> {
+    let size = match &chart.kind {
+        ChartKind::CallGraph(graph) => callgraph::size(graph),
+        _ => (WIDTH, HEIGHT),
+    };
+    if size.0 > MAX_SIDE || size.1 > MAX_SIDE {
+        return Err(ChartError::TooLarge { chart: chart.file_stem.clone(), size });
+    }
+    Ok(size)
+}
+
+fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+    let result = root.fill(&WHITE).map_err(DrawError::from).and_then(|()| match &chart.kind {
+        ChartKind::CallGraph(graph) => callgraph::draw(root, &chart.title, graph),
+        ChartKind::Histogram(latency) => latency.draw_histogram(root, &chart.title),
+        ChartKind::Cdf(latency) => latency.draw_cdf(root, &chart.title),
+        ChartKind::Timeline(timeline) => timeline.draw(root, &chart.title),
+    });
+    result.map_err(|e| draw_error(chart, e))
+}
+
+/// Registers the embedded DejaVu Sans (regular and bold) as [`FONT`], once per process.
+fn register_fonts() -> Result<(), ChartError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
+            && register_font(FONT, FontStyle::Bold, dejavu::sans::bold()).is_ok()
+    });
+    if ok { Ok(()) } else { Err(ChartError::Font) }
+}
+
+/// The chart font at a size in pixels.
+fn font(size: u32) -> FontDesc<'static> {
+    FontDesc::new(FontFamily::Name(FONT), f64::from(size), FontStyle::Normal)
+}
+
+/// The bold chart font at a size in pixels.
+fn bold(size: u32) -> FontDesc<'static> {
+    FontDesc::new(FontFamily::Name(FONT), f64::from(size), FontStyle::Bold)
+}
+
+/// Size of a chart's title, in pixels.
+const TITLE_SIZE: u32 = 22;
+/// Size of axis descriptions and legends.
+const LABEL_SIZE: u32 = 16;
+/// Size of tick labels and annotations.
+const TICK_SIZE: u32 = 13;
+
+/// Colours shared by the charts, chosen to stay apart for colour-blind readers (Okabe-Ito).
+mod colour {
+    use plotters::style::RGBColor;
+    /// Successes, goodput.
+    pub const SUCCESS: RGBColor = RGBColor(0, 114, 178);
+    /// Failures, errors.
+    pub const FAILURE: RGBColor = RGBColor(213, 94, 0);
+    /// Fault windows.
+    pub const FAULT: RGBColor = RGBColor(230, 159, 0);
+    /// The warm-up.
+    pub const WARMUP: RGBColor = RGBColor(150, 150, 150);
+    /// Line series, in order: the success and failure colours first (goodput and errors),
+    /// then dark grey (throughput), then more.
+    pub const CYCLE: [RGBColor; 6] = [
+        SUCCESS,
+        FAILURE,
+        RGBColor(60, 60, 60),
+        RGBColor(0, 158, 115),
+        RGBColor(204, 121, 167),
+        RGBColor(86, 180, 233),
+    ];
+    /// Client boxes in the call graph.
+    pub const CLIENT_FILL: RGBColor = RGBColor(214, 239, 226);
+    /// Service boxes in the call graph.
+    pub const SERVICE_FILL: RGBColor = RGBColor(214, 230, 245);
+}
+
+/// File-name stems for names from the scenario: letters, digits, `-`, `_` kept, anything else
+/// as `-`; an empty or repeated stem gets the item's position (`client-2`).
+fn file_stems<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    names
+        .enumerate()
+        .map(|(i, name)| {
+            let safe: String = name
+                .chars()
+                .take(64)
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+                .collect();
+            let safe = safe.trim_matches('-').to_string();
+            let mut stem = safe;
+            let mut k = 1;
+            while stem.is_empty() || seen.contains(&stem) || stem == "callgraph" {
+                stem = if k == 1 { format!("client-{i}") } else { format!("client-{i}-{k}") };
+                k += 1;
+            }
+            seen.insert(stem.clone());
+            stem
+        })
+        .collect()
+}
+
+/// Labels an axis value in milliseconds with a fitting unit and no trailing zeros: `10ms`,
+/// `1.5s`, `250us`.
+fn ms_label(ms: &f64) -> String {
+    let text = crate::text::format_ms(*ms);
+    let split = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number = if number.contains('.') { number.trim_end_matches('0').trim_end_matches('.') } else { number };
+    format!("{number}{unit}")
+}
+
+/// Labels a plain axis value with at most three decimals and no trailing zeros: `1400`, `0.25`.
+fn number_label(value: &f64) -> String {
+    let text = format!("{value:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" { "0".into() } else { text.into() }
+}
+
+/// How a legend entry shows its series.
+#[derive(Clone, Copy, Debug)]
+enum Swatch {
+    /// A filled box (bars, shaded spans), with its opacity.
+    Fill(RGBColor, f64),
+    /// A solid line.
+    Line(RGBColor),
+    /// A dashed line.
+    Dashed(RGBColor),
+}
+
+/// Height of one line of the legend, in pixels.
+const LEGEND_LINE: u32 = 22;
+/// Height of the title line, in pixels.
+const TITLE_LINE: u32 = 40;
+
+/// Draws the title and, below it, the legend (centred, wrapped into lines as needed) in a strip
+/// at the top of `root`, outside the plot so that it never hides data; returns the area below.
+fn header<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    legend: &[(String, Swatch)],
+) -> Result<DrawingArea<DB, Shift>, DrawError> {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    let (width, _) = root.dim_in_pixel();
+    let width = width as i32;
+    let label_font = font(LABEL_SIZE);
+    let entry_width =
+        |label: &str| 22 + label_font.box_size(label).map_or(label.len() as i32 * 9, |(w, _)| w as i32) + 24;
+    let mut lines: Vec<Vec<usize>> = Vec::new();
+    let mut used = 0;
+    for (i, (label, _)) in legend.iter().enumerate() {
+        let w = entry_width(label);
+        match lines.last_mut() {
+            Some(line) if used + w <= width - 40 => {
+                line.push(i);
+                used += w;
+            }
+            _ => {
+                lines.push(vec![i]);
+                used = w;
+            }
+        }
+    }
+    let height = TITLE_LINE + LEGEND_LINE * lines.len() as u32 + 6;
+    let (top, body) = root.split_vertically(height);
+    top.draw(&Text::new(
+        title.to_string(),
+        (width / 2, 22),
+        TextStyle::from(font(TITLE_SIZE)).pos(Pos::new(HPos::Center, VPos::Center)),
+    ))?;
+    for (row, line) in lines.iter().enumerate() {
+        let total: i32 = line.iter().map(|&i| entry_width(&legend[i].0)).sum();
+        let mut x = (width - total) / 2;
+        let y = TITLE_LINE as i32 + LEGEND_LINE as i32 * row as i32 + LEGEND_LINE as i32 / 2;
+        for &i in line {
+            let (label, swatch) = &legend[i];
+            match *swatch {
+                Swatch::Fill(color, alpha) => {
+                    top.draw(&Rectangle::new([(x, y - 6), (x + 16, y + 6)], color.mix(alpha).filled()))?
+                }
+                Swatch::Line(color) => top.draw(&PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(3)))?,
+                Swatch::Dashed(color) => {
+                    top.draw(&PathElement::new(vec![(x, y), (x + 6, y)], color.stroke_width(2)))?;
+                    top.draw(&PathElement::new(vec![(x + 10, y), (x + 16, y)], color.stroke_width(2)))?;
+                }
+            }
+            top.draw(&Text::new(
+                label.clone(),
+                (x + 22, y),
+                TextStyle::from(font(LABEL_SIZE)).pos(Pos::new(HPos::Left, VPos::Center)),
+            ))?;
+            x += entry_width(label);
+        }
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_labels_are_short() {
+        assert_eq!(ms_label(&10.0), "10ms");
+        assert_eq!(ms_label(&1000.0), "1s");
+        assert_eq!(ms_label(&1500.0), "1.5s");
+        assert_eq!(ms_label(&0.25), "250us");
+        assert_eq!(ms_label(&1e-5), "10ns");
+        assert_eq!(number_label(&1400.0), "1400");
+        assert_eq!(number_label(&0.25), "0.25");
+        assert_eq!(number_label(&-0.0001), "0");
+    }
+
+    #[test]
+    fn file_stems_are_safe_and_unique() {
+        let names = ["shoppers", "a b/c", "a-b-c", "", "ä", "callgraph", "shoppers", "client-8", "x"];
+        assert_eq!(
+            file_stems(names.into_iter()),
+            vec!["shoppers", "a-b-c", "client-2", "client-3", "client-4", "client-5", "client-6", "client-8", "x"]
+        );
+        let names = ["client-1", "?"];
+        assert_eq!(file_stems(names.into_iter()), vec!["client-1", "client-1-2"]);
+    }
+}

@@ -1,0 +1,284 @@
+//! Lines over time with the warm-up and fault windows shaded: one generic chart that any
+//! per-window series of the summary can use. A new chart is a [`TimeChart`] with its named
+//! series:
+//!
+//! ```
+//! # use tailsim_report::chart::TimeChart;
+//! let chart = TimeChart::new("queue length", 1.0).line("db", vec![0.0, 2.0, 40.0, 3.0]);
+//! ```
+
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+
+use super::{DrawResult, LABEL_SIZE, Swatch, TICK_SIZE, colour, font, header, number_label};
+use crate::summary::{ClientSummary, RunSummary};
+
+/// The most points drawn per line: longer series are averaged over groups of windows, so a
+/// chart stays small and legible whatever the length of the run.
+pub const MAX_POINTS: usize = 1000;
+
+/// One line: a value per window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedSeries {
+    /// The legend's name for it.
+    pub name: String,
+    /// One value per window from the start of the run; non-finite values (and, on a log axis,
+    /// values at or below zero) leave a gap.
+    pub values: Vec<f64>,
+    /// Drawn dashed, for a line that others may hide (a total drawn over its parts).
+    pub dashed: bool,
+}
+
+/// A span of time to shade: the warm-up or a fault.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Band {
+    /// What happened: `warm-up`, `db: slowdown x5`.
+    pub label: String,
+    /// When it started, in seconds.
+    pub start_s: f64,
+    /// When it ended, in seconds.
+    pub end_s: f64,
+    /// Whether it is the warm-up (grey) rather than a fault (orange).
+    pub warmup: bool,
+}
+
+/// Lines over time: the x axis is seconds from the start of the run, window `i` drawn at its
+/// middle `(i + 0.5) x window_s`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimeChart {
+    /// The y axis' description, with its unit: `requests per second`.
+    pub y_label: String,
+    /// The width of a window in seconds.
+    pub window_s: f64,
+    /// A log y axis, for latencies that span orders of magnitude.
+    pub log_y: bool,
+    /// The lines, drawn in order, each in the next colour.
+    pub series: Vec<NamedSeries>,
+    /// Spans shaded behind the lines.
+    pub bands: Vec<Band>,
+}
+
+impl TimeChart {
+    /// An empty chart with a linear y axis.
+    pub fn new(y_label: impl Into<String>, window_s: f64) -> TimeChart {
+        TimeChart { y_label: y_label.into(), window_s, log_y: false, series: Vec::new(), bands: Vec::new() }
+    }
+
+    /// Adds a line.
+    pub fn line(mut self, name: impl Into<String>, values: Vec<f64>) -> TimeChart {
+        self.series.push(NamedSeries { name: name.into(), values, dashed: false });
+        self
+    }
+
+    /// Adds a dashed line.
+    pub fn dashed_line(mut self, name: impl Into<String>, values: Vec<f64>) -> TimeChart {
+        self.series.push(NamedSeries { name: name.into(), values, dashed: true });
+        self
+    }
+
+    /// Uses a log y axis.
+    pub fn log_y(mut self) -> TimeChart {
+        self.log_y = true;
+        self
+    }
+
+    /// Shades these spans.
+    pub fn bands(mut self, bands: &[Band]) -> TimeChart {
+        self.bands.extend_from_slice(bands);
+        self
+    }
+
+    /// A client's answers per second in each window: all of them (throughput), the successful
+    /// ones (goodput) and the failed ones (errors).
+    pub fn answers(client: &ClientSummary, bands: &[Band]) -> TimeChart {
+        let series = &client.per_window;
+        let window_s = series.window_s;
+        let rate = |n: u64| if window_s > 0.0 { n as f64 / window_s } else { f64::NAN };
+        let count = series.succeeded.len().max(series.failed.len());
+        let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
+        let all = (0..count).map(|i| rate(at(&series.succeeded, i) + at(&series.failed, i))).collect();
+        let good = (0..count).map(|i| rate(at(&series.succeeded, i))).collect();
+        let bad = (0..count).map(|i| rate(at(&series.failed, i))).collect();
+        // Throughput last and dashed: it equals goodput or errors wherever the other is zero.
+        TimeChart::new("answers per second", window_s)
+            .line("goodput (successes)", good)
+            .line("errors (failures)", bad)
+            .dashed_line("throughput (all answers)", all)
+            .bands(bands)
+    }
+
+    /// The series averaged over groups of windows so that none has more than [`MAX_POINTS`]
+    /// points: `(group width in seconds, series)`.
+    fn thinned(&self) -> (f64, Vec<NamedSeries>) {
+        let longest = self.series.iter().map(|s| s.values.len()).max().unwrap_or(0);
+        let group = longest.div_ceil(MAX_POINTS).max(1);
+        let series = self
+            .series
+            .iter()
+            .map(|s| NamedSeries {
+                name: s.name.clone(),
+                values: s.values.chunks(group).map(|c| c.iter().sum::<f64>() / c.len() as f64).collect(),
+                dashed: s.dashed,
+            })
+            .collect();
+        (self.window_s * group as f64, series)
+    }
+
+    /// The legend: each band, then each line.
+    fn legend(&self) -> Vec<(String, Swatch)> {
+        let bands = self.bands.iter().filter(|b| b.is_drawable()).map(|b| (b.label.clone(), b.swatch()));
+        let lines = self.series.iter().enumerate().map(|(i, s)| {
+            let color = line_colour(i);
+            (s.name.clone(), if s.dashed { Swatch::Dashed(color) } else { Swatch::Line(color) })
+        });
+        bands.chain(lines).collect()
+    }
+
+    /// Draws the chart with a title.
+    pub(super) fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> DrawResult {
+        let body = header(root, title, &self.legend())?;
+        let (width_s, series) = self.thinned();
+        let width_s = if width_s.is_finite() && width_s > 0.0 { width_s } else { 1.0 };
+        let longest = series.iter().map(|s| s.values.len()).max().unwrap_or(0);
+        let band_end = self.bands.iter().filter(|b| b.is_drawable()).map(|b| b.end_s).fold(0.0, f64::max);
+        let end_s = (longest as f64 * width_s).max(band_end).max(width_s);
+        let shown = |v: f64| v.is_finite() && (!self.log_y || v > 0.0);
+        let values = || series.iter().flat_map(|s| s.values.iter().copied()).filter(|&v| shown(v));
+        let high = values().fold(f64::NEG_INFINITY, f64::max);
+        let low = values().fold(f64::INFINITY, f64::min);
+        let mut chart = ChartBuilder::on(&body);
+        chart.margin(16).margin_top(4).x_label_area_size(48).y_label_area_size(80);
+        if self.log_y {
+            let (low, high) = if high.is_finite() { (low / 2.0, high * 2.0) } else { (0.1, 1.0) };
+            let mut chart = chart.build_cartesian_2d(0.0..end_s, (low..high).log_scale())?;
+            chart
+                .configure_mesh()
+                .x_desc("time (s)")
+                .y_desc(self.y_label.as_str())
+                .x_label_formatter(&number_label)
+                .y_label_formatter(&number_label)
+                .axis_desc_style(font(LABEL_SIZE))
+                .label_style(font(TICK_SIZE))
+                .light_line_style(RGBColor(240, 240, 240))
+                .draw()?;
+            self.draw_contents(&mut chart, &series, width_s, (low, high))
+        } else {
+            let high = if high.is_finite() && high > 0.0 { high * 1.1 } else { 1.0 };
+            let mut chart = chart.build_cartesian_2d(0.0..end_s, 0.0..high)?;
+            chart
+                .configure_mesh()
+                .x_desc("time (s)")
+                .y_desc(self.y_label.as_str())
+                .x_label_formatter(&number_label)
+                .y_label_formatter(&number_label)
+                .axis_desc_style(font(LABEL_SIZE))
+                .label_style(font(TICK_SIZE))
+                .light_line_style(RGBColor(240, 240, 240))
+                .draw()?;
+            self.draw_contents(&mut chart, &series, width_s, (0.0, high))
+        }
+    }
+
+    /// Bands and lines on either kind of y axis.
+    fn draw_contents<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
+        &self,
+        chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+        series: &[NamedSeries],
+        width_s: f64,
+        (low, high): (f64, f64),
+    ) -> DrawResult {
+        for band in self.bands.iter().filter(|b| b.is_drawable()) {
+            let (color, alpha) = band.colour();
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(band.start_s, low), (band.end_s, high)],
+                color.mix(alpha).filled(),
+            )))?;
+            // The band's name at its top left, so the picture reads without the legend too.
+            let top = if self.log_y { high / 1.2 } else { high * 0.97 };
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((band.start_s, top))
+                    + Text::new(band.label.clone(), (4, 0), font(TICK_SIZE).color(&color.mix(0.95))),
+            ))?;
+        }
+        for (i, line) in series.iter().enumerate() {
+            let style = line_colour(i).stroke_width(2);
+            let shown = |v: f64| v.is_finite() && (!self.log_y || v > 0.0);
+            // Each unbroken run of drawable values.
+            let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+            for (w, &v) in line.values.iter().enumerate() {
+                match runs.last_mut() {
+                    Some(run) if shown(v) => run.push(((w as f64 + 0.5) * width_s, v)),
+                    Some(run) if !run.is_empty() => runs.push(Vec::new()),
+                    _ => {}
+                }
+            }
+            for run in runs.into_iter().filter(|r| !r.is_empty()) {
+                if line.dashed {
+                    chart.draw_series(DashedLineSeries::new(run, 7, 5, style))?;
+                } else {
+                    chart.draw_series(LineSeries::new(run, style))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Band {
+    /// Whether the band is a span that can be drawn.
+    fn is_drawable(&self) -> bool {
+        self.start_s.is_finite() && self.end_s.is_finite() && self.end_s > self.start_s
+    }
+
+    fn colour(&self) -> (RGBColor, f64) {
+        if self.warmup { (colour::WARMUP, 0.15) } else { (colour::FAULT, 0.25) }
+    }
+
+    fn swatch(&self) -> Swatch {
+        let (color, alpha) = self.colour();
+        Swatch::Fill(color, alpha)
+    }
+}
+
+/// The colour of line `i`.
+fn line_colour(i: usize) -> RGBColor {
+    colour::CYCLE[i % colour::CYCLE.len()]
+}
+
+/// The warm-up and every fault of a run as bands to shade.
+pub fn fault_bands(run: &RunSummary, warmup_s: f64) -> Vec<Band> {
+    let mut bands = Vec::new();
+    if warmup_s > 0.0 {
+        bands.push(Band { label: "warm-up".into(), start_s: 0.0, end_s: warmup_s, warmup: true });
+    }
+    bands.extend(run.faults.iter().map(|f| Band {
+        label: format!("{}: {}", f.service, f.kind),
+        start_s: f.start_s,
+        end_s: f.end_s,
+        warmup: false,
+    }));
+    bands
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_series_are_averaged_over_groups_of_windows() {
+        let values: Vec<f64> = (0..2500).map(f64::from).collect();
+        let chart = TimeChart::new("x", 0.5).line("a", values).dashed_line("b", vec![1.0, 3.0, 5.0]);
+        let (width_s, series) = chart.thinned();
+        // 2,500 windows in groups of 3: 834 points, each the mean of its group.
+        assert_eq!(width_s, 1.5);
+        assert_eq!(series[0].values.len(), 834);
+        assert_eq!(series[0].values[0], 1.0);
+        assert_eq!(series[0].values[833], 2499.0);
+        assert_eq!(series[1].values, vec![3.0]);
+        assert!(series[1].dashed && !series[0].dashed);
+        // Short series are left alone.
+        let short = TimeChart::new("x", 1.0).line("a", vec![1.0, 2.0]);
+        assert_eq!(short.thinned(), (1.0, short.series.clone()));
+    }
+}

@@ -1,0 +1,156 @@
+//! Charts of real runs are valid SVG and PNG, say what they show, come out byte-identical for the
+//! same seed, and odd data (nothing recorded, gaps, huge series, huge graphs) draws or fails
+//! cleanly instead of panicking.
+
+use tailsim_report::chart::{self, ChartError, ChartKind, TimeChart};
+use tailsim_report::graph::{CallGraph, GraphNode, NodeKind};
+use tailsim_report::{Distribution, Report};
+use tailsim_tests::{check_png, check_svg, load, run};
+
+const RETRY_STORM: &str = include_str!("../scenarios/retry-storm.ron");
+
+fn storm() -> (Report, CallGraph) {
+    let model = load(RETRY_STORM);
+    (run(&model, 7, 1), tailsim_model::graph::call_graph(&model))
+}
+
+#[test]
+fn every_chart_of_a_run_is_valid_svg_and_png_and_says_what_it_shows() {
+    let (report, graph) = storm();
+    let charts = chart::charts(&report, &graph);
+    let stems: Vec<&str> = charts.iter().map(|c| c.file_stem.as_str()).collect();
+    assert_eq!(stems, ["callgraph", "shoppers-latency-histogram", "shoppers-latency-cdf", "shoppers-over-time"]);
+    for c in &charts {
+        let rendered = chart::render(c).unwrap_or_else(|e| panic!("{e}"));
+        let (width, height) = check_png(&rendered.png);
+        let texts = check_svg(&rendered.svg, Some((width, height)));
+        let all = texts.join("\n");
+        assert!(all.contains(&c.title), "{}: no title in {all}", c.file_stem);
+        match &c.kind {
+            ChartKind::CallGraph(_) => {
+                for needle in ["shoppers", "api", "db", "800/s Poisson", "timeout 500ms", "4 x 16 workers, queue 200"] {
+                    assert!(all.contains(needle), "call graph without {needle:?}: {all}");
+                }
+            }
+            ChartKind::Histogram(_) | ChartKind::Cdf(_) => {
+                let client = &report.runs[0].clients[0];
+                let succeeded = tailsim_report::text::thousands(client.succeeded);
+                for needle in [
+                    "latency (log scale)".to_string(),
+                    format!("succeeded ({succeeded})"),
+                    "p50 ".to_string(),
+                    "p99 ".to_string(),
+                    "p99.9 ".to_string(),
+                    "percentiles of failures".to_string(),
+                ] {
+                    assert!(all.contains(&needle), "{}: no {needle:?} in {all}", c.file_stem);
+                }
+                assert_eq!((width, height), (chart::WIDTH, chart::HEIGHT));
+            }
+            ChartKind::Timeline(_) => {
+                // The storm's slowdown is shaded and named, and so is the warm-up.
+                for needle in ["db: slowdown x5", "warm-up", "goodput (successes)", "errors (failures)", "time (s)"] {
+                    assert!(all.contains(needle), "timeline without {needle:?}: {all}");
+                }
+                let doc = roxmltree::Document::parse(&rendered.svg).expect("parsed above");
+                let lines = doc.descendants().filter(|n| n.has_tag_name("polyline")).count();
+                assert!(lines >= 3, "{lines} lines");
+            }
+        }
+    }
+}
+
+#[test]
+fn charts_are_byte_identical_for_the_same_seed() {
+    let render_all = || {
+        let (report, graph) = storm();
+        chart::charts(&report, &graph).iter().map(|c| chart::render(c).expect("renders")).collect::<Vec<_>>()
+    };
+    let (first, second) = (render_all(), render_all());
+    for (a, b) in first.iter().zip(&second) {
+        assert!(a.svg == b.svg, "{}.svg differs between two runs", a.file_stem);
+        assert!(a.png == b.png, "{}.png differs between two runs", a.file_stem);
+    }
+    // A different seed gives different data and so different pictures.
+    let model = load(RETRY_STORM);
+    let other = run(&model, 8, 1);
+    let charts = chart::charts(&other, &tailsim_model::graph::call_graph(&model));
+    assert_ne!(chart::render_svg(&charts[1]).expect("renders"), first[1].svg);
+}
+
+#[test]
+fn several_replications_chart_the_first_and_say_so() {
+    let model = load(RETRY_STORM);
+    let report = run(&model, 7, 2);
+    let charts = chart::charts(&report, &tailsim_model::graph::call_graph(&model));
+    assert!(charts[1].title.ends_with("(replication 1 of 2)"), "{}", charts[1].title);
+    let ChartKind::Histogram(latency) = &charts[1].kind else { panic!("histogram second") };
+    assert_eq!(latency.success.counts, report.runs[0].clients[0].latency_histogram.counts);
+}
+
+#[test]
+fn odd_data_draws_without_panicking() {
+    let (mut report, graph) = storm();
+    {
+        let client = &mut report.runs[0].clients[0];
+        client.latency_histogram = Distribution::default();
+        client.failure_latency_histogram = Distribution::default();
+        client.per_window.succeeded.clear();
+        client.per_window.failed.clear();
+        client.per_window.window_s = 0.0;
+    }
+    report.runs[0].faults[0].end_s = f64::NAN;
+    for c in chart::charts(&report, &graph) {
+        let rendered = chart::render(&c).unwrap_or_else(|e| panic!("{e}"));
+        let texts = check_svg(&rendered.svg, None).join("\n");
+        check_png(&rendered.png);
+        if matches!(c.kind, ChartKind::Histogram(_) | ChartKind::Cdf(_)) {
+            assert!(texts.contains("no request was answered"), "{texts}");
+        }
+    }
+    // Gaps, zeros on a log axis, infinities, and a series far longer than a chart shows.
+    let mut long: Vec<f64> = (0..250_000).map(|i| f64::from(i % 1000) + 1.0).collect();
+    long[7] = f64::NAN;
+    long[8] = 0.0;
+    long[9] = f64::INFINITY;
+    for timeline in [
+        TimeChart::new("p99 (ms)", 0.001).log_y().line("long", long.clone()).line("empty", Vec::new()),
+        TimeChart::new("queue length", 1.0).line("zeros", vec![0.0; 10]),
+        TimeChart::new("nothing", 1.0),
+    ] {
+        let c = chart::Chart { file_stem: "t".into(), title: "t".into(), kind: ChartKind::Timeline(timeline) };
+        let svg = chart::render_svg(&c).unwrap_or_else(|e| panic!("{e}"));
+        check_svg(&svg, Some((chart::WIDTH, chart::HEIGHT)));
+        check_png(&chart::render_png(&c).expect("renders"));
+        // Long series are thinned: the SVG stays small.
+        assert!(svg.len() < 200_000, "{} bytes", svg.len());
+    }
+}
+
+#[test]
+fn call_graphs_of_any_shape_draw_or_are_refused_cleanly() {
+    let node = |i: usize, kind| GraphNode { name: format!("node-{i}"), kind, detail: "1 x 1 worker".into() };
+    let graph = |nodes: Vec<GraphNode>, edges| CallGraph { name: "g".into(), nodes, edges };
+    let picture = |g: CallGraph| {
+        chart::render(&chart::Chart { file_stem: "g".into(), title: "g".into(), kind: ChartKind::CallGraph(g) })
+    };
+    // Nothing at all.
+    let empty = picture(graph(Vec::new(), Vec::new())).expect("an empty graph draws");
+    check_png(&empty.png);
+    // A cycle and an edge to nowhere (which compiled scenarios never have).
+    let edges = vec![
+        tailsim_report::graph::GraphEdge { from: 0, to: 1, label: "a, b, c".into() },
+        tailsim_report::graph::GraphEdge { from: 1, to: 2, label: String::new() },
+        tailsim_report::graph::GraphEdge { from: 2, to: 1, label: "back".into() },
+        tailsim_report::graph::GraphEdge { from: 2, to: 9, label: "nowhere".into() },
+    ];
+    let odd = graph(vec![node(0, NodeKind::Client), node(1, NodeKind::Service), node(2, NodeKind::Service)], edges);
+    let drawn = picture(odd).expect("draws");
+    assert!(check_svg(&drawn.svg, None).iter().any(|t| t == "back"));
+    // Too wide to draw: refused with an error that names the chart.
+    let wide = graph((0..400).map(|i| node(i, NodeKind::Client)).collect(), Vec::new());
+    match picture(wide) {
+        Err(ChartError::TooLarge { chart, size }) => assert!(chart == "g" && size.0 > chart::MAX_SIDE),
+        other => panic!("expected TooLarge, got {:?}", other.map(|r| r.file_stem)),
+    }
+}

@@ -64,7 +64,7 @@ struct ScenarioArgs {
 struct RunArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// Output folder for summary.json [default: out/<scenario name>].
+    /// Output folder for summary.json, the charts and report.html [default: out/<scenario name>].
     #[arg(long)]
     out: Option<PathBuf>,
     /// Master seed (default: the scenario's `seed`, else 1).
@@ -94,6 +94,10 @@ struct RunArgs {
     /// Print summary.json to standard output instead of the table.
     #[arg(long)]
     json: bool,
+    /// Write no charts (SVG, PNG) and no report.html; summary.json, timeseries.csv and
+    /// callgraph.dot still are.
+    #[arg(long)]
+    no_charts: bool,
 }
 
 #[derive(Args)]
@@ -262,15 +266,34 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         message: format!("error: cannot write {}: {e}", out.join("summary.json").display()),
     })?;
 
+    // Charts and the page are drawn after the run, from the summary: never inside the simulation.
+    let graph = tailsim_model::graph::call_graph(&model);
+    let output_failure = |e: tailsim_report::write::OutputError| Failure {
+        code: 1,
+        diagnostics: Vec::new(),
+        message: format!("error: {e}"),
+    };
+    tailsim_report::write::write_callgraph_dot(&out, &graph).map_err(output_failure)?;
+    if !args.no_charts {
+        let description = model.description.clone().or_else(|| header_comment(&source));
+        tailsim_report::write::write_charts_and_report(&out, &report, &graph, description.as_deref())
+            .map_err(output_failure)?;
+    }
+
     if args.json {
         print!("{}", tailsim_report::write::summary_json(&report));
     } else if !args.quiet {
         print!("{}", tailsim_report::text::render(&report));
         let events: u64 = report.runs.iter().map(|r| r.events).sum();
         let rate = events as f64 / elapsed.as_secs_f64().max(1e-9);
+        let wrote = if args.no_charts {
+            "summary.json and timeseries.csv"
+        } else {
+            "summary.json, timeseries.csv, report.html and charts"
+        };
         println!(
-            "\nwrote {} ({:.2}s wall, {:.1}M events/s)",
-            out.join("summary.json").display(),
+            "\nwrote {wrote} in {} ({:.2}s wall, {:.1}M events/s)",
+            out.display(),
             elapsed.as_secs_f64(),
             rate / 1e6
         );
@@ -346,6 +369,18 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
         }
     }
     Ok(if args.deny_warnings && !warnings.is_empty() { 1 } else { 0 })
+}
+
+/// The comment lines a scenario file opens with, without their `//`: what the file shows.
+fn header_comment(source: &str) -> Option<String> {
+    let lines: Vec<&str> = source
+        .lines()
+        .map(str::trim)
+        .take_while(|l| l.starts_with("//"))
+        .map(|l| l.trim_start_matches('/').trim())
+        .collect();
+    let text = lines.join("\n");
+    (!text.trim().is_empty()).then_some(text)
 }
 
 fn list(dir: &Path) -> Result<u8, Failure> {

@@ -99,6 +99,14 @@ fn same_seed_gives_the_same_bytes_with_one_or_two_threads() {
         outputs.push(fs::read(out_dir.join("summary.json")).unwrap());
     }
     assert_eq!(outputs[0], outputs[1]);
+    // The charts and the page too, byte for byte.
+    let files = output_files(&dir.path().join("1"));
+    assert_eq!(files, output_files(&dir.path().join("2")));
+    assert!(files.len() > 5, "{files:?}");
+    for name in &files {
+        let (one, two) = (dir.path().join("1").join(name), dir.path().join("2").join(name));
+        assert!(fs::read(one).unwrap() == fs::read(two).unwrap(), "{name} differs between one and two threads");
+    }
     let json: serde_json::Value = serde_json::from_slice(&outputs[0]).unwrap();
     assert_eq!(json["replications"], 3);
     assert!(json["aggregate"]["clients"][0]["latency"]["p99_ms"]["ci95_half_width"].as_f64().unwrap() > 0.0);
@@ -380,4 +388,211 @@ fn sweep_writes_one_csv_row_per_point() {
     );
     assert!(lines[1].starts_with("100,1,server,0.1,"), "{}", lines[1]);
     assert!(lines[8].starts_with("800,2,server,0.4,"), "{}", lines[8]);
+}
+
+/// The names of the files in an output folder, sorted.
+fn output_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// Checks an SVG chart: well-formed XML, an `svg` root in the SVG namespace, some text.
+fn check_svg(path: &Path) {
+    let svg = fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(doc.root_element().tag_name().name(), "svg", "{}", path.display());
+    assert_eq!(doc.root_element().tag_name().namespace(), Some("http://www.w3.org/2000/svg"));
+    assert!(doc.descendants().any(|n| n.has_tag_name("text")), "{}: no text", path.display());
+}
+
+/// Checks a PNG chart: the signature, IHDR first, and image data that decodes; returns its size.
+fn check_png(path: &Path) -> (u32, u32) {
+    let bytes = fs::read(path).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{}: no PNG signature", path.display());
+    assert_eq!(&bytes[12..16], b"IHDR", "{}", path.display());
+    let size = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let mut reader = png::Decoder::new(std::io::Cursor::new(&bytes)).read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((info.width, info.height), (size(16), size(20)));
+    (info.width, info.height)
+}
+
+#[test]
+fn run_writes_charts_callgraph_and_report_html_beside_summary_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storm = scenario("retry-storm.ron");
+    let out = tailsim(&["run", storm.to_str().unwrap(), "--quiet", "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut expected: Vec<String> =
+        ["callgraph", "shoppers-latency-cdf", "shoppers-latency-histogram", "shoppers-over-time"]
+            .iter()
+            .flat_map(|stem| [format!("{stem}.png"), format!("{stem}.svg")])
+            .chain(["callgraph.dot", "report.html", "summary.json", "timeseries.csv"].map(String::from))
+            .collect();
+    expected.sort();
+    assert_eq!(output_files(dir.path()), expected);
+    for name in &expected {
+        let path = dir.path().join(name);
+        assert!(fs::metadata(&path).unwrap().len() > 100, "{name} is (nearly) empty");
+        if name.ends_with(".svg") {
+            check_svg(&path);
+        } else if name.ends_with(".png") {
+            let (width, height) = check_png(&path);
+            assert!(width >= 600 && height >= 400, "{name}: {width} x {height}");
+        }
+    }
+    let dot = fs::read_to_string(dir.path().join("callgraph.dot")).unwrap();
+    assert!(dot.contains("digraph \"retry-storm\" {"), "{dot}");
+    assert!(dot.contains("[label=\"timeout 500ms, retry x4 budget 1000%\"]"), "{dot}");
+
+    let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // The scenario's header comment, the tables, and every chart inline.
+    assert!(html.contains("A retry storm that outlives its trigger"), "no description");
+    assert!(html.contains("<th>client</th>") && html.contains("<td>shoppers</td>"), "no client table");
+    assert!(html.contains("<th>service</th>") && html.contains("<td>db</td>"), "no service table");
+    assert!(html.contains("fault: db slowdown x5"), "no fault line");
+    for stem in ["callgraph", "shoppers-latency-histogram", "shoppers-latency-cdf", "shoppers-over-time"] {
+        let at = html.find(&format!("<figure id=\"{stem}\">")).unwrap_or_else(|| panic!("no figure {stem}"));
+        assert!(html[at..].trim_start_matches(|c| c != '\n').contains("<svg"), "{stem} without its SVG");
+    }
+    assert_eq!(html.matches("<svg").count(), 4);
+    // One file that reads offline: nothing loaded from elsewhere.
+    for outside in ["<script", "<link", "src=", "url(", "@import", "https://"] {
+        assert!(!html.contains(outside), "report.html refers to something outside: {outside}");
+    }
+    assert!(!html.replace("http://www.w3.org/2000/svg", "").contains("http://"), "a link outside");
+}
+
+#[test]
+fn no_charts_writes_only_the_summary_the_time_series_and_the_dot_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mm1 = scenario("mm1.ron");
+    let args =
+        ["run", mm1.to_str().unwrap(), "--duration", "20s", "--no-charts", "--out", dir.path().to_str().unwrap()];
+    let out = tailsim(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(output_files(dir.path()), ["callgraph.dot", "summary.json", "timeseries.csv"]);
+    assert!(text(&out.stdout).contains("wrote summary.json and timeseries.csv in"), "{}", text(&out.stdout));
+}
+
+/// A Chromium-family browser on the PATH, or named by `TAILSIM_CHROMIUM`.
+fn find_browser() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("TAILSIM_CHROMIUM") {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    let names = ["chromium", "chromium-browser", "chromium-headless-shell", "headless_shell", "google-chrome"];
+    std::env::split_paths(&path).flat_map(|dir| names.map(|name| dir.join(name))).find(|p| p.is_file())
+}
+
+/// Loads a page in headless Chromium; returns the DOM after loading and what the browser logged.
+fn headless(browser: &Path, page: &Path, profile: &Path) -> (String, String) {
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("file://{}", page.canonicalize().unwrap().display()))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the browser starts");
+    // Read both pipes on threads so that neither fills up; kill a browser that hangs.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut s).map(|_| s).unwrap_or_default()
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut s).map(|_| s).unwrap_or_default()
+    });
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the browser did not finish within 120 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (out.join().unwrap(), err.join().unwrap())
+}
+
+/// The console messages in a browser log (Chromium logs each as `...:CONSOLE(line)] "text"`).
+fn console_messages(log: &str) -> Vec<&str> {
+    log.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught")).collect()
+}
+
+/// report.html in a real browser: it loads, every chart is there as SVG, and the console stays
+/// quiet. Skipped, saying so, where no Chromium is installed; CI installs one and sets
+/// `TAILSIM_REQUIRE_BROWSER=1`, which turns a missing browser into a failure.
+#[test]
+fn report_html_renders_in_a_headless_browser_without_console_errors() {
+    let Some(browser) = find_browser() else {
+        if std::env::var_os("TAILSIM_REQUIRE_BROWSER").is_some() {
+            panic!("TAILSIM_REQUIRE_BROWSER is set but no Chromium was found (set TAILSIM_CHROMIUM to its path)");
+        }
+        eprintln!(
+            "SKIPPED report_html_renders_in_a_headless_browser_without_console_errors: no Chromium on the PATH \
+             (apt-get install chromium, or set TAILSIM_CHROMIUM)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out_dir = dir.path().join("out");
+    let checkout = scenario("checkout.ron");
+    let out = tailsim(&[
+        "run",
+        checkout.to_str().unwrap(),
+        "--duration",
+        "20s",
+        "--quiet",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // First, that the check can fail: a page that logs an error is caught.
+    let canary = dir.path().join("canary.html");
+    fs::write(
+        &canary,
+        "<!DOCTYPE html><html><body><p>x</p><script>console.error('canary-7f3');</script></body></html>",
+    )
+    .unwrap();
+    let (dom, log) = headless(&browser, &canary, &dir.path().join("profile-canary"));
+    assert!(dom.contains("<p>x</p>"), "the browser printed no DOM: {dom}\n{log}");
+    assert!(
+        console_messages(&log).iter().any(|l| l.contains("canary-7f3")),
+        "the browser's console log is not where this test looks for it:\n{log}"
+    );
+
+    let (dom, log) = headless(&browser, &out_dir.join("report.html"), &dir.path().join("profile"));
+    assert!(console_messages(&log).is_empty(), "console messages:\n{}", console_messages(&log).join("\n"));
+    assert!(dom.contains("<h1>checkout</h1>"), "{}", &dom[..dom.len().min(2000)]);
+    for stem in ["callgraph", "shoppers-latency-histogram", "shoppers-latency-cdf", "shoppers-over-time"] {
+        let at = dom.find(&format!("<figure id=\"{stem}\">")).unwrap_or_else(|| panic!("no figure {stem} in the DOM"));
+        let figure = &dom[at..at + dom[at..].find("</figure>").expect("figure closed")];
+        // Parsed by the browser as SVG, with its text and shapes inside.
+        assert!(figure.contains("<svg") && figure.contains("</svg>"), "{stem}: no SVG in the DOM");
+        assert!(figure.contains("<text") && (figure.contains("<polyline") || figure.contains("<rect")), "{stem}");
+    }
+    assert!(dom.contains("<td>shoppers</td>"), "no client table in the DOM");
 }

@@ -1,5 +1,6 @@
 //! Everything a run produces, from the collectors the model records into while it runs to the
-//! summaries, confidence intervals, `summary.json`, the terminal table and the charts.
+//! summaries, confidence intervals, `summary.json`, the terminal table, the charts and
+//! `report.html`.
 //!
 //! Collectors stream: a [`LatencyRecorder`] is an HdrHistogram plus exact sums, an
 //! [`Occupancy`] a time-weighted integral of how many are inside. No per-request record is kept, so memory does
@@ -10,6 +11,7 @@ pub mod chart;
 pub mod collect;
 pub mod compare;
 pub mod graph;
+pub mod html;
 pub mod summary;
 pub mod sweep;
 pub mod text;

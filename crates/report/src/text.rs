@@ -56,9 +56,12 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// A table of left-aligned first column and right-aligned others.
-pub(crate) struct Table {
-    pub(crate) rows: Vec<Vec<String>>,
+/// A table: a header row, then one row per item; in text the first column is left-aligned and
+/// the others right-aligned.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// The header first, then the rows; a row may be shorter than the header.
+    pub rows: Vec<Vec<String>>,
 }
 
 impl Table {
@@ -90,9 +93,63 @@ impl Table {
     }
 }
 
+/// The summary as a sequence of running text and tables, which the terminal prints as text
+/// ([`Document::to_text`]) and `report.html` shows as HTML.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Document {
+    /// The blocks in order.
+    pub blocks: Vec<Block>,
+}
+
+/// A piece of a [`Document`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Block {
+    /// Lines of text, with their line breaks (blank lines separate paragraphs).
+    Text(String),
+    /// A table.
+    Table(Table),
+}
+
+impl Write for Document {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        match self.blocks.last_mut() {
+            Some(Block::Text(text)) => text.push_str(s),
+            _ => self.blocks.push(Block::Text(s.to_string())),
+        }
+        Ok(())
+    }
+}
+
+impl Document {
+    fn push(&mut self, c: char) {
+        let _ = self.write_char(c);
+    }
+
+    fn table(&mut self, table: Table) {
+        self.blocks.push(Block::Table(table));
+    }
+
+    /// The document as the terminal shows it.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for block in &self.blocks {
+            match block {
+                Block::Text(text) => out.push_str(text),
+                Block::Table(table) => table.render(&mut out),
+            }
+        }
+        out
+    }
+}
+
 /// The whole terminal summary of a report.
 pub fn render(report: &Report) -> String {
-    let mut out = String::new();
+    document(report).to_text()
+}
+
+/// The summary of a report as text and tables.
+pub fn document(report: &Report) -> Document {
+    let mut out = Document::default();
     let _ = writeln!(
         out,
         "{}: {}s simulated ({}s warm-up), seed {}, {} replication{}",
@@ -126,7 +183,7 @@ pub fn render(report: &Report) -> String {
                     with_ci(p999_ms),
                 ]);
             }
-            clients.render(&mut out);
+            out.table(clients);
             out.push('\n');
             let mut services = Table::new(&["service", "util", "queue", "wait mean", "wait p99", "p99"]);
             for s in &aggregate.services {
@@ -143,7 +200,7 @@ pub fn render(report: &Report) -> String {
                     with_ci(s.latency.p99_ms),
                 ]);
             }
-            services.render(&mut out);
+            out.table(services);
             let _ = writeln!(out, "\n± is the half-width of a 95% confidence interval across replications.");
         }
         (None, Some(run)) => render_run(run, &mut out),
@@ -152,7 +209,7 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-fn render_run(run: &RunSummary, out: &mut String) {
+fn render_run(run: &RunSummary, out: &mut Document) {
     let mut clients = Table::new(&[
         "client",
         "requests",
@@ -181,7 +238,7 @@ fn render_run(run: &RunSummary, out: &mut String) {
             thousands(c.in_flight_at_end),
         ]);
     }
-    clients.render(out);
+    out.table(clients);
     out.push('\n');
     let mut services = Table::new(&[
         "service",
@@ -217,7 +274,7 @@ fn render_run(run: &RunSummary, out: &mut String) {
             row.push(format!("{:.1}%", if capacity > 0.0 { s.wasted_work_s / capacity * 100.0 } else { 0.0 }));
         }
     }
-    services.render(out);
+    out.table(services);
     if run.edges.iter().any(|e| {
         e.attempts != e.calls
             || e.timeouts > 0
@@ -273,7 +330,7 @@ fn render_run(run: &RunSummary, out: &mut String) {
                 row.push(thousands(e.throttled));
             }
         }
-        edges.render(out);
+        out.table(edges);
     }
     for f in &run.faults {
         let before = f.goodput_before_per_s.map_or("-".to_string(), |g| format!("{g:.1}/s"));

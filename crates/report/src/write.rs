@@ -1,12 +1,15 @@
 //! Writing result files atomically: to a temporary file in the same folder, then a rename, so a
 //! crash or Ctrl-C never leaves a half-written `summary.json`, `timeseries.csv`, chart or report.
 
+use std::fmt;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::chart::RenderedChart;
+use crate::chart::{self, ChartError, RenderedChart};
+use crate::graph::CallGraph;
+use crate::html;
 use crate::summary::Report;
 
 /// Writes `contents` to `path` through a temporary sibling and a rename.
@@ -95,6 +98,60 @@ pub fn write_summary(dir: &Path, report: &Report) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     atomic_write(&dir.join("summary.json"), summary_json(report).as_bytes())?;
     atomic_write(&dir.join("timeseries.csv"), timeseries_csv(report).as_bytes())
+}
+
+/// A result file that could not be made.
+#[derive(Debug)]
+pub enum OutputError {
+    /// Writing a file failed.
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: io::Error,
+    },
+    /// Drawing a chart failed.
+    Chart(ChartError),
+}
+
+impl fmt::Display for OutputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OutputError::Write { path, error } => write!(f, "cannot write {}: {error}", path.display()),
+            OutputError::Chart(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+/// Writes `callgraph.dot` (Graphviz) into `dir`; returns its path.
+pub fn write_callgraph_dot(dir: &Path, graph: &CallGraph) -> Result<PathBuf, OutputError> {
+    let path = dir.join("callgraph.dot");
+    fs::create_dir_all(dir)
+        .and_then(|()| atomic_write(&path, graph.to_dot().as_bytes()))
+        .map_err(|error| OutputError::Write { path: path.clone(), error })?;
+    Ok(path)
+}
+
+/// Draws every chart of the report ([`chart::charts`]), writes each as SVG and PNG, and writes
+/// `report.html` with the description, the tables and the charts inline; returns the files
+/// written, `report.html` last.
+pub fn write_charts_and_report(
+    dir: &Path,
+    report: &Report,
+    graph: &CallGraph,
+    description: Option<&str>,
+) -> Result<Vec<PathBuf>, OutputError> {
+    let rendered = chart::charts(report, graph).iter().map(chart::render).collect::<Result<Vec<_>, _>>();
+    let rendered = rendered.map_err(OutputError::Chart)?;
+    let mut written =
+        write_charts(dir, &rendered).map_err(|error| OutputError::Write { path: dir.to_path_buf(), error })?;
+    let path = dir.join("report.html");
+    atomic_write(&path, html::report_html(report, description, &rendered).as_bytes())
+        .map_err(|error| OutputError::Write { path: path.clone(), error })?;
+    written.push(path);
+    Ok(written)
 }
 
 /// Writes each chart as `<stem>.svg` and `<stem>.png` into `dir`; returns the files written.

@@ -35,3 +35,9 @@ fn hedging_call_graph_names_its_hedge_and_fan_out_policies() {
     let graph = tailsim_model::graph::call_graph(&model);
     assert!(graph.edges.iter().any(|e| e.label.contains("hedge after p")), "{graph:?}");
 }
+
+#[test]
+fn bulkhead_call_graph_names_classes_and_their_handlers() {
+    let model = load(include_str!("../scenarios/bulkhead.ron"));
+    check_golden("bulkhead.dot", &tailsim_model::graph::call_graph(&model).to_dot());
+}

@@ -18,7 +18,15 @@ pub fn call_graph(model: &Model) -> CallGraph {
                 Arrivals::Poisson => "Poisson",
                 Arrivals::Constant => "constant",
             };
-            GraphNode { name: c.name.clone(), kind: NodeKind::Client, detail: format!("{}/s {arrivals}", c.rate_per_s) }
+            let mut detail = format!("{}/s {arrivals}", c.rate_per_s);
+            // Classes with their shares, from the cumulative probabilities.
+            let mut before = 0.0;
+            for &(class, cumulative) in &c.classes {
+                let name = model.classes.get(usize::from(class)).map_or("?", |k| k.name.as_str());
+                detail.push_str(&format!(", {name} {}%", ((cumulative - before) * 1000.0).round() / 10.0));
+                before = cumulative;
+            }
+            GraphNode { name: c.name.clone(), kind: NodeKind::Client, detail }
         })
         .collect();
     nodes.extend(model.services.iter().map(|s| {
@@ -49,7 +57,18 @@ pub fn call_graph(model: &Model) -> CallGraph {
         }
     }
     for (s, service) in model.services.iter().enumerate() {
-        for step in service.all_steps() {
+        // Each handler's steps, those of a class handler named after the classes that run it.
+        let handlers = (0..=service.class_handlers.len()).map(|h| {
+            let classes: Vec<&str> = (0..service.handler_of_class.len())
+                .filter(|&class| h > 0 && usize::from(service.handler_of_class[class]) == h)
+                .filter_map(|class| model.classes.get(class).map(|k| k.name.as_str()))
+                .collect();
+            let steps = if h == 0 { &service.steps } else { &service.class_handlers[h - 1] };
+            (steps, (!classes.is_empty()).then(|| format!("for {}", classes.join("/"))))
+        });
+        for (step, for_classes) in
+            handlers.flat_map(|(steps, classes)| steps.iter().map(move |st| (st, classes.clone())))
+        {
             let wait = |needed: u32, n: u32| {
                 if needed >= n {
                     String::new()
@@ -73,6 +92,11 @@ pub fn call_graph(model: &Model) -> CallGraph {
                 Step::Work(_) | Step::Fail(_) => Vec::new(),
             };
             for (edge, shape) in shaped {
+                let shape = match (&for_classes, shape) {
+                    (Some(classes), Some(shape)) => Some(format!("{classes}, {shape}")),
+                    (Some(classes), None) => Some(classes.clone()),
+                    (None, shape) => shape,
+                };
                 if let Some(slot) = callers.get_mut(edge as usize) {
                     *slot = Some((n_clients + s, shape));
                 }

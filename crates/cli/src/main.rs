@@ -276,8 +276,11 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     tailsim_report::write::write_callgraph_dot(&out, &graph).map_err(output_failure)?;
     if !args.no_charts {
         let description = model.description.clone().or_else(|| header_comment(&source));
-        tailsim_report::write::write_charts_and_report(&out, &report, &graph, description.as_deref())
+        let written = tailsim_report::write::write_charts_and_report(&out, &report, &graph, description.as_deref())
             .map_err(output_failure)?;
+        for skipped in &written.skipped {
+            eprintln!("warning: {skipped}; left out of the charts and report.html (callgraph.dot has the graph)");
+        }
     }
 
     if args.json {

@@ -596,3 +596,29 @@ fn report_html_renders_in_a_headless_browser_without_console_errors() {
     }
     assert!(dom.contains("<td>shoppers</td>"), "no client table in the DOM");
 }
+
+/// A call graph too wide to draw is left out with a warning; the run, the other charts and
+/// the page are still written.
+#[test]
+fn a_call_graph_too_large_to_draw_is_left_out_with_a_warning() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clients: Vec<String> =
+        (0..40).map(|i| format!("Client(name: \"client-with-a-long-name-{i}\", target: \"s\", rate: 1.0)")).collect();
+    let source = format!(
+        "Scenario(name: \"wide\", duration: \"2s\", clients: [{}], services: [Service(name: \"s\", handler: [Work(Constant(\"1ms\"))])])",
+        clients.join(", ")
+    );
+    let file = dir.path().join("wide.ron");
+    fs::write(&file, source).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = tailsim(&["run", file.to_str().unwrap(), "--quiet", "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("warning: chart `callgraph`:") && stderr.contains("larger than 6000"), "{stderr}");
+    let files = output_files(&out_dir);
+    assert!(files.contains(&"callgraph.dot".to_string()) && !files.contains(&"callgraph.svg".to_string()));
+    assert!(files.contains(&"client-with-a-long-name-39-over-time.png".to_string()), "{files:?}");
+    let html = fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert!(html.contains("left out: chart `callgraph`"), "no note in report.html");
+    assert_eq!(html.matches("<svg").count(), 40 * 3);
+}

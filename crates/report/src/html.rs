@@ -25,8 +25,9 @@ figure svg { max-width: 100%; height: auto; border: 1px solid #eee; }
 ";
 
 /// The report page: the title, the scenario's description (its header comment, or its
-/// `description`), the summary tables, and the charts in the order given.
-pub fn report_html(report: &Report, description: Option<&str>, charts: &[RenderedChart]) -> String {
+/// `description`), the summary tables, the charts in the order given, and notes about charts
+/// that could not be shown.
+pub fn report_html(report: &Report, description: Option<&str>, charts: &[RenderedChart], notes: &[String]) -> String {
     let mut out = String::new();
     let title = escape(&report.scenario);
     let _ = writeln!(out, "<!DOCTYPE html>");
@@ -66,8 +67,11 @@ pub fn report_html(report: &Report, description: Option<&str>, charts: &[Rendere
         }
     }
     let _ = writeln!(out, "</div>");
-    if !charts.is_empty() {
+    if !charts.is_empty() || !notes.is_empty() {
         let _ = writeln!(out, "<h2>Charts</h2>");
+    }
+    for note in notes {
+        let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(note));
     }
     for chart in charts {
         let _ = writeln!(out, "<figure id=\"{}\">", escape(&chart.file_stem));

@@ -134,24 +134,42 @@ pub fn write_callgraph_dot(dir: &Path, graph: &CallGraph) -> Result<PathBuf, Out
     Ok(path)
 }
 
+/// What [`write_charts_and_report`] wrote, and the charts it left out.
+#[derive(Debug, Default)]
+pub struct ChartsWritten {
+    /// The files written, `report.html` last.
+    pub files: Vec<PathBuf>,
+    /// Charts too large to draw ([`ChartError::TooLarge`]), left out of the files and the page.
+    pub skipped: Vec<ChartError>,
+}
+
 /// Draws every chart of the report ([`chart::charts`]), writes each as SVG and PNG, and writes
-/// `report.html` with the description, the tables and the charts inline; returns the files
-/// written, `report.html` last.
+/// `report.html` with the description, the tables and the charts inline. A chart too large to
+/// draw (a call graph of hundreds of clients side by side) is left out and reported in
+/// [`ChartsWritten::skipped`]; the page says so. Any other failure stops with an error.
 pub fn write_charts_and_report(
     dir: &Path,
     report: &Report,
     graph: &CallGraph,
     description: Option<&str>,
-) -> Result<Vec<PathBuf>, OutputError> {
-    let rendered = chart::charts(report, graph).iter().map(chart::render).collect::<Result<Vec<_>, _>>();
-    let rendered = rendered.map_err(OutputError::Chart)?;
-    let mut written =
+) -> Result<ChartsWritten, OutputError> {
+    let mut rendered = Vec::new();
+    let mut skipped = Vec::new();
+    for c in chart::charts(report, graph) {
+        match chart::render(&c) {
+            Ok(done) => rendered.push(done),
+            Err(e @ ChartError::TooLarge { .. }) => skipped.push(e),
+            Err(e) => return Err(OutputError::Chart(e)),
+        }
+    }
+    let mut files =
         write_charts(dir, &rendered).map_err(|error| OutputError::Write { path: dir.to_path_buf(), error })?;
+    let notes: Vec<String> = skipped.iter().map(|e| format!("left out: {e}")).collect();
     let path = dir.join("report.html");
-    atomic_write(&path, html::report_html(report, description, &rendered).as_bytes())
+    atomic_write(&path, html::report_html(report, description, &rendered, &notes).as_bytes())
         .map_err(|error| OutputError::Write { path: path.clone(), error })?;
-    written.push(path);
-    Ok(written)
+    files.push(path);
+    Ok(ChartsWritten { files, skipped })
 }
 
 /// Writes each chart as `<stem>.svg` and `<stem>.png` into `dir`; returns the files written.

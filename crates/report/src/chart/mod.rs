@@ -27,8 +27,9 @@ pub use timeline::{Band, NamedSeries, TimeChart};
 pub const WIDTH: u32 = 960;
 /// Height of every chart but the call graph, in pixels.
 pub const HEIGHT: u32 = 540;
-/// The largest picture drawn, in pixels per side: a bigger call graph is refused, not drawn.
-pub const MAX_SIDE: u32 = 8000;
+/// The largest picture drawn, in pixels per side (a 6000 x 6000 bitmap is about 100 MB): a
+/// bigger call graph is refused, not drawn.
+pub const MAX_SIDE: u32 = 6000;
 
 /// The font family every chart uses; registered once with the embedded DejaVu Sans.
 const FONT: &str = "sans-serif";

@@ -398,6 +398,17 @@ fn output_files(dir: &Path) -> Vec<String> {
     names
 }
 
+/// The charts of a run with one client named `shoppers`.
+const CHARTS: [&str; 7] = [
+    "callgraph",
+    "shoppers-latency-histogram",
+    "shoppers-latency-cdf",
+    "shoppers-over-time",
+    "shoppers-latency-over-time",
+    "services-utilisation",
+    "services-queue-length",
+];
+
 /// Checks an SVG chart: well-formed XML, an `svg` root in the SVG namespace, some text.
 fn check_svg(path: &Path) {
     let svg = fs::read_to_string(path).unwrap();
@@ -426,12 +437,11 @@ fn run_writes_charts_callgraph_and_report_html_beside_summary_json() {
     let storm = scenario("retry-storm.ron");
     let out = tailsim(&["run", storm.to_str().unwrap(), "--quiet", "--out", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let mut expected: Vec<String> =
-        ["callgraph", "shoppers-latency-cdf", "shoppers-latency-histogram", "shoppers-over-time"]
-            .iter()
-            .flat_map(|stem| [format!("{stem}.png"), format!("{stem}.svg")])
-            .chain(["callgraph.dot", "report.html", "summary.json", "timeseries.csv"].map(String::from))
-            .collect();
+    let mut expected: Vec<String> = CHARTS
+        .iter()
+        .flat_map(|stem| [format!("{stem}.png"), format!("{stem}.svg")])
+        .chain(["callgraph.dot", "report.html", "summary.json", "timeseries.csv"].map(String::from))
+        .collect();
     expected.sort();
     assert_eq!(output_files(dir.path()), expected);
     for name in &expected {
@@ -455,11 +465,11 @@ fn run_writes_charts_callgraph_and_report_html_beside_summary_json() {
     assert!(html.contains("<th>client</th>") && html.contains("<td>shoppers</td>"), "no client table");
     assert!(html.contains("<th>service</th>") && html.contains("<td>db</td>"), "no service table");
     assert!(html.contains("fault: db slowdown x5"), "no fault line");
-    for stem in ["callgraph", "shoppers-latency-histogram", "shoppers-latency-cdf", "shoppers-over-time"] {
+    for stem in CHARTS {
         let at = html.find(&format!("<figure id=\"{stem}\">")).unwrap_or_else(|| panic!("no figure {stem}"));
         assert!(html[at..].trim_start_matches(|c| c != '\n').contains("<svg"), "{stem} without its SVG");
     }
-    assert_eq!(html.matches("<svg").count(), 4);
+    assert_eq!(html.matches("<svg").count(), CHARTS.len());
     // One file that reads offline: nothing loaded from elsewhere.
     for outside in ["<script", "<link", "src=", "url(", "@import", "https://"] {
         assert!(!html.contains(outside), "report.html refers to something outside: {outside}");
@@ -587,7 +597,7 @@ fn report_html_renders_in_a_headless_browser_without_console_errors() {
     let (dom, log) = headless(&browser, &out_dir.join("report.html"), &dir.path().join("profile"));
     assert!(console_messages(&log).is_empty(), "console messages:\n{}", console_messages(&log).join("\n"));
     assert!(dom.contains("<h1>checkout</h1>"), "{}", &dom[..dom.len().min(2000)]);
-    for stem in ["callgraph", "shoppers-latency-histogram", "shoppers-latency-cdf", "shoppers-over-time"] {
+    for stem in CHARTS {
         let at = dom.find(&format!("<figure id=\"{stem}\">")).unwrap_or_else(|| panic!("no figure {stem} in the DOM"));
         let figure = &dom[at..at + dom[at..].find("</figure>").expect("figure closed")];
         // Parsed by the browser as SVG, with its text and shapes inside.
@@ -620,5 +630,5 @@ fn a_call_graph_too_large_to_draw_is_left_out_with_a_warning() {
     assert!(files.contains(&"client-with-a-long-name-39-over-time.png".to_string()), "{files:?}");
     let html = fs::read_to_string(out_dir.join("report.html")).unwrap();
     assert!(html.contains("left out: chart `callgraph`"), "no note in report.html");
-    assert_eq!(html.matches("<svg").count(), 40 * 3);
+    assert_eq!(html.matches("<svg").count(), 40 * 4 + 2);
 }

@@ -1,6 +1,7 @@
 //! Charts of a finished run, drawn with plotters into SVG and PNG after the simulation (never
 //! inside it). [`charts`] lists what a report shows: the call graph, and for each client its
-//! latency histogram, its latency CDF and its answers over time. [`render_svg`] and
+//! latency histogram, its latency CDF, its answers and latency over time; the services'
+//! utilisation and queue length over time. [`render_svg`] and
 //! [`render_png`] draw one chart.
 //!
 //! Text is laid out (and, in PNG, drawn) with the DejaVu Sans font compiled into the binary,
@@ -18,7 +19,7 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
 use crate::graph::CallGraph;
-use crate::summary::Report;
+use crate::summary::{Report, ServiceSeries};
 
 pub use latency::LatencyChart;
 pub use timeline::{Band, NamedSeries, TimeChart};
@@ -126,9 +127,10 @@ pub struct RenderedChart {
     pub png: Vec<u8>,
 }
 
-/// Every chart of a report: the call graph, then for each client a latency histogram, a
-/// latency CDF and its answers over time. Distributions and time series come from the first
-/// replication (titles say so when there are more).
+/// Every chart of a report: the call graph; for each client a latency histogram, a latency
+/// CDF, its answers over time and its p50 and p99 over time; then every service's utilisation
+/// and queue length over time. Distributions and time series come from the first replication
+/// (titles say so when there are more).
 pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
     let mut out = vec![Chart {
         file_stem: "callgraph".into(),
@@ -156,6 +158,31 @@ pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
             file_stem: format!("{stem}-over-time"),
             title: format!("{}: throughput, goodput and errors{which}", client.name),
             kind: ChartKind::Timeline(TimeChart::answers(client, &bands)),
+        });
+        out.push(Chart {
+            file_stem: format!("{stem}-latency-over-time"),
+            title: format!("{}: latency per window{which}", client.name),
+            kind: ChartKind::Timeline(TimeChart::latency(client, &bands)),
+        });
+    }
+    if !run.services.is_empty() {
+        let window_s = run.services[0].per_window.window_s;
+        let per_service = |value: &dyn Fn(&ServiceSeries) -> Vec<f64>| {
+            run.services.iter().map(|s| (s.name.clone(), value(&s.per_window))).collect::<Vec<_>>()
+        };
+        let utilisation = per_service(&|w| w.utilisation.iter().map(|u| u * 100.0).collect());
+        let queue = per_service(&|w| w.mean_queue_length.clone());
+        out.push(Chart {
+            file_stem: "services-utilisation".into(),
+            title: format!("{}: utilisation per service{which}", report.scenario),
+            kind: ChartKind::Timeline(TimeChart::lines("busy workers (% of all)", window_s, utilisation).bands(&bands)),
+        });
+        out.push(Chart {
+            file_stem: "services-queue-length".into(),
+            title: format!("{}: queue length per service{which}", report.scenario),
+            kind: ChartKind::Timeline(
+                TimeChart::lines("visits waiting (time-averaged)", window_s, queue).bands(&bands),
+            ),
         });
     }
     out

@@ -108,6 +108,23 @@ impl TimeChart {
             .bands(bands)
     }
 
+    /// A client's median and 99th percentile per window, on a log axis; windows without a
+    /// successful answer are gaps.
+    pub fn latency(client: &ClientSummary, bands: &[Band]) -> TimeChart {
+        let series = &client.per_window;
+        let values = |v: &[Option<f64>]| v.iter().map(|x| x.unwrap_or(f64::NAN)).collect();
+        TimeChart::new("latency of successes (ms, log scale)", series.window_s)
+            .log_y()
+            .line("p50", values(&series.p50_ms))
+            .line("p99", values(&series.p99_ms))
+            .bands(bands)
+    }
+
+    /// One line per named series.
+    pub fn lines(y_label: impl Into<String>, window_s: f64, series: Vec<(String, Vec<f64>)>) -> TimeChart {
+        series.into_iter().fold(TimeChart::new(y_label, window_s), |chart, (name, values)| chart.line(name, values))
+    }
+
     /// The series averaged over groups of windows so that none has more than [`MAX_POINTS`]
     /// points: `(group width in seconds, series)`.
     fn thinned(&self) -> (f64, Vec<NamedSeries>) {

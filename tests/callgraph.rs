@@ -41,3 +41,14 @@ fn bulkhead_call_graph_names_classes_and_their_handlers() {
     let model = load(include_str!("../scenarios/bulkhead.ron"));
     check_golden("bulkhead.dot", &tailsim_model::graph::call_graph(&model).to_dot());
 }
+
+#[test]
+fn closed_loop_clients_show_their_users_and_think_time() {
+    let model = load(
+        r#"Scenario(name: "closed", duration: "5s",
+            clients: [Client(name: "people", target: "s", users: 20, think: Exponential(mean: "100ms"))],
+            services: [Service(name: "s", workers: 2, handler: [Work(Exponential(mean: "5ms"))])])"#,
+    );
+    let graph = tailsim_model::graph::call_graph(&model);
+    assert_eq!(graph.nodes[0].detail, "20 users, think 100ms");
+}

@@ -18,7 +18,14 @@ pub fn call_graph(model: &Model) -> CallGraph {
                 Arrivals::Poisson => "Poisson",
                 Arrivals::Constant => "constant",
             };
-            let mut detail = format!("{}/s {arrivals}", c.rate_per_s);
+            let mut detail = match &c.closed {
+                // Closed loop: users who each wait for an answer, then think.
+                Some((users, think)) => {
+                    format!("{users} users, think {}", tailsim_report::text::format_ms(think.mean() * 1e-6))
+                }
+                None if c.traffic.is_some() => format!("{}/s {arrivals}, shaped", c.rate_per_s),
+                None => format!("{}/s {arrivals}", c.rate_per_s),
+            };
             // Classes with their shares, from the cumulative probabilities.
             let mut before = 0.0;
             for &(class, cumulative) in &c.classes {

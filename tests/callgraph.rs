@@ -1,21 +1,21 @@
 //! The call graph of a bundled scenario, as Graphviz DOT text, against a reviewed golden file;
-//! set `TAILSIM_BLESS=1` to rewrite the file after a deliberate change, then review the diff.
+//! set `UPDATE_GOLDEN=1` to rewrite the file after a deliberate change, then review the diff.
 
 use std::path::Path;
 
 use tailsim_tests::load;
 
-/// Compares `actual` with the golden file, or rewrites it under `TAILSIM_BLESS=1`.
+/// Compares `actual` with the golden file, or rewrites it under `UPDATE_GOLDEN=1`.
 fn check_golden(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden").join(name);
-    if std::env::var_os("TAILSIM_BLESS").is_some() {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, actual).expect("golden file written");
         return;
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         expected == actual,
-        "{name} differs from the golden file; if the change is intended, run with TAILSIM_BLESS=1 and review the diff\n--- actual:\n{actual}"
+        "{name} differs from the golden file; if the change is intended, run with UPDATE_GOLDEN=1 and review the diff\n--- actual:\n{actual}"
     );
 }
 

@@ -173,3 +173,25 @@ fn call_graphs_of_any_shape_draw_or_are_refused_cleanly() {
         other => panic!("expected TooLarge, got {:?}", other.map(|r| r.file_stem)),
     }
 }
+
+/// Fault bands end with the run, and periodic faults (pauses strike now and then inside a
+/// window as long as the run) are not shaded: time charts keep the run's own time axis.
+#[test]
+fn fault_bands_stay_inside_the_run() {
+    let model = load(include_str!("../scenarios/gc-pauses.ron"));
+    let report = run(&model, 1, 1);
+    let bands = chart::fault_bands(&report.runs[0], report.warmup_s);
+    assert_eq!(bands.len(), 1, "only the warm-up: {bands:?}");
+    let text = r#"Scenario(
+        name: "outage",
+        duration: "20s",
+        clients: [Client(name: "users", target: "api", rate: 10.0)],
+        services: [Service(name: "api", instances: 2, handler: [Work(Constant("1ms"))])],
+        faults: [Outage(service: "api", instance: 1, at: "15s", duration: "1h")],
+    )"#;
+    let report = run(&load(text), 1, 1);
+    let bands = chart::fault_bands(&report.runs[0], report.warmup_s);
+    assert_eq!(bands.len(), 1);
+    assert_eq!((bands[0].start_s, bands[0].end_s), (15.0, 20.0));
+    assert!(bands[0].label.contains("api #1: outage"), "{}", bands[0].label);
+}

@@ -2410,6 +2410,8 @@ impl<'m> World<'m> {
                     },
                     start_s: fault.start.as_secs_f64(),
                     end_s: fault.end.as_secs_f64(),
+                    periodic: matches!(fault.kind, FaultKind::Freeze { .. }),
+                    instance: fault.instance,
                     goodput_before_per_s: goodput_before,
                     goodput_at_end_per_s: goodput_at_end,
                     recovered_after_s,

@@ -179,8 +179,13 @@ pub struct FaultSummary {
     pub kind: String,
     /// When it started, in seconds.
     pub start_s: f64,
-    /// When it ended, in seconds.
+    /// When it ended, in seconds (possibly after the run).
     pub end_s: f64,
+    /// Whether it strikes now and then inside its window (pauses, a CPU quota) rather than
+    /// all through it.
+    pub periodic: bool,
+    /// The instance it hits, or `null` for all.
+    pub instance: Option<u32>,
     /// Goodput of all clients between the warm-up and the fault, per second; `null` if the
     /// fault starts before any window was measured.
     pub goodput_before_per_s: Option<f64>,

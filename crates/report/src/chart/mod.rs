@@ -22,7 +22,7 @@ use crate::graph::CallGraph;
 use crate::summary::{Report, ServiceSeries};
 
 pub use latency::LatencyChart;
-pub use timeline::{Band, NamedSeries, TimeChart};
+pub use timeline::{Band, NamedSeries, TimeChart, fault_bands};
 
 /// Width of every chart but the call graph, in pixels.
 pub const WIDTH: u32 = 960;

@@ -264,15 +264,21 @@ fn line_colour(i: usize) -> RGBColor {
 }
 
 /// The warm-up and every fault of a run as bands to shade.
+/// Faults are cut at the run's end; periodic ones (pauses, CPU quotas) strike only now and
+/// then inside their window, so shading all of it would mislead: they are left out.
 pub fn fault_bands(run: &RunSummary, warmup_s: f64) -> Vec<Band> {
     let mut bands = Vec::new();
     if warmup_s > 0.0 {
         bands.push(Band { label: "warm-up".into(), start_s: 0.0, end_s: warmup_s, warmup: true });
     }
-    bands.extend(run.faults.iter().map(|f| Band {
-        label: format!("{}: {}", f.service, f.kind),
+    let run_end = warmup_s + run.measured_s;
+    bands.extend(run.faults.iter().filter(|f| !f.periodic && f.start_s < run_end).map(|f| Band {
+        label: match f.instance {
+            Some(i) => format!("{} #{i}: {}", f.service, f.kind),
+            None => format!("{}: {}", f.service, f.kind),
+        },
         start_s: f.start_s,
-        end_s: f.end_s,
+        end_s: f.end_s.min(run_end),
         warmup: false,
     }));
     bands

@@ -254,7 +254,10 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     0..n_services,
                     1.0f64..3_000.0,
                     prop_oneof![Just(Arrivals::Poisson), Just(Arrivals::Constant)],
-                    policy(),
+                    (policy(), hedge()).prop_map(|(mut policy, hedge)| {
+                        policy.hedge = hedge;
+                        policy
+                    }),
                     (1.0f64..10.0, 1.0f64..10.0, 0usize..3),
                 ),
                 1..3,

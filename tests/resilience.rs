@@ -701,3 +701,30 @@ fn aws_jitter_ranking_under_optimistic_concurrency() {
         assert!(no_backoff.1.iter().zip(last).all(|(f, l)| f < l), "no backoff should finish before {name}");
     }
 }
+
+/// Hedging on a client's own edge behaves as on a `Call` step: with exponential 1 ms calls and
+/// a hedge after 2 ms, the extra calls are P(S > 2 ms) = e^-2 and p99 = (ln 100 + 2) / 2 ms.
+/// Cancelled losers are counted, and requests are conserved.
+#[test]
+fn hedging_works_on_a_clients_edge() {
+    let text = r#"Scenario(
+        name: "client-hedge",
+        duration: "300s",
+        warmup: "5s",
+        clients: [Client(name: "users", target: "backend", rate: 200.0, policy: (hedge: (after: "2ms")))],
+        services: [Service(name: "backend", workers: 10000, handler: [Work(Exponential(mean: "1ms"))])],
+    )"#;
+    let report = run(&load(text), 3, 20);
+    let extra: Vec<f64> =
+        report.runs.iter().map(|r| r.edges[0].hedges as f64 / (r.edges[0].calls - r.edges[0].hedges) as f64).collect();
+    assert_theory("client-edge hedge after 2ms: extra load", &extra, (-2.0f64).exp(), 0.03);
+    let p99: Vec<f64> = clients(&report).map(|c| c.latency.p99_ms.unwrap()).collect();
+    assert_theory("client-edge hedge after 2ms: p99 (ms)", &p99, (100f64.ln() + 2.0) / 2.0, 0.03);
+    for r in &report.runs {
+        // One loser per hedge, except for requests still open at the end (the loser is counted
+        // when cancelled, the hedge when sent, so the last ones may not have met yet).
+        let (hedges, cancelled) = (r.edges[0].hedges, r.edges[0].cancelled);
+        assert!(cancelled <= hedges && hedges - cancelled <= 1 + r.clients[0].in_flight_at_end, "{hedges} {cancelled}");
+        assert!(r.edges[0].hedges_won > 0);
+    }
+}

@@ -557,13 +557,6 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                 .ok()
         };
         let policy = compile_policy(&c.policy, &path, &mut error);
-        if policy.hedge.is_some() {
-            error(
-                Diagnostic::error("hedging works on a service's `Call` steps, not yet on a client's calls")
-                    .at_path(&path)
-                    .with_hint("put a front service with a hedged `Call` between the client and its target"),
-            );
-        }
         match resolve(&c.target) {
             Some(target) => {
                 let edge = edges.len() as u32;

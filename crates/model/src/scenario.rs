@@ -633,7 +633,8 @@ pub struct Policy {
     /// Client-side adaptive throttling (Google SRE book, "Handling Overload").
     #[serde(default)]
     pub throttle: Option<Throttle>,
-    /// Hedged requests ("The Tail at Scale"): on a `Call` step, send another call when the
+    /// Hedged requests ("The Tail at Scale"): on a client's calls or a `Call` step (not in a
+    /// `FanOut` or `Parallel`), send another call when the
     /// first has not answered in time; the first success wins.
     #[serde(default)]
     pub hedge: Option<Hedge>,

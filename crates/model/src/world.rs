@@ -199,6 +199,8 @@ enum Event {
     Hedge { frame: u32, token: u32 },
     /// A time-series window ends.
     WindowEnd,
+    /// A hedged client request has not been answered yet: send a hedge.
+    RequestHedge { request: u32, token: u32 },
     /// A shaped client's search for its next arrival goes on from here.
     TrafficWakeup(u32),
     /// A service's autoscaler looks at its utilisation.
@@ -229,6 +231,11 @@ enum Caller {
     /// the frame moved on (a fan-out's losers) are recognised and dropped.
     Frame {
         frame: u32,
+        token: u32,
+    },
+    /// A client request whose edge hedges: `token` names the request's wait, as for frames.
+    HedgedRequest {
+        request: u32,
         token: u32,
     },
 }
@@ -298,6 +305,27 @@ struct Request {
     counted: bool,
     /// The request's class as its place in the client's list, for the class's statistics.
     class_slot: u8,
+    /// On a hedging client edge: the wait's first token and width (0: not waiting), hedges
+    /// still to send, failures it can still absorb, and its calls to cancel (`NO_LIST`: none).
+    wait_token: u32,
+    wait_width: u32,
+    hedges_left: u32,
+    failures_allowed: u32,
+    branches: u32,
+}
+
+impl Request {
+    /// Whether an answer carrying `token` is one this request waits for.
+    fn awaits(&self, token: u32) -> bool {
+        token.wrapping_sub(self.wait_token) < self.wait_width
+    }
+}
+
+/// Who made the calls of a list: a frame in a wait, or a hedged client request.
+#[derive(Clone, Copy, Debug)]
+enum Owner {
+    Frame(u32),
+    Request(u32),
 }
 
 /// One call of a wait, to cancel when the wait is decided without it.
@@ -1233,6 +1261,7 @@ impl<'m> World<'m> {
             Event::StepDone(f) => self.advance(f),
             Event::WarmupEnd => self.on_warmup_end(),
             Event::WindowEnd => self.on_window_end(),
+            Event::RequestHedge { request, token } => self.on_request_hedge(request, token),
             Event::TrafficWakeup(c) => self.schedule_shaped_arrival(c),
             Event::Autoscale(s) => self.on_autoscale(s),
             Event::InstanceReady(s) => self.on_instance_ready(s),
@@ -1293,9 +1322,120 @@ impl<'m> World<'m> {
         }
         let client = &mut self.clients[c as usize];
         client.series.arrivals[self.window_index] += 1;
-        let request = self.requests.insert(Request { client: c, arrived: now, counted, class_slot }) as u32;
+        let request = self.requests.insert(Request {
+            client: c,
+            arrived: now,
+            counted,
+            class_slot,
+            wait_token: 0,
+            wait_width: 0,
+            hedges_left: 0,
+            failures_allowed: 0,
+            branches: NO_LIST,
+        }) as u32;
         self.arrived_total += 1;
-        self.start_call(Caller::Request(request), model.edge, counted, class);
+        match self.model.edges[model.edge as usize].policy.hedge {
+            None => {
+                self.start_call(Caller::Request(request), model.edge, counted, class);
+            }
+            Some(hedge) => self.start_hedged_request(request, model.edge, counted, class, hedge),
+        }
+    }
+
+    /// A request on a hedging client edge: a wait like a frame's, its first call, and the
+    /// first hedge's timer.
+    #[cold]
+    #[inline(never)]
+    fn start_hedged_request(
+        &mut self,
+        r: u32,
+        edge: u32,
+        counted: bool,
+        class: u8,
+        hedge: crate::compile::HedgePolicy,
+    ) {
+        let token = self.next_token;
+        self.next_token = self.next_token.wrapping_add(1 + hedge.max);
+        let list = if hedge.cancel_losers { self.new_list() } else { NO_LIST };
+        let request = &mut self.requests[r as usize];
+        request.wait_token = token;
+        request.wait_width = 1 + hedge.max;
+        request.hedges_left = hedge.max;
+        request.branches = list;
+        let call = self.start_call(Caller::HedgedRequest { request: r, token }, edge, counted, class);
+        self.add_request_branch(r, call);
+        if let Some(delay) = self.hedge_delay(edge) {
+            self.events.schedule(self.now + delay, Event::RequestHedge { request: r, token });
+        }
+    }
+
+    /// A hedge of a request is due: if it still waits, send one more call.
+    #[cold]
+    #[inline(never)]
+    fn on_request_hedge(&mut self, r: u32, token: u32) {
+        let Some(request) = self.requests.get_mut(r as usize) else { return };
+        if request.wait_token != token || request.wait_width == 0 || request.hedges_left == 0 {
+            return;
+        }
+        request.hedges_left -= 1;
+        request.failures_allowed += 1;
+        let branch = request.wait_width - 1 - request.hedges_left;
+        let more = request.hedges_left > 0;
+        let c = request.client as usize;
+        let class = self.model.clients[c].classes.get(usize::from(request.class_slot)).map_or(0, |&(k, _)| k);
+        let edge = self.model.clients[c].edge;
+        let counted = self.now >= self.warmup_end;
+        self.edges[edge as usize].counts.hedges += u64::from(counted);
+        let call = self.start_call(
+            Caller::HedgedRequest { request: r, token: token.wrapping_add(branch) },
+            edge,
+            counted,
+            class,
+        );
+        self.add_request_branch(r, call);
+        if more && let Some(delay) = self.hedge_delay(edge) {
+            self.events.schedule(self.now + delay, Event::RequestHedge { request: r, token });
+        }
+    }
+
+    /// Records a call of request `r`'s wait, if it tracks them.
+    fn add_request_branch(&mut self, r: u32, branch: Branch) {
+        if let Some(request) = self.requests.get(r as usize)
+            && request.branches != NO_LIST
+        {
+            self.branch_lists[request.branches as usize].push(branch);
+        }
+    }
+
+    /// A hedged request's call answered: the first success answers the request (cancelling
+    /// the others if asked); it fails once every call has.
+    fn hedged_request_returned(&mut self, r: u32, token: u32, outcome: Outcome) {
+        let Some(request) = self.requests.get_mut(r as usize).filter(|q| q.awaits(token)) else { return };
+        if let Outcome::Failed(_) = outcome
+            && request.failures_allowed > 0
+        {
+            request.failures_allowed -= 1;
+            return;
+        }
+        let branch = token.wrapping_sub(request.wait_token);
+        request.wait_width = 0;
+        let list = std::mem::replace(&mut request.branches, NO_LIST);
+        let waited = self.now - request.arrived;
+        let edge = self.model.clients[request.client as usize].edge as usize;
+        let state = &mut self.edges[edge];
+        if outcome == Outcome::Success {
+            state.counts.hedges_won += u64::from(branch > 0 && self.now >= self.warmup_end);
+            if let Some(observed) = &mut state.observed {
+                observed.record(waited);
+            }
+        }
+        if list != NO_LIST {
+            let mut stack = std::mem::take(&mut self.cancel_stack);
+            self.cancel_list(list, Owner::Request(r), &mut stack);
+            self.cancel_stack = stack;
+            self.cancel_pending();
+        }
+        self.answer(r, outcome);
     }
 
     /// Why too many requests are in flight: the service with the longest queue.
@@ -1341,7 +1481,7 @@ impl<'m> World<'m> {
             let target = state.target;
             let frame = self.enter(target, Parent::Direct { caller, edge }, class);
             let token = match caller {
-                Caller::Frame { token, .. } => token,
+                Caller::Frame { token, .. } | Caller::HedgedRequest { token, .. } => token,
                 Caller::Request(_) => 0,
             };
             Branch::Frame { frame, token }
@@ -1595,16 +1735,23 @@ impl<'m> World<'m> {
     /// Visits to cancel are pushed on `stack`; calls with a policy end here.
     fn cancel_branches(&mut self, f: u32, stack: &mut Vec<u32>) {
         let list = std::mem::replace(&mut self.frames[f as usize].branches, NO_LIST);
+        self.cancel_list(list, Owner::Frame(f), stack);
+    }
+
+    /// Cancels the calls of list `list`, made by `owner`, that are still out, and frees it.
+    fn cancel_list(&mut self, list: u32, owner: Owner, stack: &mut Vec<u32>) {
         let mut branches = std::mem::take(&mut self.branch_lists[list as usize]);
         for &branch in &branches {
             match branch {
                 Branch::Frame { frame, token } => {
                     let Some(child) = self.frames.get(frame as usize) else { continue };
-                    let Parent::Direct { caller: Caller::Frame { frame: parent, token: t }, edge } = child.parent
-                    else {
-                        continue;
+                    let Parent::Direct { caller, edge } = child.parent else { continue };
+                    let (mine, t) = match (caller, owner) {
+                        (Caller::Frame { frame: parent, token: t }, Owner::Frame(f)) => (parent == f, t),
+                        (Caller::HedgedRequest { request, token: t }, Owner::Request(r)) => (request == r, t),
+                        _ => (false, 0),
                     };
-                    if parent == f && t == token && !child.cancelled {
+                    if mine && t == token && !child.cancelled {
                         self.edges[edge as usize].counts.cancelled += u64::from(child.counted);
                         stack.push(frame);
                     }
@@ -1635,11 +1782,16 @@ impl<'m> World<'m> {
 
     /// Starts tracking the calls of frame `f`'s new wait, to cancel the losers.
     fn track_branches(&mut self, f: u32) {
-        let list = self.free_lists.pop().unwrap_or_else(|| {
+        let list = self.new_list();
+        self.frames[f as usize].branches = list;
+    }
+
+    /// An empty list of calls, reused if one is free.
+    fn new_list(&mut self) -> u32 {
+        self.free_lists.pop().unwrap_or_else(|| {
             self.branch_lists.push(Vec::new());
             self.branch_lists.len() as u32 - 1
-        });
-        self.frames[f as usize].branches = list;
+        })
     }
 
     /// Records a call of frame `f`'s wait, if the wait tracks them and is still open.
@@ -1768,6 +1920,7 @@ impl<'m> World<'m> {
     fn call_returned(&mut self, caller: Caller, outcome: Outcome) {
         match caller {
             Caller::Request(r) => self.answer(r, outcome),
+            Caller::HedgedRequest { request, token } => self.hedged_request_returned(request, token, outcome),
             Caller::Frame { frame: f, token } => {
                 let Some(frame) = self.frames.get_mut(f as usize).filter(|frame| frame.awaits(token)) else {
                     return; // a loser of a fan-out or a hedge that is already decided
@@ -2289,6 +2442,9 @@ impl<'m> World<'m> {
             };
             match caller {
                 Caller::Request(_) => return true,
+                Caller::HedgedRequest { request, token } => {
+                    return self.requests.get(request as usize).is_some_and(|q| q.awaits(token));
+                }
                 Caller::Frame { frame: g, token } => match self.frames.get(g as usize) {
                     Some(caller) if caller.awaits(token) => {
                         f = g;

@@ -21,6 +21,22 @@ enum Piece {
     OnOff,
 }
 
+impl Piece {
+    /// The rate at `t` ns after this piece, given `rate` before it: steps, ramps and spikes
+    /// set it; the factors (applied by [`Traffic::rate_at`]) leave it.
+    fn level(&self, t: u64, rate: f64) -> f64 {
+        match *self {
+            Piece::Step { at, rate: r } if t >= at => r,
+            Piece::Ramp { to, rate: r, .. } if t >= to => r,
+            Piece::Ramp { from, to, rate: r } if t >= from => {
+                rate + (r - rate) * (t - from) as f64 / (to - from) as f64
+            }
+            Piece::Spike { at, end, rate: r } if t >= at && t < end => r,
+            _ => rate,
+        }
+    }
+}
+
 /// A client's rate over time.
 #[derive(Clone, Debug)]
 pub struct Traffic {
@@ -138,19 +154,7 @@ impl Traffic {
 
     /// The rate from the steps, ramps and spikes alone at `t` ns.
     fn linear_rate(&self, t: u64) -> f64 {
-        let mut rate = self.base;
-        for piece in &self.pieces {
-            match *piece {
-                Piece::Step { at, rate: r } if t >= at => rate = r,
-                Piece::Ramp { to, rate: r, .. } if t >= to => rate = r,
-                Piece::Ramp { from, to, rate: r } if t >= from => {
-                    rate += (r - rate) * (t - from) as f64 / (to - from) as f64;
-                }
-                Piece::Spike { at, end, rate: r } if t >= at && t < end => rate = r,
-                _ => {}
-            }
-        }
-        rate
+        self.pieces.iter().fold(self.base, |rate, piece| piece.level(t, rate))
     }
 
     /// The rate at `now`, per second, moving the bursts on as far as `now`.
@@ -158,13 +162,8 @@ impl Traffic {
         let t = now.as_nanos();
         let mut rate = self.base;
         for piece in &self.pieces {
+            rate = piece.level(t, rate);
             match *piece {
-                Piece::Step { at, rate: r } if t >= at => rate = r,
-                Piece::Ramp { to, rate: r, .. } if t >= to => rate = r,
-                Piece::Ramp { from, to, rate: r } if t >= from => {
-                    rate += (r - rate) * (t - from) as f64 / (to - from) as f64;
-                }
-                Piece::Spike { at, end, rate: r } if t >= at && t < end => rate = r,
                 Piece::Diurnal { period_ns, amplitude } => {
                     rate *= 1.0 + amplitude * (std::f64::consts::TAU * t as f64 / period_ns).sin();
                 }

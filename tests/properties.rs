@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
-    Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Class, Client, Concurrency,
-    Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter, LimitMode, Losers,
-    ParallelOptions, Policy, Queue, RateLimit, Retry, Scenario, ScheduledMin, Service, Shape, Step, Throttle, Wait,
+    Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Cache, CacheScope, Class, Client,
+    Concurrency, Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter, Keys,
+    LimitMode, Losers, ParallelOptions, Policy, Queue, RateLimit, Retry, Routing, Scenario, ScheduledMin, Service,
+    Shape, Step, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -156,6 +157,9 @@ fn losers() -> impl Strategy<Value = Losers> {
     prop_oneof![Just(Losers::Finish), Just(Losers::Cancel)]
 }
 
+/// The generated scenarios' caches.
+const CACHES: [&str; 2] = ["guarded", "plain"];
+
 /// Services may only call services after them, so the call graph is acyclic by construction.
 fn scenario() -> impl Strategy<Value = Scenario> {
     (1usize..5)
@@ -198,6 +202,20 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                                 let wait = [Wait::All, Wait::Any, Wait::Quorum(n.div_ceil(2))][w];
                                 Step::Parallel { calls, options: ParallelOptions { wait, losers } }
                             }),
+                        // A cache in front of a later service (or of work), whose miss may fail.
+                        2 => (((i + 1)..n_services.max(i + 2)), 0usize..2, policy(), 0.0f64..0.3).prop_map(
+                            move |(j, c, policy, fail)| {
+                                let fetch = if j < n_services {
+                                    Step::Call { service: format!("s{j}"), policy }
+                                } else {
+                                    Step::Work(DistSpec::Constant(Dur(SimDuration(500_000))))
+                                };
+                                Step::Cached { cache: CACHES[c].into(), miss: vec![fetch, Step::Fail(fail)] }
+                            },
+                        ),
+                        1 => (0usize..2, any::<bool>()).prop_map(|(c, put)| {
+                            if put { Step::Put(CACHES[c].into()) } else { Step::Invalidate(CACHES[c].into()) }
+                        }),
                     ]
                     .boxed();
                     (
@@ -262,10 +280,14 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 ),
                 1..3,
             );
-            let fault = (0..n_services, micros(0..3_000_000), micros(1..2_000_000), 0usize..5, 0.0f64..10.0).prop_map(
+            let fault = (0..n_services, micros(0..3_000_000), micros(1..2_000_000), 0usize..8, 0.0f64..10.0).prop_map(
                 |(service, at, duration, kind, x)| {
+                    let cache = CACHES[service % 2].to_string();
                     let service = format!("s{service}");
                     match kind {
+                        5 => Fault::CacheFlush { cache, at, fraction: x / 10.0 },
+                        6 => Fault::CacheNodes { cache, at, nodes: 1 + x as u32 },
+                        7 => Fault::KeyChange { cache, at },
                         0 => Fault::Slowdown { service, instance: None, at, duration, factor: x },
                         1 => Fault::Errors { service, instance: Some(0), at, duration, probability: x / 10.0 },
                         2 => Fault::Outage { service, instance: None, at, duration },
@@ -326,15 +348,48 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     // Client 0 always sends classes "a" (priority 1) and "b"; the others vary.
                     classes: match if k == 0 { 2 } else { shape } {
                         0 => Vec::new(),
-                        1 => vec![Class { name: "a".into(), weight: wa, priority: 1 }],
+                        1 => vec![Class { name: "a".into(), weight: wa, priority: 1, keys: None }],
                         _ => vec![
-                            Class { name: "a".into(), weight: wa, priority: 1 },
-                            Class { name: "b".into(), weight: wb, priority: 0 },
+                            Class { name: "a".into(), weight: wa, priority: 1, keys: None },
+                            Class { name: "b".into(), weight: wb, priority: 0, keys: Some(Keys::HotSet { n: 40, hot: 2, share: 0.8 }) },
                         ],
                     },
+                    keys: Some(Keys::Zipf { n: 50, s: wa / 5.0 }),
                 })
                 .collect(),
             services,
+            caches: vec![
+                // Every protection at once, on a ring of nodes, with a short TTL.
+                Cache {
+                    name: CACHES[0].into(),
+                    capacity: 8,
+                    ttl: Some(Dur(SimDuration::from_millis(50))),
+                    ttl_spread: Dur(SimDuration::from_millis(10)),
+                    latency: Some(DistSpec::Constant(Dur(SimDuration::from_nanos(100_000)))),
+                    scope: CacheScope::Shared,
+                    nodes: 3,
+                    routing: Routing::Ring(4),
+                    coalesce: true,
+                    stale_for: Some(Dur(SimDuration::from_millis(30))),
+                    early: Some(1.0),
+                    warm: 5,
+                },
+                // None, on hash-mod-N nodes: every miss fetches.
+                Cache {
+                    name: CACHES[1].into(),
+                    capacity: 5,
+                    ttl: Some(Dur(SimDuration::from_millis(20))),
+                    ttl_spread: Dur::default(),
+                    latency: None,
+                    scope: CacheScope::Shared,
+                    nodes: 2,
+                    routing: Routing::ModN,
+                    coalesce: false,
+                    stale_for: None,
+                    early: None,
+                    warm: 0,
+                },
+            ],
             faults,
             window: Dur(SimDuration::from_millis(window_ms)),
             variants: Vec::new(),

@@ -1,7 +1,7 @@
 //! Static analysis of a model before it runs: the visit rate and offered load of every service,
 //! and the warnings they call for.
 
-use crate::compile::{Model, Step};
+use crate::compile::{Model, Step, unconditional};
 use crate::diag::{Diagnostic, locate_name};
 use crate::scenario::Backoff;
 
@@ -62,7 +62,7 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
         for class in 0..k {
             let mut surviving = 1.0;
             let mut total = 0.0;
-            for step in handler(s, class) {
+            for step in unconditional(handler(s, class)) {
                 match step {
                     Step::Work(dist) => total += surviving * dist.mean() * 1e-9,
                     Step::Fail(p) => surviving *= 1.0 - p,
@@ -111,7 +111,7 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
     for &s in &order {
         for class in 0..k {
             let mut surviving = 1.0;
-            for step in handler(s, class) {
+            for step in unconditional(handler(s, class)) {
                 if let Step::Fail(p) = step {
                     surviving *= 1.0 - p;
                 }

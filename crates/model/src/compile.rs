@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use tailsim_engine::{Dist, DistError, SimDuration, SimTime};
 
 use crate::diag::{Diagnostic, locate_name, locate_unique, suggest};
+use crate::keys::KeyDist;
 use crate::scenario::{self, Arrivals, Backoff, Balancer, BreakerWindow, DistSpec, Losers, Scenario};
 
 /// The longest run: 100 years, far below the 584 years of the u64 nanosecond clock, so that any
@@ -56,6 +57,65 @@ pub struct Model {
     pub classes: Vec<ClassModel>,
     /// The number of distinct class priorities: the levels of a `Priority` queue.
     pub priority_levels: u32,
+    /// Caches in file order; `Lookup { cache: i, .. }` is `caches[i]`.
+    pub caches: Vec<CacheModel>,
+}
+
+/// A compiled cache (see [`scenario::Cache`]).
+#[derive(Clone, Debug)]
+pub struct CacheModel {
+    /// Its name.
+    pub name: String,
+    /// Entries per store (a node, or an instance).
+    pub capacity: u32,
+    /// Time to live; `None`: entries never expire.
+    pub ttl: Option<SimDuration>,
+    /// The most random extra on a TTL.
+    pub ttl_spread: SimDuration,
+    /// A lookup's duration, hit or miss.
+    pub latency: Option<Dist>,
+    /// `Some(service)`: one store per instance of that service; `None`: shared, one per node.
+    pub per_instance: Option<ServiceId>,
+    /// Nodes of a shared cache at the start.
+    pub nodes: u32,
+    /// How keys are placed on the nodes.
+    pub routing: scenario::Routing,
+    /// Single flight: concurrent misses on a key make one fetch.
+    pub coalesce: bool,
+    /// Stale-while-revalidate: how long past its expiry an entry is still served.
+    pub stale_for: Option<SimDuration>,
+    /// XFetch's `beta`.
+    pub early: Option<f64>,
+    /// Keys `0 .. warm` filled before traffic.
+    pub warm: u32,
+    /// The largest key space of the clients, for the share of keys a change of nodes moves.
+    pub key_space: u32,
+    /// What happens to it over the run, in time order.
+    pub events: Vec<(SimTime, CacheEvent)>,
+}
+
+/// Something that happens to a cache at an instant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CacheEvent {
+    /// This share of the entries is lost.
+    Flush(f64),
+    /// The cache now has this many nodes.
+    Nodes(u32),
+    /// Every key is new.
+    KeyChange,
+}
+
+impl CacheModel {
+    /// How many stores it has at most: one per node, or one per instance slot.
+    pub fn stores(&self, services: &[ServiceModel]) -> u32 {
+        match self.per_instance {
+            Some(s) => services[s.0 as usize].max_instances(),
+            None => self.events.iter().fold(self.nodes, |most, &(_, event)| match event {
+                CacheEvent::Nodes(n) => most.max(n),
+                _ => most,
+            }),
+        }
+    }
 }
 
 /// A compiled request class.
@@ -207,6 +267,9 @@ pub struct ClientModel {
     pub edge: u32,
     /// Its classes as `(class, cumulative probability)`, the last at 1; empty: all class 0.
     pub classes: Vec<(u8, f64)>,
+    /// The keys of its requests: per class slot (its own or the client's), or one entry for a
+    /// client without classes; `None`: the requests carry key 0.
+    pub keys: Vec<Option<crate::keys::KeyDist>>,
 }
 
 /// A compiled service.
@@ -359,6 +422,35 @@ pub enum Step {
         /// Whether the calls still out are cancelled once the wait is decided.
         cancel_losers: bool,
     },
+    /// Look the request's key up in cache `cache`: a hit goes on at step `skip` (after the
+    /// `Fill`), a miss at the next step, the first of the miss's.
+    Lookup {
+        /// The cache in [`Model::caches`].
+        cache: u32,
+        /// The step after the miss's `Fill`.
+        skip: u32,
+    },
+    /// The end of a miss: fill cache `cache` with the key.
+    Fill(u32),
+    /// Remove the key from a cache.
+    Invalidate(u32),
+    /// Write the key into a cache, fresh.
+    Put(u32),
+}
+
+/// The steps of `handler` that every visit runs: a `Lookup`'s miss steps are skipped, as if
+/// every lookup hit (the floor of the load).
+pub fn unconditional(handler: &[Step]) -> impl Iterator<Item = &Step> {
+    let mut next = 0usize;
+    handler.iter().enumerate().filter_map(move |(i, step)| {
+        if i < next {
+            return None;
+        }
+        if let Step::Lookup { skip, .. } = step {
+            next = *skip as usize;
+        }
+        Some(step)
+    })
 }
 
 impl Step {
@@ -367,7 +459,13 @@ impl Step {
         let single = match self {
             Step::Call { target, .. } => Some((*target, 1)),
             Step::FanOut { target, n, .. } => Some((*target, *n)),
-            Step::Parallel { .. } | Step::Work(_) | Step::Fail(_) => None,
+            Step::Parallel { .. }
+            | Step::Work(_)
+            | Step::Fail(_)
+            | Step::Lookup { .. }
+            | Step::Fill(_)
+            | Step::Invalidate(_)
+            | Step::Put(_) => None,
         };
         let many: &[(u32, ServiceId)] = match self {
             Step::Parallel { calls, .. } => calls,
@@ -480,6 +578,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         class.level = priorities.iter().position(|&p| p == class.priority).unwrap_or(0) as u32;
     }
 
+    let cache_names: Vec<&str> = scenario.caches.iter().map(|c| c.name.as_str()).collect();
     let mut edges = Vec::new();
     let mut clients = Vec::new();
     let mut client_names = BTreeMap::new();
@@ -576,6 +675,22 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                 if let Some(last) = client_classes.last_mut() {
                     last.1 = 1.0; // no rounding gap at the top
                 }
+                let mut key_dist = |spec: &scenario::Keys, path: &str| {
+                    KeyDist::new(spec).map_err(|why| error(Diagnostic::error(why).at_path(path).at(at))).ok()
+                };
+                let own = c.keys.as_ref().and_then(|spec| key_dist(spec, &path));
+                let keys = if c.classes.is_empty() {
+                    vec![own]
+                } else {
+                    c.classes
+                        .iter()
+                        .enumerate()
+                        .map(|(k, class)| match &class.keys {
+                            Some(spec) => key_dist(spec, &format!("{path} .classes[{k}]")),
+                            None => own.clone(),
+                        })
+                        .collect()
+                };
                 clients.push(ClientModel {
                     name: c.name.clone(),
                     target,
@@ -585,6 +700,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                     arrivals: c.arrivals,
                     edge,
                     classes: client_classes,
+                    keys,
                 })
             }
             None => error(
@@ -623,7 +739,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                     .with_hint(r#"add a step such as `Work(Exponential(mean: "5ms"))`"#),
             );
         }
-        let cx = HandlerCx { source, ids: &service_ids, names: &service_names };
+        let cx = HandlerCx { source, ids: &service_ids, names: &service_names, caches: &cache_names };
         let steps = compile_steps(&cx, &s.name, &format!("{path} .handler"), &s.handler, &mut edges, &mut error);
         let mut class_handlers = Vec::new();
         let mut handler_of_class = vec![0u8; classes.len()];
@@ -751,8 +867,17 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         });
     }
 
+    let key_space = clients.iter().flat_map(|c| c.keys.iter().flatten()).map(KeyDist::len).max().unwrap_or(1);
+    let caches = compile_caches(scenario, source, &services, key_space, &mut error);
+
     for (i, fault) in scenario.faults.iter().enumerate() {
         let (service, instance, at, duration, kind) = match fault {
+            // Instants on a cache's timeline, compiled with the caches.
+            scenario::Fault::CacheFlush { .. }
+            | scenario::Fault::CacheNodes { .. }
+            | scenario::Fault::KeyChange { .. } => {
+                continue;
+            }
             scenario::Fault::Slowdown { service, instance, at, duration, factor } => {
                 if !(factor.is_finite() && *factor >= 0.0) {
                     error(
@@ -835,6 +960,9 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         error(Diagnostic::error("`window` must be at least 1ms").at(locate_unique(source, "window:")));
     }
 
+    if errors.is_empty() {
+        check_keys(&clients, &services, &caches, &mut errors);
+    }
     if errors.is_empty()
         && let Some(cycle) = find_cycle(&services)
     {
@@ -862,14 +990,210 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         edges,
         classes,
         priority_levels: priorities.len() as u32,
+        caches,
     })
 }
 
-/// What a handler's steps need to resolve their calls.
+/// The most cache entries a scenario may hold, over all its caches' stores: about 1 GB.
+pub const MAX_CACHE_ENTRIES: u64 = 10_000_000;
+
+/// Compiles the caches: their settings checked, their scope's service found, and the cache
+/// faults put on their timelines.
+fn compile_caches(
+    scenario: &Scenario,
+    source: &str,
+    services: &[ServiceModel],
+    key_space: u32,
+    error: &mut impl FnMut(Diagnostic),
+) -> Vec<CacheModel> {
+    let mut caches = Vec::with_capacity(scenario.caches.len());
+    let mut total_entries = 0u64;
+    for (i, c) in scenario.caches.iter().enumerate() {
+        let path = format!("caches[{i}] \"{}\"", c.name);
+        let at = locate_name(source, &c.name);
+        let mut fail = |message: String, hint: &str| {
+            let d = Diagnostic::error(message).at_path(&path).at(at);
+            error(if hint.is_empty() { d } else { d.with_hint(hint) });
+        };
+        if scenario.caches[..i].iter().any(|other| other.name == c.name) {
+            fail(format!("two caches are named \"{}\"", c.name), "cache names must be unique");
+        }
+        if c.capacity == 0 {
+            fail("a cache's `capacity` must be at least 1 entry".into(), "capacity: 10000 holds 10,000 keys");
+        }
+        if c.ttl.is_some_and(|t| t.0 == SimDuration::ZERO) {
+            fail("`ttl` must be longer than zero".into(), "leave it out for entries that never expire");
+        }
+        if c.nodes == 0 || c.nodes > crate::keys::MAX_NODES {
+            fail(format!("`nodes` must be between 1 and {}", crate::keys::MAX_NODES), "");
+        }
+        if let scenario::Routing::Ring(v) = c.routing
+            && (v == 0 || v > crate::keys::MAX_VNODES)
+        {
+            fail(
+                format!("a ring needs between 1 and {} virtual nodes per node, got {v}", crate::keys::MAX_VNODES),
+                "Ring(100) is typical",
+            );
+        }
+        if c.early.is_some_and(|beta| !(beta.is_finite() && beta > 0.0 && beta <= 100.0)) {
+            fail("XFetch's `early` beta must be above 0 and at most 100".into(), "the paper's default is 1.0");
+        }
+        if c.warm > c.capacity.saturating_mul(c.nodes) {
+            fail(
+                format!("`warm` ({}) fills more keys than the cache holds ({})", c.warm, c.capacity),
+                "warm at most `capacity` keys per node",
+            );
+        }
+        let latency = c
+            .latency
+            .as_ref()
+            .and_then(|spec| compile_dist(spec).map_err(|why| fail(format!("`latency`: {why}"), "")).ok());
+        let users: Vec<usize> = services
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.all_steps().any(|step| {
+                    matches!(step, Step::Lookup { cache, .. } | Step::Invalidate(cache) | Step::Put(cache)
+                        if *cache as usize == i)
+                })
+            })
+            .map(|(s, _)| s)
+            .collect();
+        let per_instance = match c.scope {
+            scenario::CacheScope::Shared => None,
+            scenario::CacheScope::PerInstance => {
+                if c.nodes != 1 || c.routing != scenario::Routing::ModN {
+                    fail(
+                        "a per-instance cache lives in each instance's memory: it has no `nodes` or `routing`".into(),
+                        "",
+                    );
+                }
+                if users.len() > 1 {
+                    let names: Vec<&str> = users.iter().map(|&s| services[s].name.as_str()).collect();
+                    fail(
+                        format!("a per-instance cache belongs to one service, but {} use it", names.join(", ")),
+                        "give each service its own cache, or make it `Shared`",
+                    );
+                }
+                users.first().map(|&s| ServiceId(s as u32))
+            }
+        };
+        let mut events = Vec::new();
+        for (j, fault) in scenario.faults.iter().enumerate() {
+            let (name, when, event) = match fault {
+                scenario::Fault::CacheFlush { cache, at, fraction } => (cache, at, CacheEvent::Flush(*fraction)),
+                scenario::Fault::CacheNodes { cache, at, nodes } => (cache, at, CacheEvent::Nodes(*nodes)),
+                scenario::Fault::KeyChange { cache, at } => (cache, at, CacheEvent::KeyChange),
+                _ => continue,
+            };
+            if *name != c.name {
+                continue;
+            }
+            let fault_path = format!("faults[{j}]");
+            match event {
+                CacheEvent::Flush(f) if !(0.0..=1.0).contains(&f) => error(
+                    Diagnostic::error(format!("a flush's `fraction` must be between 0 and 1, got {f}"))
+                        .at_path(&fault_path),
+                ),
+                CacheEvent::Nodes(n) if per_instance.is_some() || n == 0 || n > crate::keys::MAX_NODES => error(
+                    Diagnostic::error(format!(
+                        "`CacheNodes` resizes a shared cache to between 1 and {} nodes",
+                        crate::keys::MAX_NODES
+                    ))
+                    .at_path(&fault_path),
+                ),
+                _ => {}
+            }
+            events.push((SimTime::ZERO + when.0, event));
+        }
+        events.sort_by_key(|&(t, _)| t);
+        let model = CacheModel {
+            name: c.name.clone(),
+            capacity: c.capacity,
+            ttl: c.ttl.map(|t| t.0),
+            ttl_spread: c.ttl_spread.0,
+            latency,
+            per_instance,
+            nodes: c.nodes,
+            routing: c.routing,
+            coalesce: c.coalesce,
+            stale_for: c.stale_for.map(|d| d.0),
+            early: c.early,
+            warm: c.warm,
+            key_space,
+            events,
+        };
+        total_entries += u64::from(model.capacity) * u64::from(model.stores(services));
+        caches.push(model);
+    }
+    if total_entries > MAX_CACHE_ENTRIES {
+        error(
+            Diagnostic::error(format!(
+                "the caches could hold {total_entries} entries in all (capacity x nodes or instances), \
+                 more than the {MAX_CACHE_ENTRIES} a run may keep in memory"
+            ))
+            .with_hint("a smaller key space and capacity, scaled together, keeps the same hit ratios"),
+        );
+    }
+    for (j, fault) in scenario.faults.iter().enumerate() {
+        let name = match fault {
+            scenario::Fault::CacheFlush { cache, .. }
+            | scenario::Fault::CacheNodes { cache, .. }
+            | scenario::Fault::KeyChange { cache, .. } => cache,
+            _ => continue,
+        };
+        if !scenario.caches.iter().any(|c| &c.name == name) {
+            let names: Vec<&str> = scenario.caches.iter().map(|c| c.name.as_str()).collect();
+            error(
+                Diagnostic::error(format!("the fault names an unknown cache \"{name}\""))
+                    .at_path(format!("faults[{j}]"))
+                    .with_hint(suggest(name, &names, "caches")),
+            );
+        }
+    }
+    caches
+}
+
+/// Every client whose requests reach a cache step must give them keys.
+fn check_keys(clients: &[ClientModel], services: &[ServiceModel], caches: &[CacheModel], errors: &mut Vec<Diagnostic>) {
+    let uses_cache = |s: usize| {
+        services[s].all_steps().find_map(|step| match step {
+            Step::Lookup { cache, .. } | Step::Invalidate(cache) | Step::Put(cache) => Some(*cache),
+            _ => None,
+        })
+    };
+    for (i, client) in clients.iter().enumerate() {
+        if client.keys.iter().all(Option::is_some) {
+            continue;
+        }
+        let mut seen = vec![false; services.len()];
+        let mut stack = vec![client.target.0 as usize];
+        while let Some(s) = stack.pop() {
+            if std::mem::replace(&mut seen[s], true) {
+                continue;
+            }
+            if let Some(cache) = uses_cache(s) {
+                errors.push(
+                    Diagnostic::error(format!(
+                        "the requests of client \"{}\" reach cache \"{}\" (at \"{}\") without keys",
+                        client.name, caches[cache as usize].name, services[s].name
+                    ))
+                    .at_path(format!("clients[{i}] \"{}\"", client.name))
+                    .with_hint("give the client (or each of its classes) `keys: Zipf(n: 100000, s: 1.0)`"),
+                );
+                break;
+            }
+            stack.extend(services[s].all_steps().flat_map(Step::callees).map(|(t, _)| t.0 as usize));
+        }
+    }
+}
+
+/// What a handler's steps need to resolve their calls and caches.
 struct HandlerCx<'a> {
     source: &'a str,
     ids: &'a BTreeMap<&'a str, ServiceId>,
     names: &'a [&'a str],
+    caches: &'a [&'a str],
 }
 
 /// Compiles one handler of service `from`, adding an edge for each call it makes.
@@ -882,6 +1206,47 @@ fn compile_steps(
     error: &mut impl FnMut(Diagnostic),
 ) -> Vec<Step> {
     let mut steps = Vec::with_capacity(handler.len());
+    compile_into(cx, from, path, handler, &mut steps, edges, error);
+    if steps.len() > MAX_STEPS {
+        error(
+            Diagnostic::error(format!("a handler may have at most {MAX_STEPS} steps, misses' steps included"))
+                .at_path(path),
+        );
+    }
+    steps
+}
+
+/// The index of cache `name`, or an error naming the step.
+fn cache_id(cx: &HandlerCx<'_>, name: &str, path: &str, error: &mut impl FnMut(Diagnostic)) -> Option<u32> {
+    let found = cx.caches.iter().position(|c| *c == name).map(|i| i as u32);
+    if found.is_none() {
+        let hint = if cx.caches.is_empty() {
+            format!(r#"declare it: caches: [Cache(name: "{name}", capacity: 10000, ttl: "60s")]"#)
+        } else {
+            suggest(name, cx.caches, "caches")
+        };
+        error(
+            Diagnostic::error(format!("the step names an unknown cache \"{name}\""))
+                .at_path(path)
+                .at(locate_unique(cx.source, &format!("\"{name}\"")))
+                .with_hint(hint),
+        );
+    }
+    found
+}
+
+/// Compiles `handler` onto the end of `steps`; a `Cached` step becomes a `Lookup`, its miss's
+/// steps and a `Fill`, so indices stay absolute and nested caches need no stack.
+#[allow(clippy::too_many_arguments)]
+fn compile_into(
+    cx: &HandlerCx<'_>,
+    from: &str,
+    path: &str,
+    handler: &[scenario::Step],
+    steps: &mut Vec<Step>,
+    edges: &mut Vec<Edge>,
+    error: &mut impl FnMut(Diagnostic),
+) {
     for (j, step) in handler.iter().enumerate() {
         let step_path = format!("{path}[{j}]");
         match step {
@@ -960,9 +1325,30 @@ fn compile_steps(
                     );
                 }
             }
+            scenario::Step::Cached { cache, miss } => {
+                let Some(cache) = cache_id(cx, cache, &step_path, error) else { continue };
+                if steps.len() > MAX_STEPS {
+                    continue; // reported once the handler is done; no deeper
+                }
+                let lookup = steps.len();
+                steps.push(Step::Lookup { cache, skip: 0 });
+                compile_into(cx, from, &format!("{step_path}.miss"), miss, steps, edges, error);
+                steps.push(Step::Fill(cache));
+                let skip = steps.len() as u32;
+                steps[lookup] = Step::Lookup { cache, skip };
+            }
+            scenario::Step::Invalidate(cache) => {
+                if let Some(cache) = cache_id(cx, cache, &step_path, error) {
+                    steps.push(Step::Invalidate(cache));
+                }
+            }
+            scenario::Step::Put(cache) => {
+                if let Some(cache) = cache_id(cx, cache, &step_path, error) {
+                    steps.push(Step::Put(cache));
+                }
+            }
         }
     }
-    steps
 }
 
 /// The successes a wait over `n` calls needs.

@@ -96,7 +96,12 @@ pub fn call_graph(model: &Model) -> CallGraph {
                     let shape = format!("parallel{}{}", wait(*needed, n), cancels(*cancel_losers));
                     calls.iter().map(|&(edge, _)| (edge, Some(shape.clone()))).collect()
                 }
-                Step::Work(_) | Step::Fail(_) => Vec::new(),
+                Step::Work(_)
+                | Step::Fail(_)
+                | Step::Lookup { .. }
+                | Step::Fill(_)
+                | Step::Invalidate(_)
+                | Step::Put(_) => Vec::new(),
             };
             for (edge, shape) in shaped {
                 let shape = match (&for_classes, shape) {

@@ -9,10 +9,12 @@
 
 pub mod analysis;
 pub mod breaker;
+pub mod cache;
 pub mod compare;
 pub mod compile;
 pub mod diag;
 pub mod graph;
+pub mod keys;
 pub mod overrides;
 pub mod parse;
 pub mod scenario;

@@ -73,6 +73,9 @@ pub struct Scenario {
     pub clients: Vec<Client>,
     /// Services, each with instances, workers, a queue and a handler.
     pub services: Vec<Service>,
+    /// Caches, looked up by `Cached` steps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caches: Vec<Cache>,
     /// Faults on a timeline.
     #[serde(default)]
     pub faults: Vec<Fault>,
@@ -228,6 +231,34 @@ pub enum Fault {
         #[serde(default = "hundred_ms")]
         period: Duration,
     },
+    /// At `at` the cache loses a random `fraction` of its entries (a restart, a `FLUSHALL`).
+    CacheFlush {
+        /// The cache affected.
+        cache: String,
+        /// When.
+        at: Duration,
+        /// The share of entries lost, 0 to 1. Default 1: all.
+        #[serde(default = "one_f64")]
+        fraction: f64,
+    },
+    /// At `at` a shared cache has `nodes` nodes: one added, or lost (the last ones go). The
+    /// keys whose node changed miss until they are fetched again.
+    CacheNodes {
+        /// The cache affected.
+        cache: String,
+        /// When.
+        at: Duration,
+        /// The new number of nodes.
+        nodes: u32,
+    },
+    /// At `at` a deploy changes the cache's key format: no entry is found again, and the old
+    /// ones wait to be evicted.
+    KeyChange {
+        /// The cache affected.
+        cache: String,
+        /// When.
+        at: Duration,
+    },
 }
 
 /// How long a periodic fault lasts when no `duration` is given: the whole run.
@@ -274,6 +305,110 @@ pub struct Client {
     /// Kinds of request the client sends, e.g. 90% reads and 10% writes. Default: one kind.
     #[serde(default)]
     pub classes: Vec<Class>,
+    /// Which item each request is about, for caches and key-routed services:
+    /// `Zipf(n: 100000, s: 1.1)`. A class may draw from its own. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<Keys>,
+}
+
+/// How a request's key is drawn. Keys are ranks from 0, the most popular first, so the top `k`
+/// keys are `0 .. k`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Keys {
+    /// Zipf's law over `n` keys: key `k` (from 0) drawn with probability proportional to
+    /// `1 / (k + 1)^s`. Web objects and database rows typically have `s` between 0.6 and 1.3.
+    Zipf {
+        /// How many keys.
+        n: u32,
+        /// The exponent, 0 or more (0 is uniform).
+        s: f64,
+    },
+    /// Every one of `n` keys equally likely.
+    Uniform {
+        /// How many keys.
+        n: u32,
+    },
+    /// A hot set: `share` of the requests on the `hot` first keys, the rest on the others, each
+    /// part uniform.
+    HotSet {
+        /// How many keys.
+        n: u32,
+        /// How many of them are hot.
+        hot: u32,
+        /// The share of requests on the hot keys, 0 to 1.
+        share: f64,
+    },
+}
+
+/// A cache, looked up by `Cached("name", [miss steps])` steps: keyed by the request's key, with
+/// exact LRU eviction at `capacity` entries (per node, or per instance), a time to live, and
+/// the protections against stampedes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cache {
+    /// The cache's name, unique among caches.
+    pub name: String,
+    /// Entries each node (or each instance, with `scope: PerInstance`) holds.
+    pub capacity: u32,
+    /// How long an entry stays fresh after it is filled. Default: for ever.
+    #[serde(default)]
+    pub ttl: Option<Duration>,
+    /// A random extra on each entry's TTL, uniform from 0 to this, so that entries filled
+    /// together do not expire together. Default 0.
+    #[serde(default)]
+    pub ttl_spread: Duration,
+    /// The time a lookup takes, hit or miss (a Redis round trip, or next to nothing
+    /// in-process). Default 0.
+    #[serde(default)]
+    pub latency: Option<DistSpec>,
+    /// One cache shared by every caller (Redis, Memcached), or one per instance of the service
+    /// that looks it up (an in-process cache). Default `Shared`.
+    #[serde(default)]
+    pub scope: CacheScope,
+    /// The nodes of a shared cache; each key lives on one of them. Default 1.
+    #[serde(default = "one")]
+    pub nodes: u32,
+    /// How keys are placed on the nodes. Default `ModN`.
+    #[serde(default)]
+    pub routing: Routing,
+    /// Request coalescing (single flight): concurrent misses on one key make one fetch, and
+    /// the others wait for it. Default false: every miss fetches (what most code does).
+    #[serde(default)]
+    pub coalesce: bool,
+    /// Stale-while-revalidate: for this long after its expiry an entry is still served, while
+    /// one background fetch refreshes it. Default: never stale.
+    #[serde(default)]
+    pub stale_for: Option<Duration>,
+    /// Probabilistic early expiration (XFetch, Vattani et al. 2015) with this `beta` (1 is
+    /// the paper's default): a hit refreshes the entry when
+    /// `now - delta x beta x ln(rand) >= expiry`, `delta` being its last recompute time.
+    #[serde(default)]
+    pub early: Option<f64>,
+    /// The most popular keys (`0 .. warm`) filled before traffic starts. Default 0.
+    #[serde(default)]
+    pub warm: u32,
+}
+
+/// Where a cache lives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CacheScope {
+    /// One cache for all callers, on `nodes` nodes.
+    #[default]
+    Shared,
+    /// One cache per instance of the service that looks it up, in its memory.
+    PerInstance,
+}
+
+/// How keys are placed on nodes (cache nodes, or a key-routed service's instances).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Routing {
+    /// `hash(key) mod nodes`: adding an eleventh node to ten moves about 10/11 of the keys.
+    #[default]
+    ModN,
+    /// A consistent-hash ring with this many virtual nodes per node (Karger et al. 1997):
+    /// adding a node moves about `1 / nodes` of the keys.
+    Ring(u32),
 }
 
 /// A kind of request. Its name follows the request down the call graph: every service runs its
@@ -289,6 +424,9 @@ pub struct Class {
     /// Larger is served first by `Priority` queues. Default 0.
     #[serde(default)]
     pub priority: i32,
+    /// The class's own key distribution, in place of the client's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<Keys>,
 }
 
 /// A change of an open-loop client's rate over time. Shapes apply in order: each starts from
@@ -554,6 +692,20 @@ pub enum Step {
         /// What to wait for, and what happens to the losers.
         options: ParallelOptions,
     },
+    /// Look the request's key up in a cache: a hit goes on after the step; a miss runs the
+    /// `miss` steps (typically a `Call` to the database) and fills the cache:
+    /// `Cached("products", [Call("db")])`. Caches nest: `Cached("l1", [Cached("l2", [...])])`.
+    Cached {
+        /// The cache.
+        cache: String,
+        /// What a miss does before the fill.
+        miss: Vec<Step>,
+    },
+    /// Remove the request's key from a cache (cache-aside writes: update the database, then
+    /// invalidate).
+    Invalidate(String),
+    /// Write the request's key into a cache, fresh (write-through).
+    Put(String),
 }
 
 /// What a `Parallel` step waits for.
@@ -914,13 +1066,21 @@ impl Serialize for Step {
                 parallel.serialize_field(options)?;
                 parallel.end()
             }
+            Step::Cached { cache, miss } => {
+                let mut cached = serializer.serialize_tuple_variant("Step", 5, "Cached", 2)?;
+                cached.serialize_field(cache)?;
+                cached.serialize_field(miss)?;
+                cached.end()
+            }
+            Step::Invalidate(cache) => serializer.serialize_newtype_variant("Step", 6, "Invalidate", cache),
+            Step::Put(cache) => serializer.serialize_newtype_variant("Step", 7, "Put", cache),
         }
     }
 }
 
 impl<'de> Deserialize<'de> for Step {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Step, D::Error> {
-        const VARIANTS: &[&str] = &["Work", "Call", "Fail", "FanOut", "Parallel"];
+        const VARIANTS: &[&str] = &["Work", "Call", "Fail", "FanOut", "Parallel", "Cached", "Invalidate", "Put"];
 
         enum Tag {
             Work,
@@ -928,6 +1088,9 @@ impl<'de> Deserialize<'de> for Step {
             Fail,
             FanOut,
             Parallel,
+            Cached,
+            Invalidate,
+            Put,
         }
 
         impl<'de> Deserialize<'de> for Tag {
@@ -936,7 +1099,7 @@ impl<'de> Deserialize<'de> for Step {
                 impl Visitor<'_> for TagVisitor {
                     type Value = Tag;
                     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str("a step: Work, Call, Fail, FanOut or Parallel")
+                        f.write_str("a step: Work, Call, Fail, FanOut, Parallel, Cached, Invalidate or Put")
                     }
                     fn visit_str<E: de::Error>(self, name: &str) -> Result<Tag, E> {
                         match name {
@@ -945,6 +1108,9 @@ impl<'de> Deserialize<'de> for Step {
                             "Fail" => Ok(Tag::Fail),
                             "FanOut" => Ok(Tag::FanOut),
                             "Parallel" => Ok(Tag::Parallel),
+                            "Cached" => Ok(Tag::Cached),
+                            "Invalidate" => Ok(Tag::Invalidate),
+                            "Put" => Ok(Tag::Put),
                             other => Err(E::unknown_variant(other, VARIANTS)),
                         }
                     }
@@ -1005,11 +1171,31 @@ impl<'de> Deserialize<'de> for Step {
             }
         }
 
+        /// `("cache", [miss steps])`.
+        struct CachedVisitor;
+        impl<'de> Visitor<'de> for CachedVisitor {
+            type Value = Step;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a cache and the steps of a miss: Cached("products", [Call("db")])"#)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Step, A::Error> {
+                let cache: String = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let miss: Vec<Step> = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::invalid_length(3, &self));
+                }
+                Ok(Step::Cached { cache, miss })
+            }
+        }
+
         struct StepVisitor;
         impl<'de> Visitor<'de> for StepVisitor {
             type Value = Step;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a step: Work(...), Call(...), Fail(...), FanOut(...) or Parallel([...])")
+                f.write_str(
+                    "a step: Work(...), Call(...), Fail(...), FanOut(...), Parallel([...]), Cached(...), \
+                     Invalidate(...) or Put(...)",
+                )
             }
             fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Step, A::Error> {
                 use serde::de::VariantAccess;
@@ -1020,6 +1206,9 @@ impl<'de> Deserialize<'de> for Step {
                     Tag::Call => variant.tuple_variant(2, CallVisitor),
                     Tag::FanOut => variant.tuple_variant(3, FanOutVisitor),
                     Tag::Parallel => variant.tuple_variant(2, ParallelVisitor),
+                    Tag::Cached => variant.tuple_variant(2, CachedVisitor),
+                    Tag::Invalidate => variant.newtype_variant().map(Step::Invalidate),
+                    Tag::Put => variant.newtype_variant().map(Step::Put),
                 }
             }
         }

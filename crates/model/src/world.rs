@@ -28,7 +28,10 @@ use tailsim_report::{
 };
 
 use crate::breaker::Breaker;
-use crate::compile::{BalancerPolicy, BudgetPolicy, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, Step};
+use crate::cache::{CacheState, Fetch, Found};
+use crate::compile::{
+    BalancerPolicy, BudgetPolicy, CacheModel, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, Step,
+};
 use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter, LimitMode, RateLimit};
 use crate::traffic::Bursts;
 
@@ -209,6 +212,8 @@ enum Event {
     InstanceReady(u32),
     /// A service's scheduled minimum number `index` comes into force.
     ScheduledMin { service: u32, index: u32 },
+    /// Something happens to a cache (a flush, a resize, a key change).
+    Cache(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,6 +226,13 @@ enum Outcome {
 enum Action {
     Advance(u32),
     Finish(u32, Outcome),
+}
+
+/// What a request carries down the call graph: its class and its key.
+#[derive(Clone, Copy, Debug)]
+struct Tag {
+    class: u8,
+    key: u32,
 }
 
 /// Who waits for a call's answer.
@@ -247,6 +259,8 @@ enum Parent {
     Direct { caller: Caller, edge: u32 },
     /// An attempt of a call with a policy; stale once the call has moved on.
     Attempt { call: u32, incarnation: u32, attempt: u32 },
+    /// Nobody: a cache's background refresh.
+    Background,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -288,6 +302,14 @@ struct Frame {
     handler: u8,
     /// Counted in its instance's outstanding visits (admitted, not yet finished or dropped).
     admitted: bool,
+    /// The request's key, for caches.
+    key: u32,
+    /// The innermost cache fetch this frame makes (`NO_FETCH`: none), the top of a stack
+    /// linked through [`Fetch::below`].
+    fetch: u32,
+    /// A background refresh (stale-while-revalidate): it runs a miss's steps without a
+    /// worker, fills the cache and ends; nobody waits for it.
+    refresh: bool,
 }
 
 impl Frame {
@@ -305,6 +327,8 @@ struct Request {
     counted: bool,
     /// The request's class as its place in the client's list, for the class's statistics.
     class_slot: u8,
+    /// Its key.
+    key: u32,
     /// On a hedging client edge: the wait's first token and width (0: not waiting), hedges
     /// still to send, failures it can still absorb, and its calls to cancel (`NO_LIST`: none).
     wait_token: u32,
@@ -358,8 +382,8 @@ struct CallState {
     sent: u32,
     /// Set while the current attempt waits for a bulkhead place.
     place_timer: Option<EventKey>,
-    /// The request's class, passed on to each attempt.
-    class: u8,
+    /// The request's class and key, passed on to each attempt.
+    tag: Tag,
 }
 
 /// Two counts over a sliding window of `WINDOW_BUCKETS` buckets: requests and retries for a
@@ -565,6 +589,8 @@ struct ClientState {
     window_latency: WindowRecorder,
     /// Draws each request's class (clients with classes only).
     class_rng: RngStream,
+    /// Draws each request's key (clients with keys only).
+    key_rng: RngStream,
     /// Keeps or drops thinning candidates and times bursts (clients with `traffic` only).
     traffic_rng: RngStream,
     bursts: Bursts,
@@ -701,6 +727,11 @@ struct World<'m> {
     free_lists: Vec<u32>,
     /// Scratch stack of frames to cancel.
     cancel_stack: Vec<u32>,
+    caches: Vec<CacheState>,
+    /// The cache fetches frames are running.
+    fetches: Slab<Fetch>,
+    /// Scratch list of the frames a finished fetch wakes.
+    wake: Vec<(u32, u32)>,
     clients: Vec<ClientState>,
     services: Vec<ServiceState>,
     instances: Vec<Instance>,
@@ -721,6 +752,8 @@ struct World<'m> {
 const NO_EDGE: u32 = u32::MAX;
 /// `Frame::branches` of a wait whose calls are not tracked.
 const NO_LIST: u32 = u32::MAX;
+/// `Frame::fetch` of a frame that fetches nothing.
+const NO_FETCH: u32 = u32::MAX;
 
 /// The most windows a time series may have: longer runs get wider windows.
 pub const MAX_WINDOWS: u64 = 100_000;
@@ -832,6 +865,7 @@ impl<'m> World<'m> {
                 },
                 window_latency: WindowRecorder::new(),
                 class_rng: stream(seed, rep, &format!("client/{}/class", c.name)),
+                key_rng: stream(seed, rep, &format!("client/{}/keys", c.name)),
                 traffic_rng: stream(seed, rep, &format!("client/{}/traffic", c.name)),
                 bursts: Bursts::default(),
                 classes: c.classes.iter().map(|_| ClassStats::default()).collect(),
@@ -942,6 +976,18 @@ impl<'m> World<'m> {
             branch_lists: Vec::new(),
             free_lists: Vec::new(),
             cancel_stack: Vec::new(),
+            caches: model
+                .caches
+                .iter()
+                .map(|c| {
+                    let rng = stream(seed, rep, &format!("cache/{}", c.name));
+                    let mut cache = CacheState::new(c, &model.services, rng, window_ns as f64 / 1e9);
+                    cache.counting = model.warmup == SimDuration::ZERO;
+                    cache
+                })
+                .collect(),
+            fetches: Slab::new(),
+            wake: Vec::new(),
             clients,
             services,
             instances,
@@ -973,6 +1019,11 @@ impl<'m> World<'m> {
         }
         if self.window_end < SimTime::ZERO + self.model.duration {
             self.events.schedule(self.window_end, Event::WindowEnd);
+        }
+        for (c, model) in self.model.caches.iter().enumerate() {
+            for &(at, _) in &model.events {
+                self.events.schedule(at, Event::Cache(c as u32));
+            }
         }
         for (s, model) in self.model.services.iter().enumerate() {
             if let Some(policy) = &model.autoscale {
@@ -1071,9 +1122,16 @@ impl<'m> World<'m> {
         let service = &mut self.services[s as usize];
         let slots = self.model.services[s as usize].max_instances();
         if service.active < service.replicas && service.active < slots {
+            let slot = service.active;
             service.active += 1;
             service.active_since.push(now);
             service.instance_count.enter(now, now >= self.warmup_end);
+            // A new instance starts with its in-process caches empty.
+            for (cache, model) in self.caches.iter_mut().zip(&self.model.caches) {
+                if model.per_instance == Some(crate::ServiceId(s)) {
+                    cache.clear_store(slot);
+                }
+            }
         }
     }
 
@@ -1109,6 +1167,9 @@ impl<'m> World<'m> {
         if self.now > start {
             self.close_window(self.now, false);
         } else {
+            for cache in &mut self.caches {
+                cache.drop_open_window();
+            }
             for client in &mut self.clients {
                 let series = &mut client.series;
                 for counts in [
@@ -1160,6 +1221,11 @@ impl<'m> World<'m> {
                 ] {
                     counts.push(0);
                 }
+            }
+        }
+        if open_next {
+            for cache in &mut self.caches {
+                cache.open_window();
             }
         }
         for (service, model) in self.services.iter_mut().zip(&self.model.services) {
@@ -1266,6 +1332,7 @@ impl<'m> World<'m> {
             Event::Autoscale(s) => self.on_autoscale(s),
             Event::InstanceReady(s) => self.on_instance_ready(s),
             Event::ScheduledMin { service, index } => self.on_scheduled_min(service, index),
+            Event::Cache(c) => self.caches[c as usize].apply_events(&self.model.caches[c as usize], self.now),
             Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
             Event::Deadline(c) => self.on_deadline(c),
             Event::Hedge { frame, token } => self.on_hedge(frame, token),
@@ -1291,7 +1358,10 @@ impl<'m> World<'m> {
     #[inline(never)]
     fn on_warmup_end(&mut self) {
         // Occupancies count only the part of each stay after the warm-up, so there is nothing
-        // to reset; the event marks the boundary for anyone reading the event log.
+        // to reset for them; caches count from here on.
+        for cache in &mut self.caches {
+            cache.counting = true;
+        }
     }
 
     fn on_arrival(&mut self, c: u32) {
@@ -1315,6 +1385,11 @@ impl<'m> World<'m> {
             client.classes[slot].arrivals += u64::from(counted);
             (model.classes[slot].0, slot as u8)
         };
+        let key = match model.keys.get(usize::from(class_slot)) {
+            Some(Some(keys)) => keys.sample(&mut client.key_rng),
+            _ => 0,
+        };
+        let tag = Tag { class, key };
         client.arrivals += u64::from(counted);
         client.in_flight.enter(now, counted);
         if now >= self.window_end {
@@ -1327,6 +1402,7 @@ impl<'m> World<'m> {
             arrived: now,
             counted,
             class_slot,
+            key,
             wait_token: 0,
             wait_width: 0,
             hedges_left: 0,
@@ -1336,9 +1412,9 @@ impl<'m> World<'m> {
         self.arrived_total += 1;
         match self.model.edges[model.edge as usize].policy.hedge {
             None => {
-                self.start_call(Caller::Request(request), model.edge, counted, class);
+                self.start_call(Caller::Request(request), model.edge, counted, tag);
             }
-            Some(hedge) => self.start_hedged_request(request, model.edge, counted, class, hedge),
+            Some(hedge) => self.start_hedged_request(request, model.edge, counted, tag, hedge),
         }
     }
 
@@ -1346,14 +1422,7 @@ impl<'m> World<'m> {
     /// first hedge's timer.
     #[cold]
     #[inline(never)]
-    fn start_hedged_request(
-        &mut self,
-        r: u32,
-        edge: u32,
-        counted: bool,
-        class: u8,
-        hedge: crate::compile::HedgePolicy,
-    ) {
+    fn start_hedged_request(&mut self, r: u32, edge: u32, counted: bool, tag: Tag, hedge: crate::compile::HedgePolicy) {
         let token = self.next_token;
         self.next_token = self.next_token.wrapping_add(1 + hedge.max);
         let list = if hedge.cancel_losers { self.new_list() } else { NO_LIST };
@@ -1362,7 +1431,7 @@ impl<'m> World<'m> {
         request.wait_width = 1 + hedge.max;
         request.hedges_left = hedge.max;
         request.branches = list;
-        let call = self.start_call(Caller::HedgedRequest { request: r, token }, edge, counted, class);
+        let call = self.start_call(Caller::HedgedRequest { request: r, token }, edge, counted, tag);
         self.add_request_branch(r, call);
         if let Some(delay) = self.hedge_delay(edge) {
             self.events.schedule(self.now + delay, Event::RequestHedge { request: r, token });
@@ -1383,6 +1452,7 @@ impl<'m> World<'m> {
         let more = request.hedges_left > 0;
         let c = request.client as usize;
         let class = self.model.clients[c].classes.get(usize::from(request.class_slot)).map_or(0, |&(k, _)| k);
+        let tag = Tag { class, key: request.key };
         let edge = self.model.clients[c].edge;
         let counted = self.now >= self.warmup_end;
         self.edges[edge as usize].counts.hedges += u64::from(counted);
@@ -1390,7 +1460,7 @@ impl<'m> World<'m> {
             Caller::HedgedRequest { request: r, token: token.wrapping_add(branch) },
             edge,
             counted,
-            class,
+            tag,
         );
         self.add_request_branch(r, call);
         if more && let Some(delay) = self.hedge_delay(edge) {
@@ -1473,26 +1543,26 @@ impl<'m> World<'m> {
     /// record with its deadline and first attempt.
     /// Returns the call made, for cancelling it later.
     #[inline(always)]
-    fn start_call(&mut self, caller: Caller, edge: u32, counted: bool, class: u8) -> Branch {
+    fn start_call(&mut self, caller: Caller, edge: u32, counted: bool, tag: Tag) -> Branch {
         let state = &mut self.edges[edge as usize];
         state.counts.calls += u64::from(counted);
         if state.plain {
             state.counts.attempts += u64::from(counted);
             let target = state.target;
-            let frame = self.enter(target, Parent::Direct { caller, edge }, class);
+            let frame = self.enter(target, Parent::Direct { caller, edge }, tag);
             let token = match caller {
                 Caller::Frame { token, .. } | Caller::HedgedRequest { token, .. } => token,
                 Caller::Request(_) => 0,
             };
             Branch::Frame { frame, token }
         } else {
-            self.start_policy_call(caller, edge, counted, class)
+            self.start_policy_call(caller, edge, counted, tag)
         }
     }
 
     /// The slow path of [`World::start_call`]: a call record, its deadline, its first attempt.
     #[inline(never)]
-    fn start_policy_call(&mut self, caller: Caller, edge: u32, counted: bool, class: u8) -> Branch {
+    fn start_policy_call(&mut self, caller: Caller, edge: u32, counted: bool, tag: Tag) -> Branch {
         let incarnation = self.next_incarnation;
         self.next_incarnation = incarnation.wrapping_add(1);
         let c = self.calls.insert(CallState {
@@ -1509,7 +1579,7 @@ impl<'m> World<'m> {
             attempt_started: self.now,
             sent: 0,
             place_timer: None,
-            class,
+            tag,
         }) as u32;
         if let Some(deadline) = self.model.edges[edge as usize].policy.deadline {
             self.calls[c as usize].deadline_timer = Some(self.events.schedule(self.now + deadline, Event::Deadline(c)));
@@ -1598,8 +1668,8 @@ impl<'m> World<'m> {
         let call = &mut self.calls[c as usize];
         call.attempt_started = now;
         call.sent += 1;
-        let (edge, attempt, incarnation, counted, class) =
-            (call.edge, call.attempts, call.incarnation, call.counted, call.class);
+        let (edge, attempt, incarnation, counted, tag) =
+            (call.edge, call.attempts, call.incarnation, call.counted, call.tag);
         let state = &mut self.edges[edge as usize];
         state.counts.attempts += u64::from(counted);
         if attempt > 1 {
@@ -1607,7 +1677,7 @@ impl<'m> World<'m> {
         }
         let holds_place = state.bulkhead.is_some();
         let edge_model = &self.model.edges[edge as usize];
-        let f = self.enter(edge_model.to.0, Parent::Attempt { call: c, incarnation, attempt }, class);
+        let f = self.enter(edge_model.to.0, Parent::Attempt { call: c, incarnation, attempt }, tag);
         if holds_place {
             self.frames[f as usize].place_on_edge = edge;
         }
@@ -1970,7 +2040,8 @@ impl<'m> World<'m> {
     /// A visit arrives at service `s`: it gets a worker, waits in a queue, or is rejected.
     /// Returns the new frame.
     #[inline(always)]
-    fn enter(&mut self, s: u32, parent: Parent, class: u8) -> u32 {
+    fn enter(&mut self, s: u32, parent: Parent, tag: Tag) -> u32 {
+        let class = tag.class;
         let now = self.now;
         let counted = now >= self.warmup_end;
         let service_model = &self.model.services[s as usize];
@@ -2013,6 +2084,9 @@ impl<'m> World<'m> {
             class,
             handler: service_model.handler_of(class),
             admitted: false,
+            key: tag.key,
+            fetch: NO_FETCH,
+            refresh: false,
         };
         let f = self.frames.insert(frame) as u32;
         let inst = &mut self.instances[instance as usize];
@@ -2117,14 +2191,14 @@ impl<'m> World<'m> {
             return;
         };
         let edge = *edge;
-        let class = frame.class;
+        let tag = Tag { class: frame.class, key: frame.key };
         frame.hedges_left -= 1;
         frame.wait_failures_allowed += 1;
         let branch = frame.wait_width - 1 - frame.hedges_left;
         let more = frame.hedges_left > 0;
         let counted = self.now >= self.warmup_end;
         self.edges[edge as usize].counts.hedges += u64::from(counted);
-        let call = self.start_call(Caller::Frame { frame: f, token: token.wrapping_add(branch) }, edge, counted, class);
+        let call = self.start_call(Caller::Frame { frame: f, token: token.wrapping_add(branch) }, edge, counted, tag);
         self.add_branch(f, call);
         if more && let Some(delay) = self.hedge_delay(edge) {
             self.events.schedule(self.now + delay, Event::Hedge { frame: f, token });
@@ -2157,7 +2231,7 @@ impl<'m> World<'m> {
             }
             let s = frame.service as usize;
             let step = frame.step as usize;
-            let class = frame.class;
+            let tag = Tag { class: frame.class, key: frame.key };
             frame.step += 1;
             let model = &all.services[s];
             let local = frame.instance - self.services[s].first_instance;
@@ -2195,7 +2269,7 @@ impl<'m> World<'m> {
                     }
                     let Some(hedge) = all.edges[edge as usize].policy.hedge else {
                         let token = self.wait_for(f, 1, 0, 1);
-                        self.start_call(Caller::Frame { frame: f, token }, edge, counted, class);
+                        self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
                         return;
                     };
                     let token = self.wait_for(f, 1, 0, 1 + hedge.max);
@@ -2203,7 +2277,7 @@ impl<'m> World<'m> {
                     if hedge.cancel_losers {
                         self.track_branches(f);
                     }
-                    let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, class);
+                    let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
                     self.add_branch(f, call);
                     if let Some(delay) = self.hedge_delay(edge) {
                         self.events.schedule(self.now + delay, Event::Hedge { frame: f, token });
@@ -2221,7 +2295,7 @@ impl<'m> World<'m> {
                         self.track_branches(f);
                     }
                     for _ in 0..n {
-                        let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, class);
+                        let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
                         if *cancel_losers {
                             if self.frames[f as usize].branches == NO_LIST {
                                 break; // decided already (failed): the rest are not sent
@@ -2242,7 +2316,7 @@ impl<'m> World<'m> {
                         self.track_branches(f);
                     }
                     for &(edge, _) in calls {
-                        let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, class);
+                        let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
                         if *cancel_losers {
                             if self.frames[f as usize].branches == NO_LIST {
                                 break; // decided already (failed): the rest are not sent
@@ -2257,8 +2331,179 @@ impl<'m> World<'m> {
                         return self.finish(f, Outcome::Failed(FailureKind::Error));
                     }
                 }
+                Some(Step::Lookup { cache, skip }) => {
+                    if !self.lookup(f, *cache, *skip) {
+                        return;
+                    }
+                }
+                Some(Step::Fill(cache)) => {
+                    if !self.fill(f, *cache) {
+                        return;
+                    }
+                }
+                Some(Step::Invalidate(cache)) => self.write_cache(f, *cache, false),
+                Some(Step::Put(cache)) => self.write_cache(f, *cache, true),
             }
         }
+    }
+
+    /// Frame `f` looks its key up in cache `c`; a hit goes on at step `skip`. Returns whether
+    /// the frame goes on at once (not after the lookup's latency, or a wait for another's
+    /// fetch).
+    #[inline(never)]
+    fn lookup(&mut self, f: u32, c: u32, skip: u32) -> bool {
+        let now = self.now;
+        if now >= self.window_end {
+            self.roll_windows();
+        }
+        let model: &'m CacheModel = &self.model.caches[c as usize];
+        let frame = &self.frames[f as usize];
+        let local = frame.instance - self.services[frame.service as usize].first_instance;
+        let cache = &mut self.caches[c as usize];
+        let slot = cache.slot(model, frame.key, local);
+        let found = cache.lookup(model, slot, now);
+        let running = cache.inflight(slot) > 0;
+        // Served from the cache (going on after the fill), waiting for the fetch already
+        // running (single flight), or fetching: the miss's steps, then the fill.
+        let (served, wait, refresh) = match found {
+            Found::Fresh => (true, false, false),
+            Found::Early { .. } => (model.coalesce && running, false, false),
+            Found::Stale => (true, false, !running),
+            Found::Missing => (false, model.coalesce && running, false),
+        };
+        let fetch = !served && !wait;
+        cache.count_lookup(found, fetch || refresh, wait, self.window_index);
+        let delay = cache.latency(model);
+        let miss_start = frame.step;
+        if refresh {
+            self.spawn_refresh(f, c, slot, miss_start);
+        }
+        if wait {
+            self.frames[f as usize].step = skip;
+            let token = self.wait_for(f, 1, 0, 1);
+            self.caches[c as usize].wait(slot, f, token);
+            if self.model.services[self.frames[f as usize].service as usize].concurrency == Concurrency::Async {
+                self.release_for_calls(f);
+            }
+            return false;
+        }
+        if served {
+            self.frames[f as usize].step = skip;
+        } else {
+            self.caches[c as usize].fetch_started(slot);
+            let below = self.frames[f as usize].fetch;
+            let id = self.fetches.insert(Fetch { cache: c, slot, started: now + delay, below }) as u32;
+            self.frames[f as usize].fetch = id;
+        }
+        if delay > SimDuration::ZERO {
+            self.events.schedule(now + delay, Event::StepDone(f));
+            return false;
+        }
+        true
+    }
+
+    /// A stale hit of frame `f` starts a background refresh: a frame of its own, with no
+    /// worker and no caller, that runs the miss's steps (from `step`) and fills the cache.
+    #[cold]
+    #[inline(never)]
+    fn spawn_refresh(&mut self, f: u32, c: u32, slot: u64, step: u32) {
+        let now = self.now;
+        let counted = now >= self.warmup_end;
+        self.caches[c as usize].fetch_started(slot);
+        let fetch = self.fetches.insert(Fetch { cache: c, slot, started: now, below: NO_FETCH }) as u32;
+        let frame = self.frames[f as usize];
+        let g = self.frames.insert(Frame {
+            step,
+            parent: Parent::Background,
+            arrived: now,
+            worker_since: now,
+            holds_worker: false,
+            counted,
+            in_queue: false,
+            served: false,
+            queued_since: now,
+            cancelled: false,
+            wait_token: 0,
+            wait_width: 0,
+            hedges_left: 0,
+            place_on_edge: NO_EDGE,
+            wait_successes: 0,
+            wait_failures_allowed: 0,
+            branches: NO_LIST,
+            admitted: false,
+            fetch,
+            refresh: true,
+            ..frame
+        }) as u32;
+        self.agenda.push(Action::Advance(g));
+    }
+
+    /// Frame `f` fetched its value: it fills cache `c` and wakes the frames waiting for it.
+    /// Returns whether the frame goes on (a background refresh ends here).
+    #[inline(never)]
+    fn fill(&mut self, f: u32, c: u32) -> bool {
+        let now = self.now;
+        let frame = &mut self.frames[f as usize];
+        if frame.fetch == NO_FETCH {
+            debug_assert!(false, "only a fetching frame reaches a fill");
+            return true;
+        }
+        let fetch = self.fetches.remove(frame.fetch as usize);
+        debug_assert_eq!(fetch.cache, c, "fills pair with lookups");
+        frame.fetch = fetch.below;
+        let refresh_done = frame.refresh && fetch.below == NO_FETCH;
+        let model = &self.model.caches[c as usize];
+        let cache = &mut self.caches[c as usize];
+        cache.fill(model, fetch.slot, now, now.saturating_since(fetch.started));
+        cache.count_fetch_end(true);
+        self.end_fetch(c, fetch.slot, Outcome::Success);
+        if refresh_done {
+            self.agenda.push(Action::Finish(f, Outcome::Success));
+            return false;
+        }
+        true
+    }
+
+    /// A fetch of `slot` in cache `c` ended: once none of the key is left running, its
+    /// waiters get `outcome`, the value or the fetch's failure (as Go's singleflight shares it).
+    fn end_fetch(&mut self, c: u32, slot: u64, outcome: Outcome) {
+        let mut wake = std::mem::take(&mut self.wake);
+        self.caches[c as usize].fetch_ended(slot, &mut wake);
+        for (frame, token) in wake.drain(..) {
+            self.call_returned(Caller::Frame { frame, token }, outcome);
+        }
+        self.wake = wake;
+    }
+
+    /// A frame ends with fetches unfinished (it failed, or was cancelled): they fill nothing,
+    /// and their waiters fail.
+    #[cold]
+    #[inline(never)]
+    fn abandon_fetches(&mut self, mut id: u32) {
+        while id != NO_FETCH {
+            let fetch = self.fetches.remove(id as usize);
+            self.caches[fetch.cache as usize].count_fetch_end(false);
+            self.end_fetch(fetch.cache, fetch.slot, Outcome::Failed(FailureKind::Error));
+            id = fetch.below;
+        }
+    }
+
+    /// Frame `f` writes its key into cache `c` (`put`) or removes it.
+    #[inline(never)]
+    fn write_cache(&mut self, f: u32, c: u32, put: bool) {
+        let now = self.now;
+        let model = &self.model.caches[c as usize];
+        let frame = &self.frames[f as usize];
+        let local = frame.instance - self.services[frame.service as usize].first_instance;
+        let cache = &mut self.caches[c as usize];
+        let slot = cache.slot(model, frame.key, local);
+        if put {
+            let delta = cache.delta(slot);
+            cache.fill(model, slot, now, delta);
+        } else {
+            cache.invalidate(slot);
+        }
+        cache.count_write(put);
     }
 
     /// A worker of `instance` is free: it takes the next queued visit that is still wanted
@@ -2330,7 +2575,7 @@ impl<'m> World<'m> {
         let now = self.now;
         let from = self.warmup_end;
         let frame = &mut self.frames[f as usize];
-        if frame.holds_worker {
+        if frame.holds_worker || frame.refresh {
             return self.agenda.push(Action::Advance(f));
         }
         let (s, instance) = (frame.service as usize, frame.instance as usize);
@@ -2370,6 +2615,12 @@ impl<'m> World<'m> {
         let from = self.warmup_end;
         let frame = self.frames.remove(f as usize);
         debug_assert_eq!(frame.branches, NO_LIST, "a frame ends with its wait decided");
+        if frame.fetch != NO_FETCH {
+            self.abandon_fetches(frame.fetch);
+        }
+        if frame.refresh {
+            return; // a background refresh: no visit of the service, nobody to answer
+        }
         if frame.place_on_edge != NO_EDGE {
             self.release_place(frame.place_on_edge);
         }
@@ -2417,6 +2668,7 @@ impl<'m> World<'m> {
                     self.attempt_done(call, outcome);
                 }
             }
+            Parent::Background => {}
         }
     }
 
@@ -2439,6 +2691,7 @@ impl<'m> World<'m> {
                     }
                     self.calls[call as usize].caller
                 }
+                Parent::Background => return true,
             };
             match caller {
                 Caller::Request(_) => return true,
@@ -2757,6 +3010,7 @@ impl<'m> World<'m> {
             services,
             edges,
             faults,
+            caches: self.caches.iter().zip(&self.model.caches).map(|(c, m)| c.summary(m)).collect(),
             conservation: Conservation {
                 arrived: self.arrived_total,
                 succeeded: self.succeeded_total,

@@ -20,6 +20,7 @@ pub mod write;
 pub use aggregate::{Aggregate, Estimate};
 pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};
 pub use summary::{
-    BreakerTransition, ClassSummary, ClientSummary, Conservation, Distribution, EdgeSummary, Failures, FaultSummary,
-    LatencySummary, LittlesLaw, Report, RunSummary, Series, ServiceSeries, ServiceSummary,
+    BreakerTransition, CacheResize, CacheSeries, CacheSummary, ClassSummary, ClientSummary, Conservation, Distribution,
+    EdgeSummary, Failures, FaultSummary, LatencySummary, LittlesLaw, Report, RunSummary, Series, ServiceSeries,
+    ServiceSummary,
 };

@@ -52,6 +52,9 @@ pub struct RunSummary {
     pub edges: Vec<EdgeSummary>,
     /// One entry per fault, in file order.
     pub faults: Vec<FaultSummary>,
+    /// One entry per cache, in file order (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub caches: Vec<CacheSummary>,
     /// The request count identity, checked at the end of the run.
     pub conservation: Conservation,
 }
@@ -168,6 +171,83 @@ pub struct ServiceSeries {
     pub mean_queue_length: Vec<f64>,
     /// Instances serving at the end of the window.
     pub instances: Vec<u32>,
+}
+
+/// A cache's results after the warm-up. A lookup finds a fresh entry (`hits`), a stale one
+/// served under stale-while-revalidate (`stale`), or nothing: then it fetches (`misses`) or,
+/// with single flight, waits for the fetch of the key already running (`coalesced`).
+#[derive(Clone, Debug, Serialize)]
+pub struct CacheSummary {
+    /// The cache's name.
+    pub name: String,
+    /// Lookups.
+    pub lookups: u64,
+    /// Lookups that found a fresh entry (XFetch's early refreshes included).
+    pub hits: u64,
+    /// Lookups answered with an expired entry (stale-while-revalidate).
+    pub stale: u64,
+    /// Lookups that found nothing and fetched the value themselves.
+    pub misses: u64,
+    /// Lookups that found nothing and waited for another's fetch (single flight).
+    pub coalesced: u64,
+    /// Hits that XFetch turned into a recompute before the expiry.
+    pub early_refreshes: u64,
+    /// Of those, the ones that began at least one recompute time (the entry's last fetch
+    /// time) before the expiry: the refresh was done in time.
+    pub early_ahead: u64,
+    /// Background refreshes started by stale hits.
+    pub background_refreshes: u64,
+    /// Fetches that filled the cache.
+    pub fills: u64,
+    /// Fetches that failed, and so filled nothing.
+    pub failed_fetches: u64,
+    /// Entries evicted by LRU to make room.
+    pub evictions: u64,
+    /// `Invalidate` steps run.
+    pub invalidations: u64,
+    /// `Put` steps run.
+    pub puts: u64,
+    /// The most fetches of one key running at once: the size of the worst stampede.
+    pub max_fetches_per_key: u32,
+    /// Entries held at the end of the run, all stores.
+    pub entries: u64,
+    /// Each change of the number of nodes, with the share of keys it moved.
+    pub resizes: Vec<CacheResize>,
+    /// Lookups, hits and fetches per window, over the whole run (warm-up included).
+    pub series: CacheSeries,
+}
+
+impl CacheSummary {
+    /// The share of lookups answered from the cache, fresh or stale; `None` without lookups.
+    pub fn hit_ratio(&self) -> Option<f64> {
+        (self.lookups > 0).then(|| (self.hits + self.stale) as f64 / self.lookups as f64)
+    }
+}
+
+/// A change of a cache's number of nodes.
+#[derive(Clone, Debug, Serialize)]
+pub struct CacheResize {
+    /// When, in seconds.
+    pub at_s: f64,
+    /// Nodes before.
+    pub from: u32,
+    /// Nodes after.
+    pub to: u32,
+    /// The share of the clients' key space whose node changed.
+    pub moved_fraction: f64,
+}
+
+/// A cache's activity per window (the windows of [`Series`]).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CacheSeries {
+    /// The window's width in seconds.
+    pub window_s: f64,
+    /// Lookups per window.
+    pub lookups: Vec<u64>,
+    /// Lookups answered from the cache (fresh or stale) per window.
+    pub hits: Vec<u64>,
+    /// Fetches started per window: what reaches the backend.
+    pub fetches: Vec<u64>,
 }
 
 /// A fault on the timeline and whether the system got over it.

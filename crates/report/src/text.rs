@@ -332,6 +332,48 @@ fn render_run(run: &RunSummary, out: &mut Document) {
         }
         out.table(edges);
     }
+    if !run.caches.is_empty() {
+        out.push('\n');
+        let mut caches = Table::new(&[
+            "cache",
+            "lookups",
+            "hit ratio",
+            "stale",
+            "misses",
+            "coalesced",
+            "fetches/s",
+            "max fetches/key",
+            "evictions",
+        ]);
+        for c in &run.caches {
+            let fetches = c.misses + c.early_refreshes + c.background_refreshes;
+            caches.row(vec![
+                c.name.clone(),
+                thousands(c.lookups),
+                c.hit_ratio().map_or("-".to_string(), |r| format!("{:.2}%", r * 100.0)),
+                thousands(c.stale),
+                thousands(c.misses),
+                thousands(c.coalesced),
+                format!("{:.1}", if run.measured_s > 0.0 { fetches as f64 / run.measured_s } else { 0.0 }),
+                thousands(u64::from(c.max_fetches_per_key)),
+                thousands(c.evictions),
+            ]);
+        }
+        out.table(caches);
+        for c in &run.caches {
+            for r in &c.resizes {
+                let _ = writeln!(
+                    out,
+                    "\ncache {}: {} -> {} nodes at {}s moved {:.1}% of the keys",
+                    c.name,
+                    r.from,
+                    r.to,
+                    r.at_s,
+                    r.moved_fraction * 100.0
+                );
+            }
+        }
+    }
     for f in &run.faults {
         let before = f.goodput_before_per_s.map_or("-".to_string(), |g| format!("{g:.1}/s"));
         let recovery = match f.recovered_after_s {

@@ -1,6 +1,7 @@
 //! Request classes (weights, handlers per class, priority queues) and calls made together
 //! (`Parallel`, fan-outs whose losers are cancelled), checked against exact results.
 
+use tailsim_report::Distribution;
 use tailsim_tests::{assert_theory, load, run};
 
 /// Classes are drawn by weight: with 90 and 10 over 20 replications of ~97,500 requests, the
@@ -38,6 +39,22 @@ fn classes_pick_their_handlers_down_the_graph() {
         assert_eq!(c.classes.iter().map(|k| k.arrivals).sum::<u64>(), c.arrivals);
         assert_eq!(c.classes.iter().map(|k| k.succeeded).sum::<u64>(), c.succeeded);
         assert_eq!((c.classes[0].name.as_str(), c.classes[1].name.as_str()), ("read", "write"));
+        // Each class's latency histogram holds exactly its successes, and together they are
+        // the client's, bucket by bucket.
+        for k in &c.classes {
+            assert_eq!(k.latency_histogram.counts.iter().sum::<u64>(), k.succeeded, "{}", k.name);
+            assert_eq!(k.failure_latency_histogram.counts.iter().sum::<u64>(), k.failed, "{}", k.name);
+        }
+        let pooled = Distribution::pooled(c.classes.iter().map(|k| &k.latency_histogram));
+        assert_eq!((&pooled.edges_ms, &pooled.counts), (&c.latency_histogram.edges_ms, &c.latency_histogram.counts));
+        // A write takes its 5 ms of constant work at least, and some wait for nothing: its
+        // first bucket is the one that holds 5 ms, [4.467, 5.012). Reads start far below.
+        assert_eq!(c.classes[1].latency_histogram.edges_ms[..2], [4.467, 5.012]);
+        assert!(
+            c.classes[0].latency_histogram.edges_ms[0] < 0.1,
+            "{:?}",
+            &c.classes[0].latency_histogram.edges_ms[..2]
+        );
     }
 }
 

@@ -2895,6 +2895,8 @@ impl<'m> World<'m> {
                                 failed: stats.failed,
                                 latency: stats.latency.summary(),
                                 failure_latency: stats.failure_latency.summary(),
+                                latency_histogram: stats.latency.distribution(),
+                                failure_latency_histogram: stats.failure_latency.distribution(),
                             }
                         })
                         .collect(),

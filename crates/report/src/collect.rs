@@ -114,6 +114,53 @@ impl LatencyRecorder {
 /// Buckets per factor of ten in a [`Distribution`]: each is about 12% wider than the last.
 pub const BUCKETS_PER_DECADE: u32 = 20;
 
+impl Distribution {
+    /// The distributions added bucket by bucket: the latencies of all of them in one (every
+    /// replication of a design, every class of a client). Exact, because every distribution
+    /// [`LatencyRecorder::distribution`] makes lies on the same grid. A distribution whose first
+    /// edge is not on that grid (made by hand, not by a recorder) is left out.
+    pub fn pooled<'a>(distributions: impl IntoIterator<Item = &'a Distribution>) -> Distribution {
+        let mut counts: Vec<u64> = Vec::new();
+        let mut first = usize::MAX;
+        let mut parts = Vec::new();
+        for d in distributions {
+            let Some(&edge) = d.edges_ms.first() else { continue };
+            let Some(start) = grid_index(edge) else { continue };
+            first = first.min(start);
+            parts.push((start, d));
+        }
+        for (start, d) in parts {
+            let offset = start - first;
+            if counts.len() < offset + d.counts.len() {
+                counts.resize(offset + d.counts.len(), 0);
+            }
+            for (total, &count) in counts[offset..].iter_mut().zip(&d.counts) {
+                *total += count;
+            }
+        }
+        // Trim empty ends, as a recorder's distribution has none.
+        let Some(low) = counts.iter().position(|&c| c > 0) else {
+            return Distribution { buckets_per_decade: BUCKETS_PER_DECADE, edges_ms: Vec::new(), counts: Vec::new() };
+        };
+        let high = counts.iter().rposition(|&c| c > 0).unwrap_or(low);
+        let counts = counts[low..=high].to_vec();
+        let first = first + low;
+        let edges_ms = (first..=first + counts.len()).map(log_edge_ms).collect();
+        Distribution { buckets_per_decade: BUCKETS_PER_DECADE, edges_ms, counts }
+    }
+}
+
+/// The index of the log bucket whose lower edge is `edge_ms` exactly, if it is one.
+fn grid_index(edge_ms: f64) -> Option<usize> {
+    let buckets = DECADES * DECADE_EDGES.len();
+    let (mut low, mut high) = (0, buckets);
+    while low < high {
+        let mid = (low + high) / 2;
+        if log_edge_ms(mid) < edge_ms { low = mid + 1 } else { high = mid }
+    }
+    (low < buckets && log_edge_ms(low) == edge_ms).then_some(low)
+}
+
 /// 10^(i/20) for i in 0..20, to four significant digits, times 1000: the edges of the log
 /// buckets within one decade. Integers, so that bucketing is exact and the same on every
 /// machine.
@@ -369,5 +416,30 @@ mod tests {
         assert_eq!(d.counts[last], 1);
         assert!(d.edges_ms[last] <= 3.6e6 && 3.6e6 < d.edges_ms[last + 1], "{:?}", &d.edges_ms[last..]);
         assert_eq!(d.counts[1..40].iter().sum::<u64>(), 0);
+    }
+
+    #[test]
+    fn pooled_distributions_add_bucket_by_bucket() {
+        let recorder = |values_us: &[u64]| {
+            let mut rec = LatencyRecorder::new();
+            for &us in values_us {
+                rec.record(SimDuration::from_nanos(us * 1000));
+            }
+            rec
+        };
+        let a = recorder(&[1000, 1000, 50_000]);
+        let b = recorder(&[20, 1000, 7_000_000]);
+        let both = recorder(&[1000, 1000, 50_000, 20, 1000, 7_000_000]);
+        let pooled = Distribution::pooled([&a.distribution(), &b.distribution(), &Distribution::default()]);
+        assert_eq!(pooled.edges_ms, both.distribution().edges_ms);
+        assert_eq!(pooled.counts, both.distribution().counts);
+        assert_eq!(pooled.counts.iter().sum::<u64>(), 6);
+        // Nothing, or only distributions off the grid, pool to nothing.
+        assert!(Distribution::pooled([]).edges_ms.is_empty());
+        let off_grid = Distribution { buckets_per_decade: 20, edges_ms: vec![1.05, 1.2], counts: vec![3] };
+        assert!(Distribution::pooled([&off_grid]).counts.is_empty());
+        assert_eq!(Distribution::pooled([&off_grid, &a.distribution()]).counts, a.distribution().counts);
+        assert_eq!(grid_index(1.0), Some(120));
+        assert_eq!(grid_index(1.1), None);
     }
 }

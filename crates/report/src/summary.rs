@@ -115,6 +115,10 @@ pub struct ClassSummary {
     pub latency: LatencySummary,
     /// Latency of failed requests.
     pub failure_latency: LatencySummary,
+    /// The distribution of `latency` in log-spaced buckets, for histograms and CDFs.
+    pub latency_histogram: Distribution,
+    /// The distribution of `failure_latency` in log-spaced buckets.
+    pub failure_latency_histogram: Distribution,
 }
 
 /// A latency distribution in log-spaced buckets: bucket `i` counts the latencies in

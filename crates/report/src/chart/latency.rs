@@ -7,7 +7,10 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{DrawResult, LABEL_SIZE, Swatch, TICK_SIZE, TITLE_SIZE, colour, font, header, ms_label, number_label};
+use super::{
+    Axis, DrawResult, Swatch, TICK_SIZE, colour, draw_axes, font, header, log_axis, ms_label, nothing_to_show,
+    number_label, plot_area,
+};
 use crate::summary::{ClientSummary, Distribution, LatencySummary};
 use crate::text::thousands;
 
@@ -38,11 +41,7 @@ impl LatencyChart {
     /// The latency axis: from the lowest edge to the highest of both distributions, or `None`
     /// when nothing was recorded.
     fn x_range(&self) -> Option<(f64, f64)> {
-        let lows = [&self.success, &self.failure].into_iter().filter_map(|d| d.edges_ms.first().copied());
-        let highs = [&self.success, &self.failure].into_iter().filter_map(|d| d.edges_ms.last().copied());
-        let low = lows.fold(f64::INFINITY, f64::min);
-        let high = highs.fold(0.0, f64::max);
-        (low.is_finite() && low > 0.0 && high > low).then_some((low, high))
+        latency_range([&self.success, &self.failure])
     }
 
     /// Legend entries: each distribution with its count, and the percentile marks.
@@ -67,26 +66,17 @@ impl LatencyChart {
 
     /// Requests per log bucket, successes and failures overlaid.
     pub(super) fn draw_histogram<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> DrawResult {
-        let Some((low, high)) = self.x_range() else { return nothing_recorded(root, title) };
+        let Some((low, high)) = self.x_range() else { return nothing_to_show(root, title, NOTHING_ANSWERED) };
         let body = header(root, title, &self.legend(|c| Swatch::Fill(c, BAR_ALPHA)))?;
         let most = self.success.counts.iter().chain(&self.failure.counts).copied().max().unwrap_or(0).max(1);
         let top = most as f64 * 1.15;
-        let mut chart = ChartBuilder::on(&body)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(48)
-            .y_label_area_size(80)
-            .build_cartesian_2d((low..high).log_scale().with_key_points(log_ticks(low, high)), 0.0..top)?;
-        chart
-            .configure_mesh()
-            .x_desc("latency (log scale)")
-            .y_desc("requests per bucket (buckets ~12% wide)")
-            .x_label_formatter(&ms_label)
-            .y_label_formatter(&number_label)
-            .axis_desc_style(font(LABEL_SIZE))
-            .label_style(font(TICK_SIZE))
-            .light_line_style(WHITE)
-            .draw()?;
+        let mut chart = plot_area(&body).build_cartesian_2d(log_axis(low, high), 0.0..top)?;
+        draw_axes(
+            &mut chart,
+            Axis { desc: LATENCY_AXIS, label: &ms_label },
+            Axis { desc: "requests per bucket (buckets ~12% wide)", label: &number_label },
+            WHITE,
+        )?;
         for (distribution, color) in [(&self.success, colour::SUCCESS), (&self.failure, colour::FAILURE)] {
             let style = color.mix(BAR_ALPHA).filled();
             let bars = distribution
@@ -102,36 +92,23 @@ impl LatencyChart {
 
     /// The fraction of requests at or below each latency, successes and failures apart.
     pub(super) fn draw_cdf<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> DrawResult {
-        let Some((low, high)) = self.x_range() else { return nothing_recorded(root, title) };
+        let Some((low, high)) = self.x_range() else { return nothing_to_show(root, title, NOTHING_ANSWERED) };
         let body = header(root, title, &self.legend(Swatch::Line))?;
-        let mut chart = ChartBuilder::on(&body)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(48)
-            .y_label_area_size(80)
-            .build_cartesian_2d((low..high).log_scale().with_key_points(log_ticks(low, high)), 0.0..1.05)?;
-        chart
-            .configure_mesh()
-            .x_desc("latency (log scale)")
-            .y_desc("requests at or below (cumulative)")
-            .x_label_formatter(&ms_label)
-            .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
-            .axis_desc_style(font(LABEL_SIZE))
-            .label_style(font(TICK_SIZE))
-            .light_line_style(RGBColor(238, 238, 238))
-            .draw()?;
+        let mut chart = plot_area(&body).build_cartesian_2d(log_axis(low, high), 0.0..1.05)?;
+        let percent = |v: &f64| format!("{:.0}%", v * 100.0);
+        draw_axes(
+            &mut chart,
+            Axis { desc: LATENCY_AXIS, label: &ms_label },
+            Axis { desc: "requests at or below (cumulative)", label: &percent },
+            RGBColor(238, 238, 238),
+        )?;
         for (distribution, color) in [(&self.success, colour::SUCCESS), (&self.failure, colour::FAILURE)] {
             let total: u64 = distribution.counts.iter().sum();
             if total == 0 {
                 continue;
             }
-            let mut points = Vec::with_capacity(distribution.counts.len() + 1);
-            points.extend(distribution.edges_ms.first().map(|&edge| (edge, 0.0)));
-            let mut below = 0;
-            for (count, edge) in distribution.counts.iter().zip(distribution.edges_ms.iter().skip(1)) {
-                below += count;
-                points.push((*edge, below as f64 / total as f64));
-            }
+            let points: Vec<(f64, f64)> =
+                cumulative(distribution).map(|(edge, below)| (edge, below as f64 / total as f64)).collect();
             chart.draw_series(LineSeries::new(points, color.stroke_width(2)))?;
         }
         self.draw_marks(&mut chart, (low, high), 1.05)
@@ -171,18 +148,6 @@ impl LatencyChart {
     }
 }
 
-/// Ticks for a log latency axis: 1, 2 and 5 times each power of ten in range, or only the
-/// powers of ten when the range spans more than three decades.
-fn log_ticks(low: f64, high: f64) -> Vec<f64> {
-    let first = low.log10().floor() as i32;
-    let last = high.log10().ceil() as i32;
-    let multiples: &[f64] = if last - first > 3 { &[1.0] } else { &[1.0, 2.0, 5.0] };
-    (first..=last)
-        .flat_map(|exponent| multiples.iter().map(move |m| m * 10f64.powi(exponent)))
-        .filter(|&tick| tick >= low && tick <= high)
-        .collect()
-}
-
 /// Opacity of histogram bars, so that overlapping successes and failures both show.
 const BAR_ALPHA: f64 = 0.6;
 
@@ -194,21 +159,32 @@ fn marks(summary: &LatencySummary) -> Vec<(String, f64)> {
         .collect()
 }
 
-/// A chart with its title and a line saying there is nothing to show.
-fn nothing_recorded<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str) -> DrawResult {
-    let (width, height) = root.dim_in_pixel();
-    let center = (width as i32 / 2, height as i32 / 2);
-    root.draw(&Text::new(
-        title.to_string(),
-        (center.0, 30),
-        TextStyle::from(font(TITLE_SIZE)).pos(Pos::new(HPos::Center, VPos::Center)),
-    ))?;
-    root.draw(&Text::new(
-        "no request was answered after the warm-up".to_string(),
-        center,
-        TextStyle::from(font(LABEL_SIZE)).pos(Pos::new(HPos::Center, VPos::Center)),
-    ))?;
-    Ok(())
+/// The description of every latency axis.
+const LATENCY_AXIS: &str = "latency (log scale)";
+
+/// What a latency chart without any answer says.
+const NOTHING_ANSWERED: &str = "no request was answered after the warm-up";
+
+/// The latency axis of some distributions: from the lowest edge to the highest, or `None`
+/// when nothing was recorded.
+fn latency_range<'a>(distributions: impl IntoIterator<Item = &'a Distribution> + Clone) -> Option<(f64, f64)> {
+    let lows = distributions.clone().into_iter().filter_map(|d| d.edges_ms.first().copied());
+    let highs = distributions.into_iter().filter_map(|d| d.edges_ms.last().copied());
+    let low = lows.fold(f64::INFINITY, f64::min);
+    let high = highs.fold(0.0, f64::max);
+    (low.is_finite() && low > 0.0 && high > low).then_some((low, high))
+}
+
+/// The cumulative counts of a distribution at its edges: `(first edge, 0)`, then after each
+/// bucket `(its upper edge, latencies below it)`.
+fn cumulative(distribution: &Distribution) -> impl Iterator<Item = (f64, u64)> + '_ {
+    let start = distribution.edges_ms.first().map(|&edge| (edge, 0));
+    let mut below = 0;
+    let steps = distribution.counts.iter().zip(distribution.edges_ms.iter().skip(1)).map(move |(count, &edge)| {
+        below += count;
+        (edge, below)
+    });
+    start.into_iter().chain(steps)
 }
 
 #[cfg(test)]
@@ -216,8 +192,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn log_ticks_fit_the_range() {
-        assert_eq!(log_ticks(1.5, 300.0), vec![2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]);
-        assert_eq!(log_ticks(1e-6, 2000.0), vec![1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1000.0]);
+    fn cumulative_counts_end_at_the_total() {
+        let d = Distribution { buckets_per_decade: 20, edges_ms: vec![1.0, 1.122, 1.259], counts: vec![3, 2] };
+        assert_eq!(cumulative(&d).collect::<Vec<_>>(), vec![(1.0, 0), (1.122, 3), (1.259, 5)]);
+        assert_eq!(cumulative(&Distribution::default()).count(), 0);
     }
 }

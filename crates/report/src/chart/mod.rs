@@ -2,7 +2,8 @@
 //! inside it). [`charts`] lists what a report shows: the call graph, and for each client its
 //! latency histogram, its latency CDF, its answers and latency over time; the services'
 //! utilisation and queue length over time. [`render_svg`] and
-//! [`render_png`] draw one chart.
+//! [`render_png`] draw one chart. Every kind of chart shares one header (title and legend), one
+//! style of axes and one palette.
 //!
 //! Text is laid out (and, in PNG, drawn) with the DejaVu Sans font compiled into the binary,
 //! so charts need no system font and the same report gives the same bytes on every machine.
@@ -15,6 +16,8 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::coord::combinators::WithKeyPoints;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
@@ -354,6 +357,86 @@ fn number_label(value: &f64) -> String {
     if text == "-0" { "0".into() } else { text.into() }
 }
 
+/// Ticks for a log latency axis: 1, 2 and 5 times each power of ten in range, or only the
+/// powers of ten when the range spans more than three decades.
+fn log_ticks(low: f64, high: f64) -> Vec<f64> {
+    let first = low.log10().floor() as i32;
+    let last = high.log10().ceil() as i32;
+    let multiples: &[f64] = if last - first > 3 { &[1.0] } else { &[1.0, 2.0, 5.0] };
+    (first..=last)
+        .flat_map(|exponent| multiples.iter().map(move |m| m * 10f64.powi(exponent)))
+        .filter(|&tick| tick >= low && tick <= high)
+        .collect()
+}
+
+/// A log axis over `low..high` with its ticks at [`log_ticks`]: latency axes.
+fn log_axis(low: f64, high: f64) -> WithKeyPoints<LogCoord<f64>> {
+    (low..high).log_scale().with_key_points(log_ticks(low, high))
+}
+
+/// The plot area below a chart's header, with room for the axes' labels.
+fn plot_area<'a, 'b, DB: DrawingBackend>(body: &'a DrawingArea<DB, Shift>) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(body);
+    builder.margin(16).margin_top(4).x_label_area_size(48).y_label_area_size(80);
+    builder
+}
+
+/// One axis of a chart: its description (with the unit) and how a tick is labelled.
+struct Axis<'f, V> {
+    desc: &'f str,
+    label: &'f dyn Fn(&V) -> String,
+}
+
+/// Draws the axes of every chart in one style: descriptions, tick labels in the chart font,
+/// and grid lines of `grid` colour.
+fn draw_axes<DB, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    x: Axis<'_, X::ValueType>,
+    y: Axis<'_, Y::ValueType>,
+    grid: RGBColor,
+) -> DrawResult
+where
+    DB: DrawingBackend,
+    X: Ranged + ValueFormatter<X::ValueType>,
+    Y: Ranged + ValueFormatter<Y::ValueType>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x.desc)
+        .y_desc(y.desc)
+        .x_label_formatter(x.label)
+        .y_label_formatter(y.label)
+        .axis_desc_style(font(LABEL_SIZE))
+        .label_style(font(TICK_SIZE))
+        .light_line_style(grid)
+        .draw()?;
+    Ok(())
+}
+
+/// The colour of line `i` of a chart: the same item (a variant, a class) gets the same colour
+/// on every chart that shows it in the same place.
+fn line_colour(i: usize) -> RGBColor {
+    colour::CYCLE[i % colour::CYCLE.len()]
+}
+
+/// A chart with its title and a line saying why there is nothing to show.
+fn nothing_to_show<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, why: &str) -> DrawResult {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    let (width, height) = root.dim_in_pixel();
+    let center = (width as i32 / 2, height as i32 / 2);
+    root.draw(&Text::new(
+        title.to_string(),
+        (center.0, 30),
+        TextStyle::from(font(TITLE_SIZE)).pos(Pos::new(HPos::Center, VPos::Center)),
+    ))?;
+    root.draw(&Text::new(
+        why.to_string(),
+        center,
+        TextStyle::from(font(LABEL_SIZE)).pos(Pos::new(HPos::Center, VPos::Center)),
+    ))?;
+    Ok(())
+}
+
 /// How a legend entry shows its series.
 #[derive(Clone, Copy, Debug)]
 enum Swatch {
@@ -446,6 +529,12 @@ mod tests {
         assert_eq!(number_label(&1400.0), "1400");
         assert_eq!(number_label(&0.25), "0.25");
         assert_eq!(number_label(&-0.0001), "0");
+    }
+
+    #[test]
+    fn log_ticks_fit_the_range() {
+        assert_eq!(log_ticks(1.5, 300.0), vec![2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]);
+        assert_eq!(log_ticks(1e-6, 2000.0), vec![1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1000.0]);
     }
 
     #[test]

@@ -11,7 +11,10 @@ use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::{DrawResult, LABEL_SIZE, Swatch, TICK_SIZE, colour, font, header, number_label};
+use super::{
+    Axis, DrawResult, Swatch, TICK_SIZE, colour, draw_axes, font, header, line_colour, log_axis, number_label,
+    plot_area,
+};
 use crate::summary::{ClientSummary, RunSummary};
 
 /// The most points drawn per line: longer series are averaged over groups of windows, so a
@@ -28,6 +31,9 @@ pub struct NamedSeries {
     pub values: Vec<f64>,
     /// Drawn dashed, for a line that others may hide (a total drawn over its parts).
     pub dashed: bool,
+    /// The width of this series' windows in seconds, when it is not the chart's (designs
+    /// compared side by side may set different windows).
+    pub window_s: Option<f64>,
 }
 
 /// A span of time to shade: the warm-up or a fault.
@@ -67,13 +73,19 @@ impl TimeChart {
 
     /// Adds a line.
     pub fn line(mut self, name: impl Into<String>, values: Vec<f64>) -> TimeChart {
-        self.series.push(NamedSeries { name: name.into(), values, dashed: false });
+        self.series.push(NamedSeries { name: name.into(), values, dashed: false, window_s: None });
+        self
+    }
+
+    /// Adds a line whose windows are `window_s` wide, whatever the chart's.
+    pub fn line_with_window(mut self, name: impl Into<String>, window_s: f64, values: Vec<f64>) -> TimeChart {
+        self.series.push(NamedSeries { name: name.into(), values, dashed: false, window_s: Some(window_s) });
         self
     }
 
     /// Adds a dashed line.
     pub fn dashed_line(mut self, name: impl Into<String>, values: Vec<f64>) -> TimeChart {
-        self.series.push(NamedSeries { name: name.into(), values, dashed: true });
+        self.series.push(NamedSeries { name: name.into(), values, dashed: true, window_s: None });
         self
     }
 
@@ -125,21 +137,21 @@ impl TimeChart {
         series.into_iter().fold(TimeChart::new(y_label, window_s), |chart, (name, values)| chart.line(name, values))
     }
 
-    /// The series averaged over groups of windows so that none has more than [`MAX_POINTS`]
-    /// points: `(group width in seconds, series)`.
-    fn thinned(&self) -> (f64, Vec<NamedSeries>) {
+    /// Each series averaged over groups of its windows so that none has more than
+    /// [`MAX_POINTS`] points, with the width of its groups in seconds (a width that is not a
+    /// positive number is taken as 1 s).
+    fn thinned(&self) -> Vec<(f64, NamedSeries)> {
         let longest = self.series.iter().map(|s| s.values.len()).max().unwrap_or(0);
         let group = longest.div_ceil(MAX_POINTS).max(1);
-        let series = self
-            .series
+        self.series
             .iter()
-            .map(|s| NamedSeries {
-                name: s.name.clone(),
-                values: s.values.chunks(group).map(|c| c.iter().sum::<f64>() / c.len() as f64).collect(),
-                dashed: s.dashed,
+            .map(|s| {
+                let window_s = s.window_s.unwrap_or(self.window_s);
+                let window_s = if window_s.is_finite() && window_s > 0.0 { window_s } else { 1.0 };
+                let values = s.values.chunks(group).map(|c| c.iter().sum::<f64>() / c.len() as f64).collect();
+                (window_s * group as f64, NamedSeries { values, window_s: None, ..s.clone() })
             })
-            .collect();
-        (self.window_s * group as f64, series)
+            .collect()
     }
 
     /// The legend: each band, then each line.
@@ -155,45 +167,28 @@ impl TimeChart {
     /// Draws the chart with a title.
     pub(super) fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> DrawResult {
         let body = header(root, title, &self.legend())?;
-        let (width_s, series) = self.thinned();
-        let width_s = if width_s.is_finite() && width_s > 0.0 { width_s } else { 1.0 };
-        let longest = series.iter().map(|s| s.values.len()).max().unwrap_or(0);
+        let series = self.thinned();
+        let lines_end = series.iter().map(|(width_s, s)| s.values.len() as f64 * width_s).fold(0.0, f64::max);
         let band_end = self.bands.iter().filter(|b| b.is_drawable()).map(|b| b.end_s).fold(0.0, f64::max);
-        let end_s = (longest as f64 * width_s).max(band_end).max(width_s);
+        let first_width = series.first().map_or(1.0, |(width_s, _)| *width_s);
+        let end_s = lines_end.max(band_end).max(first_width);
         let shown = |v: f64| v.is_finite() && (!self.log_y || v > 0.0);
-        let values = || series.iter().flat_map(|s| s.values.iter().copied()).filter(|&v| shown(v));
+        let values = || series.iter().flat_map(|(_, s)| s.values.iter().copied()).filter(|&v| shown(v));
         let high = values().fold(f64::NEG_INFINITY, f64::max);
         let low = values().fold(f64::INFINITY, f64::min);
-        let mut chart = ChartBuilder::on(&body);
-        chart.margin(16).margin_top(4).x_label_area_size(48).y_label_area_size(80);
+        let x = Axis { desc: "time (s)", label: &number_label };
+        let y = Axis { desc: self.y_label.as_str(), label: &number_label };
+        let grid = RGBColor(240, 240, 240);
         if self.log_y {
             let (low, high) = if high.is_finite() { (low / 2.0, high * 2.0) } else { (0.1, 1.0) };
-            let mut chart = chart.build_cartesian_2d(0.0..end_s, (low..high).log_scale())?;
-            chart
-                .configure_mesh()
-                .x_desc("time (s)")
-                .y_desc(self.y_label.as_str())
-                .x_label_formatter(&number_label)
-                .y_label_formatter(&number_label)
-                .axis_desc_style(font(LABEL_SIZE))
-                .label_style(font(TICK_SIZE))
-                .light_line_style(RGBColor(240, 240, 240))
-                .draw()?;
-            self.draw_contents(&mut chart, &series, width_s, (low, high))
+            let mut chart = plot_area(&body).build_cartesian_2d(0.0..end_s, log_axis(low, high))?;
+            draw_axes(&mut chart, x, y, grid)?;
+            self.draw_contents(&mut chart, &series, (low, high))
         } else {
             let high = if high.is_finite() && high > 0.0 { high * 1.1 } else { 1.0 };
-            let mut chart = chart.build_cartesian_2d(0.0..end_s, 0.0..high)?;
-            chart
-                .configure_mesh()
-                .x_desc("time (s)")
-                .y_desc(self.y_label.as_str())
-                .x_label_formatter(&number_label)
-                .y_label_formatter(&number_label)
-                .axis_desc_style(font(LABEL_SIZE))
-                .label_style(font(TICK_SIZE))
-                .light_line_style(RGBColor(240, 240, 240))
-                .draw()?;
-            self.draw_contents(&mut chart, &series, width_s, (0.0, high))
+            let mut chart = plot_area(&body).build_cartesian_2d(0.0..end_s, 0.0..high)?;
+            draw_axes(&mut chart, x, y, grid)?;
+            self.draw_contents(&mut chart, &series, (0.0, high))
         }
     }
 
@@ -201,8 +196,7 @@ impl TimeChart {
     fn draw_contents<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
         &self,
         chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
-        series: &[NamedSeries],
-        width_s: f64,
+        series: &[(f64, NamedSeries)],
         (low, high): (f64, f64),
     ) -> DrawResult {
         for band in self.bands.iter().filter(|b| b.is_drawable()) {
@@ -218,7 +212,7 @@ impl TimeChart {
                     + Text::new(band.label.clone(), (4, 0), font(TICK_SIZE).color(&color.mix(0.95))),
             ))?;
         }
-        for (i, line) in series.iter().enumerate() {
+        for (i, (width_s, line)) in series.iter().enumerate() {
             let style = line_colour(i).stroke_width(2);
             let shown = |v: f64| v.is_finite() && (!self.log_y || v > 0.0);
             // Each unbroken run of drawable values.
@@ -258,11 +252,6 @@ impl Band {
     }
 }
 
-/// The colour of line `i`.
-fn line_colour(i: usize) -> RGBColor {
-    colour::CYCLE[i % colour::CYCLE.len()]
-}
-
 /// The warm-up and every fault of a run as bands to shade.
 /// Faults are cut at the run's end; periodic ones (pauses, CPU quotas) strike only now and
 /// then inside their window, so shading all of it would mislead: they are left out.
@@ -291,17 +280,23 @@ mod tests {
     #[test]
     fn long_series_are_averaged_over_groups_of_windows() {
         let values: Vec<f64> = (0..2500).map(f64::from).collect();
-        let chart = TimeChart::new("x", 0.5).line("a", values).dashed_line("b", vec![1.0, 3.0, 5.0]);
-        let (width_s, series) = chart.thinned();
+        let chart = TimeChart::new("x", 0.5).line("a", values).dashed_line("b", vec![1.0, 3.0, 5.0]).line_with_window(
+            "c",
+            2.0,
+            vec![4.0, 6.0, 8.0],
+        );
+        let series = chart.thinned();
         // 2,500 windows in groups of 3: 834 points, each the mean of its group.
-        assert_eq!(width_s, 1.5);
-        assert_eq!(series[0].values.len(), 834);
-        assert_eq!(series[0].values[0], 1.0);
-        assert_eq!(series[0].values[833], 2499.0);
-        assert_eq!(series[1].values, vec![3.0]);
-        assert!(series[1].dashed && !series[0].dashed);
+        assert_eq!(series[0].0, 1.5);
+        assert_eq!(series[0].1.values.len(), 834);
+        assert_eq!(series[0].1.values[0], 1.0);
+        assert_eq!(series[0].1.values[833], 2499.0);
+        assert_eq!(series[1].1.values, vec![3.0]);
+        assert!(series[1].1.dashed && !series[0].1.dashed);
+        // A series with its own windows keeps their width, grouped alike.
+        assert_eq!((series[2].0, &series[2].1.values), (6.0, &vec![6.0]));
         // Short series are left alone.
         let short = TimeChart::new("x", 1.0).line("a", vec![1.0, 2.0]);
-        assert_eq!(short.thinned(), (1.0, short.series.clone()));
+        assert_eq!(short.thinned(), vec![(1.0, short.series[0].clone())]);
     }
 }

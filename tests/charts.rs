@@ -2,7 +2,7 @@
 //! same seed, and odd data (nothing recorded, gaps, huge series, huge graphs) draws or fails
 //! cleanly instead of panicking.
 
-use tailsim_report::chart::{self, ChartError, ChartKind, TimeChart};
+use tailsim_report::chart::{self, CdfChart, ChartError, ChartKind, TimeChart};
 use tailsim_report::graph::{CallGraph, GraphNode, NodeKind};
 use tailsim_report::{Distribution, Report};
 use tailsim_tests::{check_png, check_svg, load, run};
@@ -75,7 +75,120 @@ fn every_chart_of_a_run_is_valid_svg_and_png_and_says_what_it_shows() {
                 let lines = doc.descendants().filter(|n| n.has_tag_name("polyline")).count();
                 assert!(lines >= 2, "{}: {lines} lines", c.file_stem);
             }
+            other => panic!("{}: a run without classes has no {other:?}", c.file_stem),
         }
+    }
+}
+
+/// The lines of an SVG chart drawn 2 pixels wide, in drawing order, as their colour and number
+/// of points: the data lines (grid lines are 1 pixel wide, solid legend swatches 3), and the
+/// segments of dashed lines (of the data or a legend swatch), 2 points each.
+fn wide_lines(svg: &str) -> Vec<(String, usize)> {
+    let doc = roxmltree::Document::parse(svg).expect("well-formed SVG");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke-width") == Some("2"))
+        .map(|n| {
+            let points = n.attribute("points").unwrap_or_default().split_whitespace().count();
+            (n.attribute("stroke").unwrap_or_default().to_string(), points)
+        })
+        .collect()
+}
+
+/// The colours of the solid data lines of an SVG chart (more than two points), in drawing order.
+fn data_lines(svg: &str) -> Vec<String> {
+    wide_lines(svg).into_iter().filter(|(_, points)| *points > 2).map(|(colour, _)| colour).collect()
+}
+
+/// The palette's first colours, as SVG writes them.
+const COLOURS: [&str; 4] = ["#0072B2", "#D55E00", "#3C3C3C", "#009E73"];
+
+/// Renders a chart, checks both formats (valid PNG of the chart's size, well-formed SVG with
+/// the title) and returns the SVG's texts and the rendering.
+fn rendered(c: &chart::Chart) -> (Vec<String>, chart::RenderedChart) {
+    let rendered = chart::render(c).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(check_png(&rendered.png), (chart::WIDTH, chart::HEIGHT), "{}", c.file_stem);
+    let texts = check_svg(&rendered.svg, Some((chart::WIDTH, chart::HEIGHT)));
+    assert!(texts.contains(&c.title), "{}: no title in {texts:?}", c.file_stem);
+    (texts, rendered)
+}
+
+const CLASSES: &str = r#"Scenario(
+    name: "classes",
+    duration: "20s",
+    warmup: "2s",
+    clients: [Client(name: "users", target: "api", rate: 500.0,
+        classes: [Class(name: "read", weight: 90), Class(name: "write", weight: 10)])],
+    services: [Service(name: "api", workers: 2, handler: [Work(Exponential(mean: "1ms"))],
+        handlers: {"write": [Work(Constant("5ms"))]})],
+)"#;
+
+/// A client with classes gets one more chart after its CDF: a CDF with a line per class, drawn
+/// from the classes' own histograms on the percentile axis.
+#[test]
+fn a_client_with_classes_gets_a_cdf_by_class() {
+    let model = load(CLASSES);
+    let report = run(&model, 3, 1);
+    let graph = tailsim_model::graph::call_graph(&model);
+    let charts = chart::charts(&report, &graph);
+    let stems: Vec<&str> = charts.iter().map(|c| c.file_stem.as_str()).collect();
+    assert_eq!(stems[1..4], ["users-latency-histogram", "users-latency-cdf", "users-classes-latency-cdf"]);
+    let by_class = &charts[3];
+    assert_eq!(by_class.title, "users: latency CDF by class");
+    let ChartKind::Cdfs(cdfs) = &by_class.kind else { panic!("a CDF of several lines: {:?}", by_class.kind) };
+    let classes = &report.runs[0].clients[0].classes;
+    let names: Vec<&str> = cdfs.lines.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["read", "write"]);
+    for ((_, drawn), class) in cdfs.lines.iter().zip(classes) {
+        assert_eq!(drawn.counts, class.latency_histogram.counts);
+        assert!(!drawn.counts.is_empty());
+    }
+    let (texts, first) = rendered(by_class);
+    for class in classes {
+        let legend = format!("{} ({})", class.name, tailsim_report::text::thousands(class.succeeded));
+        assert!(texts.contains(&legend), "no {legend:?} in {texts:?}");
+    }
+    // The percentile axis: some 9,000 answers resolve four nines, not five.
+    for label in ["0%", "50%", "90%", "99%", "99.9%", "99.99%", "latency (log scale)"] {
+        assert!(texts.iter().any(|t| t == label), "no {label:?} in {texts:?}");
+    }
+    assert!(!texts.iter().any(|t| t == "99.999%"), "{texts:?}");
+    assert_eq!(data_lines(&first.svg), COLOURS[..2]);
+    // The same seed draws the same bytes; another draws another picture.
+    let again = chart::charts(&run(&model, 3, 1), &graph);
+    let second = chart::render(&again[3]).expect("renders");
+    assert!(first.svg == second.svg && first.png == second.png, "the class CDF differs between two runs");
+    let other = chart::charts(&run(&model, 4, 1), &graph);
+    assert_ne!(chart::render_svg(&other[3]).expect("renders"), first.svg);
+    // report.html shows it with the others.
+    let all: Vec<chart::RenderedChart> = charts.iter().map(|c| chart::render(c).expect("renders")).collect();
+    let html = tailsim_report::html::report_html(&report, None, &all, &[]);
+    let at = html.find("<figure id=\"users-classes-latency-cdf\">").expect("a figure for the class CDF");
+    assert!(html[at..].contains("<figcaption>users: latency CDF by class</figcaption>\n<svg"), "no SVG in the figure");
+    // Without classes (the storm) or with one class, there is no such chart.
+    let one_class = CLASSES.replace(", Class(name: \"write\", weight: 10)", "").replace("{\"write\"", "{\"read\"");
+    let one = load(&one_class);
+    let charts = chart::charts(&run(&one, 3, 1), &tailsim_model::graph::call_graph(&one));
+    assert!(charts.iter().all(|c| !c.file_stem.contains("classes")), "one class charted");
+}
+
+#[test]
+fn new_charts_of_odd_data_draw_without_panicking() {
+    let nothing = [
+        ChartKind::Cdfs(CdfChart { lines: Vec::new() }),
+        ChartKind::Cdfs(CdfChart { lines: vec![("a".into(), Distribution::default())] }),
+    ];
+    for kind in nothing {
+        let c = chart::Chart { file_stem: "t".into(), title: "t".into(), kind };
+        let (texts, _) = rendered(&c);
+        assert!(texts.iter().any(|t| t.starts_with("no ")), "{texts:?}");
+    }
+    // One point, one latency bucket, a line with a missing variant.
+    let one = Distribution { buckets_per_decade: 20, edges_ms: vec![1.0, 1.122], counts: vec![1] };
+    let kinds =
+        [ChartKind::Cdfs(CdfChart { lines: vec![("a".into(), one), ("missing".into(), Distribution::default())] })];
+    for kind in kinds {
+        let c = chart::Chart { file_stem: "t".into(), title: "t".into(), kind };
+        rendered(&c);
     }
 }
 

@@ -1,5 +1,7 @@
-//! A client's latency distribution: a histogram and a CDF on a log latency axis, successes and
-//! failures apart, the percentiles of the summary marked.
+//! Latency distributions on a log latency axis: a client's histogram and CDF, successes and
+//! failures apart, the percentiles of the summary marked ([`LatencyChart`]); and several
+//! distributions overlaid on a percentile axis, one line each ([`CdfChart`]: the variants of a
+//! comparison, the classes of a client).
 
 use plotters::coord::Shift;
 use plotters::coord::combinators::WithKeyPoints;
@@ -8,8 +10,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    Axis, DrawResult, Swatch, TICK_SIZE, colour, draw_axes, font, header, log_axis, ms_label, nothing_to_show,
-    number_label, plot_area,
+    Axis, DrawResult, Swatch, TICK_SIZE, TickedAxis, colour, draw_axes, font, header, line_colour, log_axis, ms_label,
+    nothing_to_show, number_label, plot_area,
 };
 use crate::summary::{ClientSummary, Distribution, LatencySummary};
 use crate::text::thousands;
@@ -187,9 +189,109 @@ fn cumulative(distribution: &Distribution) -> impl Iterator<Item = (f64, u64)> +
     start.into_iter().chain(steps)
 }
 
+/// Several latency distributions overlaid, one line each in the order given (its colour is
+/// its position's: the same variant or class has the same colour on every chart). The y axis is
+/// the percentile on a log scale of the tail, `-log10(1 - F)`: 50%, 90%, 99%, 99.9% ... are
+/// evenly spaced, so the tail that a linear CDF squeezes against 100% reads as clearly as
+/// the median.
+#[derive(Clone, Debug)]
+pub struct CdfChart {
+    /// The lines: a name for the legend and its distribution (empty ones are named in the
+    /// legend, not drawn).
+    pub lines: Vec<(String, Distribution)>,
+}
+
+/// The highest percentile axis, 99.9999%: six nines.
+const MAX_NINES: f64 = 6.0;
+
+impl CdfChart {
+    /// The top of the percentile axis: as many nines as the largest distribution can resolve
+    /// (at least 99%, at most [`MAX_NINES`]).
+    fn top(&self) -> f64 {
+        let most = self.lines.iter().map(|(_, d)| d.counts.iter().sum::<u64>()).max().unwrap_or(0);
+        (most.max(1) as f64).log10().ceil().clamp(2.0, MAX_NINES)
+    }
+
+    /// Draws the chart with a title.
+    pub(super) fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> DrawResult {
+        let Some((low, high)) = latency_range(self.lines.iter().map(|(_, d)| d)) else {
+            return nothing_to_show(root, title, NOTHING_ANSWERED);
+        };
+        let legend: Vec<(String, Swatch)> = self
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, (name, d))| {
+                let total: u64 = d.counts.iter().sum();
+                let count = if total > 0 { thousands(total) } else { "none".into() };
+                (format!("{name} ({count})"), Swatch::Line(line_colour(i)))
+            })
+            .collect();
+        let body = header(root, title, &legend)?;
+        let top = self.top();
+        let mut key_points = vec![0.0, 2f64.log10()];
+        key_points.extend((1..=top as u32).map(f64::from));
+        let mut chart =
+            plot_area(&body).build_cartesian_2d(log_axis(low, high), TickedAxis::new(0.0..top, key_points))?;
+        draw_axes(
+            &mut chart,
+            Axis { desc: LATENCY_AXIS, label: &ms_label },
+            Axis { desc: "requests at or below (percentile, log scale of the tail)", label: &percentile_label },
+            RGBColor(238, 238, 238),
+        )?;
+        for (i, (_, distribution)) in self.lines.iter().enumerate() {
+            let total: u64 = distribution.counts.iter().sum();
+            if total == 0 {
+                continue;
+            }
+            // -log10(1 - below / total) = log10(total) - log10(total - below): exact near 100%;
+            // all of them at or below is drawn at the top of the axis.
+            let tail = |below: u64| {
+                if below >= total { top } else { ((total as f64).log10() - ((total - below) as f64).log10()).min(top) }
+            };
+            let points: Vec<(f64, f64)> = cumulative(distribution).map(|(edge, below)| (edge, tail(below))).collect();
+            chart.draw_series(LineSeries::new(points, line_colour(i).stroke_width(2)))?;
+        }
+        Ok(())
+    }
+}
+
+/// Labels a point of the percentile axis (`-log10(1 - F)`) as its percentile: 0 as `0%`,
+/// log10(2) as `50%`, 1 as `90%`, 3 as `99.9%`.
+fn percentile_label(nines: &f64) -> String {
+    let percent = 100.0 * (1.0 - 10f64.powf(-nines));
+    let decimals = (nines.round() as i32 - 2).max(0) as usize;
+    format!("{percent:.decimals$}%")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentiles_are_labelled_with_their_nines() {
+        let labels: Vec<String> = [0.0, 2f64.log10(), 1.0, 2.0, 3.0, 4.0, 6.0].iter().map(percentile_label).collect();
+        assert_eq!(labels, ["0%", "50%", "90%", "99%", "99.9%", "99.99%", "99.9999%"]);
+    }
+
+    #[test]
+    fn the_percentile_axis_resolves_what_the_data_can() {
+        let lines = |totals: &[u64]| CdfChart {
+            lines: totals
+                .iter()
+                .map(|&n| {
+                    (
+                        "x".to_string(),
+                        Distribution { buckets_per_decade: 20, edges_ms: vec![1.0, 1.122], counts: vec![n] },
+                    )
+                })
+                .collect(),
+        };
+        assert_eq!(lines(&[]).top(), 2.0);
+        assert_eq!(lines(&[10, 5000]).top(), 4.0);
+        assert_eq!(lines(&[1000]).top(), 3.0);
+        assert_eq!(lines(&[u64::MAX]).top(), MAX_NINES);
+    }
 
     #[test]
     fn cumulative_counts_end_at_the_total() {

@@ -1,9 +1,9 @@
 //! Charts of a finished run, drawn with plotters into SVG and PNG after the simulation (never
 //! inside it). [`charts`] lists what a report shows: the call graph, and for each client its
-//! latency histogram, its latency CDF, its answers and latency over time; the services'
-//! utilisation and queue length over time. [`render_svg`] and
-//! [`render_png`] draw one chart. Every kind of chart shares one header (title and legend), one
-//! style of axes and one palette.
+//! latency histogram, its latency CDF (and one by class), its answers and latency over time; the
+//! services' utilisation and queue length over time. [`render_svg`] and [`render_png`] draw one
+//! chart. Every kind of chart shares one header (title and legend), one style of axes and one
+//! palette, so a class has the same colour everywhere.
 //!
 //! Text is laid out (and, in PNG, drawn) with the DejaVu Sans font compiled into the binary,
 //! so charts need no system font and the same report gives the same bytes on every machine.
@@ -17,14 +17,15 @@ use std::sync::OnceLock;
 
 use plotters::coord::Shift;
 use plotters::coord::combinators::WithKeyPoints;
-use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
 use crate::graph::CallGraph;
 use crate::summary::{Report, ServiceSeries};
 
-pub use latency::LatencyChart;
+pub use latency::{CdfChart, LatencyChart};
 pub use timeline::{Band, NamedSeries, TimeChart, fault_bands};
 
 /// Width of every chart but the call graph, in pixels.
@@ -113,6 +114,8 @@ pub enum ChartKind {
     Histogram(LatencyChart),
     /// A latency CDF on a log axis with the percentiles marked.
     Cdf(LatencyChart),
+    /// Several latency distributions overlaid on a percentile axis, one line each.
+    Cdfs(CdfChart),
     /// Lines over time with fault windows shaded.
     Timeline(TimeChart),
 }
@@ -157,6 +160,14 @@ pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
             title: format!("{}: latency CDF{which}", client.name),
             kind: ChartKind::Cdf(latency),
         });
+        if client.classes.len() > 1 {
+            let lines = client.classes.iter().map(|k| (k.name.clone(), k.latency_histogram.clone())).collect();
+            out.push(Chart {
+                file_stem: format!("{stem}-classes-latency-cdf"),
+                title: format!("{}: latency CDF by class{which}", client.name),
+                kind: ChartKind::Cdfs(CdfChart { lines }),
+            });
+        }
         out.push(Chart {
             file_stem: format!("{stem}-over-time"),
             title: format!("{}: throughput, goodput and errors{which}", client.name),
@@ -256,6 +267,7 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
         ChartKind::CallGraph(graph) => callgraph::draw(root, &chart.title, graph),
         ChartKind::Histogram(latency) => latency.draw_histogram(root, &chart.title),
         ChartKind::Cdf(latency) => latency.draw_cdf(root, &chart.title),
+        ChartKind::Cdfs(cdfs) => cdfs.draw(root, &chart.title),
         ChartKind::Timeline(timeline) => timeline.draw(root, &chart.title),
     });
     result.map_err(|e| draw_error(chart, e))
@@ -372,6 +384,38 @@ fn log_ticks(low: f64, high: f64) -> Vec<f64> {
 /// A log axis over `low..high` with its ticks at [`log_ticks`]: latency axes.
 fn log_axis(low: f64, high: f64) -> WithKeyPoints<LogCoord<f64>> {
     (low..high).log_scale().with_key_points(log_ticks(low, high))
+}
+
+/// A linear axis with its ticks given. plotters' `with_key_points` over a linear axis gives a
+/// type that [`draw_axes`] cannot label; this one delegates to the linear axis and leaves the
+/// labels to the caller's formatter.
+struct TickedAxis {
+    linear: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl TickedAxis {
+    fn new(range: std::ops::Range<f64>, ticks: Vec<f64>) -> TickedAxis {
+        TickedAxis { linear: range.into(), ticks }
+    }
+}
+
+impl Ranged for TickedAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.linear.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        // Grid lines at the ticks only: no light lines between them.
+        if hint.weight().allow_light_points() { Vec::new() } else { self.ticks.clone() }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.linear.range()
+    }
 }
 
 /// The plot area below a chart's header, with room for the axes' labels.

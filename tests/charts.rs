@@ -1,8 +1,10 @@
-//! Charts of real runs are valid SVG and PNG, say what they show, come out byte-identical for the
-//! same seed, and odd data (nothing recorded, gaps, huge series, huge graphs) draws or fails
-//! cleanly instead of panicking.
+//! Charts of real runs and comparisons are valid SVG and PNG, say what they show, come
+//! out byte-identical for the same seed, and odd data (nothing recorded, gaps, huge series,
+//! huge graphs) draws or fails cleanly instead of panicking.
 
+use tailsim_model::{Limits, Override};
 use tailsim_report::chart::{self, CdfChart, ChartError, ChartKind, TimeChart};
+use tailsim_report::compare::Comparison;
 use tailsim_report::graph::{CallGraph, GraphNode, NodeKind};
 use tailsim_report::{Distribution, Report};
 use tailsim_tests::{check_png, check_svg, load, run};
@@ -169,6 +171,94 @@ fn a_client_with_classes_gets_a_cdf_by_class() {
     let one = load(&one_class);
     let charts = chart::charts(&run(&one, 3, 1), &tailsim_model::graph::call_graph(&one));
     assert!(charts.iter().all(|c| !c.file_stem.contains("classes")), "one class charted");
+}
+
+/// The retry storm's base and three variants over two replications, 45 s each, so the
+/// slowdown at 30-40 s is inside the runs.
+fn storm_comparison(seed: u64) -> Comparison {
+    let set = [Override::parse("duration=45s").expect("path=value")];
+    let variants = tailsim_model::load_variants(RETRY_STORM, &set).expect("valid").0;
+    let (comparison, broken) = tailsim_model::compare::compare(&variants, seed, 2, "shoppers", Limits::default());
+    assert_eq!(broken, None);
+    comparison
+}
+
+#[test]
+fn compare_charts_overlay_the_variants_and_are_byte_identical() {
+    let comparison = storm_comparison(7);
+    let charts = chart::compare_charts(&comparison);
+    let stems: Vec<&str> = charts.iter().map(|c| c.file_stem.as_str()).collect();
+    assert_eq!(
+        stems,
+        ["compare-shoppers-latency-cdf", "compare-shoppers-p99-over-time", "compare-shoppers-goodput-over-time"]
+    );
+    let variants: Vec<&str> = comparison.variants.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(variants, ["base", "full-jitter", "budget", "full-jitter+budget"]);
+    let mut first = Vec::new();
+    for c in &charts {
+        let (texts, drawn) = rendered(c);
+        match &c.kind {
+            ChartKind::Cdfs(cdfs) => {
+                assert_eq!(c.title, "shoppers: latency CDF by variant (2 replications pooled)");
+                for (v, (name, distribution)) in comparison.variants.iter().zip(&cdfs.lines) {
+                    assert_eq!(name, &v.name);
+                    assert_eq!(distribution.counts, v.clients[0].latency_histogram.counts);
+                    let legend =
+                        format!("{name} ({})", tailsim_report::text::thousands(distribution.counts.iter().sum()));
+                    assert!(texts.contains(&legend), "no {legend:?} in {texts:?}");
+                }
+                for label in ["50%", "99%", "99.9%", "latency (log scale)"] {
+                    assert!(texts.iter().any(|t| t == label), "no {label:?} in {texts:?}");
+                }
+                // One line per variant, each in its colour.
+                assert_eq!(data_lines(&drawn.svg), COLOURS);
+            }
+            ChartKind::Timeline(timeline) => {
+                assert!(c.title.ends_with("by variant (replication 1 of 2)"), "{}", c.title);
+                let names: Vec<&str> = timeline.series.iter().map(|s| s.name.as_str()).collect();
+                assert_eq!(names, variants);
+                // Every variant shares the warm-up and the slowdown: both are shaded and named.
+                for needle in ["warm-up", "db: slowdown x5", "time (s)", "base", "full-jitter+budget"] {
+                    assert!(texts.iter().any(|t| t == needle), "{}: no {needle:?} in {texts:?}", c.file_stem);
+                }
+                // Every variant draws in its colour (the p99 line breaks where a window had no
+                // success, so it may be several pieces).
+                let colours: Vec<String> = wide_lines(&drawn.svg).into_iter().map(|(c, _)| c).collect();
+                assert!(COLOURS.iter().all(|c| colours.iter().any(|d| d == c)), "{}: {colours:?}", c.file_stem);
+                if c.file_stem.contains("goodput") {
+                    let base = &comparison.variants[0].clients[0];
+                    assert_eq!(timeline.series[0].values, base.goodput_per_s);
+                    assert!(!timeline.log_y);
+                } else {
+                    assert!(timeline.log_y);
+                }
+            }
+            other => panic!("{}: unexpected {other:?}", c.file_stem),
+        }
+        first.push(drawn);
+    }
+    // Same seed, same bytes; another seed, another picture.
+    for (c, before) in chart::compare_charts(&storm_comparison(7)).iter().zip(&first) {
+        let again = chart::render(c).expect("renders");
+        assert!(again.svg == before.svg, "{}.svg differs between two runs", c.file_stem);
+        assert!(again.png == before.png, "{}.png differs between two runs", c.file_stem);
+    }
+    let other = chart::compare_charts(&storm_comparison(8));
+    assert_ne!(chart::render_svg(&other[0]).expect("renders"), first[0].svg);
+}
+
+/// A band that only some variants have (a fault one variant removes) is not shaded on the
+/// compare time charts; one they all share is.
+#[test]
+fn compare_charts_shade_only_what_every_variant_shares() {
+    let mut comparison = storm_comparison(7);
+    comparison.variants[2].bands.retain(|b| b.warmup);
+    for c in chart::compare_charts(&comparison) {
+        if let ChartKind::Timeline(timeline) = &c.kind {
+            let labels: Vec<&str> = timeline.bands.iter().map(|b| b.label.as_str()).collect();
+            assert_eq!(labels, ["warm-up"], "{}", c.file_stem);
+        }
+    }
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! `compare` and `sweep` as libraries: common random numbers make equal designs exactly equal,
-//! a real improvement is found significant, and a sweep of M/M/1 lies on the theory's curve.
+//! a real improvement is found significant, what the compare charts draw is exactly what the
+//! runs measured, and a sweep of M/M/1 lies on the theory's curve.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use tailsim_model::compare::compare;
 use tailsim_model::sweep::{Param, load_points, sweep};
 use tailsim_model::{Limits, Override};
+use tailsim_report::Distribution;
 use tailsim_report::compare::Metric;
 
 /// M/M/1 at rho = 0.8 (1 worker, 1 ms mean work, 800/s), with variants.
@@ -70,6 +72,40 @@ fn compare_is_the_same_whatever_the_thread_count() {
         pool.install(|| compare(&variants, 9, 4, "users", Limits::default()).0.to_json())
     };
     assert_eq!(json(1), json(2));
+}
+
+/// What the compare charts draw of each variant is what its runs measured: the latency
+/// distribution of all replications added up, and the first replication's goodput and p99 per
+/// window, the same numbers `run` reports for the same seed and replications.
+#[test]
+fn compare_keeps_each_variants_pooled_distribution_and_first_time_series() {
+    let variants = variants(MM1, &["duration=20s", "window=2s"]);
+    let (c, _) = compare(&variants, 5, 3, "users", Limits::default());
+    for (v, (name, model)) in c.variants.iter().zip(&variants) {
+        let report = tailsim_model::run_replications(model, 5, 3, Limits::default());
+        assert_eq!(v.clients.len(), 1, "{name}");
+        let client = &v.clients[0];
+        assert_eq!(client.name, "users");
+        let pooled = Distribution::pooled(report.runs.iter().map(|r| &r.clients[0].latency_histogram));
+        assert_eq!(
+            (&client.latency_histogram.edges_ms, &client.latency_histogram.counts),
+            (&pooled.edges_ms, &pooled.counts)
+        );
+        let succeeded: u64 = report.runs.iter().map(|r| r.clients[0].succeeded).sum();
+        assert_eq!(client.latency_histogram.counts.iter().sum::<u64>(), succeeded, "{name}");
+        let first = &report.runs[0].clients[0].per_window;
+        assert_eq!(client.window_s, 2.0);
+        let goodput: Vec<f64> = first.succeeded.iter().map(|&n| n as f64 / 2.0).collect();
+        assert_eq!(client.goodput_per_s, goodput, "{name}");
+        assert_eq!(client.p99_ms, first.p99_ms, "{name}");
+        // The warm-up is the only span to shade: this scenario has no fault.
+        assert_eq!(v.bands.len(), 1);
+        assert!(v.bands[0].warmup && v.bands[0].end_s == 5.0, "{:?}", v.bands);
+    }
+    // Different designs measured different latencies: the two-worker variant's slowest
+    // request is faster.
+    let highest = |i: usize| c.variants[i].clients[0].latency_histogram.edges_ms.last().copied().unwrap_or(0.0);
+    assert!(highest(3) < highest(0), "{} vs {}", highest(3), highest(0));
 }
 
 /// A sweep of M/M/1 (1 ms mean work) over the arrival rate: the simulated mean response time

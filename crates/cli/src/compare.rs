@@ -1,6 +1,6 @@
 //! `tailsim compare`: runs a scenario and its variants (or several scenario files) with common
 //! random numbers, prints each one's statistics and its paired difference to the first, and
-//! writes `compare.json`.
+//! writes `compare.json`, the compare charts and `compare.html`.
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +8,7 @@ use clap::Args;
 use tailsim_model::compare::{MAX_REPLICATIONS, MAX_RUNS};
 use tailsim_model::{Limits, Model};
 
-use crate::{Failure, folder_name, progress, shared};
+use crate::{Failure, folder_name, header_comment, progress, shared};
 
 /// The arguments of `tailsim compare`.
 #[derive(Args)]
@@ -35,7 +35,7 @@ pub struct CompareArgs {
     /// Worker threads [default: one per core].
     #[arg(long)]
     threads: Option<usize>,
-    /// Output folder for compare.json [default: out/<first scenario name>].
+    /// Output folder for compare.json, the charts and compare.html [default: out/<first scenario name>].
     #[arg(long)]
     out: Option<PathBuf>,
     /// Stop a run (marked truncated) when this many requests are in flight at once.
@@ -47,14 +47,22 @@ pub struct CompareArgs {
     /// Print compare.json to standard output instead of the tables.
     #[arg(long)]
     json: bool,
+    /// Write no charts (SVG, PNG) and no compare.html; compare.json still is.
+    #[arg(long)]
+    no_charts: bool,
 }
 
+/// Named designs to compare, in order.
+type Variants = Vec<(String, Model)>;
+
 /// Loads every variant: one file's base and variants, or each file's (named after its
-/// scenario, and `scenario/variant` for its variants).
-fn load(args: &CompareArgs) -> Result<Vec<(String, Model)>, Failure> {
+/// scenario, and `scenario/variant` for its variants). The second value describes the first
+/// scenario: its `description`, or its header comment.
+fn load(args: &CompareArgs) -> Result<(Variants, Option<String>), Failure> {
     let overrides = shared::overrides(&args.set, args.duration.as_deref())?;
     let several = args.files.len() > 1;
     let mut all: Vec<(String, Model)> = Vec::new();
+    let mut description = None;
     for path in &args.files {
         let file = path.display().to_string();
         let source = shared::read(path)?;
@@ -66,6 +74,9 @@ fn load(args: &CompareArgs) -> Result<Vec<(String, Model)>, Failure> {
             }
         }
         let scenario = variants.first().map(|(_, m)| m.name.clone()).unwrap_or_default();
+        if all.is_empty() {
+            description = variants.first().and_then(|(_, m)| m.description.clone()).or_else(|| header_comment(&source));
+        }
         for (name, model) in variants {
             let name = match (several, name == tailsim_model::variants::BASE_NAME) {
                 (false, _) => name,
@@ -76,7 +87,7 @@ fn load(args: &CompareArgs) -> Result<Vec<(String, Model)>, Failure> {
             all.push((name, model));
         }
     }
-    Ok(all)
+    Ok((all, description))
 }
 
 /// `name`, or, if taken, the file's stem, then with a number.
@@ -99,7 +110,7 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
             "error: --replications must be from 2 to {MAX_REPLICATIONS}: intervals need two or more"
         )));
     }
-    let variants = load(&args)?;
+    let (variants, description) = load(&args)?;
     let runs = variants.len() as u64 * u64::from(args.replications);
     if runs > MAX_RUNS {
         return Err(Failure::input(format!(
@@ -152,11 +163,20 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
             diagnostics: Vec::new(),
             message: format!("error: cannot write {}: {e}", written.display()),
         })?;
+    // Charts are drawn after the runs, from the comparison alone.
+    if !args.no_charts {
+        let charts = tailsim_report::write::write_compare_charts(&out, &comparison, description.as_deref())
+            .map_err(|e| Failure { code: 1, diagnostics: Vec::new(), message: format!("error: {e}") })?;
+        for skipped in &charts.skipped {
+            eprintln!("warning: {skipped}; left out of the charts and compare.html");
+        }
+    }
     if args.json {
         print!("{json}");
     } else if !args.quiet {
         print!("{}", tailsim_report::compare::render(&comparison));
-        println!("\nwrote {}", written.display());
+        let what = if args.no_charts { "compare.json" } else { "compare.json, compare.html and charts" };
+        println!("\nwrote {what} in {}", out.display());
     }
     Ok(match &comparison.truncated {
         Some(why) => shared::truncated(why, &written),

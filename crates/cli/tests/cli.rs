@@ -258,7 +258,7 @@ fn ctrl_c_stops_the_run_and_writes_what_was_measured() {
 }
 
 #[test]
-fn compare_writes_compare_json_the_same_with_one_or_two_threads() {
+fn compare_writes_compare_json_charts_and_html_the_same_with_one_or_two_threads() {
     let dir = tempfile::tempdir().expect("temp dir");
     let storm = scenario("retry-storm.ron");
     let mut outputs = Vec::new();
@@ -281,9 +281,41 @@ fn compare_writes_compare_json_the_same_with_one_or_two_threads() {
         for expected in ["variant", "base", "full-jitter+budget", "difference to base", "goodput/s", "instance-s"] {
             assert!(stdout.contains(expected), "missing {expected} in\n{stdout}");
         }
-        outputs.push(fs::read(out_dir.join("compare.json")).unwrap());
+        outputs.push(out_dir);
     }
-    assert_eq!(outputs[0], outputs[1]);
+    // compare.json, the charts and compare.html, the same bytes whatever the thread count.
+    let mut expected: Vec<String> = COMPARE_CHARTS
+        .iter()
+        .flat_map(|stem| [format!("{stem}.png"), format!("{stem}.svg")])
+        .chain(["compare.html", "compare.json"].map(String::from))
+        .collect();
+    expected.sort();
+    assert_eq!(output_files(&outputs[0]), expected);
+    for name in &expected {
+        let (one, two) = (fs::read(outputs[0].join(name)).unwrap(), fs::read(outputs[1].join(name)).unwrap());
+        assert!(one == two, "{name} differs between one and two threads");
+        assert!(one.len() > 100, "{name} is (nearly) empty");
+        let path = outputs[0].join(name);
+        if name.ends_with(".svg") {
+            check_svg(&path);
+        } else if name.ends_with(".png") {
+            assert_eq!(check_png(&path), (960, 540), "{name}");
+        }
+    }
+    let html = fs::read_to_string(outputs[0].join("compare.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("A retry storm that outlives its trigger"), "no description");
+    assert!(html.contains("<th>variant</th>") && html.contains("<td>full-jitter+budget</td>"), "no table");
+    assert!(html.contains("difference to base"), "no difference table");
+    for stem in COMPARE_CHARTS {
+        let at = html.find(&format!("<figure id=\"{stem}\">")).unwrap_or_else(|| panic!("no figure {stem}"));
+        assert!(html[at..].contains("<svg"), "{stem} without its SVG");
+    }
+    assert_eq!(html.matches("<svg").count(), COMPARE_CHARTS.len());
+    for outside in ["<script", "<link", "src=", "url(", "@import", "https://"] {
+        assert!(!html.contains(outside), "compare.html refers to something outside: {outside}");
+    }
+    let outputs: Vec<Vec<u8>> = outputs.iter().map(|dir| fs::read(dir.join("compare.json")).unwrap()).collect();
     let json: serde_json::Value = serde_json::from_slice(&outputs[0]).unwrap();
     assert_eq!(json["schema_version"], 1);
     assert_eq!(json["variants"][0]["name"], "base");
@@ -390,6 +422,19 @@ fn sweep_writes_one_csv_row_per_point() {
     assert!(lines[8].starts_with("800,2,server,0.4,"), "{}", lines[8]);
 }
 
+/// `--no-charts` leaves compare with compare.json alone.
+#[test]
+fn no_charts_leaves_compare_its_data_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mm1 = scenario("mm1.ron");
+    let compare_dir = dir.path().join("compare");
+    let compare = ["compare", mm1.to_str().unwrap(), "-r", "2", "--duration", "15s", "--no-charts", "--out"];
+    let out = tailsim(&[&compare[..], &[compare_dir.to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(output_files(&compare_dir), ["compare.json"]);
+    assert!(text(&out.stdout).contains("wrote compare.json in"), "{}", text(&out.stdout));
+}
+
 /// The names of the files in an output folder, sorted.
 fn output_files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> =
@@ -408,6 +453,10 @@ const CHARTS: [&str; 7] = [
     "services-utilisation",
     "services-queue-length",
 ];
+
+/// The charts of a comparison whose first client is named `shoppers`.
+const COMPARE_CHARTS: [&str; 3] =
+    ["compare-shoppers-latency-cdf", "compare-shoppers-p99-over-time", "compare-shoppers-goodput-over-time"];
 
 /// Checks an SVG chart: well-formed XML, an `svg` root in the SVG namespace, some text.
 fn check_svg(path: &Path) {

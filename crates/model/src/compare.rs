@@ -8,7 +8,9 @@
 //! in [`tailsim_report::compare`].
 
 use rayon::prelude::*;
-use tailsim_report::compare::{Comparison, MetricSet, VariantRuns, run_metrics};
+use tailsim_report::Distribution;
+use tailsim_report::chart::{Band, fault_bands};
+use tailsim_report::compare::{Comparison, MetricSet, VariantClient, VariantRuns, run_metrics};
 
 use crate::compile::Model;
 use crate::world::{self, Limits};
@@ -26,8 +28,10 @@ pub fn client_index(model: &Model, name: &str) -> Option<usize> {
 
 /// Runs each variant `replications` times (on rayon's current pool; the result does not depend
 /// on the number of threads) and compares them, the first being the reference. Latency is that
-/// of the client named `client` (`null` statistics for a variant without one). The second
-/// value describes the first run that broke conservation of requests, if one did (a bug).
+/// of the client named `client` (`null` statistics for a variant without one). For the charts,
+/// each variant keeps every client's latency distribution (pooled over its replications) and
+/// its first replication's time series and faults. The second value describes the first run
+/// that broke conservation of requests, if one did (a bug).
 pub fn compare(
     variants: &[(String, Model)],
     seed: u64,
@@ -39,27 +43,59 @@ pub fn compare(
     let clients: Vec<usize> =
         variants.iter().map(|(_, model)| client_index(model, client).unwrap_or(usize::MAX)).collect();
     let jobs: Vec<(usize, u32)> = (0..variants.len()).flat_map(|v| (0..replications).map(move |r| (v, r))).collect();
-    // Each run's metrics, why it was truncated, and whether it broke conservation.
-    type Outcome = (MetricSet<Option<f64>>, Option<String>, Option<String>);
     let results: Vec<Outcome> = jobs
         .par_iter()
         .map(|&(v, r)| {
-            let run = world::run(&variants[v].1, seed, r, limits);
+            let (name, model) = &variants[v];
+            let run = world::run(model, seed, r, limits);
             let broken = (!run.conservation.holds)
-                .then(|| format!("variant \"{}\" replication {r}: {:?}", variants[v].0, run.conservation));
-            (run_metrics(&run, clients[v]), run.truncated, broken)
+                .then(|| format!("variant \"{name}\" replication {r}: {:?}", run.conservation));
+            // Only the first replication's time series and faults are charted.
+            let charted =
+                (r == 0).then(|| (VariantClient::of_run(&run), fault_bands(&run, model.warmup.as_secs_f64())));
+            Outcome {
+                metrics: run_metrics(&run, clients[v]),
+                histograms: run.clients.into_iter().map(|c| c.latency_histogram).collect(),
+                charted,
+                truncated: run.truncated,
+                broken,
+            }
         })
         .collect();
-    let broken = results.iter().find_map(|(_, _, b)| b.clone());
+    let broken = results.iter().find_map(|o| o.broken.clone());
     let mut results = results.into_iter();
     let runs: Vec<VariantRuns> = variants
         .iter()
         .map(|(name, _)| {
-            let mine: Vec<_> = results.by_ref().take(replications as usize).collect();
-            let truncated = mine.iter().find_map(|(_, t, _)| t.clone());
-            (name.clone(), mine.into_iter().map(|(m, _, _)| m).collect(), truncated)
+            let mine: Vec<Outcome> = results.by_ref().take(replications as usize).collect();
+            let truncated = mine.iter().find_map(|o| o.truncated.clone());
+            let (mut charted_clients, bands) = mine.first().and_then(|o| o.charted.clone()).unwrap_or_default();
+            for (k, client) in charted_clients.iter_mut().enumerate() {
+                client.latency_histogram = Distribution::pooled(mine.iter().filter_map(|o| o.histograms.get(k)));
+            }
+            VariantRuns {
+                name: name.clone(),
+                runs: mine.into_iter().map(|o| o.metrics).collect(),
+                truncated,
+                clients: charted_clients,
+                bands,
+            }
         })
         .collect();
     let scenario = variants.first().map_or("", |(_, m)| m.name.as_str());
     (Comparison::new(scenario, seed, client, runs), broken)
+}
+
+/// What one run of a comparison keeps.
+struct Outcome {
+    /// The compared statistics.
+    metrics: MetricSet<Option<f64>>,
+    /// Each client's latency distribution, in client order.
+    histograms: Vec<Distribution>,
+    /// The first replication's clients' time series and the bands its charts shade.
+    charted: Option<(Vec<VariantClient>, Vec<Band>)>,
+    /// Why it stopped early, if it did.
+    truncated: Option<String>,
+    /// How it broke conservation of requests, if it did.
+    broken: Option<String>,
 }

@@ -7,16 +7,17 @@
 //! the two runs share, and `mean(d) ± t(0.975, n-1) s_d / sqrt(n)` is the paired interval. A
 //! difference is *significant* when that interval excludes zero.
 //!
-//! The types are plain data (they serialise as `compare.json`) so that a chart can be drawn
-//! from them; [`render`] gives the terminal tables.
+//! The types are plain data (they serialise as `compare.json`) from which the compare charts
+//! are drawn ([`crate::chart::compare_charts`]); [`render`] gives the terminal tables.
 
 use std::fmt::Write;
 
 use serde::Serialize;
 
 use crate::aggregate::Estimate;
-use crate::summary::RunSummary;
-use crate::text::{Table, format_ms};
+use crate::chart::Band;
+use crate::summary::{Distribution, RunSummary};
+use crate::text::{Document, Table, format_ms};
 
 /// The version of the `compare.json` schema; bumped only when a field changes meaning or goes.
 pub const COMPARE_SCHEMA_VERSION: u32 = 1;
@@ -180,6 +181,46 @@ pub struct VariantResult {
     pub vs_first: Option<MetricSet<Option<Difference>>>,
     /// Each replication's values, in replication order (for charts).
     pub runs: Vec<MetricSet<Option<f64>>>,
+    /// Each client's latency distribution and time series, in the variant's client order.
+    pub clients: Vec<VariantClient>,
+    /// What its time charts shade: the warm-up, and the faults of its first replication.
+    pub bands: Vec<Band>,
+}
+
+/// What the compare charts draw of one client of one variant.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct VariantClient {
+    /// The client's name.
+    pub name: String,
+    /// The latencies of its successful requests, every replication pooled.
+    pub latency_histogram: Distribution,
+    /// The width of a time-series window, in seconds.
+    pub window_s: f64,
+    /// Successful answers per second in each window of the first replication.
+    pub goodput_per_s: Vec<f64>,
+    /// The 99th percentile latency of successes in each window of the first replication;
+    /// `null` for a window without any.
+    pub p99_ms: Vec<Option<f64>>,
+}
+
+impl VariantClient {
+    /// A client's time series from one replication, its distribution still to be pooled.
+    pub fn of_run(run: &RunSummary) -> Vec<VariantClient> {
+        run.clients
+            .iter()
+            .map(|c| {
+                let w = &c.per_window;
+                let rate = |n: &u64| if w.window_s > 0.0 { *n as f64 / w.window_s } else { 0.0 };
+                VariantClient {
+                    name: c.name.clone(),
+                    latency_histogram: Distribution::default(),
+                    window_s: w.window_s,
+                    goodput_per_s: w.succeeded.iter().map(rate).collect(),
+                    p99_ms: w.p99_ms.clone(),
+                }
+            })
+            .collect()
+    }
 }
 
 /// Everything `tailsim compare` reports; serialised as `compare.json`.
@@ -201,29 +242,40 @@ pub struct Comparison {
     pub variants: Vec<VariantResult>,
 }
 
-/// One variant's input to [`Comparison::new`]: its name, each replication's values in
-/// replication order, and why a run was truncated, if one was.
-pub type VariantRuns = (String, Vec<MetricSet<Option<f64>>>, Option<String>);
+/// One variant's input to [`Comparison::new`].
+#[derive(Clone, Debug, Default)]
+pub struct VariantRuns {
+    /// The variant's name.
+    pub name: String,
+    /// Each replication's values, in replication order.
+    pub runs: Vec<MetricSet<Option<f64>>>,
+    /// Why a run was truncated, if one was.
+    pub truncated: Option<String>,
+    /// Its clients' charts' data ([`VariantClient`]), distributions pooled.
+    pub clients: Vec<VariantClient>,
+    /// What its time charts shade.
+    pub bands: Vec<Band>,
+}
 
 impl Comparison {
     /// Estimates and paired differences of the variants' runs.
     pub fn new(scenario: &str, seed: u64, client: &str, variants: Vec<VariantRuns>) -> Comparison {
-        let replications = variants.first().map_or(0, |v| v.1.len() as u32);
+        let replications = variants.first().map_or(0, |v| v.runs.len() as u32);
         let column = |runs: &[MetricSet<Option<f64>>], m: Metric| -> Vec<Option<f64>> {
             runs.iter().map(|r| *r.get(m)).collect()
         };
-        let first_runs = variants.first().map(|v| v.1.clone()).unwrap_or_default();
+        let first_runs = variants.first().map(|v| v.runs.clone()).unwrap_or_default();
         let results: Vec<VariantResult> = variants
             .into_iter()
             .enumerate()
-            .map(|(i, (name, runs, truncated))| {
+            .map(|(i, VariantRuns { name, runs, truncated, clients, bands })| {
                 let estimates = MetricSet::from_fn(|m| {
                     let values: Vec<f64> = column(&runs, m).into_iter().flatten().collect();
                     Estimate::from_values(&values)
                 });
                 let vs_first = (i > 0)
                     .then(|| MetricSet::from_fn(|m| Difference::paired(&column(&first_runs, m), &column(&runs, m))));
-                VariantResult { name, truncated, estimates, vs_first, runs }
+                VariantResult { name, truncated, estimates, vs_first, runs, clients, bands }
             })
             .collect();
         Comparison {
@@ -286,7 +338,12 @@ fn difference(metric: Metric, d: &Option<Difference>) -> String {
 
 /// The terminal tables: each variant's statistics, then each one's difference to the first.
 pub fn render(c: &Comparison) -> String {
-    let mut out = String::new();
+    document(c).to_text()
+}
+
+/// The tables of [`render`] as text and tables, for the terminal and `compare.html`.
+pub fn document(c: &Comparison) -> Document {
+    let mut out = Document::default();
     let _ = writeln!(
         out,
         "{}: {} variants x {} replications, seed {}, common random numbers",
@@ -308,7 +365,7 @@ pub fn render(c: &Comparison) -> String {
         row.extend(Metric::ALL.iter().map(|&m| estimate(m, v.estimates.get(m))));
         table.row(row);
     }
-    table.render(&mut out);
+    out.table(table);
     if let Some(first) = c.variants.first()
         && c.variants.len() > 1
     {
@@ -322,7 +379,7 @@ pub fn render(c: &Comparison) -> String {
             }
             table.row(row);
         }
-        table.render(&mut out);
+        out.table(table);
     }
     let _ = writeln!(
         out,

@@ -1,12 +1,13 @@
-//! `report.html`: one self-contained page with the scenario's description, the summary tables
-//! and every chart inline as SVG. No scripts, no external style sheets, fonts or images, so it
-//! reads the same offline, from a mail attachment or a CI artefact.
+//! `report.html` and `compare.html`: one self-contained page with the scenario's description,
+//! the tables and every chart inline as SVG. No scripts, no external style sheets, fonts or
+//! images, so it reads the same offline, from a mail attachment or a CI artefact.
 
 use std::fmt::Write;
 
 use crate::chart::RenderedChart;
+use crate::compare::Comparison;
 use crate::summary::Report;
-use crate::text::{Block, document};
+use crate::text::{Block, Document, document};
 
 /// The page's style sheet, inline.
 const STYLE: &str = "\
@@ -28,8 +29,31 @@ figure svg { max-width: 100%; height: auto; border: 1px solid #eee; }
 /// `description`), the summary tables, the charts in the order given, and notes about charts
 /// that could not be shown.
 pub fn report_html(report: &Report, description: Option<&str>, charts: &[RenderedChart], notes: &[String]) -> String {
+    page(&report.scenario, description, &document(report), charts, notes)
+}
+
+/// The comparison page: the title, the first scenario's description, the compare tables, the
+/// charts in the order given, and notes about charts that could not be shown.
+pub fn compare_html(
+    comparison: &Comparison,
+    description: Option<&str>,
+    charts: &[RenderedChart],
+    notes: &[String],
+) -> String {
+    let title = format!("{}: compare", comparison.scenario);
+    page(&title, description, &crate::compare::document(comparison), charts, notes)
+}
+
+/// A page: the title, a description, a document's text and tables, then the charts.
+fn page(
+    title: &str,
+    description: Option<&str>,
+    tables: &Document,
+    charts: &[RenderedChart],
+    notes: &[String],
+) -> String {
     let mut out = String::new();
-    let title = escape(&report.scenario);
+    let title = escape(title);
     let _ = writeln!(out, "<!DOCTYPE html>");
     let _ = writeln!(out, "<html lang=\"en\">");
     let _ = writeln!(out, "<head>");
@@ -45,7 +69,7 @@ pub fn report_html(report: &Report, description: Option<&str>, charts: &[Rendere
     }
     let _ = writeln!(out, "<h2>Summary</h2>");
     let _ = writeln!(out, "<div class=\"tables\">");
-    for block in document(report).blocks {
+    for block in &tables.blocks {
         match block {
             Block::Text(text) => {
                 for paragraph in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {

@@ -121,11 +121,11 @@ impl Write for Document {
 }
 
 impl Document {
-    fn push(&mut self, c: char) {
+    pub(crate) fn push(&mut self, c: char) {
         let _ = self.write_char(c);
     }
 
-    fn table(&mut self, table: Table) {
+    pub(crate) fn table(&mut self, table: Table) {
         self.blocks.push(Block::Table(table));
     }
 

@@ -1,5 +1,6 @@
 //! Writing result files atomically: to a temporary file in the same folder, then a rename, so a
 //! crash or Ctrl-C never leaves a half-written `summary.json`, `timeseries.csv`, chart or report.
+//! The charts of a run and of a comparison are drawn and written by one path.
 
 use std::fmt;
 use std::fmt::Write as _;
@@ -7,7 +8,8 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::chart::{self, ChartError, RenderedChart};
+use crate::chart::{self, Chart, ChartError, RenderedChart};
+use crate::compare::Comparison;
 use crate::graph::CallGraph;
 use crate::html;
 use crate::summary::Report;
@@ -153,23 +155,55 @@ pub fn write_charts_and_report(
     graph: &CallGraph,
     description: Option<&str>,
 ) -> Result<ChartsWritten, OutputError> {
+    write_with_page(dir, chart::charts(report, graph), "report.html", |charts, notes| {
+        html::report_html(report, description, charts, notes)
+    })
+}
+
+/// Draws the charts of a comparison ([`chart::compare_charts`]), writes each as SVG and PNG, and
+/// writes `compare.html` with the description, the compare tables and the charts inline.
+pub fn write_compare_charts(
+    dir: &Path,
+    comparison: &Comparison,
+    description: Option<&str>,
+) -> Result<ChartsWritten, OutputError> {
+    write_with_page(dir, chart::compare_charts(comparison), "compare.html", |charts, notes| {
+        html::compare_html(comparison, description, charts, notes)
+    })
+}
+
+/// Draws the charts and writes them, then the page `page_name` that `page` makes of them and
+/// of notes about the charts left out.
+fn write_with_page(
+    dir: &Path,
+    charts: Vec<Chart>,
+    page_name: &str,
+    page: impl FnOnce(&[RenderedChart], &[String]) -> String,
+) -> Result<ChartsWritten, OutputError> {
+    let (rendered, skipped) = render_all(charts)?;
+    let mut files =
+        write_charts(dir, &rendered).map_err(|error| OutputError::Write { path: dir.to_path_buf(), error })?;
+    let notes: Vec<String> = skipped.iter().map(|e| format!("left out: {e}")).collect();
+    let path = dir.join(page_name);
+    atomic_write(&path, page(&rendered, &notes).as_bytes())
+        .map_err(|error| OutputError::Write { path: path.clone(), error })?;
+    files.push(path);
+    Ok(ChartsWritten { files, skipped })
+}
+
+/// Draws every chart in both formats; a chart too large to draw is left out and returned
+/// beside the others, any other failure stops with an error.
+fn render_all(charts: Vec<Chart>) -> Result<(Vec<RenderedChart>, Vec<ChartError>), OutputError> {
     let mut rendered = Vec::new();
     let mut skipped = Vec::new();
-    for c in chart::charts(report, graph) {
+    for c in charts {
         match chart::render(&c) {
             Ok(done) => rendered.push(done),
             Err(e @ ChartError::TooLarge { .. }) => skipped.push(e),
             Err(e) => return Err(OutputError::Chart(e)),
         }
     }
-    let mut files =
-        write_charts(dir, &rendered).map_err(|error| OutputError::Write { path: dir.to_path_buf(), error })?;
-    let notes: Vec<String> = skipped.iter().map(|e| format!("left out: {e}")).collect();
-    let path = dir.join("report.html");
-    atomic_write(&path, html::report_html(report, description, &rendered, &notes).as_bytes())
-        .map_err(|error| OutputError::Write { path: path.clone(), error })?;
-    files.push(path);
-    Ok(ChartsWritten { files, skipped })
+    Ok((rendered, skipped))
 }
 
 /// Writes each chart as `<stem>.svg` and `<stem>.png` into `dir`; returns the files written.

@@ -1,9 +1,10 @@
-//! Charts of a finished run, drawn with plotters into SVG and PNG after the simulation (never
+//! Charts of finished runs, drawn with plotters into SVG and PNG after the simulation (never
 //! inside it). [`charts`] lists what a report shows: the call graph, and for each client its
 //! latency histogram, its latency CDF (and one by class), its answers and latency over time; the
-//! services' utilisation and queue length over time. [`render_svg`] and [`render_png`] draw one
-//! chart. Every kind of chart shares one header (title and legend), one style of axes and one
-//! palette, so a class has the same colour everywhere.
+//! services' utilisation and queue length over time. [`compare_charts`] lists a comparison's
+//! (each client's latency CDF, p99 and goodput over time, a line per variant). [`render_svg`]
+//! and [`render_png`] draw one chart. Every kind of chart shares one header (title and legend), one
+//! style of axes and one palette, so a variant or a class has the same colour everywhere.
 //!
 //! Text is laid out (and, in PNG, drawn) with the DejaVu Sans font compiled into the binary,
 //! so charts need no system font and the same report gives the same bytes on every machine.
@@ -22,6 +23,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
+use crate::compare::{Comparison, VariantClient};
 use crate::graph::CallGraph;
 use crate::summary::{Report, ServiceSeries};
 
@@ -197,6 +199,70 @@ pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
             kind: ChartKind::Timeline(
                 TimeChart::lines("visits waiting (time-averaged)", window_s, queue).bands(&bands),
             ),
+        });
+    }
+    out
+}
+
+/// The charts of a comparison, for each client (in order of first appearance among the
+/// variants): its latency CDF with a line per variant, every replication pooled; and its p99
+/// and its goodput per window, a line per variant, from the first replication. Spans that every
+/// variant shares (the warm-up, a common fault) are shaded. File names start with `compare-`,
+/// so they never replace a run's charts in the same folder.
+pub fn compare_charts(comparison: &Comparison) -> Vec<Chart> {
+    let mut names: Vec<&str> = Vec::new();
+    for client in comparison.variants.iter().flat_map(|v| &v.clients) {
+        if !names.contains(&client.name.as_str()) {
+            names.push(&client.name);
+        }
+    }
+    let stems = file_stems(names.iter().copied());
+    let bands: Vec<Band> = comparison
+        .variants
+        .first()
+        .map(|first| {
+            let shared = |b: &&Band| comparison.variants.iter().all(|v| v.bands.contains(b));
+            first.bands.iter().filter(shared).cloned().collect()
+        })
+        .unwrap_or_default();
+    let replications = comparison.replications;
+    let mut out = Vec::new();
+    for (name, stem) in names.into_iter().zip(stems) {
+        // Each variant's record of this client, if it has the client.
+        let mine: Vec<(&str, Option<&VariantClient>)> =
+            comparison.variants.iter().map(|v| (v.name.as_str(), v.clients.iter().find(|k| k.name == name))).collect();
+        let lines = mine
+            .iter()
+            .map(|(variant, k)| (variant.to_string(), k.map(|k| k.latency_histogram.clone()).unwrap_or_default()))
+            .collect();
+        out.push(Chart {
+            file_stem: format!("compare-{stem}-latency-cdf"),
+            title: format!("{name}: latency CDF by variant ({replications} replications pooled)"),
+            kind: ChartKind::Cdfs(CdfChart { lines }),
+        });
+        let window_s = mine.iter().find_map(|(_, k)| k.map(|k| k.window_s)).unwrap_or(1.0);
+        // A line per variant, an empty one where it lacks the client, so colours stay in step.
+        let time_chart = |y_label: &str, values: &dyn Fn(&VariantClient) -> Vec<f64>| {
+            mine.iter().fold(TimeChart::new(y_label, window_s).bands(&bands), |chart, &(variant, k)| match k {
+                Some(k) => chart.line_with_window(variant, k.window_s, values(k)),
+                None => chart.line(variant, Vec::new()),
+            })
+        };
+        let which = format!("replication 1 of {replications}");
+        out.push(Chart {
+            file_stem: format!("compare-{stem}-p99-over-time"),
+            title: format!("{name}: p99 per window by variant ({which})"),
+            kind: ChartKind::Timeline(
+                time_chart("p99 of successes (ms, log scale)", &|k| {
+                    k.p99_ms.iter().map(|v| v.unwrap_or(f64::NAN)).collect()
+                })
+                .log_y(),
+            ),
+        });
+        out.push(Chart {
+            file_stem: format!("compare-{stem}-goodput-over-time"),
+            title: format!("{name}: goodput per window by variant ({which})"),
+            kind: ChartKind::Timeline(time_chart("successes per second", &|k| k.goodput_per_s.clone())),
         });
     }
     out

@@ -11,6 +11,8 @@ use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
+use serde::Serialize;
+
 use super::{
     Axis, DrawResult, Swatch, TICK_SIZE, colour, draw_axes, font, header, line_colour, log_axis, number_label,
     plot_area,
@@ -37,7 +39,7 @@ pub struct NamedSeries {
 }
 
 /// A span of time to shade: the warm-up or a fault.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Band {
     /// What happened: `warm-up`, `db: slowdown x5`.
     pub label: String,

@@ -1,11 +1,13 @@
-//! Charts of real runs and comparisons are valid SVG and PNG, say what they show, come
+//! Charts of real runs, comparisons and sweeps are valid SVG and PNG, say what they show, come
 //! out byte-identical for the same seed, and odd data (nothing recorded, gaps, huge series,
 //! huge graphs) draws or fails cleanly instead of panicking.
 
+use tailsim_model::sweep::{Param, load_points, sweep};
 use tailsim_model::{Limits, Override};
-use tailsim_report::chart::{self, CdfChart, ChartError, ChartKind, TimeChart};
+use tailsim_report::chart::{self, CdfChart, ChartError, ChartKind, LoadChart, TimeChart};
 use tailsim_report::compare::Comparison;
 use tailsim_report::graph::{CallGraph, GraphNode, NodeKind};
+use tailsim_report::sweep::Sweep;
 use tailsim_report::{Distribution, Report};
 use tailsim_tests::{check_png, check_svg, load, run};
 
@@ -261,11 +263,102 @@ fn compare_charts_shade_only_what_every_variant_shares() {
     }
 }
 
+/// M/M/1 swept from 10% to 100% of its capacity (and one grid over workers): the sweep chart
+/// lays Erlang C's p99 over the simulated percentiles against the offered load.
+fn mm1_sweep(params: &[&str]) -> Sweep {
+    let params: Vec<Param> = params.iter().map(|p| Param::parse(p).expect("valid")).collect();
+    let set = [Override::parse("duration=20s").expect("path=value")];
+    let points = load_points(include_str!("../scenarios/mm1.ron"), &set, &params).expect("valid");
+    let (results, broken) = sweep(&points, 1, 2, "users", Limits::default());
+    assert_eq!(broken, None);
+    Sweep {
+        scenario: "mm1".into(),
+        seed: 1,
+        replications: 2,
+        client: "users".into(),
+        params: params.iter().map(|p| p.path.clone()).collect(),
+        points: results,
+    }
+}
+
+#[test]
+fn the_sweep_chart_shows_the_hockey_stick_beside_erlang_c() {
+    let sweep = mm1_sweep(&["clients.users.rate=100,300,500,700,800,900,950,1000"]);
+    let charts = chart::sweep_charts(&sweep);
+    assert_eq!(charts.len(), 1);
+    let c = &charts[0];
+    assert_eq!((c.file_stem.as_str(), c.title.as_str()), ("sweep-latency", "mm1: latency of users against load"));
+    let ChartKind::Load(load) = &c.kind else { panic!("a load chart: {:?}", c.kind) };
+    assert!(load.x_is_load);
+    let names: Vec<&str> = load.lines.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["p50", "p99", "p99.9", "Erlang C p99 of server (M/M/1)"]);
+    // x is the offered load, in order; the simulated p99 is each point's.
+    let p99 = &load.lines[1];
+    let xs: Vec<f64> = p99.points.iter().map(|p| p.0).collect();
+    let loads: Vec<f64> = sweep.points.iter().map(|p| p.busiest.offered_load).collect();
+    assert_eq!(xs, loads);
+    assert!(xs.windows(2).all(|w| w[0] < w[1]) && (xs[0] - 0.1).abs() < 1e-12 && xs[7] == 1.0, "{xs:?}");
+    for (point, drawn) in sweep.points.iter().zip(&p99.points) {
+        assert_eq!(drawn.1, point.p99_ms.expect("answers").mean);
+    }
+    // The theory stops short of saturation, where M/M/1 has no steady state, and is
+    // ln(100) / (mu - lambda) where it exists.
+    let theory = &load.lines[3];
+    assert!(theory.theory && theory.colour == p99.colour);
+    assert_eq!(theory.points.len(), 7);
+    for &(x, ms) in &theory.points {
+        assert!((ms - 100f64.ln() / (1.0 - x)).abs() < 1e-6 * ms, "{x}: {ms}");
+    }
+    // The hockey stick: from 10% to 95% the simulated p99 grows more than tenfold, and most
+    // of that in the last steps.
+    let at = |x: f64| p99.points.iter().find(|p| (p.0 - x).abs() < 1e-9).expect("a point").1;
+    assert!(at(0.95) > 10.0 * at(0.1), "{} vs {}", at(0.95), at(0.1));
+    assert!(at(0.95) - at(0.8) > at(0.8) - at(0.1));
+    let (texts, drawn) = rendered(c);
+    for needle in ["p50", "p99", "p99.9", "Erlang C p99 of server (M/M/1)", "saturation", "100%", "50%"] {
+        assert!(texts.iter().any(|t| t == needle), "no {needle:?} in {texts:?}");
+    }
+    assert!(texts.iter().any(|t| t.starts_with("offered load of server")), "{texts:?}");
+    // Three simulated lines, then the dashed theory in the colour of p99: many more pieces of
+    // that colour than the p99 line and the legend swatch's two dashes.
+    let solid = data_lines(&drawn.svg);
+    assert_eq!(solid[..3], COLOURS[..3]);
+    assert!(solid[3..].iter().all(|c| c == COLOURS[1]), "{solid:?}");
+    let orange = wide_lines(&drawn.svg).into_iter().filter(|(c, _)| c == COLOURS[1]).count();
+    assert!(orange > 3 + 5, "{orange} pieces");
+    // Same seed, same bytes.
+    let again =
+        chart::render(&chart::sweep_charts(&mm1_sweep(&["clients.users.rate=100,300,500,700,800,900,950,1000"]))[0])
+            .expect("renders");
+    assert!(again.svg == drawn.svg && again.png == drawn.png, "the sweep chart differs between two runs");
+}
+
+#[test]
+fn a_grid_sweep_draws_one_p99_line_per_group() {
+    let sweep = mm1_sweep(&["clients.users.rate=200..800:3", "services.server.workers=1,2"]);
+    let c = &chart::sweep_charts(&sweep)[0];
+    let ChartKind::Load(load) = &c.kind else { panic!("a load chart") };
+    let names: Vec<&str> = load.lines.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["p99, workers=1", "Erlang C p99, workers=1", "p99, workers=2", "Erlang C p99, workers=2"]);
+    // Two workers halve the offered load: x runs 10% to 40% for them.
+    let xs: Vec<f64> = load.lines[2].points.iter().map(|p| p.0).collect();
+    assert_eq!(xs, [0.1, 0.25, 0.4]);
+    let (texts, _) = rendered(c);
+    assert!(!texts.iter().any(|t| t == "saturation"), "no point reaches 100%: {texts:?}");
+    // A sweep that does not move the load charts against its first parameter.
+    let flat = mm1_sweep(&["clients.users.rate=500", "services.server.workers=1"]);
+    let c = &chart::sweep_charts(&flat)[0];
+    let ChartKind::Load(load) = &c.kind else { panic!("a load chart") };
+    assert!(!load.x_is_load && load.x_label == "clients.users.rate");
+    rendered(c);
+}
+
 #[test]
 fn new_charts_of_odd_data_draw_without_panicking() {
     let nothing = [
         ChartKind::Cdfs(CdfChart { lines: Vec::new() }),
         ChartKind::Cdfs(CdfChart { lines: vec![("a".into(), Distribution::default())] }),
+        ChartKind::Load(LoadChart { x_label: "x".into(), x_is_load: true, lines: Vec::new(), groups_left_out: 0 }),
     ];
     for kind in nothing {
         let c = chart::Chart { file_stem: "t".into(), title: "t".into(), kind };
@@ -274,8 +367,15 @@ fn new_charts_of_odd_data_draw_without_panicking() {
     }
     // One point, one latency bucket, a line with a missing variant.
     let one = Distribution { buckets_per_decade: 20, edges_ms: vec![1.0, 1.122], counts: vec![1] };
-    let kinds =
-        [ChartKind::Cdfs(CdfChart { lines: vec![("a".into(), one), ("missing".into(), Distribution::default())] })];
+    let kinds = [
+        ChartKind::Cdfs(CdfChart { lines: vec![("a".into(), one), ("missing".into(), Distribution::default())] }),
+        ChartKind::Load(LoadChart {
+            x_label: "x".into(),
+            x_is_load: false,
+            lines: vec![chart::LoadLine { name: "p99".into(), points: vec![(3.0, 2.0)], colour: 1, theory: false }],
+            groups_left_out: 0,
+        }),
+    ];
     for kind in kinds {
         let c = chart::Chart { file_stem: "t".into(), title: "t".into(), kind };
         rendered(&c);

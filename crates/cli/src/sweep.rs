@@ -1,5 +1,5 @@
 //! `tailsim sweep`: runs a scenario at every point of a grid of parameter values, prints a
-//! table and writes `sweep.csv`.
+//! table and writes `sweep.csv` and the latency-against-load chart.
 
 use std::path::{Path, PathBuf};
 
@@ -38,7 +38,7 @@ pub struct SweepArgs {
     /// Worker threads [default: one per core].
     #[arg(long)]
     threads: Option<usize>,
-    /// Output folder for sweep.csv [default: out/<scenario name>].
+    /// Output folder for sweep.csv and the chart [default: out/<scenario name>].
     #[arg(long)]
     out: Option<PathBuf>,
     /// Stop a run (marked truncated) when this many requests are in flight at once.
@@ -47,6 +47,9 @@ pub struct SweepArgs {
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Write no chart (SVG, PNG); sweep.csv still is.
+    #[arg(long)]
+    no_charts: bool,
 }
 
 fn param_failure(d: Diagnostic) -> Failure {
@@ -135,9 +138,17 @@ pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
             diagnostics: Vec::new(),
             message: format!("error: cannot write {}: {e}", written.display()),
         })?;
+    if !args.no_charts {
+        tailsim_report::write::write_sweep_charts(&out, &sweep).map_err(|e| Failure {
+            code: 1,
+            diagnostics: Vec::new(),
+            message: format!("error: {e}"),
+        })?;
+    }
     if !args.quiet {
         print!("{}", tailsim_report::sweep::render(&sweep));
-        println!("\nwrote {}", written.display());
+        let what = if args.no_charts { "sweep.csv" } else { "sweep.csv and sweep-latency.svg, .png" };
+        println!("\nwrote {what} in {}", out.display());
     }
     Ok(match sweep.truncated() {
         Some(why) => shared::truncated(why, &written),

@@ -420,19 +420,37 @@ fn sweep_writes_one_csv_row_per_point() {
     );
     assert!(lines[1].starts_with("100,1,server,0.1,"), "{}", lines[1]);
     assert!(lines[8].starts_with("800,2,server,0.4,"), "{}", lines[8]);
+    // The chart beside it.
+    assert_eq!(output_files(dir.path()), ["sweep-latency.png", "sweep-latency.svg", "sweep.csv"]);
+    check_svg(&dir.path().join("sweep-latency.svg"));
+    assert_eq!(check_png(&dir.path().join("sweep-latency.png")), (960, 540));
+    let svg = fs::read_to_string(dir.path().join("sweep-latency.svg")).unwrap();
+    assert!(svg.contains("Erlang C p99, workers=2"), "no theory line in the legend");
+    // The same sweep draws the same bytes.
+    let again = tempfile::tempdir().expect("temp dir");
+    let out = tailsim(&[&args[..args.len() - 1], &[again.path().to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for name in ["sweep-latency.png", "sweep-latency.svg"] {
+        assert!(fs::read(dir.path().join(name)).unwrap() == fs::read(again.path().join(name)).unwrap(), "{name}");
+    }
 }
 
-/// `--no-charts` leaves compare with compare.json alone.
+/// `--no-charts` leaves compare with compare.json alone and sweep with sweep.csv.
 #[test]
-fn no_charts_leaves_compare_its_data_only() {
+fn no_charts_leaves_compare_and_sweep_their_data_only() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mm1 = scenario("mm1.ron");
-    let compare_dir = dir.path().join("compare");
+    let (compare_dir, sweep_dir) = (dir.path().join("compare"), dir.path().join("sweep"));
     let compare = ["compare", mm1.to_str().unwrap(), "-r", "2", "--duration", "15s", "--no-charts", "--out"];
     let out = tailsim(&[&compare[..], &[compare_dir.to_str().unwrap()]].concat());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(output_files(&compare_dir), ["compare.json"]);
     assert!(text(&out.stdout).contains("wrote compare.json in"), "{}", text(&out.stdout));
+    let sweep = ["sweep", mm1.to_str().unwrap(), "--param", "clients.users.rate=100,200", "--duration", "15s"];
+    let out = tailsim(&[&sweep[..], &["--no-charts", "--out", sweep_dir.to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(output_files(&sweep_dir), ["sweep.csv"]);
+    assert!(text(&out.stdout).contains("wrote sweep.csv in"), "{}", text(&out.stdout));
 }
 
 /// The names of the files in an output folder, sorted.

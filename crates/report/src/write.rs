@@ -1,6 +1,6 @@
 //! Writing result files atomically: to a temporary file in the same folder, then a rename, so a
 //! crash or Ctrl-C never leaves a half-written `summary.json`, `timeseries.csv`, chart or report.
-//! The charts of a run and of a comparison are drawn and written by one path.
+//! The charts of a run, a comparison and a sweep are drawn and written by one path.
 
 use std::fmt;
 use std::fmt::Write as _;
@@ -13,6 +13,7 @@ use crate::compare::Comparison;
 use crate::graph::CallGraph;
 use crate::html;
 use crate::summary::Report;
+use crate::sweep::Sweep;
 
 /// Writes `contents` to `path` through a temporary sibling and a rename.
 pub fn atomic_write(path: &Path, contents: &[u8]) -> io::Result<()> {
@@ -170,6 +171,13 @@ pub fn write_compare_charts(
     write_with_page(dir, chart::compare_charts(comparison), "compare.html", |charts, notes| {
         html::compare_html(comparison, description, charts, notes)
     })
+}
+
+/// Draws the chart of a sweep ([`chart::sweep_charts`]) and writes it as SVG and PNG.
+pub fn write_sweep_charts(dir: &Path, sweep: &Sweep) -> Result<ChartsWritten, OutputError> {
+    let (rendered, skipped) = render_all(chart::sweep_charts(sweep))?;
+    let files = write_charts(dir, &rendered).map_err(|error| OutputError::Write { path: dir.to_path_buf(), error })?;
+    Ok(ChartsWritten { files, skipped })
 }
 
 /// Draws the charts and writes them, then the page `page_name` that `page` makes of them and

@@ -2,8 +2,9 @@
 //! inside it). [`charts`] lists what a report shows: the call graph, and for each client its
 //! latency histogram, its latency CDF (and one by class), its answers and latency over time; the
 //! services' utilisation and queue length over time. [`compare_charts`] lists a comparison's
-//! (each client's latency CDF, p99 and goodput over time, a line per variant). [`render_svg`]
-//! and [`render_png`] draw one chart. Every kind of chart shares one header (title and legend), one
+//! (each client's latency CDF, p99 and goodput over time, a line per variant) and
+//! [`sweep_charts`] a sweep's (latency against load with the M/M/c theory). [`render_svg`] and
+//! [`render_png`] draw one chart. Every kind of chart shares one header (title and legend), one
 //! style of axes and one palette, so a variant or a class has the same colour everywhere.
 //!
 //! Text is laid out (and, in PNG, drawn) with the DejaVu Sans font compiled into the binary,
@@ -11,6 +12,7 @@
 
 mod callgraph;
 mod latency;
+mod load;
 mod timeline;
 
 use std::fmt;
@@ -26,8 +28,10 @@ use plotters::style::{FontStyle, register_font};
 use crate::compare::{Comparison, VariantClient};
 use crate::graph::CallGraph;
 use crate::summary::{Report, ServiceSeries};
+use crate::sweep::Sweep;
 
 pub use latency::{CdfChart, LatencyChart};
+pub use load::{LoadChart, LoadLine, MAX_GROUPS};
 pub use timeline::{Band, NamedSeries, TimeChart, fault_bands};
 
 /// Width of every chart but the call graph, in pixels.
@@ -118,6 +122,8 @@ pub enum ChartKind {
     Cdf(LatencyChart),
     /// Several latency distributions overlaid on a percentile axis, one line each.
     Cdfs(CdfChart),
+    /// Latency against load (a sweep), with the theory dashed.
+    Load(LoadChart),
     /// Lines over time with fault windows shaded.
     Timeline(TimeChart),
 }
@@ -268,6 +274,22 @@ pub fn compare_charts(comparison: &Comparison) -> Vec<Chart> {
     out
 }
 
+/// The chart of a sweep: the client's p50, p99 and p99.9 against the busiest service's offered
+/// load, with Erlang C's p99 where the points are M/M/c-like ([`LoadChart::of_sweep`]). Its
+/// file name starts with `sweep-`, so it never replaces a run's chart in the same folder.
+pub fn sweep_charts(sweep: &Sweep) -> Vec<Chart> {
+    let chart = LoadChart::of_sweep(sweep);
+    let more = match chart.groups_left_out {
+        0 => String::new(),
+        n => format!(" (the first {MAX_GROUPS} groups; {n} more in sweep.csv)"),
+    };
+    vec![Chart {
+        file_stem: "sweep-latency".into(),
+        title: format!("{}: latency of {} against load{more}", sweep.scenario, sweep.client),
+        kind: ChartKind::Load(chart),
+    }]
+}
+
 /// Draws a chart as an SVG document.
 pub fn render_svg(chart: &Chart) -> Result<String, ChartError> {
     register_fonts()?;
@@ -334,6 +356,7 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
         ChartKind::Histogram(latency) => latency.draw_histogram(root, &chart.title),
         ChartKind::Cdf(latency) => latency.draw_cdf(root, &chart.title),
         ChartKind::Cdfs(cdfs) => cdfs.draw(root, &chart.title),
+        ChartKind::Load(load) => load.draw(root, &chart.title),
         ChartKind::Timeline(timeline) => timeline.draw(root, &chart.title),
     });
     result.map_err(|e| draw_error(chart, e))

@@ -5,6 +5,7 @@
 mod analytic;
 mod autoscale;
 mod balancing;
+mod caches;
 mod callgraph;
 mod charts;
 mod classes;

@@ -95,3 +95,21 @@ fn shaped_poisson_arrivals_integrate_the_rate() {
     let bursts = count(r#"[Step(at: "0s", rate: 200), OnOff(on: "1s", off: "3s")]"#, "2000s", 3);
     assert_theory("on/off bursts: arrivals", &bursts, 100_000.0, 0.05);
 }
+
+/// Users that never think, on a handler that takes no time, would ask and be answered at one
+/// instant for ever: the run stops there with a message that says why, instead of hanging.
+#[test]
+fn users_that_never_wait_stop_the_run_with_a_reason_instead_of_hanging() {
+    let model = load(
+        r#"Scenario(
+            name: "zero",
+            duration: "1s",
+            clients: [Client(name: "users", target: "api", users: 5)],
+            services: [Service(name: "api", workers: 10, handler: [Work(Constant("0s"))])],
+        )"#,
+    );
+    let summary = tailsim_model::world::run(&model, 1, 0, tailsim_model::Limits::default());
+    let why = summary.truncated.expect("stopped early");
+    assert!(why.contains("simulated time stopped advancing at t=0s") && why.contains("think"), "{why}");
+    assert!(summary.conservation.holds);
+}

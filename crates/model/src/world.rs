@@ -85,6 +85,11 @@ impl Progress {
 /// frequent enough (well under a millisecond apart) to stop promptly.
 const CHECK_EVERY_EVENTS: u64 = 1 << 14;
 
+/// Events at one simulated instant beyond which a run is stuck there (closed-loop users that
+/// neither think nor wait for anything answer and ask again for ever), on top of 20 per user:
+/// every user's first request may legitimately start at time zero.
+const MAX_EVENTS_AT_ONE_INSTANT: u64 = 10_000_000;
+
 /// The combined effect of the fault windows open at one instant.
 #[derive(Clone, Copy, Debug)]
 struct ActiveFaults {
@@ -766,6 +771,10 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
     let started = Instant::now();
     // Simulated time already reported to `limits.progress`.
     let mut reported = SimTime::ZERO;
+    // The instant of the last check, and the events seen at it since.
+    let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
+    let users: u64 = model.clients.iter().filter_map(|c| c.closed.as_ref()).map(|(n, _)| u64::from(*n)).sum();
+    let stuck_after = MAX_EVENTS_AT_ONE_INSTANT + 20 * users;
     loop {
         let from_lane = match (&world.lane, world.events.peek_key()) {
             (Some(lane), Some(key)) => lane.key() < key,
@@ -800,6 +809,20 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
             break;
         }
         if world.n_events.is_multiple_of(CHECK_EVERY_EVENTS) {
+            if world.now == instant {
+                at_instant += CHECK_EVERY_EVENTS;
+                if at_instant >= stuck_after {
+                    world.truncated = Some(format!(
+                        "simulated time stopped advancing at {}: {at_instant} events happened at that instant; \
+                         closed-loop users with no `think` time whose answers take no time ask again for ever \
+                         (give them a think time, or the handler some work or cache latency)",
+                        world.now
+                    ));
+                    break;
+                }
+            } else {
+                (instant, at_instant) = (world.now, 0);
+            }
             if let Some(progress) = limits.progress {
                 progress.simulated_ns.fetch_add(world.now.0.saturating_sub(reported.0), Ordering::Relaxed);
                 reported = world.now;

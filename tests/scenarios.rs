@@ -272,3 +272,79 @@ fn latency_histograms_add_up_and_agree_with_the_percentiles() {
         assert!(*histogram.edges_ms.last().expect("edges") > max * 0.999, "max {max}");
     }
 }
+
+const CACHE_STAMPEDE: &str = include_str!("../scenarios/cache-stampede.ron");
+
+/// The header's claims: without protection the flush stampedes (dozens of fetches of one key,
+/// p99 of seconds); single flight fetches each key once and keeps p99 well under a second;
+/// stale-while-revalidate leaves only the flush's misses, one per key.
+#[test]
+fn cache_stampede_single_flight_and_stale_while_revalidate() {
+    let run_with = |set: &[&str]| run(&load_with(CACHE_STAMPEDE, set), 1, 1).runs.remove(0);
+    let base = run_with(&[]);
+    assert!(base.caches[0].max_fetches_per_key > 20, "{:?}", base.caches[0]);
+    assert!(base.clients[0].latency.p99_ms.unwrap() > 2_000.0, "{:?}", base.clients[0].latency);
+    let single = run_with(&["caches.products.coalesce=true"]);
+    assert_eq!(single.caches[0].max_fetches_per_key, 1);
+    assert!(single.clients[0].latency.p99_ms.unwrap() < 1_000.0, "{:?}", single.clients[0].latency);
+    let swr = run_with(&["caches.products.coalesce=true", "caches.products.stale_for=60s"]);
+    assert_eq!(swr.caches[0].misses, 1_000, "one miss per product after the flush, none at expiries");
+    assert!(swr.caches[0].hit_ratio().unwrap() > 0.99);
+}
+
+const HOT_KEY_EXPIRY: &str = include_str!("../scenarios/hot-key-expiry.ron");
+
+/// The header's claims: hundreds of identical queries per expiry without protection, one with
+/// single flight, and with XFetch no request misses at all.
+#[test]
+fn hot_key_expiry_herd_single_flight_and_xfetch() {
+    let run_with = |set: &[&str]| run(&load_with(HOT_KEY_EXPIRY, set), 1, 1).runs.remove(0);
+    let base = run_with(&[]);
+    assert!(base.caches[0].max_fetches_per_key > 300, "{:?}", base.caches[0]);
+    assert!(base.clients[0].latency.p999_ms.unwrap() > 1_000.0);
+    let single = run_with(&["caches.homepage.coalesce=true"]);
+    assert_eq!(single.caches[0].max_fetches_per_key, 1);
+    assert!(single.clients[0].latency.p999_ms.unwrap() < 150.0);
+    let xfetch = run_with(&["caches.homepage.early=1.0"]);
+    assert_eq!(xfetch.caches[0].misses, 0);
+    assert!(xfetch.caches[0].early_refreshes > 0);
+    assert!(xfetch.clients[0].latency.p999_ms.unwrap() < 20.0, "{:?}", xfetch.clients[0].latency);
+}
+
+const COLD_CACHE_DEPLOY: &str = include_str!("../scenarios/cold-cache-deploy.ron");
+
+/// The window after `from_s` from which the cache's hit ratio stays at or above `level` for
+/// five windows in a row, if any.
+fn hit_ratio_back(cache: &tailsim_report::CacheSummary, from_s: usize, level: f64) -> Option<usize> {
+    let s = &cache.series;
+    let ratio: Vec<f64> = s.hits.iter().zip(&s.lookups).map(|(&h, &l)| h as f64 / l.max(1) as f64).collect();
+    (from_s..ratio.len().saturating_sub(5)).find(|&i| ratio[i..i + 5].iter().all(|&r| r >= level))
+}
+
+/// The header's claims: with a database for 10% of the traffic the hit ratio is back above 90%
+/// within about two minutes of the key change; with 1% it is not by the end of the run.
+#[test]
+fn cold_cache_deploy_recovers_with_the_backend_it_has() {
+    let run_with = |set: &[&str]| run(&load_with(COLD_CACHE_DEPLOY, set), 1, 1).runs.remove(0);
+    let ten = run_with(&[]);
+    let back = hit_ratio_back(&ten.caches[0], 61, 0.9).expect("recovers");
+    assert!((120..=240).contains(&back), "back above 90% at {back}s");
+    let one = run_with(&["services.db.workers=1"]);
+    assert_eq!(hit_ratio_back(&one.caches[0], 61, 0.9), None);
+    assert!(one.clients[0].latency.p99_ms.unwrap() > 60_000.0);
+}
+
+const CONSISTENT_HASHING: &str = include_str!("../scenarios/consistent-hashing.ron");
+
+/// The header's claims: mod-N moves ~90.9% of the keys and saturates the database; the ring
+/// moves about one key in eleven and p99 stays in milliseconds.
+#[test]
+fn consistent_hashing_moves_few_keys_where_mod_n_moves_most() {
+    let run_with = |set: &[&str]| run(&load_with(CONSISTENT_HASHING, set), 1, 1).runs.remove(0);
+    let mod_n = run_with(&[]);
+    assert!((mod_n.caches[0].resizes[0].moved_fraction - 10.0 / 11.0).abs() < 0.01);
+    assert!(mod_n.clients[0].latency.p99_ms.unwrap() > 10_000.0);
+    let ring = run_with(&["caches.catalog.routing=Ring(100)"]);
+    assert!(ring.caches[0].resizes[0].moved_fraction < 0.15, "{:?}", ring.caches[0].resizes);
+    assert!(ring.clients[0].latency.p99_ms.unwrap() < 100.0, "{:?}", ring.clients[0].latency);
+}

@@ -356,3 +356,47 @@ fn bad_variants_point_at_their_entry() {
     let base = valid().replace("\n)", "\n    variants: [Variant(name: \"base\", set: {})],\n)");
     assert_eq!(only_error(&base).message, "`base` is the name of the scenario itself");
 }
+
+/// A scenario with a cache: `%CACHES%` and `%KEYS%` spliced in.
+const CACHED: &str = r#"Scenario(
+    name: "diag",
+    duration: "10s",
+    clients: [Client(name: "users", target: "api", rate: 10.0%KEYS%)],
+    caches: [%CACHES%],
+    services: [
+        Service(name: "api", handler: [Cached("%CACHE%", [Call("db")])]),
+        Service(name: "db", handler: [Cached("%CACHE%", [Work(Constant("1ms"))])]),
+    ],
+)"#;
+
+fn cached(keys: &str, caches: &str, cache: &str) -> String {
+    CACHED.replace("%KEYS%", keys).replace("%CACHES%", caches).replace("%CACHE%", cache)
+}
+
+/// Cache mistakes name the item and say what to write instead.
+#[test]
+fn cache_errors_name_the_item_and_hint_the_fix() {
+    let keys = ", keys: Uniform(n: 10)";
+    let cache = r#"Cache(name: "items", capacity: 100)"#;
+    assert!(tailsim_model::load(&cached(keys, cache, "items"), &[]).is_ok());
+
+    let unknown = errors(&cached(keys, cache, "itmes"));
+    assert_eq!(unknown[0].message, r#"the step names an unknown cache "itmes""#);
+    assert_eq!(unknown[0].path.as_deref(), Some(r#"services[0] "api" .handler[0]"#));
+    assert_eq!(unknown[0].hint.as_deref(), Some("did you mean `items`?"));
+
+    let no_keys = only_error(&cached("", cache, "items"));
+    assert_eq!(no_keys.message, r#"the requests of client "users" reach cache "items" (at "api") without keys"#);
+    assert!(no_keys.hint.as_deref().is_some_and(|h| h.contains("keys: Zipf(")));
+
+    let shared = only_error(&cached(keys, r#"Cache(name: "items", capacity: 100, scope: PerInstance)"#, "items"));
+    assert_eq!(shared.message, "a per-instance cache belongs to one service, but api, db use it");
+    assert_eq!(shared.location, Some(Location { line: 5, column: 26 }));
+
+    let ring = only_error(&cached(keys, r#"Cache(name: "items", capacity: 100, nodes: 3, routing: Ring(0))"#, "items"));
+    assert!(ring.message.starts_with("a ring needs between 1 and 10000 virtual nodes"), "{}", ring.message);
+
+    let zipf = only_error(&cached(", keys: Zipf(n: 0, s: 1.0)", cache, "items"));
+    assert!(zipf.message.starts_with("a key distribution needs between 1 and"), "{}", zipf.message);
+    assert_eq!(zipf.path.as_deref(), Some(r#"clients[0] "users""#));
+}

@@ -9,8 +9,8 @@ use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
     Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Cache, CacheScope, Class, Client,
     Concurrency, Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter, Keys,
-    LimitMode, Losers, ParallelOptions, Policy, Queue, RateLimit, Retry, Routing, Scenario, ScheduledMin, Service,
-    Shape, Step, Throttle, Wait,
+    LimitMode, Losers, ParallelOptions, Policy, Queue, RateLimit, Replication, Retry, Routing, Scenario, ScheduledMin,
+    Service, Shape, Step, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -222,17 +222,23 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                         1u32..4,
                         1u32..5,
                         (prop::option::of(0u32..20), 0usize..3, prop::option::of(micros(0..20_000))),
-                        (0usize..5, prop::option::of(micros(1_000..500_000))),
+                        (0usize..7, prop::option::of(micros(1_000..500_000))),
                         prop::collection::vec(step.clone(), 1..4),
                         prop::option::of(prop::collection::vec(step, 1..3)),
                     )
                         .prop_map(move |(instances, workers, (capacity, order, shed_after), (balancer, load_report_every), handler, for_a)| {
-                            let weighted = balancer >= 4;
+                            let weighted = balancer == 4;
+                            // Every other round-robin service with two instances or more has replicas.
+                            let replicated = balancer == 0 && instances >= 2 && i % 2 == 0;
                             let balancer = match balancer {
                                 0 => Balancer::RoundRobin,
                                 1 => Balancer::Random,
                                 2 => Balancer::LeastOutstanding,
                                 3 => Balancer::PowerOfTwo,
+                                // Shards by key: a ring, or ranges with the hottest key pinned to instance 0.
+                                5 => Balancer::ByKey { routing: Routing::Ring(4), pins: BTreeMap::new() },
+                                6 if instances >= 2 => Balancer::ByKey { routing: Routing::Range, pins: BTreeMap::from([(0, 0)]) },
+                                6 => Balancer::ByKey { routing: Routing::ModN, pins: BTreeMap::new() },
                                 // Weights 1, 1, 2, 0, 1, 2, ...: zeros allowed, never all.
                                 _ => Balancer::Weighted((0..instances).map(|k| f64::from(k % 3).max(f64::from(u8::from(k < 2)))).collect()),
                             };
@@ -263,6 +269,10 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                                 handler,
                                 // Class "a" is always sent (by client 0), so it may have a handler.
                                 handlers: for_a.map(|steps| BTreeMap::from([("a".to_string(), steps)])).unwrap_or_default(),
+                                replication: replicated.then(|| Replication {
+                                    writes: vec!["a".into()],
+                                    lag: Some(DistSpec::Exponential { mean: Dur(SimDuration::from_millis(5)) }),
+                                }),
                             }
                         })
                 })

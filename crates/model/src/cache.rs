@@ -108,11 +108,7 @@ impl CacheState {
         let capacity = NonZeroUsize::new(model.capacity as usize).unwrap_or(NonZeroUsize::MIN);
         let mut cache = CacheState {
             stores: (0..stores).map(|_| LruCache::with_hasher(capacity, lru::DefaultHasher::default())).collect(),
-            placement: Placement::new(
-                model.routing,
-                model.nodes,
-                model.name.bytes().fold(0, |h, b| crate::keys::hash(h ^ u64::from(b))),
-            ),
+            placement: Placement::new(model.routing, model.nodes, crate::keys::salt(&model.name), model.key_space),
             generation: 0,
             inflight: BTreeMap::new(),
             spare: Vec::new(),

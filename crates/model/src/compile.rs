@@ -304,6 +304,8 @@ pub struct ServiceModel {
     pub concurrency: scenario::Concurrency,
     /// Fault windows on this service, in file order.
     pub faults: Vec<FaultWindow>,
+    /// Primary and read replicas, if any.
+    pub replication: Option<ReplicationModel>,
 }
 
 /// A compiled autoscaler (see [`scenario::Autoscale`]).
@@ -349,6 +351,24 @@ pub enum BalancerPolicy {
     PowerOfTwo,
     /// At random by weight: cumulative probabilities, the last 1.
     Weighted(Vec<f64>),
+    /// The instance that owns the request's key.
+    ByKey {
+        /// How keys are placed over the instances that are not dedicated to pinned keys.
+        routing: scenario::Routing,
+        /// `(key, instance)`, sorted by key.
+        pins: Vec<(u32, u32)>,
+        /// The clients' largest key space, for `Range`.
+        key_space: u32,
+    },
+}
+
+/// A compiled primary-and-replicas setting.
+#[derive(Clone, Debug)]
+pub struct ReplicationModel {
+    /// Whether each class (by id) writes.
+    pub writes: Vec<bool>,
+    /// The replication lag.
+    pub lag: Dist,
 }
 
 /// A compiled fault: what happens to a service between `start` and `end`.
@@ -373,6 +393,9 @@ pub enum FaultKind {
     Errors(f64),
     /// Arriving visits are refused.
     Outage,
+    /// The primary (instance 0) is down until a replica is promoted: arriving visits are
+    /// refused, and from its end the service has one replica fewer.
+    Failover,
     /// The workers make no progress during `[start + offset + k x every, ... + pause)`.
     Freeze {
         /// Time between freezes.
@@ -712,6 +735,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         }
     }
 
+    let key_space = clients.iter().flat_map(|c| c.keys.iter().flatten()).map(KeyDist::len).max().unwrap_or(1);
     let mut services = Vec::new();
     for (i, s) in scenario.services.iter().enumerate() {
         let path = format!("services[{i}] \"{}\"", s.name);
@@ -807,6 +831,38 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                     }
                     BalancerPolicy::Weighted(cumulative)
                 }
+                Balancer::ByKey { routing, pins } => {
+                    // Pinned shards must always be there: below the autoscaler's minimum.
+                    let fixed = s.autoscale.as_ref().map_or(s.instances, |a| a.min.min(s.instances));
+                    let dedicated: std::collections::BTreeSet<u32> = pins.values().copied().collect();
+                    if pins.values().any(|&shard| shard >= fixed) || dedicated.len() as u32 >= s.instances {
+                        error(
+                            Diagnostic::error(format!(
+                                "`pins` must name instances below {fixed} and leave at least one for the other keys"
+                            ))
+                            .at_path(&path)
+                            .at(at)
+                            .with_hint("pins: {0: 7} puts key 0 alone on instance 7 of 8"),
+                        );
+                    }
+                    if let scenario::Routing::Ring(v) = routing
+                        && (*v == 0 || *v > crate::keys::MAX_VNODES)
+                    {
+                        error(
+                            Diagnostic::error(format!(
+                                "a ring needs between 1 and {} virtual nodes per node",
+                                crate::keys::MAX_VNODES
+                            ))
+                            .at_path(&path)
+                            .at(at),
+                        );
+                    }
+                    BalancerPolicy::ByKey {
+                        routing: *routing,
+                        pins: pins.iter().map(|(&k, &shard)| (k, shard)).collect(),
+                        key_space,
+                    }
+                }
             },
             autoscale: s.autoscale.as_ref().map(|a| {
                 let valid = a.target > 0.0
@@ -864,10 +920,44 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
             handler_of_class,
             concurrency: s.concurrency,
             faults: Vec::new(),
+            replication: s.replication.as_ref().map(|r| {
+                if s.instances < 2 || !matches!(s.balancer, Balancer::RoundRobin) {
+                    error(
+                        Diagnostic::error(
+                            "a replicated service needs 2 or more instances (the primary and its replicas) \
+                             and the default balancer: writes go to the primary, reads to the replicas in turn",
+                        )
+                        .at_path(&path)
+                        .at(at),
+                    );
+                }
+                let mut writes = vec![false; classes.len()];
+                for name in &r.writes {
+                    match classes.iter().position(|c| &c.name == name) {
+                        Some(id) => writes[id] = true,
+                        None => {
+                            let names: Vec<&str> = classes.iter().map(|c| c.name.as_str()).collect();
+                            error(
+                                Diagnostic::error(format!("`writes` names an unknown request class \"{name}\""))
+                                    .at_path(&path)
+                                    .with_hint(suggest(name, &names, "classes")),
+                            );
+                        }
+                    }
+                }
+                let lag = match r.lag.as_ref().map(compile_dist) {
+                    None => Dist::Constant(0.0),
+                    Some(Ok(dist)) => dist,
+                    Some(Err(why)) => {
+                        error(Diagnostic::error(format!("`lag`: {why}")).at_path(&path).at(at));
+                        Dist::Constant(0.0)
+                    }
+                };
+                ReplicationModel { writes, lag }
+            }),
         });
     }
 
-    let key_space = clients.iter().flat_map(|c| c.keys.iter().flatten()).map(KeyDist::len).max().unwrap_or(1);
     let caches = compile_caches(scenario, source, &services, key_space, &mut error);
 
     for (i, fault) in scenario.faults.iter().enumerate() {
@@ -878,6 +968,19 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
             | scenario::Fault::KeyChange { .. } => {
                 continue;
             }
+            scenario::Fault::Failover { service, at, detection, promotion } => {
+                let replicated = resolve(service).is_some_and(|id| services[id.0 as usize].replication.is_some());
+                if !replicated {
+                    error(
+                        Diagnostic::error(format!("`Failover` needs a replicated service; \"{service}\" is not one"))
+                            .at_path(format!("faults[{i}]"))
+                            .with_hint(r#"give it replication: (writes: ["write"])"#),
+                    );
+                }
+                let down =
+                    scenario::Duration(SimDuration(detection.0.as_nanos().saturating_add(promotion.0.as_nanos())));
+                (service, &Some(0), at, down, FaultKind::Failover)
+            }
             scenario::Fault::Slowdown { service, instance, at, duration, factor } => {
                 if !(factor.is_finite() && *factor >= 0.0) {
                     error(
@@ -885,7 +988,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                             .at_path(format!("faults[{i}]")),
                     );
                 }
-                (service, instance, at, duration, FaultKind::Slowdown(*factor))
+                (service, instance, at, *duration, FaultKind::Slowdown(*factor))
             }
             scenario::Fault::Errors { service, instance, at, duration, probability } => {
                 if !(0.0..=1.0).contains(probability) {
@@ -894,10 +997,10 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                             .at_path(format!("faults[{i}]")),
                     );
                 }
-                (service, instance, at, duration, FaultKind::Errors(*probability))
+                (service, instance, at, *duration, FaultKind::Errors(*probability))
             }
             scenario::Fault::Outage { service, instance, at, duration } => {
-                (service, instance, at, duration, FaultKind::Outage)
+                (service, instance, at, *duration, FaultKind::Outage)
             }
             scenario::Fault::Pauses { service, instance, at, duration, every, pause } => {
                 if pause.0 == SimDuration::ZERO || pause.0 >= every.0 {
@@ -908,7 +1011,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                     );
                 }
                 let kind = FaultKind::Freeze { every: every.0, pause: pause.0, offset: SimDuration::ZERO };
-                (service, instance, at, duration, kind)
+                (service, instance, at, *duration, kind)
             }
             scenario::Fault::CpuQuota { service, instance, at, duration, quota, period } => {
                 if !(*quota > 0.0 && *quota < 1.0) || period.0 < SimDuration::from_nanos(10_000) {
@@ -925,7 +1028,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                     pause: SimDuration(period.0.as_nanos().saturating_sub(run.as_nanos())),
                     offset: run,
                 };
-                (service, instance, at, duration, kind)
+                (service, instance, at, *duration, kind)
             }
         };
         if duration.0 == SimDuration::ZERO {
@@ -1172,14 +1275,16 @@ fn check_keys(clients: &[ClientModel], services: &[ServiceModel], caches: &[Cach
             if std::mem::replace(&mut seen[s], true) {
                 continue;
             }
-            if let Some(cache) = uses_cache(s) {
+            let needs = match uses_cache(s) {
+                Some(cache) => Some(format!("cache \"{}\" (at \"{}\")", caches[cache as usize].name, services[s].name)),
+                None => matches!(services[s].balancer, BalancerPolicy::ByKey { .. })
+                    .then(|| format!("\"{}\", which routes by key,", services[s].name)),
+            };
+            if let Some(what) = needs {
                 errors.push(
-                    Diagnostic::error(format!(
-                        "the requests of client \"{}\" reach cache \"{}\" (at \"{}\") without keys",
-                        client.name, caches[cache as usize].name, services[s].name
-                    ))
-                    .at_path(format!("clients[{i}] \"{}\"", client.name))
-                    .with_hint("give the client (or each of its classes) `keys: Zipf(n: 100000, s: 1.0)`"),
+                    Diagnostic::error(format!("the requests of client \"{}\" reach {what} without keys", client.name))
+                        .at_path(format!("clients[{i}] \"{}\"", client.name))
+                        .with_hint("give the client (or each of its classes) `keys: Zipf(n: 100000, s: 1.0)`"),
                 );
                 break;
             }

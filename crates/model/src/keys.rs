@@ -148,12 +148,20 @@ pub struct Placement {
     /// The ring's points `(position, node)`, sorted by position (`Ring` only).
     ring: Vec<(u64, u32)>,
     salt: u64,
+    /// The keys `Range` splits: `0 .. key_space`.
+    key_space: u32,
+}
+
+/// The salt of the placement of a component named `name` (a cache, a service): each its own.
+pub fn salt(name: &str) -> u64 {
+    name.bytes().fold(0, |h, b| hash(h ^ u64::from(b)))
 }
 
 impl Placement {
-    /// A placement on `nodes` nodes; `salt` varies the hash (each ring is its own).
-    pub fn new(routing: Routing, nodes: u32, salt: u64) -> Placement {
-        let mut placement = Placement { routing, nodes: 0, ring: Vec::new(), salt };
+    /// A placement on `nodes` nodes; `salt` varies the hash (each ring is its own); `Range`
+    /// splits the keys `0 .. key_space`.
+    pub fn new(routing: Routing, nodes: u32, salt: u64, key_space: u32) -> Placement {
+        let mut placement = Placement { routing, nodes: 0, ring: Vec::new(), salt, key_space: key_space.max(1) };
         placement.resize(nodes);
         placement
     }
@@ -190,6 +198,10 @@ impl Placement {
         let h = hash(self.salt ^ u64::from(key));
         match self.routing {
             Routing::ModN => (h % u64::from(self.nodes)) as u32,
+            Routing::Range => {
+                let node = u64::from(key) * u64::from(self.nodes) / u64::from(self.key_space);
+                node.min(u64::from(self.nodes - 1)) as u32
+            }
             Routing::Ring(_) => {
                 // The first point at or after the key's position, wrapping round.
                 let i = self.ring.partition_point(|&(point, _)| point < h);
@@ -215,7 +227,7 @@ mod tests {
     #[test]
     fn mod_n_from_ten_to_eleven_moves_ten_elevenths() {
         // A key stays only when h mod 10 = h mod 11, i.e. h mod 110 < 10: 1/11 of the keys.
-        let ten = Placement::new(Routing::ModN, 10, 7);
+        let ten = Placement::new(Routing::ModN, 10, 7, 1);
         let mut eleven = ten.clone();
         eleven.resize(11);
         let moved = ten.moved_fraction(&eleven, 1_000_000);
@@ -225,7 +237,7 @@ mod tests {
 
     #[test]
     fn ring_moves_only_keys_to_the_new_node() {
-        let ten = Placement::new(Routing::Ring(100), 10, 7);
+        let ten = Placement::new(Routing::Ring(100), 10, 7, 1);
         let mut eleven = ten.clone();
         eleven.resize(11);
         for k in 0..100_000 {

@@ -231,6 +231,19 @@ pub enum Fault {
         #[serde(default = "hundred_ms")]
         period: Duration,
     },
+    /// The primary of a replicated service fails at `at`: writes are refused until a replica has
+    /// been promoted, `detection + promotion` later; reads go on at the replicas, which are one
+    /// fewer from then on.
+    Failover {
+        /// The replicated service.
+        service: String,
+        /// When the primary fails.
+        at: Duration,
+        /// Until the failure is noticed.
+        detection: Duration,
+        /// From then until a replica is the new primary.
+        promotion: Duration,
+    },
     /// At `at` the cache loses a random `fraction` of its entries (a restart, a `FLUSHALL`).
     CacheFlush {
         /// The cache affected.
@@ -409,6 +422,10 @@ pub enum Routing {
     /// A consistent-hash ring with this many virtual nodes per node (Karger et al. 1997):
     /// adding a node moves about `1 / nodes` of the keys.
     Ring(u32),
+    /// Contiguous ranges of the key space, one per node, in key order. Keys are popularity
+    /// ranks, so the first node holds the hottest keys: the hot range of range partitioning on
+    /// an ordered key (a timestamp, an auto-increment id).
+    Range,
 }
 
 /// A kind of request. Its name follows the request down the call graph: every service runs its
@@ -528,6 +545,9 @@ pub struct Service {
     /// `instances` is where it starts.
     #[serde(default)]
     pub autoscale: Option<Autoscale>,
+    /// A primary (instance 0) and read replicas (the others). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<Replication>,
 }
 
 /// The Kubernetes HPA's rule on worker utilisation: every `interval`,
@@ -655,6 +675,31 @@ pub enum Balancer {
     /// An instance chosen at random in proportion to its weight: `Weighted([3, 1, 1])`, one
     /// weight per instance.
     Weighted(Vec<f64>),
+    /// Each request goes to the instance that owns its key: the instances are the shards of a
+    /// partitioned store. `ByKey(routing: Ring(100), pins: {0: 7})`: keys placed by `routing`
+    /// over the instances, except the pinned keys (hot tenants), each on its own instance, which
+    /// then holds only pinned keys.
+    ByKey {
+        /// How keys are placed. Default `ModN`.
+        #[serde(default)]
+        routing: Routing,
+        /// Key to instance (from 0), for keys that get a dedicated shard.
+        #[serde(default)]
+        pins: BTreeMap<u32, u32>,
+    },
+}
+
+/// Primary and read replicas: instance 0 is the primary and takes the writes; the other
+/// instances are read replicas, which apply each write `lag` after the primary committed it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replication {
+    /// The request classes that write (they go to the primary); the others read (they go to the
+    /// replicas, in turn).
+    pub writes: Vec<String>,
+    /// The replication lag. Default 0.
+    #[serde(default)]
+    pub lag: Option<DistSpec>,
 }
 
 /// One step of a handler.

@@ -14,7 +14,7 @@
 //! frame starting the next queued one, a failure travelling up a call chain) goes through a small
 //! agenda instead, so no input can overflow the stack.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -24,7 +24,7 @@ use tailsim_engine::rng::stream;
 use tailsim_engine::{Dist, EventKey, EventQueue, RngStream, SimDuration, SimTime};
 use tailsim_report::{
     BreakerTransition, ClassSummary, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary, LatencyRecorder,
-    LittlesLaw, Occupancy, RunSummary, Series, ServiceSeries, ServiceSummary, WindowRecorder,
+    LittlesLaw, Occupancy, ReplicationSummary, RunSummary, Series, ServiceSeries, ServiceSummary, WindowRecorder,
 };
 
 use crate::breaker::Breaker;
@@ -32,6 +32,7 @@ use crate::cache::{CacheState, Fetch, Found};
 use crate::compile::{
     BalancerPolicy, BudgetPolicy, CacheModel, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, Step,
 };
+use crate::keys::Placement;
 use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter, LimitMode, RateLimit};
 use crate::traffic::Bursts;
 
@@ -112,7 +113,7 @@ fn active_faults(faults: &[FaultWindow], now: SimTime, instance: u32) -> ActiveF
         match fault.kind {
             FaultKind::Slowdown(factor) => active.slowdown *= factor,
             FaultKind::Errors(p) => active.error_probability = 1.0 - (1.0 - active.error_probability) * (1.0 - p),
-            FaultKind::Outage => active.outage = true,
+            FaultKind::Outage | FaultKind::Failover => active.outage = true,
             FaultKind::Freeze { .. } => {}
         }
     }
@@ -660,6 +661,16 @@ struct ServiceState {
     series: ServiceSeries,
     /// `arrivals_total` and the busy, queued and instance integrals when the open window began.
     window_start: (u64, i128, i128, i128),
+    /// A key-routed service's placement of keys over its shared shards, and those shards
+    /// (the active instances no key is pinned to).
+    placement: Option<Placement>,
+    shards: Vec<u32>,
+    /// A replicated service: when each recently written key becomes visible at the replicas,
+    /// the size at which that map is next pruned, and its reads.
+    visible_at: BTreeMap<u32, SimTime>,
+    prune_at: usize,
+    replica_reads: u64,
+    stale_reads: u64,
 }
 
 impl Instance {
@@ -950,6 +961,17 @@ impl<'m> World<'m> {
                     queue_wait: LatencyRecorder::new(),
                     series: ServiceSeries { window_s: window_ns as f64 / 1e9, ..ServiceSeries::default() },
                     window_start: (0, 0, 0, 0),
+                    placement: match &s.balancer {
+                        BalancerPolicy::ByKey { routing, key_space, .. } => {
+                            Some(Placement::new(*routing, 1, crate::keys::salt(&s.name), *key_space))
+                        }
+                        _ => None,
+                    },
+                    shards: Vec::new(),
+                    visible_at: BTreeMap::new(),
+                    prune_at: 1024,
+                    replica_reads: 0,
+                    stale_reads: 0,
                 }
             })
             .collect();
@@ -2070,7 +2092,9 @@ impl<'m> World<'m> {
         let service_model = &self.model.services[s as usize];
         let service = &mut self.services[s as usize];
         let instance_offset = match (service.active, &service_model.balancer) {
+            _ if service_model.replication.is_some() => self.pick_replica(s, tag),
             (1, _) => 0,
+            (_, BalancerPolicy::ByKey { pins, .. }) => self.pick_by_key(s, pins, tag.key),
             (n, BalancerPolicy::RoundRobin) => {
                 // Past the end after a scale-down: start over.
                 let i = if service.next_instance < n { service.next_instance } else { 0 };
@@ -2145,6 +2169,69 @@ impl<'m> World<'m> {
         f
     }
 
+    /// The instance (offset within service `s`) that owns `key`: its pinned shard, or its place
+    /// among the shared shards.
+    #[inline(never)]
+    fn pick_by_key(&mut self, s: u32, pins: &[(u32, u32)], key: u32) -> u32 {
+        let service = &mut self.services[s as usize];
+        if let Ok(i) = pins.binary_search_by_key(&key, |&(k, _)| k) {
+            return pins[i].1;
+        }
+        let Some(placement) = &mut service.placement else { return 0 };
+        let shared = service.active - (0..service.active).filter(|i| pins.iter().any(|p| p.1 == *i)).count() as u32;
+        if placement.nodes() != shared || service.shards.len() != shared as usize {
+            placement.resize(shared);
+            service.shards.clear();
+            service.shards.extend((0..service.active).filter(|i| !pins.iter().any(|p| p.1 == *i)));
+        }
+        service.shards.get(placement.node(key) as usize).copied().unwrap_or(0)
+    }
+
+    /// The instance of a replicated service a visit goes to: the primary (0) for a write, the
+    /// replicas in turn for a read, fewer by one after each failover. A read of a key whose last
+    /// write the replicas have not applied yet is stale.
+    #[inline(never)]
+    fn pick_replica(&mut self, s: u32, tag: Tag) -> u32 {
+        let now = self.now;
+        let model = &self.model.services[s as usize];
+        let Some(replication) = &model.replication else { return 0 };
+        if replication.writes.get(usize::from(tag.class)).copied().unwrap_or(false) {
+            return 0;
+        }
+        let lost = model.faults.iter().filter(|f| f.kind == FaultKind::Failover && f.end <= now).count() as u32;
+        let service = &mut self.services[s as usize];
+        let replicas = service.active.saturating_sub(1 + lost);
+        if replicas == 0 {
+            return 0;
+        }
+        let turn = service.next_instance % replicas;
+        service.next_instance = turn + 1;
+        let counted = now >= self.warmup_end;
+        service.replica_reads += u64::from(counted);
+        if service.visible_at.get(&tag.key).is_some_and(|&visible| visible > now) {
+            service.stale_reads += u64::from(counted);
+        }
+        1 + turn
+    }
+
+    /// A write to replicated service `s` committed at the primary: the replicas apply it after
+    /// the lag.
+    #[cold]
+    #[inline(never)]
+    fn committed(&mut self, s: u32, key: u32) {
+        let now = self.now;
+        let Some(replication) = &self.model.services[s as usize].replication else { return };
+        let service = &mut self.services[s as usize];
+        let visible = now.saturating_add(replication.lag.sample(&mut service.rng));
+        let at = service.visible_at.entry(key).or_insert(visible);
+        *at = (*at).max(visible);
+        if service.visible_at.len() >= service.prune_at {
+            // Writes already applied everywhere can make no read stale.
+            service.visible_at.retain(|_, &mut visible| visible > now);
+            service.prune_at = (2 * service.visible_at.len()).max(1024);
+        }
+    }
+
     /// The instance (offset within service `s`) a load-aware balancer picks.
     #[inline(never)]
     fn pick_by_load(&mut self, s: u32) -> u32 {
@@ -2187,7 +2274,7 @@ impl<'m> World<'m> {
                 let u = rng.random::<f64>();
                 cumulative.iter().position(|&c| u < c).unwrap_or(cumulative.len() - 1) as u32
             }
-            BalancerPolicy::RoundRobin | BalancerPolicy::Random => 0,
+            BalancerPolicy::RoundRobin | BalancerPolicy::Random | BalancerPolicy::ByKey { .. } => 0,
         }
     }
 
@@ -2664,6 +2751,13 @@ impl<'m> World<'m> {
             service.completed += 1;
             service.latency.record(now - frame.arrived);
         }
+        if frame.served
+            && outcome == Outcome::Success
+            && let Some(replication) = &self.model.services[frame.service as usize].replication
+            && replication.writes.get(usize::from(frame.class)).copied().unwrap_or(false)
+        {
+            self.committed(frame.service, frame.key);
+        }
         let direct_from_client = matches!(frame.parent, Parent::Direct { caller: Caller::Request(_), .. });
         if frame.holds_worker && frame.counted && !direct_from_client && !self.answer_wanted(frame.parent, f) {
             let service = &mut self.services[frame.service as usize];
@@ -2838,6 +2932,7 @@ impl<'m> World<'m> {
                         FaultKind::Slowdown(f) => format!("slowdown x{f}"),
                         FaultKind::Errors(p) => format!("errors {}%", p * 100.0),
                         FaultKind::Outage => "outage".to_string(),
+                        FaultKind::Failover => "failover".to_string(),
                         FaultKind::Freeze { every, pause, .. } => format!("frozen {pause} every {every}"),
                     },
                     start_s: fault.start.as_secs_f64(),
@@ -2969,6 +3064,10 @@ impl<'m> World<'m> {
                     instance_arrivals: (0..m.max_instances())
                         .map(|i| self.instances[(s.first_instance + i) as usize].arrivals)
                         .collect(),
+                    replication: m
+                        .replication
+                        .as_ref()
+                        .map(|_| ReplicationSummary { replica_reads: s.replica_reads, stale_reads: s.stale_reads }),
                 }
             })
             .collect();

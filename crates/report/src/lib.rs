@@ -21,6 +21,6 @@ pub use aggregate::{Aggregate, Estimate};
 pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};
 pub use summary::{
     BreakerTransition, CacheResize, CacheSeries, CacheSummary, ClassSummary, ClientSummary, Conservation, Distribution,
-    EdgeSummary, Failures, FaultSummary, LatencySummary, LittlesLaw, Report, RunSummary, Series, ServiceSeries,
-    ServiceSummary,
+    EdgeSummary, Failures, FaultSummary, LatencySummary, LittlesLaw, ReplicationSummary, Report, RunSummary, Series,
+    ServiceSeries, ServiceSummary,
 };

@@ -254,6 +254,16 @@ pub struct CacheSeries {
     pub fetches: Vec<u64>,
 }
 
+/// A replicated service's reads at its replicas, after the warm-up.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReplicationSummary {
+    /// Reads sent to a replica.
+    pub replica_reads: u64,
+    /// Of those, reads of a key whose last committed write the replica had not applied yet
+    /// (the write's commit plus its replication lag was still ahead).
+    pub stale_reads: u64,
+}
+
 /// A fault on the timeline and whether the system got over it.
 #[derive(Clone, Debug, Serialize)]
 pub struct FaultSummary {
@@ -429,6 +439,9 @@ pub struct ServiceSummary {
     pub mean_instances: f64,
     /// Instance-seconds after the warm-up: the cost proxy.
     pub instance_seconds: f64,
+    /// Reads and stale reads at the replicas of a replicated service (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication: Option<ReplicationSummary>,
 }
 
 /// Mean, quantiles and maximum of a latency distribution; `null` when nothing was recorded.

@@ -52,3 +52,30 @@ fn closed_loop_clients_show_their_users_and_think_time() {
     let graph = tailsim_model::graph::call_graph(&model);
     assert_eq!(graph.nodes[0].detail, "20 users, think 100ms");
 }
+
+/// A call made only on a cache miss says so, naming the innermost cache, and a class's handler
+/// keeps its class beside it.
+#[test]
+fn calls_on_a_miss_name_their_cache() {
+    let model = load(
+        r#"Scenario(
+            name: "levels",
+            duration: "1s",
+            clients: [Client(name: "users", target: "api", rate: 10.0, keys: Uniform(n: 10),
+                classes: [Class(name: "read", weight: 1.0), Class(name: "write", weight: 1.0)])],
+            caches: [Cache(name: "l1", capacity: 10, scope: PerInstance), Cache(name: "l2", capacity: 10)],
+            services: [
+                Service(name: "api", handler: [Cached("l1", [Call("auth"), Cached("l2", [Call("db")])]), Call("log")],
+                    handlers: {"write": [Call("db"), Invalidate("l2")]}),
+                Service(name: "auth", handler: [Work(Constant("1ms"))]),
+                Service(name: "db", handler: [Work(Constant("1ms"))]),
+                Service(name: "log", handler: [Work(Constant("1ms"))]),
+            ],
+        )"#,
+    );
+    let dot = tailsim_model::graph::call_graph(&model).to_dot();
+    assert!(dot.contains(r#"n1 -> n2 [label="on miss of l1"];"#), "{dot}");
+    assert!(dot.contains(r#"n1 -> n3 [label="on miss of l2"];"#), "{dot}");
+    assert!(dot.contains("n1 -> n4;"), "{dot}");
+    assert!(dot.contains(r#"n1 -> n3 [label="for write"];"#), "{dot}");
+}

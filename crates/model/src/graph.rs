@@ -73,9 +73,15 @@ pub fn call_graph(model: &Model) -> CallGraph {
             let steps = if h == 0 { &service.steps } else { &service.class_handlers[h - 1] };
             (steps, (!classes.is_empty()).then(|| format!("for {}", classes.join("/"))))
         });
-        for (step, for_classes) in
-            handlers.flat_map(|(steps, classes)| steps.iter().map(move |st| (st, classes.clone())))
-        {
+        for (step, for_classes) in handlers.flat_map(|(steps, classes)| {
+            steps.iter().zip(miss_labels(model, steps)).map(move |(st, miss)| {
+                let label = match (&classes, miss) {
+                    (Some(classes), Some(miss)) => Some(format!("{classes}, {miss}")),
+                    (classes, miss) => classes.clone().or(miss),
+                };
+                (st, label)
+            })
+        }) {
             let wait = |needed: u32, n: u32| {
                 if needed >= n {
                     String::new()
@@ -127,6 +133,24 @@ pub fn call_graph(model: &Model) -> CallGraph {
         })
         .collect();
     CallGraph { name: model.name.clone(), nodes, edges }
+}
+
+/// For each step of a handler, `on miss of "c"` when it runs only on a miss of cache `c` (the
+/// innermost, for nested caches).
+fn miss_labels(model: &Model, steps: &[Step]) -> Vec<Option<String>> {
+    let mut open: Vec<(u32, u32)> = Vec::new(); // (cache, the step after its miss's fill)
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            open.retain(|&(_, end)| (i as u32) < end);
+            let label = open.last().map(|&(cache, _)| format!("on miss of {}", model.caches[cache as usize].name));
+            if let Step::Lookup { cache, skip } = step {
+                open.push((*cache, *skip));
+            }
+            label
+        })
+        .collect()
 }
 
 /// A policy in short words, in the order the caller applies them: `timeout 200ms`,

@@ -728,3 +728,27 @@ fn hedging_works_on_a_clients_edge() {
         assert!(r.edges[0].hedges_won > 0);
     }
 }
+
+/// A queued attempt cancelled by its caller gives its bulkhead place back when it leaves the
+/// queue (regression: the place stayed taken for good). One worker busy 200 ms per visit, a
+/// pool of 2 connections, calls every 50 ms (the k-th at k x 50 ms) that give up after 10 ms
+/// and cancel. The call at 50 ms is served until 250 ms, holding its place until then; those at
+/// 100, 150 and 200 ms each take the second place, queue, and are dropped 10 ms later, giving
+/// it back; at 250 ms the worker is free for the next call, and so on. The pool never runs out:
+/// all 1,199 calls time out and none is refused locally.
+#[test]
+fn cancelled_queued_attempt_gives_its_bulkhead_place_back() {
+    let text = r#"Scenario(
+        name: "pool-cancel",
+        duration: "60s",
+        clients: [Client(name: "users", target: "server", rate: 20.0, arrivals: Constant,
+            policy: (timeout: "10ms", cancel_on_timeout: true, bulkhead: (max_concurrent: 2)))],
+        services: [Service(name: "server", handler: [Work(Constant("200ms"))])],
+    )"#;
+    let report = run(&load(text), 1, 1);
+    let (client, server) = (&report.runs[0].clients[0], &report.runs[0].services[0]);
+    assert_eq!(client.arrivals, 1199);
+    assert_eq!((client.failures.bulkhead_full, client.failures.timeout), (0, 1199), "{:?}", client.failures);
+    // One call in four is served (50, 250, 450 ms, ...); the other three are dropped queued.
+    assert_eq!((server.arrivals, server.dropped), (1199, 899));
+}

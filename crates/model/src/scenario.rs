@@ -869,8 +869,9 @@ pub enum LimitMode {
 }
 
 /// A bulkhead as Resilience4j's `SemaphoreBulkhead` defines it, or a client connection pool:
-/// an attempt takes a place until its answer comes back (even if the caller gave up on it),
-/// waits up to `max_wait` for one, and fails when none came.
+/// an attempt takes a place until its answer comes back (even if the caller gave up on it) or
+/// it is dropped from the server's queue, waits up to `max_wait` for one, and fails when none
+/// came.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bulkhead {

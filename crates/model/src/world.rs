@@ -1834,7 +1834,13 @@ impl<'m> World<'m> {
                 inst.cancelled_in_queue += 1;
                 inst.outstanding -= 1;
                 frame.admitted = false;
+                // It has left: the caller's connection (bulkhead place) is free again.
+                let place = std::mem::replace(&mut frame.place_on_edge, NO_EDGE);
+                if place != NO_EDGE {
+                    self.release_place(place);
+                }
             }
+            let frame = &mut self.frames[f as usize];
             if frame.branches != NO_LIST {
                 // It waits for calls it was going to cancel anyway: cancel them, and end now,
                 // since calls cancelled here never answer.

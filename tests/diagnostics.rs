@@ -99,6 +99,7 @@ fn semantic_errors_name_the_item() {
         ),
     ];
     let with_policy = |policy: &str| valid().replace(r#"Call("db")"#, &format!(r#"Call("db", {policy})"#));
+    let with_fault = |fault: &str| valid().replace("\n)", &format!("\n    faults: [{fault}],\n)"));
     cases.extend([
         (
             with_policy(r#"(timeout: "2s", deadline: "1s")"#),
@@ -184,6 +185,20 @@ fn semantic_errors_name_the_item() {
             r#"class "a" has priority 0 here and 2 elsewhere"#,
             None,
             Some("a class has one priority; give the two a different name"),
+        ),
+        (
+            with_fault(r#"Crash(service: "db", at: "1s", restart_after: "0s")"#),
+            "faults[0]",
+            "a crash's `restart_after` must be longer than zero",
+            None,
+            Some(r#"a restart takes time: e.g. restart_after: "30s"; leave it out for an instance that stays down"#),
+        ),
+        (
+            with_fault(r#"Crash(service: "db", instance: 1, at: "1s")"#),
+            "faults[0]",
+            r#"the fault names instance 1 of "db", which has 1 (counted from 0)"#,
+            None,
+            None,
         ),
     ]);
     for (text, path, message, location, hint) in cases {

@@ -10,6 +10,7 @@ mod callgraph;
 mod charts;
 mod classes;
 mod compare;
+mod crash;
 mod data;
 mod determinism;
 mod diagnostics;

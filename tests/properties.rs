@@ -290,7 +290,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 ),
                 1..3,
             );
-            let fault = (0..n_services, micros(0..3_000_000), micros(1..2_000_000), 0usize..8, 0.0f64..10.0).prop_map(
+            let fault = (0..n_services, micros(0..3_000_000), micros(1..2_000_000), 0usize..10, 0.0f64..10.0).prop_map(
                 |(service, at, duration, kind, x)| {
                     let cache = CACHES[service % 2].to_string();
                     let service = format!("s{service}");
@@ -308,6 +308,20 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                             duration,
                             every: Dur(SimDuration::from_millis(100)),
                             pause: Dur(SimDuration::from_nanos_f64(x * 5e6 + 1e3)),
+                        },
+                        8 => Fault::Crash {
+                            service,
+                            instance: None,
+                            at,
+                            restart_after: duration,
+                            detected_after: Dur(SimDuration::ZERO),
+                        },
+                        9 => Fault::Crash {
+                            service,
+                            instance: Some(0),
+                            at,
+                            restart_after: duration,
+                            detected_after: Dur(SimDuration::from_nanos_f64(x * 1e8)),
                         },
                         _ => Fault::CpuQuota {
                             service,

@@ -396,6 +396,12 @@ pub enum FaultKind {
     /// The primary (instance 0) is down until a replica is promoted: arriving visits are
     /// refused, and from its end the service has one replica fewer.
     Failover,
+    /// The instance loses what it holds at `start`, refuses arriving visits until `end`, and
+    /// balancers route around it from `start + detected_after`.
+    Crash {
+        /// How long until balancers skip it.
+        detected_after: SimDuration,
+    },
     /// The workers make no progress during `[start + offset + k x every, ... + pause)`.
     Freeze {
         /// Time between freezes.
@@ -1002,6 +1008,10 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
             scenario::Fault::Outage { service, instance, at, duration } => {
                 (service, instance, at, *duration, FaultKind::Outage)
             }
+            scenario::Fault::Crash { service, instance, at, restart_after, detected_after } => {
+                let kind = FaultKind::Crash { detected_after: detected_after.0 };
+                (service, instance, at, *restart_after, kind)
+            }
             scenario::Fault::Pauses { service, instance, at, duration, every, pause } => {
                 if pause.0 == SimDuration::ZERO || pause.0 >= every.0 {
                     error(
@@ -1032,7 +1042,14 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
             }
         };
         if duration.0 == SimDuration::ZERO {
-            error(Diagnostic::error("a fault's `duration` must be longer than zero").at_path(format!("faults[{i}]")));
+            let (message, hint) = match kind {
+                FaultKind::Crash { .. } => (
+                    "a crash's `restart_after` must be longer than zero",
+                    r#"a restart takes time: e.g. restart_after: "30s"; leave it out for an instance that stays down"#,
+                ),
+                _ => ("a fault's `duration` must be longer than zero", r#"e.g. duration: "10s""#),
+            };
+            error(Diagnostic::error(message).at_path(format!("faults[{i}]")).with_hint(hint));
         }
         match resolve(service) {
             Some(id) => {

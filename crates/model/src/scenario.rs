@@ -190,6 +190,30 @@ pub enum Fault {
         /// How long it lasts.
         duration: Duration,
     },
+    /// The instance crashes at `at` and restarts `restart_after` later. The visits inside it
+    /// (queued, running, or waiting for their calls) are lost: their callers see an error at
+    /// once, as on a connection reset, and their own timeouts and retries act on it; the calls
+    /// they had out are abandoned (cancelled where the edge says `cancel_on_timeout` or the wait
+    /// cancels its losers). Until the restart it refuses every visit sent to it; balancers
+    /// stop sending it any `detected_after` the crash, as a health check would, while another
+    /// instance can take the visit. It restarts with an empty queue and idle workers.
+    Crash {
+        /// The service affected.
+        service: String,
+        /// Only this instance (from 0). Default: all of them at once.
+        #[serde(default)]
+        instance: Option<u32>,
+        /// When it crashes.
+        at: Duration,
+        /// How long until it takes traffic again. Default: never (the rest of the run).
+        #[serde(default = "forever")]
+        restart_after: Duration,
+        /// How long the balancer takes to notice and route around it (a health check's
+        /// interval times its failure threshold); until then the visits it gets are refused.
+        /// Default 0s: at once.
+        #[serde(default)]
+        detected_after: Duration,
+    },
     /// Stop-the-world pauses, as a garbage collector makes: every `every` from `at`, all the
     /// workers freeze for `pause`; work in progress, and work that starts then, makes no
     /// progress until the pause ends.

@@ -113,7 +113,7 @@ fn active_faults(faults: &[FaultWindow], now: SimTime, instance: u32) -> ActiveF
         match fault.kind {
             FaultKind::Slowdown(factor) => active.slowdown *= factor,
             FaultKind::Errors(p) => active.error_probability = 1.0 - (1.0 - active.error_probability) * (1.0 - p),
-            FaultKind::Outage | FaultKind::Failover => active.outage = true,
+            FaultKind::Outage | FaultKind::Failover | FaultKind::Crash { .. } => active.outage = true,
             FaultKind::Freeze { .. } => {}
         }
     }
@@ -220,6 +220,10 @@ enum Event {
     ScheduledMin { service: u32, index: u32 },
     /// Something happens to a cache (a flush, a resize, a key change).
     Cache(u32),
+    /// Fault `fault` of a service (a `Crash`) strikes: its instances lose what they hold.
+    Crash { service: u32, fault: u32 },
+    /// Balancers start (`skip`) or stop skipping the instances of crash `fault` of a service.
+    Health { service: u32, fault: u32, skip: bool },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -316,6 +320,9 @@ struct Frame {
     /// A background refresh (stale-while-revalidate): it runs a miss's steps without a
     /// worker, fills the cache and ends; nobody waits for it.
     refresh: bool,
+    /// Lost in a crash while its `Work` step ran: accounted for, kept only until that step's
+    /// `StepDone` event comes, then removed (with `cancelled` set, so nothing else touches it).
+    lost: bool,
 }
 
 impl Frame {
@@ -646,7 +653,13 @@ struct ServiceState {
     dropped: u64,
     /// Visits shed for waiting longer than `shed_after`.
     shed: u64,
-    /// Time in the system of the dropped and shed visits, for Little's law.
+    /// Visits lost in crashes.
+    lost: u64,
+    /// Visits each fault lost (crashes only), by the fault's index in the service's list.
+    fault_lost: Vec<u64>,
+    /// Instances the balancer skips now: crashed, and noticed.
+    skipped: u32,
+    /// Time in the system of the dropped, shed and lost visits, for Little's law.
     dropped_ns: u128,
     wasted_ns: u128,
     arrivals_total: u64,
@@ -720,6 +733,8 @@ struct Instance {
     /// Frames in `queue` already cancelled and accounted as dropped; they no longer take a
     /// place and are skipped when they reach the head.
     cancelled_in_queue: u32,
+    /// Crashes that balancers route around now (noticed, not yet restarted); 0: taking traffic.
+    skipped: u32,
 }
 
 /// One replication of a model.
@@ -920,6 +935,7 @@ impl<'m> World<'m> {
                         queue: VecDeque::new(),
                         lower: vec![VecDeque::new(); levels.saturating_sub(1)],
                         cancelled_in_queue: 0,
+                        skipped: 0,
                     });
                 }
                 ServiceState {
@@ -950,6 +966,9 @@ impl<'m> World<'m> {
                     completed: 0,
                     dropped: 0,
                     shed: 0,
+                    lost: 0,
+                    fault_lost: vec![0; s.faults.len()],
+                    skipped: 0,
                     dropped_ns: 0,
                     wasted_ns: 0,
                     arrivals_total: 0,
@@ -1070,7 +1089,22 @@ impl<'m> World<'m> {
                 self.events.schedule(at, Event::Cache(c as u32));
             }
         }
+        let end = SimTime::ZERO + self.model.duration;
         for (s, model) in self.model.services.iter().enumerate() {
+            for (k, fault) in model.faults.iter().enumerate() {
+                let FaultKind::Crash { detected_after } = fault.kind else { continue };
+                let (service, fault_index) = (s as u32, k as u32);
+                if fault.start < end {
+                    self.events.schedule(fault.start, Event::Crash { service, fault: fault_index });
+                }
+                let noticed = fault.start.saturating_add(detected_after);
+                if noticed < fault.end && noticed < end {
+                    self.events.schedule(noticed, Event::Health { service, fault: fault_index, skip: true });
+                    if fault.end < end {
+                        self.events.schedule(fault.end, Event::Health { service, fault: fault_index, skip: false });
+                    }
+                }
+            }
             if let Some(policy) = &model.autoscale {
                 self.events.schedule(SimTime::ZERO + policy.interval, Event::Autoscale(s as u32));
                 for (index, &(at, _)) in policy.schedule.iter().enumerate() {
@@ -1191,6 +1225,245 @@ impl<'m> World<'m> {
         if service.replicas < min {
             self.scale_to(s, min);
         }
+    }
+
+    /// The instances of crash `fault` of service `s`: one slot, or every slot.
+    fn crashed_slots(&self, s: u32, fault: u32) -> std::ops::Range<u32> {
+        let model = &self.model.services[s as usize];
+        let first = self.services[s as usize].first_instance;
+        match model.faults[fault as usize].instance {
+            Some(k) => first + k..first + k + 1,
+            None => first..first + model.max_instances(),
+        }
+    }
+
+    /// Balancers start or stop routing around the instances of crash `fault`.
+    #[cold]
+    #[inline(never)]
+    fn on_health(&mut self, s: u32, fault: u32, skip: bool) {
+        for i in self.crashed_slots(s, fault) {
+            let inst = &mut self.instances[i as usize];
+            let was_up = inst.skipped == 0;
+            if skip {
+                inst.skipped += 1;
+            } else {
+                inst.skipped -= 1;
+            }
+            let service = &mut self.services[s as usize];
+            match (was_up, inst.skipped == 0) {
+                (true, false) => service.skipped += 1,
+                (false, true) => service.skipped -= 1,
+                _ => {}
+            }
+        }
+    }
+
+    /// Crash `fault` of service `s` strikes: every visit inside its instances is lost. The
+    /// instances refuse arrivals from now until the restart (the fault's window, as an outage).
+    #[cold]
+    #[inline(never)]
+    fn on_crash(&mut self, s: u32, fault: u32) {
+        let slots = self.crashed_slots(s, fault);
+        let lost = self.crash(s, slots.clone());
+        self.services[s as usize].fault_lost[fault as usize] += lost;
+        let window = &self.model.services[s as usize].faults[fault as usize];
+        if window.kind == (FaultKind::Crash { detected_after: SimDuration::ZERO }) && window.start < window.end {
+            self.on_health(s, fault, true);
+        }
+    }
+
+    /// Takes lost frame `f` out of the slab, or, if a `StepDone` of it is still to come
+    /// (`stepping`), leaves it there inert until then (cancelled and lost: `advance` removes it).
+    fn bury(&mut self, f: u32, stepping: bool) {
+        if !stepping {
+            self.frames.remove(f as usize);
+            return;
+        }
+        let zombie = &mut self.frames[f as usize];
+        zombie.lost = true;
+        zombie.cancelled = true;
+        zombie.holds_worker = false;
+        zombie.in_queue = false;
+        zombie.served = false;
+        zombie.admitted = false;
+        zombie.refresh = false;
+        zombie.place_on_edge = NO_EDGE;
+        zombie.branches = NO_LIST;
+        zombie.fetch = NO_FETCH;
+        zombie.wait_width = 0;
+    }
+
+    /// Instances `slots` of service `s` lose every visit they hold, and their queues. Each visit
+    /// is accounted as it stands (busy, queued, or waiting for calls), its caller gets an error
+    /// (as on a connection reset), its bulkhead place is freed, its calls are abandoned, and
+    /// those whose edge cancels on timeout, or whose wait cancels its losers, are cancelled. The
+    /// process's background cache refreshes stop, the cache fetches of all of them end unfilled
+    /// (their waiters fail), and its in-process caches are emptied. Returns the visits lost.
+    ///
+    /// It works in two passes so that no answer reaches a visit half taken apart: first every
+    /// lost visit is accounted and detached (nothing it answers yet, nothing cancelled), then
+    /// the calls are cancelled and the callers answered, which may start retries elsewhere.
+    fn crash(&mut self, s: u32, slots: std::ops::Range<u32>) -> u64 {
+        let now = self.now;
+        let from = self.warmup_end;
+        let on_slots = |frame: &Frame| slots.contains(&frame.instance) && !frame.lost;
+        // The visits inside (admitted, or dropped but still in a queue), and the background
+        // cache refreshes running in the process.
+        let victims: Vec<u32> = self
+            .frames
+            .iter()
+            .filter(|(_, frame)| on_slots(frame) && (frame.admitted || frame.in_queue || frame.refresh))
+            .map(|(f, _)| f as u32)
+            .collect();
+        // The calls with a policy that lost visits were waiting for.
+        let owned_calls: Vec<(u32, u32)> = self
+            .calls
+            .iter()
+            .filter(|(_, call)| match call.caller {
+                Caller::Frame { frame, token } => self.frames.get(frame as usize).is_some_and(|caller| {
+                    on_slots(caller) && (caller.admitted || caller.refresh) && caller.awaits(token)
+                }),
+                Caller::Request(_) | Caller::HedgedRequest { .. } => false,
+            })
+            .map(|(c, call)| (c as u32, call.incarnation))
+            .collect();
+
+        // First pass: account for each visit and detach it.
+        let mut lost = 0;
+        let mut places = Vec::new();
+        let mut lists = Vec::new();
+        let mut answers = Vec::new();
+        let mut fetches = Vec::new();
+        for &f in &victims {
+            let frame = self.frames[f as usize];
+            let service = &mut self.services[s as usize];
+            let inst = &mut self.instances[frame.instance as usize];
+            if frame.cancelled && frame.in_queue {
+                // Dropped when it was cancelled, and accounted then; only its queue entry was left.
+                self.frames.remove(f as usize);
+                continue;
+            }
+            if frame.fetch != NO_FETCH {
+                fetches.push(frame.fetch);
+            }
+            if frame.branches != NO_LIST {
+                lists.push((f, frame.branches));
+            }
+            // A `Work` step (or a cache lookup's latency) is in progress: its `StepDone` is
+            // still to come, so the slot stays, inert, until then.
+            let stepping = frame.wait_width == 0 && (frame.holds_worker || frame.refresh);
+            if frame.refresh {
+                // Not a visit of the service and nobody waits for it: it just stops.
+                self.bury(f, stepping);
+                continue;
+            }
+            lost += 1;
+            if frame.holds_worker {
+                service.busy.leave(frame.worker_since, now, from);
+                inst.busy -= 1;
+                if frame.counted {
+                    // Work done for an answer that will never be given.
+                    service.wasted_ns += u128::from((now - frame.worker_since).as_nanos());
+                }
+            } else if frame.in_queue {
+                service.queued.leave(frame.queued_since, now, from);
+            } else if frame.served {
+                service.awaiting.leave(frame.queued_since, now, from);
+            }
+            if frame.admitted {
+                inst.outstanding -= 1;
+            }
+            service.finished_total += 1;
+            if frame.counted {
+                service.lost += 1;
+                service.dropped_ns += u128::from((now - frame.arrived).as_nanos());
+            }
+            if frame.place_on_edge != NO_EDGE {
+                places.push(frame.place_on_edge);
+            }
+            match frame.parent {
+                Parent::Attempt { call, incarnation, attempt } => {
+                    if self.listening(call, incarnation, attempt, f) {
+                        self.calls[call as usize].frame = None;
+                        answers.push((frame.parent, frame.counted));
+                    }
+                }
+                Parent::Direct { .. } if !frame.cancelled => answers.push((frame.parent, frame.counted)),
+                Parent::Direct { .. } | Parent::Background => {}
+            }
+            self.bury(f, stepping);
+        }
+        // The process's own caches die with it: it restarts cold.
+        let first = self.services[s as usize].first_instance;
+        for (cache, model) in self.caches.iter_mut().zip(&self.model.caches) {
+            if model.per_instance == Some(crate::ServiceId(s)) {
+                for i in slots.clone() {
+                    cache.clear_store(i - first);
+                }
+            }
+        }
+        for i in slots {
+            let inst = &mut self.instances[i as usize];
+            inst.queue.clear();
+            inst.lower.iter_mut().for_each(VecDeque::clear);
+            inst.cancelled_in_queue = 0;
+            debug_assert_eq!((inst.busy, inst.outstanding), (0, 0), "a crashed instance holds nothing");
+        }
+
+        // Second pass: the calls the lost visits had out, then their callers.
+        let mut stack = std::mem::take(&mut self.cancel_stack);
+        for (c, incarnation) in owned_calls {
+            if self.calls.get(c as usize).is_none_or(|call| call.incarnation != incarnation) {
+                continue;
+            }
+            let call = self.calls.remove(c as usize);
+            for key in
+                [call.attempt_timer, call.deadline_timer, call.retry_timer, call.place_timer].into_iter().flatten()
+            {
+                self.events.cancel(key);
+            }
+            self.edges[call.edge as usize].counts.cancelled += u64::from(call.counted);
+            if let Some(frame) = call.frame
+                && self.model.edges[call.edge as usize].policy.cancel_on_timeout
+            {
+                stack.push(frame);
+            }
+        }
+        for (f, list) in lists {
+            self.cancel_list(list, Owner::Frame(f), &mut stack);
+        }
+        self.cancel_stack = stack;
+        self.cancel_pending();
+        for fetch in fetches {
+            self.abandon_fetches(fetch);
+        }
+        for edge in places {
+            self.release_place(edge);
+        }
+        let failed = Outcome::Failed(FailureKind::Error);
+        for (parent, counted) in answers {
+            match parent {
+                Parent::Direct { caller, edge } => {
+                    let counts = &mut self.edges[edge as usize].counts;
+                    let counted = u64::from(counted);
+                    counts.completed_attempts += counted;
+                    counts.failed += counted;
+                    counts.record_answer_failure(FailureKind::Error, counted);
+                    self.call_returned(caller, failed);
+                }
+                Parent::Background => {}
+                Parent::Attempt { call, incarnation, attempt } => {
+                    let waiting = self
+                        .calls
+                        .get(call as usize)
+                        .is_some_and(|c| c.incarnation == incarnation && c.attempts == attempt && c.frame.is_none());
+                    if waiting {
+                        self.attempt_done(call, failed);
+                    }
+                }
+            }
+        }
+        lost
     }
 
     /// A window's end: close it (unless an event at the same instant already did) and
@@ -1378,6 +1651,8 @@ impl<'m> World<'m> {
             Event::InstanceReady(s) => self.on_instance_ready(s),
             Event::ScheduledMin { service, index } => self.on_scheduled_min(service, index),
             Event::Cache(c) => self.caches[c as usize].apply_events(&self.model.caches[c as usize], self.now),
+            Event::Crash { service, fault } => self.on_crash(service, fault),
+            Event::Health { service, fault, skip } => self.on_health(service, fault, skip),
             Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
             Event::Deadline(c) => self.on_deadline(c),
             Event::Hedge { frame, token } => self.on_hedge(frame, token),
@@ -2100,7 +2375,9 @@ impl<'m> World<'m> {
         let instance_offset = match (service.active, &service_model.balancer) {
             _ if service_model.replication.is_some() => self.pick_replica(s, tag),
             (1, _) => 0,
+            // A key lives on its shard: a crashed shard refuses it, whatever the balancer knows.
             (_, BalancerPolicy::ByKey { pins, .. }) => self.pick_by_key(s, pins, tag.key),
+            _ if service.skipped > 0 => self.pick_instance(s),
             (n, BalancerPolicy::RoundRobin) => {
                 // Past the end after a scale-down: start over.
                 let i = if service.next_instance < n { service.next_instance } else { 0 };
@@ -2108,7 +2385,7 @@ impl<'m> World<'m> {
                 i
             }
             (n, BalancerPolicy::Random) => service.balancer_rng.random_range(0..n),
-            _ => self.pick_by_load(s),
+            _ => self.pick_instance(s),
         };
         let service = &mut self.services[s as usize];
         let instance = service.first_instance + instance_offset;
@@ -2140,6 +2417,7 @@ impl<'m> World<'m> {
             key: tag.key,
             fetch: NO_FETCH,
             refresh: false,
+            lost: false,
         };
         let f = self.frames.insert(frame) as u32;
         let inst = &mut self.instances[instance as usize];
@@ -2238,9 +2516,11 @@ impl<'m> World<'m> {
         }
     }
 
-    /// The instance (offset within service `s`) a load-aware balancer picks.
+    /// The instance (offset within service `s`) a load-aware balancer picks, or any balancer
+    /// while it routes around crashed instances: then it chooses among the others as it would
+    /// among all (round robin takes the next one up, random draws among those up, and so on).
     #[inline(never)]
-    fn pick_by_load(&mut self, s: u32) -> u32 {
+    fn pick_instance(&mut self, s: u32) -> u32 {
         let model = &self.model.services[s as usize];
         let service = &mut self.services[s as usize];
         let n = service.active;
@@ -2264,23 +2544,53 @@ impl<'m> World<'m> {
                 live[i as usize].outstanding
             }
         };
+        // The candidates: every instance, or those up while some are skipped (when all are
+        // down, every instance again: the visit goes to one and is refused).
+        let skipping = service.skipped > 0 && live.iter().any(|i| i.skipped == 0);
+        let up = |i: u32| !skipping || live[i as usize].skipped == 0;
+        let m = if skipping { (0..n).filter(|&i| up(i)).count() as u32 } else { n };
+        let nth = |k: u32| if skipping { (0..n).filter(|&i| up(i)).nth(k as usize).unwrap_or(0) } else { k };
         let rng = &mut service.balancer_rng;
         match &model.balancer {
             BalancerPolicy::LeastOutstanding => {
-                let start = rng.random_range(0..n);
-                (0..n).map(|k| (start + k) % n).min_by_key(|&i| load(i)).unwrap_or(0)
+                let start = nth(rng.random_range(0..m));
+                (0..n).map(|k| (start + k) % n).filter(|&i| up(i)).min_by_key(|&i| load(i)).unwrap_or(0)
             }
+            BalancerPolicy::PowerOfTwo if m == 1 => nth(0),
             BalancerPolicy::PowerOfTwo => {
-                let a = rng.random_range(0..n);
-                let b = rng.random_range(0..n - 1);
-                let b = if b >= a { b + 1 } else { b };
+                let a = rng.random_range(0..m);
+                let b = rng.random_range(0..m - 1);
+                let (a, b) = (nth(a), nth(if b >= a { b + 1 } else { b }));
                 if load(b) < load(a) { b } else { a }
             }
             BalancerPolicy::Weighted(cumulative) => {
                 let u = rng.random::<f64>();
-                cumulative.iter().position(|&c| u < c).unwrap_or(cumulative.len() - 1) as u32
+                if !skipping {
+                    return cumulative.iter().position(|&c| u < c).unwrap_or(cumulative.len() - 1) as u32;
+                }
+                let weight = |i: usize| cumulative[i] - if i == 0 { 0.0 } else { cumulative[i - 1] };
+                let total: f64 = (0..n).filter(|&i| up(i)).map(|i| weight(i as usize)).sum();
+                let mut below = 0.0;
+                let mut last = 0;
+                for i in (0..n).filter(|&i| up(i)) {
+                    below += weight(i as usize) / total;
+                    last = i;
+                    if u < below {
+                        return i;
+                    }
+                }
+                last
             }
-            BalancerPolicy::RoundRobin | BalancerPolicy::Random | BalancerPolicy::ByKey { .. } => 0,
+            BalancerPolicy::Random => nth(rng.random_range(0..m)),
+            BalancerPolicy::RoundRobin => {
+                let mut i = if service.next_instance < n { service.next_instance } else { 0 };
+                while !up(i) {
+                    i = if i + 1 == n { 0 } else { i + 1 };
+                }
+                service.next_instance = if i + 1 == n { 0 } else { i + 1 };
+                i
+            }
+            BalancerPolicy::ByKey { .. } => 0, // routed by `pick_by_key`
         }
     }
 
@@ -2342,6 +2652,11 @@ impl<'m> World<'m> {
         loop {
             let frame = &mut self.frames[f as usize];
             if frame.cancelled {
+                if frame.lost {
+                    // Lost in a crash and accounted then: only its step's end was left.
+                    self.frames.remove(f as usize);
+                    return;
+                }
                 // Its caller gave up and asked to stop: end here; nobody reads the outcome.
                 return self.finish(f, Outcome::Failed(FailureKind::Error));
             }
@@ -2919,8 +3234,8 @@ impl<'m> World<'m> {
         let goodput_at_end = if tail.is_empty() { 0.0 } else { tail.iter().sum::<f64>() / tail.len() as f64 };
         let mut out = Vec::new();
         let measured_from = first_measured.min(complete);
-        for model in &self.model.services {
-            for fault in &model.faults {
+        for (service, model) in self.services.iter().zip(&self.model.services) {
+            for (fault, &lost) in model.faults.iter().zip(&service.fault_lost) {
                 let before_end = (fault.start.as_nanos() / window_ns) as usize;
                 let before = &goodput[measured_from..before_end.clamp(measured_from, complete)];
                 let goodput_before = (!before.is_empty()).then(|| before.iter().sum::<f64>() / before.len() as f64);
@@ -2939,6 +3254,7 @@ impl<'m> World<'m> {
                         FaultKind::Errors(p) => format!("errors {}%", p * 100.0),
                         FaultKind::Outage => "outage".to_string(),
                         FaultKind::Failover => "failover".to_string(),
+                        FaultKind::Crash { .. } => "crash".to_string(),
                         FaultKind::Freeze { every, pause, .. } => format!("frozen {pause} every {every}"),
                     },
                     start_s: fault.start.as_secs_f64(),
@@ -2948,6 +3264,7 @@ impl<'m> World<'m> {
                     goodput_before_per_s: goodput_before,
                     goodput_at_end_per_s: goodput_at_end,
                     recovered_after_s,
+                    lost,
                 });
             }
         }
@@ -3050,6 +3367,7 @@ impl<'m> World<'m> {
                     completed: s.completed,
                     dropped: s.dropped,
                     shed: s.shed,
+                    lost: s.lost,
                     wasted_work_s: s.wasted_ns as f64 * 1e-9,
                     utilisation: if workers > 0.0 { mean_busy / workers } else { 0.0 },
                     mean_instances,
@@ -3063,7 +3381,7 @@ impl<'m> World<'m> {
                     littles_law: LittlesLaw::new(mean_busy + mean_queue + mean_awaiting, per_s(s.admitted), {
                         // W over every admitted visit that left: served, or dropped from the queue.
                         let served_ns = s.latency.mean_ns().unwrap_or(0.0) * s.latency.count() as f64;
-                        let left = s.latency.count() + s.dropped + s.shed;
+                        let left = s.latency.count() + s.dropped + s.shed + s.lost;
                         if left > 0 { (served_ns + s.dropped_ns as f64) * 1e-9 / left as f64 } else { 0.0 }
                     }),
                     per_window: s.series.clone(),

@@ -50,7 +50,7 @@ pub struct RunSummary {
     pub services: Vec<ServiceSummary>,
     /// One entry per call edge: clients first, then `Call` steps in file order.
     pub edges: Vec<EdgeSummary>,
-    /// One entry per fault, in file order.
+    /// One entry per fault: service by service, each service's in file order.
     pub faults: Vec<FaultSummary>,
     /// One entry per cache, in file order (absent when there are none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -269,7 +269,7 @@ pub struct ReplicationSummary {
 pub struct FaultSummary {
     /// The service affected.
     pub service: String,
-    /// What happened: `slowdown x5`, `errors 50%`, `outage`.
+    /// What happened: `slowdown x5`, `errors 50%`, `outage`, `crash`, `frozen 300ms every 10s`.
     pub kind: String,
     /// When it started, in seconds.
     pub start_s: f64,
@@ -289,6 +289,8 @@ pub struct FaultSummary {
     /// fault for five whole windows in a row; `null` if it never was (a failure that outlives
     /// its trigger), or if goodput before the fault was zero.
     pub recovered_after_s: Option<f64>,
+    /// Visits a crash lost (whenever they arrived, the warm-up included); 0 for other faults.
+    pub lost: u64,
 }
 
 /// Failed requests by the cause the caller saw.
@@ -298,7 +300,8 @@ pub struct Failures {
     pub rejected: u64,
     /// The caller's timeout or deadline ran out.
     pub timeout: u64,
-    /// The service answered with an error (a `Fail` step, or a failed call of its own).
+    /// The service answered with an error (a `Fail` step, or a failed call of its own), or
+    /// lost the request in a crash.
     pub error: u64,
     /// The client's own circuit breaker refused to send it.
     pub breaker_open: u64,
@@ -408,8 +411,12 @@ pub struct ServiceSummary {
     /// Visits shed for waiting longer than the queue's `shed_after`: answered with a fast
     /// rejection when they reach the head, never served (not in `completed`).
     pub shed: u64,
+    /// Visits lost in a crash of their instance (queued, running or waiting for calls): their
+    /// callers got an error; not in `completed`.
+    pub lost: u64,
     /// Worker-seconds spent on visits whose answer nobody used: when the visit finished, its
-    /// caller, or a caller further up the chain, had already given up (timeout, deadline).
+    /// caller, or a caller further up the chain, had already given up (timeout, deadline), or
+    /// the visit was lost in a crash.
     /// Work that finished before the give-up is not counted, even if the answer it fed was
     /// later dropped.
     pub wasted_work_s: f64,

@@ -380,9 +380,10 @@ fn render_run(run: &RunSummary, out: &mut Document) {
             Some(s) => format!("recovered {s}s after it ended"),
             None => "never recovered".to_string(),
         };
+        let lost = if f.lost > 0 { format!("; {} visits lost", thousands(f.lost)) } else { String::new() };
         let _ = writeln!(
             out,
-            "\nfault: {} {} from {}s to {}s: goodput {before} before, {:.1}/s at the end; {recovery}",
+            "\nfault: {} {} from {}s to {}s: goodput {before} before, {:.1}/s at the end; {recovery}{lost}",
             f.service, f.kind, f.start_s, f.end_s, f.goodput_at_end_per_s
         );
     }

@@ -752,3 +752,38 @@ fn cancelled_queued_attempt_gives_its_bulkhead_place_back() {
     // One call in four is served (50, 250, 450 ms, ...); the other three are dropped queued.
     assert_eq!((server.arrivals, server.dropped), (1199, 899));
 }
+
+/// Regression: an async visit dropped from its queue while it runs a cache fetch (its call
+/// answered, waiting for a worker to fill) ends the fetch, so the key can be fetched again.
+/// One worker, one key with single flight: the request of 10 ms misses and calls the db; a hog
+/// takes the worker from 20 to 320 ms, so its answer (30 ms) waits in the queue until the
+/// caller gives up (60 ms) and drops it. Were its fetch left running, every later lookup would
+/// wait for it for ever and nothing would ever fill the cache.
+#[test]
+fn a_dropped_async_visit_ends_its_cache_fetch() {
+    let text = r#"Scenario(
+        name: "dropped-fetch",
+        duration: "2s",
+        clients: [
+            Client(name: "users", target: "api", rate: 100.0, arrivals: Constant, keys: Uniform(n: 1),
+                traffic: [Step(at: "1500ms", rate: 0.0)], policy: (timeout: "50ms", cancel_on_timeout: true)),
+            Client(name: "hog", target: "api", rate: 50.0, arrivals: Constant, traffic: [Step(at: "10ms", rate: 0.0)],
+                keys: Uniform(n: 1),
+                classes: [Class(name: "slow", weight: 1.0)]),
+        ],
+        services: [
+            Service(name: "api", concurrency: Async, handler: [Cached("c", [Call("db")])],
+                handlers: {"slow": [Work(Constant("300ms"))]}),
+            Service(name: "db", workers: 10, handler: [Work(Constant("20ms"))]),
+        ],
+        caches: [Cache(name: "c", capacity: 10, coalesce: true)],
+    )"#;
+    let report = run(&load(text), 1, 1);
+    let run = &report.runs[0];
+    let cache = &run.caches[0];
+    // Dropped fetches fail (their waiters with them) until one runs after the hog: it fills
+    // the key, and from then on every lookup hits. Left running, they would block all 125.
+    assert!(cache.failed_fetches >= 1 && cache.fills == 1 && cache.hits > 100, "{cache:?}");
+    // The run ends empty, so Little's law holds exactly at each service.
+    assert!(run.services.iter().all(|s| s.littles_law.relative_error < 1e-9), "{:?}", run.services);
+}

@@ -2090,6 +2090,8 @@ impl<'m> World<'m> {
     /// Cancels the frames on the cancel stack, and what they cancel in turn.
     fn cancel_pending(&mut self) {
         let mut stack = std::mem::take(&mut self.cancel_stack);
+        // Cache fetches of dropped visits, abandoned once the stack is empty.
+        let mut fetches = Vec::new();
         while let Some(f) = stack.pop() {
             let now = self.now;
             let frame = &mut self.frames[f as usize];
@@ -2109,6 +2111,12 @@ impl<'m> World<'m> {
                 inst.cancelled_in_queue += 1;
                 inst.outstanding -= 1;
                 frame.admitted = false;
+                // It will never run again: the cache fetches it was running (an async visit
+                // queued for a worker after its calls) end unfilled.
+                let fetch = std::mem::replace(&mut frame.fetch, NO_FETCH);
+                if fetch != NO_FETCH {
+                    fetches.push(fetch);
+                }
                 // It has left: the caller's connection (bulkhead place) is free again.
                 let place = std::mem::replace(&mut frame.place_on_edge, NO_EDGE);
                 if place != NO_EDGE {
@@ -2125,6 +2133,9 @@ impl<'m> World<'m> {
             }
         }
         self.cancel_stack = stack;
+        for fetch in fetches {
+            self.abandon_fetches(fetch);
+        }
     }
 
     /// Frame `f`'s wait is decided (or `f` was cancelled): its calls still out are cancelled.

@@ -348,3 +348,84 @@ fn consistent_hashing_moves_few_keys_where_mod_n_moves_most() {
     assert!(ring.caches[0].resizes[0].moved_fraction < 0.15, "{:?}", ring.caches[0].resizes);
     assert!(ring.clients[0].latency.p99_ms.unwrap() < 100.0, "{:?}", ring.clients[0].latency);
 }
+
+const POISON: &str = include_str!("../scenarios/poison-request.ron");
+
+/// The header's claims, on the file's seed: retries at two layers make 3% of poison orders
+/// eat the api (~96% busy against 36% without retries) and take the healthy orders' p99 from
+/// ~31 ms to several hundred; retrying at one layer, or not retrying errors, keeps it at ~31 ms;
+/// a 10% budget at both layers lands in between. The poison fails in every variant alike.
+#[test]
+fn poison_requests_eat_the_api_when_two_layers_retry() {
+    let (variants, _) = tailsim_model::load_variants(POISON, &[]).expect("valid");
+    let runs: Vec<(String, tailsim_report::RunSummary)> =
+        variants.iter().map(|(name, model)| (name.clone(), run(model, 11, 1).runs.remove(0))).collect();
+    let get = |name: &str| &runs.iter().find(|(n, _)| n == name).expect("variant").1;
+    let p99 = |name: &str| get(name).clients[0].latency.p99_ms.expect("orders succeed");
+    let busy = |name: &str| get(name).services[1].utilisation;
+    assert!(busy("base") > 0.93 && p99("base") > 200.0, "base: {} busy, p99 {}", busy("base"), p99("base"));
+    assert!((0.33..0.39).contains(&busy("no-retries")), "{}", busy("no-retries"));
+    assert!((0.48..0.54).contains(&busy("client-retries-only")), "{}", busy("client-retries-only"));
+    for fixed in ["no-retries", "client-retries-only", "no-retry-on-error"] {
+        assert!((28.0..35.0).contains(&p99(fixed)), "{fixed}: p99 {}", p99(fixed));
+    }
+    assert!((40.0..120.0).contains(&p99("budget")) && busy("budget") < 0.85, "budget: p99 {}", p99("budget"));
+    for (name, run) in &runs {
+        // Every poison order fails, and nothing else does: ~3% of ~50,000 orders.
+        let c = &run.clients[0];
+        assert_eq!(c.failed, c.failures.error, "{name}");
+        assert_eq!(c.classes[1].succeeded, 0, "{name}");
+        assert!((1300..1650).contains(&c.failed), "{name}: {}", c.failed);
+    }
+}
+
+/// Retry amplification, exactly: at a load where nothing times out or is refused, every
+/// poison order makes 3 attempts at the gateway and each of those 3 at the api, 9 api visits,
+/// while a healthy order makes one of each. The run has no warm-up and ends empty, so the
+/// counts are whole: gateway visits = orders + 3 x poison, api visits = orders + 9 x poison.
+/// Not retrying errors makes it 1 and 1.
+#[test]
+fn poison_retries_multiply_layer_by_layer() {
+    let quiet = ["clients.shoppers.rate=100", "warmup=0s", r#"clients.shoppers.traffic=[Step(at: "40s", rate: 0.0)]"#];
+    for (variant, per_poison) in [("base", (3, 9)), ("no-retry-on-error", (1, 1))] {
+        let overrides: Vec<Override> = quiet.iter().map(|s| Override::parse(s).expect("path=value")).collect();
+        let (variants, _) = tailsim_model::load_variants(POISON, &overrides).expect("valid");
+        let model = &variants.iter().find(|(n, _)| n == variant).expect("variant").1;
+        let run = &run(model, 3, 1).runs[0];
+        let c = &run.clients[0];
+        assert_eq!(c.in_flight_at_end, 0);
+        let (orders, poison) = (c.classes[0].arrivals, c.classes[1].arrivals);
+        assert!(poison > 80, "{poison} poison orders");
+        assert_eq!((c.succeeded, c.failures.error, c.failed), (orders, poison, poison), "{variant}");
+        let (gateway, api) = (&run.services[0], &run.services[1]);
+        assert_eq!(gateway.arrivals, orders + per_poison.0 * poison, "{variant}");
+        assert_eq!(api.arrivals, orders + per_poison.1 * poison, "{variant}");
+        assert_eq!(run.edges[0].retries, (per_poison.0 - 1) * poison, "{variant}");
+    }
+}
+
+/// Every bundled scenario opens with a comment, loads with its variants, and runs a few
+/// seconds of each (conservation and no truncation checked by `run`).
+#[test]
+fn every_bundled_scenario_loads_and_runs() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the scenarios folder")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "{files:?}");
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("readable");
+        let name = file.file_name().expect("a name").to_string_lossy();
+        assert!(text.starts_with("// "), "{name} does not open with a comment");
+        let (variants, _) = tailsim_model::load_variants(&text, &[]).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        for (variant, mut model) in variants {
+            // A few seconds after the warm-up: enough to exercise every path once.
+            model.duration = model.duration.min(model.warmup + tailsim_engine::SimDuration::from_secs(3));
+            let report = run(&model, 1, 1);
+            assert!(report.runs[0].clients.iter().any(|c| c.arrivals > 0), "{name}/{variant}: no traffic");
+        }
+    }
+}

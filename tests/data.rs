@@ -127,3 +127,30 @@ fn a_failover_refuses_writes_until_promotion_and_leaves_a_replica_fewer() {
     assert!((db.instance_arrivals[3] as f64 - before).abs() < 4.0 * sd, "{:?}", db.instance_arrivals);
     assert_eq!(summary.faults[0].kind, "failover");
 }
+
+/// A key-routed store scaled from 10 to 11 shards during the run: hash mod N moves about 10/11
+/// of the keys, a ring of 1,000 virtual nodes per shard about 1/11 (each within a point: the
+/// ring's new arc has sd (1/11) / sqrt(1000) = 0.003).
+#[test]
+fn adding_a_shard_reports_the_keys_it_moved() {
+    for (routing, expected) in [("ModN", 10.0 / 11.0), ("Ring(1000)", 1.0 / 11.0)] {
+        let text = scenario(
+            "Uniform(n: 20000)",
+            "",
+            &format!(
+                r#"Service(name: "db", instances: 10, workers: 100, balancer: ByKey(routing: {routing}),
+                    handler: [Work(Constant("1ms"))],
+                    autoscale: (target: 0.5, min: 10, max: 11, interval: "1000s", schedule: [(at: "30s", min: 11)]))"#
+            ),
+            "",
+        );
+        let summary = run_once(&text);
+        let resizes = &summary.services[0].resizes;
+        assert_eq!(resizes.len(), 1, "{resizes:?}");
+        assert_eq!((resizes[0].from, resizes[0].to), (10, 11));
+        assert!((resizes[0].at_s - 30.0).abs() < 0.1, "{resizes:?}");
+        assert!((resizes[0].moved_fraction - expected).abs() < 0.01, "{routing}: {resizes:?}");
+        // After the change the new shard takes its share of the traffic.
+        assert!(summary.services[0].instance_arrivals[10] > 0);
+    }
+}

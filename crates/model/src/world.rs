@@ -23,8 +23,9 @@ use slab::Slab;
 use tailsim_engine::rng::stream;
 use tailsim_engine::{Dist, EventKey, EventQueue, RngStream, SimDuration, SimTime};
 use tailsim_report::{
-    BreakerTransition, ClassSummary, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary, LatencyRecorder,
-    LittlesLaw, Occupancy, ReplicationSummary, RunSummary, Series, ServiceSeries, ServiceSummary, WindowRecorder,
+    BreakerTransition, CacheResize, ClassSummary, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary,
+    LatencyRecorder, LittlesLaw, Occupancy, ReplicationSummary, RunSummary, Series, ServiceSeries, ServiceSummary,
+    WindowRecorder,
 };
 
 use crate::breaker::Breaker;
@@ -678,6 +679,9 @@ struct ServiceState {
     /// (the active instances no key is pinned to).
     placement: Option<Placement>,
     shards: Vec<u32>,
+    /// The active count `shards` was built for (0: not yet), and each change since.
+    shards_for: u32,
+    resizes: Vec<CacheResize>,
     /// A replicated service: when each recently written key becomes visible at the replicas,
     /// the size at which that map is next pruned, and its reads.
     visible_at: BTreeMap<u32, SimTime>,
@@ -987,6 +991,8 @@ impl<'m> World<'m> {
                         _ => None,
                     },
                     shards: Vec::new(),
+                    shards_for: 0,
+                    resizes: Vec::new(),
                     visible_at: BTreeMap::new(),
                     prune_at: 1024,
                     replica_reads: 0,
@@ -2472,14 +2478,47 @@ impl<'m> World<'m> {
         if let Ok(i) = pins.binary_search_by_key(&key, |&(k, _)| k) {
             return pins[i].1;
         }
-        let Some(placement) = &mut service.placement else { return 0 };
-        let shared = service.active - (0..service.active).filter(|i| pins.iter().any(|p| p.1 == *i)).count() as u32;
-        if placement.nodes() != shared || service.shards.len() != shared as usize {
-            placement.resize(shared);
-            service.shards.clear();
-            service.shards.extend((0..service.active).filter(|i| !pins.iter().any(|p| p.1 == *i)));
+        if service.shards_for != service.active {
+            self.reshard(s, pins);
         }
-        service.shards.get(placement.node(key) as usize).copied().unwrap_or(0)
+        let service = &self.services[s as usize];
+        let node = service.placement.as_ref().map_or(0, |p| p.node(key));
+        service.shards.get(node as usize).copied().unwrap_or(0)
+    }
+
+    /// A key-routed service's active instances changed (or it is the first request): the
+    /// shared shards and the placement over them follow, and the share of keys that moved is
+    /// recorded.
+    #[cold]
+    #[inline(never)]
+    fn reshard(&mut self, s: u32, pins: &[(u32, u32)]) {
+        let now = self.now;
+        let key_space = match &self.model.services[s as usize].balancer {
+            BalancerPolicy::ByKey { key_space, .. } => *key_space,
+            _ => 1,
+        };
+        let service = &mut self.services[s as usize];
+        let Some(placement) = &mut service.placement else { return };
+        let before = (placement.clone(), std::mem::take(&mut service.shards));
+        let pinned = |i: &u32| pins.iter().any(|p| p.1 == *i);
+        service.shards.extend((0..service.active).filter(|i| !pinned(i)));
+        placement.resize(service.shards.len() as u32);
+        if service.shards_for > 0 {
+            let (old, old_shards) = before;
+            let keys: Vec<u32> =
+                (0..key_space).filter(|k| pins.binary_search_by_key(k, |&(p, _)| p).is_err()).collect();
+            let moved = keys
+                .iter()
+                .filter(|&&k| old_shards.get(old.node(k) as usize) != service.shards.get(placement.node(k) as usize))
+                .count();
+            service.resizes.push(CacheResize {
+                at_s: now.as_secs_f64(),
+                from: old_shards.len() as u32,
+                to: service.shards.len() as u32,
+                moved_fraction: if keys.is_empty() { 0.0 } else { moved as f64 / keys.len() as f64 },
+            });
+        }
+        service.shards_for = service.active;
     }
 
     /// The instance of a replicated service a visit goes to: the primary (0) for a write, the
@@ -3399,6 +3438,7 @@ impl<'m> World<'m> {
                     instance_arrivals: (0..m.max_instances())
                         .map(|i| self.instances[(s.first_instance + i) as usize].arrivals)
                         .collect(),
+                    resizes: s.resizes.clone(),
                     replication: m
                         .replication
                         .as_ref()

@@ -228,7 +228,8 @@ impl CacheSummary {
     }
 }
 
-/// A change of a cache's number of nodes.
+/// A change of the number of nodes keys are spread over: a cache's nodes, or a key-routed
+/// service's shards.
 #[derive(Clone, Debug, Serialize)]
 pub struct CacheResize {
     /// When, in seconds.
@@ -446,6 +447,10 @@ pub struct ServiceSummary {
     pub mean_instances: f64,
     /// Instance-seconds after the warm-up: the cost proxy.
     pub instance_seconds: f64,
+    /// A key-routed service's changes of its number of shards (as it scaled), with the share of
+    /// keys each moved (absent when there were none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resizes: Vec<CacheResize>,
     /// Reads and stale reads at the replicas of a replicated service (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replication: Option<ReplicationSummary>,

@@ -367,6 +367,9 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
         println!(
             "\noffered load = visits/s x mean time a visit holds a worker / all workers, counting downstream\ncalls without queueing: a lower bound. At 100% or more the queue grows without bound."
         );
+        if !model.caches.is_empty() {
+            println!("Cache lookups count as hits here: what a miss calls is load on top of this floor.");
+        }
         for w in &warnings {
             eprint!("{}", w.render(&file, &source));
         }

@@ -9,7 +9,7 @@ use std::num::NonZeroUsize;
 use lru::LruCache;
 use rand::RngExt;
 use tailsim_engine::{RngStream, SimDuration, SimTime};
-use tailsim_report::{CacheResize, CacheSeries, CacheSummary};
+use tailsim_report::{CacheEventSummary, CacheResize, CacheSeries, CacheSummary};
 
 use crate::compile::{CacheEvent, CacheModel, ServiceModel};
 use crate::keys::Placement;
@@ -396,7 +396,27 @@ impl CacheState {
             max_fetches_per_key: c.max_fetches,
             entries: self.stores.iter().map(|s| s.len() as u64).sum(),
             resizes: self.resizes.clone(),
+            events: self.event_summaries(model),
             series: self.series.clone(),
         }
+    }
+
+    /// The model's events that happened, with what each did in words.
+    fn event_summaries(&self, model: &CacheModel) -> Vec<CacheEventSummary> {
+        let mut nodes = model.nodes;
+        let happened = &model.events[..self.next_event.min(model.events.len())];
+        happened
+            .iter()
+            .map(|&(at, event)| CacheEventSummary {
+                at_s: at.as_secs_f64(),
+                kind: match event {
+                    CacheEvent::Flush(fraction) if fraction >= 1.0 => "flush".to_string(),
+                    // Rounded to a hundredth of a percent, so 0.3 reads 30%, not 30.000000000000004%.
+                    CacheEvent::Flush(fraction) => format!("flush {}%", (fraction * 10_000.0).round() / 100.0),
+                    CacheEvent::Nodes(to) => format!("nodes {} -> {to}", std::mem::replace(&mut nodes, to)),
+                    CacheEvent::KeyChange => "key change".to_string(),
+                },
+            })
+            .collect()
     }
 }

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use crate::summary::{LatencySummary, RunSummary};
+use crate::summary::{CacheSummary, LatencySummary, RunSummary};
 
 /// A statistic's mean over replications with its 95% confidence interval.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -98,13 +98,29 @@ pub struct ServiceAggregate {
     pub latency: LatencyEstimates,
 }
 
-/// Every client's and service's statistics across replications.
+/// A cache's statistics across replications.
+#[derive(Clone, Debug, Serialize)]
+pub struct CacheAggregate {
+    /// The cache's name.
+    pub name: String,
+    /// The share of lookups answered from the cache (fresh or stale), 0 to 1.
+    pub hit_ratio: Option<Estimate>,
+    /// Fetches that reached the backend per measured second.
+    pub fetches_per_s: Option<Estimate>,
+    /// The most fetches of one key at once: the worst stampede of a replication.
+    pub max_fetches_per_key: Option<Estimate>,
+}
+
+/// Every client's, service's and cache's statistics across replications.
 #[derive(Clone, Debug, Serialize)]
 pub struct Aggregate {
     /// One entry per client, in scenario order.
     pub clients: Vec<ClientAggregate>,
     /// One entry per service, in scenario order.
     pub services: Vec<ServiceAggregate>,
+    /// One entry per cache, in file order (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub caches: Vec<CacheAggregate>,
 }
 
 impl Aggregate {
@@ -140,7 +156,26 @@ impl Aggregate {
                 latency: LatencyEstimates::from_runs(runs.iter().map(|r| &r.services[i].latency)),
             })
             .collect();
-        Some(Aggregate { clients, services })
+        let caches = first
+            .caches
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let known = |f: &dyn Fn(&CacheSummary) -> Option<f64>| -> Option<Estimate> {
+                    Estimate::from_values(&runs.iter().filter_map(|r| r.caches.get(i).and_then(f)).collect::<Vec<_>>())
+                };
+                CacheAggregate {
+                    name: c.name.clone(),
+                    hit_ratio: known(&|c| c.hit_ratio()),
+                    fetches_per_s: values(&|r| {
+                        let fetches = r.caches.get(i).map_or(0, CacheSummary::fetches);
+                        if r.measured_s > 0.0 { fetches as f64 / r.measured_s } else { 0.0 }
+                    }),
+                    max_fetches_per_key: known(&|c| Some(f64::from(c.max_fetches_per_key))),
+                }
+            })
+            .collect();
+        Some(Aggregate { clients, services, caches })
     }
 }
 

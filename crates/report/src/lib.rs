@@ -20,7 +20,7 @@ pub mod write;
 pub use aggregate::{Aggregate, Estimate};
 pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};
 pub use summary::{
-    BreakerTransition, CacheResize, CacheSeries, CacheSummary, ClassSummary, ClientSummary, Conservation, Distribution,
-    EdgeSummary, Failures, FaultSummary, LatencySummary, LittlesLaw, ReplicationSummary, Report, RunSummary, Series,
-    ServiceSeries, ServiceSummary,
+    BreakerTransition, CacheEventSummary, CacheResize, CacheSeries, CacheSummary, ClassSummary, ClientSummary,
+    Conservation, Distribution, EdgeSummary, Failures, FaultSummary, LatencySummary, LittlesLaw, ReplicationSummary,
+    Report, RunSummary, Series, ServiceSeries, ServiceSummary,
 };

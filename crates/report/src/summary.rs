@@ -217,6 +217,9 @@ pub struct CacheSummary {
     pub entries: u64,
     /// Each change of the number of nodes, with the share of keys it moved.
     pub resizes: Vec<CacheResize>,
+    /// What happened to the cache at an instant (flushes, changes of nodes, key changes), in
+    /// time order, warm-up included: the faults its charts mark.
+    pub events: Vec<CacheEventSummary>,
     /// Lookups, hits and fetches per window, over the whole run (warm-up included).
     pub series: CacheSeries,
 }
@@ -226,6 +229,21 @@ impl CacheSummary {
     pub fn hit_ratio(&self) -> Option<f64> {
         (self.lookups > 0).then(|| (self.hits + self.stale) as f64 / self.lookups as f64)
     }
+
+    /// Fetches started: what reached the backend (misses, XFetch's early refreshes and
+    /// stale-while-revalidate's background refreshes).
+    pub fn fetches(&self) -> u64 {
+        self.misses + self.early_refreshes + self.background_refreshes
+    }
+}
+
+/// Something that happened to a cache at an instant.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CacheEventSummary {
+    /// When, in seconds from the start of the run.
+    pub at_s: f64,
+    /// What: `flush`, `flush 30%` (a share of the entries), `nodes 10 -> 11`, `key change`.
+    pub kind: String,
 }
 
 /// A change of the number of nodes keys are spread over: a cache's nodes, or a key-routed
@@ -253,6 +271,29 @@ pub struct CacheSeries {
     pub hits: Vec<u64>,
     /// Fetches started per window: what reaches the backend.
     pub fetches: Vec<u64>,
+}
+
+impl CacheSeries {
+    /// The share of each window's lookups answered from the cache, 0 to 1; `None` for a
+    /// window without lookups.
+    pub fn hit_ratio(&self) -> Vec<Option<f64>> {
+        self.lookups.iter().zip(&self.hits).map(|(&n, &hits)| (n > 0).then(|| hits as f64 / n as f64)).collect()
+    }
+
+    /// Fetches per second in each window, over the window's own width: the last window of a
+    /// run that ends at `end_s` (in seconds) may be cut short.
+    pub fn fetches_per_s(&self, end_s: f64) -> Vec<f64> {
+        self.fetches
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let start = i as f64 * self.window_s;
+                let width = (start + self.window_s).min(end_s) - start;
+                let width = if width > 0.0 { width } else { self.window_s };
+                if width > 0.0 { n as f64 / width } else { f64::NAN }
+            })
+            .collect()
+    }
 }
 
 /// A replicated service's reads at its replicas, after the warm-up.

@@ -201,6 +201,24 @@ pub fn document(report: &Report) -> Document {
                 ]);
             }
             out.table(services);
+            if !aggregate.caches.is_empty() {
+                out.push('\n');
+                let mut caches = Table::new(&["cache", "hit ratio", "fetches/s", "max fetches/key"]);
+                let plain = |e: Option<Estimate>| {
+                    e.map(|e| format!("{:.1}±{:.1}", e.mean, e.ci95_half_width)).unwrap_or_else(|| "-".into())
+                };
+                for c in &aggregate.caches {
+                    caches.row(vec![
+                        c.name.clone(),
+                        c.hit_ratio
+                            .map(|e| format!("{:.2}%±{:.2}", e.mean * 100.0, e.ci95_half_width * 100.0))
+                            .unwrap_or_else(|| "-".into()),
+                        plain(c.fetches_per_s),
+                        plain(c.max_fetches_per_key),
+                    ]);
+                }
+                out.table(caches);
+            }
             let _ = writeln!(out, "\n± is the half-width of a 95% confidence interval across replications.");
         }
         (None, Some(run)) => render_run(run, &mut out),
@@ -346,7 +364,6 @@ fn render_run(run: &RunSummary, out: &mut Document) {
             "evictions",
         ]);
         for c in &run.caches {
-            let fetches = c.misses + c.early_refreshes + c.background_refreshes;
             caches.row(vec![
                 c.name.clone(),
                 thousands(c.lookups),
@@ -354,24 +371,26 @@ fn render_run(run: &RunSummary, out: &mut Document) {
                 thousands(c.stale),
                 thousands(c.misses),
                 thousands(c.coalesced),
-                format!("{:.1}", if run.measured_s > 0.0 { fetches as f64 / run.measured_s } else { 0.0 }),
+                format!("{:.1}", if run.measured_s > 0.0 { c.fetches() as f64 / run.measured_s } else { 0.0 }),
                 thousands(u64::from(c.max_fetches_per_key)),
                 thousands(c.evictions),
             ]);
         }
-        out.table(caches);
-        for c in &run.caches {
-            for r in &c.resizes {
-                let _ = writeln!(
-                    out,
-                    "\ncache {}: {} -> {} nodes at {}s moved {:.1}% of the keys",
-                    c.name,
-                    r.from,
-                    r.to,
-                    r.at_s,
-                    r.moved_fraction * 100.0
-                );
+        if run.caches.iter().any(|c| !c.resizes.is_empty()) {
+            caches.rows[0].push("resizes (keys moved)".into());
+            for (row, c) in caches.rows[1..].iter_mut().zip(&run.caches) {
+                let resizes: Vec<String> = c
+                    .resizes
+                    .iter()
+                    .map(|r| format!("{} -> {}: {:.1}%", r.from, r.to, r.moved_fraction * 100.0))
+                    .collect();
+                row.push(if resizes.is_empty() { "-".into() } else { resizes.join(", ") });
             }
+        }
+        out.table(caches);
+        for c in run.caches.iter().filter(|c| !c.events.is_empty()) {
+            let events: Vec<String> = c.events.iter().map(|e| format!("{} at {}s", e.kind, e.at_s)).collect();
+            let _ = writeln!(out, "\ncache {}: {}", c.name, events.join("; "));
         }
     }
     for f in &run.faults {

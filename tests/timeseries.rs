@@ -144,3 +144,68 @@ fn a_fault_can_hit_one_instance() {
     let l = &report.runs[0].clients[0].latency;
     assert!((l.mean_ms.unwrap() - 20.0).abs() < 0.2 && (l.max_ms.unwrap() - 30.0).abs() < 1e-6, "{l:?}");
 }
+
+/// A cache in front of the database, flushed at 5 s, with stale-while-revalidate and single
+/// flight so that every kind of lookup happens. No warm-up: the cache's windows cover exactly
+/// what its counters count, so `timeseries.csv`'s cache rows add up to them to the lookup.
+pub const CACHED: &str = r#"Scenario(
+    name: "cached",
+    duration: "10s",
+    window: "500ms",
+    clients: [Client(name: "users", target: "api", rate: 1000.0, keys: Zipf(n: 10000, s: 1.0))],
+    caches: [Cache(name: "c", capacity: 1000, ttl: "2s", stale_for: "1s", coalesce: true)],
+    services: [
+        Service(name: "api", workers: 64, handler: [Cached("c", [Call("db")])]),
+        Service(name: "db", workers: 16, handler: [Work(Exponential(mean: "5ms"))]),
+    ],
+    faults: [CacheFlush(cache: "c", at: "5s")],
+)"#;
+
+#[test]
+fn cache_rows_of_the_csv_add_up_to_the_cache_counters() {
+    let report = run(&load(CACHED), 5, 1);
+    let c = &report.runs[0].caches[0];
+    // Every kind of lookup happened, so the sums below tell them apart.
+    assert!(c.hits > 0 && c.stale > 0 && c.misses > 0 && c.coalesced > 0 && c.background_refreshes > 0, "{c:?}");
+    let csv = tailsim_report::write::timeseries_csv(&report);
+    let mut rows: Vec<(usize, f64, f64, &str, &str)> = Vec::new(); // window, start, end, metric, value
+    for line in csv.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells.len(), 8, "{line}");
+        if cells[4] == "cache" {
+            assert_eq!((cells[0], cells[5]), ("0", "c"), "{line}");
+            rows.push((
+                cells[1].parse().unwrap(),
+                cells[2].parse().unwrap(),
+                cells[3].parse().unwrap(),
+                cells[6],
+                cells[7],
+            ));
+        }
+    }
+    let column = |metric: &str| -> Vec<&str> { rows.iter().filter(|r| r.3 == metric).map(|r| r.4).collect() };
+    let counts = |metric: &str| -> Vec<u64> { column(metric).iter().map(|v| v.parse().expect("a count")).collect() };
+    let (lookups, hits, fetches) = (counts("lookups"), counts("hits"), counts("fetches"));
+    assert_eq!(lookups.len(), 20);
+    assert_eq!(lookups.iter().sum::<u64>(), c.lookups);
+    assert_eq!(hits.iter().sum::<u64>(), c.hits + c.stale);
+    assert_eq!(fetches.iter().sum::<u64>(), c.misses + c.early_refreshes + c.background_refreshes);
+    assert_eq!(fetches.iter().sum::<u64>(), c.fetches());
+    // The same numbers as summary.json's series, and the ratios and rates follow from them.
+    assert_eq!((&lookups, &hits, &fetches), (&c.series.lookups, &c.series.hits, &c.series.fetches));
+    let ratios = column("hit_ratio");
+    let rates = column("fetches_per_s");
+    for i in 0..20 {
+        let ratio: f64 = ratios[i].parse().expect("lookups in every window");
+        assert_eq!(ratio, hits[i] as f64 / lookups[i] as f64, "window {i}");
+        let rate: f64 = rates[i].parse().expect("a rate");
+        assert_eq!(rate, fetches[i] as f64 * 2.0, "window {i}");
+    }
+    // Each metric's row carries its window's span.
+    assert!(rows.iter().all(|r| r.1 == r.0 as f64 * 0.5 && r.2 == r.1 + 0.5), "{rows:?}");
+    // The flush shows: the window after it hits far less (about 45% against 67%), and fetches
+    // more, than the one before it.
+    let before: f64 = ratios[9].parse().unwrap();
+    let after: f64 = ratios[10].parse().unwrap();
+    assert!(after < before - 0.15 && fetches[10] * 10 > fetches[9] * 12, "{before} -> {after}, {fetches:?}");
+}

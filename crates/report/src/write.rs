@@ -40,8 +40,8 @@ pub fn summary_json(report: &Report) -> String {
 pub const TIMESERIES_HEADER: &str = "replication,window,start_s,end_s,kind,name,metric,value";
 
 /// Every time series of every replication in tidy form: one row per replication, window,
-/// client or service, and metric; `value` is empty where the metric has none (a percentile of
-/// a window without successful answers).
+/// client, service or cache, and metric; `value` is empty where the metric has none (a
+/// percentile of a window without successful answers, a hit ratio without lookups).
 pub fn timeseries_csv(report: &Report) -> String {
     let mut out = String::from(TIMESERIES_HEADER);
     out.push('\n');
@@ -85,6 +85,21 @@ pub fn timeseries_csv(report: &Report) -> String {
                 put("utilisation", w.utilisation[i].to_string());
                 put("mean_queue_length", w.mean_queue_length[i].to_string());
                 put("instances", w.instances[i].to_string());
+            }
+        }
+        for cache in &run.caches {
+            let w = &cache.series;
+            let hit_ratio = w.hit_ratio();
+            let fetches_per_s = w.fetches_per_s(end);
+            for i in 0..w.lookups.len() {
+                let mut put = |metric: &str, value: String| {
+                    row(run.replication, i, w.window_s, end, "cache", &cache.name, metric, value)
+                };
+                put("lookups", w.lookups[i].to_string());
+                put("hits", w.hits[i].to_string());
+                put("hit_ratio", hit_ratio[i].map(|r| r.to_string()).unwrap_or_default());
+                put("fetches", w.fetches[i].to_string());
+                put("fetches_per_s", fetches_per_s[i].to_string());
             }
         }
     }

@@ -4,7 +4,7 @@
 
 use tailsim_model::sweep::{Param, load_points, sweep};
 use tailsim_model::{Limits, Override};
-use tailsim_report::chart::{self, CdfChart, ChartError, ChartKind, LoadChart, TimeChart};
+use tailsim_report::chart::{self, CdfChart, ChartError, ChartKind, LoadChart, Marker, TimeChart};
 use tailsim_report::compare::Comparison;
 use tailsim_report::graph::{CallGraph, GraphNode, NodeKind};
 use tailsim_report::sweep::Sweep;
@@ -439,6 +439,13 @@ fn odd_data_draws_without_panicking() {
         TimeChart::new("p99 (ms)", 0.001).log_y().line("long", long.clone()).line("empty", Vec::new()),
         TimeChart::new("queue length", 1.0).line("zeros", vec![0.0; 10]),
         TimeChart::new("nothing", 1.0),
+        // Instants outside the run, or nowhere, are left out; an axis topped below the data
+        // still draws.
+        TimeChart::new("hit ratio (%)", 1.0).y_max(1.0).line("a", vec![50.0, 100.0]).markers(&[
+            Marker { label: "nowhere".into(), at_s: f64::NAN },
+            Marker { label: "later".into(), at_s: 1e12 },
+            Marker { label: "before".into(), at_s: -1.0 },
+        ]),
     ] {
         let c = chart::Chart { file_stem: "t".into(), title: "t".into(), kind: ChartKind::Timeline(timeline) };
         let svg = chart::render_svg(&c).unwrap_or_else(|e| panic!("{e}"));
@@ -497,4 +504,96 @@ fn fault_bands_stay_inside_the_run() {
     assert_eq!(bands.len(), 1);
     assert_eq!((bands[0].start_s, bands[0].end_s), (15.0, 20.0));
     assert!(bands[0].label.contains("api #1: outage"), "{}", bands[0].label);
+}
+
+/// The cache scenario of the time-series tests with a warm-up, and a node added after the
+/// flush, so that both kinds of instant are marked.
+fn cached() -> String {
+    crate::timeseries::CACHED.replace(r#"duration: "10s","#, r#"duration: "10s", warmup: "1s","#).replace(
+        r#"faults: [CacheFlush(cache: "c", at: "5s")]"#,
+        r#"faults: [CacheFlush(cache: "c", at: "5s"), CacheNodes(cache: "c", at: "7s", nodes: 2)]"#,
+    )
+}
+
+/// A cache gets two time charts: its hit ratio per window on a 0-100% axis, and the fetches
+/// per second reaching its backend; both shade the warm-up and mark the cache's flush and
+/// resize, which the clients' and services' time charts mark too.
+#[test]
+fn each_cache_gets_its_hit_ratio_and_fetches_over_time_with_its_faults_marked() {
+    let model = load(&cached());
+    let graph = tailsim_model::graph::call_graph(&model);
+    let report = run(&model, 5, 1);
+    let cache = &report.runs[0].caches[0];
+    let kinds: Vec<(f64, &str)> = cache.events.iter().map(|e| (e.at_s, e.kind.as_str())).collect();
+    assert_eq!(kinds, [(5.0, "flush"), (7.0, "nodes 1 -> 2")]);
+    let charts = chart::charts(&report, &graph);
+    let stems: Vec<&str> = charts.iter().map(|c| c.file_stem.as_str()).collect();
+    assert_eq!(stems[stems.len() - 2..], ["cache-c-hit-ratio", "cache-c-fetches"]);
+    let mut first = Vec::new();
+    for c in &charts {
+        let ChartKind::Timeline(timeline) = &c.kind else { continue };
+        let (texts, drawn) = rendered(c);
+        // Every time chart shades the warm-up and marks both instants, named.
+        let labels: Vec<(&str, f64)> = timeline.markers.iter().map(|m| (m.label.as_str(), m.at_s)).collect();
+        assert_eq!(labels, [("c: flush", 5.0), ("c: nodes 1 -> 2", 7.0)], "{}", c.file_stem);
+        for needle in ["warm-up", "c: flush", "c: nodes 1 -> 2", "time (s)"] {
+            assert!(texts.iter().any(|t| t == needle), "{}: no {needle:?} in {texts:?}", c.file_stem);
+        }
+        // The marks are dashed lines in the faults' orange: many short pieces.
+        let orange = wide_lines(&drawn.svg).into_iter().filter(|(colour, points)| colour == "#E69F00" && *points == 2);
+        assert!(orange.count() > 20, "{}: the instants are not drawn", c.file_stem);
+        first.push(drawn);
+    }
+    let hit_ratio = &charts[charts.len() - 2];
+    assert_eq!(hit_ratio.title, "c: cache hit ratio per window");
+    let ChartKind::Timeline(timeline) = &hit_ratio.kind else { panic!("a time chart") };
+    assert_eq!(timeline.y_max, Some(100.0));
+    let percent: Vec<f64> =
+        cache.series.hit_ratio().iter().map(|r| r.expect("lookups in every window") * 100.0).collect();
+    assert_eq!(timeline.series[0].values, percent);
+    let (texts, _) = rendered(hit_ratio);
+    for needle in ["hit ratio", "lookups answered from the cache (%)", "100", "0"] {
+        assert!(texts.iter().any(|t| t == needle), "no {needle:?} in {texts:?}");
+    }
+    // The flush halves the hits for a moment: the window after it (10 of 500 ms) is well
+    // below the one before.
+    assert!(percent[10] < percent[9] - 15.0, "{percent:?}");
+    let fetches = &charts[charts.len() - 1];
+    assert_eq!(fetches.title, "c: fetches reaching the backend");
+    let ChartKind::Timeline(timeline) = &fetches.kind else { panic!("a time chart") };
+    assert_eq!(timeline.series[0].values, cache.series.fetches_per_s(10.0));
+    assert_eq!(timeline.series[0].values[3], cache.series.fetches[3] as f64 * 2.0);
+    let (texts, _) = rendered(fetches);
+    for needle in ["fetches to the backend", "fetches per second"] {
+        assert!(texts.iter().any(|t| t == needle), "no {needle:?} in {texts:?}");
+    }
+    // Same seed, same bytes; another seed, another picture.
+    let again = chart::charts(&run(&model, 5, 1), &graph);
+    let timelines = again.iter().filter(|c| matches!(c.kind, ChartKind::Timeline(_)));
+    for (c, before) in timelines.zip(&first) {
+        let drawn = chart::render(c).expect("renders");
+        assert!(drawn.svg == before.svg, "{}.svg differs between two runs", c.file_stem);
+        assert!(drawn.png == before.png, "{}.png differs between two runs", c.file_stem);
+    }
+    let other = chart::charts(&run(&model, 6, 1), &graph);
+    assert_ne!(chart::render_svg(&other[other.len() - 2]).expect("renders"), first[first.len() - 2].svg);
+    // report.html has the caches table, the cache's events and both charts inline.
+    let all: Vec<chart::RenderedChart> = charts.iter().map(|c| chart::render(c).expect("renders")).collect();
+    let html = tailsim_report::html::report_html(&report, None, &all, &[]);
+    let header = "<tr><th>cache</th><th>lookups</th><th>hit ratio</th><th>stale</th><th>misses</th>\
+        <th>coalesced</th><th>fetches/s</th><th>max fetches/key</th><th>evictions</th><th>resizes (keys moved)</th></tr>";
+    assert!(html.contains(header), "no caches table in report.html");
+    let row = format!(
+        "<tr><td>c</td><td>{}</td><td>{:.2}%</td>",
+        tailsim_report::text::thousands(cache.lookups),
+        cache.hit_ratio().expect("lookups") * 100.0
+    );
+    assert!(html.contains(&row), "no row {row:?} for the cache");
+    let moved = format!("<td>1 -&gt; 2: {:.1}%</td></tr>", cache.resizes[0].moved_fraction * 100.0);
+    assert!(html.contains(&moved), "no {moved:?} in report.html");
+    assert!(html.contains("cache c: flush at 5s; nodes 1 -&gt; 2 at 7s"), "the events are not listed");
+    for stem in ["cache-c-hit-ratio", "cache-c-fetches"] {
+        let at = html.find(&format!("<figure id=\"{stem}\">")).unwrap_or_else(|| panic!("no figure {stem}"));
+        assert!(html[at..].contains("</figcaption>\n<svg"), "no SVG in the figure {stem}");
+    }
 }

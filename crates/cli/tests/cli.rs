@@ -556,6 +556,50 @@ fn no_charts_writes_only_the_summary_the_time_series_and_the_dot_file() {
     assert!(text(&out.stdout).contains("wrote summary.json and timeseries.csv in"), "{}", text(&out.stdout));
 }
 
+/// A run with a cache writes its two cache charts in both formats, and the page shows them
+/// with the caches table; `--no-charts` leaves out the pictures but not the caches' rows in
+/// timeseries.csv.
+#[test]
+fn a_cache_gets_its_charts_and_its_rows() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("cached.ron");
+    fs::write(
+        &file,
+        r#"// A cache in front of a database, flushed half-way.
+        Scenario(
+            name: "cached",
+            duration: "4s",
+            clients: [Client(name: "users", target: "api", rate: 1000.0, keys: Zipf(n: 10000, s: 1.0))],
+            caches: [Cache(name: "c", capacity: 1000, ttl: "10s")],
+            services: [
+                Service(name: "api", workers: 64, handler: [Cached("c", [Call("db")])]),
+                Service(name: "db", workers: 16, handler: [Work(Exponential(mean: "2ms"))]),
+            ],
+            faults: [CacheFlush(cache: "c", at: "2s")],
+        )"#,
+    )
+    .unwrap();
+    let (charts, bare) = (dir.path().join("charts"), dir.path().join("bare"));
+    for (out_dir, more) in [(&charts, None), (&bare, Some("--no-charts"))] {
+        let mut args = vec!["run", file.to_str().unwrap(), "--quiet", "--out", out_dir.to_str().unwrap()];
+        args.extend(more);
+        let out = tailsim(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let files = output_files(&charts);
+    for name in ["cache-c-hit-ratio.svg", "cache-c-hit-ratio.png", "cache-c-fetches.svg", "cache-c-fetches.png"] {
+        assert!(files.iter().any(|f| f == name), "no {name} in {files:?}");
+        assert!(fs::metadata(charts.join(name)).unwrap().len() > 1000, "{name} is nearly empty");
+    }
+    let html = fs::read_to_string(charts.join("report.html")).unwrap();
+    for needle in ["<th>hit ratio</th>", "<figure id=\"cache-c-hit-ratio\">", "<figure id=\"cache-c-fetches\">"] {
+        assert!(html.contains(needle), "report.html without {needle}");
+    }
+    assert_eq!(output_files(&bare), ["callgraph.dot", "summary.json", "timeseries.csv"]);
+    let csv = fs::read_to_string(bare.join("timeseries.csv")).unwrap();
+    assert_eq!(csv.lines().filter(|l| l.contains(",cache,c,hit_ratio,")).count(), 4);
+}
+
 /// A Chromium-family browser on the PATH, or named by `TAILSIM_CHROMIUM`.
 fn find_browser() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("TAILSIM_CHROMIUM") {

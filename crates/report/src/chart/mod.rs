@@ -1,7 +1,8 @@
 //! Charts of finished runs, drawn with plotters into SVG and PNG after the simulation (never
 //! inside it). [`charts`] lists what a report shows: the call graph, and for each client its
 //! latency histogram, its latency CDF (and one by class), its answers and latency over time; the
-//! services' utilisation and queue length over time. [`compare_charts`] lists a comparison's
+//! services' utilisation and queue length over time; each cache's hit ratio and fetches over
+//! time. [`compare_charts`] lists a comparison's
 //! (each client's latency CDF, p99 and goodput over time, a line per variant) and
 //! [`sweep_charts`] a sweep's (latency against load with the M/M/c theory). [`render_svg`] and
 //! [`render_png`] draw one chart. Every kind of chart shares one header (title and legend), one
@@ -32,7 +33,7 @@ use crate::sweep::Sweep;
 
 pub use latency::{CdfChart, LatencyChart};
 pub use load::{LoadChart, LoadLine, MAX_GROUPS};
-pub use timeline::{Band, NamedSeries, TimeChart, fault_bands};
+pub use timeline::{Band, Marker, NamedSeries, TimeChart, cache_markers, fault_bands};
 
 /// Width of every chart but the call graph, in pixels.
 pub const WIDTH: u32 = 960;
@@ -143,8 +144,10 @@ pub struct RenderedChart {
 
 /// Every chart of a report: the call graph; for each client a latency histogram, a latency
 /// CDF, its answers over time and its p50 and p99 over time; then every service's utilisation
-/// and queue length over time. Distributions and time series come from the first replication
-/// (titles say so when there are more).
+/// and queue length over time; then each cache's hit ratio and fetches to its backend over
+/// time. Every time chart shades the warm-up and the faults and marks the caches' events
+/// (a cache's own charts, its own). Distributions and time series come from the first
+/// replication (titles say so when there are more).
 pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
     let mut out = vec![Chart {
         file_stem: "callgraph".into(),
@@ -154,8 +157,9 @@ pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
     let Some(run) = report.runs.first() else { return out };
     let which =
         if report.replications > 1 { format!(" (replication 1 of {})", report.replications) } else { String::new() };
-    let stems = file_stems(run.clients.iter().map(|c| c.name.as_str()));
+    let stems = file_stems(run.clients.iter().map(|c| c.name.as_str()), "client");
     let bands = timeline::fault_bands(run, report.warmup_s);
+    let markers = timeline::cache_markers(run);
     for (client, stem) in run.clients.iter().zip(stems) {
         let latency = LatencyChart::of_client(client);
         out.push(Chart {
@@ -179,12 +183,12 @@ pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
         out.push(Chart {
             file_stem: format!("{stem}-over-time"),
             title: format!("{}: throughput, goodput and errors{which}", client.name),
-            kind: ChartKind::Timeline(TimeChart::answers(client, &bands)),
+            kind: ChartKind::Timeline(TimeChart::answers(client, &bands).markers(&markers)),
         });
         out.push(Chart {
             file_stem: format!("{stem}-latency-over-time"),
             title: format!("{}: latency per window{which}", client.name),
-            kind: ChartKind::Timeline(TimeChart::latency(client, &bands)),
+            kind: ChartKind::Timeline(TimeChart::latency(client, &bands).markers(&markers)),
         });
     }
     if !run.services.is_empty() {
@@ -197,14 +201,30 @@ pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
         out.push(Chart {
             file_stem: "services-utilisation".into(),
             title: format!("{}: utilisation per service{which}", report.scenario),
-            kind: ChartKind::Timeline(TimeChart::lines("busy workers (% of all)", window_s, utilisation).bands(&bands)),
+            kind: ChartKind::Timeline(
+                TimeChart::lines("busy workers (% of all)", window_s, utilisation).bands(&bands).markers(&markers),
+            ),
         });
         out.push(Chart {
             file_stem: "services-queue-length".into(),
             title: format!("{}: queue length per service{which}", report.scenario),
             kind: ChartKind::Timeline(
-                TimeChart::lines("visits waiting (time-averaged)", window_s, queue).bands(&bands),
+                TimeChart::lines("visits waiting (time-averaged)", window_s, queue).bands(&bands).markers(&markers),
             ),
+        });
+    }
+    let end_s = report.duration_s.min(report.warmup_s + run.measured_s);
+    let stems = file_stems(run.caches.iter().map(|c| c.name.as_str()), "cache");
+    for (cache, stem) in run.caches.iter().zip(stems) {
+        out.push(Chart {
+            file_stem: format!("cache-{stem}-hit-ratio"),
+            title: format!("{}: cache hit ratio per window{which}", cache.name),
+            kind: ChartKind::Timeline(TimeChart::cache_hit_ratio(cache, &bands)),
+        });
+        out.push(Chart {
+            file_stem: format!("cache-{stem}-fetches"),
+            title: format!("{}: fetches reaching the backend{which}", cache.name),
+            kind: ChartKind::Timeline(TimeChart::cache_fetches(cache, end_s, &bands)),
         });
     }
     out
@@ -222,7 +242,7 @@ pub fn compare_charts(comparison: &Comparison) -> Vec<Chart> {
             names.push(&client.name);
         }
     }
-    let stems = file_stems(names.iter().copied());
+    let stems = file_stems(names.iter().copied(), "client");
     let bands: Vec<Band> = comparison
         .variants
         .first()
@@ -417,8 +437,9 @@ mod colour {
 }
 
 /// File-name stems for names from the scenario: letters, digits, `-`, `_` kept, anything else
-/// as `-`; an empty or repeated stem gets the item's position (`client-2`).
-fn file_stems<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+/// as `-`; an empty or repeated stem gets the item's position after `fallback`, what the items
+/// are (`client-2`).
+fn file_stems<'a>(names: impl Iterator<Item = &'a str>, fallback: &str) -> Vec<String> {
     let mut seen = std::collections::BTreeSet::new();
     names
         .enumerate()
@@ -432,7 +453,7 @@ fn file_stems<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
             let mut stem = safe;
             let mut k = 1;
             while stem.is_empty() || seen.contains(&stem) || stem == "callgraph" {
-                stem = if k == 1 { format!("client-{i}") } else { format!("client-{i}-{k}") };
+                stem = if k == 1 { format!("{fallback}-{i}") } else { format!("{fallback}-{i}-{k}") };
                 k += 1;
             }
             seen.insert(stem.clone());
@@ -674,10 +695,11 @@ mod tests {
     fn file_stems_are_safe_and_unique() {
         let names = ["shoppers", "a b/c", "a-b-c", "", "ä", "callgraph", "shoppers", "client-8", "x"];
         assert_eq!(
-            file_stems(names.into_iter()),
+            file_stems(names.into_iter(), "client"),
             vec!["shoppers", "a-b-c", "client-2", "client-3", "client-4", "client-5", "client-6", "client-8", "x"]
         );
         let names = ["client-1", "?"];
-        assert_eq!(file_stems(names.into_iter()), vec!["client-1", "client-1-2"]);
+        assert_eq!(file_stems(names.into_iter(), "client"), vec!["client-1", "client-1-2"]);
+        assert_eq!(file_stems(["", "db"].into_iter(), "cache"), vec!["cache-0", "db"]);
     }
 }

@@ -1,5 +1,5 @@
-//! Lines over time with the warm-up and fault windows shaded: one generic chart that any
-//! per-window series of the summary can use. A new chart is a [`TimeChart`] with its named
+//! Lines over time with the warm-up and fault windows shaded, and instants (a cache's flush)
+//! marked: one generic chart that any per-window series of the summary can use. A new chart is a [`TimeChart`] with its named
 //! series:
 //!
 //! ```
@@ -17,7 +17,7 @@ use super::{
     Axis, DrawResult, Swatch, TICK_SIZE, colour, draw_axes, font, header, line_colour, log_axis, number_label,
     plot_area,
 };
-use crate::summary::{ClientSummary, RunSummary};
+use crate::summary::{CacheSummary, ClientSummary, RunSummary};
 
 /// The most points drawn per line: longer series are averaged over groups of windows, so a
 /// chart stays small and legible whatever the length of the run.
@@ -51,6 +51,16 @@ pub struct Band {
     pub warmup: bool,
 }
 
+/// An instant to mark with a vertical line: something that happened at once, such as a cache
+/// flush.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Marker {
+    /// What happened: `products: flush`.
+    pub label: String,
+    /// When, in seconds.
+    pub at_s: f64,
+}
+
 /// Lines over time: the x axis is seconds from the start of the run, window `i` drawn at its
 /// middle `(i + 0.5) x window_s`.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,16 +71,29 @@ pub struct TimeChart {
     pub window_s: f64,
     /// A log y axis, for latencies that span orders of magnitude.
     pub log_y: bool,
+    /// The top of a linear y axis, for a bounded quantity (a percentage); `None`: a little
+    /// above the highest value.
+    pub y_max: Option<f64>,
     /// The lines, drawn in order, each in the next colour.
     pub series: Vec<NamedSeries>,
     /// Spans shaded behind the lines.
     pub bands: Vec<Band>,
+    /// Instants marked by dashed vertical lines behind the lines, each labelled.
+    pub markers: Vec<Marker>,
 }
 
 impl TimeChart {
     /// An empty chart with a linear y axis.
     pub fn new(y_label: impl Into<String>, window_s: f64) -> TimeChart {
-        TimeChart { y_label: y_label.into(), window_s, log_y: false, series: Vec::new(), bands: Vec::new() }
+        TimeChart {
+            y_label: y_label.into(),
+            window_s,
+            log_y: false,
+            y_max: None,
+            series: Vec::new(),
+            bands: Vec::new(),
+            markers: Vec::new(),
+        }
     }
 
     /// Adds a line.
@@ -97,9 +120,21 @@ impl TimeChart {
         self
     }
 
+    /// Tops a linear y axis at `y_max` (a log axis ignores it).
+    pub fn y_max(mut self, y_max: f64) -> TimeChart {
+        self.y_max = Some(y_max);
+        self
+    }
+
     /// Shades these spans.
     pub fn bands(mut self, bands: &[Band]) -> TimeChart {
         self.bands.extend_from_slice(bands);
+        self
+    }
+
+    /// Marks these instants.
+    pub fn markers(mut self, markers: &[Marker]) -> TimeChart {
+        self.markers.extend_from_slice(markers);
         self
     }
 
@@ -132,6 +167,27 @@ impl TimeChart {
             .line("p50", values(&series.p50_ms))
             .line("p99", values(&series.p99_ms))
             .bands(bands)
+    }
+
+    /// A cache's hit ratio per window, 0 to 100%: the share of its lookups answered from the
+    /// cache, fresh or stale; windows without lookups are gaps. Marks the cache's own events.
+    pub fn cache_hit_ratio(cache: &CacheSummary, bands: &[Band]) -> TimeChart {
+        let ratio = cache.series.hit_ratio().into_iter().map(|r| r.map_or(f64::NAN, |r| r * 100.0)).collect();
+        TimeChart::new("lookups answered from the cache (%)", cache.series.window_s)
+            .y_max(100.0)
+            .line("hit ratio", ratio)
+            .bands(bands)
+            .markers(&markers_of(cache))
+    }
+
+    /// The fetches per second a cache sent to its backend in each window (misses, early and
+    /// background refreshes), over the windows of a run that ended at `end_s`. Marks the
+    /// cache's own events.
+    pub fn cache_fetches(cache: &CacheSummary, end_s: f64, bands: &[Band]) -> TimeChart {
+        TimeChart::new("fetches per second", cache.series.window_s)
+            .line("fetches to the backend", cache.series.fetches_per_s(end_s))
+            .bands(bands)
+            .markers(&markers_of(cache))
     }
 
     /// One line per named series.
@@ -187,7 +243,11 @@ impl TimeChart {
             draw_axes(&mut chart, x, y, grid)?;
             self.draw_contents(&mut chart, &series, (low, high))
         } else {
-            let high = if high.is_finite() && high > 0.0 { high * 1.1 } else { 1.0 };
+            let high = match self.y_max {
+                Some(top) if top.is_finite() && top > 0.0 => top,
+                _ if high.is_finite() && high > 0.0 => high * 1.1,
+                _ => 1.0,
+            };
             let mut chart = plot_area(&body).build_cartesian_2d(0.0..end_s, 0.0..high)?;
             draw_axes(&mut chart, x, y, grid)?;
             self.draw_contents(&mut chart, &series, (0.0, high))
@@ -212,6 +272,25 @@ impl TimeChart {
             chart.draw_series(std::iter::once(
                 EmptyElement::at((band.start_s, top))
                     + Text::new(band.label.clone(), (4, 0), font(TICK_SIZE).color(&color.mix(0.95))),
+            ))?;
+        }
+        let (start_s, end_s) = (chart.x_range().start, chart.x_range().end);
+        let inside = |m: &&Marker| m.at_s.is_finite() && m.at_s >= start_s && m.at_s <= end_s;
+        for (k, marker) in self.markers.iter().filter(inside).enumerate() {
+            let color = colour::FAULT;
+            chart.draw_series(DashedLineSeries::new(
+                [(marker.at_s, low), (marker.at_s, high)],
+                6,
+                4,
+                color.stroke_width(2),
+            ))?;
+            // Its name beside its top, in one of three rows below the bands' names, so that
+            // instants close together stay legible.
+            let top = if self.log_y { high / 1.2 } else { high * 0.97 };
+            let row = 16 * (k as i32 % 3 + 1);
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((marker.at_s, top))
+                    + Text::new(marker.label.clone(), (4, row), font(TICK_SIZE).color(&color.mix(0.95))),
             ))?;
         }
         for (i, (width_s, line)) in series.iter().enumerate() {
@@ -273,6 +352,19 @@ pub fn fault_bands(run: &RunSummary, warmup_s: f64) -> Vec<Band> {
         warmup: false,
     }));
     bands
+}
+
+/// The instants on the timelines of a run's caches: each flush, change of nodes and key change,
+/// labelled with the cache's name, in time order.
+pub fn cache_markers(run: &RunSummary) -> Vec<Marker> {
+    let mut markers: Vec<Marker> = run.caches.iter().flat_map(markers_of).collect();
+    markers.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    markers
+}
+
+/// The instants on one cache's timeline, labelled with its name.
+fn markers_of(cache: &CacheSummary) -> Vec<Marker> {
+    cache.events.iter().map(|e| Marker { label: format!("{}: {}", cache.name, e.kind), at_s: e.at_s }).collect()
 }
 
 #[cfg(test)]

@@ -40,12 +40,70 @@ fn identical_variants_differ_by_exactly_nothing() {
     for v in &c.variants[1..3] {
         let d = v.vs_first.as_ref().expect("a difference to the first");
         for m in Metric::ALL {
+            if m.is_cache() {
+                // No cache to compare: no value, no difference.
+                assert!(d.get(m).is_none() && c.cache.is_none(), "{} {m:?}", v.name);
+                continue;
+            }
             let d = d.get(m).expect("ten pairs");
             assert_eq!((d.mean, d.ci95_half_width, d.significant), (0.0, 0.0, false), "{} {m:?}", v.name);
         }
     }
     // ... while the replications themselves do vary: the intervals are not degenerate.
     assert!(c.variants[0].estimates.p99_ms.expect("ten runs").ci95_half_width > 0.0);
+}
+
+/// Hot keys expiring every second or so in front of a database, without and with single
+/// flight, and the same design again.
+const STAMPEDE: &str = r#"Scenario(
+    name: "stampede",
+    duration: "20s",
+    warmup: "2s",
+    clients: [Client(name: "users", target: "api", rate: 2000.0, keys: Zipf(n: 100, s: 1.0))],
+    caches: [Cache(name: "c", capacity: 100, ttl: "1s", ttl_spread: "500ms")],
+    services: [
+        Service(name: "api", workers: 1000, handler: [Cached("c", [Call("db")])]),
+        Service(name: "db", workers: 50, handler: [Work(Exponential(mean: "20ms"))]),
+    ],
+    variants: [
+        Variant(name: "same", set: {}),
+        Variant(name: "single-flight", set: {"caches.c.coalesce": true}),
+    ],
+)"#;
+
+/// The cache's hit ratio and largest stampede are compared like the other metrics: equal for
+/// the same design to the last bit, and single flight's one fetch per key significantly below
+/// the stampedes of the unprotected cache.
+#[test]
+fn cache_variants_compare_their_hit_ratio_and_stampede_size() {
+    let (c, broken) = compare(&variants(STAMPEDE, &[]), 3, 5, "users", Limits::default());
+    assert_eq!(broken, None);
+    assert_eq!(c.cache.as_deref(), Some("c"));
+    let same = c.variants[1].vs_first.as_ref().expect("a difference");
+    for m in [Metric::CacheHitRatio, Metric::MaxFetchesPerKey] {
+        let d = same.get(m).expect("five pairs");
+        assert_eq!((d.mean, d.ci95_half_width, d.significant), (0.0, 0.0, false), "{m:?}");
+    }
+    let base = c.variants[0].estimates.max_fetches_per_key.expect("five runs");
+    let flight = c.variants[2].estimates.max_fetches_per_key.expect("five runs");
+    assert!(base.mean > 3.0, "no stampede without protection: {base:?}");
+    assert_eq!((flight.mean, flight.ci95_half_width), (1.0, 0.0), "single flight fetches a key once at a time");
+    let d = c.variants[2].vs_first.as_ref().expect("a difference").max_fetches_per_key.expect("five pairs");
+    assert!(d.significant && d.mean < 0.0, "{d:?}");
+    // Each run's value is its summary's: the share of lookups answered from the cache.
+    let ratio = c.variants[0].runs[0].cache_hit_ratio.expect("lookups");
+    assert!((0.5..1.0).contains(&ratio), "{ratio}");
+    // The tables show the cache's columns, and say which cache they are of.
+    let table = tailsim_report::compare::render(&c);
+    for needle in ["hit ratio", "fetches/key", "of cache \"c\"", " 1.0±0.0"] {
+        assert!(table.contains(needle), "no {needle:?} in\n{table}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&c.to_json()).expect("JSON");
+    assert_eq!(json["cache"], "c");
+    assert_eq!(json["variants"][2]["estimates"]["max_fetches_per_key"]["mean"], 1.0);
+    // Without a cache the columns are left out.
+    let (none, _) = compare(&variants(MM1, &["duration=8s"]), 3, 2, "users", Limits::default());
+    assert!(!tailsim_report::compare::render(&none).contains("hit ratio"));
 }
 
 #[test]

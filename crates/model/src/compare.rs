@@ -28,7 +28,8 @@ pub fn client_index(model: &Model, name: &str) -> Option<usize> {
 
 /// Runs each variant `replications` times (on rayon's current pool; the result does not depend
 /// on the number of threads) and compares them, the first being the reference. Latency is that
-/// of the client named `client` (`null` statistics for a variant without one). For the charts,
+/// of the client named `client` (`null` statistics for a variant without one); the cache
+/// statistics are those of the first variant's first cache (`null` for a variant without it). For the charts,
 /// each variant keeps every client's latency distribution (pooled over its replications) and
 /// its first replication's time series and faults. The second value describes the first run
 /// that broke conservation of requests, if one did (a bug).
@@ -42,6 +43,8 @@ pub fn compare(
     let replications = replications.max(1);
     let clients: Vec<usize> =
         variants.iter().map(|(_, model)| client_index(model, client).unwrap_or(usize::MAX)).collect();
+    // The cache compared: the first variant's first, looked up by name in the others.
+    let cache = variants.first().and_then(|(_, model)| model.caches.first()).map(|c| c.name.as_str());
     let jobs: Vec<(usize, u32)> = (0..variants.len()).flat_map(|v| (0..replications).map(move |r| (v, r))).collect();
     let results: Vec<Outcome> = jobs
         .par_iter()
@@ -54,7 +57,7 @@ pub fn compare(
             let charted =
                 (r == 0).then(|| (VariantClient::of_run(&run), fault_bands(&run, model.warmup.as_secs_f64())));
             Outcome {
-                metrics: run_metrics(&run, clients[v]),
+                metrics: run_metrics(&run, clients[v], cache),
                 histograms: run.clients.into_iter().map(|c| c.latency_histogram).collect(),
                 charted,
                 truncated: run.truncated,
@@ -83,7 +86,7 @@ pub fn compare(
         })
         .collect();
     let scenario = variants.first().map_or("", |(_, m)| m.name.as_str());
-    (Comparison::new(scenario, seed, client, runs), broken)
+    (Comparison::new(scenario, seed, client, cache, runs), broken)
 }
 
 /// What one run of a comparison keeps.

@@ -37,12 +37,24 @@ pub enum Metric {
     Errors,
     /// Instances x measured seconds, all services: a proxy for what the design costs.
     InstanceSeconds,
+    /// The share of the compared cache's lookups answered from it (fresh or stale), 0 to 1.
+    CacheHitRatio,
+    /// The most fetches of one key of the compared cache at once: the worst stampede.
+    MaxFetchesPerKey,
 }
 
 impl Metric {
     /// Every metric, in table order.
-    pub const ALL: [Metric; 6] =
-        [Metric::P50, Metric::P99, Metric::P999, Metric::Goodput, Metric::Errors, Metric::InstanceSeconds];
+    pub const ALL: [Metric; 8] = [
+        Metric::P50,
+        Metric::P99,
+        Metric::P999,
+        Metric::Goodput,
+        Metric::Errors,
+        Metric::InstanceSeconds,
+        Metric::CacheHitRatio,
+        Metric::MaxFetchesPerKey,
+    ];
 
     /// The field name in `compare.json`.
     pub fn key(self) -> &'static str {
@@ -53,6 +65,8 @@ impl Metric {
             Metric::Goodput => "goodput_per_s",
             Metric::Errors => "errors_per_s",
             Metric::InstanceSeconds => "instance_s",
+            Metric::CacheHitRatio => "cache_hit_ratio",
+            Metric::MaxFetchesPerKey => "max_fetches_per_key",
         }
     }
 
@@ -65,11 +79,18 @@ impl Metric {
             Metric::Goodput => "goodput/s",
             Metric::Errors => "errors/s",
             Metric::InstanceSeconds => "instance-s",
+            Metric::CacheHitRatio => "hit ratio",
+            Metric::MaxFetchesPerKey => "fetches/key",
         }
     }
 
     fn is_latency(self) -> bool {
         matches!(self, Metric::P50 | Metric::P99 | Metric::P999)
+    }
+
+    /// Whether it is a statistic of the compared cache (`null` without one).
+    pub fn is_cache(self) -> bool {
+        matches!(self, Metric::CacheHitRatio | Metric::MaxFetchesPerKey)
     }
 }
 
@@ -88,6 +109,10 @@ pub struct MetricSet<T> {
     pub errors_per_s: T,
     /// [`Metric::InstanceSeconds`].
     pub instance_s: T,
+    /// [`Metric::CacheHitRatio`].
+    pub cache_hit_ratio: T,
+    /// [`Metric::MaxFetchesPerKey`].
+    pub max_fetches_per_key: T,
 }
 
 impl<T> MetricSet<T> {
@@ -100,6 +125,8 @@ impl<T> MetricSet<T> {
             goodput_per_s: f(Metric::Goodput),
             errors_per_s: f(Metric::Errors),
             instance_s: f(Metric::InstanceSeconds),
+            cache_hit_ratio: f(Metric::CacheHitRatio),
+            max_fetches_per_key: f(Metric::MaxFetchesPerKey),
         }
     }
 
@@ -112,19 +139,24 @@ impl<T> MetricSet<T> {
             Metric::Goodput => &self.goodput_per_s,
             Metric::Errors => &self.errors_per_s,
             Metric::InstanceSeconds => &self.instance_s,
+            Metric::CacheHitRatio => &self.cache_hit_ratio,
+            Metric::MaxFetchesPerKey => &self.max_fetches_per_key,
         }
     }
 }
 
 /// One replication's values: latency of client `client` (`None` when none of its requests
-/// succeeded), rates of all clients, cost of all services.
-pub fn run_metrics(run: &RunSummary, client: usize) -> MetricSet<Option<f64>> {
+/// succeeded), rates of all clients, cost of all services, and the hit ratio and largest
+/// stampede of the cache named `cache` (`None` when the run has no such cache; the hit ratio
+/// is also `None` when the cache had no lookups).
+pub fn run_metrics(run: &RunSummary, client: usize, cache: Option<&str>) -> MetricSet<Option<f64>> {
     let latency = run.clients.get(client).map(|c| &c.latency);
     let goodput: f64 = run.clients.iter().map(|c| c.goodput_per_s).sum();
     // From the count, not throughput minus goodput, so that no failures is exactly zero.
     let failed: u64 = run.clients.iter().map(|c| c.failed).sum();
     let errors = if run.measured_s > 0.0 { failed as f64 / run.measured_s } else { 0.0 };
     let instance_seconds: f64 = run.services.iter().map(|s| s.instance_seconds).sum();
+    let cache = cache.and_then(|name| run.caches.iter().find(|c| c.name == name));
     MetricSet::from_fn(|m| match m {
         Metric::P50 => latency.and_then(|l| l.p50_ms),
         Metric::P99 => latency.and_then(|l| l.p99_ms),
@@ -132,6 +164,8 @@ pub fn run_metrics(run: &RunSummary, client: usize) -> MetricSet<Option<f64>> {
         Metric::Goodput => Some(goodput),
         Metric::Errors => Some(errors),
         Metric::InstanceSeconds => Some(instance_seconds),
+        Metric::CacheHitRatio => cache.and_then(|c| c.hit_ratio()),
+        Metric::MaxFetchesPerKey => cache.map(|c| f64::from(c.max_fetches_per_key)),
     })
 }
 
@@ -236,6 +270,9 @@ pub struct Comparison {
     pub replications: u32,
     /// The client whose latency is compared.
     pub client: String,
+    /// The cache whose hit ratio and largest stampede are compared: the first variant's first
+    /// cache; `null` when it has none.
+    pub cache: Option<String>,
     /// Why the first truncated run stopped early, if any did.
     pub truncated: Option<String>,
     /// The variants in order; differences are to the first.
@@ -258,8 +295,9 @@ pub struct VariantRuns {
 }
 
 impl Comparison {
-    /// Estimates and paired differences of the variants' runs.
-    pub fn new(scenario: &str, seed: u64, client: &str, variants: Vec<VariantRuns>) -> Comparison {
+    /// Estimates and paired differences of the variants' runs, whose latency is `client`'s and
+    /// whose cache statistics are `cache`'s.
+    pub fn new(scenario: &str, seed: u64, client: &str, cache: Option<&str>, variants: Vec<VariantRuns>) -> Comparison {
         let replications = variants.first().map_or(0, |v| v.runs.len() as u32);
         let column = |runs: &[MetricSet<Option<f64>>], m: Metric| -> Vec<Option<f64>> {
             runs.iter().map(|r| *r.get(m)).collect()
@@ -284,6 +322,7 @@ impl Comparison {
             seed,
             replications,
             client: client.to_string(),
+            cache: cache.map(str::to_string),
             truncated: results.iter().find_map(|v| v.truncated.clone()),
             variants: results,
         }
@@ -300,6 +339,8 @@ impl Comparison {
 fn value(metric: Metric, x: f64) -> String {
     if metric.is_latency() {
         format_ms(x)
+    } else if metric == Metric::CacheHitRatio {
+        format!("{:.2}%", x * 100.0)
     } else if metric == Metric::InstanceSeconds {
         format!("{x:.0}")
     } else {
@@ -353,16 +394,21 @@ pub fn document(c: &Comparison) -> Document {
         c.seed
     );
     let _ = writeln!(out, "latency of client \"{}\"; goodput and errors of all clients", c.client);
+    if let Some(cache) = &c.cache {
+        let _ = writeln!(out, "hit ratio and the most fetches of one key at once of cache \"{cache}\"");
+    }
     if let Some(why) = &c.truncated {
         let _ = writeln!(out, "TRUNCATED: {why}");
     }
     out.push('\n');
+    // The cache's columns only when there is a cache to compare.
+    let metrics: Vec<Metric> = Metric::ALL.into_iter().filter(|m| c.cache.is_some() || !m.is_cache()).collect();
     let mut header = vec!["variant"];
-    header.extend(Metric::ALL.iter().map(|m| m.label()));
+    header.extend(metrics.iter().map(|m| m.label()));
     let mut table = Table::new(&header);
     for v in &c.variants {
         let mut row = vec![v.name.clone()];
-        row.extend(Metric::ALL.iter().map(|&m| estimate(m, v.estimates.get(m))));
+        row.extend(metrics.iter().map(|&m| estimate(m, v.estimates.get(m))));
         table.row(row);
     }
     out.table(table);
@@ -374,8 +420,8 @@ pub fn document(c: &Comparison) -> Document {
         for v in &c.variants[1..] {
             let mut row = vec![v.name.clone()];
             match &v.vs_first {
-                Some(d) => row.extend(Metric::ALL.iter().map(|&m| difference(m, d.get(m)))),
-                None => row.extend(Metric::ALL.iter().map(|_| "-".to_string())),
+                Some(d) => row.extend(metrics.iter().map(|&m| difference(m, d.get(m)))),
+                None => row.extend(metrics.iter().map(|_| "-".to_string())),
             }
             table.row(row);
         }

@@ -547,7 +547,7 @@ fn each_cache_gets_its_hit_ratio_and_fetches_over_time_with_its_faults_marked() 
     let hit_ratio = &charts[charts.len() - 2];
     assert_eq!(hit_ratio.title, "c: cache hit ratio per window");
     let ChartKind::Timeline(timeline) = &hit_ratio.kind else { panic!("a time chart") };
-    assert_eq!(timeline.y_max, Some(100.0));
+    assert_eq!(timeline.y_max, Some(102.0));
     let percent: Vec<f64> =
         cache.series.hit_ratio().iter().map(|r| r.expect("lookups in every window") * 100.0).collect();
     assert_eq!(timeline.series[0].values, percent);

@@ -173,8 +173,10 @@ impl TimeChart {
     /// cache, fresh or stale; windows without lookups are gaps. Marks the cache's own events.
     pub fn cache_hit_ratio(cache: &CacheSummary, bands: &[Band]) -> TimeChart {
         let ratio = cache.series.hit_ratio().into_iter().map(|r| r.map_or(f64::NAN, |r| r * 100.0)).collect();
+        // A little room above 100%, so that a cache that answers everything is not drawn on the
+        // frame.
         TimeChart::new("lookups answered from the cache (%)", cache.series.window_s)
-            .y_max(100.0)
+            .y_max(102.0)
             .line("hit ratio", ratio)
             .bands(bands)
             .markers(&markers_of(cache))

@@ -269,6 +269,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                                 handler,
                                 // Class "a" is always sent (by client 0), so it may have a handler.
                                 handlers: for_a.map(|steps| BTreeMap::from([("a".to_string(), steps)])).unwrap_or_default(),
+                                // Services of one worker stop statements past 20 ms.
+                                statement_timeout: (workers == 1).then(|| Dur(SimDuration::from_millis(20))),
                                 replication: replicated.then(|| Replication {
                                     writes: vec!["a".into()],
                                     lag: Some(DistSpec::Exponential { mean: Dur(SimDuration::from_millis(5)) }),

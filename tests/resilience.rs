@@ -787,3 +787,23 @@ fn a_dropped_async_visit_ends_its_cache_fetch() {
     // The run ends empty, so Little's law holds exactly at each service.
     assert!(run.services.iter().all(|s| s.littles_law.relative_error < 1e-9), "{:?}", run.services);
 }
+
+/// A statement timeout stops a `Work` step at the limit: each 2 s statement under a 1 s timeout
+/// fails after exactly 1 s, holding its worker for exactly 1 s, and is counted.
+#[test]
+fn a_statement_timeout_stops_work_at_the_limit() {
+    let text = r#"Scenario(
+        name: "statement-timeout",
+        duration: "100s",
+        clients: [Client(name: "users", target: "db", rate: 10.0, arrivals: Constant)],
+        services: [Service(name: "db", workers: 100, statement_timeout: "1s", handler: [Work(Constant("2s"))])],
+    )"#;
+    let report = run(&load(text), 1, 1);
+    let (client, db) = (&report.runs[0].clients[0], &report.runs[0].services[0]);
+    assert_eq!(client.succeeded, 0);
+    assert_eq!(client.failures.error, client.failed);
+    assert_eq!(db.statement_timeouts, Some(client.failed));
+    assert_eq!(client.failure_latency.max_ms, Some(1000.0));
+    // Ten statements a second, each holding a worker for 1 s, on 100 workers.
+    assert!((db.utilisation - 0.1).abs() < 1e-3, "{}", db.utilisation);
+}

@@ -429,3 +429,22 @@ fn every_bundled_scenario_loads_and_runs() {
         }
     }
 }
+
+const POOL_EXHAUSTION: &str = include_str!("../scenarios/pool-exhaustion.ron");
+
+/// The header's claims: with retries the slow reports fill the pool and a few percent of all
+/// requests fail; without retries, or with a statement timeout, only the reports do.
+#[test]
+fn pool_exhaustion_from_retried_slow_queries_and_its_fixes() {
+    let run_with = |set: &[&str]| run(&load_with(POOL_EXHAUSTION, set), 1, 1).runs.remove(0);
+    let base = run_with(&[]);
+    let reports = base.clients[0].classes[1].arrivals;
+    assert!(base.edges[1].bulkhead_full > 10_000, "{:?}", base.edges[1]);
+    assert!(base.clients[0].failed > 20 * reports, "{} failed, {reports} reports", base.clients[0].failed);
+    for fix in [&["clients.users.policy.retry=(attempts: 1)"][..], &["services.db.statement_timeout=2s"]] {
+        let fixed = run_with(fix);
+        assert_eq!(fixed.edges[1].bulkhead_full, 0, "{fix:?}");
+        assert_eq!(fixed.clients[0].failed, fixed.clients[0].classes[1].failed, "{fix:?}: only reports fail");
+        assert!(fixed.clients[0].latency.p99_ms.unwrap() < 50.0, "{fix:?}");
+    }
+}

@@ -306,6 +306,8 @@ pub struct ServiceModel {
     pub faults: Vec<FaultWindow>,
     /// Primary and read replicas, if any.
     pub replication: Option<ReplicationModel>,
+    /// The longest a `Work` step may run before it is stopped and the visit fails.
+    pub statement_timeout: Option<SimDuration>,
 }
 
 /// A compiled autoscaler (see [`scenario::Autoscale`]).
@@ -926,6 +928,18 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
             handler_of_class,
             concurrency: s.concurrency,
             faults: Vec::new(),
+            statement_timeout: s.statement_timeout.map(|d| d.0).filter(|d| {
+                let valid = *d > SimDuration::ZERO;
+                if !valid {
+                    error(
+                        Diagnostic::error("`statement_timeout` must be longer than zero")
+                            .at_path(&path)
+                            .at(at)
+                            .with_hint("leave it out for statements that may run for ever"),
+                    );
+                }
+                valid
+            }),
             replication: s.replication.as_ref().map(|r| {
                 if s.instances < 2 || !matches!(s.balancer, Balancer::RoundRobin) {
                     error(

@@ -344,7 +344,7 @@ pub struct Client {
     pub classes: Vec<Class>,
     /// Which item each request is about, for caches and key-routed services:
     /// `Zipf(n: 100000, s: 1.1)`. A class may draw from its own. Default: none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub keys: Option<Keys>,
 }
 
@@ -466,7 +466,7 @@ pub struct Class {
     #[serde(default)]
     pub priority: i32,
     /// The class's own key distribution, in place of the client's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub keys: Option<Keys>,
 }
 
@@ -569,8 +569,13 @@ pub struct Service {
     /// `instances` is where it starts.
     #[serde(default)]
     pub autoscale: Option<Autoscale>,
+    /// A statement timeout: a `Work` step that would run longer is stopped at this limit, its
+    /// worker freed, and the visit fails with an error (as a database cancels a query that ran
+    /// past `statement_timeout`). Default: none.
+    #[serde(default)]
+    pub statement_timeout: Option<Duration>,
     /// A primary (instance 0) and read replicas (the others). Default: none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub replication: Option<Replication>,
 }
 

@@ -221,6 +221,8 @@ enum Event {
     ScheduledMin { service: u32, index: u32 },
     /// Something happens to a cache (a flush, a resize, a key change).
     Cache(u32),
+    /// A frame's `Work` step reached its service's statement timeout: it stops and fails.
+    StatementTimeout(u32),
     /// Fault `fault` of a service (a `Crash`) strikes: its instances lose what they hold.
     Crash { service: u32, fault: u32 },
     /// Balancers start (`skip`) or stop skipping the instances of crash `fault` of a service.
@@ -679,6 +681,8 @@ struct ServiceState {
     /// (the active instances no key is pinned to).
     placement: Option<Placement>,
     shards: Vec<u32>,
+    /// Visits stopped by the statement timeout.
+    statement_timeouts: u64,
     /// The active count `shards` was built for (0: not yet), and each change since.
     shards_for: u32,
     resizes: Vec<CacheResize>,
@@ -992,6 +996,7 @@ impl<'m> World<'m> {
                     },
                     shards: Vec::new(),
                     shards_for: 0,
+                    statement_timeouts: 0,
                     resizes: Vec::new(),
                     visible_at: BTreeMap::new(),
                     prune_at: 1024,
@@ -1649,6 +1654,17 @@ impl<'m> World<'m> {
         match event {
             Event::Arrival(c) => self.on_arrival(c),
             Event::StepDone(f) => self.advance(f),
+            Event::StatementTimeout(f) => {
+                let frame = &self.frames[f as usize];
+                if frame.cancelled {
+                    // Cancelled, or lost in a crash, while it ran: it ends as any step's end would.
+                    self.advance(f);
+                } else {
+                    let service = &mut self.services[frame.service as usize];
+                    service.statement_timeouts += u64::from(frame.counted);
+                    self.finish(f, Outcome::Failed(FailureKind::Error));
+                }
+            }
             Event::WarmupEnd => self.on_warmup_end(),
             Event::WindowEnd => self.on_window_end(),
             Event::RequestHedge { request, token } => self.on_request_hedge(request, token),
@@ -2734,12 +2750,17 @@ impl<'m> World<'m> {
                     if faults.slowdown != 1.0 {
                         d = SimDuration::from_nanos_f64(d.as_nanos() as f64 * faults.slowdown);
                     }
+                    // A statement that would outrun the timeout is stopped at it.
+                    let killed = model.statement_timeout.is_some_and(|limit| d > limit);
+                    if killed && let Some(limit) = model.statement_timeout {
+                        d = limit;
+                    }
                     let done = if self.services[s].has_faults {
                         frozen_end(&model.faults, local, self.now, d)
                     } else {
                         self.now + d
                     };
-                    self.events.schedule(done, Event::StepDone(f));
+                    self.events.schedule(done, if killed { Event::StatementTimeout(f) } else { Event::StepDone(f) });
                     return;
                 }
                 Some(Step::Call { edge, .. }) => {
@@ -3439,6 +3460,7 @@ impl<'m> World<'m> {
                         .map(|i| self.instances[(s.first_instance + i) as usize].arrivals)
                         .collect(),
                     resizes: s.resizes.clone(),
+                    statement_timeouts: m.statement_timeout.map(|_| s.statement_timeouts),
                     replication: m
                         .replication
                         .as_ref()

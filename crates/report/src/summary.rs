@@ -492,6 +492,9 @@ pub struct ServiceSummary {
     /// keys each moved (absent when there were none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resizes: Vec<CacheResize>,
+    /// Visits stopped by the service's statement timeout (absent without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement_timeouts: Option<u64>,
     /// Reads and stale reads at the replicas of a replicated service (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replication: Option<ReplicationSummary>,

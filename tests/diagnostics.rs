@@ -348,6 +348,44 @@ fn retries_without_backoff_after_timeouts_are_warned_about() {
     assert!(tailsim_model::load(&with_backoff, &[]).expect("valid").1.is_empty());
 }
 
+/// A connection limit warns about the calls it cannot count (no pool) and about pools that want
+/// more than it allows, at the start or at the autoscaler's most instances; 0 is an error.
+#[test]
+fn connection_limits_are_checked_against_the_pools() {
+    let limited = |db: &str, api: &str, call: &str| {
+        valid()
+            .replace(r#"Service(name: "db","#, &format!(r#"Service(name: "db", {db}"#))
+            .replace(r#"Service(name: "api","#, &format!(r#"Service(name: "api", {api}"#))
+            .replace(r#"Call("db")"#, call)
+    };
+    let messages = |text: &str| -> Vec<String> {
+        tailsim_model::load(text, &[]).expect("valid").1.into_iter().map(|w| w.message).collect()
+    };
+    let pool = r#"Call("db", (bulkhead: (max_concurrent: 10, scope: PerInstance)))"#;
+    assert_eq!(
+        messages(&limited("max_connections: 100,", "", r#"Call("db")"#)),
+        [r#"the calls from "api" to "db" hold no pooled connection, so its `max_connections` does not count them"#]
+    );
+    assert!(messages(&limited("max_connections: 100,", "instances: 10,", pool)).is_empty());
+    assert_eq!(
+        messages(&limited("max_connections: 100,", "instances: 11,", pool)),
+        [
+            "its callers' pools want 110 connections when they start, and it accepts 100: the last pools to open get what is left, or none, and fail their calls"
+        ]
+    );
+    assert_eq!(
+        messages(&limited("max_connections: 100,", "instances: 10, autoscale: (target: 0.5, max: 12),", pool)),
+        [
+            "scaled to their most instances, its callers' pools would want 120 connections, and it accepts 100: instances started beyond that fail their calls"
+        ]
+    );
+    let d = only_error(&limited("max_connections: 0,", "", pool));
+    assert_eq!(
+        (d.message.as_str(), d.path.as_deref()),
+        ("`max_connections` must be between 1 and 10000000, got 0", Some(r#"services[1] "db""#))
+    );
+}
+
 /// A variant's bad path or value is an error of the scenario, found by `load` (so by `run`
 /// and `check` too), pointing at the variant's key with a hint.
 #[test]

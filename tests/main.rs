@@ -10,6 +10,7 @@ mod callgraph;
 mod charts;
 mod classes;
 mod compare;
+mod connections;
 mod crash;
 mod data;
 mod determinism;

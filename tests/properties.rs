@@ -9,8 +9,8 @@ use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
     Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Cache, CacheScope, Class, Client,
     Concurrency, Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter, Keys,
-    LimitMode, Losers, ParallelOptions, Policy, Queue, RateLimit, Replication, Retry, Routing, Scenario, ScheduledMin,
-    Service, Shape, Step, Throttle, Wait,
+    LimitMode, Losers, ParallelOptions, Policy, PoolScope, Queue, RateLimit, Replication, Retry, Routing, Scenario,
+    ScheduledMin, Service, Shape, Step, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -74,8 +74,9 @@ fn policy() -> impl Strategy<Value = Policy> {
                     FailureKind::Rejected,
                     FailureKind::BreakerOpen,
                     FailureKind::BulkheadFull,
+                    FailureKind::NoConnection,
                 ],
-                0..=5,
+                0..=6,
             ),
             budget,
         )
@@ -111,9 +112,12 @@ fn policy() -> impl Strategy<Value = Policy> {
             burst,
             mode: if delay { LimitMode::Delay } else { LimitMode::Reject },
         }));
-    let bulkhead = prop::option::of(
-        (1u32..8, micros(0..20_000)).prop_map(|(max_concurrent, max_wait)| Bulkhead { max_concurrent, max_wait }),
-    );
+    let bulkhead = prop::option::of((1u32..8, micros(0..20_000)).prop_map(|(max_concurrent, max_wait)| Bulkhead {
+        max_concurrent,
+        max_wait,
+        // Odd sizes live in each instance of the caller.
+        scope: if max_concurrent % 2 == 1 { PoolScope::PerInstance } else { PoolScope::Shared },
+    }));
     (
         prop::option::of(micros(1..50_000)),
         prop::option::of(micros(0..100_000)),
@@ -271,6 +275,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                                 handlers: for_a.map(|steps| BTreeMap::from([("a".to_string(), steps)])).unwrap_or_default(),
                                 // Services of one worker stop statements past 20 ms.
                                 statement_timeout: (workers == 1).then(|| Dur(SimDuration::from_millis(20))),
+                                // Some services take few connections: their callers' pools starve.
+                                max_connections: (workers % 3 == 1).then_some(3 + instances),
                                 replication: replicated.then(|| Replication {
                                     writes: vec!["a".into()],
                                     lag: Some(DistSpec::Exponential { mean: Dur(SimDuration::from_millis(5)) }),

@@ -179,6 +179,62 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
             );
         }
     }
+    out.extend(connection_warnings(model, source));
+    out
+}
+
+/// Warnings on services with `max_connections`: calls that hold no pooled connection (the
+/// limit cannot count them), and pools that want more connections than there are, when they
+/// start or once their service has scaled to its most instances.
+fn connection_warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, service) in model.services.iter().enumerate() {
+        let Some(limit) = service.max_connections else { continue };
+        let path = format!("services[{i}] \"{}\"", service.name);
+        let (mut at_start, mut at_most) = (0u64, 0u64);
+        for edge in model.edges.iter().filter(|e| e.to.0 as usize == i) {
+            let Some(pool) = edge.policy.bulkhead else {
+                out.push(
+                    Diagnostic::warning(format!(
+                        "the calls from \"{}\" to \"{}\" hold no pooled connection, so its `max_connections` does not count them",
+                        edge.from, service.name
+                    ))
+                    .at_path(&edge.path)
+                    .with_hint("give the call its connection pool: bulkhead: (max_concurrent: 10, scope: PerInstance)"),
+                );
+                continue;
+            };
+            let (start, most) = match edge.caller {
+                Some(caller) if pool.per_instance => {
+                    let caller = &model.services[caller.0 as usize];
+                    (caller.instances, caller.max_instances())
+                }
+                _ => (1, 1),
+            };
+            at_start += u64::from(pool.places) * u64::from(start);
+            at_most += u64::from(pool.places) * u64::from(most);
+        }
+        let limit_64 = u64::from(limit);
+        if at_start > limit_64 {
+            out.push(
+                Diagnostic::warning(format!(
+                    "its callers' pools want {at_start} connections when they start, and it accepts {limit}: the last pools to open get what is left, or none, and fail their calls"
+                ))
+                .at_path(&path)
+                .at(locate_name(source, &service.name))
+                .with_hint("raise `max_connections`, or make the pools smaller"),
+            );
+        } else if at_most > limit_64 {
+            out.push(
+                Diagnostic::warning(format!(
+                    "scaled to their most instances, its callers' pools would want {at_most} connections, and it accepts {limit}: instances started beyond that fail their calls"
+                ))
+                .at_path(&path)
+                .at(locate_name(source, &service.name))
+                .with_hint("cap the autoscaler's `max`, make the pools smaller, or raise `max_connections`"),
+            );
+        }
+    }
     out
 }
 

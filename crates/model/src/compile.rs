@@ -24,6 +24,8 @@ pub const MAX_RATE_PER_S: f64 = 1e9;
 pub const MAX_USERS: u32 = 10_000_000;
 /// The most request classes a scenario may have (the default class included).
 pub const MAX_CLASSES: usize = 64;
+/// The most connections a service may accept (`max_connections`).
+pub const MAX_CONNECTIONS: u32 = 10_000_000;
 /// The most calls one `Parallel` step may make.
 pub const MAX_PARALLEL: usize = 100;
 
@@ -138,6 +140,8 @@ pub struct Edge {
     pub path: String,
     /// The service called.
     pub to: ServiceId,
+    /// The calling service; `None` for a client.
+    pub caller: Option<ServiceId>,
     /// What the caller does about slow and failed calls.
     pub policy: CallPolicy,
 }
@@ -159,10 +163,21 @@ pub struct CallPolicy {
     pub throttle: Option<(f64, SimDuration)>,
     /// Hedging, on `Call` steps only.
     pub hedge: Option<HedgePolicy>,
-    /// The bulkhead: places, and the longest wait for one.
-    pub bulkhead: Option<(u32, SimDuration)>,
+    /// The bulkhead (connection pool).
+    pub bulkhead: Option<BulkheadPolicy>,
     /// The rate limiter.
     pub rate_limit: Option<scenario::RateLimit>,
+}
+
+/// A compiled bulkhead: a connection pool on an edge.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BulkheadPolicy {
+    /// Places (connections) of one pool.
+    pub places: u32,
+    /// The longest an attempt waits for a place.
+    pub max_wait: SimDuration,
+    /// One pool per instance of the calling service, rather than one for the edge.
+    pub per_instance: bool,
 }
 
 /// A compiled hedging policy.
@@ -231,7 +246,7 @@ pub struct RetryPolicy {
     /// The wait before each retry.
     pub backoff: Backoff,
     /// Whether each kind of failure is retried, indexed by [`FailureKind`] as `usize`.
-    pub retry_on: [bool; 7],
+    pub retry_on: [bool; 8],
     /// The retry budget, if any.
     pub budget: Option<BudgetPolicy>,
 }
@@ -308,6 +323,8 @@ pub struct ServiceModel {
     pub replication: Option<ReplicationModel>,
     /// The longest a `Work` step may run before it is stopped and the visit fails.
     pub statement_timeout: Option<SimDuration>,
+    /// The most connections callers' pools may hold to it; `None`: no limit.
+    pub max_connections: Option<u32>,
 }
 
 /// A compiled autoscaler (see [`scenario::Autoscale`]).
@@ -690,7 +707,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         match resolve(&c.target) {
             Some(target) => {
                 let edge = edges.len() as u32;
-                edges.push(Edge { from: c.name.clone(), path: path.clone(), to: target, policy });
+                edges.push(Edge { from: c.name.clone(), path: path.clone(), to: target, caller: None, policy });
                 let total: f64 = c.classes.iter().map(|k| k.weight).sum();
                 let mut cumulative = 0.0;
                 let client_classes = c
@@ -936,6 +953,18 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                             .at_path(&path)
                             .at(at)
                             .with_hint("leave it out for statements that may run for ever"),
+                    );
+                }
+                valid
+            }),
+            max_connections: s.max_connections.filter(|&n| {
+                let valid = (1..=MAX_CONNECTIONS).contains(&n);
+                if !valid {
+                    error(
+                        Diagnostic::error(format!("`max_connections` must be between 1 and {MAX_CONNECTIONS}, got {n}"))
+                            .at_path(&path)
+                            .at(at)
+                            .with_hint("leave it out for no limit"),
                     );
                 }
                 valid
@@ -1514,7 +1543,8 @@ fn add_edge(
 ) -> Option<(u32, ServiceId)> {
     match cx.ids.get(target) {
         Some(&id) => {
-            edges.push(Edge { from: from.to_string(), path: path.to_string(), to: id, policy });
+            let caller = cx.ids.get(from).copied();
+            edges.push(Edge { from: from.to_string(), path: path.to_string(), to: id, caller, policy });
             Some((edges.len() as u32 - 1, id))
         }
         None => {
@@ -1577,7 +1607,7 @@ fn compile_policy(policy: &scenario::Policy, path: &str, error: &mut impl FnMut(
             }
             BudgetPolicy { ratio: b.ratio, min_per_s: b.min_per_s, window: b.window.0 }
         });
-        let mut retry_on = [false; 7];
+        let mut retry_on = [false; 8];
         for kind in &r.on {
             retry_on[*kind as usize] = true;
         }
@@ -1674,7 +1704,11 @@ fn compile_policy(policy: &scenario::Policy, path: &str, error: &mut impl FnMut(
                 .at_path(path),
             );
         }
-        (b.max_concurrent, b.max_wait.0)
+        BulkheadPolicy {
+            places: b.max_concurrent,
+            max_wait: b.max_wait.0,
+            per_instance: b.scope == scenario::PoolScope::PerInstance,
+        }
     });
     CallPolicy {
         timeout,

@@ -204,8 +204,9 @@ fn policy_words(policy: &CallPolicy) -> Vec<String> {
         };
         words.push(format!("rate limit {}/s{mode}", limit.rate));
     }
-    if let Some((places, _)) = policy.bulkhead {
-        words.push(format!("bulkhead {places}"));
+    if let Some(bulkhead) = policy.bulkhead {
+        let each = if bulkhead.per_instance { " per instance" } else { "" };
+        words.push(format!("bulkhead {}{each}", bulkhead.places));
     }
     words
 }

@@ -577,6 +577,13 @@ pub struct Service {
     /// A primary (instance 0) and read replicas (the others). Default: none.
     #[serde(default)]
     pub replication: Option<Replication>,
+    /// The most connections the service accepts, all callers together (a database's
+    /// `max_connections`). Connections are held by the callers' pools (a `bulkhead` on the
+    /// call): each takes its `max_concurrent` when its instance starts, as many as are left, and
+    /// gives them back when its instance stops or crashes; a pool that got none fails its calls
+    /// at once (`NoConnection`). Default: no limit.
+    #[serde(default)]
+    pub max_connections: Option<u32>,
 }
 
 /// The Kubernetes HPA's rule on worker utilisation: every `interval`,
@@ -910,6 +917,21 @@ pub struct Bulkhead {
     /// How long an attempt may wait for a place. Resilience4j's default: 0.
     #[serde(default)]
     pub max_wait: Duration,
+    /// One pool for every instance of the caller (`Shared`, the default), or one in each
+    /// instance (`PerInstance`), as a connection pool or a bulkhead lives in each process.
+    #[serde(default)]
+    pub scope: PoolScope,
+}
+
+/// Where a bulkhead (a connection pool) lives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PoolScope {
+    /// One pool shared by every instance of the caller.
+    #[default]
+    Shared,
+    /// One pool in each instance of the calling service, each with `max_concurrent` places (a
+    /// client is one process: it has one pool either way).
+    PerInstance,
 }
 
 fn twenty_five() -> u32 {
@@ -1091,6 +1113,9 @@ pub enum FailureKind {
     BulkheadFull,
     /// The caller's rate limiter had no token (in `Reject` mode).
     RateLimited,
+    /// The caller's connection pool has no connection: when it started, the service's
+    /// `max_connections` were all taken by other pools.
+    NoConnection,
 }
 
 /// A retry budget in the manner of Finagle's `RetryBudget`: retries are allowed while those in

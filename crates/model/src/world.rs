@@ -225,8 +225,10 @@ enum Event {
     StatementTimeout(u32),
     /// Fault `fault` of a service (a `Crash`) strikes: its instances lose what they hold.
     Crash { service: u32, fault: u32 },
-    /// Balancers start (`skip`) or stop skipping the instances of crash `fault` of a service.
-    Health { service: u32, fault: u32, skip: bool },
+    /// Balancers notice crash `fault` of a service and start routing around its instances.
+    Noticed { service: u32, fault: u32 },
+    /// The instances of crash `fault` of a service restart.
+    Restart { service: u32, fault: u32 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -301,8 +303,8 @@ struct Frame {
     wait_width: u32,
     /// Hedges still to send in the current wait.
     hedges_left: u32,
-    /// The edge whose bulkhead place this visit holds (`NO_EDGE`: none).
-    place_on_edge: u32,
+    /// The pool whose place (connection) this visit holds (`NO_POOL`: none).
+    place_pool: u32,
     /// Successes still needed to end the wait.
     wait_successes: u32,
     /// Failures the wait can still absorb before it fails.
@@ -398,6 +400,8 @@ struct CallState {
     sent: u32,
     /// Set while the current attempt waits for a bulkhead place.
     place_timer: Option<EventKey>,
+    /// The pool its attempts take their places from (`NO_POOL`: the edge has none).
+    pool: u32,
     /// The request's class and key, passed on to each attempt.
     tag: Tag,
 }
@@ -487,6 +491,7 @@ struct EdgeCounts {
     hedges_won: u64,
     bulkhead_full: u64,
     rate_limited: u64,
+    no_connection: u64,
     cancelled: u64,
 }
 
@@ -543,8 +548,19 @@ impl Bucket {
     }
 }
 
-/// A bulkhead's state: places in use, and `(call, incarnation)` of the attempts waiting.
+/// A bulkhead's (a connection pool's) state: its places, those in use, and `(call,
+/// incarnation)` of the attempts waiting for one. Towards a service that limits connections
+/// its places are the connections it holds, which it takes when its instance starts and gives
+/// back when it stops; otherwise they are its size, always.
 struct Pool {
+    /// The edge it is on.
+    edge: u32,
+    /// Whether its places are connections to a service that limits them.
+    limited: bool,
+    /// Places it has.
+    places: u32,
+    /// Places it wants: its size while its instance runs, 0 once it stopped or crashed.
+    target: u32,
     in_use: u32,
     waiting: VecDeque<(u32, u32)>,
 }
@@ -560,7 +576,8 @@ impl EdgeCounts {
             | FailureKind::BreakerOpen
             | FailureKind::Throttled
             | FailureKind::BulkheadFull
-            | FailureKind::RateLimited => {}
+            | FailureKind::RateLimited
+            | FailureKind::NoConnection => {}
         }
     }
 }
@@ -576,8 +593,11 @@ struct EdgeState {
     throttle: Option<PairWindow>,
     /// Observed call latencies, for hedging at a percentile.
     observed: Option<Observed>,
-    /// The bulkhead's places in use and the attempts waiting for one.
-    bulkhead: Option<Pool>,
+    /// The edge's first pool in [`World::pools`] (`NO_POOL`: no bulkhead); with one pool per
+    /// instance of the caller, instance `k`'s is `pools + k`.
+    pools: u32,
+    /// One pool per instance of the calling service.
+    per_instance: bool,
     /// The rate limiter's bucket.
     rate_limit: Option<Bucket>,
     counts: EdgeCounts,
@@ -662,6 +682,17 @@ struct ServiceState {
     fault_lost: Vec<u64>,
     /// Instances the balancer skips now: crashed, and noticed.
     skipped: u32,
+    /// Connections callers' pools may still take (with `max_connections`), the most held at
+    /// once, and those pools asked for when they started and did not get.
+    connections_free: u32,
+    connections_peak: u32,
+    connections_refused: u64,
+    /// The pools holding connections to this service (with `max_connections`), in the order
+    /// they fill when connections come back.
+    pools_in: Vec<u32>,
+    /// The first pool of each edge from this service with one pool per instance towards a
+    /// service that limits connections: instance `k`'s pool is `first + k`.
+    pools_out: Vec<u32>,
     /// Time in the system of the dropped, shed and lost visits, for Little's law.
     dropped_ns: u128,
     wasted_ns: u128,
@@ -743,6 +774,9 @@ struct Instance {
     cancelled_in_queue: u32,
     /// Crashes that balancers route around now (noticed, not yet restarted); 0: taking traffic.
     skipped: u32,
+    /// Stopped by the autoscaler with visits still inside: its pools keep their connections
+    /// until it has finished them.
+    draining: bool,
 }
 
 /// One replication of a model.
@@ -767,6 +801,8 @@ struct World<'m> {
     /// Scratch stack of frames to cancel.
     cancel_stack: Vec<u32>,
     caches: Vec<CacheState>,
+    /// Every edge's bulkhead pools (see [`EdgeState::pools`]).
+    pools: Vec<Pool>,
     /// The cache fetches frames are running.
     fetches: Slab<Fetch>,
     /// Scratch list of the frames a finished fetch wakes.
@@ -787,8 +823,9 @@ struct World<'m> {
     window_end: SimTime,
 }
 
-/// `Frame::place_on_edge` of a visit that holds no bulkhead place.
-const NO_EDGE: u32 = u32::MAX;
+/// `Frame::place_pool` of a visit that holds no bulkhead place, and `EdgeState::pools` of an
+/// edge without a bulkhead.
+const NO_POOL: u32 = u32::MAX;
 /// `Frame::branches` of a wait whose calls are not tracked.
 const NO_LIST: u32 = u32::MAX;
 /// `Frame::fetch` of a frame that fetches nothing.
@@ -944,6 +981,7 @@ impl<'m> World<'m> {
                         lower: vec![VecDeque::new(); levels.saturating_sub(1)],
                         cancelled_in_queue: 0,
                         skipped: 0,
+                        draining: false,
                     });
                 }
                 ServiceState {
@@ -977,6 +1015,11 @@ impl<'m> World<'m> {
                     lost: 0,
                     fault_lost: vec![0; s.faults.len()],
                     skipped: 0,
+                    connections_free: s.max_connections.unwrap_or(0),
+                    connections_peak: 0,
+                    connections_refused: 0,
+                    pools_in: Vec::new(),
+                    pools_out: Vec::new(),
                     dropped_ns: 0,
                     wasted_ns: 0,
                     arrivals_total: 0,
@@ -1008,7 +1051,36 @@ impl<'m> World<'m> {
         // An edge's stream is named by its caller, its callee and its rank among the edges
         // between the two, so adding an edge elsewhere changes none of its numbers.
         let mut edges: Vec<EdgeState> = Vec::with_capacity(model.edges.len());
+        let mut pools = Vec::new();
+        let mut services: Vec<ServiceState> = services;
         for (i, e) in model.edges.iter().enumerate() {
+            // Its pools: one, or one per instance slot of the calling service. A pool towards a
+            // service that limits connections starts empty and takes them in `start`.
+            let first_pool = pools.len() as u32;
+            let per_instance = e.policy.bulkhead.is_some_and(|b| b.per_instance) && e.caller.is_some();
+            if let Some(bulkhead) = e.policy.bulkhead {
+                let limited = model.services[e.to.0 as usize].max_connections.is_some();
+                let slots = match e.caller {
+                    Some(caller) if per_instance => model.services[caller.0 as usize].max_instances(),
+                    _ => 1,
+                };
+                for slot in 0..slots {
+                    let running =
+                        !per_instance || e.caller.is_some_and(|c| slot < model.services[c.0 as usize].instances);
+                    let target = if running { bulkhead.places } else { 0 };
+                    let places = if limited { 0 } else { bulkhead.places };
+                    if limited {
+                        services[e.to.0 as usize].pools_in.push(pools.len() as u32);
+                    }
+                    pools.push(Pool { edge: i as u32, limited, places, target, in_use: 0, waiting: VecDeque::new() });
+                }
+                if limited
+                    && per_instance
+                    && let Some(caller) = e.caller
+                {
+                    services[caller.0 as usize].pools_out.push(first_pool);
+                }
+            }
             let rank = model.edges[..i].iter().filter(|o| o.from == e.from && o.to == e.to).count();
             let to = &model.services[e.to.0 as usize].name;
             edges.push(EdgeState {
@@ -1023,7 +1095,8 @@ impl<'m> World<'m> {
                     .map(|b| Budget { window: PairWindow::new(b.window) }),
                 breaker: e.policy.breaker.as_ref().map(|b| Breaker::new(b, SimTime::ZERO + model.warmup)),
                 throttle: e.policy.throttle.map(|(_, window)| PairWindow::new(window)),
-                bulkhead: e.policy.bulkhead.map(|_| Pool { in_use: 0, waiting: VecDeque::new() }),
+                pools: if e.policy.bulkhead.is_some() { first_pool } else { NO_POOL },
+                per_instance,
                 rate_limit: e.policy.rate_limit.as_ref().map(|l| Bucket { tokens: l.burst, at: SimTime::ZERO }),
                 observed: match e.policy.hedge.map(|h| h.delay) {
                     Some(HedgeDelay::Quantile(q)) => {
@@ -1062,6 +1135,7 @@ impl<'m> World<'m> {
                 })
                 .collect(),
             fetches: Slab::new(),
+            pools,
             wake: Vec::new(),
             clients,
             services,
@@ -1079,6 +1153,10 @@ impl<'m> World<'m> {
     }
 
     fn start(&mut self) {
+        // Connection pools open in order, each taking what is left of its service's connections.
+        for p in 0..self.pools.len() as u32 {
+            self.fill_pool(p, true);
+        }
         for c in 0..self.clients.len() {
             match &self.model.clients[c].closed {
                 None => self.schedule_arrival(c as u32),
@@ -1109,11 +1187,11 @@ impl<'m> World<'m> {
                     self.events.schedule(fault.start, Event::Crash { service, fault: fault_index });
                 }
                 let noticed = fault.start.saturating_add(detected_after);
-                if noticed < fault.end && noticed < end {
-                    self.events.schedule(noticed, Event::Health { service, fault: fault_index, skip: true });
-                    if fault.end < end {
-                        self.events.schedule(fault.end, Event::Health { service, fault: fault_index, skip: false });
-                    }
+                if detected_after > SimDuration::ZERO && noticed < fault.end && noticed < end {
+                    self.events.schedule(noticed, Event::Noticed { service, fault: fault_index });
+                }
+                if fault.start < fault.end && fault.end < end {
+                    self.events.schedule(fault.end, Event::Restart { service, fault: fault_index });
                 }
             }
             if let Some(policy) = &model.autoscale {
@@ -1201,6 +1279,19 @@ impl<'m> World<'m> {
                 let since = service.active_since.pop().unwrap_or(now);
                 service.instance_count.leave(since, now, from);
             }
+            let service = &self.services[s as usize];
+            if !service.pools_out.is_empty() {
+                // The stopped instances close their pools once they have finished their visits.
+                let (first, active) = (service.first_instance, service.active);
+                for slot in active..active + stop {
+                    let inst = &mut self.instances[(first + slot) as usize];
+                    if inst.outstanding == 0 {
+                        self.stop_pools(s, slot);
+                    } else {
+                        inst.draining = true;
+                    }
+                }
+            }
         }
     }
 
@@ -1216,6 +1307,11 @@ impl<'m> World<'m> {
             service.active += 1;
             service.active_since.push(now);
             service.instance_count.enter(now, now >= self.warmup_end);
+            let (pooled, first) = (!service.pools_out.is_empty(), service.first_instance);
+            if pooled && !self.crashed_now(s, slot) {
+                self.instances[(first + slot) as usize].draining = false;
+                self.start_pools(s, slot);
+            }
             // A new instance starts with its in-process caches empty.
             for (cache, model) in self.caches.iter_mut().zip(&self.model.caches) {
                 if model.per_instance == Some(crate::ServiceId(s)) {
@@ -1269,18 +1365,55 @@ impl<'m> World<'m> {
         }
     }
 
-    /// Crash `fault` of service `s` strikes: every visit inside its instances is lost. The
-    /// instances refuse arrivals from now until the restart (the fault's window, as an outage).
+    /// Crash `fault` of service `s` strikes: every visit inside its instances is lost, and
+    /// their connection pools close. The instances refuse arrivals from now until the restart
+    /// (the fault's window, as an outage).
     #[cold]
     #[inline(never)]
     fn on_crash(&mut self, s: u32, fault: u32) {
         let slots = self.crashed_slots(s, fault);
         let lost = self.crash(s, slots.clone());
         self.services[s as usize].fault_lost[fault as usize] += lost;
+        let first = self.services[s as usize].first_instance;
+        if !self.services[s as usize].pools_out.is_empty() {
+            for i in slots {
+                self.stop_pools(s, i - first);
+            }
+        }
         let window = &self.model.services[s as usize].faults[fault as usize];
         if window.kind == (FaultKind::Crash { detected_after: SimDuration::ZERO }) && window.start < window.end {
             self.on_health(s, fault, true);
         }
+    }
+
+    /// The instances of crash `fault` of service `s` restart: balancers send them visits
+    /// again, and those taking traffic open their connection pools.
+    #[cold]
+    #[inline(never)]
+    fn on_restart(&mut self, s: u32, fault: u32) {
+        let window = self.model.services[s as usize].faults[fault as usize];
+        let FaultKind::Crash { detected_after } = window.kind else { return };
+        if window.start.saturating_add(detected_after) < window.end {
+            self.on_health(s, fault, false);
+        }
+        let first = self.services[s as usize].first_instance;
+        for i in self.crashed_slots(s, fault) {
+            let slot = i - first;
+            if slot < self.services[s as usize].active && !self.crashed_now(s, slot) {
+                self.start_pools(s, slot);
+            }
+        }
+    }
+
+    /// Whether instance slot `slot` of service `s` is inside a crash's window now.
+    fn crashed_now(&self, s: u32, slot: u32) -> bool {
+        let now = self.now;
+        self.model.services[s as usize].faults.iter().any(|f| {
+            matches!(f.kind, FaultKind::Crash { .. })
+                && f.start <= now
+                && now < f.end
+                && f.instance.is_none_or(|k| k == slot)
+        })
     }
 
     /// Takes lost frame `f` out of the slab, or, if a `StepDone` of it is still to come
@@ -1298,7 +1431,7 @@ impl<'m> World<'m> {
         zombie.served = false;
         zombie.admitted = false;
         zombie.refresh = false;
-        zombie.place_on_edge = NO_EDGE;
+        zombie.place_pool = NO_POOL;
         zombie.branches = NO_LIST;
         zombie.fetch = NO_FETCH;
         zombie.wait_width = 0;
@@ -1389,8 +1522,8 @@ impl<'m> World<'m> {
                 service.lost += 1;
                 service.dropped_ns += u128::from((now - frame.arrived).as_nanos());
             }
-            if frame.place_on_edge != NO_EDGE {
-                places.push(frame.place_on_edge);
+            if frame.place_pool != NO_POOL {
+                places.push(frame.place_pool);
             }
             match frame.parent {
                 Parent::Attempt { call, incarnation, attempt } => {
@@ -1448,8 +1581,8 @@ impl<'m> World<'m> {
         for fetch in fetches {
             self.abandon_fetches(fetch);
         }
-        for edge in places {
-            self.release_place(edge);
+        for pool in places {
+            self.release_place(pool);
         }
         let failed = Outcome::Failed(FailureKind::Error);
         for (parent, counted) in answers {
@@ -1674,7 +1807,8 @@ impl<'m> World<'m> {
             Event::ScheduledMin { service, index } => self.on_scheduled_min(service, index),
             Event::Cache(c) => self.caches[c as usize].apply_events(&self.model.caches[c as usize], self.now),
             Event::Crash { service, fault } => self.on_crash(service, fault),
-            Event::Health { service, fault, skip } => self.on_health(service, fault, skip),
+            Event::Noticed { service, fault } => self.on_health(service, fault, true),
+            Event::Restart { service, fault } => self.on_restart(service, fault),
             Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
             Event::Deadline(c) => self.on_deadline(c),
             Event::Hedge { frame, token } => self.on_hedge(frame, token),
@@ -1907,6 +2041,16 @@ impl<'m> World<'m> {
     fn start_policy_call(&mut self, caller: Caller, edge: u32, counted: bool, tag: Tag) -> Branch {
         let incarnation = self.next_incarnation;
         self.next_incarnation = incarnation.wrapping_add(1);
+        let state = &self.edges[edge as usize];
+        let pool = match (state.pools, caller) {
+            (NO_POOL, _) => NO_POOL,
+            // The caller's own instance's pool.
+            (first, Caller::Frame { frame, .. }) if state.per_instance => {
+                let f = &self.frames[frame as usize];
+                first + f.instance - self.services[f.service as usize].first_instance
+            }
+            (first, _) => first,
+        };
         let c = self.calls.insert(CallState {
             caller,
             edge,
@@ -1921,6 +2065,7 @@ impl<'m> World<'m> {
             attempt_started: self.now,
             sent: 0,
             place_timer: None,
+            pool,
             tag,
         }) as u32;
         if let Some(deadline) = self.model.edges[edge as usize].policy.deadline {
@@ -1980,23 +2125,27 @@ impl<'m> World<'m> {
         self.admit_to_bulkhead(c);
     }
 
-    /// The last local check before sending: a bulkhead place, if the edge has a bulkhead.
+    /// The last local check before sending: a bulkhead place, if the edge has a bulkhead. A
+    /// pool without any connection (its service's `max_connections` were taken) fails the
+    /// attempt at once: no wait can bring one.
     fn admit_to_bulkhead(&mut self, c: u32) {
         let now = self.now;
         let call = &self.calls[c as usize];
-        let (edge, incarnation, counted) = (call.edge, call.incarnation, call.counted);
-        let state = &mut self.edges[edge as usize];
-        if let Some(pool) = &mut state.bulkhead {
-            let (places, max_wait) = self.model.edges[edge as usize].policy.bulkhead.unwrap_or((1, SimDuration::ZERO));
-            if pool.in_use < places {
+        let (edge, incarnation, counted, p) = (call.edge, call.incarnation, call.counted, call.pool);
+        if let Some(pool) = self.pools.get_mut(p as usize) {
+            let max_wait = self.model.edges[edge as usize].policy.bulkhead.map_or(SimDuration::ZERO, |b| b.max_wait);
+            if pool.in_use < pool.places {
                 pool.in_use += 1;
+            } else if pool.places == 0 && pool.limited {
+                self.edges[edge as usize].counts.no_connection += u64::from(counted);
+                return self.after_failure(c, FailureKind::NoConnection);
             } else if max_wait > SimDuration::ZERO {
                 pool.waiting.push_back((c, incarnation));
                 let key = self.events.schedule(now + max_wait, Event::BulkheadTimeout(c));
                 self.calls[c as usize].place_timer = Some(key);
                 return;
             } else {
-                state.counts.bulkhead_full += u64::from(counted);
+                self.edges[edge as usize].counts.bulkhead_full += u64::from(counted);
                 return self.after_failure(c, FailureKind::BulkheadFull);
             }
         }
@@ -2017,12 +2166,10 @@ impl<'m> World<'m> {
         if attempt > 1 {
             state.counts.retries += u64::from(counted);
         }
-        let holds_place = state.bulkhead.is_some();
+        let pool = self.calls[c as usize].pool;
         let edge_model = &self.model.edges[edge as usize];
         let f = self.enter(edge_model.to.0, Parent::Attempt { call: c, incarnation, attempt }, tag);
-        if holds_place {
-            self.frames[f as usize].place_on_edge = edge;
-        }
+        self.frames[f as usize].place_pool = pool;
         let timer = edge_model.policy.timeout.map(|t| self.events.schedule(now + t, Event::AttemptTimeout(c)));
         let call = &mut self.calls[c as usize];
         call.frame = Some(f);
@@ -2039,12 +2186,28 @@ impl<'m> World<'m> {
         self.after_failure(c, FailureKind::BulkheadFull);
     }
 
-    /// An attempt that held a place on `edge` is over (answered, even if nobody listened):
-    /// the place goes to the longest-waiting attempt that still wants it.
-    fn release_place(&mut self, edge: u32) {
-        let Some(pool) = &mut self.edges[edge as usize].bulkhead else { return };
+    /// An attempt that held a place of pool `p` is over (answered, even if nobody listened):
+    /// the place goes to the longest-waiting attempt that still wants it, or, if the pool is
+    /// shrinking (its instance stopped), its connection goes back to the service.
+    fn release_place(&mut self, p: u32) {
+        let pool = &mut self.pools[p as usize];
         pool.in_use -= 1;
-        while let Some((c, incarnation)) = pool.waiting.pop_front() {
+        if pool.places > pool.target {
+            pool.places -= 1;
+            let to = self.model.edges[pool.edge as usize].to.0;
+            return self.give_back(to, 1);
+        }
+        self.grant_waiting(p);
+    }
+
+    /// Free places of pool `p` go to the attempts waiting for one, longest waiting first.
+    fn grant_waiting(&mut self, p: u32) {
+        loop {
+            let pool = &mut self.pools[p as usize];
+            if pool.in_use >= pool.places {
+                return;
+            }
+            let Some((c, incarnation)) = pool.waiting.pop_front() else { return };
             let waiting = self
                 .calls
                 .get_mut(c as usize)
@@ -2054,7 +2217,86 @@ impl<'m> World<'m> {
                     self.events.cancel(key);
                 }
                 pool.in_use += 1;
-                return self.send_attempt(c);
+                self.send_attempt(c);
+            }
+        }
+    }
+
+    /// Pool `p` takes connections from its service up to what it wants, as many as are left;
+    /// `starting`: its instance starts now, and what it did not get counts as refused.
+    #[cold]
+    #[inline(never)]
+    fn fill_pool(&mut self, p: u32, starting: bool) {
+        let pool = &mut self.pools[p as usize];
+        if !pool.limited || pool.places >= pool.target {
+            return;
+        }
+        let to = self.model.edges[pool.edge as usize].to.0 as usize;
+        let limit = self.model.services[to].max_connections.unwrap_or(0);
+        let service = &mut self.services[to];
+        let want = pool.target - pool.places;
+        let got = want.min(service.connections_free);
+        service.connections_free -= got;
+        service.connections_peak = service.connections_peak.max(limit - service.connections_free);
+        if starting {
+            service.connections_refused += u64::from(want - got);
+        }
+        pool.places += got;
+        self.grant_waiting(p);
+    }
+
+    /// `n` connections to service `to` come back: the pools short of theirs take them, in order.
+    #[cold]
+    #[inline(never)]
+    fn give_back(&mut self, to: u32, n: u32) {
+        let service = &mut self.services[to as usize];
+        service.connections_free += n;
+        for i in 0..service.pools_in.len() {
+            let service = &self.services[to as usize];
+            if service.connections_free == 0 {
+                return;
+            }
+            let p = service.pools_in[i];
+            self.fill_pool(p, false);
+        }
+    }
+
+    /// Instance slot `slot` of service `s` starts (or restarts): its pools take their connections.
+    #[cold]
+    #[inline(never)]
+    fn start_pools(&mut self, s: u32, slot: u32) {
+        for i in 0..self.services[s as usize].pools_out.len() {
+            let p = self.services[s as usize].pools_out[i] + slot;
+            let size = self.model.edges[self.pools[p as usize].edge as usize].policy.bulkhead.map_or(0, |b| b.places);
+            self.pools[p as usize].target = size;
+            self.fill_pool(p, true);
+        }
+    }
+
+    /// Instance `instance` of service `s`, stopped by the autoscaler, has finished its last
+    /// visit: its pools close.
+    #[cold]
+    #[inline(never)]
+    fn drained(&mut self, s: u32, instance: u32) {
+        let slot = instance - self.services[s as usize].first_instance;
+        self.stop_pools(s, slot);
+    }
+
+    /// Instance slot `slot` of service `s` has stopped (crashed, or scaled down and done): its
+    /// pools give back their idle connections now and the others as their attempts end.
+    #[cold]
+    #[inline(never)]
+    fn stop_pools(&mut self, s: u32, slot: u32) {
+        self.instances[(self.services[s as usize].first_instance + slot) as usize].draining = false;
+        for i in 0..self.services[s as usize].pools_out.len() {
+            let p = self.services[s as usize].pools_out[i] + slot;
+            let pool = &mut self.pools[p as usize];
+            pool.target = 0;
+            let idle = pool.places.saturating_sub(pool.in_use);
+            pool.places -= idle;
+            let to = self.model.edges[pool.edge as usize].to.0;
+            if idle > 0 {
+                self.give_back(to, idle);
             }
         }
     }
@@ -2132,6 +2374,11 @@ impl<'m> World<'m> {
                 let inst = &mut self.instances[frame.instance as usize];
                 inst.cancelled_in_queue += 1;
                 inst.outstanding -= 1;
+                if inst.draining && inst.outstanding == 0 {
+                    let (s, i) = (frame.service, frame.instance);
+                    self.drained(s, i);
+                }
+                let frame = &mut self.frames[f as usize];
                 frame.admitted = false;
                 // It will never run again: the cache fetches it was running (an async visit
                 // queued for a worker after its calls) end unfilled.
@@ -2140,8 +2387,8 @@ impl<'m> World<'m> {
                     fetches.push(fetch);
                 }
                 // It has left: the caller's connection (bulkhead place) is free again.
-                let place = std::mem::replace(&mut frame.place_on_edge, NO_EDGE);
-                if place != NO_EDGE {
+                let place = std::mem::replace(&mut frame.place_pool, NO_POOL);
+                if place != NO_POOL {
                     self.release_place(place);
                 }
             }
@@ -2440,7 +2687,7 @@ impl<'m> World<'m> {
             wait_token: 0,
             wait_width: 0,
             hedges_left: 0,
-            place_on_edge: NO_EDGE,
+            place_pool: NO_POOL,
             wait_successes: 0,
             wait_failures_allowed: 0,
             branches: NO_LIST,
@@ -2928,7 +3175,7 @@ impl<'m> World<'m> {
             wait_token: 0,
             wait_width: 0,
             hedges_left: 0,
-            place_on_edge: NO_EDGE,
+            place_pool: NO_POOL,
             wait_successes: 0,
             wait_failures_allowed: 0,
             branches: NO_LIST,
@@ -3123,11 +3370,15 @@ impl<'m> World<'m> {
         if frame.refresh {
             return; // a background refresh: no visit of the service, nobody to answer
         }
-        if frame.place_on_edge != NO_EDGE {
-            self.release_place(frame.place_on_edge);
+        if frame.place_pool != NO_POOL {
+            self.release_place(frame.place_pool);
         }
         if frame.admitted {
-            self.instances[frame.instance as usize].outstanding -= 1;
+            let inst = &mut self.instances[frame.instance as usize];
+            inst.outstanding -= 1;
+            if inst.draining && inst.outstanding == 0 {
+                self.drained(frame.service, frame.instance);
+            }
         }
         let service = &mut self.services[frame.service as usize];
         service.finished_total += 1;
@@ -3255,7 +3506,8 @@ impl<'m> World<'m> {
                     FailureKind::BreakerOpen
                     | FailureKind::Throttled
                     | FailureKind::BulkheadFull
-                    | FailureKind::RateLimited => &mut series.refused_locally,
+                    | FailureKind::RateLimited
+                    | FailureKind::NoConnection => &mut series.refused_locally,
                 };
                 cause[window] += 1;
                 if request.counted {
@@ -3267,6 +3519,7 @@ impl<'m> World<'m> {
                         FailureKind::Throttled => client.failures.throttled += 1,
                         FailureKind::BulkheadFull => client.failures.bulkhead_full += 1,
                         FailureKind::RateLimited => client.failures.rate_limited += 1,
+                        FailureKind::NoConnection => client.failures.no_connection += 1,
                     }
                     client.failure_latency.record(latency);
                 }
@@ -3439,6 +3692,9 @@ impl<'m> World<'m> {
                     dropped: s.dropped,
                     shed: s.shed,
                     lost: s.lost,
+                    max_connections: m.max_connections,
+                    connections_peak: s.connections_peak,
+                    connections_refused: s.connections_refused,
                     wasted_work_s: s.wasted_ns as f64 * 1e-9,
                     utilisation: if workers > 0.0 { mean_busy / workers } else { 0.0 },
                     mean_instances,
@@ -3494,6 +3750,7 @@ impl<'m> World<'m> {
                     hedges_won: c.hedges_won,
                     bulkhead_full: c.bulkhead_full,
                     rate_limited: c.rate_limited,
+                    no_connection: c.no_connection,
                     cancelled: c.cancelled,
                     breaker_opens: e.breaker.as_ref().map_or(0, |b| b.opens),
                     breaker_open_s: e.breaker.as_ref().map_or(0.0, |b| b.open_s(now)),
@@ -3521,7 +3778,21 @@ impl<'m> World<'m> {
             .services
             .iter()
             .all(|s| s.arrivals_total == s.finished_total + s.busy.inside() + s.queued.inside() + s.awaiting.inside());
-        let holds = services_hold && self.arrived_total == self.succeeded_total + self.failed_total + in_flight;
+        // Connections: each limited service's free ones and those its callers' pools hold make
+        // its limit, and no pool uses more places than it has.
+        let mut held = vec![0u64; self.services.len()];
+        for pool in &self.pools {
+            if pool.limited {
+                held[self.model.edges[pool.edge as usize].to.0 as usize] += u64::from(pool.places);
+            }
+        }
+        let connections_hold = self.pools.iter().all(|p| p.in_use <= p.places)
+            && self.services.iter().zip(&self.model.services).zip(&held).all(|((s, m), &held)| {
+                m.max_connections.is_none_or(|limit| u64::from(s.connections_free) + held == u64::from(limit))
+            });
+        let holds = services_hold
+            && connections_hold
+            && self.arrived_total == self.succeeded_total + self.failed_total + in_flight;
         RunSummary {
             replication,
             measured_s,

@@ -353,6 +353,9 @@ pub struct Failures {
     pub bulkhead_full: u64,
     /// The client's rate limiter had no token for it.
     pub rate_limited: u64,
+    /// The client's connection pool had no connection: the service's `max_connections` were
+    /// taken by other pools when it started.
+    pub no_connection: u64,
 }
 
 impl Failures {
@@ -365,6 +368,7 @@ impl Failures {
             + self.throttled
             + self.bulkhead_full
             + self.rate_limited
+            + self.no_connection
     }
 }
 
@@ -427,6 +431,9 @@ pub struct EdgeSummary {
     pub bulkhead_full: u64,
     /// Attempts the rate limiter refused (`Reject` mode).
     pub rate_limited: u64,
+    /// Attempts refused because the caller's pool holds no connection (the service's
+    /// `max_connections` were all taken when it started).
+    pub no_connection: u64,
     /// Calls cancelled by their caller once its wait was decided without them (the losers of
     /// a hedge, a fan-out or a `Parallel` step with `losers: Cancel`); neither succeeded nor
     /// failed.
@@ -456,6 +463,14 @@ pub struct ServiceSummary {
     /// Visits lost in a crash of their instance (queued, running or waiting for calls): their
     /// callers got an error; not in `completed`.
     pub lost: u64,
+    /// The most connections callers' pools may hold to the service (`max_connections`);
+    /// `null`: no limit.
+    pub max_connections: Option<u32>,
+    /// The most connections the callers' pools held at once (0 without a limit).
+    pub connections_peak: u32,
+    /// Connections pools asked for when their instance started and did not get, the limit being
+    /// reached (whenever they started, the warm-up included).
+    pub connections_refused: u64,
     /// Worker-seconds spent on visits whose answer nobody used: when the visit finished, its
     /// caller, or a caller further up the chain, had already given up (timeout, deadline), or
     /// the visit was lost in a crash.
@@ -564,6 +579,7 @@ pub struct Conservation {
     pub failed: u64,
     /// Live requests counted in the request table at the end.
     pub in_flight: u64,
-    /// Whether the identity holds.
+    /// Whether the identity holds (and, checked with it, every visit is accounted at its service
+    /// and every connection of a service with a limit is free or held by a pool).
     pub holds: bool,
 }

@@ -295,6 +295,7 @@ fn render_run(run: &RunSummary, out: &mut Document) {
     out.table(services);
     if run.edges.iter().any(|e| {
         e.attempts != e.calls
+            || e.no_connection > 0
             || e.timeouts > 0
             || e.deadlines_exceeded > 0
             || e.breaker_rejections > 0
@@ -348,7 +349,27 @@ fn render_run(run: &RunSummary, out: &mut Document) {
                 row.push(thousands(e.throttled));
             }
         }
+        if run.edges.iter().any(|e| e.no_connection > 0) {
+            edges.rows[0].push("no connection".to_string());
+            for (row, e) in edges.rows[1..].iter_mut().zip(&run.edges) {
+                row.push(thousands(e.no_connection));
+            }
+        }
         out.table(edges);
+    }
+    for s in &run.services {
+        if let Some(limit) = s.max_connections {
+            let refused = match s.connections_refused {
+                0 => "every pool got all it asked for".to_string(),
+                n => format!("pools asked for {} more they did not get", thousands(n)),
+            };
+            let _ = writeln!(
+                out,
+                "\n{}: connections {} of {limit} held at most; {refused}",
+                s.name,
+                thousands(u64::from(s.connections_peak))
+            );
+        }
     }
     if !run.caches.is_empty() {
         out.push('\n');

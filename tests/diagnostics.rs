@@ -194,6 +194,17 @@ fn semantic_errors_name_the_item() {
             Some(r#"a restart takes time: e.g. restart_after: "30s"; leave it out for an instance that stays down"#),
         ),
         (
+            valid()
+                .replace(r#"Service(name: "db","#, r#"Service(name: "db", contention: (sigma: 0.05, kappa: -0.001),"#),
+            r#"services[1] "db""#,
+            "`contention` takes a `sigma` and a `kappa` between 0 and 1, got sigma 0.05 and kappa -0.001",
+            at(7, 23),
+            Some(
+                "the Universal Scalability Law's coefficients, e.g. contention: (sigma: 0.05, kappa: 0.001) \
+                 peaks at sqrt((1 - sigma) / kappa) = 31 busy workers",
+            ),
+        ),
+        (
             with_fault(r#"Crash(service: "db", instance: 1, at: "1s")"#),
             "faults[0]",
             r#"the fault names instance 1 of "db", which has 1 (counted from 0)"#,
@@ -236,6 +247,18 @@ fn syntax_and_schema_errors_point_at_line_and_column() {
             "expected a comma",
             at(4, 63),
             Some("separate items with `,`"),
+        ),
+        (
+            valid().replace(r#"Service(name: "db","#, r#"Service(name: "db", contention: (alpha: 0.05),"#),
+            "unknown field `alpha` in `Contention`",
+            at(7, 42),
+            Some("alpha is now called `sigma` (contention)"),
+        ),
+        (
+            valid().replace(r#"Service(name: "db","#, r#"Service(name: "db", contention: (sigma: 0.05, kapa: 0.01),"#),
+            "unknown field `kapa` in `Contention`",
+            at(7, 55),
+            Some("did you mean `kappa`?"),
         ),
         (
             valid().replace(r#"duration: "10s","#, ""),

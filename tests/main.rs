@@ -11,6 +11,7 @@ mod charts;
 mod classes;
 mod compare;
 mod connections;
+mod contention;
 mod crash;
 mod data;
 mod determinism;

@@ -8,9 +8,9 @@ use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
     Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Cache, CacheScope, Class, Client,
-    Concurrency, Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter, Keys,
-    LimitMode, Losers, ParallelOptions, Policy, PoolScope, Queue, RateLimit, Replication, Retry, Routing, Scenario,
-    ScheduledMin, Service, Shape, Step, Throttle, Wait,
+    Concurrency, Contention, Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter,
+    Keys, LimitMode, Losers, ParallelOptions, Policy, PoolScope, Queue, RateLimit, Replication, Retry, Routing,
+    Scenario, ScheduledMin, Service, Shape, Step, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -270,6 +270,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                                     schedule: vec![ScheduledMin { at: Dur(SimDuration::from_millis(700)), min: 2 }],
                                 }),
                                 concurrency,
+                                // Work slowed by concurrency (the USL) where there are 3 or more workers.
+                                contention: (workers >= 3).then_some(Contention { sigma: 0.1, kappa: 0.05 }),
                                 handler,
                                 // Class "a" is always sent (by client 0), so it may have a handler.
                                 handlers: for_a.map(|steps| BTreeMap::from([("a".to_string(), steps)])).unwrap_or_default(),

@@ -370,6 +370,11 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
         if !model.caches.is_empty() {
             println!("Cache lookups count as hits here: what a miss calls is load on top of this floor.");
         }
+        if model.services.iter().any(|s| s.contention.is_some()) {
+            println!(
+                "Under `contention`, the workers count for what they get through at their best concurrency\n(the Universal Scalability Law's peak): the load is the share of the best throughput."
+            );
+        }
         for w in &warnings {
             eprint!("{}", w.render(&file, &source));
         }

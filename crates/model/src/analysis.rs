@@ -16,7 +16,10 @@ pub struct ServiceLoad {
     /// without queueing or retries: a lower bound. Averaged over the classes arriving.
     pub min_hold_s: f64,
     /// arrival rate x hold / all workers: a lower bound on utilisation. At 1 or more the queue
-    /// grows without bound (or the excess is rejected).
+    /// grows without bound (or the excess is rejected). Under `contention` the workers count
+    /// for what they get through at their best concurrency
+    /// ([`ServiceModel::worker_capacity`](crate::compile::ServiceModel::worker_capacity)), so
+    /// it is the share of the service's best throughput instead.
     pub offered_load: f64,
 }
 
@@ -127,7 +130,7 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
         .enumerate()
         .map(|(s, service)| {
             // An autoscaled service can grow to its most instances.
-            let workers = f64::from(service.max_instances()) * f64::from(service.workers);
+            let workers = f64::from(service.max_instances()) * service.worker_capacity();
             let arrival_rate: f64 = rate[s].iter().sum();
             let work: f64 = rate[s].iter().zip(&hold[s]).map(|(r, h)| r * h).sum();
             ServiceLoad {
@@ -258,7 +261,7 @@ pub struct Mmc {
 }
 
 /// Every service that is an M/M/c queue and stable, with its theory: one instance with `c`
-/// workers, an unbounded FIFO queue without shedding or faults, one handler for every class
+/// workers, an unbounded FIFO queue without shedding, faults or contention, one handler for every class
 /// made of one exponential `Work`, and arrivals only from Poisson clients whose calls neither retry, hedge, limit nor
 /// cancel (so what arrives is the sum of Poisson streams: Poisson). `None` for the others.
 pub fn mmc(model: &Model) -> Vec<Option<Mmc>> {
@@ -282,6 +285,7 @@ pub fn mmc(model: &Model) -> Vec<Option<Mmc>> {
                 || service.discipline != crate::scenario::Discipline::Fifo
                 || service.shed_after.is_some()
                 || !service.faults.is_empty()
+                || service.contention.is_some()
                 || called[s]
             {
                 return None;
@@ -427,5 +431,35 @@ mod tests {
             );
         let (model, _) = crate::load(&classes, &[]).expect("valid");
         assert!(mmc(&model)[0].is_none(), "{classes}");
+        // Work that slows down with concurrency is not M/M/c either.
+        let contended = source.replace("workers: 2,", "workers: 2, contention: (sigma: 0.1),");
+        let (model, _) = crate::load(&contended, &[]).expect("valid");
+        assert!(mmc(&model)[0].is_none(), "{contended}");
+    }
+
+    /// Under contention the offered load is the share of the best throughput the USL allows.
+    #[test]
+    fn contention_counts_workers_at_their_best_concurrency() {
+        let source = r#"Scenario(name: "x", duration: "10s",
+            clients: [Client(name: "a", target: "db", rate: 4500.0)],
+            services: [Service(name: "db", workers: 64, contention: (sigma: 0.05, kappa: 0.001),
+                               handler: [Work(Constant("1ms"))])])"#;
+        let (model, _) = crate::load(source, &[]).expect("valid");
+        let usl = model.services[0].contention.expect("compiled");
+        // N* = sqrt(0.95 / 0.001) = 30.8: 31 busy workers do 31 / (1 + 1.5 + 0.93) = 9.038 workers' worth.
+        assert!((usl.peak_concurrency() - 30.82).abs() < 0.01);
+        assert!((model.services[0].worker_capacity() - 31.0 / 3.43).abs() < 1e-12);
+        assert!(usl.best_capacity(31) > usl.best_capacity(30) && usl.best_capacity(30) > usl.best_capacity(29));
+        // Below the peak the most workers are the best; beyond it, they are not.
+        assert!((usl.best_capacity(10) - 10.0 / 1.54).abs() < 1e-12);
+        assert_eq!(usl.best_capacity(1), 1.0);
+        assert!((usl.throughput_per_s(64, 0.001) - 64_000.0 / 8.182).abs() < 1e-9);
+        let load = &offered_load(&model)[0];
+        assert!((load.offered_load - 4.5 / (31.0 / 3.43)).abs() < 1e-12, "{load:?}");
+        // Amdahl's law (kappa 0) never peaks: every worker helps, each a little less.
+        let amdahl = crate::compile::Usl { sigma: 0.1, kappa: 0.0 };
+        assert!((amdahl.best_capacity(64) - 64.0 / 7.3).abs() < 1e-12);
+        let serial = crate::compile::Usl { sigma: 1.0, kappa: 0.0 };
+        assert_eq!(serial.best_capacity(64), 1.0);
     }
 }

@@ -317,6 +317,8 @@ pub struct ServiceModel {
     pub handler_of_class: Vec<u8>,
     /// Whether workers are freed while waiting for calls.
     pub concurrency: scenario::Concurrency,
+    /// The Universal Scalability Law's slowdown of work with concurrency, if any.
+    pub contention: Option<Usl>,
     /// Fault windows on this service, in file order.
     pub faults: Vec<FaultWindow>,
     /// Primary and read replicas, if any.
@@ -355,6 +357,16 @@ impl ServiceModel {
     pub fn max_instances(&self) -> u32 {
         self.autoscale.as_ref().map_or(self.instances, |a| a.max.max(self.instances))
     }
+
+    /// What one instance's workers get through together, in workers' worth of work: `workers`,
+    /// or under `contention` the fewer that the Universal Scalability Law gives at its best
+    /// concurrency.
+    pub fn worker_capacity(&self) -> f64 {
+        match &self.contention {
+            None => f64::from(self.workers),
+            Some(usl) => usl.best_capacity(self.workers),
+        }
+    }
 }
 
 /// A compiled balancing policy.
@@ -379,6 +391,49 @@ pub enum BalancerPolicy {
         /// The clients' largest key space, for `Range`.
         key_space: u32,
     },
+}
+
+/// Gunther's Universal Scalability Law, compiled (see [`scenario::Contention`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Usl {
+    /// Contention, 0 to 1.
+    pub sigma: f64,
+    /// Coherency, 0 to 1.
+    pub kappa: f64,
+}
+
+impl Usl {
+    /// How many times longer work takes with `n` busy workers, its own included:
+    /// `1 + sigma (n - 1) + kappa n (n - 1)`, 1 for a worker alone.
+    #[inline]
+    pub fn slowdown(&self, n: u32) -> f64 {
+        let n = f64::from(n.max(1));
+        1.0 + self.sigma * (n - 1.0) + self.kappa * n * (n - 1.0)
+    }
+
+    /// The USL's throughput with `n` busy workers at mean work `work_s` seconds, per second:
+    /// `n / (work_s x slowdown(n))`.
+    pub fn throughput_per_s(&self, n: u32, work_s: f64) -> f64 {
+        f64::from(n) / (work_s * self.slowdown(n))
+    }
+
+    /// The busy workers at which throughput peaks, `sqrt((1 - sigma) / kappa)` (real-valued;
+    /// the best whole number is one of its two neighbours); infinite when `kappa` is 0.
+    pub fn peak_concurrency(&self) -> f64 {
+        ((1.0 - self.sigma) / self.kappa).sqrt()
+    }
+
+    /// The most work `workers` workers get through together, in workers' worth:
+    /// the largest `n / slowdown(n)` for `n` from 1 to `workers` (it rises to the peak and falls
+    /// after it, so the peak's neighbours and the ends are the only candidates).
+    pub fn best_capacity(&self, workers: u32) -> f64 {
+        let peak = self.peak_concurrency(); // NaN when sigma is 1 and kappa 0: `as` makes it 0
+        let top = workers.max(1);
+        [1, top, (peak.floor() as u32).clamp(1, top), (peak.ceil() as u32).clamp(1, top)]
+            .into_iter()
+            .map(|n| f64::from(n) / self.slowdown(n))
+            .fold(0.0, f64::max)
+    }
 }
 
 /// A compiled primary-and-replicas setting.
@@ -944,6 +999,24 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
             class_handlers,
             handler_of_class,
             concurrency: s.concurrency,
+            contention: s.contention.as_ref().map(|c| {
+                let fraction = |x: f64| (0.0..=1.0).contains(&x);
+                if !fraction(c.sigma) || !fraction(c.kappa) {
+                    error(
+                        Diagnostic::error(format!(
+                            "`contention` takes a `sigma` and a `kappa` between 0 and 1, got sigma {} and kappa {}",
+                            c.sigma, c.kappa
+                        ))
+                        .at_path(&path)
+                        .at(at)
+                        .with_hint(
+                            "the Universal Scalability Law's coefficients, e.g. contention: (sigma: 0.05, kappa: 0.001) \
+                             peaks at sqrt((1 - sigma) / kappa) = 31 busy workers",
+                        ),
+                    );
+                }
+                Usl { sigma: c.sigma, kappa: c.kappa }
+            }),
             faults: Vec::new(),
             statement_timeout: s.statement_timeout.map(|d| d.0).filter(|d| {
                 let valid = *d > SimDuration::ZERO;

@@ -17,7 +17,13 @@ fn from_ron(error: &SpannedError) -> Diagnostic {
     let location = Some(Location { line: error.span.start.line, column: error.span.start.col });
     let (message, hint) = match &error.code {
         RonError::NoSuchStructField { expected, found, outer } => {
-            (format!("unknown field `{found}`{}", within(outer)), Some(suggest(found, expected, "fields")))
+            // The Universal Scalability Law's coefficients had other names in Gunther's early papers.
+            let hint = match (outer.as_deref(), found.as_str()) {
+                (Some("Contention"), "alpha") => "alpha is now called `sigma` (contention)".to_string(),
+                (Some("Contention"), "beta") => "beta is now called `kappa` (coherency)".to_string(),
+                _ => suggest(found, expected, "fields"),
+            };
+            (format!("unknown field `{found}`{}", within(outer)), Some(hint))
         }
         RonError::NoSuchEnumVariant { expected, found, outer } => {
             (format!("unknown variant `{found}`{}", within(outer)), Some(suggest(found, expected, "variants")))

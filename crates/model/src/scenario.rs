@@ -560,6 +560,10 @@ pub struct Service {
     /// `ThreadPerRequest`.
     #[serde(default)]
     pub concurrency: Concurrency,
+    /// Work that slows down as more of it runs at once, by Gunther's Universal Scalability Law.
+    /// Default: none (work takes what its distribution draws, however busy the instance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contention: Option<Contention>,
     /// What a worker does with a request, step by step.
     pub handler: Vec<Step>,
     /// Handlers for particular request classes, by class name, in place of `handler`.
@@ -723,6 +727,28 @@ pub enum Balancer {
         #[serde(default)]
         pins: BTreeMap<u32, u32>,
     },
+}
+
+/// Gunther's Universal Scalability Law (USL) for a service whose work slows down with
+/// concurrency, as a database's does under lock contention and cache-line or latch traffic.
+/// Each `Work` step that starts on an instance with `n` busy workers (its own included) takes
+/// `1 + sigma (n - 1) + kappa n (n - 1)` times what its distribution draws, so that `N` workers
+/// kept busy with work of mean `S` complete `X(N) = N / (S (1 + sigma (N - 1) + kappa N (N - 1)))`
+/// per second: the USL's throughput. With `kappa > 0` it peaks at `N* = sqrt((1 - sigma) / kappa)`
+/// busy workers and falls beyond (retrograde scaling); `kappa: 0` is Amdahl's law. The names are
+/// Gunther's (older papers call them alpha and beta), and fitted values from a load test can be
+/// used as they are.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contention {
+    /// Contention (serialisation): the share of the work that queues for something shared, such
+    /// as a lock, 0 to 1. Default 0.
+    #[serde(default)]
+    pub sigma: f64,
+    /// Coherency (crosstalk): the cost of every pair of busy workers keeping each other's data
+    /// consistent, 0 to 1. Default 0.
+    #[serde(default)]
+    pub kappa: f64,
 }
 
 /// Primary and read replicas: instance 0 is the primary and takes the writes; the other

@@ -2994,8 +2994,16 @@ impl<'m> World<'m> {
                 None => return self.finish(f, Outcome::Success),
                 Some(Step::Work(dist)) => {
                     let mut d = dist.sample(&mut self.services[s].rng);
-                    if faults.slowdown != 1.0 {
-                        d = SimDuration::from_nanos_f64(d.as_nanos() as f64 * faults.slowdown);
+                    let mut slowdown = faults.slowdown;
+                    if let Some(usl) = &model.contention {
+                        // The instance's busy workers as the step starts, this one included (a
+                        // background refresh runs without a worker of its own, so it adds one).
+                        let frame = &self.frames[f as usize];
+                        let busy = self.instances[frame.instance as usize].busy + u32::from(!frame.holds_worker);
+                        slowdown *= usl.slowdown(busy);
+                    }
+                    if slowdown != 1.0 {
+                        d = SimDuration::from_nanos_f64(d.as_nanos() as f64 * slowdown);
                     }
                     // A statement that would outrun the timeout is stopped at it.
                     let killed = model.statement_timeout.is_some_and(|limit| d > limit);

@@ -448,3 +448,56 @@ fn pool_exhaustion_from_retried_slow_queries_and_its_fixes() {
         assert!(fixed.clients[0].latency.p99_ms.unwrap() < 50.0, "{fix:?}");
     }
 }
+
+const AUTOSCALE_FEEDBACK: &str = include_str!("../scenarios/autoscale-feedback.ron");
+
+/// The header's claims, on one replication of each variant: autoscaled, the api reaches 15 pods,
+/// the database tips past its best concurrency and stays there, serving what the Universal
+/// Scalability Law says 145 busy workers serve, below the traffic, so the api's queue grows and
+/// p99 runs to seconds; held at 10 pods, or autoscaled behind a pool of 100 connections, the
+/// database keeps up near its best and p99 stays near 100 ms.
+#[test]
+fn autoscale_feedback_tips_the_database_past_its_best_concurrency() {
+    let (variants, _) = tailsim_model::load_variants(AUTOSCALE_FEEDBACK, &[]).expect("valid");
+    let names: Vec<&str> = variants.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["base", "held-at-10", "pool-100"]);
+    let usl = variants[0].1.services[1].contention.expect("the database has contention");
+    let work_s = 0.005;
+    let mut instance_s = Vec::new();
+    for (name, model) in &variants {
+        let run = &run(model, 1, 1).runs[0];
+        let (api, db) = (&run.services[0], &run.services[1]);
+        // The last minute, in steady state: the database's busy workers and queries a second.
+        let last = 420..480;
+        let busy = db.per_window.utilisation[last.clone()].iter().sum::<f64>() / 60.0 * 500.0;
+        let served = db.per_window.arrivals[last].iter().sum::<u64>() as f64 / 60.0;
+        let pods = api.per_window.instances.iter().max().copied();
+        let p99 = run.clients[0].latency.p99_ms.expect("answered");
+        println!("{name}: {pods:?} pods, db {busy:.1} busy serving {served:.0}/s, p99 {p99:.0} ms");
+        instance_s.push(run.services.iter().map(|s| s.instance_seconds).sum::<f64>());
+        assert_eq!(run.clients[0].failed, 0, "{name}");
+        if name == "base" {
+            assert_eq!(pods, Some(15), "{name}");
+            assert!(busy > 140.0 && served < 4_900.0, "{name}: {busy} busy, {served}/s");
+            // Pinned at 145 busy by the pods' threads, the database serves the USL's X(145) =
+            // 4,859/s (exponential work: each query is slowed by the 145 it finds), within
+            // the noise of ~290,000 queries.
+            let theory = usl.throughput_per_s(busy.round() as u32, work_s);
+            assert!((served / theory - 1.0).abs() < 0.01, "{served}/s at {busy} busy, the USL {theory}/s");
+            assert!(
+                api.per_window.mean_queue_length[479] > 10_000.0,
+                "{name}: {:?}",
+                &api.per_window.mean_queue_length[470..]
+            );
+            assert!(p99 > 3_000.0, "{name}: p99 {p99} ms");
+        } else {
+            assert_eq!(pods, Some(if name == "held-at-10" { 10 } else { 15 }), "{name}");
+            assert!(busy < 100.0 && served > 4_900.0, "{name}: {busy} busy, {served}/s");
+            assert!(p99 < 150.0, "{name}: p99 {p99} ms");
+        }
+    }
+    // Autoscaling pays for the 5 extra pods: 28% more instance-seconds (the database's
+    // included, as compare counts them) than 10 pods held.
+    let extra = instance_s[0] / instance_s[1] - 1.0;
+    assert!((0.26..0.30).contains(&extra), "{instance_s:?}");
+}

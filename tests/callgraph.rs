@@ -53,6 +53,17 @@ fn closed_loop_clients_show_their_users_and_think_time() {
     assert_eq!(graph.nodes[0].detail, "20 users, think 100ms");
 }
 
+/// A service whose work slows with concurrency shows the USL's coefficients, as written.
+#[test]
+fn contended_services_show_their_coefficients() {
+    let model = load(include_str!("../scenarios/autoscale-feedback.ron"));
+    let graph = tailsim_model::graph::call_graph(&model);
+    let db = graph.nodes.iter().find(|n| n.name == "db").expect("the database");
+    assert_eq!(db.detail, "1 x 500 workers, contention sigma 0.02 kappa 0.0001");
+    let api = graph.nodes.iter().find(|n| n.name == "api").expect("the api");
+    assert_eq!(api.detail, "10 x 10 workers");
+}
+
 /// A call made only on a cache miss says so, naming the innermost cache, and a class's handler
 /// keeps its class beside it.
 #[test]

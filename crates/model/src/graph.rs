@@ -53,6 +53,9 @@ pub fn call_graph(model: &Model) -> CallGraph {
         if s.concurrency == Concurrency::Async {
             detail.push("async".into());
         }
+        if let Some(usl) = &s.contention {
+            detail.push(format!("contention sigma {} kappa {}", usl.sigma, usl.kappa));
+        }
         GraphNode { name: s.name.clone(), kind: NodeKind::Service, detail: detail.join(", ") }
     }));
 

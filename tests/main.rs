@@ -22,4 +22,5 @@ mod properties;
 mod resilience;
 mod scenarios;
 mod timeseries;
+mod trace;
 mod traffic;

@@ -389,6 +389,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                         ],
                     },
                     keys: Some(Keys::Zipf { n: 50, s: wa / 5.0 }),
+                    trace: None,
                 })
                 .collect(),
             services,

@@ -420,7 +420,9 @@ fn every_bundled_scenario_loads_and_runs() {
         let text = std::fs::read_to_string(file).expect("readable");
         let name = file.file_name().expect("a name").to_string_lossy();
         assert!(text.starts_with("// "), "{name} does not open with a comment");
-        let (variants, _) = tailsim_model::load_variants(&text, &[]).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let files = tailsim_model::Files::in_dir(&dir);
+        let (variants, _) =
+            tailsim_model::load_variants_in(&text, &[], &files).unwrap_or_else(|e| panic!("{name}: {e:?}"));
         for (variant, mut model) in variants {
             // A few seconds after the warm-up: enough to exercise every path once.
             model.duration = model.duration.min(model.warmup + tailsim_engine::SimDuration::from_secs(3));
@@ -500,4 +502,26 @@ fn autoscale_feedback_tips_the_database_past_its_best_concurrency() {
     // included, as compare counts them) than 10 pods held.
     let extra = instance_s[0] / instance_s[1] - 1.0;
     assert!((0.26..0.30).contains(&extra), "{instance_s:?}");
+}
+
+/// The header's claims: replayed, the recorded bursts (750 arrivals in each of the windows 8,
+/// 9, 20 and 21, give or take) pile up hundreds of requests and a p99 of seconds; Poisson
+/// arrivals at the same mean rate, the variant, keep p99 under 100 ms.
+#[test]
+fn a_replayed_trace_shows_the_bursts_a_mean_rate_hides() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let text = std::fs::read_to_string(dir.join("trace-replay.ron")).expect("the scenario");
+    let (variants, _) =
+        tailsim_model::load_variants_in(&text, &[], &tailsim_model::Files::in_dir(&dir)).expect("valid");
+    let replay = &run(&variants[0].1, 5, 1).runs[0];
+    let poisson = &run(&variants[1].1, 5, 1).runs[0];
+    let c = &replay.clients[0];
+    assert_eq!((c.arrivals, c.classes[1].arrivals), (6998, 694));
+    for w in [8, 9, 20, 21] {
+        assert!((700..800).contains(&c.per_window.arrivals[w]), "window {w}: {:?}", c.per_window.arrivals);
+    }
+    let queue = &replay.services[0].per_window.mean_queue_length;
+    assert!(queue[10] > 500.0 && queue[16] < 1.0, "{queue:?}");
+    let p99 = |r: &tailsim_report::RunSummary| r.clients[0].latency.p99_ms.expect("answered");
+    assert!(p99(replay) > 1500.0 && p99(poisson) < 100.0, "{} against {}", p99(replay), p99(poisson));
 }

@@ -66,7 +66,7 @@ fn load(args: &CompareArgs) -> Result<(Variants, Option<String>), Failure> {
     for path in &args.files {
         let file = path.display().to_string();
         let source = shared::read(path)?;
-        let (variants, warnings) = tailsim_model::load_variants(&source, &overrides)
+        let (variants, warnings) = tailsim_model::load_variants_in(&source, &overrides, &shared::files(path))
             .map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
         if !args.quiet {
             for w in &warnings {

@@ -134,6 +134,7 @@ fn diagnostic_json(d: &Diagnostic) -> serde_json::Value {
         "path": d.path,
         "line": d.location.map(|l| l.line),
         "column": d.location.map(|l| l.column),
+        "file": d.in_file.as_ref().map(|f| f.file.as_str()),
         "hint": d.hint,
     })
 }
@@ -182,7 +183,7 @@ fn load(args: &ScenarioArgs, extra: &[Override]) -> Result<(Model, Vec<Diagnosti
         })?);
     }
     overrides.extend_from_slice(extra);
-    match tailsim_model::load(&source, &overrides) {
+    match tailsim_model::load_in(&source, &overrides, &shared::files(&args.file)) {
         Ok((model, warnings)) => Ok((model, warnings, source)),
         Err(errors) => {
             let rendered: Vec<String> = errors.iter().map(|d| d.render(&file, &source)).collect();

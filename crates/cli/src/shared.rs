@@ -18,6 +18,11 @@ pub fn read(file: &Path) -> Result<String, Failure> {
     })
 }
 
+/// Where the trace files of the scenario in `file` are: paths relative to its folder.
+pub fn files(file: &Path) -> tailsim_model::Files {
+    tailsim_model::Files::in_dir(file.parent().unwrap_or(Path::new("")))
+}
+
 /// The scenario's errors, rendered against its text: exit code 2.
 pub fn scenario_failure(file: &str, source: &str, errors: Vec<Diagnostic>) -> Failure {
     let rendered: Vec<String> = errors.iter().map(|d| d.render(file, source)).collect();

@@ -67,14 +67,15 @@ pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
     let file = args.file.display().to_string();
     let source = shared::read(&args.file)?;
     // Validate the scenario itself first, so its own errors point at the file.
-    let (model, warnings) =
-        tailsim_model::load(&source, &overrides).map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
+    let files = shared::files(&args.file);
+    let (model, warnings) = tailsim_model::load_in(&source, &overrides, &files)
+        .map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
     if !args.quiet {
         for w in &warnings {
             eprint!("{}", w.render(&file, &source));
         }
     }
-    let points = tailsim_model::sweep::load_points(&source, &overrides, &params).map_err(|errors| {
+    let points = tailsim_model::sweep::load_points_in(&source, &overrides, &params, &files).map_err(|errors| {
         if errors.iter().all(|d| d.location.is_none()) && errors.len() == 1 {
             let mut errors = errors;
             param_failure(errors.remove(0))

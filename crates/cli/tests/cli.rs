@@ -743,3 +743,53 @@ fn a_call_graph_too_large_to_draw_is_left_out_with_a_warning() {
     assert!(html.contains("left out: chart `callgraph`"), "no note in report.html");
     assert_eq!(html.matches("<svg").count(), 40 * 4 + 2);
 }
+
+/// A trace is read from the scenario file's folder, whatever the current directory; a bad row
+/// stops `check`, `run` and `compare` with exit code 2 and points at the trace's file, line and
+/// column, in the text and in `check --json`.
+#[test]
+fn traces_are_found_beside_the_scenario_and_bad_rows_exit_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::create_dir(dir.path().join("traces")).unwrap();
+    fs::write(dir.path().join("traces/good.csv"), "time\n0.5\n1.5\n").unwrap();
+    fs::write(dir.path().join("traces/bad.csv"), "# a comment\n0.5\n0.4\n").unwrap();
+    let scenario = |trace: &str| {
+        format!(
+            r#"// A replayed trace.
+Scenario(
+    name: "replay",
+    duration: "3s",
+    clients: [Client(name: "recorded", target: "server", trace: "traces/{trace}")],
+    services: [Service(name: "server", handler: [Work(Constant("1ms"))])],
+)"#
+        )
+    };
+    let good = dir.path().join("good.ron");
+    let bad = dir.path().join("bad.ron");
+    fs::write(&good, scenario("good.csv")).unwrap();
+    fs::write(&bad, scenario("bad.csv")).unwrap();
+    let out = tailsim(&[
+        "run",
+        good.to_str().unwrap(),
+        "--json",
+        "--no-charts",
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary.json on stdout");
+    assert_eq!(json["runs"][0]["clients"][0]["arrivals"], 2);
+    for command in ["check", "run", "compare"] {
+        let out = tailsim(&[command, bad.to_str().unwrap()]);
+        assert_no_panic(&out);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("400ms comes before the previous row's 500ms"), "{stderr}");
+        assert!(stderr.contains("bad.csv:3:1\n  |\n3 | 0.4\n  | ^\n  = hint: sort the trace by time"), "{stderr}");
+    }
+    let out = tailsim(&["check", bad.to_str().unwrap(), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let error = &json["errors"][0];
+    assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(3), Some(1)));
+    assert!(error["file"].as_str().unwrap().ends_with("bad.csv"), "{error}");
+}

@@ -300,7 +300,7 @@ pub fn mmc(model: &Model) -> Vec<Option<Mmc>> {
                     && p.throttle.is_none()
                     && p.breaker.is_none()
                     && !p.cancel_on_timeout;
-                if client.arrivals != crate::scenario::Arrivals::Poisson || !plain {
+                if client.arrivals != crate::scenario::Arrivals::Poisson || client.trace.is_some() || !plain {
                     return None;
                 }
                 lambda += client.rate_per_s;

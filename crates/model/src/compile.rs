@@ -285,6 +285,17 @@ pub struct ClientModel {
     /// The keys of its requests: per class slot (its own or the client's), or one entry for a
     /// client without classes; `None`: the requests carry key 0.
     pub keys: Vec<Option<crate::keys::KeyDist>>,
+    /// Recorded arrivals it replays, in place of a rate.
+    pub trace: Option<TraceReplay>,
+}
+
+/// A trace a client replays, and where its classes stand among the client's.
+#[derive(Clone, Debug)]
+pub struct TraceReplay {
+    /// The rows.
+    pub trace: std::sync::Arc<crate::trace::Trace>,
+    /// For each of the trace's class names, the client's class slot.
+    pub slots: Vec<u8>,
 }
 
 /// A compiled service.
@@ -600,11 +611,76 @@ impl ServiceModel {
     }
 }
 
+/// Maps a trace's class names to the client's class slots, and checks that its columns fit
+/// the client: classes declared if and only if the trace has them, keys from one place only.
+fn replay(
+    trace: &crate::trace::Trace,
+    c: &scenario::Client,
+    path: &str,
+    error: &mut impl FnMut(Diagnostic),
+) -> Vec<u8> {
+    let names: Vec<&str> = c.classes.iter().map(|k| k.name.as_str()).collect();
+    if c.classes.is_empty() && trace.has_classes() {
+        error(
+            Diagnostic::error(format!(
+                "the trace \"{}\" has a class column, and the client declares no classes",
+                trace.shown_as
+            ))
+            .at_path(path)
+            .with_hint(r#"declare them: classes: [Class(name: "read", weight: 1)] (a trace ignores the weights)"#),
+        );
+    }
+    if !c.classes.is_empty() && !trace.has_classes() {
+        error(
+            Diagnostic::error(format!(
+                "the client declares classes, and its trace \"{}\" has no class column",
+                trace.shown_as
+            ))
+            .at_path(path)
+            .with_hint("give the trace a class column (time,class), or drop the client's `classes`"),
+        );
+    }
+    let keyed_classes = c.classes.iter().any(|k| k.keys.is_some());
+    if trace.has_keys() && (c.keys.is_some() || keyed_classes) {
+        error(
+            Diagnostic::error("the trace's key column and the client's `keys` both give the requests keys")
+                .at_path(path)
+                .with_hint("keep one of the two"),
+        );
+    }
+    trace
+        .class_names
+        .iter()
+        .zip(&trace.class_first_use)
+        .map(|(name, (at, line))| match names.iter().position(|n| n == name) {
+            Some(slot) => slot as u8,
+            None => {
+                if !c.classes.is_empty() {
+                    error(
+                        Diagnostic::error(format!("the trace names a class \"{name}\" the client does not declare"))
+                            .at_path(path)
+                            .at(Some(*at))
+                            .in_file(crate::diag::InFile { file: trace.shown_as.clone(), line: line.clone() })
+                            .with_hint(suggest(name, &names, "classes")),
+                    );
+                }
+                0
+            }
+        })
+        .collect()
+}
+
 /// The most calls one fan-out may send.
 pub const MAX_FAN_OUT: u32 = 10_000;
 
-/// Checks a scenario and builds its model; all errors are returned, not just the first.
+/// Checks a scenario and builds its model; all errors are returned, not just the first. Trace
+/// files are looked for from the current directory.
 pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnostic>> {
+    compile_in(scenario, source, &crate::trace::Files::default())
+}
+
+/// [`compile`], reading trace files through `files`.
+pub fn compile_in(scenario: &Scenario, source: &str, files: &crate::trace::Files) -> Result<Model, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let mut error = |d: Diagnostic| errors.push(d);
 
@@ -699,7 +775,40 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                 Dist::Constant(0.0)
             }
         };
+        let trace = c.trace.as_ref().and_then(|file| {
+            files
+                .trace(file)
+                .map_err(|d| {
+                    let d = d.at_path(&path);
+                    error(if d.in_file.is_some() { d } else { d.at(locate_unique(source, &format!("\"{file}\""))) })
+                })
+                .ok()
+        });
         let (rate, closed) = match (c.rate, c.users) {
+            _ if c.trace.is_some() => {
+                if c.rate.is_some() || c.users.is_some() || c.think.is_some() || !c.traffic.is_empty() {
+                    error(
+                        Diagnostic::error("a `trace` replaces `rate`, `users`, `think` and `traffic`")
+                            .at_path(&path)
+                            .at(at)
+                            .with_hint("the trace's rows are the client's arrivals: keep the trace, or the others"),
+                    );
+                }
+                let end = scenario.duration.0.as_nanos();
+                let rows = trace.as_ref().map_or(0, |t| t.times_ns.partition_point(|&time| time < end));
+                if trace.as_ref().is_some_and(|t| t.times_ns.is_empty()) {
+                    error(
+                        Diagnostic::error(format!(
+                            "the trace \"{}\" has no arrivals",
+                            c.trace.as_deref().unwrap_or("")
+                        ))
+                        .at_path(&path)
+                        .at(at)
+                        .with_hint("one row per request: time[,class[,key]]"),
+                    );
+                }
+                (rows as f64 / scenario.duration.0.as_secs_f64().max(1e-9), None)
+            }
             (Some(rate), None) => {
                 if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE_PER_S) {
                     error(
@@ -742,7 +851,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                 (1.0, None)
             }
         };
-        let traffic = if c.traffic.is_empty() {
+        let traffic = if c.traffic.is_empty() || c.trace.is_some() {
             None
         } else if closed.is_some() {
             error(
@@ -794,6 +903,10 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                         })
                         .collect()
                 };
+                let trace = trace.map(|trace| {
+                    let replay = replay(&trace, c, &path, &mut error);
+                    TraceReplay { trace, slots: replay }
+                });
                 clients.push(ClientModel {
                     name: c.name.clone(),
                     target,
@@ -804,6 +917,7 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
                     edge,
                     classes: client_classes,
                     keys,
+                    trace,
                 })
             }
             None => error(
@@ -815,7 +929,9 @@ pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnosti
         }
     }
 
-    let key_space = clients.iter().flat_map(|c| c.keys.iter().flatten()).map(KeyDist::len).max().unwrap_or(1);
+    let traced_keys = clients.iter().filter_map(|c| c.trace.as_ref()?.trace.max_key()).map(|k| k.saturating_add(1));
+    let key_space =
+        clients.iter().flat_map(|c| c.keys.iter().flatten()).map(KeyDist::len).chain(traced_keys).max().unwrap_or(1);
     let mut services = Vec::new();
     for (i, s) in scenario.services.iter().enumerate() {
         let path = format!("services[{i}] \"{}\"", s.name);
@@ -1399,7 +1515,7 @@ fn check_keys(clients: &[ClientModel], services: &[ServiceModel], caches: &[Cach
         })
     };
     for (i, client) in clients.iter().enumerate() {
-        if client.keys.iter().all(Option::is_some) {
+        if client.keys.iter().all(Option::is_some) || client.trace.as_ref().is_some_and(|t| t.trace.has_keys()) {
             continue;
         }
         let mut seen = vec![false; services.len()];

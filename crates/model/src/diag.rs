@@ -34,12 +34,30 @@ pub struct Diagnostic {
     pub path: Option<String>,
     /// How to fix it.
     pub hint: Option<String>,
+    /// The file `location` points into when it is not the scenario (a trace), with that line.
+    pub in_file: Option<Box<InFile>>,
+}
+
+/// A line of a file other than the scenario, which a diagnostic points into.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InFile {
+    /// The file as messages show it.
+    pub file: String,
+    /// The text of the line the location is on.
+    pub line: String,
 }
 
 impl Diagnostic {
     /// An error with a message only.
     pub fn error(message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Error, message: message.into(), location: None, path: None, hint: None }
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            location: None,
+            path: None,
+            hint: None,
+            in_file: None,
+        }
     }
 
     /// A warning with a message only.
@@ -59,6 +77,12 @@ impl Diagnostic {
         self
     }
 
+    /// Says that the location is in another file than the scenario: `file.line` is its line.
+    pub fn in_file(mut self, file: InFile) -> Diagnostic {
+        self.in_file = Some(Box::new(file));
+        self
+    }
+
     /// Adds a hint.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
         self.hint = Some(hint.into());
@@ -71,8 +95,13 @@ impl Diagnostic {
     }
 
     /// Renders the diagnostic for a terminal: severity and message, `--> file:line:column`, the
-    /// line with a caret, and the hint.
+    /// line with a caret, and the hint. `file` and `source` are the scenario's, unless the
+    /// diagnostic points into another file.
     pub fn render(&self, file: &str, source: &str) -> String {
+        let (file, source) = match &self.in_file {
+            Some(other) => (other.file.as_str(), other.line.as_str()),
+            None => (file, source),
+        };
         let mut out = String::new();
         let label = match self.severity {
             Severity::Error => "error",
@@ -86,7 +115,11 @@ impl Diagnostic {
         match self.location {
             Some(Location { line, column }) => {
                 let _ = writeln!(out, "  --> {file}:{line}:{column}");
-                if let Some(text) = source.lines().nth(line.saturating_sub(1)) {
+                let text = match &self.in_file {
+                    Some(other) => Some(other.line.as_str()),
+                    None => source.lines().nth(line.saturating_sub(1)),
+                };
+                if let Some(text) = text {
                     let number = line.to_string();
                     let pad = " ".repeat(number.len());
                     let caret_pad: String = text

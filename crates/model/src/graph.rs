@@ -24,11 +24,12 @@ pub fn call_graph(model: &Model) -> CallGraph {
                     format!("{users} users, think {}", tailsim_report::text::format_ms(think.mean() * 1e-6))
                 }
                 None if c.traffic.is_some() => format!("{}/s {arrivals}, shaped", c.rate_per_s),
+                None if c.trace.is_some() => format!("{:.1}/s replayed", c.rate_per_s),
                 None => format!("{}/s {arrivals}", c.rate_per_s),
             };
-            // Classes with their shares, from the cumulative probabilities.
+            // Classes with their shares, from the cumulative probabilities (a trace's own).
             let mut before = 0.0;
-            for &(class, cumulative) in &c.classes {
+            for &(class, cumulative) in c.classes.iter().filter(|_| c.trace.is_none()) {
                 let name = model.classes.get(usize::from(class)).map_or("?", |k| k.name.as_str());
                 detail.push_str(&format!(", {name} {}%", ((cumulative - before) * 1000.0).round() / 10.0));
                 before = cumulative;

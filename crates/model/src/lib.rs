@@ -19,6 +19,7 @@ pub mod overrides;
 pub mod parse;
 pub mod scenario;
 pub mod sweep;
+pub mod trace;
 pub mod traffic;
 pub mod variants;
 pub mod world;
@@ -30,14 +31,25 @@ pub use compile::{Model, ServiceId};
 pub use diag::{Diagnostic, Location, Severity};
 pub use overrides::Override;
 pub use scenario::Scenario;
+pub use trace::Files;
 pub use world::{Limits, Progress};
 
 /// Parses, overrides and compiles scenario text: the model and its warnings, or every error.
 /// The scenario's variants are compiled too, so that an error in one is found by `run` and
 /// `check` as well as by `compare`.
+/// Trace files are looked for from the current directory; [`load_in`] says where.
 pub fn load(source: &str, overrides: &[Override]) -> Result<(Model, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let (scenario, model) = load_base(source, overrides)?;
-    variants::compile_variants(&scenario, source)?;
+    load_in(source, overrides, &Files::default())
+}
+
+/// [`load`], reading trace files through `files` (from the scenario file's folder).
+pub fn load_in(
+    source: &str,
+    overrides: &[Override],
+    files: &Files,
+) -> Result<(Model, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let (scenario, model) = load_base(source, overrides, files)?;
+    variants::compile_variants_in(&scenario, source, files)?;
     let warnings = analysis::warnings(&model, source);
     Ok((model, warnings))
 }
@@ -49,17 +61,27 @@ pub fn load_variants(
     source: &str,
     overrides: &[Override],
 ) -> Result<(Vec<(String, Model)>, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let (scenario, model) = load_base(source, overrides)?;
+    load_variants_in(source, overrides, &Files::default())
+}
+
+/// [`load_variants`], reading trace files through `files`.
+#[allow(clippy::type_complexity)]
+pub fn load_variants_in(
+    source: &str,
+    overrides: &[Override],
+    files: &Files,
+) -> Result<(Vec<(String, Model)>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let (scenario, model) = load_base(source, overrides, files)?;
     let warnings = analysis::warnings(&model, source);
     let mut all = vec![(variants::BASE_NAME.to_string(), model)];
-    all.extend(variants::compile_variants(&scenario, source)?);
+    all.extend(variants::compile_variants_in(&scenario, source, files)?);
     Ok((all, warnings))
 }
 
-fn load_base(source: &str, overrides: &[Override]) -> Result<(Scenario, Model), Vec<Diagnostic>> {
+fn load_base(source: &str, overrides: &[Override], files: &Files) -> Result<(Scenario, Model), Vec<Diagnostic>> {
     let scenario = parse::parse(source).map_err(|d| vec![d])?;
     let scenario = overrides::apply(scenario, overrides).map_err(|d| vec![d])?;
-    let model = compile::compile(&scenario, source)?;
+    let model = compile::compile_in(&scenario, source, files)?;
     Ok((scenario, model))
 }
 

@@ -53,7 +53,7 @@ impl Override {
 #[derive(Clone, Debug, PartialEq)]
 pub struct OverrideError {
     /// Which override, by index in the list given.
-    pub index: usize,
+    pub index: u32,
     /// True when the schema refused the value (the message, from the schema, does not quote
     /// it, so it is named as `path=value`); false when the path was wrong or the text could
     /// not be read (the message says so itself).
@@ -66,7 +66,7 @@ pub struct OverrideError {
 /// `--set path=value` (a bad value).
 pub fn apply(scenario: Scenario, overrides: &[Override]) -> Result<Scenario, Diagnostic> {
     apply_each(scenario, overrides).map_err(|e| {
-        let o = &overrides[e.index];
+        let o = &overrides[e.index as usize];
         let what = if e.bad_value { format!("--set {}={}", o.path, o.value) } else { format!("--set {}", o.path) };
         Diagnostic { message: format!("{what}: {}", e.diagnostic.message), ..e.diagnostic }
     })
@@ -79,7 +79,11 @@ pub fn apply_each(scenario: Scenario, overrides: &[Override]) -> Result<Scenario
     }
     let mut tree = serde_json::to_value(&scenario).expect("the schema always serialises");
     for (index, o) in overrides.iter().enumerate() {
-        set(&mut tree, o).map_err(|(bad_value, diagnostic)| OverrideError { index, bad_value, diagnostic })?;
+        set(&mut tree, o).map_err(|(bad_value, diagnostic)| OverrideError {
+            index: index as u32,
+            bad_value,
+            diagnostic,
+        })?;
     }
     Ok(serde_json::from_value(tree).expect("checked after the last override"))
 }
@@ -230,6 +234,8 @@ fn candidates(old: &Value, text: &str) -> Result<Vec<Value>, Diagnostic> {
             all.push(Value::String(unquoted.to_string()));
             Ok(all)
         }
+        // `None` unsets an optional string (a client's `trace`), or is the unit variant.
+        Value::String(_) if text == "None" => Ok(vec![Value::Null, Value::String(unquoted.to_string())]),
         Value::String(_) => Ok(vec![Value::String(unquoted.to_string())]),
         // Not set: a scalar, a structure, or `None` to leave it unset.
         Value::Null if looks_structured => structured(),

@@ -346,6 +346,10 @@ pub struct Client {
     /// `Zipf(n: 100000, s: 1.1)`. A class may draw from its own. Default: none.
     #[serde(default)]
     pub keys: Option<Keys>,
+    /// Recorded arrivals to replay, in place of `rate` or `users`: a CSV file (its path
+    /// relative to the scenario file's folder), one row per request, `time[,class[,key]]`.
+    #[serde(default)]
+    pub trace: Option<String>,
 }
 
 /// How a request's key is drawn. Keys are ranks from 0, the most popular first, so the top `k`

@@ -150,6 +150,17 @@ pub fn load_points(
     overrides: &[Override],
     params: &[Param],
 ) -> Result<Vec<(Vec<f64>, Model)>, Vec<Diagnostic>> {
+    load_points_in(source, overrides, params, &crate::Files::default())
+}
+
+/// [`load_points`], reading trace files through `files` (each file once for every point).
+#[allow(clippy::type_complexity)]
+pub fn load_points_in(
+    source: &str,
+    overrides: &[Override],
+    params: &[Param],
+    files: &crate::Files,
+) -> Result<Vec<(Vec<f64>, Model)>, Vec<Diagnostic>> {
     let scenario = crate::parse::parse(source).map_err(|d| vec![d])?;
     let scenario = overrides::apply(scenario, overrides).map_err(|d| vec![d])?;
     let params: Vec<Param> =
@@ -164,7 +175,7 @@ pub fn load_points(
             .map(|(p, v)| format!("{}={}", p.path, format_value(*v)))
             .collect::<Vec<_>>()
             .join(" ");
-        let (model, _) = crate::load(source, &all).map_err(|errors| {
+        let (model, _) = crate::load_in(source, &all, files).map_err(|errors| {
             errors
                 .into_iter()
                 .map(|d| Diagnostic { message: format!("at the point {at}: {}", d.message), ..d })

@@ -8,6 +8,7 @@ use crate::compile::{self, Model};
 use crate::diag::{Diagnostic, locate_variant};
 use crate::overrides::{self, Override};
 use crate::scenario::Scenario;
+use crate::trace::Files;
 
 /// The name the scenario itself goes by among its variants.
 pub const BASE_NAME: &str = "base";
@@ -21,6 +22,15 @@ pub const MAX_SETTINGS: usize = 1_000;
 /// Compiles every variant of `scenario` (whose own overrides, `--set`, are already applied),
 /// in file order: the name and the model of each, or every error found.
 pub fn compile_variants(scenario: &Scenario, source: &str) -> Result<Vec<(String, Model)>, Vec<Diagnostic>> {
+    compile_variants_in(scenario, source, &Files::default())
+}
+
+/// [`compile_variants`], reading trace files through `files`.
+pub fn compile_variants_in(
+    scenario: &Scenario,
+    source: &str,
+    files: &Files,
+) -> Result<Vec<(String, Model)>, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let mut out = Vec::new();
     if scenario.variants.len() > MAX_VARIANTS {
@@ -61,7 +71,7 @@ pub fn compile_variants(scenario: &Scenario, source: &str) -> Result<Vec<(String
         let changed = match overrides::apply_each(base.clone(), &set) {
             Ok(changed) => changed,
             Err(e) => {
-                let o = &set[e.index];
+                let o = &set[e.index as usize];
                 let what = if e.bad_value { format!("{}={}", o.path, o.value) } else { o.path.clone() };
                 let hint = e.diagnostic.hint.clone().unwrap_or_else(|| {
                     "a key is a path as `--set` takes it, e.g. \"services.db.workers\"; a value is what `--set` would take after `=`".to_string()
@@ -75,14 +85,16 @@ pub fn compile_variants(scenario: &Scenario, source: &str) -> Result<Vec<(String
                 continue;
             }
         };
-        match compile::compile(&changed, "") {
+        match compile::compile_in(&changed, "", files) {
             Ok(model) => out.push((variant.name.clone(), model)),
             Err(found) => errors.extend(found.into_iter().map(|d| {
                 let message = match &d.path {
                     Some(item) => format!("{item}: {}", d.message),
                     None => d.message.clone(),
                 };
-                Diagnostic { message, path: Some(path.clone()), location: here, ..d }
+                // A bad row of a trace keeps its place in the trace's file.
+                let location = if d.in_file.is_some() { d.location } else { here };
+                Diagnostic { message, path: Some(path.clone()), location, ..d }
             })),
         }
     }

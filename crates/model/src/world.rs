@@ -934,7 +934,7 @@ impl<'m> World<'m> {
             .iter()
             .map(|c| ClientState {
                 closed: c.closed.is_some(),
-                shaped: c.traffic.is_some(),
+                shaped: c.traffic.is_some() || c.trace.is_some(),
                 rng: stream(seed, rep, &format!("client/{}", c.name)),
                 gap: Dist::Exponential { mean: 1e9 / c.rate_per_s },
                 mean_gap_ns: 1e9 / c.rate_per_s,
@@ -1739,6 +1739,48 @@ impl<'m> World<'m> {
         }
     }
 
+    /// The next arrival of a client replaying a trace: its next row's time, if inside the run.
+    fn schedule_traced_arrival(&mut self, c: u32, times_ns: &[u64]) {
+        let end = self.model.duration.as_nanos();
+        let next = times_ns.get(self.clients[c as usize].sent as usize).copied().filter(|&t| t < end);
+        match (next, &mut self.lane) {
+            (Some(t), Some(lane)) => {
+                let seq = self.events.reserve_seq();
+                lane.set(c as usize, (SimTime(t), seq));
+            }
+            (Some(t), None) => {
+                self.events.schedule(SimTime(t), Event::Arrival(c));
+            }
+            (None, Some(lane)) => lane.set(c as usize, (SimTime(u64::MAX), u64::MAX)),
+            (None, None) => {}
+        }
+    }
+
+    /// The class (its id and its slot in the client's list) and the key of the request client
+    /// `c` just sent from its trace's row: the row's own, or drawn where the trace has none.
+    #[cold]
+    #[inline(never)]
+    fn traced_tag(&mut self, c: u32, counted: bool) -> (u8, u8, u32) {
+        let model = &self.model.clients[c as usize];
+        let client = &mut self.clients[c as usize];
+        let Some(replay) = &model.trace else { return (0, 0, 0) };
+        let row = (client.sent as usize).saturating_sub(1);
+        let slot = match replay.trace.classes.get(row) {
+            Some(&name) => replay.slots.get(usize::from(name)).copied().unwrap_or(0),
+            None => 0,
+        };
+        if let Some(stats) = client.classes.get_mut(usize::from(slot)) {
+            stats.arrivals += u64::from(counted);
+        }
+        let class = model.classes.get(usize::from(slot)).map_or(0, |&(id, _)| id);
+        let key = match (replay.trace.keys.get(row), model.keys.get(usize::from(slot))) {
+            (Some(&key), _) => key,
+            (None, Some(Some(keys))) => keys.sample(&mut client.key_rng),
+            (None, _) => 0,
+        };
+        (class, slot, key)
+    }
+
     /// The next arrival of a client whose rate follows a traffic shape: thinning for Poisson
     /// arrivals, a gap of 1 / rate for constant ones; where the search stops short (a long
     /// quiet spell), a wake-up looks again later.
@@ -1746,6 +1788,9 @@ impl<'m> World<'m> {
     #[inline(never)]
     fn schedule_shaped_arrival(&mut self, c: u32) {
         let model: &'m Model = self.model;
+        if let Some(replay) = &model.clients[c as usize].trace {
+            return self.schedule_traced_arrival(c, &replay.trace.times_ns);
+        }
         let traffic = model.clients[c as usize].traffic.as_ref().expect("a shaped client");
         let end = SimTime::ZERO + model.duration;
         let client = &mut self.clients[c as usize];
@@ -1852,19 +1897,25 @@ impl<'m> World<'m> {
         let now = self.now;
         let counted = now >= self.warmup_end;
         let model = &self.model.clients[c as usize];
-        let client = &mut self.clients[c as usize];
-        let (class, class_slot) = if model.classes.is_empty() {
-            (0, 0)
+        let (class, class_slot, key) = if model.trace.is_some() {
+            self.traced_tag(c, counted)
         } else {
-            let u = client.class_rng.random::<f64>();
-            let slot = model.classes.iter().position(|&(_, below)| u < below).unwrap_or(model.classes.len() - 1);
-            client.classes[slot].arrivals += u64::from(counted);
-            (model.classes[slot].0, slot as u8)
+            let client = &mut self.clients[c as usize];
+            let (class, class_slot) = if model.classes.is_empty() {
+                (0, 0)
+            } else {
+                let u = client.class_rng.random::<f64>();
+                let slot = model.classes.iter().position(|&(_, below)| u < below).unwrap_or(model.classes.len() - 1);
+                client.classes[slot].arrivals += u64::from(counted);
+                (model.classes[slot].0, slot as u8)
+            };
+            let key = match model.keys.get(usize::from(class_slot)) {
+                Some(Some(keys)) => keys.sample(&mut client.key_rng),
+                _ => 0,
+            };
+            (class, class_slot, key)
         };
-        let key = match model.keys.get(usize::from(class_slot)) {
-            Some(Some(keys)) => keys.sample(&mut client.key_rng),
-            _ => 0,
-        };
+        let client = &mut self.clients[c as usize];
         let tag = Tag { class, key };
         client.arrivals += u64::from(counted);
         client.in_flight.enter(now, counted);

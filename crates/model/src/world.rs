@@ -331,6 +331,40 @@ struct Frame {
 }
 
 impl Frame {
+    /// A visit of `instance` of service `service` arriving at `now`, at its first step, running
+    /// `handler`: no worker yet, no wait, no place, no fetch.
+    #[inline(always)]
+    fn new(service: u32, instance: u32, parent: Parent, now: SimTime, counted: bool, tag: Tag, handler: u8) -> Frame {
+        Frame {
+            service,
+            instance,
+            step: 0,
+            parent,
+            arrived: now,
+            worker_since: now,
+            holds_worker: false,
+            counted,
+            in_queue: false,
+            served: false,
+            queued_since: now,
+            cancelled: false,
+            wait_token: 0,
+            wait_width: 0,
+            hedges_left: 0,
+            place_pool: NO_POOL,
+            wait_successes: 0,
+            wait_failures_allowed: 0,
+            branches: NO_LIST,
+            class: tag.class,
+            handler,
+            admitted: false,
+            key: tag.key,
+            fetch: NO_FETCH,
+            refresh: false,
+            lost: false,
+        }
+    }
+
     /// Whether an answer carrying `token` is one this frame waits for.
     #[inline]
     fn awaits(&self, token: u32) -> bool {
@@ -2722,34 +2756,7 @@ impl<'m> World<'m> {
         let instance = service.first_instance + instance_offset;
         service.arrivals_total += 1;
         service.arrivals += u64::from(counted);
-        let frame = Frame {
-            service: s,
-            instance,
-            step: 0,
-            parent,
-            arrived: now,
-            worker_since: now,
-            holds_worker: false,
-            counted,
-            in_queue: false,
-            served: false,
-            queued_since: now,
-            cancelled: false,
-            wait_token: 0,
-            wait_width: 0,
-            hedges_left: 0,
-            place_pool: NO_POOL,
-            wait_successes: 0,
-            wait_failures_allowed: 0,
-            branches: NO_LIST,
-            class,
-            handler: service_model.handler_of(class),
-            admitted: false,
-            key: tag.key,
-            fetch: NO_FETCH,
-            refresh: false,
-            lost: false,
-        };
+        let frame = Frame::new(s, instance, parent, now, counted, tag, service_model.handler_of(class));
         let f = self.frames.insert(frame) as u32;
         let inst = &mut self.instances[instance as usize];
         inst.arrivals += u64::from(counted);
@@ -3219,30 +3226,10 @@ impl<'m> World<'m> {
         let counted = now >= self.warmup_end;
         self.caches[c as usize].fetch_started(slot);
         let fetch = self.fetches.insert(Fetch { cache: c, slot, started: now, below: NO_FETCH }) as u32;
-        let frame = self.frames[f as usize];
-        let g = self.frames.insert(Frame {
-            step,
-            parent: Parent::Background,
-            arrived: now,
-            worker_since: now,
-            holds_worker: false,
-            counted,
-            in_queue: false,
-            served: false,
-            queued_since: now,
-            cancelled: false,
-            wait_token: 0,
-            wait_width: 0,
-            hedges_left: 0,
-            place_pool: NO_POOL,
-            wait_successes: 0,
-            wait_failures_allowed: 0,
-            branches: NO_LIST,
-            admitted: false,
-            fetch,
-            refresh: true,
-            ..frame
-        }) as u32;
+        let frame = &self.frames[f as usize];
+        let tag = Tag { class: frame.class, key: frame.key };
+        let fresh = Frame::new(frame.service, frame.instance, Parent::Background, now, counted, tag, frame.handler);
+        let g = self.frames.insert(Frame { step, fetch, refresh: true, ..fresh }) as u32;
         self.agenda.push(Action::Advance(g));
     }
 

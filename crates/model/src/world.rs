@@ -1762,14 +1762,23 @@ impl<'m> World<'m> {
                 SimTime::ZERO + SimDuration::from_nanos_f64((client.sent + 1) as f64 * client.mean_gap_ns)
             }
         };
-        match &mut self.lane {
-            Some(lane) => {
+        self.put_arrival(c, Some(at));
+    }
+
+    /// Client `c`'s next arrival is at `at`, in its lane or as an event; `None`: it has none
+    /// for now.
+    #[inline(always)]
+    fn put_arrival(&mut self, c: u32, at: Option<SimTime>) {
+        match (at, &mut self.lane) {
+            (Some(at), Some(lane)) => {
                 let seq = self.events.reserve_seq();
                 lane.set(c as usize, (at, seq));
             }
-            None => {
+            (Some(at), None) => {
                 self.events.schedule(at, Event::Arrival(c));
             }
+            (None, Some(lane)) => lane.set(c as usize, (SimTime(u64::MAX), u64::MAX)),
+            (None, None) => {}
         }
     }
 
@@ -1777,17 +1786,7 @@ impl<'m> World<'m> {
     fn schedule_traced_arrival(&mut self, c: u32, times_ns: &[u64]) {
         let end = self.model.duration.as_nanos();
         let next = times_ns.get(self.clients[c as usize].sent as usize).copied().filter(|&t| t < end);
-        match (next, &mut self.lane) {
-            (Some(t), Some(lane)) => {
-                let seq = self.events.reserve_seq();
-                lane.set(c as usize, (SimTime(t), seq));
-            }
-            (Some(t), None) => {
-                self.events.schedule(SimTime(t), Event::Arrival(c));
-            }
-            (None, Some(lane)) => lane.set(c as usize, (SimTime(u64::MAX), u64::MAX)),
-            (None, None) => {}
-        }
+        self.put_arrival(c, next.map(SimTime));
     }
 
     /// The class (its id and its slot in the client's list) and the key of the request client
@@ -1842,19 +1841,9 @@ impl<'m> World<'m> {
             }
         };
         if found {
-            match &mut self.lane {
-                Some(lane) => {
-                    let seq = self.events.reserve_seq();
-                    lane.set(c as usize, (at, seq));
-                }
-                None => {
-                    self.events.schedule(at, Event::Arrival(c));
-                }
-            }
+            self.put_arrival(c, Some(at));
         } else {
-            if let Some(lane) = &mut self.lane {
-                lane.set(c as usize, (SimTime(u64::MAX), u64::MAX));
-            }
+            self.put_arrival(c, None);
             if at < end {
                 self.events.schedule(at, Event::TrafficWakeup(c));
             }

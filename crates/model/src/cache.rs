@@ -14,6 +14,9 @@ use tailsim_report::{CacheEventSummary, CacheResize, CacheSeries, CacheSummary};
 use crate::compile::{CacheEvent, CacheModel, ServiceModel};
 use crate::keys::Placement;
 
+/// A slot's store is above this bit: below are the key's generation and the key.
+const STORE_SHIFT: u32 = 40;
+
 /// A cached value: when it stops being fresh, and how long its last fetch took (XFetch's
 /// `delta`).
 #[derive(Clone, Copy, Debug)]
@@ -130,27 +133,28 @@ impl CacheState {
     }
 
     /// Where `key` lives, looked up from instance `instance` (its place among its service's
-    /// instances): the store in the high half, the key and its generation in the low.
+    /// instances): the store above bit [`STORE_SHIFT`], the key's generation (its low 8 bits;
+    /// a key from 256 key changes ago is the same key again) and the key below it.
     #[inline]
     pub fn slot(&self, model: &CacheModel, key: u32, instance: u32) -> u64 {
         let store = match model.per_instance {
             Some(_) => instance,
             None => self.placement.node(key),
         };
-        (u64::from(store) << 40) | (u64::from(self.generation) << 32) | u64::from(key)
+        (u64::from(store) << STORE_SHIFT) | (u64::from(self.generation & 0xff) << 32) | u64::from(key)
     }
 
-    fn store(&mut self, slot: u64) -> &mut LruCache<u64, Entry> {
-        let index = (slot >> 40) as usize;
-        let last = self.stores.len() - 1;
-        &mut self.stores[index.min(last)]
+    /// The store of `slot`, and the key it is stored under there (with its generation).
+    fn store(&mut self, slot: u64) -> (&mut LruCache<u64, Entry>, u64) {
+        let index = ((slot >> STORE_SHIFT) as usize).min(self.stores.len() - 1);
+        (&mut self.stores[index], slot & ((1 << STORE_SHIFT) - 1))
     }
 
     /// Looks `slot` up at `now`.
     #[inline]
     pub fn lookup(&mut self, model: &CacheModel, slot: u64, now: SimTime) -> Found {
-        let key = slot & 0xff_ffff_ffff;
-        let Some(entry) = self.store(slot).get(&key).copied() else { return Found::Missing };
+        let (store, key) = self.store(slot);
+        let Some(entry) = store.get(&key).copied() else { return Found::Missing };
         if now < entry.expires {
             if let Some(beta) = model.early
                 && entry.delta > SimDuration::ZERO
@@ -184,8 +188,8 @@ impl CacheState {
                 now.saturating_add(ttl).saturating_add(spread)
             }
         };
-        let key = slot & 0xff_ffff_ffff;
-        if let Some((evicted, _)) = self.store(slot).push(key, Entry { expires, delta })
+        let (store, key) = self.store(slot);
+        if let Some((evicted, _)) = store.push(key, Entry { expires, delta })
             && evicted != key
         {
             self.counts.evictions += u64::from(self.counting);
@@ -194,14 +198,14 @@ impl CacheState {
 
     /// Removes `slot`.
     pub fn invalidate(&mut self, slot: u64) {
-        let key = slot & 0xff_ffff_ffff;
-        self.store(slot).pop(&key);
+        let (store, key) = self.store(slot);
+        store.pop(&key);
     }
 
     /// The last recompute time known for `slot`, for a write-through `Put`.
     pub fn delta(&mut self, slot: u64) -> SimDuration {
-        let key = slot & 0xff_ffff_ffff;
-        self.store(slot).peek(&key).map_or(SimDuration::ZERO, |e| e.delta)
+        let (store, key) = self.store(slot);
+        store.peek(&key).map_or(SimDuration::ZERO, |e| e.delta)
     }
 
     /// The fetches of `slot` in flight.

@@ -754,6 +754,9 @@ struct ServiceState {
     /// A replicated service: when each recently written key becomes visible at the replicas,
     /// the size at which that map is next pruned, and its reads.
     visible_at: BTreeMap<u32, SimTime>,
+    /// When each failover ends, in time order, and how many have.
+    failover_ends: Vec<SimTime>,
+    failovers_done: usize,
     prune_at: usize,
     replica_reads: u64,
     stale_reads: u64,
@@ -1076,6 +1079,13 @@ impl<'m> World<'m> {
                     statement_timeouts: 0,
                     resizes: Vec::new(),
                     visible_at: BTreeMap::new(),
+                    failover_ends: {
+                        let mut ends: Vec<SimTime> =
+                            s.faults.iter().filter(|f| f.kind == FaultKind::Failover).map(|f| f.end).collect();
+                        ends.sort_unstable();
+                        ends
+                    },
+                    failovers_done: 0,
                     prune_at: 1024,
                     replica_reads: 0,
                     stale_reads: 0,
@@ -2842,9 +2852,12 @@ impl<'m> World<'m> {
         if replication.writes.get(usize::from(tag.class)).copied().unwrap_or(false) {
             return 0;
         }
-        let lost = model.faults.iter().filter(|f| f.kind == FaultKind::Failover && f.end <= now).count() as u32;
         let service = &mut self.services[s as usize];
-        let replicas = service.active.saturating_sub(1 + lost);
+        // Each failover that has ended took a replica to be the primary.
+        while service.failover_ends.get(service.failovers_done).is_some_and(|&end| end <= now) {
+            service.failovers_done += 1;
+        }
+        let replicas = service.active.saturating_sub(1 + service.failovers_done as u32);
         if replicas == 0 {
             return 0;
         }

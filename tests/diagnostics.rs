@@ -205,6 +205,25 @@ fn semantic_errors_name_the_item() {
             ),
         ),
         (
+            with_fault(r#"CpuQuota(service: "db", cpus: 2.0, period: "2s")"#),
+            "faults[0]",
+            "a CPU quota needs a `period` from 1ms to 1s and `cpus x period` of at least 1ms, got cpus: 2, period: 2s",
+            None,
+            Some(r#"e.g. CpuQuota(service: "api", cpus: 2.0, period: "100ms")"#),
+        ),
+        (
+            with_fault(
+                r#"CpuQuota(service: "db", cpus: 2.0, duration: "10010ms"), CpuQuota(service: "db", at: "10050ms", cpus: 1.0)"#,
+            ),
+            r#"services[1] "db""#,
+            r#"two CPU quotas of "db" overlap on an instance"#,
+            None,
+            Some(
+                "an instance has one CPU limit at a time: give them separate times or instances \
+                 (a quota lasts to the end of its last period)",
+            ),
+        ),
+        (
             with_fault(r#"Crash(service: "db", instance: 1, at: "1s")"#),
             "faults[0]",
             r#"the fault names instance 1 of "db", which has 1 (counted from 0)"#,

@@ -12,6 +12,7 @@ mod classes;
 mod compare;
 mod connections;
 mod contention;
+mod cpu;
 mod crash;
 mod data;
 mod determinism;

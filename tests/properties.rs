@@ -335,16 +335,30 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                         },
                         _ => Fault::CpuQuota {
                             service,
-                            instance: Some(0),
+                            instance: (x < 5.0).then_some(0),
                             at,
                             duration,
-                            quota: (x / 10.0).clamp(0.05, 0.95),
+                            cpus: (x / 2.0).clamp(0.1, 4.0),
                             period: Dur(SimDuration::from_millis(10)),
                         },
                     }
                 },
             );
-            let faults = prop::collection::vec(fault, 0..3);
+            // An instance has one CPU limit at a time: a service keeps its first quota only.
+            let faults = prop::collection::vec(fault, 0..3).prop_map(|faults| {
+                let mut limited = Vec::new();
+                faults
+                    .into_iter()
+                    .filter(|f| match f {
+                        Fault::CpuQuota { service, .. } if limited.contains(service) => false,
+                        Fault::CpuQuota { service, .. } => {
+                            limited.push(service.clone());
+                            true
+                        }
+                        _ => true,
+                    })
+                    .collect::<Vec<_>>()
+            });
             ((services, clients, faults), (1u64..4, 0u64..1_000, 1u64..1_000, any::<u64>()))
         })
         .prop_map(|((services, clients, faults), (duration_s, warmup_ms, window_ms, seed))| Scenario {

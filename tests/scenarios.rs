@@ -216,6 +216,34 @@ fn gc_pauses_leave_the_median_and_wreck_the_tail() {
     assert!(paused.p999_ms.unwrap() > 10.0 * calm.p999_ms.unwrap(), "{paused:?} vs {calm:?}");
 }
 
+const CPU_THROTTLING: &str = include_str!("../scenarios/cpu-throttling.ron");
+
+/// The header's claims: under the 2-CPU limit p50 stays within 10% of the unlimited service's
+/// while p99 and p99.9 grow more than threefold, with the quota spent in some periods but far
+/// from all; a limit of 4 CPUs is never spent (the same latencies as no limit, to the
+/// nanosecond); 2 threads or 10 ms periods at least triple p50.
+#[test]
+fn cpu_throttling_leaves_the_median_and_wrecks_the_tail() {
+    let run_with = |set: &[&str]| run(&load_with(CPU_THROTTLING, set), 1, 1).runs.remove(0);
+    let limited = run_with(&[]);
+    let free = run_with(&["faults.0.cpus=16"]);
+    let (l, f) = (&limited.clients[0].latency, &free.clients[0].latency);
+    assert!((l.p50_ms.unwrap() / f.p50_ms.unwrap() - 1.0).abs() < 0.1, "{l:?} vs {f:?}");
+    assert!(l.p99_ms.unwrap() > 3.0 * f.p99_ms.unwrap(), "{l:?} vs {f:?}");
+    assert!(l.p999_ms.unwrap() > 3.0 * f.p999_ms.unwrap(), "{l:?} vs {f:?}");
+    let throttling = limited.faults[0].throttling.clone().expect("reported");
+    let share = throttling.throttled_periods as f64 / throttling.periods as f64;
+    assert!((0.05..0.25).contains(&share), "{throttling:?}");
+    let roomy = run_with(&["faults.0.cpus=4"]);
+    assert_eq!(roomy.faults[0].throttling.as_ref().map(|t| t.throttled_periods), Some(0));
+    assert_eq!(roomy.clients[0].latency.p99_ms, f.p99_ms);
+    for set in ["services.api.workers=2", "faults.0.period=10ms"] {
+        let other = run_with(&[set]);
+        let p50 = other.clients[0].latency.p50_ms.unwrap();
+        assert!(p50 > 3.0 * l.p50_ms.unwrap(), "{set}: p50 {p50} ms");
+    }
+}
+
 const FLASH_SALE: &str = include_str!("../scenarios/flash-sale.ron");
 
 /// The header's claims: queueing gives a backlog near 80,000 and a p99 over 30 s; shedding

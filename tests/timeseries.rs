@@ -96,9 +96,10 @@ fn windows_of_a_deterministic_system_are_exact() {
 /// of work, and a 300 ms pause every second from 0.5 s. Per second, the requests sent at .5,
 /// .6 and .7 wait for the thaw at .8 and take 400, 300 and 200 ms; the one sent at .4 ends just
 /// as the pause begins; the other six are untouched: p50 = 100 ms, max = 400 ms, and per second
-/// 7 x 100 + 900 ms. A CPU quota of 0.5 over 100 ms periods from 40 ms freezes
-/// [90 + 100 j, 140 + 100 j) ms: a request sent on a whole second waits 40 ms, then runs its
-/// 30 ms: 70 ms each.
+/// 7 x 100 + 900 ms. A CPU quota of half a CPU (50 ms of each 100 ms period, periods from
+/// 40 ms) holds back a request of 120 ms sent on a whole second, 60 ms into a period: it runs
+/// 40 ms to the period's end, 50 ms of the next, waits out that period's last 50 ms, and runs
+/// its last 30 ms: 170 ms each.
 #[test]
 fn pauses_and_cpu_quotas_freeze_work_in_progress() {
     let text = |fault: &str, rate: &str, work: &str| {
@@ -124,9 +125,9 @@ fn pauses_and_cpu_quotas_freeze_work_in_progress() {
     assert_eq!(l.count, 998);
     let mean = l.mean_ms.unwrap();
     assert!((mean - (100.0 * 1600.0 - 200.0) / 998.0).abs() < 1e-6, "{mean}");
-    let quota = run(&load(&text(r#"CpuQuota(service: "server", at: "40ms", quota: 0.5)"#, "1.0", "30ms")), 1, 1);
+    let quota = run(&load(&text(r#"CpuQuota(service: "server", at: "40ms", cpus: 0.5)"#, "1.0", "120ms")), 1, 1);
     let l = &quota.runs[0].clients[0].latency;
-    assert!((l.p50_ms.unwrap() - 70.0).abs() < 0.1 && (l.max_ms.unwrap() - 70.0).abs() < 1e-6, "{l:?}");
+    assert!((l.p50_ms.unwrap() - 170.0).abs() < 0.1 && (l.max_ms.unwrap() - 170.0).abs() < 1e-6, "{l:?}");
 }
 
 /// A fault on one instance (a noisy neighbour): round robin over two instances, a constant

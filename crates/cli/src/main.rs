@@ -343,6 +343,7 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
                 "arrival_rate_per_s": l.arrival_rate_per_s,
                 "min_hold_ms": l.min_hold_s * 1e3,
                 "offered_load": l.offered_load,
+                "cpu_load": l.cpu_load,
             })).collect::<Vec<_>>(),
         });
         println!("{json:#}");
@@ -355,10 +356,17 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
             model.services.len(),
             if model.services.len() == 1 { "" } else { "s" }
         );
-        println!("\n{:<20} {:>12} {:>12} {:>14}", "service", "visits/s", "min hold", "offered load");
+        let limited = loads.iter().any(|l| l.cpu_load.is_some());
+        let cpu_column = if limited { format!(" {:>10}", "cpu load") } else { String::new() };
+        println!("\n{:<20} {:>12} {:>12} {:>14}{cpu_column}", "service", "visits/s", "min hold", "offered load");
         for l in &loads {
+            let cpu = match l.cpu_load {
+                Some(load) => format!(" {:>9.1}%", load * 100.0),
+                None if limited => format!(" {:>10}", "-"),
+                None => String::new(),
+            };
             println!(
-                "{:<20} {:>12.1} {:>12} {:>13.1}%",
+                "{:<20} {:>12.1} {:>12} {:>13.1}%{cpu}",
                 l.service,
                 l.arrival_rate_per_s,
                 format_ms(l.min_hold_s * 1e3),
@@ -370,6 +378,11 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
         );
         if !model.caches.is_empty() {
             println!("Cache lookups count as hits here: what a miss calls is load on top of this floor.");
+        }
+        if limited {
+            println!(
+                "cpu load = the CPU a service's work needs per instance / its CpuQuota's cpus: at 100% or more\nthe quota runs out in every period; below, bursts can still spend it."
+            );
         }
         if model.services.iter().any(|s| s.contention.is_some()) {
             println!(

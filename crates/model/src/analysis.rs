@@ -1,7 +1,7 @@
 //! Static analysis of a model before it runs: the visit rate and offered load of every service,
 //! and the warnings they call for.
 
-use crate::compile::{Model, Step, unconditional};
+use crate::compile::{FaultKind, Model, Step, unconditional};
 use crate::diag::{Diagnostic, locate_name};
 use crate::scenario::Backoff;
 
@@ -21,6 +21,10 @@ pub struct ServiceLoad {
     /// ([`ServiceModel::worker_capacity`](crate::compile::ServiceModel::worker_capacity)), so
     /// it is the share of the service's best throughput instead.
     pub offered_load: f64,
+    /// Under a CPU limit on all its instances (`CpuQuota`): the CPU its `Work` steps need per
+    /// instance, over the limit. At 1 or more the quota runs out in every period and the queue
+    /// grows, however many workers there are; below, bursts may still spend it.
+    pub cpu_load: Option<f64>,
 }
 
 /// Services in an order where every caller comes before its callees (the graph is acyclic).
@@ -61,13 +65,18 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
         service.handler(service.handler_of(class as u8))
     };
     let mut hold = vec![vec![0.0f64; k]; n];
+    // The part of `hold` spent in `Work` steps: CPU.
+    let mut cpu = vec![vec![0.0f64; k]; n];
     for &s in order.iter().rev() {
         for class in 0..k {
             let mut surviving = 1.0;
             let mut total = 0.0;
             for step in unconditional(handler(s, class)) {
                 match step {
-                    Step::Work(dist) => total += surviving * dist.mean() * 1e-9,
+                    Step::Work(dist) => {
+                        total += surviving * dist.mean() * 1e-9;
+                        cpu[s][class] += surviving * dist.mean() * 1e-9;
+                    }
                     Step::Fail(p) => surviving *= 1.0 - p,
                     // Calls made at once last at least as long as the longest of them.
                     _ => {
@@ -133,11 +142,23 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
             let workers = f64::from(service.max_instances()) * service.worker_capacity();
             let arrival_rate: f64 = rate[s].iter().sum();
             let work: f64 = rate[s].iter().zip(&hold[s]).map(|(r, h)| r * h).sum();
+            // The tightest CPU limit on all instances, in CPUs.
+            let limit = service
+                .faults
+                .iter()
+                .filter(|f| f.instance.is_none())
+                .filter_map(|f| match f.kind {
+                    FaultKind::CpuQuota { quota, period } => Some(quota.as_nanos() as f64 / period.as_nanos() as f64),
+                    _ => None,
+                })
+                .reduce(f64::min);
+            let cpu_s: f64 = rate[s].iter().zip(&cpu[s]).map(|(r, c)| r * c).sum();
             ServiceLoad {
                 service: service.name.clone(),
                 arrival_rate_per_s: arrival_rate,
                 min_hold_s: if arrival_rate > 0.0 { work / arrival_rate } else { hold[s][0] },
                 offered_load: work / workers,
+                cpu_load: limit.map(|cpus| cpu_s / (f64::from(service.max_instances()) * cpus)),
             }
         })
         .collect()
@@ -161,6 +182,17 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
                 .at_path(format!("services[{i}] \"{}\"", service.name))
                 .at(locate_name(source, &service.name))
                 .with_hint("add workers or instances, or lower the rate"),
+            );
+        }
+        if let Some(cpu_load) = load.cpu_load.filter(|&l| l >= 1.0) {
+            out.push(
+                Diagnostic::warning(format!(
+                    "its work needs at least {:.0}% of its CPU limit: the quota will run out in every period and the queue will grow",
+                    cpu_load * 100.0
+                ))
+                .at_path(format!("services[{i}] \"{}\"", service.name))
+                .at(locate_name(source, &service.name))
+                .with_hint("raise the CpuQuota's `cpus`, add instances, or lower the rate"),
             );
         }
     }

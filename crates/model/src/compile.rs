@@ -487,14 +487,21 @@ pub enum FaultKind {
         /// How long until balancers skip it.
         detected_after: SimDuration,
     },
-    /// The workers make no progress during `[start + offset + k x every, ... + pause)`.
+    /// The workers make no progress during `[start + k x every, ... + pause)`.
     Freeze {
         /// Time between freezes.
         every: SimDuration,
         /// How long each lasts.
         pause: SimDuration,
-        /// The first freeze's start after the fault's start.
-        offset: SimDuration,
+    },
+    /// A CPU limit (see [`crate::cpu`]): the instance's `Work` steps together may run `quota`
+    /// in each `period`, counted from the fault's start; it is lifted at the first period's end
+    /// at or after the fault's end.
+    CpuQuota {
+        /// Work allowed per period, over all workers.
+        quota: SimDuration,
+        /// The accounting period.
+        period: SimDuration,
     },
 }
 
@@ -1252,25 +1259,24 @@ pub fn compile_in(scenario: &Scenario, source: &str, files: &crate::trace::Files
                             .with_hint(r#"e.g. Pauses(service: "api", every: "10s", pause: "200ms")"#),
                     );
                 }
-                let kind = FaultKind::Freeze { every: every.0, pause: pause.0, offset: SimDuration::ZERO };
+                let kind = FaultKind::Freeze { every: every.0, pause: pause.0 };
                 (service, instance, at, *duration, kind)
             }
-            scenario::Fault::CpuQuota { service, instance, at, duration, quota, period } => {
-                if !(*quota > 0.0 && *quota < 1.0) || period.0 < SimDuration::from_nanos(10_000) {
+            scenario::Fault::CpuQuota { service, instance, at, duration, cpus, period } => {
+                // The kernel's bounds: a period of 1ms to 1s, and a quota of at least 1ms.
+                let quota = SimDuration::from_nanos_f64(period.0.as_nanos() as f64 * cpus.clamp(0.0, 1e6));
+                let bounded = (SimDuration::from_millis(1)..=SimDuration::from_secs(1)).contains(&period.0);
+                if !cpus.is_finite() || !bounded || quota < SimDuration::from_millis(1) {
                     error(
                         Diagnostic::error(format!(
-                            "a CPU quota needs a `quota` strictly between 0 and 1 and a `period` of at least 10us, got {quota}"
+                            "a CPU quota needs a `period` from 1ms to 1s and `cpus x period` of at least 1ms, got cpus: {cpus}, period: {}",
+                            period.0
                         ))
-                        .at_path(format!("faults[{i}]")),
+                        .at_path(format!("faults[{i}]"))
+                        .with_hint(r#"e.g. CpuQuota(service: "api", cpus: 2.0, period: "100ms")"#),
                     );
                 }
-                let run = SimDuration::from_nanos_f64(period.0.as_nanos() as f64 * quota.clamp(0.0, 1.0));
-                let kind = FaultKind::Freeze {
-                    every: period.0,
-                    pause: SimDuration(period.0.as_nanos().saturating_sub(run.as_nanos())),
-                    offset: run,
-                };
-                (service, instance, at, *duration, kind)
+                (service, instance, at, *duration, FaultKind::CpuQuota { quota, period: period.0 })
             }
         };
         if duration.0 == SimDuration::ZERO {
@@ -1306,6 +1312,32 @@ pub fn compile_in(scenario: &Scenario, source: &str, files: &crate::trace::Files
                     .at_path(format!("faults[{i}]"))
                     .with_hint(suggest(service, &service_names, "services")),
             ),
+        }
+    }
+    for (s, service) in services.iter().enumerate() {
+        // One account per instance: two CPU limits on one instance at once would fight over it.
+        let limits: Vec<&FaultWindow> =
+            service.faults.iter().filter(|f| matches!(f.kind, FaultKind::CpuQuota { .. })).collect();
+        for (k, a) in limits.iter().enumerate() {
+            let lifted = |f: &FaultWindow| match f.kind {
+                FaultKind::CpuQuota { period, .. } => {
+                    let periods = (f.end.as_nanos() - f.start.as_nanos()).div_ceil(period.as_nanos().max(1));
+                    f.start.saturating_add(SimDuration::from_nanos(periods.saturating_mul(period.as_nanos())))
+                }
+                _ => f.end,
+            };
+            let clash = limits[k + 1..].iter().any(|b| {
+                let same = a.instance.is_none() || b.instance.is_none() || a.instance == b.instance;
+                same && a.start < lifted(b) && b.start < lifted(a)
+            });
+            if clash {
+                error(
+                    Diagnostic::error(format!("two CPU quotas of \"{}\" overlap on an instance", service.name))
+                        .at_path(format!("services[{s}] \"{}\"", service.name))
+                        .with_hint("an instance has one CPU limit at a time: give them separate times or instances (a quota lasts to the end of its last period)"),
+                );
+                break;
+            }
         }
     }
     if scenario.window.0 < SimDuration::from_millis(1) {

@@ -12,6 +12,7 @@ pub mod breaker;
 pub mod cache;
 pub mod compare;
 pub mod compile;
+pub mod cpu;
 pub mod diag;
 pub mod graph;
 pub mod keys;

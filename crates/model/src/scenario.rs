@@ -234,9 +234,10 @@ pub enum Fault {
         /// How long each pause lasts.
         pause: Duration,
     },
-    /// A CPU quota (Linux CFS bandwidth control, a container's CPU limit): in each `period` the
-    /// workers run for `quota x period` and are then throttled to the period's end (the case of
-    /// a busy container, which spends its quota at the start of every period).
+    /// A CPU limit (Linux CFS bandwidth control, a container's `resources.limits.cpu`): in each
+    /// `period` the instance's workers together may run `cpus x period` of work; once they
+    /// have, every one of them is throttled until the period ends. Eight workers under a limit
+    /// of 2 spend a 100 ms period's quota in 25 ms when all are busy, and wait 75 ms.
     CpuQuota {
         /// The service affected.
         service: String,
@@ -249,9 +250,9 @@ pub enum Fault {
         /// How long it lasts. Default: the whole run.
         #[serde(default = "forever")]
         duration: Duration,
-        /// The share of each period the workers may run, 0 to 1.
-        quota: f64,
-        /// The accounting period. Default 100ms (the kernel's default).
+        /// CPUs' worth of work per period: 0.5 is 50 ms of each 100 ms, 2 is 200 ms.
+        cpus: f64,
+        /// The accounting period, 1ms to 1s. Default 100ms (the kernel's default).
         #[serde(default = "hundred_ms")]
         period: Duration,
     },

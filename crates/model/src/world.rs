@@ -25,7 +25,7 @@ use tailsim_engine::{Dist, EventKey, EventQueue, RngStream, SimDuration, SimTime
 use tailsim_report::{
     BreakerTransition, CacheResize, ClassSummary, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary,
     LatencyRecorder, LittlesLaw, Occupancy, ReplicationSummary, RunSummary, Series, ServiceSeries, ServiceSummary,
-    WindowRecorder,
+    Throttling, WindowRecorder,
 };
 
 use crate::breaker::Breaker;
@@ -33,6 +33,7 @@ use crate::cache::{CacheState, Fetch, Found};
 use crate::compile::{
     BalancerPolicy, BudgetPolicy, CacheModel, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, Step,
 };
+use crate::cpu::Account;
 use crate::keys::Placement;
 use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter, LimitMode, RateLimit};
 use crate::traffic::Bursts;
@@ -105,7 +106,8 @@ impl ActiveFaults {
 }
 
 /// The faults open at `now` on instance `instance` (its index within the service): slowdowns
-/// multiply, error probabilities combine as independent. Freezes act on work's end instead.
+/// multiply, error probabilities combine as independent. Freezes and CPU quotas act on work's
+/// end instead.
 #[cold]
 #[inline(never)]
 fn active_faults(faults: &[FaultWindow], now: SimTime, instance: u32) -> ActiveFaults {
@@ -115,7 +117,7 @@ fn active_faults(faults: &[FaultWindow], now: SimTime, instance: u32) -> ActiveF
             FaultKind::Slowdown(factor) => active.slowdown *= factor,
             FaultKind::Errors(p) => active.error_probability = 1.0 - (1.0 - active.error_probability) * (1.0 - p),
             FaultKind::Outage | FaultKind::Failover | FaultKind::Crash { .. } => active.outage = true,
-            FaultKind::Freeze { .. } => {}
+            FaultKind::Freeze { .. } | FaultKind::CpuQuota { .. } => {}
         }
     }
     active
@@ -129,9 +131,9 @@ fn frozen_end(faults: &[FaultWindow], instance: u32, start: SimTime, work: SimDu
     let mut t = start.as_nanos();
     let mut remaining = work.as_nanos();
     for fault in faults.iter().filter(|f| f.instance.is_none_or(|i| i == instance)) {
-        let FaultKind::Freeze { every, pause, offset } = fault.kind else { continue };
+        let FaultKind::Freeze { every, pause } = fault.kind else { continue };
         let (every, pause) = (every.as_nanos().max(1), pause.as_nanos());
-        let first = fault.start.as_nanos().saturating_add(offset.as_nanos());
+        let first = fault.start.as_nanos();
         let end = fault.end.as_nanos();
         // Freeze k covers [first + k every, first + k every + pause), while it starts before `end`.
         loop {
@@ -229,6 +231,11 @@ enum Event {
     Noticed { service: u32, fault: u32 },
     /// The instances of crash `fault` of a service restart.
     Restart { service: u32, fault: u32 },
+    /// A period of CPU quota `fault` of a service ends (or, at the fault's start, the first
+    /// begins).
+    CpuPeriod { service: u32, fault: u32 },
+    /// An instance's CPU quota may be spent (see [`crate::cpu`]); `token` tells a stale event.
+    CpuSpent { instance: u32, token: u32 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -714,6 +721,9 @@ struct ServiceState {
     lost: u64,
     /// Visits each fault lost (crashes only), by the fault's index in the service's list.
     fault_lost: Vec<u64>,
+    /// For each fault (CPU quotas only): periods of taking instances ended after the warm-up,
+    /// those of them throttled, and the time throttled in them.
+    fault_throttling: Vec<Throttling>,
     /// Instances the balancer skips now: crashed, and noticed.
     skipped: u32,
     /// Connections callers' pools may still take (with `max_connections`), the most held at
@@ -858,6 +868,12 @@ struct World<'m> {
     /// The window `now` falls in, and when it ends: kept current without a division per answer.
     window_index: usize,
     window_end: SimTime,
+    /// Whether any service has a CPU quota; each instance's CPU account (empty if none), and
+    /// for each frame in a `Work` step under a quota the account's clock reading at which the
+    /// step is done (`OFF_CPU`: none; grown as frames are).
+    has_quotas: bool,
+    cpu: Vec<Account>,
+    cpu_target: Vec<u64>,
 }
 
 /// `Frame::place_pool` of a visit that holds no bulkhead place, and `EdgeState::pools` of an
@@ -867,6 +883,8 @@ const NO_POOL: u32 = u32::MAX;
 const NO_LIST: u32 = u32::MAX;
 /// `Frame::fetch` of a frame that fetches nothing.
 const NO_FETCH: u32 = u32::MAX;
+/// `World::cpu_target` of a frame whose step is not counted against a CPU quota.
+const OFF_CPU: u64 = u64::MAX;
 
 /// The most windows a time series may have: longer runs get wider windows.
 pub const MAX_WINDOWS: u64 = 100_000;
@@ -1051,6 +1069,7 @@ impl<'m> World<'m> {
                     shed: 0,
                     lost: 0,
                     fault_lost: vec![0; s.faults.len()],
+                    fault_throttling: vec![Throttling::default(); s.faults.len()],
                     skipped: 0,
                     connections_free: s.max_connections.unwrap_or(0),
                     connections_peak: 0,
@@ -1151,6 +1170,9 @@ impl<'m> World<'m> {
                 counts: EdgeCounts::default(),
             });
         }
+        let has_quotas =
+            model.services.iter().flat_map(|s| &s.faults).any(|f| matches!(f.kind, FaultKind::CpuQuota { .. }));
+        let cpu = if has_quotas { vec![Account::default(); instances.len()] } else { Vec::new() };
         World {
             model,
             limits,
@@ -1193,6 +1215,9 @@ impl<'m> World<'m> {
             window_ns,
             window_index: 0,
             window_end: SimTime(window_ns),
+            has_quotas,
+            cpu,
+            cpu_target: Vec::new(),
         }
     }
 
@@ -1200,6 +1225,16 @@ impl<'m> World<'m> {
         // Connection pools open in order, each taking what is left of its service's connections.
         for p in 0..self.pools.len() as u32 {
             self.fill_pool(p, true);
+        }
+        // CPU quotas come into force before the first arrivals at their instant: work already
+        // running when a quota begins does not count against it.
+        let end = SimTime::ZERO + self.model.duration;
+        for (s, model) in self.model.services.iter().enumerate() {
+            for (k, fault) in model.faults.iter().enumerate() {
+                if matches!(fault.kind, FaultKind::CpuQuota { .. }) && fault.start < end {
+                    self.events.schedule(fault.start, Event::CpuPeriod { service: s as u32, fault: k as u32 });
+                }
+            }
         }
         for c in 0..self.clients.len() {
             match &self.model.clients[c].closed {
@@ -1222,11 +1257,10 @@ impl<'m> World<'m> {
                 self.events.schedule(at, Event::Cache(c as u32));
             }
         }
-        let end = SimTime::ZERO + self.model.duration;
         for (s, model) in self.model.services.iter().enumerate() {
             for (k, fault) in model.faults.iter().enumerate() {
-                let FaultKind::Crash { detected_after } = fault.kind else { continue };
                 let (service, fault_index) = (s as u32, k as u32);
+                let FaultKind::Crash { detected_after } = fault.kind else { continue };
                 if fault.start < end {
                     self.events.schedule(fault.start, Event::Crash { service, fault: fault_index });
                 }
@@ -1463,6 +1497,10 @@ impl<'m> World<'m> {
     /// Takes lost frame `f` out of the slab, or, if a `StepDone` of it is still to come
     /// (`stepping`), leaves it there inert until then (cancelled and lost: `advance` removes it).
     fn bury(&mut self, f: u32, stepping: bool) {
+        if self.has_quotas {
+            // A dead process burns no CPU.
+            self.cpu_stop(f);
+        }
         if !stepping {
             self.frames.remove(f as usize);
             return;
@@ -1479,6 +1517,105 @@ impl<'m> World<'m> {
         zombie.branches = NO_LIST;
         zombie.fetch = NO_FETCH;
         zombie.wait_width = 0;
+    }
+
+    /// Frame `f` starts a `Work` step needing `work` of CPU: if its instance is under a CPU
+    /// quota, the step counts against it. Returns when the step starts making progress.
+    #[cold]
+    #[inline(never)]
+    fn cpu_start(&mut self, f: u32, work: SimDuration) -> SimTime {
+        let instance = self.frames[f as usize].instance;
+        let account = &mut self.cpu[instance as usize];
+        if !account.in_force() {
+            return self.now;
+        }
+        let (target, resume) = account.start(self.now, work);
+        if self.cpu_target.len() <= f as usize {
+            self.cpu_target.resize(f as usize + 1, OFF_CPU);
+        }
+        self.cpu_target[f as usize] = target;
+        self.arm_cpu(instance);
+        resume
+    }
+
+    /// Frame `f`'s step ends at its scheduled time (`event`): whether it is done, or, if a
+    /// CPU throttle held it back, `event` is scheduled again for when the rest will be done.
+    #[cold]
+    #[inline(never)]
+    fn cpu_done(&mut self, f: u32, event: Event) -> bool {
+        let target = self.cpu_target.get(f as usize).copied().unwrap_or(OFF_CPU);
+        if target == OFF_CPU {
+            return true;
+        }
+        let frame = &self.frames[f as usize];
+        let (s, instance) = (frame.service as usize, frame.instance);
+        if let Some((resume, rest)) = self.cpu[instance as usize].left(self.now, target) {
+            let local = instance - self.services[s].first_instance;
+            let end = frozen_end(&self.model.services[s].faults, local, resume, rest);
+            self.events.schedule(end, event);
+            return false;
+        }
+        self.cpu_stop(f);
+        true
+    }
+
+    /// Frame `f`'s step, if it counts against a CPU quota, stops burning CPU.
+    fn cpu_stop(&mut self, f: u32) {
+        let Some(target) = self.cpu_target.get_mut(f as usize) else { return };
+        if std::mem::replace(target, OFF_CPU) == OFF_CPU {
+            return;
+        }
+        let instance = self.frames[f as usize].instance;
+        self.cpu[instance as usize].stop(self.now);
+        self.arm_cpu(instance);
+    }
+
+    /// Schedules when `instance`'s CPU quota runs out, if earlier than the event armed.
+    fn arm_cpu(&mut self, instance: u32) {
+        if let Some((at, token)) = self.cpu[instance as usize].arm() {
+            self.events.schedule(at, Event::CpuSpent { instance, token });
+        }
+    }
+
+    /// A period of CPU quota `fault` of service `s` ends (or the first begins): the quota is
+    /// refilled on each of its instances, throttled ones run again, and after the fault's end
+    /// it is lifted.
+    #[cold]
+    #[inline(never)]
+    fn on_cpu_period(&mut self, s: u32, fault: u32) {
+        let now = self.now;
+        let window = self.model.services[s as usize].faults[fault as usize];
+        let FaultKind::CpuQuota { quota, period } = window.kind else { return };
+        let service = &self.services[s as usize];
+        let (first, active) = (service.first_instance, service.active);
+        let slots = match window.instance {
+            Some(k) => k..k + 1,
+            None => 0..self.model.services[s as usize].max_instances(),
+        };
+        let last = now >= window.end;
+        let counted = now > self.warmup_end;
+        for slot in slots {
+            let instance = first + slot;
+            let account = &mut self.cpu[instance as usize];
+            if now == window.start {
+                account.begin(now, quota, period);
+            } else {
+                let ended = account.roll(now);
+                if counted && slot < active {
+                    let tally = &mut self.services[s as usize].fault_throttling[fault as usize];
+                    tally.periods += 1;
+                    tally.throttled_periods += u64::from(ended.throttled);
+                    tally.throttled_s += ended.throttled_ns as f64 / 1e9;
+                }
+                if last {
+                    account.end(now);
+                }
+            }
+            self.arm_cpu(instance);
+        }
+        if !last {
+            self.events.schedule(now + period, Event::CpuPeriod { service: s, fault });
+        }
     }
 
     /// Instances `slots` of service `s` lose every visit they hold, and their queues. Each visit
@@ -1864,18 +2001,12 @@ impl<'m> World<'m> {
     fn handle(&mut self, event: Event) {
         match event {
             Event::Arrival(c) => self.on_arrival(c),
-            Event::StepDone(f) => self.advance(f),
-            Event::StatementTimeout(f) => {
-                let frame = &self.frames[f as usize];
-                if frame.cancelled {
-                    // Cancelled, or lost in a crash, while it ran: it ends as any step's end would.
+            Event::StepDone(f) => {
+                if !self.has_quotas || self.cpu_done(f, event) {
                     self.advance(f);
-                } else {
-                    let service = &mut self.services[frame.service as usize];
-                    service.statement_timeouts += u64::from(frame.counted);
-                    self.finish(f, Outcome::Failed(FailureKind::Error));
                 }
             }
+            Event::StatementTimeout(f) => self.on_statement_timeout(f),
             Event::WarmupEnd => self.on_warmup_end(),
             Event::WindowEnd => self.on_window_end(),
             Event::RequestHedge { request, token } => self.on_request_hedge(request, token),
@@ -1887,6 +2018,11 @@ impl<'m> World<'m> {
             Event::Crash { service, fault } => self.on_crash(service, fault),
             Event::Noticed { service, fault } => self.on_health(service, fault, true),
             Event::Restart { service, fault } => self.on_restart(service, fault),
+            Event::CpuPeriod { service, fault } => self.on_cpu_period(service, fault),
+            Event::CpuSpent { instance, token } => {
+                self.cpu[instance as usize].spent(self.now, token);
+                self.arm_cpu(instance);
+            }
             Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
             Event::Deadline(c) => self.on_deadline(c),
             Event::Hedge { frame, token } => self.on_hedge(frame, token),
@@ -1905,6 +2041,25 @@ impl<'m> World<'m> {
                 Action::Advance(f) => self.advance(f),
                 Action::Finish(f, outcome) => self.finish(f, outcome),
             }
+        }
+    }
+
+    /// Frame `f`'s `Work` step reached its service's statement timeout (unless a CPU throttle
+    /// held it back: then later).
+    #[cold]
+    #[inline(never)]
+    fn on_statement_timeout(&mut self, f: u32) {
+        if self.has_quotas && !self.cpu_done(f, Event::StatementTimeout(f)) {
+            return;
+        }
+        let frame = &self.frames[f as usize];
+        if frame.cancelled {
+            // Cancelled, or lost in a crash, while it ran: it ends as any step's end would.
+            self.advance(f);
+        } else {
+            let service = &mut self.services[frame.service as usize];
+            service.statement_timeouts += u64::from(frame.counted);
+            self.finish(f, Outcome::Failed(FailureKind::Error));
         }
     }
 
@@ -3071,7 +3226,8 @@ impl<'m> World<'m> {
                         d = limit;
                     }
                     let done = if self.services[s].has_faults {
-                        frozen_end(&model.faults, local, self.now, d)
+                        let start = if self.has_quotas { self.cpu_start(f, d) } else { self.now };
+                        frozen_end(&model.faults, local, start, d)
                     } else {
                         self.now + d
                     };
@@ -3607,7 +3763,9 @@ impl<'m> World<'m> {
         let mut out = Vec::new();
         let measured_from = first_measured.min(complete);
         for (service, model) in self.services.iter().zip(&self.model.services) {
-            for (fault, &lost) in model.faults.iter().zip(&service.fault_lost) {
+            for ((fault, &lost), throttling) in
+                model.faults.iter().zip(&service.fault_lost).zip(&service.fault_throttling)
+            {
                 let before_end = (fault.start.as_nanos() / window_ns) as usize;
                 let before = &goodput[measured_from..before_end.clamp(measured_from, complete)];
                 let goodput_before = (!before.is_empty()).then(|| before.iter().sum::<f64>() / before.len() as f64);
@@ -3627,16 +3785,20 @@ impl<'m> World<'m> {
                         FaultKind::Outage => "outage".to_string(),
                         FaultKind::Failover => "failover".to_string(),
                         FaultKind::Crash { .. } => "crash".to_string(),
-                        FaultKind::Freeze { every, pause, .. } => format!("frozen {pause} every {every}"),
+                        FaultKind::Freeze { every, pause } => format!("frozen {pause} every {every}"),
+                        FaultKind::CpuQuota { quota, period } => {
+                            format!("cpu quota {quota} per {period}")
+                        }
                     },
                     start_s: fault.start.as_secs_f64(),
                     end_s: fault.end.as_secs_f64(),
-                    periodic: matches!(fault.kind, FaultKind::Freeze { .. }),
+                    periodic: matches!(fault.kind, FaultKind::Freeze { .. } | FaultKind::CpuQuota { .. }),
                     instance: fault.instance,
                     goodput_before_per_s: goodput_before,
                     goodput_at_end_per_s: goodput_at_end,
                     recovered_after_s,
                     lost,
+                    throttling: matches!(fault.kind, FaultKind::CpuQuota { .. }).then(|| throttling.clone()),
                 });
             }
         }

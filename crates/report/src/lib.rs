@@ -22,5 +22,5 @@ pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};
 pub use summary::{
     BreakerTransition, CacheEventSummary, CacheResize, CacheSeries, CacheSummary, ClassSummary, ClientSummary,
     Conservation, Distribution, EdgeSummary, Failures, FaultSummary, LatencySummary, LittlesLaw, ReplicationSummary,
-    Report, RunSummary, Series, ServiceSeries, ServiceSummary,
+    Report, RunSummary, Series, ServiceSeries, ServiceSummary, Throttling,
 };

@@ -333,6 +333,19 @@ pub struct FaultSummary {
     pub recovered_after_s: Option<f64>,
     /// Visits a crash lost (whenever they arrived, the warm-up included); 0 for other faults.
     pub lost: u64,
+    /// A CPU quota's throttling, after the warm-up; `null` for other faults.
+    pub throttling: Option<Throttling>,
+}
+
+/// How often a CPU quota throttled its instances, as the kernel's `cpu.stat` counts it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Throttling {
+    /// Periods that ended, summed over the instances taking traffic (`nr_periods`).
+    pub periods: u64,
+    /// Those in which the quota ran out (`nr_throttled`).
+    pub throttled_periods: u64,
+    /// Time the instances spent throttled, in seconds (`throttled_time`).
+    pub throttled_s: f64,
 }
 
 /// Failed requests by the cause the caller saw.

@@ -221,13 +221,13 @@ pub fn document(report: &Report) -> Document {
             }
             let _ = writeln!(out, "\n± is the half-width of a 95% confidence interval across replications.");
         }
-        (None, Some(run)) => render_run(run, &mut out),
+        (None, Some(run)) => render_run(run, report.duration_s, &mut out),
         (None, None) => {}
     }
     out
 }
 
-fn render_run(run: &RunSummary, out: &mut Document) {
+fn render_run(run: &RunSummary, duration_s: f64, out: &mut Document) {
     let mut clients = Table::new(&[
         "client",
         "requests",
@@ -416,15 +416,27 @@ fn render_run(run: &RunSummary, out: &mut Document) {
     }
     for f in &run.faults {
         let before = f.goodput_before_per_s.map_or("-".to_string(), |g| format!("{g:.1}/s"));
-        let recovery = match f.recovered_after_s {
-            Some(s) => format!("recovered {s}s after it ended"),
-            None => "never recovered".to_string(),
+        // A fault that outlasts the run has nothing to recover from within it.
+        let (end, recovery) = match f.recovered_after_s {
+            _ if f.end_s >= duration_s => ("the end".to_string(), String::new()),
+            Some(s) => (format!("{}s", f.end_s), format!("; recovered {s}s after it ended")),
+            None => (format!("{}s", f.end_s), "; never recovered".to_string()),
         };
         let lost = if f.lost > 0 { format!("; {} visits lost", thousands(f.lost)) } else { String::new() };
+        let throttled = match &f.throttling {
+            Some(t) if t.periods > 0 => format!(
+                "; throttled in {} of {} periods ({:.1}%), {:.1}s in all",
+                thousands(t.throttled_periods),
+                thousands(t.periods),
+                100.0 * t.throttled_periods as f64 / t.periods as f64,
+                t.throttled_s
+            ),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "\nfault: {} {} from {}s to {}s: goodput {before} before, {:.1}/s at the end; {recovery}{lost}",
-            f.service, f.kind, f.start_s, f.end_s, f.goodput_at_end_per_s
+            "\nfault: {} {} from {}s to {end}: goodput {before} before, {:.1}/s at the end{recovery}{lost}{throttled}",
+            f.service, f.kind, f.start_s, f.goodput_at_end_per_s
         );
     }
     let _ = writeln!(

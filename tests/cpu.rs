@@ -45,6 +45,10 @@ fn two_cpus_of_four_busy_workers_halve_throughput() {
     assert!((199..=200).contains(&throttling.periods), "{throttling:?}");
     assert_eq!(throttling.throttled_periods, throttling.periods);
     assert!((throttling.throttled_s - 0.25 * throttling.periods as f64).abs() < 1e-6, "{throttling:?}");
+    // Half of every 1 s window is throttled time.
+    let shares = &r.services[0].per_window.throttled;
+    assert_eq!(shares.len(), 100);
+    assert!(shares.iter().all(|&share| (share - 0.5).abs() < 1e-9), "{shares:?}");
 }
 
 /// 20% of one CPU as 10 ms every 50 ms, for one worker that always has a request waiting (four

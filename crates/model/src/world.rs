@@ -752,6 +752,11 @@ struct ServiceState {
     series: ServiceSeries,
     /// `arrivals_total` and the busy, queued and instance integrals when the open window began.
     window_start: (u64, i128, i128, i128),
+    /// Under a CPU quota: instances throttled now, over time, and its integral when the open
+    /// window began.
+    cpu_limited: bool,
+    throttled: Occupancy,
+    throttled_start: i128,
     /// A key-routed service's placement of keys over its shared shards, and those shards
     /// (the active instances no key is pinned to).
     placement: Option<Placement>,
@@ -1087,6 +1092,9 @@ impl<'m> World<'m> {
                     queue_wait: LatencyRecorder::new(),
                     series: ServiceSeries { window_s: window_ns as f64 / 1e9, ..ServiceSeries::default() },
                     window_start: (0, 0, 0, 0),
+                    cpu_limited: s.faults.iter().any(|f| matches!(f.kind, FaultKind::CpuQuota { .. })),
+                    throttled: Occupancy::default(),
+                    throttled_start: 0,
                     placement: match &s.balancer {
                         BalancerPolicy::ByKey { routing, key_space, .. } => {
                             Some(Placement::new(*routing, 1, crate::keys::salt(&s.name), *key_space))
@@ -1577,6 +1585,17 @@ impl<'m> World<'m> {
         }
     }
 
+    /// The quota-spent event `token` of `instance` comes: it may throttle the instance.
+    #[cold]
+    #[inline(never)]
+    fn on_cpu_spent(&mut self, instance: u32, token: u32) {
+        if self.cpu[instance as usize].spent(self.now, token) {
+            let s = self.services.partition_point(|s| s.first_instance <= instance) - 1;
+            self.services[s].throttled.enter(self.now, self.now >= self.warmup_end);
+        }
+        self.arm_cpu(instance);
+    }
+
     /// A period of CPU quota `fault` of service `s` ends (or the first begins): the quota is
     /// refilled on each of its instances, throttled ones run again, and after the fault's end
     /// it is lifted.
@@ -1601,6 +1620,10 @@ impl<'m> World<'m> {
                 account.begin(now, quota, period);
             } else {
                 let ended = account.roll(now);
+                if ended.throttled {
+                    let since = SimTime(now.as_nanos() - ended.throttled_ns);
+                    self.services[s as usize].throttled.leave(since, now, self.warmup_end);
+                }
                 if counted && slot < active {
                     let tally = &mut self.services[s as usize].fault_throttling[fault as usize];
                     tally.periods += 1;
@@ -1886,6 +1909,14 @@ impl<'m> World<'m> {
             series.mean_queue_length.push((now.2 - queued) as f64 / width);
             series.instances.push(service.active);
             service.window_start = now;
+            if service.cpu_limited {
+                let throttled = service.throttled.integral_ns(end);
+                let instance_ns = (now.3 - instances) as f64;
+                let share =
+                    if instance_ns > 0.0 { (throttled - service.throttled_start) as f64 / instance_ns } else { 0.0 };
+                service.series.throttled.push(share.min(1.0));
+                service.throttled_start = throttled;
+            }
         }
     }
 
@@ -2019,10 +2050,7 @@ impl<'m> World<'m> {
             Event::Noticed { service, fault } => self.on_health(service, fault, true),
             Event::Restart { service, fault } => self.on_restart(service, fault),
             Event::CpuPeriod { service, fault } => self.on_cpu_period(service, fault),
-            Event::CpuSpent { instance, token } => {
-                self.cpu[instance as usize].spent(self.now, token);
-                self.arm_cpu(instance);
-            }
+            Event::CpuSpent { instance, token } => self.on_cpu_spent(instance, token),
             Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
             Event::Deadline(c) => self.on_deadline(c),
             Event::Hedge { frame, token } => self.on_hedge(frame, token),

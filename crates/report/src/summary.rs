@@ -175,6 +175,9 @@ pub struct ServiceSeries {
     pub mean_queue_length: Vec<f64>,
     /// Instances serving at the end of the window.
     pub instances: Vec<u32>,
+    /// Under a CPU quota (`CpuQuota`): the share of instance-time spent throttled, 0 to 1;
+    /// empty for a service never under one.
+    pub throttled: Vec<f64>,
 }
 
 /// A cache's results after the warm-up. A lookup finds a fresh entry (`hits`), a stale one

@@ -85,6 +85,9 @@ pub fn timeseries_csv(report: &Report) -> String {
                 put("utilisation", w.utilisation[i].to_string());
                 put("mean_queue_length", w.mean_queue_length[i].to_string());
                 put("instances", w.instances[i].to_string());
+                if let Some(share) = w.throttled.get(i) {
+                    put("throttled", share.to_string());
+                }
             }
         }
         for cache in &run.caches {

@@ -1,7 +1,8 @@
 //! Charts of finished runs, drawn with plotters into SVG and PNG after the simulation (never
 //! inside it). [`charts`] lists what a report shows: the call graph, and for each client its
 //! latency histogram, its latency CDF (and one by class), its answers and latency over time; the
-//! services' utilisation and queue length over time; each cache's hit ratio and fetches over
+//! services' utilisation and queue length over time (and CPU throttling under a quota); each
+//! cache's hit ratio and fetches over
 //! time. [`compare_charts`] lists a comparison's
 //! (each client's latency CDF, p99 and goodput over time, a line per variant) and
 //! [`sweep_charts`] a sweep's (latency against load with the M/M/c theory). [`render_svg`] and
@@ -212,6 +213,23 @@ pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
                 TimeChart::lines("visits waiting (time-averaged)", window_s, queue).bands(&bands).markers(&markers),
             ),
         });
+        let throttled: Vec<(String, Vec<f64>)> = run
+            .services
+            .iter()
+            .filter(|s| !s.per_window.throttled.is_empty())
+            .map(|s| (s.name.clone(), s.per_window.throttled.iter().map(|t| t * 100.0).collect()))
+            .collect();
+        if !throttled.is_empty() {
+            out.push(Chart {
+                file_stem: "services-cpu-throttled".into(),
+                title: format!("{}: CPU throttling per service{which}", report.scenario),
+                kind: ChartKind::Timeline(
+                    TimeChart::lines("instance-time throttled (%)", window_s, throttled)
+                        .bands(&bands)
+                        .markers(&markers),
+                ),
+            });
+        }
     }
     let end_s = report.duration_s.min(report.warmup_s + run.measured_s);
     let stems = file_stems(run.caches.iter().map(|c| c.name.as_str()), "cache");

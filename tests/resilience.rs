@@ -199,6 +199,36 @@ fn faults_refuse_slow_down_and_fail_exactly_their_window() {
     assert_eq!(fault.recovered_after_s, Some(0.0));
 }
 
+/// Recovery is judged on latency as well as goodput. One worker, a request every 20 ms exactly,
+/// 10 ms of work each (half busy); a slowdown x4 from 10 s to 20 s makes the work 40 ms, so
+/// of the 500 requests sent in it the worker finishes 250 and ends it with ~250 waiting: 2.5 s
+/// of work, drained at half a worker's speed (it still gets a request every 20 ms) by ~25 s.
+/// Goodput is back at once (the backlog is served at 100/s, above the 50/s before), but p99
+/// (10 ms before: every request took exactly 10 ms) is only within 10% of it once the five
+/// windows from 25 s, or from 26 s if the last of the backlog ends just after 25 s, hold none
+/// of the backlog: recovered 5 or 6 s after the end. At the end the p99 is 10 ms again.
+#[test]
+fn recovery_waits_for_the_backlog_to_drain() {
+    let text = r#"Scenario(
+        name: "backlog",
+        duration: "60s",
+        warmup: "2s",
+        clients: [Client(name: "users", target: "server", rate: 50.0, arrivals: Constant)],
+        services: [Service(name: "server", workers: 1, handler: [Work(Constant("10ms"))])],
+        faults: [Slowdown(service: "server", at: "10s", duration: "10s", factor: 4.0)],
+    )"#;
+    let report = run(&load(text), 1, 1);
+    let fault = &report.runs[0].faults[0];
+    let p99_before = fault.p99_before_ms.expect("answers before the fault");
+    assert!((p99_before - 10.0).abs() < 0.1, "{fault:?}");
+    assert!((fault.p99_at_end_ms.expect("answers at the end") - 10.0).abs() < 0.1, "{fault:?}");
+    let recovered = fault.recovered_after_s.expect("it drains");
+    assert!(recovered == 5.0 || recovered == 6.0, "{fault:?}");
+    // Goodput alone would have called it recovered at once.
+    let goodput = &report.runs[0].clients[0].per_window.succeeded;
+    assert!(goodput[20..25].iter().all(|&n| n >= 45), "{goodput:?}");
+}
+
 /// Resilience4j's defaults (count window 100, minimum 100 calls, failure rate 50%, 60 s open,
 /// 10 half-open probes) against a service that always fails, called every 100 ms exactly:
 /// the breaker opens at call 100 (t = 10 s), refuses the 599 calls of the next 60 s, half-opens

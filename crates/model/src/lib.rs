@@ -18,6 +18,7 @@ pub mod graph;
 pub mod keys;
 pub mod overrides;
 pub mod parse;
+pub mod recovery;
 pub mod scenario;
 pub mod sweep;
 pub mod trace;

@@ -35,6 +35,7 @@ use crate::compile::{
 };
 use crate::cpu::Account;
 use crate::keys::Placement;
+use crate::recovery::{self, Recovery};
 use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter, LimitMode, RateLimit};
 use crate::traffic::Bursts;
 
@@ -879,6 +880,8 @@ struct World<'m> {
     has_quotas: bool,
     cpu: Vec<Account>,
     cpu_target: Vec<u64>,
+    /// In runs with faults: the successes' latencies the fault summaries judge recovery by.
+    recovery: Option<Recovery>,
 }
 
 /// `Frame::place_pool` of a visit that holds no bulkhead place, and `EdgeState::pools` of an
@@ -1181,6 +1184,12 @@ impl<'m> World<'m> {
         let has_quotas =
             model.services.iter().flat_map(|s| &s.faults).any(|f| matches!(f.kind, FaultKind::CpuQuota { .. }));
         let cpu = if has_quotas { vec![Account::default(); instances.len()] } else { Vec::new() };
+        // The level before a fault is taken at the close of the last window before the one it
+        // starts in, as for goodput.
+        let faults = model.services.iter().flat_map(|s| &s.faults);
+        let recovery = (faults.clone().next().is_some()).then(|| {
+            Recovery::new(faults.filter_map(|f| (f.start.as_nanos() / window_ns).checked_sub(1).map(|w| w as usize)))
+        });
         World {
             model,
             limits,
@@ -1226,6 +1235,7 @@ impl<'m> World<'m> {
             has_quotas,
             cpu,
             cpu_target: Vec::new(),
+            recovery,
         }
     }
 
@@ -1893,6 +1903,9 @@ impl<'m> World<'m> {
             for cache in &mut self.caches {
                 cache.open_window();
             }
+        }
+        if let Some(recovery) = &mut self.recovery {
+            recovery.close(self.window_index);
         }
         for (service, model) in self.services.iter_mut().zip(&self.model.services) {
             let (arrivals, busy, queued, instances) = service.window_start;
@@ -3725,6 +3738,9 @@ impl<'m> World<'m> {
                     client.succeeded += 1;
                     client.latency.record(latency);
                     client.window_latency.record(latency);
+                    if let Some(recovery) = &mut self.recovery {
+                        recovery.record(window, latency);
+                    }
                 }
             }
             Outcome::Failed(kind) => {
@@ -3786,8 +3802,12 @@ impl<'m> World<'m> {
             })
             .collect();
         let first_measured = self.warmup_end.as_nanos().div_ceil(window_ns) as usize;
-        let tail = &goodput[complete.saturating_sub(5).max(first_measured).min(complete)..];
+        let run = recovery::RUN;
+        let tail = &goodput[complete.saturating_sub(run).max(first_measured).min(complete)..];
         let goodput_at_end = if tail.is_empty() { 0.0 } else { tail.iter().sum::<f64>() / tail.len() as f64 };
+        // The pooled p99 of the `run` windows ending at window `w`.
+        let p99_of_run = |w: usize| self.recovery.as_ref().and_then(|r| r.p99_of_run.get(w).copied().flatten());
+        let p99_at_end = complete.checked_sub(1).filter(|&w| w + 1 >= first_measured + run).and_then(p99_of_run);
         let mut out = Vec::new();
         let measured_from = first_measured.min(complete);
         for (service, model) in self.services.iter().zip(&self.model.services) {
@@ -3797,12 +3817,22 @@ impl<'m> World<'m> {
                 let before_end = (fault.start.as_nanos() / window_ns) as usize;
                 let before = &goodput[measured_from..before_end.clamp(measured_from, complete)];
                 let goodput_before = (!before.is_empty()).then(|| before.iter().sum::<f64>() / before.len() as f64);
+                let p99_before = if before.is_empty() {
+                    None
+                } else {
+                    self.recovery.as_ref().and_then(|r| r.before(before_end - 1))
+                };
                 let after = fault.end.as_nanos().div_ceil(window_ns) as usize;
-                // Back means five whole windows in a row at 90% of the level before; a level of
+                // Back means five whole windows in a row with goodput at 90% of the level before
+                // each, and their p99 together within 10% of the p99 before; a goodput level of
                 // zero says nothing about recovery.
                 let recovered_after_s = goodput_before.filter(|&level| level > 0.0).and_then(|level| {
-                    (after..complete.saturating_sub(4))
-                        .find(|&w| goodput[w..w + 5].iter().all(|&g| g >= 0.9 * level))
+                    (after..complete.saturating_sub(run - 1))
+                        .find(|&w| {
+                            goodput[w..w + run].iter().all(|&g| g >= 0.9 * level)
+                                && p99_before
+                                    .is_none_or(|p99| p99_of_run(w + run - 1).is_some_and(|now| now <= 1.1 * p99))
+                        })
                         .map(|w| (w as u64 * window_ns).saturating_sub(fault.end.as_nanos()) as f64 / 1e9)
                 });
                 out.push(FaultSummary {
@@ -3824,6 +3854,8 @@ impl<'m> World<'m> {
                     instance: fault.instance,
                     goodput_before_per_s: goodput_before,
                     goodput_at_end_per_s: goodput_at_end,
+                    p99_before_ms: p99_before,
+                    p99_at_end_ms: p99_at_end,
                     recovered_after_s,
                     lost,
                     throttling: matches!(fault.kind, FaultKind::CpuQuota { .. }).then(|| throttling.clone()),

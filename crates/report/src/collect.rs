@@ -236,6 +236,24 @@ impl WindowRecorder {
         }
     }
 
+    /// Adds what `other` recorded.
+    pub fn add(&mut self, other: &WindowRecorder) {
+        if self.histogram.add(&other.histogram).is_err() {
+            // Auto-resizing recorders only fail to add what neither can hold: keep the largest.
+            self.histogram.saturating_record(other.histogram.max());
+        }
+    }
+
+    /// Forgets everything recorded.
+    pub fn clear(&mut self) {
+        self.histogram.reset();
+    }
+
+    /// The p99 in milliseconds of what was recorded, `None` if nothing was.
+    pub fn p99_ms(&self) -> Option<f64> {
+        (!self.histogram.is_empty()).then(|| self.histogram.value_at_quantile(0.99) as f64 * 1e-6)
+    }
+
     /// The window's p50 and p99 in milliseconds (`None` when it recorded nothing), and empties
     /// it for the next window.
     pub fn take_p50_p99_ms(&mut self) -> (Option<f64>, Option<f64>) {

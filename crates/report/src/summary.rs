@@ -330,9 +330,16 @@ pub struct FaultSummary {
     pub goodput_before_per_s: Option<f64>,
     /// Goodput in the last five complete windows of the run, per second.
     pub goodput_at_end_per_s: f64,
-    /// Seconds after the fault ended until goodput was back within 10% of its level before the
-    /// fault for five whole windows in a row; `null` if it never was (a failure that outlives
-    /// its trigger), or if goodput before the fault was zero.
+    /// The p99 of all clients' successful answers between the warm-up and the fault (the same
+    /// windows as `goodput_before_per_s`), in milliseconds; `null` if there were none.
+    pub p99_before_ms: Option<f64>,
+    /// The p99 of all clients' successful answers in the last five complete windows of the run,
+    /// in milliseconds; `null` if there were none (or fewer than five windows after the warm-up).
+    pub p99_at_end_ms: Option<f64>,
+    /// Seconds after the fault ended until, for five whole windows in a row, goodput was back
+    /// within 10% of its level before the fault in each and their p99 (pooled) within 10% of
+    /// the p99 before it; `null` if that never happened (a failure that outlives its trigger),
+    /// or if goodput before the fault was zero.
     pub recovered_after_s: Option<f64>,
     /// Visits a crash lost (whenever they arrived, the warm-up included); 0 for other faults.
     pub lost: u64,

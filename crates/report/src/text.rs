@@ -435,8 +435,13 @@ fn render_run(run: &RunSummary, duration_s: f64, out: &mut Document) {
         };
         let _ = writeln!(
             out,
-            "\nfault: {} {} from {}s to {end}: goodput {before} before, {:.1}/s at the end{recovery}{lost}{throttled}",
-            f.service, f.kind, f.start_s, f.goodput_at_end_per_s
+            "\nfault: {} {} from {}s to {end}: goodput {before} before, {:.1}/s at the end; p99 {} before, {} at the end{recovery}{lost}{throttled}",
+            f.service,
+            f.kind,
+            f.start_s,
+            f.goodput_at_end_per_s,
+            opt_ms(f.p99_before_ms),
+            opt_ms(f.p99_at_end_ms)
         );
     }
     let _ = writeln!(

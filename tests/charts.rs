@@ -104,7 +104,7 @@ fn data_lines(svg: &str) -> Vec<String> {
 }
 
 /// The palette's first colours, as SVG writes them.
-const COLOURS: [&str; 4] = ["#0072B2", "#D55E00", "#3C3C3C", "#009E73"];
+const COLOURS: [&str; 5] = ["#0072B2", "#D55E00", "#3C3C3C", "#009E73", "#CC79A7"];
 
 /// Renders a chart, checks both formats (valid PNG of the chart's size, well-formed SVG with
 /// the title) and returns the SVG's texts and the rendering.
@@ -175,7 +175,7 @@ fn a_client_with_classes_gets_a_cdf_by_class() {
     assert!(charts.iter().all(|c| !c.file_stem.contains("classes")), "one class charted");
 }
 
-/// The retry storm's base and three variants over two replications, 45 s each, so the
+/// The retry storm's base and four variants over two replications, 45 s each, so the
 /// slowdown at 30-40 s is inside the runs.
 fn storm_comparison(seed: u64) -> Comparison {
     let set = [Override::parse("duration=45s").expect("path=value")];
@@ -195,7 +195,7 @@ fn compare_charts_overlay_the_variants_and_are_byte_identical() {
         ["compare-shoppers-latency-cdf", "compare-shoppers-p99-over-time", "compare-shoppers-goodput-over-time"]
     );
     let variants: Vec<&str> = comparison.variants.iter().map(|v| v.name.as_str()).collect();
-    assert_eq!(variants, ["base", "full-jitter", "budget", "full-jitter+budget"]);
+    assert_eq!(variants, ["base", "full-jitter", "budget", "breaker", "full-jitter+budget"]);
     let mut first = Vec::new();
     for c in &charts {
         let (texts, drawn) = rendered(c);

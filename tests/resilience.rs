@@ -270,6 +270,22 @@ fn breaker_with_resilience4j_defaults_opens_at_call_100_and_probes() {
     assert_eq!(edge.breaker_rejections, 1999 - 130);
     // Open from 10 to 70, 70.9 to 130.9, 131.8 to 191.8 and 192.7 to the end at 200.
     assert!((edge.breaker_open_s - (60.0 * 3.0 + 7.3)).abs() < 1e-9, "{}", edge.breaker_open_s);
+    // Per 1 s window: closed before 10 s, open through 70 s, half open for 0.9 s of window 70,
+    // open again; window 130 is open but for [130.9, 131) and window 131 for [131, 131.8).
+    let open = &edge.breaker_open_per_window;
+    assert_eq!(open.len(), 200);
+    let expected = |w: usize| match w {
+        0..10 => 0.0,
+        70 => 0.1,
+        130 => 0.9,
+        131 => 0.2,
+        191 => 0.8,
+        192 => 0.3,
+        _ => 1.0,
+    };
+    for (w, &share) in open.iter().enumerate() {
+        assert!((share - expected(w)).abs() < 1e-9, "window {w}: {share}");
+    }
 }
 
 /// A time-based window, and probes that succeed. Calls every 100 ms take 1 ms; from 30 s to 40 s

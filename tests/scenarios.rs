@@ -173,14 +173,28 @@ fn retry_storm_compare_shows_the_budget_not_jitter_is_the_fix() {
     let (c, broken) = tailsim_model::compare::compare(&variants, 7, 3, "shoppers", tailsim_model::Limits::default());
     assert_eq!(broken, None);
     let names: Vec<&str> = c.variants.iter().map(|v| v.name.as_str()).collect();
-    assert_eq!(names, ["base", "full-jitter", "budget", "full-jitter+budget"]);
+    assert_eq!(names, ["base", "full-jitter", "budget", "breaker", "full-jitter+budget"]);
     let base = c.variants[0].estimates.goodput_per_s.expect("three runs").mean;
     assert!(base < 200.0, "the storm's goodput {base}");
     let goodput = |i: usize| c.variants[i].vs_first.as_ref().expect("a difference").goodput_per_s.expect("pairs");
     assert!(goodput(1).mean.abs() < 0.02 * base, "jitter alone: {:?}", goodput(1));
-    for i in [2, 3] {
+    for i in [2, 3, 4] {
         assert!(goodput(i).significant && goodput(i).mean > 400.0, "{}: {:?}", names[i], goodput(i));
     }
+}
+
+/// The header's breaker: it opens in the storm, stays open for about the slowdown and a little
+/// after, and closes again for good (the share of each window it was open says when).
+#[test]
+fn retry_storm_breaker_opens_in_the_storm_and_closes_after() {
+    let set = tailsim_model::load_variants(RETRY_STORM, &[]).expect("valid").0;
+    let (_, model) = set.iter().find(|(name, _)| name == "breaker").expect("a breaker variant");
+    let r = &run(model, 7, 1).runs[0];
+    let open = &r.edges[0].breaker_open_per_window;
+    assert!(open[..30].iter().all(|&share| share == 0.0), "closed before the slowdown: {open:?}");
+    assert!(open[30..45].iter().any(|&share| share > 0.5), "open in the storm: {open:?}");
+    assert!(open[60..].iter().all(|&share| share == 0.0), "closed for good: {open:?}");
+    assert!(r.faults[0].recovered_after_s.is_some(), "{:?}", r.faults[0]);
 }
 
 /// The checkout header: at 2,400/s a fifth api instance and an Async api each cut p99 by about

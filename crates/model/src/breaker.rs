@@ -115,6 +115,11 @@ pub struct Breaker {
     measured_from: SimTime,
     /// `(time, from, to)` of each transition, the first [`MAX_TRANSITIONS`].
     pub transitions: Vec<(SimTime, State, State)>,
+    /// Open or not over time (0 or 1 inside), and its integral when the open window began.
+    open: Occupancy,
+    window_start: i128,
+    /// The share of each closed time-series window it spent open, 0 to 1.
+    pub open_per_window: Vec<f64>,
 }
 
 impl Breaker {
@@ -128,7 +133,18 @@ impl Breaker {
             open_ns: 0,
             measured_from,
             transitions: Vec::new(),
+            open: Occupancy::default(),
+            window_start: 0,
+            open_per_window: Vec::new(),
         }
+    }
+
+    /// The time-series window that began at `start` closes at `end`: its share of time open.
+    pub fn close_window(&mut self, start: SimTime, end: SimTime) {
+        let integral = self.open.integral_ns(end);
+        let width = end.saturating_since(start).as_nanos().max(1) as f64;
+        self.open_per_window.push(((integral - self.window_start) as f64 / width).clamp(0.0, 1.0));
+        self.window_start = integral;
     }
 
     /// The current state.
@@ -139,9 +155,11 @@ impl Breaker {
     fn go(&mut self, now: SimTime, to: State) {
         if let State::Open { since } = self.state {
             self.open_ns += Occupancy::stay(since, now, self.measured_from);
+            self.open.leave(since, now, self.measured_from);
         }
         if matches!(to, State::Open { .. }) {
             self.opens += 1;
+            self.open.enter(now, now >= self.measured_from);
         }
         if to == State::Closed {
             self.window = Window::new(&self.policy.window);

@@ -1907,6 +1907,9 @@ impl<'m> World<'m> {
         if let Some(recovery) = &mut self.recovery {
             recovery.close(self.window_index);
         }
+        for breaker in self.edges.iter_mut().filter_map(|e| e.breaker.as_mut()) {
+            breaker.close_window(start, end);
+        }
         for (service, model) in self.services.iter_mut().zip(&self.model.services) {
             let (arrivals, busy, queued, instances) = service.window_start;
             let now = (
@@ -4024,6 +4027,7 @@ impl<'m> World<'m> {
                     cancelled: c.cancelled,
                     breaker_opens: e.breaker.as_ref().map_or(0, |b| b.opens),
                     breaker_open_s: e.breaker.as_ref().map_or(0.0, |b| b.open_s(now)),
+                    breaker_open_per_window: e.breaker.as_ref().map(|b| b.open_per_window.clone()).unwrap_or_default(),
                     breaker_transitions: e
                         .breaker
                         .as_ref()

@@ -444,6 +444,9 @@ pub struct EdgeSummary {
     pub breaker_open_s: f64,
     /// Every state change of the breaker (the first 10,000), warm-up included.
     pub breaker_transitions: Vec<BreakerTransition>,
+    /// The share of each time-series window the breaker spent open, 0 to 1 (warm-up included;
+    /// empty without a breaker).
+    pub breaker_open_per_window: Vec<f64>,
     /// Attempts adaptive throttling refused (not sent, not counted in `attempts`).
     pub throttled: u64,
     /// Hedges sent (extra calls on a `Call` step whose first call was slow).

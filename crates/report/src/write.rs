@@ -90,6 +90,13 @@ pub fn timeseries_csv(report: &Report) -> String {
                 }
             }
         }
+        let window_s = run.clients.first().map_or(1.0, |c| c.per_window.window_s);
+        for edge in &run.edges {
+            let name = format!("{} -> {}", edge.from, edge.to);
+            for (i, share) in edge.breaker_open_per_window.iter().enumerate() {
+                row(run.replication, i, window_s, end, "edge", &name, "breaker_open", share.to_string());
+            }
+        }
         for cache in &run.caches {
             let w = &cache.series;
             let hit_ratio = w.hit_ratio();

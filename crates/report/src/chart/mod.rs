@@ -1,9 +1,8 @@
 //! Charts of finished runs, drawn with plotters into SVG and PNG after the simulation (never
 //! inside it). [`charts`] lists what a report shows: the call graph, and for each client its
 //! latency histogram, its latency CDF (and one by class), its answers and latency over time; the
-//! services' utilisation and queue length over time (and CPU throttling under a quota); each
-//! cache's hit ratio and fetches over
-//! time. [`compare_charts`] lists a comparison's
+//! services' utilisation and queue length over time (and CPU throttling under a quota); the
+//! circuit breakers' time open; each cache's hit ratio and fetches over time. [`compare_charts`] lists a comparison's
 //! (each client's latency CDF, p99 and goodput over time, a line per variant) and
 //! [`sweep_charts`] a sweep's (latency against load with the M/M/c theory). [`render_svg`] and
 //! [`render_png`] draw one chart. Every kind of chart shares one header (title and legend), one
@@ -219,6 +218,21 @@ pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
             .filter(|s| !s.per_window.throttled.is_empty())
             .map(|s| (s.name.clone(), s.per_window.throttled.iter().map(|t| t * 100.0).collect()))
             .collect();
+        let breakers: Vec<(String, Vec<f64>)> = run
+            .edges
+            .iter()
+            .filter(|e| !e.breaker_open_per_window.is_empty())
+            .map(|e| (format!("{} -> {}", e.from, e.to), e.breaker_open_per_window.iter().map(|t| t * 100.0).collect()))
+            .collect();
+        if !breakers.is_empty() {
+            out.push(Chart {
+                file_stem: "breakers-open".into(),
+                title: format!("{}: circuit breakers open{which}", report.scenario),
+                kind: ChartKind::Timeline(
+                    TimeChart::lines("time open (% of the window)", window_s, breakers).bands(&bands).markers(&markers),
+                ),
+            });
+        }
         if !throttled.is_empty() {
             out.push(Chart {
                 file_stem: "services-cpu-throttled".into(),

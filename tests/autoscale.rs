@@ -54,3 +54,49 @@ fn hpa_tolerance_and_startup_delay() {
     let cost = slow.runs[0].services[0].instance_seconds;
     assert!((cost - (50.0 * 75.0 + 60.0 * 25.0)).abs() < 1e-6, "{cost}");
 }
+
+/// Per-instance metrics other than utilisation, on exact numbers: 40 users with no think time
+/// on 4 single-worker instances (round robin, 100 ms each) keep exactly 10 visits in each, 1
+/// served and 9 queued. Tracking 9 queued against a target of 3 asks for ceil(4 x 9 / 3) = 12
+/// instances at the first look (15 s); tracking 10 inside against a target of 5, for
+/// ceil(4 x 10 / 5) = 8. (The look averages over [0, 15 s), whose first instant holds the
+/// users' arrival: the averages are exact.)
+#[test]
+fn hpa_tracks_queue_depth_and_in_flight_per_instance() {
+    for (metric, expected) in [("QueueDepth(3.0)", 12), ("InFlight(5.0)", 8)] {
+        let text = format!(
+            r#"Scenario(
+                name: "hpa",
+                duration: "20s",
+                clients: [Client(name: "users", target: "api", users: 40)],
+                services: [Service(name: "api", instances: 4, handler: [Work(Constant("100ms"))],
+                    autoscale: (metric: {metric}, max: 100))],
+            )"#
+        );
+        let report = run(&load(&text), 1, 1);
+        let instances = &report.runs[0].services[0].per_window.instances;
+        assert!(instances[..15].iter().all(|&n| n == 4), "{metric}: {instances:?}");
+        assert_eq!(instances[15], expected, "{metric}: {instances:?}");
+    }
+}
+
+/// Latency as the metric, where more instances do not help: every visit takes 90 ms whatever
+/// the load, so against a p95 target of 50 ms each look multiplies the ready instances by 1.8:
+/// ceil(2 x 1.8) = 4 at 15 s, ceil(7.2) = 8 at 30 s, ceil(14.4) = 15 at 45 s, and `max` (20)
+/// at 60 s. (The p95 is read to 2 significant digits, within 1%: no product is within 1% of a
+/// whole number.) Scaling on a latency that load does not drive runs to the ceiling.
+#[test]
+fn hpa_on_p95_latency_scales_by_its_ratio() {
+    let text = r#"Scenario(
+        name: "hpa",
+        duration: "70s",
+        clients: [Client(name: "users", target: "api", rate: 10.0, arrivals: Constant)],
+        services: [Service(name: "api", instances: 2, handler: [Work(Constant("90ms"))],
+            autoscale: (metric: P95("50ms"), min: 2, max: 20))],
+    )"#;
+    let report = run(&load(text), 1, 1);
+    let instances = &report.runs[0].services[0].per_window.instances;
+    for (from, to, n) in [(0, 15, 2), (15, 30, 4), (30, 45, 8), (45, 60, 15), (60, 70, 20)] {
+        assert!(instances[from..to].iter().all(|&k| k == n), "{from}..{to}: {instances:?}");
+    }
+}

@@ -224,6 +224,13 @@ fn semantic_errors_name_the_item() {
             ),
         ),
         (
+            valid().replace(r#"Service(name: "db","#, r#"Service(name: "db", autoscale: (target: 0.5, metric: InFlight(4.0), max: 3),"#),
+            r#"services[1] "db""#,
+            "`autoscale` needs either a `target` utilisation in (0, 1] or a `metric` with a target above zero",
+            at(7, 23),
+            Some(r#"e.g. autoscale: (target: 0.7, ...), or (metric: QueueDepth(10.0), ...), InFlight(20.0) or P95("200ms")"#),
+        ),
+        (
             with_fault(r#"Crash(service: "db", instance: 1, at: "1s")"#),
             "faults[0]",
             r#"the fault names instance 1 of "db", which has 1 (counted from 0)"#,

@@ -10,7 +10,7 @@ use tailsim_model::scenario::{
     Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Cache, CacheScope, Class, Client,
     Concurrency, Contention, Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter,
     Keys, LimitMode, Losers, ParallelOptions, Policy, PoolScope, Queue, RateLimit, Replication, Retry, Routing,
-    Scenario, ScheduledMin, Service, Shape, Step, Throttle, Wait,
+    ScaleMetric, Scenario, ScheduledMin, Service, Shape, Step, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -257,9 +257,16 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                                 queue: Queue { capacity, discipline, shed_after },
                                 balancer,
                                 load_report_every,
-                                // Every third service (by shape) autoscales fast, from its instances up to 6.
+                                // Every third service (by shape) autoscales fast, from its instances up to 6, on
+                                // utilisation or (by its number of instances) another metric.
                                 autoscale: (workers == 2 && !weighted).then(|| Autoscale {
-                                    target: 0.5,
+                                    target: (instances == 1).then_some(0.5),
+                                    metric: match instances {
+                                        1 => None,
+                                        2 => Some(ScaleMetric::QueueDepth(2.0)),
+                                        3 => Some(ScaleMetric::InFlight(3.0)),
+                                        _ => Some(ScaleMetric::P95(Dur(SimDuration::from_millis(20)))),
+                                    },
                                     min: 1,
                                     max: instances.max(6),
                                     interval: Dur(SimDuration::from_millis(200)),

@@ -340,11 +340,24 @@ pub struct ServiceModel {
     pub max_connections: Option<u32>,
 }
 
+/// An autoscaler's metric and target (see [`scenario::ScaleMetric`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ScaleOn {
+    /// Busy workers over all workers, 0 to 1.
+    Utilisation(f64),
+    /// Visits waiting per instance.
+    QueueDepth(f64),
+    /// Visits inside per instance.
+    InFlight(f64),
+    /// The p95 of the visits finished in the interval.
+    P95(SimDuration),
+}
+
 /// A compiled autoscaler (see [`scenario::Autoscale`]).
 #[derive(Clone, Debug)]
 pub struct AutoscalePolicy {
-    /// Target utilisation, 0 to 1.
-    pub target: f64,
+    /// What it tracks and the value aimed at.
+    pub metric: ScaleOn,
     /// Fewest instances.
     pub min: u32,
     /// Most instances.
@@ -1068,9 +1081,30 @@ pub fn compile_in(scenario: &Scenario, source: &str, files: &crate::trace::Files
                 }
             },
             autoscale: s.autoscale.as_ref().map(|a| {
-                let valid = a.target > 0.0
-                    && a.target <= 1.0
-                    && a.min >= 1
+                let metric = match (a.target, a.metric) {
+                    (Some(target), None) => Some(ScaleOn::Utilisation(target)).filter(|_| target > 0.0 && target <= 1.0),
+                    (None, Some(scenario::ScaleMetric::QueueDepth(n))) => {
+                        Some(ScaleOn::QueueDepth(n)).filter(|_| n > 0.0 && n.is_finite())
+                    }
+                    (None, Some(scenario::ScaleMetric::InFlight(n))) => {
+                        Some(ScaleOn::InFlight(n)).filter(|_| n > 0.0 && n.is_finite())
+                    }
+                    (None, Some(scenario::ScaleMetric::P95(d))) => {
+                        Some(ScaleOn::P95(d.0)).filter(|d| *d != ScaleOn::P95(SimDuration::ZERO))
+                    }
+                    _ => None,
+                };
+                if metric.is_none() {
+                    error(
+                        Diagnostic::error(
+                            "`autoscale` needs either a `target` utilisation in (0, 1] or a `metric` with a target above zero",
+                        )
+                        .at_path(&path)
+                        .at(at)
+                        .with_hint(r#"e.g. autoscale: (target: 0.7, ...), or (metric: QueueDepth(10.0), ...), InFlight(20.0) or P95("200ms")"#),
+                    );
+                }
+                let valid = a.min >= 1
                     && a.min <= a.max
                     && a.max <= MAX_INSTANCES
                     && (a.min..=a.max).contains(&s.instances)
@@ -1080,7 +1114,7 @@ pub fn compile_in(scenario: &Scenario, source: &str, files: &crate::trace::Files
                 if !valid {
                     error(
                         Diagnostic::error(format!(
-                            "`autoscale` needs a `target` in (0, 1], 1 <= min <= instances ({}) <= max <= {MAX_INSTANCES}, \
+                            "`autoscale` needs 1 <= min <= instances ({}) <= max <= {MAX_INSTANCES}, \
                              scheduled mins within max, an `interval` of at least 100ms and a `tolerance` in [0, 1)",
                             s.instances
                         ))
@@ -1100,7 +1134,7 @@ pub fn compile_in(scenario: &Scenario, source: &str, files: &crate::trace::Files
                     a.schedule.iter().map(|m| (SimTime::ZERO + m.at.0, m.min)).collect();
                 schedule.sort_by_key(|&(t, _)| t);
                 AutoscalePolicy {
-                    target: a.target,
+                    metric: metric.unwrap_or(ScaleOn::Utilisation(1.0)),
                     min: a.min,
                     max: a.max,
                     interval: a.interval.0,

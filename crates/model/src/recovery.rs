@@ -50,14 +50,14 @@ impl Recovery {
     /// Window `window` closes (windows close in order, each once).
     pub fn close(&mut self, window: usize) {
         if let Ok(k) = self.before.binary_search_by_key(&window, |&(w, _)| w) {
-            self.before[k].1 = self.since_warmup.p99_ms();
+            self.before[k].1 = self.since_warmup.quantile_ms(0.99);
         }
         let p99 = if window + 1 >= RUN {
             self.pooled.clear();
             for recent in &self.recent {
                 self.pooled.add(recent);
             }
-            self.pooled.p99_ms()
+            self.pooled.quantile_ms(0.99)
         } else {
             None
         };

@@ -595,16 +595,20 @@ pub struct Service {
     pub max_connections: Option<u32>,
 }
 
-/// The Kubernetes HPA's rule on worker utilisation: every `interval`,
-/// `desired = ceil(current x utilisation / target)` (utilisation in whole percent), left alone
-/// within `tolerance` of the target; a scale-up follows the lowest recommendation of the last
-/// `up_window`, a scale-down the highest of the last `down_window`; new instances take traffic
-/// after `startup`. Each default is Kubernetes'.
+/// The Kubernetes HPA's rule: every `interval`, `desired = ceil(current x metric / target)`,
+/// left alone within `tolerance` of the target; a scale-up follows the lowest recommendation of
+/// the last `up_window`, a scale-down the highest of the last `down_window`; new instances take
+/// traffic after `startup`. The metric is the workers' utilisation (`target`, in whole percent
+/// as Kubernetes rounds it) or another `metric`. Each default is Kubernetes'.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Autoscale {
-    /// The utilisation aimed at, 0 to 1.
-    pub target: f64,
+    /// The workers' utilisation aimed at, 0 to 1 (a CPU target). Give this or `metric`.
+    #[serde(default)]
+    pub target: Option<f64>,
+    /// Another metric to track, with its target. Give this or `target`.
+    #[serde(default)]
+    pub metric: Option<ScaleMetric>,
     /// The fewest instances. Default 1.
     #[serde(default = "one")]
     pub min: u32,
@@ -629,6 +633,21 @@ pub struct Autoscale {
     /// Scheduled scaling: at each time, the fewest instances becomes `min`.
     #[serde(default)]
     pub schedule: Vec<ScheduledMin>,
+}
+
+/// What an autoscaler tracks other than utilisation, averaged over its `interval`, and the
+/// value it aims at.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ScaleMetric {
+    /// Visits waiting in the queue, per instance (a queue-length or backlog metric).
+    QueueDepth(f64),
+    /// Visits inside an instance (queued, served, or waiting for their calls), per instance
+    /// (a concurrency metric, as Knative scales on).
+    InFlight(f64),
+    /// The 95th percentile of the service's visits that finished in the interval (a latency
+    /// metric of the whole service, as an HPA's object metric: replicas follow the ready
+    /// instances, with no allowance for those still starting).
+    P95(Duration),
 }
 
 /// At `at`, the autoscaler's `min` becomes `min` (and it scales up to it at once).

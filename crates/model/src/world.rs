@@ -31,7 +31,7 @@ use tailsim_report::{
 use crate::breaker::Breaker;
 use crate::cache::{CacheState, Fetch, Found};
 use crate::compile::{
-    BalancerPolicy, BudgetPolicy, CacheModel, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, Step,
+    BalancerPolicy, BudgetPolicy, CacheModel, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, ScaleOn, Step,
 };
 use crate::cpu::Account;
 use crate::keys::Placement;
@@ -704,7 +704,9 @@ struct ServiceState {
     /// and the busy and instance integrals at its last look.
     min_replicas: u32,
     recommendations: VecDeque<(SimTime, u32)>,
-    last_look: (i128, i128),
+    last_look: (i128, i128, i128, i128),
+    /// An autoscaler on p95 latency: the visits finished since its last look.
+    scale_latency: Option<WindowRecorder>,
     /// The balancer's view of each instance's outstanding visits, when it is refreshed
     /// periodically, and when it is next refreshed.
     load_snapshot: Vec<u32>,
@@ -1064,7 +1066,12 @@ impl<'m> World<'m> {
                     active_since: vec![SimTime::ZERO; s.instances as usize],
                     min_replicas: s.autoscale.as_ref().map_or(s.instances, |a| a.min),
                     recommendations: VecDeque::new(),
-                    last_look: (0, 0),
+                    last_look: (0, 0, 0, 0),
+                    scale_latency: s
+                        .autoscale
+                        .as_ref()
+                        .filter(|a| matches!(a.metric, ScaleOn::P95(_)))
+                        .map(|_| WindowRecorder::new()),
                     load_snapshot: Vec::new(),
                     next_report: SimTime::ZERO,
                     first_instance,
@@ -1309,20 +1316,44 @@ impl<'m> World<'m> {
         let model = &self.model.services[s as usize];
         let Some(policy) = &model.autoscale else { return };
         let service = &mut self.services[s as usize];
-        let looked = (service.busy.integral_ns(now), service.instance_count.integral_ns(now));
-        let busy = (looked.0 - service.last_look.0) as f64;
-        let capacity = (looked.1 - service.last_look.1) as f64 * f64::from(model.workers);
-        service.last_look = looked;
-        let percent = if capacity > 0.0 { (busy / capacity * 100.0).round() } else { 0.0 };
-        let ratio = percent / (policy.target * 100.0);
+        let looked = (
+            service.busy.integral_ns(now),
+            service.instance_count.integral_ns(now),
+            service.queued.integral_ns(now),
+            service.awaiting.integral_ns(now),
+        );
+        let last = std::mem::replace(&mut service.last_look, looked);
+        let busy = (looked.0 - last.0) as f64;
+        let instance_ns = (looked.1 - last.1) as f64;
+        let (queued, awaiting) = ((looked.2 - last.2) as f64, (looked.3 - last.3) as f64);
+        let per_instance = |total: f64| if instance_ns > 0.0 { total / instance_ns } else { 0.0 };
+        // The metric over its target; whether instances still starting count, at zero.
+        let (ratio, dilute) = match policy.metric {
+            ScaleOn::Utilisation(target) => {
+                let percent = (per_instance(busy) / f64::from(model.workers) * 100.0).round();
+                (percent / (target * 100.0), true)
+            }
+            ScaleOn::QueueDepth(target) => (per_instance(queued) / target, true),
+            ScaleOn::InFlight(target) => (per_instance(busy + queued + awaiting) / target, true),
+            ScaleOn::P95(target) => {
+                let recent = service.scale_latency.as_mut();
+                let p95 = recent.as_ref().and_then(|r| r.quantile_ms(0.95));
+                if let Some(recent) = recent {
+                    recent.clear();
+                }
+                // Nothing finished: no metric, and Kubernetes changes nothing without one.
+                (p95.map_or(1.0, |ms| ms * 1e6 / target.as_nanos() as f64), false)
+            }
+        };
         let current = service.replicas;
         let (ready, starting) = (service.active, service.replicas.saturating_sub(service.active));
         let tolerated = |r: f64| (r - 1.0).abs() <= policy.tolerance;
         // Kubernetes' replica calculator: over the ready instances, and when some are still
-        // starting, a scale-up counts them at 0% and gives up if that cancels it.
+        // starting, a scale-up counts them at 0% and gives up if that cancels it (for a
+        // per-instance metric; a service-wide one, as latency, scales the ready ones only).
         let proposal = if tolerated(ratio) {
             f64::from(current)
-        } else if starting == 0 || ratio < 1.0 {
+        } else if starting == 0 || ratio < 1.0 || !dilute {
             (f64::from(ready) * ratio).ceil()
         } else {
             let all = f64::from(ready + starting);
@@ -3637,10 +3668,15 @@ impl<'m> World<'m> {
             // An async frame that ends while waiting for its calls (a failed call).
             service.awaiting.leave(frame.queued_since, now, from);
         }
-        if frame.served && frame.counted {
+        if frame.served {
             let service = &mut self.services[frame.service as usize];
-            service.completed += 1;
-            service.latency.record(now - frame.arrived);
+            if let Some(recent) = &mut service.scale_latency {
+                recent.record(now - frame.arrived);
+            }
+            if frame.counted {
+                service.completed += 1;
+                service.latency.record(now - frame.arrived);
+            }
         }
         if frame.served
             && outcome == Outcome::Success

@@ -249,9 +249,9 @@ impl WindowRecorder {
         self.histogram.reset();
     }
 
-    /// The p99 in milliseconds of what was recorded, `None` if nothing was.
-    pub fn p99_ms(&self) -> Option<f64> {
-        (!self.histogram.is_empty()).then(|| self.histogram.value_at_quantile(0.99) as f64 * 1e-6)
+    /// The `q` quantile in milliseconds of what was recorded, `None` if nothing was.
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        (!self.histogram.is_empty()).then(|| self.histogram.value_at_quantile(q) as f64 * 1e-6)
     }
 
     /// The window's p50 and p99 in milliseconds (`None` when it recorded nothing), and empties

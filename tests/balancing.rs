@@ -53,6 +53,20 @@ fn weights_split_the_load_and_stale_information_herds() {
     let share: Vec<f64> =
         report.runs.iter().map(|r| r.services[0].instance_arrivals[0] as f64 / r.services[0].arrivals as f64).collect();
     assert_theory("Weighted([2, 1, 1]): share of instance 0", &share, 0.5, 0.01);
+    // Each instance is an M/M/4 at its share of the rate: instance 0 at 500/s of 1 ms is busy
+    // 500 x 1 ms / 4 = 12.5% (the utilisation law; 25,000 visits a run put the spread of its
+    // busy time near 0.6%), and a visit spends 1 ms + C(4, 0.5) / (4,000 - 500) s in it
+    // (Erlang C).
+    let utilisation: Vec<f64> = report.runs.iter().map(|r| r.services[0].instance_utilisation[0]).collect();
+    assert_theory("Weighted([2, 1, 1]): utilisation of instance 0", &utilisation, 0.125, 0.02);
+    let latency: Vec<f64> =
+        report.runs.iter().map(|r| r.services[0].instance_mean_latency_ms[0].expect("served")).collect();
+    let erlang = 1.0 + tailsim_model::analysis::erlang_c(4, 0.5) / 3_500.0 * 1e3;
+    assert_theory("Weighted([2, 1, 1]): mean time in instance 0 (ms)", &latency, erlang, 0.02);
+    // Instance 2 at a quarter of the rate: half the visits, so 3% allows for a spread
+    // sqrt(2) times as wide.
+    let quarter: Vec<f64> = report.runs.iter().map(|r| r.services[0].instance_utilisation[2]).collect();
+    assert_theory("Weighted([2, 1, 1]): utilisation of instance 2", &quarter, 0.0625, 0.03);
 
     let herd = |refresh: &str| {
         let text = format!(

@@ -781,6 +781,25 @@ struct ServiceState {
 }
 
 impl Instance {
+    /// A worker starts on a visit at `now`.
+    #[inline(always)]
+    fn take_worker(&mut self, now: SimTime) {
+        self.busy += 1;
+        self.busy_base -= i128::from(now.as_nanos());
+    }
+
+    /// A worker is freed at `now`.
+    #[inline(always)]
+    fn free_worker(&mut self, now: SimTime) {
+        self.busy -= 1;
+        self.busy_base += i128::from(now.as_nanos());
+    }
+
+    /// Worker-nanoseconds busy from the start of the run to `now`.
+    fn busy_integral(&self, now: SimTime) -> i128 {
+        self.busy_base + i128::from(self.busy) * i128::from(now.as_nanos())
+    }
+
     /// Visits waiting that still want service.
     #[inline(always)]
     fn waiting(&self) -> u64 {
@@ -820,6 +839,14 @@ struct Instance {
     /// Visits that arrived after the warm-up.
     arrivals: u64,
     busy: u32,
+    /// `busy`'s integral over time is `busy_base + busy x now` (see [`Occupancy`]), and its
+    /// value at the warm-up's end.
+    busy_base: i128,
+    busy_at_warmup: i128,
+    /// Visits served that arrived after the warm-up and finished, and their summed time in
+    /// the instance.
+    finished: u64,
+    finished_ns: u128,
     /// Waiting visits; under `Priority`, those of the highest level.
     queue: VecDeque<u32>,
     /// Under `Priority`, the waiting visits of levels 1, 2, ...
@@ -1042,6 +1069,10 @@ impl<'m> World<'m> {
                         outstanding: 0,
                         arrivals: 0,
                         busy: 0,
+                        busy_base: 0,
+                        busy_at_warmup: 0,
+                        finished: 0,
+                        finished_ns: 0,
                         queue: VecDeque::new(),
                         lower: vec![VecDeque::new(); levels.saturating_sub(1)],
                         cancelled_in_queue: 0,
@@ -1749,7 +1780,7 @@ impl<'m> World<'m> {
             lost += 1;
             if frame.holds_worker {
                 service.busy.leave(frame.worker_since, now, from);
-                inst.busy -= 1;
+                inst.free_worker(now);
                 if frame.counted {
                     // Work done for an answer that will never be given.
                     service.wasted_ns += u128::from((now - frame.worker_since).as_nanos());
@@ -2145,6 +2176,10 @@ impl<'m> World<'m> {
         // to reset for them; caches count from here on.
         for cache in &mut self.caches {
             cache.counting = true;
+        }
+        let now = self.now;
+        for inst in &mut self.instances {
+            inst.busy_at_warmup = inst.busy_integral(now);
         }
     }
 
@@ -2993,7 +3028,7 @@ impl<'m> World<'m> {
             service.rejected += u64::from(counted);
             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
         } else if inst.busy < service_model.workers {
-            inst.busy += 1;
+            inst.take_worker(now);
             inst.outstanding += 1;
             service.busy.enter(now, counted);
             service.admitted += u64::from(counted);
@@ -3545,7 +3580,7 @@ impl<'m> World<'m> {
         let model = &self.model.services[s as usize];
         loop {
             let Some(next) = inst.pop(model.discipline) else {
-                inst.busy -= 1;
+                inst.free_worker(now);
                 return;
             };
             let next_frame = &mut self.frames[next as usize];
@@ -3621,7 +3656,7 @@ impl<'m> World<'m> {
         service.awaiting.leave(frame.queued_since, now, from);
         let inst = &mut self.instances[instance];
         if inst.busy < model.workers {
-            inst.busy += 1;
+            inst.take_worker(now);
             service.busy.enter(now, now >= from);
             frame.holds_worker = true;
             frame.worker_since = now;
@@ -3676,6 +3711,9 @@ impl<'m> World<'m> {
             if frame.counted {
                 service.completed += 1;
                 service.latency.record(now - frame.arrived);
+                let inst = &mut self.instances[frame.instance as usize];
+                inst.finished += 1;
+                inst.finished_ns += u128::from((now - frame.arrived).as_nanos());
             }
         }
         if frame.served
@@ -4023,6 +4061,20 @@ impl<'m> World<'m> {
                     per_window: s.series.clone(),
                     instance_arrivals: (0..m.max_instances())
                         .map(|i| self.instances[(s.first_instance + i) as usize].arrivals)
+                        .collect(),
+                    instance_utilisation: (0..m.max_instances())
+                        .map(|i| {
+                            let inst = &self.instances[(s.first_instance + i) as usize];
+                            let span = now.saturating_since(self.warmup_end).as_nanos() as f64 * f64::from(m.workers);
+                            let busy = (inst.busy_integral(now) - inst.busy_at_warmup) as f64;
+                            if span > 0.0 { busy / span } else { 0.0 }
+                        })
+                        .collect(),
+                    instance_mean_latency_ms: (0..m.max_instances())
+                        .map(|i| {
+                            let inst = &self.instances[(s.first_instance + i) as usize];
+                            (inst.finished > 0).then(|| inst.finished_ns as f64 / inst.finished as f64 / 1e6)
+                        })
                         .collect(),
                     resizes: s.resizes.clone(),
                     statement_timeouts: m.statement_timeout.map(|_| s.statement_timeouts),

@@ -524,6 +524,12 @@ pub struct ServiceSummary {
     /// Visits that arrived at each instance after the warm-up, in instance order: how evenly
     /// the balancer spread them.
     pub instance_arrivals: Vec<u64>,
+    /// Each instance's busy workers over its workers, time-averaged over the measured span
+    /// (an instance that took traffic for part of it, under an autoscaler, reads lower).
+    pub instance_utilisation: Vec<f64>,
+    /// Each instance's mean time in the instance of the visits it served (queueing included),
+    /// in milliseconds; `null` for an instance that finished none.
+    pub instance_mean_latency_ms: Vec<Option<f64>>,
     /// Instances taking traffic, time-averaged after the warm-up (with an autoscaler it moves;
     /// without, it is `instances`).
     pub mean_instances: f64,

@@ -293,6 +293,23 @@ fn render_run(run: &RunSummary, duration_s: f64, out: &mut Document) {
         }
     }
     out.table(services);
+    // Instances that took unequal shares (a balancer herding, a slow or hot instance), when
+    // there are few enough to list.
+    for s in &run.services {
+        let util = &s.instance_utilisation;
+        let (low, high) = util.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &u| (lo.min(u), hi.max(u)));
+        if (2..=8).contains(&util.len()) && high - low >= 0.1 {
+            let utils: Vec<String> = util.iter().map(|u| format!("{:.0}%", u * 100.0)).collect();
+            let means: Vec<String> = s.instance_mean_latency_ms.iter().map(|&m| opt_ms(m)).collect();
+            let _ = writeln!(
+                out,
+                "{} per instance: utilisation {}; mean time inside {}",
+                s.name,
+                utils.join(" "),
+                means.join(" ")
+            );
+        }
+    }
     if run.edges.iter().any(|e| {
         e.attempts != e.calls
             || e.no_connection > 0

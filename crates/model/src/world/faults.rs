@@ -1,0 +1,460 @@
+//! Faults on a service's timeline as the world plays them: which are open at an instant and
+//! how freezes stretch work, crashes (what an instance loses, and its restart), and CPU quotas
+//! (each instance's account, see [`crate::cpu`]).
+
+use super::*;
+
+/// The faults open at `now` on instance `instance` (its index within the service): slowdowns
+/// multiply, error probabilities combine as independent. Freezes and CPU quotas act on work's
+/// end instead.
+#[cold]
+#[inline(never)]
+pub(super) fn active_faults(faults: &[FaultWindow], now: SimTime, instance: u32) -> ActiveFaults {
+    let mut active = ActiveFaults::NONE;
+    for fault in faults.iter().filter(|f| f.start <= now && now < f.end && f.instance.is_none_or(|i| i == instance)) {
+        match fault.kind {
+            FaultKind::Slowdown(factor) => active.slowdown *= factor,
+            FaultKind::Errors(p) => active.error_probability = 1.0 - (1.0 - active.error_probability) * (1.0 - p),
+            FaultKind::Outage | FaultKind::Failover | FaultKind::Crash { .. } => active.outage = true,
+            FaultKind::Freeze { .. } | FaultKind::CpuQuota { .. } => {}
+        }
+    }
+    active
+}
+
+/// When work of `work` ns that starts at `start` ends on instance `instance`, given the
+/// freezes among `faults`: a freeze stops the clock of the work for its length.
+#[cold]
+#[inline(never)]
+pub(super) fn frozen_end(faults: &[FaultWindow], instance: u32, start: SimTime, work: SimDuration) -> SimTime {
+    let mut t = start.as_nanos();
+    let mut remaining = work.as_nanos();
+    for fault in faults.iter().filter(|f| f.instance.is_none_or(|i| i == instance)) {
+        let FaultKind::Freeze { every, pause } = fault.kind else { continue };
+        let (every, pause) = (every.as_nanos().max(1), pause.as_nanos());
+        let first = fault.start.as_nanos();
+        let end = fault.end.as_nanos();
+        // Freeze k covers [first + k every, first + k every + pause), while it starts before `end`.
+        loop {
+            let k = if t < first { 0 } else { (t - first) / every };
+            let freeze = first.saturating_add(k.saturating_mul(every));
+            if freeze >= end {
+                break;
+            }
+            if t >= freeze && t < freeze.saturating_add(pause) {
+                t = freeze + pause; // frozen now: wait for the thaw
+                continue;
+            }
+            let next = if t < freeze { freeze } else { freeze.saturating_add(every) };
+            if next >= end || t.saturating_add(remaining) <= next {
+                break;
+            }
+            // Whole cycles of (every - pause) of progress at a time, then the rest.
+            let run = every - pause;
+            remaining -= next - t;
+            t = next.saturating_add(pause);
+            if let Some(whole) = remaining.checked_div(run) {
+                let cycles = whole.min(end.saturating_sub(t) / every);
+                remaining -= cycles * run;
+                t = t.saturating_add(cycles * every);
+            }
+        }
+    }
+    SimTime(t.saturating_add(remaining))
+}
+
+impl<'m> World<'m> {
+    /// The instances of crash `fault` of service `s`: one slot, or every slot.
+    pub(super) fn crashed_slots(&self, s: u32, fault: u32) -> std::ops::Range<u32> {
+        let model = &self.model.services[s as usize];
+        let first = self.services[s as usize].first_instance;
+        match model.faults[fault as usize].instance {
+            Some(k) => first + k..first + k + 1,
+            None => first..first + model.max_instances(),
+        }
+    }
+
+    /// Balancers start or stop routing around the instances of crash `fault`.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn on_health(&mut self, s: u32, fault: u32, skip: bool) {
+        for i in self.crashed_slots(s, fault) {
+            let inst = &mut self.instances[i as usize];
+            let was_up = inst.skipped == 0;
+            if skip {
+                inst.skipped += 1;
+            } else {
+                inst.skipped -= 1;
+            }
+            let service = &mut self.services[s as usize];
+            match (was_up, inst.skipped == 0) {
+                (true, false) => service.skipped += 1,
+                (false, true) => service.skipped -= 1,
+                _ => {}
+            }
+        }
+    }
+
+    /// Crash `fault` of service `s` strikes: every visit inside its instances is lost, and
+    /// their connection pools close. The instances refuse arrivals from now until the restart
+    /// (the fault's window, as an outage).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn on_crash(&mut self, s: u32, fault: u32) {
+        let slots = self.crashed_slots(s, fault);
+        let lost = self.crash(s, slots.clone());
+        self.services[s as usize].fault_lost[fault as usize] += lost;
+        let first = self.services[s as usize].first_instance;
+        if !self.services[s as usize].pools_out.is_empty() {
+            for i in slots {
+                self.stop_pools(s, i - first);
+            }
+        }
+        let window = &self.model.services[s as usize].faults[fault as usize];
+        if window.kind == (FaultKind::Crash { detected_after: SimDuration::ZERO }) && window.start < window.end {
+            self.on_health(s, fault, true);
+        }
+    }
+
+    /// The instances of crash `fault` of service `s` restart: balancers send them visits
+    /// again, and those taking traffic open their connection pools.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn on_restart(&mut self, s: u32, fault: u32) {
+        let window = self.model.services[s as usize].faults[fault as usize];
+        let FaultKind::Crash { detected_after } = window.kind else { return };
+        if window.start.saturating_add(detected_after) < window.end {
+            self.on_health(s, fault, false);
+        }
+        let first = self.services[s as usize].first_instance;
+        for i in self.crashed_slots(s, fault) {
+            let slot = i - first;
+            if slot < self.services[s as usize].active && !self.crashed_now(s, slot) {
+                self.start_pools(s, slot);
+            }
+        }
+    }
+
+    /// Whether instance slot `slot` of service `s` is inside a crash's window now.
+    pub(super) fn crashed_now(&self, s: u32, slot: u32) -> bool {
+        let now = self.now;
+        self.model.services[s as usize].faults.iter().any(|f| {
+            matches!(f.kind, FaultKind::Crash { .. })
+                && f.start <= now
+                && now < f.end
+                && f.instance.is_none_or(|k| k == slot)
+        })
+    }
+
+    /// Takes lost frame `f` out of the slab, or, if a `StepDone` of it is still to come
+    /// (`stepping`), leaves it there inert until then (cancelled and lost: `advance` removes it).
+    pub(super) fn bury(&mut self, f: u32, stepping: bool) {
+        if self.has_quotas {
+            // A dead process burns no CPU.
+            self.cpu_stop(f);
+        }
+        if !stepping {
+            self.frames.remove(f as usize);
+            return;
+        }
+        let zombie = &mut self.frames[f as usize];
+        zombie.lost = true;
+        zombie.cancelled = true;
+        zombie.holds_worker = false;
+        zombie.in_queue = false;
+        zombie.served = false;
+        zombie.admitted = false;
+        zombie.refresh = false;
+        zombie.place_pool = NO_POOL;
+        zombie.branches = NO_LIST;
+        zombie.fetch = NO_FETCH;
+        zombie.wait_width = 0;
+    }
+
+    /// Frame `f` starts a `Work` step needing `work` of CPU: if its instance is under a CPU
+    /// quota, the step counts against it. Returns when the step starts making progress.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn cpu_start(&mut self, f: u32, work: SimDuration) -> SimTime {
+        let instance = self.frames[f as usize].instance;
+        let account = &mut self.cpu[instance as usize];
+        if !account.in_force() {
+            return self.now;
+        }
+        let (target, resume) = account.start(self.now, work);
+        if self.cpu_target.len() <= f as usize {
+            self.cpu_target.resize(f as usize + 1, OFF_CPU);
+        }
+        self.cpu_target[f as usize] = target;
+        self.arm_cpu(instance);
+        resume
+    }
+
+    /// Frame `f`'s step ends at its scheduled time (`event`): whether it is done, or, if a
+    /// CPU throttle held it back, `event` is scheduled again for when the rest will be done.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn cpu_done(&mut self, f: u32, event: Event) -> bool {
+        let target = self.cpu_target.get(f as usize).copied().unwrap_or(OFF_CPU);
+        if target == OFF_CPU {
+            return true;
+        }
+        let frame = &self.frames[f as usize];
+        let (s, instance) = (frame.service as usize, frame.instance);
+        if let Some((resume, rest)) = self.cpu[instance as usize].left(self.now, target) {
+            let local = instance - self.services[s].first_instance;
+            let end = frozen_end(&self.model.services[s].faults, local, resume, rest);
+            self.events.schedule(end, event);
+            return false;
+        }
+        self.cpu_stop(f);
+        true
+    }
+
+    /// Frame `f`'s step, if it counts against a CPU quota, stops burning CPU.
+    pub(super) fn cpu_stop(&mut self, f: u32) {
+        let Some(target) = self.cpu_target.get_mut(f as usize) else { return };
+        if std::mem::replace(target, OFF_CPU) == OFF_CPU {
+            return;
+        }
+        let instance = self.frames[f as usize].instance;
+        self.cpu[instance as usize].stop(self.now);
+        self.arm_cpu(instance);
+    }
+
+    /// Schedules when `instance`'s CPU quota runs out, if earlier than the event armed.
+    pub(super) fn arm_cpu(&mut self, instance: u32) {
+        if let Some((at, token)) = self.cpu[instance as usize].arm() {
+            self.events.schedule(at, Event::CpuSpent { instance, token });
+        }
+    }
+
+    /// The quota-spent event `token` of `instance` comes: it may throttle the instance.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn on_cpu_spent(&mut self, instance: u32, token: u32) {
+        if self.cpu[instance as usize].spent(self.now, token) {
+            let s = self.services.partition_point(|s| s.first_instance <= instance) - 1;
+            self.services[s].throttled.enter(self.now, self.now >= self.warmup_end);
+        }
+        self.arm_cpu(instance);
+    }
+
+    /// A period of CPU quota `fault` of service `s` ends (or the first begins): the quota is
+    /// refilled on each of its instances, throttled ones run again, and after the fault's end
+    /// it is lifted.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn on_cpu_period(&mut self, s: u32, fault: u32) {
+        let now = self.now;
+        let window = self.model.services[s as usize].faults[fault as usize];
+        let FaultKind::CpuQuota { quota, period } = window.kind else { return };
+        let service = &self.services[s as usize];
+        let (first, active) = (service.first_instance, service.active);
+        let slots = match window.instance {
+            Some(k) => k..k + 1,
+            None => 0..self.model.services[s as usize].max_instances(),
+        };
+        let last = now >= window.end;
+        let counted = now > self.warmup_end;
+        for slot in slots {
+            let instance = first + slot;
+            let account = &mut self.cpu[instance as usize];
+            if now == window.start {
+                account.begin(now, quota, period);
+            } else {
+                let ended = account.roll(now);
+                if ended.throttled {
+                    let since = SimTime(now.as_nanos() - ended.throttled_ns);
+                    self.services[s as usize].throttled.leave(since, now, self.warmup_end);
+                }
+                if counted && slot < active {
+                    let tally = &mut self.services[s as usize].fault_throttling[fault as usize];
+                    tally.periods += 1;
+                    tally.throttled_periods += u64::from(ended.throttled);
+                    tally.throttled_s += ended.throttled_ns as f64 / 1e9;
+                }
+                if last {
+                    account.end(now);
+                }
+            }
+            self.arm_cpu(instance);
+        }
+        if !last {
+            self.events.schedule(now + period, Event::CpuPeriod { service: s, fault });
+        }
+    }
+
+    /// Instances `slots` of service `s` lose every visit they hold, and their queues. Each visit
+    /// is accounted as it stands (busy, queued, or waiting for calls), its caller gets an error
+    /// (as on a connection reset), its bulkhead place is freed, its calls are abandoned, and
+    /// those whose edge cancels on timeout, or whose wait cancels its losers, are cancelled. The
+    /// process's background cache refreshes stop, the cache fetches of all of them end unfilled
+    /// (their waiters fail), and its in-process caches are emptied. Returns the visits lost.
+    ///
+    /// It works in two passes so that no answer reaches a visit half taken apart: first every
+    /// lost visit is accounted and detached (nothing it answers yet, nothing cancelled), then
+    /// the calls are cancelled and the callers answered, which may start retries elsewhere.
+    pub(super) fn crash(&mut self, s: u32, slots: std::ops::Range<u32>) -> u64 {
+        let now = self.now;
+        let from = self.warmup_end;
+        let on_slots = |frame: &Frame| slots.contains(&frame.instance) && !frame.lost;
+        // The visits inside (admitted, or dropped but still in a queue), and the background
+        // cache refreshes running in the process.
+        let victims: Vec<u32> = self
+            .frames
+            .iter()
+            .filter(|(_, frame)| on_slots(frame) && (frame.admitted || frame.in_queue || frame.refresh))
+            .map(|(f, _)| f as u32)
+            .collect();
+        // The calls with a policy that lost visits were waiting for.
+        let owned_calls: Vec<(u32, u32)> = self
+            .calls
+            .iter()
+            .filter(|(_, call)| match call.caller {
+                Caller::Frame { frame, token } => self.frames.get(frame as usize).is_some_and(|caller| {
+                    on_slots(caller) && (caller.admitted || caller.refresh) && caller.awaits(token)
+                }),
+                Caller::Request(_) | Caller::HedgedRequest { .. } => false,
+            })
+            .map(|(c, call)| (c as u32, call.incarnation))
+            .collect();
+
+        // First pass: account for each visit and detach it.
+        let mut lost = 0;
+        let mut places = Vec::new();
+        let mut lists = Vec::new();
+        let mut answers = Vec::new();
+        let mut fetches = Vec::new();
+        for &f in &victims {
+            let frame = self.frames[f as usize];
+            let service = &mut self.services[s as usize];
+            let inst = &mut self.instances[frame.instance as usize];
+            if frame.cancelled && frame.in_queue {
+                // Dropped when it was cancelled, and accounted then; only its queue entry was left.
+                self.frames.remove(f as usize);
+                continue;
+            }
+            if frame.fetch != NO_FETCH {
+                fetches.push(frame.fetch);
+            }
+            if frame.branches != NO_LIST {
+                lists.push((f, frame.branches));
+            }
+            // A `Work` step (or a cache lookup's latency) is in progress: its `StepDone` is
+            // still to come, so the slot stays, inert, until then.
+            let stepping = frame.wait_width == 0 && (frame.holds_worker || frame.refresh);
+            if frame.refresh {
+                // Not a visit of the service and nobody waits for it: it just stops.
+                self.bury(f, stepping);
+                continue;
+            }
+            lost += 1;
+            if frame.holds_worker {
+                service.busy.leave(frame.worker_since, now, from);
+                inst.free_worker(now);
+                if frame.counted {
+                    // Work done for an answer that will never be given.
+                    service.wasted_ns += u128::from((now - frame.worker_since).as_nanos());
+                }
+            } else if frame.in_queue {
+                service.queued.leave(frame.queued_since, now, from);
+            } else if frame.served {
+                service.awaiting.leave(frame.queued_since, now, from);
+            }
+            if frame.admitted {
+                inst.outstanding -= 1;
+            }
+            service.finished_total += 1;
+            if frame.counted {
+                service.lost += 1;
+                service.dropped_ns += u128::from((now - frame.arrived).as_nanos());
+            }
+            if frame.place_pool != NO_POOL {
+                places.push(frame.place_pool);
+            }
+            match frame.parent {
+                Parent::Attempt { call, incarnation, attempt } => {
+                    if self.listening(call, incarnation, attempt, f) {
+                        self.calls[call as usize].frame = None;
+                        answers.push((frame.parent, frame.counted));
+                    }
+                }
+                Parent::Direct { .. } if !frame.cancelled => answers.push((frame.parent, frame.counted)),
+                Parent::Direct { .. } | Parent::Background => {}
+            }
+            self.bury(f, stepping);
+        }
+        // The process's own caches die with it: it restarts cold.
+        let first = self.services[s as usize].first_instance;
+        for (cache, model) in self.caches.iter_mut().zip(&self.model.caches) {
+            if model.per_instance == Some(crate::ServiceId(s)) {
+                for i in slots.clone() {
+                    cache.clear_store(i - first);
+                }
+            }
+        }
+        for i in slots {
+            let inst = &mut self.instances[i as usize];
+            inst.queue.clear();
+            inst.lower.iter_mut().for_each(VecDeque::clear);
+            inst.cancelled_in_queue = 0;
+            debug_assert_eq!((inst.busy, inst.outstanding), (0, 0), "a crashed instance holds nothing");
+        }
+
+        // Second pass: the calls the lost visits had out, then their callers.
+        let mut stack = std::mem::take(&mut self.cancel_stack);
+        for (c, incarnation) in owned_calls {
+            if self.calls.get(c as usize).is_none_or(|call| call.incarnation != incarnation) {
+                continue;
+            }
+            let call = self.calls.remove(c as usize);
+            for key in
+                [call.attempt_timer, call.deadline_timer, call.retry_timer, call.place_timer].into_iter().flatten()
+            {
+                self.events.cancel(key);
+            }
+            self.edges[call.edge as usize].counts.cancelled += u64::from(call.counted);
+            if let Some(frame) = call.frame
+                && self.model.edges[call.edge as usize].policy.cancel_on_timeout
+            {
+                stack.push(frame);
+            }
+        }
+        for (f, list) in lists {
+            self.cancel_list(list, Owner::Frame(f), &mut stack);
+        }
+        self.cancel_stack = stack;
+        self.cancel_pending();
+        for fetch in fetches {
+            self.abandon_fetches(fetch);
+        }
+        for pool in places {
+            self.release_place(pool);
+        }
+        let failed = Outcome::Failed(FailureKind::Error);
+        for (parent, counted) in answers {
+            match parent {
+                Parent::Direct { caller, edge } => {
+                    let counts = &mut self.edges[edge as usize].counts;
+                    let counted = u64::from(counted);
+                    counts.completed_attempts += counted;
+                    counts.failed += counted;
+                    counts.record_answer_failure(FailureKind::Error, counted);
+                    self.call_returned(caller, failed);
+                }
+                Parent::Background => {}
+                Parent::Attempt { call, incarnation, attempt } => {
+                    let waiting = self
+                        .calls
+                        .get(call as usize)
+                        .is_some_and(|c| c.incarnation == incarnation && c.attempts == attempt && c.frame.is_none());
+                    if waiting {
+                        self.attempt_done(call, failed);
+                    }
+                }
+            }
+        }
+        lost
+    }
+}

@@ -1,0 +1,2163 @@
+//! The simulated world at run time: clients sending requests, services with instances, queues
+//! and worker pools running their handlers, call policies (timeouts, deadlines, retries), and
+//! the collectors recording what happens.
+//!
+//! A client's request, and every `Call` step, is a *call* on an *edge*. An edge without a policy
+//! sends one *frame* (a visit) to the callee, which answers the caller directly. An edge with a
+//! policy keeps a call record that owns the timers and sends attempts, each a frame; a frame
+//! whose call has moved on (timed out, or finished) is an orphan: it runs on, its answer is
+//! dropped, and its worker time counts as wasted. The caller's frame waits for its call,
+//! holding its worker (thread-per-request).
+//!
+//! Frames, calls and requests live in slabs and are reused, so the hot loop does not allocate
+//! once queues have reached their largest size. Work that would otherwise recurse (a finished
+//! frame starting the next queued one, a failure travelling up a call chain) goes through a small
+//! agenda instead, so no input can overflow the stack.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use rand::RngExt;
+use slab::Slab;
+use tailsim_engine::rng::stream;
+use tailsim_engine::{Dist, EventKey, EventQueue, RngStream, SimDuration, SimTime};
+use tailsim_report::{
+    BreakerTransition, CacheResize, ClassSummary, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary,
+    LatencyRecorder, LittlesLaw, Occupancy, ReplicationSummary, RunSummary, Series, ServiceSeries, ServiceSummary,
+    Throttling, WindowRecorder,
+};
+
+use crate::breaker::Breaker;
+use crate::cache::{CacheState, Fetch, Found};
+use crate::compile::{
+    BalancerPolicy, BudgetPolicy, CacheModel, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, ScaleOn, Step,
+};
+use crate::cpu::Account;
+use crate::keys::Placement;
+use crate::recovery::{self, Recovery};
+use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter, LimitMode, RateLimit};
+use crate::traffic::Bursts;
+
+mod calls;
+mod data;
+mod faults;
+mod report;
+mod scaling;
+
+use faults::{active_faults, frozen_end};
+
+/// Bounds that stop a run cleanly, marked as truncated, instead of exhausting the machine.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The most client requests in flight at once.
+    pub max_in_flight: u64,
+    /// The most events one replication may process.
+    pub max_events: u64,
+    /// The most wall-clock time one replication may take.
+    pub max_wall: Option<std::time::Duration>,
+    /// Set from outside (Ctrl-C) to stop every replication at its next check.
+    pub stop: Option<&'static AtomicBool>,
+    /// Where to report progress, for a progress bar; `None` reports nothing.
+    pub progress: Option<&'static Progress>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_in_flight: 1_000_000, max_events: u64::MAX, max_wall: None, stop: None, progress: None }
+    }
+}
+
+/// Counters that runs report their progress through, for a progress bar. A run adds to them
+/// only at its periodic checks (every few thousand events) and never reads them, so progress
+/// costs the hot loop nothing measurable and cannot change a result.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Simulated nanoseconds done, summed over every run reporting here; a finished run has
+    /// added its whole duration (a truncated one too).
+    pub simulated_ns: AtomicU64,
+    /// Runs finished.
+    pub runs_done: AtomicU64,
+}
+
+impl Progress {
+    /// Counters at zero (usable in a `static`).
+    pub const fn new() -> Progress {
+        Progress { simulated_ns: AtomicU64::new(0), runs_done: AtomicU64::new(0) }
+    }
+
+    /// Sets both counters back to zero, before a new batch of runs.
+    pub fn reset(&self) {
+        self.simulated_ns.store(0, Ordering::Relaxed);
+        self.runs_done.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Events between two looks at the wall clock and the stop flag: rare enough to cost nothing,
+/// frequent enough (well under a millisecond apart) to stop promptly.
+const CHECK_EVERY_EVENTS: u64 = 1 << 14;
+
+/// Events at one simulated instant beyond which a run is stuck there (closed-loop users that
+/// neither think nor wait for anything answer and ask again for ever), on top of 20 per user:
+/// every user's first request may legitimately start at time zero.
+const MAX_EVENTS_AT_ONE_INSTANT: u64 = 10_000_000;
+
+/// The combined effect of the fault windows open at one instant.
+#[derive(Clone, Copy, Debug)]
+struct ActiveFaults {
+    slowdown: f64,
+    error_probability: f64,
+    outage: bool,
+}
+
+impl ActiveFaults {
+    const NONE: ActiveFaults = ActiveFaults { slowdown: 1.0, error_probability: 0.0, outage: false };
+}
+
+/// Up to this many clients keep their next arrival beside the event queue instead of in it.
+const ARRIVAL_LANE_MAX: usize = 8;
+
+/// The clients' next arrivals, beside the event queue: one `(time, sequence)` per client and the
+/// earliest of them. It saves a heap push and pop per request (measured: ~10% of an M/M/1 run),
+/// and orders exactly as the heap would, since the sequence numbers come from the queue.
+struct ArrivalLane {
+    next: Vec<(SimTime, u64)>,
+    earliest: usize,
+}
+
+impl ArrivalLane {
+    fn key(&self) -> (SimTime, u64) {
+        self.next[self.earliest]
+    }
+
+    fn set(&mut self, client: usize, key: (SimTime, u64)) {
+        self.next[client] = key;
+        self.earliest = (0..self.next.len()).min_by_key(|&i| self.next[i]).unwrap_or(0);
+    }
+}
+
+/// Buckets of the sliding windows of retry budgets and adaptive throttling.
+const WINDOW_BUCKETS: usize = 10;
+
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    /// The next request of a client.
+    Arrival(u32),
+    /// A frame's `Work` step finished.
+    StepDone(u32),
+    /// The warm-up is over: statistics start from here.
+    WarmupEnd,
+    /// A call's current attempt ran out of time.
+    AttemptTimeout(u32),
+    /// A call's deadline passed.
+    Deadline(u32),
+    /// A call's backoff is over: send the next attempt.
+    Retry(u32),
+    /// A call's wait for a bulkhead place ran out.
+    BulkheadTimeout(u32),
+    /// The rate-limiter token a call reserved is ready.
+    TokenReady(u32),
+    /// A frame's call has not answered yet: send a hedge. `token` names the wait.
+    Hedge { frame: u32, token: u32 },
+    /// A time-series window ends.
+    WindowEnd,
+    /// A hedged client request has not been answered yet: send a hedge.
+    RequestHedge { request: u32, token: u32 },
+    /// A shaped client's search for its next arrival goes on from here.
+    TrafficWakeup(u32),
+    /// A service's autoscaler looks at its utilisation.
+    Autoscale(u32),
+    /// A new instance of a service has started and takes traffic.
+    InstanceReady(u32),
+    /// A service's scheduled minimum number `index` comes into force.
+    ScheduledMin { service: u32, index: u32 },
+    /// Something happens to a cache (a flush, a resize, a key change).
+    Cache(u32),
+    /// A frame's `Work` step reached its service's statement timeout: it stops and fails.
+    StatementTimeout(u32),
+    /// Fault `fault` of a service (a `Crash`) strikes: its instances lose what they hold.
+    Crash { service: u32, fault: u32 },
+    /// Balancers notice crash `fault` of a service and start routing around its instances.
+    Noticed { service: u32, fault: u32 },
+    /// The instances of crash `fault` of a service restart.
+    Restart { service: u32, fault: u32 },
+    /// A period of CPU quota `fault` of a service ends (or, at the fault's start, the first
+    /// begins).
+    CpuPeriod { service: u32, fault: u32 },
+    /// An instance's CPU quota may be spent (see [`crate::cpu`]); `token` tells a stale event.
+    CpuSpent { instance: u32, token: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Success,
+    Failed(FailureKind),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    Advance(u32),
+    Finish(u32, Outcome),
+}
+
+/// What a request carries down the call graph: its class and its key.
+#[derive(Clone, Copy, Debug)]
+struct Tag {
+    class: u8,
+    key: u32,
+}
+
+/// Who waits for a call's answer.
+#[derive(Clone, Copy, Debug)]
+enum Caller {
+    Request(u32),
+    /// A frame waiting for its calls; `token` names this wait, so answers that arrive after
+    /// the frame moved on (a fan-out's losers) are recognised and dropped.
+    Frame {
+        frame: u32,
+        token: u32,
+    },
+    /// A client request whose edge hedges: `token` names the request's wait, as for frames.
+    HedgedRequest {
+        request: u32,
+        token: u32,
+    },
+}
+
+/// Whom a frame answers.
+#[derive(Clone, Copy, Debug)]
+enum Parent {
+    /// The caller itself, on an edge without a policy.
+    Direct { caller: Caller, edge: u32 },
+    /// An attempt of a call with a policy; stale once the call has moved on.
+    Attempt { call: u32, incarnation: u32, attempt: u32 },
+    /// Nobody: a cache's background refresh.
+    Background,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    service: u32,
+    instance: u32,
+    step: u32,
+    parent: Parent,
+    arrived: SimTime,
+    worker_since: SimTime,
+    holds_worker: bool,
+    counted: bool,
+    /// Waiting in its instance's queue (first admission, or an async frame resuming).
+    in_queue: bool,
+    /// Has had a worker at least once (was served, not refused or dropped).
+    served: bool,
+    /// When it entered the queue, or began waiting for its calls (with or without a worker).
+    queued_since: SimTime,
+    /// The caller gave up and asked the server to stop (cancel_on_timeout).
+    cancelled: bool,
+    /// The wait this frame is in: answers must carry a token in
+    /// `wait_token .. wait_token + wait_width` (one per hedge branch); others are stale.
+    wait_token: u32,
+    /// 0 when not waiting.
+    wait_width: u32,
+    /// Hedges still to send in the current wait.
+    hedges_left: u32,
+    /// The pool whose place (connection) this visit holds (`NO_POOL`: none).
+    place_pool: u32,
+    /// Successes still needed to end the wait.
+    wait_successes: u32,
+    /// Failures the wait can still absorb before it fails.
+    wait_failures_allowed: u32,
+    /// The calls of the current wait, to cancel once it is decided (`NO_LIST`: not tracked).
+    branches: u32,
+    /// The request's class.
+    class: u8,
+    /// The handler it runs (see [`ServiceModel::handler`](crate::compile::ServiceModel::handler)).
+    handler: u8,
+    /// Counted in its instance's outstanding visits (admitted, not yet finished or dropped).
+    admitted: bool,
+    /// The request's key, for caches.
+    key: u32,
+    /// The innermost cache fetch this frame makes (`NO_FETCH`: none), the top of a stack
+    /// linked through [`Fetch::below`].
+    fetch: u32,
+    /// A background refresh (stale-while-revalidate): it runs a miss's steps without a
+    /// worker, fills the cache and ends; nobody waits for it.
+    refresh: bool,
+    /// Lost in a crash while its `Work` step ran: accounted for, kept only until that step's
+    /// `StepDone` event comes, then removed (with `cancelled` set, so nothing else touches it).
+    lost: bool,
+}
+
+impl Frame {
+    /// A visit of `instance` of service `service` arriving at `now`, at its first step, running
+    /// `handler`: no worker yet, no wait, no place, no fetch.
+    #[inline(always)]
+    fn new(service: u32, instance: u32, parent: Parent, now: SimTime, counted: bool, tag: Tag, handler: u8) -> Frame {
+        Frame {
+            service,
+            instance,
+            step: 0,
+            parent,
+            arrived: now,
+            worker_since: now,
+            holds_worker: false,
+            counted,
+            in_queue: false,
+            served: false,
+            queued_since: now,
+            cancelled: false,
+            wait_token: 0,
+            wait_width: 0,
+            hedges_left: 0,
+            place_pool: NO_POOL,
+            wait_successes: 0,
+            wait_failures_allowed: 0,
+            branches: NO_LIST,
+            class: tag.class,
+            handler,
+            admitted: false,
+            key: tag.key,
+            fetch: NO_FETCH,
+            refresh: false,
+            lost: false,
+        }
+    }
+
+    /// Whether an answer carrying `token` is one this frame waits for.
+    #[inline]
+    fn awaits(&self, token: u32) -> bool {
+        token.wrapping_sub(self.wait_token) < self.wait_width
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Request {
+    client: u32,
+    arrived: SimTime,
+    counted: bool,
+    /// The request's class as its place in the client's list, for the class's statistics.
+    class_slot: u8,
+    /// Its key.
+    key: u32,
+    /// On a hedging client edge: the wait's first token and width (0: not waiting), hedges
+    /// still to send, failures it can still absorb, and its calls to cancel (`NO_LIST`: none).
+    wait_token: u32,
+    wait_width: u32,
+    hedges_left: u32,
+    failures_allowed: u32,
+    branches: u32,
+}
+
+impl Request {
+    /// Whether an answer carrying `token` is one this request waits for.
+    fn awaits(&self, token: u32) -> bool {
+        token.wrapping_sub(self.wait_token) < self.wait_width
+    }
+}
+
+/// Who made the calls of a list: a frame in a wait, or a hedged client request.
+#[derive(Clone, Copy, Debug)]
+enum Owner {
+    Frame(u32),
+    Request(u32),
+}
+
+/// One call of a wait, to cancel when the wait is decided without it.
+#[derive(Clone, Copy, Debug)]
+enum Branch {
+    /// A visit on an edge without policy; its parent's wait token tells it from a reused slot.
+    Frame { frame: u32, token: u32 },
+    /// A call with a policy, named by its incarnation.
+    Call { call: u32, incarnation: u32 },
+}
+
+/// A call on an edge with a policy.
+#[derive(Clone, Copy, Debug)]
+struct CallState {
+    caller: Caller,
+    edge: u32,
+    incarnation: u32,
+    attempts: u32,
+    /// The outstanding attempt, if one is.
+    frame: Option<u32>,
+    counted: bool,
+    attempt_timer: Option<EventKey>,
+    deadline_timer: Option<EventKey>,
+    retry_timer: Option<EventKey>,
+    /// The previous wait, for decorrelated jitter.
+    previous_sleep_ns: f64,
+    /// When the current attempt was sent.
+    attempt_started: SimTime,
+    /// Attempts actually sent (those the breaker refused are not).
+    sent: u32,
+    /// Set while the current attempt waits for a bulkhead place.
+    place_timer: Option<EventKey>,
+    /// The pool its attempts take their places from (`NO_POOL`: the edge has none).
+    pool: u32,
+    /// The request's class and key, passed on to each attempt.
+    tag: Tag,
+}
+
+/// Two counts over a sliding window of `WINDOW_BUCKETS` buckets: requests and retries for a
+/// retry budget, requests and accepts for adaptive throttling.
+struct PairWindow {
+    bucket_ns: u64,
+    /// Index of the newest bucket since the start of the run.
+    newest: u64,
+    counts: [[u64; 2]; WINDOW_BUCKETS],
+}
+
+impl PairWindow {
+    fn new(window: SimDuration) -> PairWindow {
+        let bucket_ns = (window.as_nanos() / WINDOW_BUCKETS as u64).max(1);
+        PairWindow { bucket_ns, newest: 0, counts: [[0; 2]; WINDOW_BUCKETS] }
+    }
+
+    /// Moves the window to `now`, emptying the buckets that fell out of it.
+    fn roll(&mut self, now: SimTime) {
+        let current = now.as_nanos() / self.bucket_ns;
+        if current.saturating_sub(self.newest) >= WINDOW_BUCKETS as u64 {
+            self.counts = [[0; 2]; WINDOW_BUCKETS];
+            self.newest = current;
+        }
+        while self.newest < current {
+            self.newest += 1;
+            self.counts[(self.newest % WINDOW_BUCKETS as u64) as usize] = [0; 2];
+        }
+    }
+
+    /// Adds one to count `which` (0 or 1) at `now`.
+    fn add(&mut self, now: SimTime, which: usize) {
+        self.roll(now);
+        self.counts[(self.newest % WINDOW_BUCKETS as u64) as usize][which] += 1;
+    }
+
+    /// Both counts over the window ending at `now`.
+    fn sums(&mut self, now: SimTime) -> (u64, u64) {
+        self.roll(now);
+        self.counts.iter().fold((0, 0), |(a, b), c| (a + c[0], b + c[1]))
+    }
+}
+
+/// A retry budget: requests (count 0) and retries (count 1).
+struct Budget {
+    window: PairWindow,
+}
+
+impl Budget {
+    fn record_request(&mut self, now: SimTime) {
+        self.window.add(now, 0);
+    }
+
+    /// Takes one retry from the budget if it allows one: retries in the window stay within
+    /// `ratio x requests + min_per_s x window`.
+    fn try_retry(&mut self, now: SimTime, policy: &BudgetPolicy) -> bool {
+        let (requests, retries) = self.window.sums(now);
+        let allowance = policy.ratio * requests as f64 + policy.min_per_s * policy.window.as_secs_f64();
+        if (retries + 1) as f64 <= allowance {
+            self.window.add(now, 1);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[derive(Default)]
+struct EdgeCounts {
+    calls: u64,
+    attempts: u64,
+    retries: u64,
+    denied: u64,
+    timeouts: u64,
+    deadlines: u64,
+    rejections: u64,
+    errors: u64,
+    succeeded: u64,
+    failed: u64,
+    /// Attempts made by the calls that completed, for the amplification.
+    completed_attempts: u64,
+    breaker_rejections: u64,
+    throttled: u64,
+    hedges: u64,
+    hedges_won: u64,
+    bulkhead_full: u64,
+    rate_limited: u64,
+    no_connection: u64,
+    cancelled: u64,
+}
+
+/// An edge's observed call latencies and the hedge delay read from them.
+struct Observed {
+    latency: LatencyRecorder,
+    quantile: f64,
+    /// Refreshed every [`OBSERVED_REFRESH`] calls once [`OBSERVED_MIN`] are in.
+    delay: Option<SimDuration>,
+}
+
+/// Calls observed before hedging at a percentile starts.
+const OBSERVED_MIN: u64 = 100;
+/// Calls between two readings of the observed percentile.
+const OBSERVED_REFRESH: u64 = 64;
+
+impl Observed {
+    fn record(&mut self, latency: SimDuration) {
+        self.latency.record(latency);
+        let n = self.latency.count();
+        if n >= OBSERVED_MIN && (self.delay.is_none() || n.is_multiple_of(OBSERVED_REFRESH)) {
+            self.delay = self.latency.quantile_ns(self.quantile).map(SimDuration);
+        }
+    }
+}
+
+/// A token bucket. Tokens may go below zero in `Delay` mode: each is a reservation.
+struct Bucket {
+    tokens: f64,
+    at: SimTime,
+}
+
+impl Bucket {
+    /// Takes a token at `now`: `Some(0)` at once, `Some(wait)` reserved for later (Delay),
+    /// `None` refused (Reject).
+    fn take(&mut self, now: SimTime, limit: &RateLimit) -> Option<SimDuration> {
+        // ns x rate / 1e9: exact for whole-number rates and nanosecond times, so a constant
+        // stream at twice the rate alternates exactly.
+        let refill = now.saturating_since(self.at).as_nanos() as f64 * limit.rate / 1e9;
+        self.tokens = (self.tokens + refill).min(limit.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return Some(SimDuration::ZERO);
+        }
+        match limit.mode {
+            LimitMode::Reject => None,
+            LimitMode::Delay => {
+                let wait_s = (1.0 - self.tokens) / limit.rate;
+                self.tokens -= 1.0;
+                Some(SimDuration::from_secs_f64(wait_s))
+            }
+        }
+    }
+}
+
+/// A bulkhead's (a connection pool's) state: its places, those in use, and `(call,
+/// incarnation)` of the attempts waiting for one. Towards a service that limits connections
+/// its places are the connections it holds, which it takes when its instance starts and gives
+/// back when it stops; otherwise they are its size, always.
+struct Pool {
+    /// The edge it is on.
+    edge: u32,
+    /// Whether its places are connections to a service that limits them.
+    limited: bool,
+    /// Places it has.
+    places: u32,
+    /// Places it wants: its size while its instance runs, 0 once it stopped or crashed.
+    target: u32,
+    in_use: u32,
+    waiting: VecDeque<(u32, u32)>,
+}
+
+impl EdgeCounts {
+    /// Counts an attempt that came back failed: refused by the callee's queue, or an error.
+    /// The other kinds are counted where they happen (timers, local checks).
+    fn record_answer_failure(&mut self, kind: FailureKind, counted: u64) {
+        match kind {
+            FailureKind::Rejected => self.rejections += counted,
+            FailureKind::Error => self.errors += counted,
+            FailureKind::Timeout
+            | FailureKind::BreakerOpen
+            | FailureKind::Throttled
+            | FailureKind::BulkheadFull
+            | FailureKind::RateLimited
+            | FailureKind::NoConnection => {}
+        }
+    }
+}
+
+struct EdgeState {
+    plain: bool,
+    /// The service called, copied from the model to keep the hot path on one cache line.
+    target: u32,
+    rng: RngStream,
+    budget: Option<Budget>,
+    breaker: Option<Breaker>,
+    /// Adaptive throttling: requests (count 0) and accepts (count 1) over its window.
+    throttle: Option<PairWindow>,
+    /// Observed call latencies, for hedging at a percentile.
+    observed: Option<Observed>,
+    /// The edge's first pool in [`World::pools`] (`NO_POOL`: no bulkhead); with one pool per
+    /// instance of the caller, instance `k`'s is `pools + k`.
+    pools: u32,
+    /// One pool per instance of the calling service.
+    per_instance: bool,
+    /// The rate limiter's bucket.
+    rate_limit: Option<Bucket>,
+    counts: EdgeCounts,
+}
+
+struct ClientState {
+    /// Closed loop: each answer schedules the user's next request.
+    closed: bool,
+    /// Open loop with a traffic shape: arrivals by thinning.
+    shaped: bool,
+    rng: RngStream,
+    /// Exponential gaps for Poisson arrivals.
+    gap: Dist,
+    mean_gap_ns: f64,
+    sent: u64,
+    arrivals: u64,
+    succeeded: u64,
+    failures: Failures,
+    latency: LatencyRecorder,
+    failure_latency: LatencyRecorder,
+    in_flight: Occupancy,
+    /// The time series, one element per window so far (the last one open).
+    series: Series,
+    /// Successful latencies of the open window (counted requests), for its percentiles.
+    window_latency: WindowRecorder,
+    /// Draws each request's class (clients with classes only).
+    class_rng: RngStream,
+    /// Draws each request's key (clients with keys only).
+    key_rng: RngStream,
+    /// Keeps or drops thinning candidates and times bursts (clients with `traffic` only).
+    traffic_rng: RngStream,
+    bursts: Bursts,
+    /// Per class, in the client's order.
+    classes: Vec<ClassStats>,
+}
+
+/// A client's results for one request class.
+#[derive(Default)]
+struct ClassStats {
+    arrivals: u64,
+    succeeded: u64,
+    failed: u64,
+    latency: LatencyRecorder,
+    failure_latency: LatencyRecorder,
+}
+
+struct ServiceState {
+    rng: RngStream,
+    /// Whether any fault is on this service's timeline: the slow path of `advance`.
+    has_faults: bool,
+    balancer_rng: RngStream,
+    next_instance: u32,
+    /// Instances taking traffic: the first `active` of the service's slots.
+    active: u32,
+    /// Instances asked for (the autoscaler's count): active ones and those starting.
+    replicas: u32,
+    /// Active instances over time, for utilisation and instance-seconds.
+    instance_count: Occupancy,
+    /// When each active slot was switched on, for `instance_count`.
+    active_since: Vec<SimTime>,
+    /// The autoscaler's minimum now (scheduled scaling moves it), its recent recommendations,
+    /// and the busy and instance integrals at its last look.
+    min_replicas: u32,
+    recommendations: VecDeque<(SimTime, u32)>,
+    last_look: (i128, i128, i128, i128),
+    /// An autoscaler on p95 latency: the visits finished since its last look.
+    scale_latency: Option<WindowRecorder>,
+    /// The balancer's view of each instance's outstanding visits, when it is refreshed
+    /// periodically, and when it is next refreshed.
+    load_snapshot: Vec<u32>,
+    next_report: SimTime,
+    first_instance: u32,
+    arrivals: u64,
+    admitted: u64,
+    waited: u64,
+    rejected: u64,
+    completed: u64,
+    dropped: u64,
+    /// Visits shed for waiting longer than `shed_after`.
+    shed: u64,
+    /// Visits lost in crashes.
+    lost: u64,
+    /// Visits each fault lost (crashes only), by the fault's index in the service's list.
+    fault_lost: Vec<u64>,
+    /// For each fault (CPU quotas only): periods of taking instances ended after the warm-up,
+    /// those of them throttled, and the time throttled in them.
+    fault_throttling: Vec<Throttling>,
+    /// Instances the balancer skips now: crashed, and noticed.
+    skipped: u32,
+    /// Connections callers' pools may still take (with `max_connections`), the most held at
+    /// once, and those pools asked for when they started and did not get.
+    connections_free: u32,
+    connections_peak: u32,
+    connections_refused: u64,
+    /// The pools holding connections to this service (with `max_connections`), in the order
+    /// they fill when connections come back.
+    pools_in: Vec<u32>,
+    /// The first pool of each edge from this service with one pool per instance towards a
+    /// service that limits connections: instance `k`'s pool is `first + k`.
+    pools_out: Vec<u32>,
+    /// Time in the system of the dropped, shed and lost visits, for Little's law.
+    dropped_ns: u128,
+    wasted_ns: u128,
+    arrivals_total: u64,
+    finished_total: u64,
+    busy: Occupancy,
+    queued: Occupancy,
+    /// Async visits waiting for their calls without a worker.
+    awaiting: Occupancy,
+    latency: LatencyRecorder,
+    queue_wait: LatencyRecorder,
+    /// The time series, one element per closed window.
+    series: ServiceSeries,
+    /// `arrivals_total` and the busy, queued and instance integrals when the open window began.
+    window_start: (u64, i128, i128, i128),
+    /// Under a CPU quota: instances throttled now, over time, and its integral when the open
+    /// window began.
+    cpu_limited: bool,
+    throttled: Occupancy,
+    throttled_start: i128,
+    /// A key-routed service's placement of keys over its shared shards, and those shards
+    /// (the active instances no key is pinned to).
+    placement: Option<Placement>,
+    shards: Vec<u32>,
+    /// Visits stopped by the statement timeout.
+    statement_timeouts: u64,
+    /// The active count `shards` was built for (0: not yet), and each change since.
+    shards_for: u32,
+    resizes: Vec<CacheResize>,
+    /// A replicated service: when each recently written key becomes visible at the replicas,
+    /// the size at which that map is next pruned, and its reads.
+    visible_at: BTreeMap<u32, SimTime>,
+    /// When each failover ends, in time order, and how many have.
+    failover_ends: Vec<SimTime>,
+    failovers_done: usize,
+    prune_at: usize,
+    replica_reads: u64,
+    stale_reads: u64,
+}
+
+impl Instance {
+    /// A worker starts on a visit at `now`.
+    #[inline(always)]
+    fn take_worker(&mut self, now: SimTime) {
+        self.busy += 1;
+        self.busy_base -= i128::from(now.as_nanos());
+    }
+
+    /// A worker is freed at `now`.
+    #[inline(always)]
+    fn free_worker(&mut self, now: SimTime) {
+        self.busy -= 1;
+        self.busy_base += i128::from(now.as_nanos());
+    }
+
+    /// Worker-nanoseconds busy from the start of the run to `now`.
+    fn busy_integral(&self, now: SimTime) -> i128 {
+        self.busy_base + i128::from(self.busy) * i128::from(now.as_nanos())
+    }
+
+    /// Visits waiting that still want service.
+    #[inline(always)]
+    fn waiting(&self) -> u64 {
+        let lower: usize = if self.lower.is_empty() { 0 } else { self.lower.iter().map(VecDeque::len).sum() };
+        (self.queue.len() + lower - self.cancelled_in_queue as usize) as u64
+    }
+
+    /// Queues frame `f` of class `class` (its priority level matters under `Priority` only).
+    #[inline(always)]
+    fn push(&mut self, f: u32, class: u8, model: &Model) {
+        if self.lower.is_empty() {
+            return self.queue.push_back(f);
+        }
+        let level = model.classes[usize::from(class)].level as usize;
+        match level.checked_sub(1).and_then(|l| self.lower.get_mut(l)) {
+            Some(queue) => queue.push_back(f),
+            None => self.queue.push_back(f),
+        }
+    }
+
+    /// Takes the next waiting frame under `discipline`.
+    #[inline(always)]
+    fn pop(&mut self, discipline: Discipline) -> Option<u32> {
+        match discipline {
+            Discipline::Fifo => self.queue.pop_front(),
+            Discipline::Lifo => self.queue.pop_back(),
+            Discipline::Priority => {
+                self.queue.pop_front().or_else(|| self.lower.iter_mut().find_map(VecDeque::pop_front))
+            }
+        }
+    }
+}
+
+struct Instance {
+    /// Visits admitted and not finished: queued, served, or (async) waiting for calls.
+    outstanding: u32,
+    /// Visits that arrived after the warm-up.
+    arrivals: u64,
+    busy: u32,
+    /// `busy`'s integral over time is `busy_base + busy x now` (see [`Occupancy`]), and its
+    /// value at the warm-up's end.
+    busy_base: i128,
+    busy_at_warmup: i128,
+    /// Visits served that arrived after the warm-up and finished, and their summed time in
+    /// the instance.
+    finished: u64,
+    finished_ns: u128,
+    /// Waiting visits; under `Priority`, those of the highest level.
+    queue: VecDeque<u32>,
+    /// Under `Priority`, the waiting visits of levels 1, 2, ...
+    lower: Vec<VecDeque<u32>>,
+    /// Frames in `queue` already cancelled and accounted as dropped; they no longer take a
+    /// place and are skipped when they reach the head.
+    cancelled_in_queue: u32,
+    /// Crashes that balancers route around now (noticed, not yet restarted); 0: taking traffic.
+    skipped: u32,
+    /// Stopped by the autoscaler with visits still inside: its pools keep their connections
+    /// until it has finished them.
+    draining: bool,
+}
+
+/// One replication of a model.
+struct World<'m> {
+    model: &'m Model,
+    limits: Limits,
+    now: SimTime,
+    warmup_end: SimTime,
+    events: EventQueue<Event>,
+    /// Clients' next arrivals, when there are few clients.
+    lane: Option<ArrivalLane>,
+    frames: Slab<Frame>,
+    requests: Slab<Request>,
+    calls: Slab<CallState>,
+    next_incarnation: u32,
+    /// The next wait token (never 0).
+    next_token: u32,
+    agenda: Vec<Action>,
+    /// Lists of the calls of waits whose losers are cancelled, reused through `free_lists`.
+    branch_lists: Vec<Vec<Branch>>,
+    free_lists: Vec<u32>,
+    /// Scratch stack of frames to cancel.
+    cancel_stack: Vec<u32>,
+    caches: Vec<CacheState>,
+    /// Every edge's bulkhead pools (see [`EdgeState::pools`]).
+    pools: Vec<Pool>,
+    /// The cache fetches frames are running.
+    fetches: Slab<Fetch>,
+    /// Scratch list of the frames a finished fetch wakes.
+    wake: Vec<(u32, u32)>,
+    clients: Vec<ClientState>,
+    services: Vec<ServiceState>,
+    instances: Vec<Instance>,
+    edges: Vec<EdgeState>,
+    n_events: u64,
+    arrived_total: u64,
+    succeeded_total: u64,
+    failed_total: u64,
+    truncated: Option<String>,
+    /// The time-series window actually used (widened for very long runs).
+    window_ns: u64,
+    /// The window `now` falls in, and when it ends: kept current without a division per answer.
+    window_index: usize,
+    window_end: SimTime,
+    /// Whether any service has a CPU quota; each instance's CPU account (empty if none), and
+    /// for each frame in a `Work` step under a quota the account's clock reading at which the
+    /// step is done (`OFF_CPU`: none; grown as frames are).
+    has_quotas: bool,
+    cpu: Vec<Account>,
+    cpu_target: Vec<u64>,
+    /// In runs with faults: the successes' latencies the fault summaries judge recovery by.
+    recovery: Option<Recovery>,
+}
+
+/// `Frame::place_pool` of a visit that holds no bulkhead place, and `EdgeState::pools` of an
+/// edge without a bulkhead.
+const NO_POOL: u32 = u32::MAX;
+/// `Frame::branches` of a wait whose calls are not tracked.
+const NO_LIST: u32 = u32::MAX;
+/// `Frame::fetch` of a frame that fetches nothing.
+const NO_FETCH: u32 = u32::MAX;
+/// `World::cpu_target` of a frame whose step is not counted against a CPU quota.
+const OFF_CPU: u64 = u64::MAX;
+
+/// The most windows a time series may have: longer runs get wider windows.
+pub const MAX_WINDOWS: u64 = 100_000;
+
+/// Runs replication `replication` of `model` with master seed `seed`.
+pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSummary {
+    let mut world = World::new(model, seed, replication, limits);
+    world.start();
+    let end = SimTime::ZERO + model.duration;
+    let started = Instant::now();
+    // Simulated time already reported to `limits.progress`.
+    let mut reported = SimTime::ZERO;
+    // The instant of the last check, and the events seen at it since.
+    let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
+    let users: u64 = model.clients.iter().filter_map(|c| c.closed.as_ref()).map(|(n, _)| u64::from(*n)).sum();
+    let stuck_after = MAX_EVENTS_AT_ONE_INSTANT + 20 * users;
+    loop {
+        let from_lane = match (&world.lane, world.events.peek_key()) {
+            (Some(lane), Some(key)) => lane.key() < key,
+            (Some(lane), None) => !lane.next.is_empty(),
+            (None, _) => false,
+        };
+        let (time, event) = if from_lane {
+            let lane = world.lane.as_ref().expect("checked above");
+            (lane.key().0, Event::Arrival(lane.earliest as u32))
+        } else {
+            match world.events.pop() {
+                Some(next) => next,
+                None => break,
+            }
+        };
+        // A run covers [0, duration): what would happen at `duration` is after it.
+        if time >= end {
+            world.now = end;
+            break;
+        }
+        world.now = time;
+        world.n_events += 1;
+        world.handle(event);
+        if world.truncated.is_some() {
+            break;
+        }
+        if world.n_events >= limits.max_events {
+            world.truncated = Some(format!(
+                "the run reached its limit of {} events at {}; raise it with --max-events",
+                limits.max_events, world.now
+            ));
+            break;
+        }
+        if world.n_events.is_multiple_of(CHECK_EVERY_EVENTS) {
+            if world.now == instant {
+                at_instant += CHECK_EVERY_EVENTS;
+                if at_instant >= stuck_after {
+                    world.truncated = Some(format!(
+                        "simulated time stopped advancing at {}: {at_instant} events happened at that instant; \
+                         closed-loop users with no `think` time whose answers take no time ask again for ever \
+                         (give them a think time, or the handler some work or cache latency)",
+                        world.now
+                    ));
+                    break;
+                }
+            } else {
+                (instant, at_instant) = (world.now, 0);
+            }
+            if let Some(progress) = limits.progress {
+                progress.simulated_ns.fetch_add(world.now.0.saturating_sub(reported.0), Ordering::Relaxed);
+                reported = world.now;
+            }
+            if limits.stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+                world.truncated = Some(format!("interrupted at {}", world.now));
+                break;
+            }
+            if let Some(max_wall) = limits.max_wall
+                && started.elapsed() >= max_wall
+            {
+                world.truncated = Some(format!(
+                    "the run reached its wall-clock limit of {:.1}s at {}; raise it with --max-wall-time",
+                    max_wall.as_secs_f64(),
+                    world.now
+                ));
+                break;
+            }
+        }
+    }
+    if world.truncated.is_none() {
+        world.now = end;
+    }
+    world.finish_windows();
+    if let Some(progress) = limits.progress {
+        progress.simulated_ns.fetch_add(end.0.saturating_sub(reported.0), Ordering::Relaxed);
+        progress.runs_done.fetch_add(1, Ordering::Relaxed);
+    }
+    world.summary(replication)
+}
+
+impl<'m> World<'m> {
+    fn new(model: &'m Model, seed: u64, replication: u32, limits: Limits) -> World<'m> {
+        let rep = u64::from(replication);
+        let window_ns = model.window.as_nanos().max(model.duration.as_nanos().div_ceil(MAX_WINDOWS)).max(1);
+        let clients = model
+            .clients
+            .iter()
+            .map(|c| ClientState {
+                closed: c.closed.is_some(),
+                shaped: c.traffic.is_some() || c.trace.is_some(),
+                rng: stream(seed, rep, &format!("client/{}", c.name)),
+                gap: Dist::Exponential { mean: 1e9 / c.rate_per_s },
+                mean_gap_ns: 1e9 / c.rate_per_s,
+                sent: 0,
+                arrivals: 0,
+                succeeded: 0,
+                failures: Failures::default(),
+                latency: LatencyRecorder::new(),
+                failure_latency: LatencyRecorder::new(),
+                in_flight: Occupancy::default(),
+                series: Series {
+                    window_s: window_ns as f64 / 1e9,
+                    arrivals: vec![0],
+                    succeeded: vec![0],
+                    failed: vec![0],
+                    timeout: vec![0],
+                    rejected: vec![0],
+                    error: vec![0],
+                    refused_locally: vec![0],
+                    p50_ms: Vec::new(),
+                    p99_ms: Vec::new(),
+                },
+                window_latency: WindowRecorder::new(),
+                class_rng: stream(seed, rep, &format!("client/{}/class", c.name)),
+                key_rng: stream(seed, rep, &format!("client/{}/keys", c.name)),
+                traffic_rng: stream(seed, rep, &format!("client/{}/traffic", c.name)),
+                bursts: Bursts::default(),
+                classes: c.classes.iter().map(|_| ClassStats::default()).collect(),
+            })
+            .collect();
+        let mut instances = Vec::new();
+        let services = model
+            .services
+            .iter()
+            .map(|s| {
+                let first_instance = instances.len() as u32;
+                for _ in 0..s.max_instances() {
+                    let levels = if s.discipline == Discipline::Priority { model.priority_levels as usize } else { 1 };
+                    instances.push(Instance {
+                        outstanding: 0,
+                        arrivals: 0,
+                        busy: 0,
+                        busy_base: 0,
+                        busy_at_warmup: 0,
+                        finished: 0,
+                        finished_ns: 0,
+                        queue: VecDeque::new(),
+                        lower: vec![VecDeque::new(); levels.saturating_sub(1)],
+                        cancelled_in_queue: 0,
+                        skipped: 0,
+                        draining: false,
+                    });
+                }
+                ServiceState {
+                    rng: stream(seed, rep, &format!("service/{}", s.name)),
+                    has_faults: !s.faults.is_empty(),
+                    balancer_rng: stream(seed, rep, &format!("service/{}/balancer", s.name)),
+                    next_instance: 0,
+                    active: s.instances,
+                    replicas: s.instances,
+                    instance_count: {
+                        let mut count = Occupancy::default();
+                        for _ in 0..s.instances {
+                            count.enter(SimTime::ZERO, model.warmup == SimDuration::ZERO);
+                        }
+                        count
+                    },
+                    active_since: vec![SimTime::ZERO; s.instances as usize],
+                    min_replicas: s.autoscale.as_ref().map_or(s.instances, |a| a.min),
+                    recommendations: VecDeque::new(),
+                    last_look: (0, 0, 0, 0),
+                    scale_latency: s
+                        .autoscale
+                        .as_ref()
+                        .filter(|a| matches!(a.metric, ScaleOn::P95(_)))
+                        .map(|_| WindowRecorder::new()),
+                    load_snapshot: Vec::new(),
+                    next_report: SimTime::ZERO,
+                    first_instance,
+                    arrivals: 0,
+                    admitted: 0,
+                    waited: 0,
+                    rejected: 0,
+                    completed: 0,
+                    dropped: 0,
+                    shed: 0,
+                    lost: 0,
+                    fault_lost: vec![0; s.faults.len()],
+                    fault_throttling: vec![Throttling::default(); s.faults.len()],
+                    skipped: 0,
+                    connections_free: s.max_connections.unwrap_or(0),
+                    connections_peak: 0,
+                    connections_refused: 0,
+                    pools_in: Vec::new(),
+                    pools_out: Vec::new(),
+                    dropped_ns: 0,
+                    wasted_ns: 0,
+                    arrivals_total: 0,
+                    finished_total: 0,
+                    busy: Occupancy::default(),
+                    queued: Occupancy::default(),
+                    awaiting: Occupancy::default(),
+                    latency: LatencyRecorder::new(),
+                    queue_wait: LatencyRecorder::new(),
+                    series: ServiceSeries { window_s: window_ns as f64 / 1e9, ..ServiceSeries::default() },
+                    window_start: (0, 0, 0, 0),
+                    cpu_limited: s.faults.iter().any(|f| matches!(f.kind, FaultKind::CpuQuota { .. })),
+                    throttled: Occupancy::default(),
+                    throttled_start: 0,
+                    placement: match &s.balancer {
+                        BalancerPolicy::ByKey { routing, key_space, .. } => {
+                            Some(Placement::new(*routing, 1, crate::keys::salt(&s.name), *key_space))
+                        }
+                        _ => None,
+                    },
+                    shards: Vec::new(),
+                    shards_for: 0,
+                    statement_timeouts: 0,
+                    resizes: Vec::new(),
+                    visible_at: BTreeMap::new(),
+                    failover_ends: {
+                        let mut ends: Vec<SimTime> =
+                            s.faults.iter().filter(|f| f.kind == FaultKind::Failover).map(|f| f.end).collect();
+                        ends.sort_unstable();
+                        ends
+                    },
+                    failovers_done: 0,
+                    prune_at: 1024,
+                    replica_reads: 0,
+                    stale_reads: 0,
+                }
+            })
+            .collect();
+        // An edge's stream is named by its caller, its callee and its rank among the edges
+        // between the two, so adding an edge elsewhere changes none of its numbers.
+        let mut edges: Vec<EdgeState> = Vec::with_capacity(model.edges.len());
+        let mut pools = Vec::new();
+        let mut services: Vec<ServiceState> = services;
+        for (i, e) in model.edges.iter().enumerate() {
+            // Its pools: one, or one per instance slot of the calling service. A pool towards a
+            // service that limits connections starts empty and takes them in `start`.
+            let first_pool = pools.len() as u32;
+            let per_instance = e.policy.bulkhead.is_some_and(|b| b.per_instance) && e.caller.is_some();
+            if let Some(bulkhead) = e.policy.bulkhead {
+                let limited = model.services[e.to.0 as usize].max_connections.is_some();
+                let slots = match e.caller {
+                    Some(caller) if per_instance => model.services[caller.0 as usize].max_instances(),
+                    _ => 1,
+                };
+                for slot in 0..slots {
+                    let running =
+                        !per_instance || e.caller.is_some_and(|c| slot < model.services[c.0 as usize].instances);
+                    let target = if running { bulkhead.places } else { 0 };
+                    let places = if limited { 0 } else { bulkhead.places };
+                    if limited {
+                        services[e.to.0 as usize].pools_in.push(pools.len() as u32);
+                    }
+                    pools.push(Pool { edge: i as u32, limited, places, target, in_use: 0, waiting: VecDeque::new() });
+                }
+                if limited
+                    && per_instance
+                    && let Some(caller) = e.caller
+                {
+                    services[caller.0 as usize].pools_out.push(first_pool);
+                }
+            }
+            let rank = model.edges[..i].iter().filter(|o| o.from == e.from && o.to == e.to).count();
+            let to = &model.services[e.to.0 as usize].name;
+            edges.push(EdgeState {
+                plain: e.policy.is_plain(),
+                target: e.to.0,
+                rng: stream(seed, rep, &format!("edge/{}->{to}#{rank}", e.from)),
+                budget: e
+                    .policy
+                    .retry
+                    .as_ref()
+                    .and_then(|r| r.budget.as_ref())
+                    .map(|b| Budget { window: PairWindow::new(b.window) }),
+                breaker: e.policy.breaker.as_ref().map(|b| Breaker::new(b, SimTime::ZERO + model.warmup)),
+                throttle: e.policy.throttle.map(|(_, window)| PairWindow::new(window)),
+                pools: if e.policy.bulkhead.is_some() { first_pool } else { NO_POOL },
+                per_instance,
+                rate_limit: e.policy.rate_limit.as_ref().map(|l| Bucket { tokens: l.burst, at: SimTime::ZERO }),
+                observed: match e.policy.hedge.map(|h| h.delay) {
+                    Some(HedgeDelay::Quantile(q)) => {
+                        Some(Observed { latency: LatencyRecorder::new(), quantile: q, delay: None })
+                    }
+                    _ => None,
+                },
+                counts: EdgeCounts::default(),
+            });
+        }
+        let has_quotas =
+            model.services.iter().flat_map(|s| &s.faults).any(|f| matches!(f.kind, FaultKind::CpuQuota { .. }));
+        let cpu = if has_quotas { vec![Account::default(); instances.len()] } else { Vec::new() };
+        // The level before a fault is taken at the close of the last window before the one it
+        // starts in, as for goodput.
+        let faults = model.services.iter().flat_map(|s| &s.faults);
+        let recovery = (faults.clone().next().is_some()).then(|| {
+            Recovery::new(faults.filter_map(|f| (f.start.as_nanos() / window_ns).checked_sub(1).map(|w| w as usize)))
+        });
+        World {
+            model,
+            limits,
+            now: SimTime::ZERO,
+            warmup_end: SimTime::ZERO + model.warmup,
+            events: EventQueue::new(),
+            lane: (model.clients.len() <= ARRIVAL_LANE_MAX)
+                .then(|| ArrivalLane { next: vec![(SimTime(u64::MAX), u64::MAX); model.clients.len()], earliest: 0 }),
+            frames: Slab::new(),
+            requests: Slab::new(),
+            calls: Slab::new(),
+            next_incarnation: 0,
+            next_token: 1,
+            agenda: Vec::new(),
+            branch_lists: Vec::new(),
+            free_lists: Vec::new(),
+            cancel_stack: Vec::new(),
+            caches: model
+                .caches
+                .iter()
+                .map(|c| {
+                    let rng = stream(seed, rep, &format!("cache/{}", c.name));
+                    let mut cache = CacheState::new(c, &model.services, rng, window_ns as f64 / 1e9);
+                    cache.counting = model.warmup == SimDuration::ZERO;
+                    cache
+                })
+                .collect(),
+            fetches: Slab::new(),
+            pools,
+            wake: Vec::new(),
+            clients,
+            services,
+            instances,
+            edges,
+            n_events: 0,
+            arrived_total: 0,
+            succeeded_total: 0,
+            failed_total: 0,
+            truncated: None,
+            window_ns,
+            window_index: 0,
+            window_end: SimTime(window_ns),
+            has_quotas,
+            cpu,
+            cpu_target: Vec::new(),
+            recovery,
+        }
+    }
+
+    fn start(&mut self) {
+        // Connection pools open in order, each taking what is left of its service's connections.
+        for p in 0..self.pools.len() as u32 {
+            self.fill_pool(p, true);
+        }
+        // CPU quotas come into force before the first arrivals at their instant: work already
+        // running when a quota begins does not count against it.
+        let end = SimTime::ZERO + self.model.duration;
+        for (s, model) in self.model.services.iter().enumerate() {
+            for (k, fault) in model.faults.iter().enumerate() {
+                if matches!(fault.kind, FaultKind::CpuQuota { .. }) && fault.start < end {
+                    self.events.schedule(fault.start, Event::CpuPeriod { service: s as u32, fault: k as u32 });
+                }
+            }
+        }
+        for c in 0..self.clients.len() {
+            match &self.model.clients[c].closed {
+                None => self.schedule_arrival(c as u32),
+                Some((users, _)) => {
+                    for _ in 0..*users {
+                        self.schedule_think(c as u32);
+                    }
+                }
+            }
+        }
+        if self.warmup_end > SimTime::ZERO {
+            self.events.schedule(self.warmup_end, Event::WarmupEnd);
+        }
+        if self.window_end < SimTime::ZERO + self.model.duration {
+            self.events.schedule(self.window_end, Event::WindowEnd);
+        }
+        for (c, model) in self.model.caches.iter().enumerate() {
+            for &(at, _) in &model.events {
+                self.events.schedule(at, Event::Cache(c as u32));
+            }
+        }
+        for (s, model) in self.model.services.iter().enumerate() {
+            for (k, fault) in model.faults.iter().enumerate() {
+                let (service, fault_index) = (s as u32, k as u32);
+                let FaultKind::Crash { detected_after } = fault.kind else { continue };
+                if fault.start < end {
+                    self.events.schedule(fault.start, Event::Crash { service, fault: fault_index });
+                }
+                let noticed = fault.start.saturating_add(detected_after);
+                if detected_after > SimDuration::ZERO && noticed < fault.end && noticed < end {
+                    self.events.schedule(noticed, Event::Noticed { service, fault: fault_index });
+                }
+                if fault.start < fault.end && fault.end < end {
+                    self.events.schedule(fault.end, Event::Restart { service, fault: fault_index });
+                }
+            }
+            if let Some(policy) = &model.autoscale {
+                self.events.schedule(SimTime::ZERO + policy.interval, Event::Autoscale(s as u32));
+                for (index, &(at, _)) in policy.schedule.iter().enumerate() {
+                    self.events.schedule(at, Event::ScheduledMin { service: s as u32, index: index as u32 });
+                }
+            }
+        }
+    }
+
+    /// A closed-loop user of client `c` thinks, then sends its next request.
+    fn schedule_think(&mut self, c: u32) {
+        if let Some((_, think)) = &self.model.clients[c as usize].closed {
+            let pause = think.sample(&mut self.clients[c as usize].rng);
+            self.events.schedule(self.now + pause, Event::Arrival(c));
+        }
+    }
+
+    fn schedule_arrival(&mut self, c: u32) {
+        if self.clients[c as usize].shaped {
+            return self.schedule_shaped_arrival(c);
+        }
+        let client = &mut self.clients[c as usize];
+        let at = match self.model.clients[c as usize].arrivals {
+            Arrivals::Poisson => self.now + client.gap.sample(&mut client.rng),
+            // The k-th arrival at exactly k / rate, so rounding never accumulates.
+            Arrivals::Constant => {
+                SimTime::ZERO + SimDuration::from_nanos_f64((client.sent + 1) as f64 * client.mean_gap_ns)
+            }
+        };
+        self.put_arrival(c, Some(at));
+    }
+
+    /// Client `c`'s next arrival is at `at`, in its lane or as an event; `None`: it has none
+    /// for now.
+    #[inline(always)]
+    fn put_arrival(&mut self, c: u32, at: Option<SimTime>) {
+        match (at, &mut self.lane) {
+            (Some(at), Some(lane)) => {
+                let seq = self.events.reserve_seq();
+                lane.set(c as usize, (at, seq));
+            }
+            (Some(at), None) => {
+                self.events.schedule(at, Event::Arrival(c));
+            }
+            (None, Some(lane)) => lane.set(c as usize, (SimTime(u64::MAX), u64::MAX)),
+            (None, None) => {}
+        }
+    }
+
+    /// The next arrival of a client replaying a trace: its next row's time, if inside the run.
+    fn schedule_traced_arrival(&mut self, c: u32, times_ns: &[u64]) {
+        let end = self.model.duration.as_nanos();
+        let next = times_ns.get(self.clients[c as usize].sent as usize).copied().filter(|&t| t < end);
+        self.put_arrival(c, next.map(SimTime));
+    }
+
+    /// The class (its id and its slot in the client's list) and the key of the request client
+    /// `c` just sent from its trace's row: the row's own, or drawn where the trace has none.
+    #[cold]
+    #[inline(never)]
+    fn traced_tag(&mut self, c: u32, counted: bool) -> (u8, u8, u32) {
+        let model = &self.model.clients[c as usize];
+        let client = &mut self.clients[c as usize];
+        let Some(replay) = &model.trace else { return (0, 0, 0) };
+        let row = (client.sent as usize).saturating_sub(1);
+        let slot = match replay.trace.classes.get(row) {
+            Some(&name) => replay.slots.get(usize::from(name)).copied().unwrap_or(0),
+            None => 0,
+        };
+        if let Some(stats) = client.classes.get_mut(usize::from(slot)) {
+            stats.arrivals += u64::from(counted);
+        }
+        let class = model.classes.get(usize::from(slot)).map_or(0, |&(id, _)| id);
+        let key = match (replay.trace.keys.get(row), model.keys.get(usize::from(slot))) {
+            (Some(&key), _) => key,
+            (None, Some(Some(keys))) => keys.sample(&mut client.key_rng),
+            (None, _) => 0,
+        };
+        (class, slot, key)
+    }
+
+    /// The next arrival of a client whose rate follows a traffic shape: thinning for Poisson
+    /// arrivals, a gap of 1 / rate for constant ones; where the search stops short (a long
+    /// quiet spell), a wake-up looks again later.
+    #[cold]
+    #[inline(never)]
+    fn schedule_shaped_arrival(&mut self, c: u32) {
+        let model: &'m Model = self.model;
+        if let Some(replay) = &model.clients[c as usize].trace {
+            return self.schedule_traced_arrival(c, &replay.trace.times_ns);
+        }
+        let traffic = model.clients[c as usize].traffic.as_ref().expect("a shaped client");
+        let end = SimTime::ZERO + model.duration;
+        let client = &mut self.clients[c as usize];
+        let (at, found) = match model.clients[c as usize].arrivals {
+            Arrivals::Poisson => {
+                traffic.next_poisson(self.now, end, &mut client.bursts, &mut client.rng, &mut client.traffic_rng)
+            }
+            Arrivals::Constant => {
+                let rate = traffic.rate_at(self.now, &mut client.bursts, &mut client.traffic_rng);
+                if rate > 0.0 {
+                    (self.now + SimDuration::from_secs_f64(1.0 / rate), true)
+                } else {
+                    (traffic.next_change(self.now, &client.bursts), false)
+                }
+            }
+        };
+        if found {
+            self.put_arrival(c, Some(at));
+        } else {
+            self.put_arrival(c, None);
+            if at < end {
+                self.events.schedule(at, Event::TrafficWakeup(c));
+            }
+        }
+    }
+
+    #[inline]
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Arrival(c) => self.on_arrival(c),
+            Event::StepDone(f) => {
+                if !self.has_quotas || self.cpu_done(f, event) {
+                    self.advance(f);
+                }
+            }
+            Event::StatementTimeout(f) => self.on_statement_timeout(f),
+            Event::WarmupEnd => self.on_warmup_end(),
+            Event::WindowEnd => self.on_window_end(),
+            Event::RequestHedge { request, token } => self.on_request_hedge(request, token),
+            Event::TrafficWakeup(c) => self.schedule_shaped_arrival(c),
+            Event::Autoscale(s) => self.on_autoscale(s),
+            Event::InstanceReady(s) => self.on_instance_ready(s),
+            Event::ScheduledMin { service, index } => self.on_scheduled_min(service, index),
+            Event::Cache(c) => self.caches[c as usize].apply_events(&self.model.caches[c as usize], self.now),
+            Event::Crash { service, fault } => self.on_crash(service, fault),
+            Event::Noticed { service, fault } => self.on_health(service, fault, true),
+            Event::Restart { service, fault } => self.on_restart(service, fault),
+            Event::CpuPeriod { service, fault } => self.on_cpu_period(service, fault),
+            Event::CpuSpent { instance, token } => self.on_cpu_spent(instance, token),
+            Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
+            Event::Deadline(c) => self.on_deadline(c),
+            Event::Hedge { frame, token } => self.on_hedge(frame, token),
+            Event::BulkheadTimeout(c) => self.on_bulkhead_timeout(c),
+            Event::TokenReady(c) => {
+                self.calls[c as usize].retry_timer = None;
+                self.admit_to_bulkhead(c);
+            }
+            Event::Retry(c) => {
+                self.calls[c as usize].retry_timer = None;
+                self.start_attempt(c);
+            }
+        }
+        while let Some(action) = self.agenda.pop() {
+            match action {
+                Action::Advance(f) => self.advance(f),
+                Action::Finish(f, outcome) => self.finish(f, outcome),
+            }
+        }
+    }
+
+    /// Frame `f`'s `Work` step reached its service's statement timeout (unless a CPU throttle
+    /// held it back: then later).
+    #[cold]
+    #[inline(never)]
+    fn on_statement_timeout(&mut self, f: u32) {
+        if self.has_quotas && !self.cpu_done(f, Event::StatementTimeout(f)) {
+            return;
+        }
+        let frame = &self.frames[f as usize];
+        if frame.cancelled {
+            // Cancelled, or lost in a crash, while it ran: it ends as any step's end would.
+            self.advance(f);
+        } else {
+            let service = &mut self.services[frame.service as usize];
+            service.statement_timeouts += u64::from(frame.counted);
+            self.finish(f, Outcome::Failed(FailureKind::Error));
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn on_warmup_end(&mut self) {
+        // Occupancies count only the part of each stay after the warm-up, so there is nothing
+        // to reset for them; caches count from here on.
+        for cache in &mut self.caches {
+            cache.counting = true;
+        }
+        let now = self.now;
+        for inst in &mut self.instances {
+            inst.busy_at_warmup = inst.busy_integral(now);
+        }
+    }
+
+    fn on_arrival(&mut self, c: u32) {
+        self.clients[c as usize].sent += 1;
+        if !self.clients[c as usize].closed {
+            self.schedule_arrival(c);
+        }
+        if self.requests.len() as u64 >= self.limits.max_in_flight {
+            self.truncated = Some(self.overload_reason());
+            return;
+        }
+        let now = self.now;
+        let counted = now >= self.warmup_end;
+        let model = &self.model.clients[c as usize];
+        let (class, class_slot, key) = if model.trace.is_some() {
+            self.traced_tag(c, counted)
+        } else {
+            let client = &mut self.clients[c as usize];
+            let (class, class_slot) = if model.classes.is_empty() {
+                (0, 0)
+            } else {
+                let u = client.class_rng.random::<f64>();
+                let slot = model.classes.iter().position(|&(_, below)| u < below).unwrap_or(model.classes.len() - 1);
+                client.classes[slot].arrivals += u64::from(counted);
+                (model.classes[slot].0, slot as u8)
+            };
+            let key = match model.keys.get(usize::from(class_slot)) {
+                Some(Some(keys)) => keys.sample(&mut client.key_rng),
+                _ => 0,
+            };
+            (class, class_slot, key)
+        };
+        let client = &mut self.clients[c as usize];
+        let tag = Tag { class, key };
+        client.arrivals += u64::from(counted);
+        client.in_flight.enter(now, counted);
+        if now >= self.window_end {
+            self.roll_windows();
+        }
+        let client = &mut self.clients[c as usize];
+        client.series.arrivals[self.window_index] += 1;
+        let request = self.requests.insert(Request {
+            client: c,
+            arrived: now,
+            counted,
+            class_slot,
+            key,
+            wait_token: 0,
+            wait_width: 0,
+            hedges_left: 0,
+            failures_allowed: 0,
+            branches: NO_LIST,
+        }) as u32;
+        self.arrived_total += 1;
+        match self.model.edges[model.edge as usize].policy.hedge {
+            None => {
+                self.start_call(Caller::Request(request), model.edge, counted, tag);
+            }
+            Some(hedge) => self.start_hedged_request(request, model.edge, counted, tag, hedge),
+        }
+    }
+
+    /// Why too many requests are in flight: the service with the longest queue.
+    #[cold]
+    #[inline(never)]
+    fn overload_reason(&self) -> String {
+        let worst = self
+            .services
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, s)| s.queued.inside())
+            .map(|(i, s)| (self.model.services[i].name.as_str(), s.queued.inside()));
+        let mut why = format!(
+            "{} requests were in flight at {}, the limit (raise it with --max-in-flight)",
+            self.requests.len(),
+            self.now
+        );
+        if let Some((name, queued)) = worst {
+            let load = crate::analysis::offered_load(self.model)
+                .into_iter()
+                .find(|l| l.service == name)
+                .map(|l| l.offered_load)
+                .unwrap_or(0.0);
+            why.push_str(&format!("; service \"{name}\" had {queued} requests queued"));
+            if load >= 1.0 {
+                why.push_str(&format!(": its offered load is {:.0}% of capacity", load * 100.0));
+            } else {
+                why.push_str(": it cannot keep up with its offered load");
+            }
+        }
+        why
+    }
+
+    /// A visit arrives at service `s`: it gets a worker, waits in a queue, or is rejected.
+    /// Returns the new frame.
+    #[inline(always)]
+    fn enter(&mut self, s: u32, parent: Parent, tag: Tag) -> u32 {
+        let class = tag.class;
+        let now = self.now;
+        let counted = now >= self.warmup_end;
+        let service_model = &self.model.services[s as usize];
+        let service = &mut self.services[s as usize];
+        let instance_offset = match (service.active, &service_model.balancer) {
+            _ if service_model.replication.is_some() => self.pick_replica(s, tag),
+            (1, _) => 0,
+            // A key lives on its shard: a crashed shard refuses it, whatever the balancer knows.
+            (_, BalancerPolicy::ByKey { pins, .. }) => self.pick_by_key(s, pins, tag.key),
+            _ if service.skipped > 0 => self.pick_instance(s),
+            (n, BalancerPolicy::RoundRobin) => {
+                // Past the end after a scale-down: start over.
+                let i = if service.next_instance < n { service.next_instance } else { 0 };
+                service.next_instance = if i + 1 == n { 0 } else { i + 1 };
+                i
+            }
+            (n, BalancerPolicy::Random) => service.balancer_rng.random_range(0..n),
+            _ => self.pick_instance(s),
+        };
+        let service = &mut self.services[s as usize];
+        let instance = service.first_instance + instance_offset;
+        service.arrivals_total += 1;
+        service.arrivals += u64::from(counted);
+        let frame = Frame::new(s, instance, parent, now, counted, tag, service_model.handler_of(class));
+        let f = self.frames.insert(frame) as u32;
+        let inst = &mut self.instances[instance as usize];
+        inst.arrivals += u64::from(counted);
+        if !service_model.faults.is_empty() && active_faults(&service_model.faults, now, instance_offset).outage {
+            service.rejected += u64::from(counted);
+            self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
+        } else if inst.busy < service_model.workers {
+            inst.take_worker(now);
+            inst.outstanding += 1;
+            service.busy.enter(now, counted);
+            service.admitted += u64::from(counted);
+            if counted {
+                service.queue_wait.record(SimDuration::ZERO);
+            }
+            let frame = &mut self.frames[f as usize];
+            frame.holds_worker = true;
+            frame.served = true;
+            frame.admitted = true;
+            self.agenda.push(Action::Advance(f));
+        } else if service_model.queue_capacity.is_none_or(|cap| inst.waiting() < u64::from(cap)) {
+            inst.push(f, class, self.model);
+            inst.outstanding += 1;
+            let frame = &mut self.frames[f as usize];
+            frame.in_queue = true;
+            frame.admitted = true;
+            service.queued.enter(now, counted);
+            service.admitted += u64::from(counted);
+        } else {
+            service.rejected += u64::from(counted);
+            self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
+        }
+        f
+    }
+
+    /// The instance (offset within service `s`) a load-aware balancer picks, or any balancer
+    /// while it routes around crashed instances: then it chooses among the others as it would
+    /// among all (round robin takes the next one up, random draws among those up, and so on).
+    #[inline(never)]
+    fn pick_instance(&mut self, s: u32) -> u32 {
+        let model = &self.model.services[s as usize];
+        let service = &mut self.services[s as usize];
+        let n = service.active;
+        let first = service.first_instance as usize;
+        let live = &self.instances[first..first + n as usize];
+        if let Some(period) = model.load_report_every
+            && self.now >= service.next_report
+        {
+            service.load_snapshot.clear();
+            service.load_snapshot.extend(live.iter().map(|i| i.outstanding));
+            while service.next_report <= self.now {
+                service.next_report = service.next_report.saturating_add(period);
+            }
+        }
+        let stale = model.load_report_every.is_some();
+        // An instance started since the last snapshot has not reported yet: it looks idle.
+        let load = |i: u32| {
+            if stale {
+                service.load_snapshot.get(i as usize).copied().unwrap_or(0)
+            } else {
+                live[i as usize].outstanding
+            }
+        };
+        // The candidates: every instance, or those up while some are skipped (when all are
+        // down, every instance again: the visit goes to one and is refused).
+        let skipping = service.skipped > 0 && live.iter().any(|i| i.skipped == 0);
+        let up = |i: u32| !skipping || live[i as usize].skipped == 0;
+        let m = if skipping { (0..n).filter(|&i| up(i)).count() as u32 } else { n };
+        let nth = |k: u32| if skipping { (0..n).filter(|&i| up(i)).nth(k as usize).unwrap_or(0) } else { k };
+        let rng = &mut service.balancer_rng;
+        match &model.balancer {
+            BalancerPolicy::LeastOutstanding => {
+                let start = nth(rng.random_range(0..m));
+                (0..n).map(|k| (start + k) % n).filter(|&i| up(i)).min_by_key(|&i| load(i)).unwrap_or(0)
+            }
+            BalancerPolicy::PowerOfTwo if m == 1 => nth(0),
+            BalancerPolicy::PowerOfTwo => {
+                let a = rng.random_range(0..m);
+                let b = rng.random_range(0..m - 1);
+                let (a, b) = (nth(a), nth(if b >= a { b + 1 } else { b }));
+                if load(b) < load(a) { b } else { a }
+            }
+            BalancerPolicy::Weighted(cumulative) => {
+                let u = rng.random::<f64>();
+                if !skipping {
+                    return cumulative.iter().position(|&c| u < c).unwrap_or(cumulative.len() - 1) as u32;
+                }
+                let weight = |i: usize| cumulative[i] - if i == 0 { 0.0 } else { cumulative[i - 1] };
+                let total: f64 = (0..n).filter(|&i| up(i)).map(|i| weight(i as usize)).sum();
+                let mut below = 0.0;
+                let mut last = 0;
+                for i in (0..n).filter(|&i| up(i)) {
+                    below += weight(i as usize) / total;
+                    last = i;
+                    if u < below {
+                        return i;
+                    }
+                }
+                last
+            }
+            BalancerPolicy::Random => nth(rng.random_range(0..m)),
+            BalancerPolicy::RoundRobin => {
+                let mut i = if service.next_instance < n { service.next_instance } else { 0 };
+                while !up(i) {
+                    i = if i + 1 == n { 0 } else { i + 1 };
+                }
+                service.next_instance = if i + 1 == n { 0 } else { i + 1 };
+                i
+            }
+            BalancerPolicy::ByKey { .. } => 0, // routed by `pick_by_key`
+        }
+    }
+
+    /// Puts frame `f` in a new wait for `successes` answers, absorbing `failures_allowed`
+    /// failures, with `width` branches (1 + hedges), and returns the wait's first token.
+    fn wait_for(&mut self, f: u32, successes: u32, failures_allowed: u32, width: u32) -> u32 {
+        let token = self.next_token;
+        self.next_token = self.next_token.wrapping_add(width);
+        let frame = &mut self.frames[f as usize];
+        frame.queued_since = self.now;
+        frame.wait_token = token;
+        frame.wait_width = width;
+        frame.wait_successes = successes;
+        frame.wait_failures_allowed = failures_allowed;
+        token
+    }
+
+    /// Runs a frame's next steps, up to the first that takes time or waits.
+    #[inline(always)]
+    fn advance(&mut self, f: u32) {
+        let all: &'m Model = self.model;
+        loop {
+            let frame = &mut self.frames[f as usize];
+            if frame.cancelled {
+                if frame.lost {
+                    // Lost in a crash and accounted then: only its step's end was left.
+                    self.frames.remove(f as usize);
+                    return;
+                }
+                // Its caller gave up and asked to stop: end here; nobody reads the outcome.
+                return self.finish(f, Outcome::Failed(FailureKind::Error));
+            }
+            let s = frame.service as usize;
+            let step = frame.step as usize;
+            let tag = Tag { class: frame.class, key: frame.key };
+            frame.step += 1;
+            let model = &all.services[s];
+            let local = frame.instance - self.services[s].first_instance;
+            let faults = if self.services[s].has_faults {
+                active_faults(&model.faults, self.now, local)
+            } else {
+                ActiveFaults::NONE
+            };
+            if step == 0
+                && faults.error_probability > 0.0
+                && self.services[s].rng.random::<f64>() < faults.error_probability
+            {
+                return self.finish(f, Outcome::Failed(FailureKind::Error));
+            }
+            match model.handler(frame.handler).get(step) {
+                None => return self.finish(f, Outcome::Success),
+                Some(Step::Work(dist)) => {
+                    let mut d = dist.sample(&mut self.services[s].rng);
+                    let mut slowdown = faults.slowdown;
+                    if let Some(usl) = &model.contention {
+                        // The instance's busy workers as the step starts, this one included (a
+                        // background refresh runs without a worker of its own, so it adds one).
+                        let frame = &self.frames[f as usize];
+                        let busy = self.instances[frame.instance as usize].busy + u32::from(!frame.holds_worker);
+                        slowdown *= usl.slowdown(busy);
+                    }
+                    if slowdown != 1.0 {
+                        d = SimDuration::from_nanos_f64(d.as_nanos() as f64 * slowdown);
+                    }
+                    // A statement that would outrun the timeout is stopped at it.
+                    let killed = model.statement_timeout.is_some_and(|limit| d > limit);
+                    if killed && let Some(limit) = model.statement_timeout {
+                        d = limit;
+                    }
+                    let done = if self.services[s].has_faults {
+                        let start = if self.has_quotas { self.cpu_start(f, d) } else { self.now };
+                        frozen_end(&model.faults, local, start, d)
+                    } else {
+                        self.now + d
+                    };
+                    self.events.schedule(done, if killed { Event::StatementTimeout(f) } else { Event::StepDone(f) });
+                    return;
+                }
+                Some(Step::Call { edge, .. }) => {
+                    let edge = *edge;
+                    let counted = self.now >= self.warmup_end;
+                    if model.concurrency == Concurrency::Async {
+                        self.release_for_calls(f);
+                    }
+                    let Some(hedge) = all.edges[edge as usize].policy.hedge else {
+                        let token = self.wait_for(f, 1, 0, 1);
+                        self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
+                        return;
+                    };
+                    let token = self.wait_for(f, 1, 0, 1 + hedge.max);
+                    self.frames[f as usize].hedges_left = hedge.max;
+                    if hedge.cancel_losers {
+                        self.track_branches(f);
+                    }
+                    let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
+                    self.add_branch(f, call);
+                    if let Some(delay) = self.hedge_delay(edge) {
+                        self.events.schedule(self.now + delay, Event::Hedge { frame: f, token });
+                    }
+                    return;
+                }
+                Some(Step::FanOut { edge, n, needed, cancel_losers, .. }) => {
+                    let (edge, n, needed) = (*edge, *n, *needed);
+                    if model.concurrency == Concurrency::Async {
+                        self.release_for_calls(f);
+                    }
+                    let token = self.wait_for(f, needed, n - needed, 1);
+                    let counted = self.now >= self.warmup_end;
+                    if *cancel_losers {
+                        self.track_branches(f);
+                    }
+                    for _ in 0..n {
+                        let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
+                        if *cancel_losers {
+                            if self.frames[f as usize].branches == NO_LIST {
+                                break; // decided already (failed): the rest are not sent
+                            }
+                            self.add_branch(f, call);
+                        }
+                    }
+                    return;
+                }
+                Some(Step::Parallel { calls, needed, cancel_losers }) => {
+                    let n = calls.len() as u32;
+                    if model.concurrency == Concurrency::Async {
+                        self.release_for_calls(f);
+                    }
+                    let token = self.wait_for(f, *needed, n - needed, 1);
+                    let counted = self.now >= self.warmup_end;
+                    if *cancel_losers {
+                        self.track_branches(f);
+                    }
+                    for &(edge, _) in calls {
+                        let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
+                        if *cancel_losers {
+                            if self.frames[f as usize].branches == NO_LIST {
+                                break; // decided already (failed): the rest are not sent
+                            }
+                            self.add_branch(f, call);
+                        }
+                    }
+                    return;
+                }
+                Some(Step::Fail(p)) => {
+                    if self.services[s].rng.random::<f64>() < *p {
+                        return self.finish(f, Outcome::Failed(FailureKind::Error));
+                    }
+                }
+                Some(Step::Lookup { cache, skip }) => {
+                    if !self.lookup(f, *cache, *skip) {
+                        return;
+                    }
+                }
+                Some(Step::Fill(cache)) => {
+                    if !self.fill(f, *cache) {
+                        return;
+                    }
+                }
+                Some(Step::Invalidate(cache)) => self.write_cache(f, *cache, false),
+                Some(Step::Put(cache)) => self.write_cache(f, *cache, true),
+            }
+        }
+    }
+
+    /// A worker of `instance` is free: it takes the next queued visit that is still wanted
+    /// (dropping cancelled ones and shedding stale ones on the way), or goes idle.
+    #[inline(always)]
+    fn release_worker(&mut self, s: u32, instance: u32) {
+        let now = self.now;
+        let from = self.warmup_end;
+        let service = &mut self.services[s as usize];
+        let inst = &mut self.instances[instance as usize];
+        let model = &self.model.services[s as usize];
+        loop {
+            let Some(next) = inst.pop(model.discipline) else {
+                inst.free_worker(now);
+                return;
+            };
+            let next_frame = &mut self.frames[next as usize];
+            if next_frame.cancelled {
+                // Dropped unserved when it was cancelled, and accounted then.
+                self.frames.remove(next as usize);
+                inst.cancelled_in_queue -= 1;
+                continue;
+            }
+            next_frame.in_queue = false;
+            service.queued.leave(next_frame.queued_since, now, from);
+            let first_time = !next_frame.served;
+            if first_time && model.shed_after.is_some_and(|limit| now - next_frame.queued_since > limit) {
+                // Shed: waited too long to be worth serving; refused at once.
+                if next_frame.counted {
+                    service.shed += 1;
+                    service.dropped_ns += u128::from((now - next_frame.arrived).as_nanos());
+                }
+                self.agenda.push(Action::Finish(next, Outcome::Failed(FailureKind::Rejected)));
+                continue;
+            }
+            service.busy.enter(now, now >= from);
+            next_frame.holds_worker = true;
+            next_frame.served = true;
+            next_frame.worker_since = now;
+            if first_time && next_frame.counted {
+                service.waited += 1;
+                service.queue_wait.record(now - next_frame.arrived);
+            }
+            self.agenda.push(Action::Advance(next));
+            return;
+        }
+    }
+
+    /// An async frame starts waiting for its calls: its worker goes to the next visit.
+    fn release_for_calls(&mut self, f: u32) {
+        let now = self.now;
+        let from = self.warmup_end;
+        let frame = &mut self.frames[f as usize];
+        if !frame.holds_worker {
+            return;
+        }
+        frame.holds_worker = false;
+        frame.queued_since = now;
+        let (s, instance, worker_since) = (frame.service, frame.instance, frame.worker_since);
+        let service = &mut self.services[s as usize];
+        service.busy.leave(worker_since, now, from);
+        service.awaiting.enter(now, now >= from);
+        self.release_worker(s, instance);
+    }
+
+    /// A frame's calls answered: a thread-per-request frame goes on; an async one needs a
+    /// worker again for its remaining steps, or answers at once when none remain.
+    fn resume(&mut self, f: u32) {
+        let now = self.now;
+        let from = self.warmup_end;
+        let frame = &mut self.frames[f as usize];
+        if frame.holds_worker || frame.refresh {
+            return self.agenda.push(Action::Advance(f));
+        }
+        let (s, instance) = (frame.service as usize, frame.instance as usize);
+        let model = &self.model.services[s];
+        if frame.cancelled {
+            // Its caller gave up while it waited: it ends here, without queueing for a worker
+            // (finish takes it out of `awaiting`; nobody reads the outcome).
+            return self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Error)));
+        }
+        if frame.step as usize >= model.handler(frame.handler).len() {
+            // Nothing left to run: answer now (finish takes it out of `awaiting`).
+            return self.agenda.push(Action::Finish(f, Outcome::Success));
+        }
+        let service = &mut self.services[s];
+        service.awaiting.leave(frame.queued_since, now, from);
+        let inst = &mut self.instances[instance];
+        if inst.busy < model.workers {
+            inst.take_worker(now);
+            service.busy.enter(now, now >= from);
+            frame.holds_worker = true;
+            frame.worker_since = now;
+            self.agenda.push(Action::Advance(f));
+        } else {
+            // Already admitted: it queues for a worker whatever the queue's capacity.
+            inst.push(f, frame.class, self.model);
+            frame.in_queue = true;
+            frame.queued_since = now;
+            service.queued.enter(now, now >= from);
+        }
+    }
+
+    /// A frame is done: free its worker (starting the next queued visit that is still wanted)
+    /// and answer its parent, unless the parent stopped listening.
+    #[inline(always)]
+    fn finish(&mut self, f: u32, outcome: Outcome) {
+        let now = self.now;
+        let from = self.warmup_end;
+        let frame = self.frames.remove(f as usize);
+        debug_assert_eq!(frame.branches, NO_LIST, "a frame ends with its wait decided");
+        if frame.fetch != NO_FETCH {
+            self.abandon_fetches(frame.fetch);
+        }
+        if frame.refresh {
+            return; // a background refresh: no visit of the service, nobody to answer
+        }
+        if frame.place_pool != NO_POOL {
+            self.release_place(frame.place_pool);
+        }
+        if frame.admitted {
+            let inst = &mut self.instances[frame.instance as usize];
+            inst.outstanding -= 1;
+            if inst.draining && inst.outstanding == 0 {
+                self.drained(frame.service, frame.instance);
+            }
+        }
+        let service = &mut self.services[frame.service as usize];
+        service.finished_total += 1;
+        if frame.holds_worker {
+            service.busy.leave(frame.worker_since, now, from);
+            self.release_worker(frame.service, frame.instance);
+        } else if frame.served && !frame.in_queue {
+            // An async frame that ends while waiting for its calls (a failed call).
+            service.awaiting.leave(frame.queued_since, now, from);
+        }
+        if frame.served {
+            let service = &mut self.services[frame.service as usize];
+            if let Some(recent) = &mut service.scale_latency {
+                recent.record(now - frame.arrived);
+            }
+            if frame.counted {
+                service.completed += 1;
+                service.latency.record(now - frame.arrived);
+                let inst = &mut self.instances[frame.instance as usize];
+                inst.finished += 1;
+                inst.finished_ns += u128::from((now - frame.arrived).as_nanos());
+            }
+        }
+        if frame.served
+            && outcome == Outcome::Success
+            && let Some(replication) = &self.model.services[frame.service as usize].replication
+            && replication.writes.get(usize::from(frame.class)).copied().unwrap_or(false)
+        {
+            self.committed(frame.service, frame.key);
+        }
+        let direct_from_client = matches!(frame.parent, Parent::Direct { caller: Caller::Request(_), .. });
+        if frame.holds_worker && frame.counted && !direct_from_client && !self.answer_wanted(frame.parent, f) {
+            let service = &mut self.services[frame.service as usize];
+            service.wasted_ns += u128::from((now - frame.worker_since).as_nanos());
+        }
+        match frame.parent {
+            Parent::Direct { caller, edge } if !frame.cancelled => {
+                let state = &mut self.edges[edge as usize];
+                let counts = &mut state.counts;
+                let counted = u64::from(frame.counted);
+                counts.completed_attempts += counted;
+                match outcome {
+                    Outcome::Success => counts.succeeded += counted,
+                    Outcome::Failed(kind) => {
+                        counts.failed += counted;
+                        counts.record_answer_failure(kind, counted);
+                    }
+                }
+                self.call_returned(caller, outcome);
+            }
+            // A cancelled loser: counted when it was cancelled; nobody waits for it.
+            Parent::Direct { .. } => {}
+            Parent::Attempt { call, incarnation, attempt } => {
+                if self.listening(call, incarnation, attempt, f) {
+                    self.attempt_done(call, outcome);
+                }
+            }
+            Parent::Background => {}
+        }
+    }
+
+    /// Whether call `call` still waits for frame `f` as its attempt `attempt`.
+    fn listening(&self, call: u32, incarnation: u32, attempt: u32, f: u32) -> bool {
+        self.calls
+            .get(call as usize)
+            .is_some_and(|c| c.incarnation == incarnation && c.attempts == attempt && c.frame == Some(f))
+    }
+
+    /// Whether anyone will use the answer of frame `f` with parent `parent`: every caller up the
+    /// chain to the client's request is still waiting. Walks up the call chain, no recursion.
+    fn answer_wanted(&self, mut parent: Parent, mut f: u32) -> bool {
+        loop {
+            let caller = match parent {
+                Parent::Direct { caller, .. } => caller,
+                Parent::Attempt { call, incarnation, attempt } => {
+                    if !self.listening(call, incarnation, attempt, f) {
+                        return false;
+                    }
+                    self.calls[call as usize].caller
+                }
+                Parent::Background => return true,
+            };
+            match caller {
+                Caller::Request(_) => return true,
+                Caller::HedgedRequest { request, token } => {
+                    return self.requests.get(request as usize).is_some_and(|q| q.awaits(token));
+                }
+                Caller::Frame { frame: g, token } => match self.frames.get(g as usize) {
+                    Some(caller) if caller.awaits(token) => {
+                        f = g;
+                        parent = caller.parent;
+                    }
+                    _ => return false,
+                },
+            }
+        }
+    }
+
+    /// A client request is answered.
+    #[inline(always)]
+    fn answer(&mut self, r: u32, outcome: Outcome) {
+        let now = self.now;
+        let request = self.requests.remove(r as usize);
+        let client = &mut self.clients[request.client as usize];
+        client.in_flight.leave(request.arrived, now, self.warmup_end);
+        let latency = now - request.arrived;
+        if now >= self.window_end {
+            self.roll_windows();
+        }
+        if self.clients[request.client as usize].closed {
+            self.schedule_think(request.client);
+        }
+        let window = self.window_index;
+        let client = &mut self.clients[request.client as usize];
+        match outcome {
+            Outcome::Success => {
+                self.succeeded_total += 1;
+                client.series.succeeded[window] += 1;
+                if request.counted {
+                    client.succeeded += 1;
+                    client.latency.record(latency);
+                    client.window_latency.record(latency);
+                    if let Some(recovery) = &mut self.recovery {
+                        recovery.record(window, latency);
+                    }
+                }
+            }
+            Outcome::Failed(kind) => {
+                self.failed_total += 1;
+                let series = &mut client.series;
+                series.failed[window] += 1;
+                let cause = match kind {
+                    FailureKind::Timeout => &mut series.timeout,
+                    FailureKind::Rejected => &mut series.rejected,
+                    FailureKind::Error => &mut series.error,
+                    FailureKind::BreakerOpen
+                    | FailureKind::Throttled
+                    | FailureKind::BulkheadFull
+                    | FailureKind::RateLimited
+                    | FailureKind::NoConnection => &mut series.refused_locally,
+                };
+                cause[window] += 1;
+                if request.counted {
+                    match kind {
+                        FailureKind::Rejected => client.failures.rejected += 1,
+                        FailureKind::Timeout => client.failures.timeout += 1,
+                        FailureKind::Error => client.failures.error += 1,
+                        FailureKind::BreakerOpen => client.failures.breaker_open += 1,
+                        FailureKind::Throttled => client.failures.throttled += 1,
+                        FailureKind::BulkheadFull => client.failures.bulkhead_full += 1,
+                        FailureKind::RateLimited => client.failures.rate_limited += 1,
+                        FailureKind::NoConnection => client.failures.no_connection += 1,
+                    }
+                    client.failure_latency.record(latency);
+                }
+            }
+        }
+        if request.counted
+            && let Some(stats) = client.classes.get_mut(usize::from(request.class_slot))
+        {
+            match outcome {
+                Outcome::Success => {
+                    stats.succeeded += 1;
+                    stats.latency.record(latency);
+                }
+                Outcome::Failed(_) => {
+                    stats.failed += 1;
+                    stats.failure_latency.record(latency);
+                }
+            }
+        }
+    }
+}

@@ -73,6 +73,38 @@ fn a_pinned_hot_key_has_its_shard_and_the_rest_hash_over_the_others() {
     }
 }
 
+/// Reads go around a replica that crashed once its crash is noticed: three replicas, reads
+/// (1,000/s exactly; a write a second goes to the primary) in turn, replica 1 crashing at 10 s
+/// for good, noticed 1 s later.
+/// In that second a third of the reads reach it and are refused (333 or 334); before and after,
+/// none fail, and from 11 s the other two share every read.
+#[test]
+fn reads_go_around_a_crashed_replica_once_noticed() {
+    let text = r#"Scenario(
+        name: "replica-crash",
+        duration: "20s",
+        clients: [
+            Client(name: "users", target: "db", rate: 1000.0, arrivals: Constant,
+                classes: [Class(name: "read", weight: 1.0)]),
+            Client(name: "writers", target: "db", rate: 1.0, arrivals: Constant,
+                classes: [Class(name: "write", weight: 1.0)]),
+        ],
+        services: [Service(name: "db", instances: 4, workers: 100, handler: [Work(Constant("1ms"))],
+            replication: (writes: ["write"], lag: Constant("50ms")))],
+        faults: [Crash(service: "db", instance: 1, at: "10s", detected_after: "1s")],
+    )"#;
+    let r = run_once(text);
+    let client = &r.clients[0];
+    assert!((333..=334).contains(&client.failures.rejected), "{:?}", client.failures);
+    let failed = &client.per_window.failed;
+    assert!(failed.iter().enumerate().all(|(w, &n)| (n > 0) == (w == 10)), "{failed:?}");
+    // Replica 1 took a third of the 11,000 reads sent until 11 s, and none after.
+    let arrivals = &r.services[0].instance_arrivals;
+    assert!((3_666..=3_667).contains(&arrivals[1]), "{arrivals:?}");
+    assert_eq!(arrivals[0], 19, "the writes");
+    assert_eq!(r.clients[1].failures.rejected, 0);
+}
+
 const READ_WRITE: &str = r#"Class(name: "read", weight: 99.0), Class(name: "write", weight: 1.0)"#;
 
 /// Writes go to the primary only; reads go to the replicas in turn. A read is stale when a write

@@ -214,7 +214,15 @@ impl<'m> World<'m> {
         if replicas == 0 {
             return 0;
         }
+        // In turn, past the replicas balancers route around (crashed, and noticed); if all
+        // are, the one whose turn it is (it refuses the read).
         let turn = service.next_instance % replicas;
+        let replica = |k: u32| &self.instances[(service.first_instance + 1 + k) as usize];
+        let turn = if service.skipped == 0 {
+            turn
+        } else {
+            (0..replicas).map(|k| (turn + k) % replicas).find(|&k| replica(k).skipped == 0).unwrap_or(turn)
+        };
         service.next_instance = turn + 1;
         let counted = now >= self.warmup_end;
         service.replica_reads += u64::from(counted);

@@ -53,7 +53,16 @@ impl<'m> World<'m> {
             self.frames[f as usize].fetch = id;
         }
         if delay > SimDuration::ZERO {
-            self.events.schedule(now + delay, Event::StepDone(f));
+            let service = self.frames[f as usize].service as usize;
+            if self.model.services[service].concurrency == Concurrency::Async {
+                // A round trip to the cache, as a call: an async visit frees its worker and
+                // queues for one again when the answer comes.
+                let token = self.wait_for(f, 1, 0, 1);
+                self.release_for_calls(f);
+                self.events.schedule(now + delay, Event::LookupDone { frame: f, token });
+            } else {
+                self.events.schedule(now + delay, Event::StepDone(f));
+            }
             return false;
         }
         true

@@ -181,6 +181,8 @@ enum Event {
     Noticed { service: u32, fault: u32 },
     /// The instances of crash `fault` of a service restart.
     Restart { service: u32, fault: u32 },
+    /// An async frame's cache lookup answered after the cache's latency; `token` names its wait.
+    LookupDone { frame: u32, token: u32 },
     /// A period of CPU quota `fault` of a service ends (or, at the fault's start, the first
     /// begins).
     CpuPeriod { service: u32, fault: u32 },
@@ -1417,6 +1419,7 @@ impl<'m> World<'m> {
             Event::Restart { service, fault } => self.on_restart(service, fault),
             Event::CpuPeriod { service, fault } => self.on_cpu_period(service, fault),
             Event::CpuSpent { instance, token } => self.on_cpu_spent(instance, token),
+            Event::LookupDone { frame, token } => self.call_returned(Caller::Frame { frame, token }, Outcome::Success),
             Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
             Event::Deadline(c) => self.on_deadline(c),
             Event::Hedge { frame, token } => self.on_hedge(frame, token),

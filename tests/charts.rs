@@ -180,7 +180,7 @@ fn a_client_with_classes_gets_a_cdf_by_class() {
 fn storm_comparison(seed: u64) -> Comparison {
     let set = [Override::parse("duration=45s").expect("path=value")];
     let variants = tailsim_model::load_variants(RETRY_STORM, &set).expect("valid").0;
-    let (comparison, broken) = tailsim_model::compare::compare(&variants, seed, 2, "shoppers", Limits::default());
+    let (comparison, broken) = tailsim_model::compare::compare(&variants, seed, 2, "shoppers", None, Limits::default());
     assert_eq!(broken, None);
     comparison
 }

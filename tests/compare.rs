@@ -33,7 +33,7 @@ fn identical_variants_differ_by_exactly_nothing() {
     let variants = variants(MM1, &[]);
     let names: Vec<&str> = variants.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["base", "same", "same-again", "two-workers"]);
-    let (c, broken) = compare(&variants, 3, 10, "users", Limits::default());
+    let (c, broken) = compare(&variants, 3, 10, "users", None, Limits::default());
     assert_eq!(broken, None);
     // Replication i of every variant draws the same arrivals and service times, so the same
     // design gives the same numbers to the last bit: every difference is 0 ± 0, none significant.
@@ -71,12 +71,30 @@ const STAMPEDE: &str = r#"Scenario(
     ],
 )"#;
 
+/// A scenario with two caches compares the one asked for: its hit ratio in each run is that
+/// run's own figure for that cache, not the first cache's.
+#[test]
+fn the_cache_compared_can_be_chosen() {
+    let text = STAMPEDE.replace(
+        r#"caches: [Cache(name: "c", capacity: 100, ttl: "1s", ttl_spread: "500ms")],"#,
+        r#"caches: [Cache(name: "l1", capacity: 5), Cache(name: "c", capacity: 100, ttl: "1s", ttl_spread: "500ms")],"#,
+    )
+    .replace(r#"[Cached("c", [Call("db")])]"#, r#"[Cached("l1", [Cached("c", [Call("db")])])]"#);
+    let set = variants(&text, &[]);
+    let (c, broken) = compare(&set, 3, 2, "users", Some("c"), Limits::default());
+    assert_eq!(broken, None);
+    assert_eq!(c.cache.as_deref(), Some("c"));
+    let run = tailsim_model::world::run(&set[0].1, 3, 0, Limits::default());
+    assert_eq!(c.variants[0].runs[0].cache_hit_ratio, run.caches[1].hit_ratio());
+    assert_ne!(run.caches[0].hit_ratio(), run.caches[1].hit_ratio());
+}
+
 /// The cache's hit ratio and largest stampede are compared like the other metrics: equal for
 /// the same design to the last bit, and single flight's one fetch per key significantly below
 /// the stampedes of the unprotected cache.
 #[test]
 fn cache_variants_compare_their_hit_ratio_and_stampede_size() {
-    let (c, broken) = compare(&variants(STAMPEDE, &[]), 3, 5, "users", Limits::default());
+    let (c, broken) = compare(&variants(STAMPEDE, &[]), 3, 5, "users", None, Limits::default());
     assert_eq!(broken, None);
     assert_eq!(c.cache.as_deref(), Some("c"));
     let same = c.variants[1].vs_first.as_ref().expect("a difference");
@@ -102,14 +120,14 @@ fn cache_variants_compare_their_hit_ratio_and_stampede_size() {
     assert_eq!(json["cache"], "c");
     assert_eq!(json["variants"][2]["estimates"]["max_fetches_per_key"]["mean"], 1.0);
     // Without a cache the columns are left out.
-    let (none, _) = compare(&variants(MM1, &["duration=8s"]), 3, 2, "users", Limits::default());
+    let (none, _) = compare(&variants(MM1, &["duration=8s"]), 3, 2, "users", None, Limits::default());
     assert!(!tailsim_report::compare::render(&none).contains("hit ratio"));
 }
 
 #[test]
 fn twice_the_workers_has_a_significantly_lower_p99() {
     let variants = variants(MM1, &[]);
-    let (c, _) = compare(&variants, 3, 10, "users", Limits::default());
+    let (c, _) = compare(&variants, 3, 10, "users", None, Limits::default());
     let two = &c.variants[3];
     assert_eq!(two.name, "two-workers");
     let d = two.vs_first.as_ref().expect("a difference").p99_ms.expect("ten pairs");
@@ -127,7 +145,7 @@ fn compare_is_the_same_whatever_the_thread_count() {
     let variants = variants(MM1, &["duration=10s"]);
     let json = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
-        pool.install(|| compare(&variants, 9, 4, "users", Limits::default()).0.to_json())
+        pool.install(|| compare(&variants, 9, 4, "users", None, Limits::default()).0.to_json())
     };
     assert_eq!(json(1), json(2));
 }
@@ -138,7 +156,7 @@ fn compare_is_the_same_whatever_the_thread_count() {
 #[test]
 fn compare_keeps_each_variants_pooled_distribution_and_first_time_series() {
     let variants = variants(MM1, &["duration=20s", "window=2s"]);
-    let (c, _) = compare(&variants, 5, 3, "users", Limits::default());
+    let (c, _) = compare(&variants, 5, 3, "users", None, Limits::default());
     for (v, (name, model)) in c.variants.iter().zip(&variants) {
         let report = tailsim_model::run_replications(model, 5, 3, Limits::default());
         assert_eq!(v.clients.len(), 1, "{name}");

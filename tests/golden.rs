@@ -53,7 +53,7 @@ fn run_table_with_retries_and_a_fault() {
 #[test]
 fn compare_tables() {
     let variants = tailsim_model::load_variants(RETRY_STORM, &[]).expect("valid").0;
-    let (comparison, _) = tailsim_model::compare::compare(&variants, 7, 4, "shoppers", Limits::default());
+    let (comparison, _) = tailsim_model::compare::compare(&variants, 7, 4, "shoppers", None, Limits::default());
     check("compare-retry-storm.txt", &tailsim_report::compare::render(&comparison));
 }
 

@@ -170,7 +170,8 @@ fn bulkhead_keeps_the_other_path_healthy() {
 #[test]
 fn retry_storm_compare_shows_the_budget_not_jitter_is_the_fix() {
     let variants = tailsim_model::load_variants(RETRY_STORM, &[]).expect("valid").0;
-    let (c, broken) = tailsim_model::compare::compare(&variants, 7, 3, "shoppers", tailsim_model::Limits::default());
+    let (c, broken) =
+        tailsim_model::compare::compare(&variants, 7, 3, "shoppers", None, tailsim_model::Limits::default());
     assert_eq!(broken, None);
     let names: Vec<&str> = c.variants.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(names, ["base", "full-jitter", "budget", "breaker", "full-jitter+budget"]);
@@ -204,7 +205,7 @@ fn checkout_compare_shows_two_fixes_for_the_api_pool() {
     let variants = tailsim_model::load_variants(CHECKOUT, &[Override::parse("clients.shoppers.rate=2400").unwrap()])
         .expect("valid")
         .0;
-    let (c, _) = tailsim_model::compare::compare(&variants, 42, 10, "shoppers", tailsim_model::Limits::default());
+    let (c, _) = tailsim_model::compare::compare(&variants, 42, 10, "shoppers", None, tailsim_model::Limits::default());
     for (i, extra_cost) in [(1, 0.11), (2, 0.0)] {
         let d = c.variants[i].vs_first.as_ref().expect("a difference");
         let p99 = d.p99_ms.expect("pairs");

@@ -32,6 +32,9 @@ pub struct CompareArgs {
     /// The client whose latency is compared [default: the first client].
     #[arg(long)]
     client: Option<String>,
+    /// The cache whose hit ratio and largest stampede are compared [default: the first cache].
+    #[arg(long)]
+    cache: Option<String>,
     /// Worker threads [default: one per core].
     #[arg(long)]
     threads: Option<usize>,
@@ -133,6 +136,16 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
             )));
         }
     }
+    if let Some(cache) = &args.cache
+        && !first.caches.iter().any(|c| &c.name == cache)
+    {
+        let names: Vec<&str> = first.caches.iter().map(|c| c.name.as_str()).collect();
+        return Err(Failure::input(format!(
+            "error: variant \"{}\" has no cache \"{cache}\"\n  = hint: {}",
+            variants[0].0,
+            tailsim_model::diag::suggest(cache, &names, "caches")
+        )));
+    }
     let seed = args.seed.unwrap_or(first.seed);
     let out = args.out.clone().unwrap_or_else(|| Path::new("out").join(folder_name(&first.name)));
     let limits = shared::limits(args.max_in_flight);
@@ -142,8 +155,9 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
         .map(|(_, m)| m.duration.as_nanos().saturating_mul(u64::from(args.replications)))
         .fold(0, u64::saturating_add);
     let bar = progress::Bar::start(progress::wanted(args.quiet || args.json), runs, total_ns, "runs");
-    let (comparison, broken) =
-        pool.install(|| tailsim_model::compare::compare(&variants, seed, args.replications, &client, limits));
+    let (comparison, broken) = pool.install(|| {
+        tailsim_model::compare::compare(&variants, seed, args.replications, &client, args.cache.as_deref(), limits)
+    });
     bar.finish();
     if let Some(broken) = broken {
         return Err(Failure {

@@ -358,6 +358,8 @@ fn compare_and_sweep_refuse_bad_input_with_exit_2_and_a_hint() {
 
     let mm1 = scenario("mm1.ron");
     let mm1 = mm1.to_str().unwrap();
+    let stampede = scenario("cache-stampede.ron");
+    let stampede = stampede.to_str().unwrap();
     for (args, expected) in [
         (vec!["sweep", mm1, "--param", "clients.users.rate=100..900"], "number of steps is missing"),
         (vec!["sweep", mm1, "--param", "clients.users.rate=100..900:5:cubic"], "unknown spacing `cubic`"),
@@ -378,6 +380,7 @@ fn compare_and_sweep_refuse_bad_input_with_exit_2_and_a_hint() {
         (vec!["sweep", mm1, "--param", "clients.users.rate=1,2", "-r", "0"], "--replications"),
         (vec!["compare", mm1, "-r", "1"], "--replications must be from 2"),
         (vec!["compare", mm1, "--client", "user"], "did you mean `users`?"),
+        (vec!["compare", stampede, "--cache", "prodcuts"], "did you mean `products`?"),
     ] {
         let out = tailsim(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));

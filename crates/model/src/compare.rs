@@ -29,7 +29,8 @@ pub fn client_index(model: &Model, name: &str) -> Option<usize> {
 /// Runs each variant `replications` times (on rayon's current pool; the result does not depend
 /// on the number of threads) and compares them, the first being the reference. Latency is that
 /// of the client named `client` (`null` statistics for a variant without one); the cache
-/// statistics are those of the first variant's first cache (`null` for a variant without it). For the charts,
+/// statistics are those of the cache named `cache`, by default the first variant's first
+/// (`null` for a variant without it). For the charts,
 /// each variant keeps every client's latency distribution (pooled over its replications) and
 /// its first replication's time series and faults. The second value describes the first run
 /// that broke conservation of requests, if one did (a bug).
@@ -38,13 +39,14 @@ pub fn compare(
     seed: u64,
     replications: u32,
     client: &str,
+    cache: Option<&str>,
     limits: Limits,
 ) -> (Comparison, Option<String>) {
     let replications = replications.max(1);
     let clients: Vec<usize> =
         variants.iter().map(|(_, model)| client_index(model, client).unwrap_or(usize::MAX)).collect();
-    // The cache compared: the first variant's first, looked up by name in the others.
-    let cache = variants.first().and_then(|(_, model)| model.caches.first()).map(|c| c.name.as_str());
+    // The cache compared: `cache`, or the first variant's first, looked up by name in the others.
+    let cache = cache.or_else(|| variants.first().and_then(|(_, model)| model.caches.first()).map(|c| c.name.as_str()));
     let jobs: Vec<(usize, u32)> = (0..variants.len()).flat_map(|v| (0..replications).map(move |r| (v, r))).collect();
     let results: Vec<Outcome> = jobs
         .par_iter()

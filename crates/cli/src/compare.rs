@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use tailsim_model::Model;
 use tailsim_model::compare::{MAX_REPLICATIONS, MAX_RUNS};
-use tailsim_model::{Limits, Model};
 
 use crate::{Failure, folder_name, header_comment, progress, shared};
 
@@ -16,43 +16,18 @@ pub struct CompareArgs {
     /// One scenario with `variants`, or several scenario files to compare with each other.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Override one value of every variant, e.g. `--set clients.users.rate=1200`; repeatable.
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    set: Vec<String>,
     /// Replications of each variant (at least 2); replication i of every variant shares its
     /// random streams.
     #[arg(long, short = 'r', default_value_t = 10)]
     replications: u32,
-    /// Master seed of every variant (default: the first scenario's `seed`, else 1).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Simulated duration, overriding the scenarios', e.g. `--duration 10m`.
-    #[arg(long)]
-    duration: Option<String>,
-    /// The client whose latency is compared [default: the first client].
-    #[arg(long)]
-    client: Option<String>,
     /// The cache whose hit ratio and largest stampede are compared [default: the first cache].
     #[arg(long)]
     cache: Option<String>,
-    /// Worker threads [default: one per core].
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Output folder for compare.json, the charts and compare.html [default: out/<first scenario name>].
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Stop a run (marked truncated) when this many requests are in flight at once.
-    #[arg(long, default_value_t = Limits::default().max_in_flight)]
-    max_in_flight: u64,
-    /// Print nothing but errors.
-    #[arg(long, short = 'q')]
-    quiet: bool,
+    #[command(flatten)]
+    batch: shared::BatchArgs,
     /// Print compare.json to standard output instead of the tables.
     #[arg(long)]
     json: bool,
-    /// Write no charts (SVG, PNG) and no compare.html; compare.json still is.
-    #[arg(long)]
-    no_charts: bool,
 }
 
 /// Named designs to compare, in order.
@@ -62,7 +37,7 @@ type Variants = Vec<(String, Model)>;
 /// scenario, and `scenario/variant` for its variants). The second value describes the first
 /// scenario: its `description`, or its header comment.
 fn load(args: &CompareArgs) -> Result<(Variants, Option<String>), Failure> {
-    let overrides = shared::overrides(&args.set, args.duration.as_deref())?;
+    let overrides = shared::overrides(&args.batch.set, args.batch.duration.as_deref())?;
     let several = args.files.len() > 1;
     let mut all: Vec<(String, Model)> = Vec::new();
     let mut description = None;
@@ -71,7 +46,7 @@ fn load(args: &CompareArgs) -> Result<(Variants, Option<String>), Failure> {
         let source = shared::read(path)?;
         let (variants, warnings) = tailsim_model::load_variants_in(&source, &overrides, &shared::files(path))
             .map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
-        if !args.quiet {
+        if !args.batch.quiet {
             for w in &warnings {
                 eprint!("{}", w.render(&file, &source));
             }
@@ -123,7 +98,7 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
         )));
     }
     let first = &variants[0].1;
-    let client = match &args.client {
+    let client = match &args.batch.client {
         Some(name) => name.clone(),
         None => first.clients.first().map(|c| c.name.clone()).unwrap_or_default(),
     };
@@ -146,15 +121,15 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
             tailsim_model::diag::suggest(cache, &names, "caches")
         )));
     }
-    let seed = args.seed.unwrap_or(first.seed);
-    let out = args.out.clone().unwrap_or_else(|| Path::new("out").join(folder_name(&first.name)));
-    let limits = shared::limits(args.max_in_flight);
-    let pool = shared::pool(args.threads)?;
+    let seed = args.batch.seed.unwrap_or(first.seed);
+    let out = args.batch.out.clone().unwrap_or_else(|| Path::new("out").join(folder_name(&first.name)));
+    let limits = shared::limits(args.batch.max_in_flight);
+    let pool = shared::pool(args.batch.threads)?;
     let total_ns: u64 = variants
         .iter()
         .map(|(_, m)| m.duration.as_nanos().saturating_mul(u64::from(args.replications)))
         .fold(0, u64::saturating_add);
-    let bar = progress::Bar::start(progress::wanted(args.quiet || args.json), runs, total_ns, "runs");
+    let bar = progress::Bar::start(progress::wanted(args.batch.quiet || args.json), runs, total_ns, "runs");
     let (comparison, broken) = pool.install(|| {
         tailsim_model::compare::compare(&variants, seed, args.replications, &client, args.cache.as_deref(), limits)
     });
@@ -178,7 +153,7 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
             message: format!("error: cannot write {}: {e}", written.display()),
         })?;
     // Charts are drawn after the runs, from the comparison alone.
-    if !args.no_charts {
+    if !args.batch.no_charts {
         let charts = tailsim_report::write::write_compare_charts(&out, &comparison, description.as_deref())
             .map_err(|e| Failure { code: 1, diagnostics: Vec::new(), message: format!("error: {e}") })?;
         for skipped in &charts.skipped {
@@ -187,9 +162,9 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
     }
     if args.json {
         print!("{json}");
-    } else if !args.quiet {
+    } else if !args.batch.quiet {
         print!("{}", tailsim_report::compare::render(&comparison));
-        let what = if args.no_charts { "compare.json" } else { "compare.json, compare.html and charts" };
+        let what = if args.batch.no_charts { "compare.json" } else { "compare.json, compare.html and charts" };
         println!("\nwrote {what} in {}", out.display());
     }
     Ok(match &comparison.truncated {

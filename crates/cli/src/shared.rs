@@ -2,13 +2,45 @@
 //! diagnostics into a failure, parsing `--set` and `--duration`, and the run limits.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use tailsim_engine::SimDuration;
 use tailsim_model::{Diagnostic, Limits, Override};
 
 use crate::{Failure, INTERRUPTED};
+
+/// The options `compare` and `sweep` share: what every run gets, and where results go.
+#[derive(clap::Args)]
+pub struct BatchArgs {
+    /// Override one value in every run, e.g. `--set clients.users.rate=1200`; repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Master seed of every run [default: the (first) scenario's `seed`, else 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Simulated duration, overriding the scenario's, e.g. `--duration 10m`.
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// The client whose latency is reported [default: the first client].
+    #[arg(long)]
+    pub client: Option<String>,
+    /// Worker threads [default: one per core].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output folder [default: out/<(first) scenario name>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Stop a run (marked truncated) when this many requests are in flight at once.
+    #[arg(long, default_value_t = Limits::default().max_in_flight)]
+    pub max_in_flight: u64,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Write no charts (SVG, PNG) and no HTML page; the data files still are.
+    #[arg(long)]
+    pub no_charts: bool,
+}
 
 /// Reads a scenario file's text.
 pub fn read(file: &Path) -> Result<String, Failure> {

@@ -162,6 +162,22 @@ pub struct Series {
     pub p99_ms: Vec<Option<f64>>,
 }
 
+impl Series {
+    /// The per-window counts, each with one element per window (the open one included while
+    /// a run goes on).
+    pub fn counts_mut(&mut self) -> [&mut Vec<u64>; 7] {
+        [
+            &mut self.arrivals,
+            &mut self.succeeded,
+            &mut self.failed,
+            &mut self.timeout,
+            &mut self.rejected,
+            &mut self.error,
+            &mut self.refused_locally,
+        ]
+    }
+}
+
 /// A service's load per fixed time window (the windows of [`Series`]).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ServiceSeries {

@@ -1720,6 +1720,24 @@ impl<'m> World<'m> {
         token
     }
 
+    /// Frame `f`, in wait `token`, calls each of `edges` (a fan-out, or `Parallel` calls),
+    /// tracking the calls to cancel them once the wait is decided if `cancel_losers`.
+    fn send_branches(&mut self, f: u32, token: u32, tag: Tag, cancel_losers: bool, edges: impl Iterator<Item = u32>) {
+        let counted = self.now >= self.warmup_end;
+        if cancel_losers {
+            self.track_branches(f);
+        }
+        for edge in edges {
+            let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
+            if cancel_losers {
+                if self.frames[f as usize].branches == NO_LIST {
+                    break; // decided already (failed): the rest are not sent
+                }
+                self.add_branch(f, call);
+            }
+        }
+    }
+
     /// Runs a frame's next steps, up to the first that takes time or waits.
     #[inline(always)]
     fn advance(&mut self, f: u32) {
@@ -1810,20 +1828,7 @@ impl<'m> World<'m> {
                         self.release_for_calls(f);
                     }
                     let token = self.wait_for(f, needed, n - needed, 1);
-                    let counted = self.now >= self.warmup_end;
-                    if *cancel_losers {
-                        self.track_branches(f);
-                    }
-                    for _ in 0..n {
-                        let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
-                        if *cancel_losers {
-                            if self.frames[f as usize].branches == NO_LIST {
-                                break; // decided already (failed): the rest are not sent
-                            }
-                            self.add_branch(f, call);
-                        }
-                    }
-                    return;
+                    return self.send_branches(f, token, tag, *cancel_losers, std::iter::repeat_n(edge, n as usize));
                 }
                 Some(Step::Parallel { calls, needed, cancel_losers }) => {
                     let n = calls.len() as u32;
@@ -1831,20 +1836,7 @@ impl<'m> World<'m> {
                         self.release_for_calls(f);
                     }
                     let token = self.wait_for(f, *needed, n - needed, 1);
-                    let counted = self.now >= self.warmup_end;
-                    if *cancel_losers {
-                        self.track_branches(f);
-                    }
-                    for &(edge, _) in calls {
-                        let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
-                        if *cancel_losers {
-                            if self.frames[f as usize].branches == NO_LIST {
-                                break; // decided already (failed): the rest are not sent
-                            }
-                            self.add_branch(f, call);
-                        }
-                    }
-                    return;
+                    return self.send_branches(f, token, tag, *cancel_losers, calls.iter().map(|&(edge, _)| edge));
                 }
                 Some(Step::Fail(p)) => {
                     if self.services[s].rng.random::<f64>() < *p {

@@ -27,16 +27,7 @@ impl<'m> World<'m> {
                 cache.drop_open_window();
             }
             for client in &mut self.clients {
-                let series = &mut client.series;
-                for counts in [
-                    &mut series.arrivals,
-                    &mut series.succeeded,
-                    &mut series.failed,
-                    &mut series.timeout,
-                    &mut series.rejected,
-                    &mut series.error,
-                    &mut series.refused_locally,
-                ] {
+                for counts in client.series.counts_mut() {
                     counts.pop();
                 }
             }
@@ -65,16 +56,7 @@ impl<'m> World<'m> {
             client.series.p50_ms.push(p50);
             client.series.p99_ms.push(p99);
             if open_next {
-                let series = &mut client.series;
-                for counts in [
-                    &mut series.arrivals,
-                    &mut series.succeeded,
-                    &mut series.failed,
-                    &mut series.timeout,
-                    &mut series.rejected,
-                    &mut series.error,
-                    &mut series.refused_locally,
-                ] {
+                for counts in client.series.counts_mut() {
                     counts.push(0);
                 }
             }

@@ -15,8 +15,18 @@ pub fn mm1(customers: u64) -> Model {
 
 /// The bundled checkout scenario.
 pub fn checkout() -> Model {
-    match tailsim_model::load(include_str!("../scenarios/checkout.ron"), &[]) {
+    bundled("checkout.ron", include_str!("../scenarios/checkout.ron"))
+}
+
+/// The bundled CPU-throttling scenario: every `Work` step under a CFS quota, re-scheduled
+/// when a throttle holds it back.
+pub fn cpu_throttling() -> Model {
+    bundled("cpu-throttling.ron", include_str!("../scenarios/cpu-throttling.ron"))
+}
+
+fn bundled(name: &str, source: &str) -> Model {
+    match tailsim_model::load(source, &[]) {
         Ok((model, _)) => model,
-        Err(errors) => panic!("checkout.ron does not load: {errors:?}"),
+        Err(errors) => panic!("{name} does not load: {errors:?}"),
     }
 }

@@ -1,6 +1,6 @@
 //! Throughput benchmarks: customers per second through a whole M/M/1 run (arrivals, queue,
-//! service, HdrHistogram recording, summary), the bundled checkout scenario, and the bare event
-//! queue, the M/M/1 run also with progress reporting on. Run with `cargo bench -p tailsim-benches`; CI smoke-runs them with `-- --test`.
+//! service, HdrHistogram recording, summary), the bundled checkout scenario, events per second
+//! under CPU quotas (the cpu-throttling scenario), and the bare event queue, the M/M/1 run also with progress reporting on. Run with `cargo bench -p tailsim-benches`; CI smoke-runs them with `-- --test`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -44,6 +44,18 @@ fn checkout_whole_run(c: &mut Criterion) {
     group.finish();
 }
 
+fn cpu_throttling_whole_run(c: &mut Criterion) {
+    let model = tailsim_benches::cpu_throttling();
+    let events = tailsim_model::world::run(&model, 1, 0, Limits::default()).events;
+    let mut group = c.benchmark_group("cpu_throttling");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(events));
+    group.bench_function("120s_events", |b| {
+        b.iter(|| black_box(tailsim_model::world::run(black_box(&model), 1, 0, Limits::default()).events))
+    });
+    group.finish();
+}
+
 fn event_queue_hold(c: &mut Criterion) {
     // The classic "hold" model: a queue of n pending events; pop one, schedule one later.
     let mut group = c.benchmark_group("event_queue_hold");
@@ -71,5 +83,5 @@ fn event_queue_hold(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, mm1_whole_run, checkout_whole_run, event_queue_hold);
+criterion_group!(benches, mm1_whole_run, checkout_whole_run, cpu_throttling_whole_run, event_queue_hold);
 criterion_main!(benches);

@@ -597,3 +597,38 @@ fn each_cache_gets_its_hit_ratio_and_fetches_over_time_with_its_faults_marked() 
         assert!(html[at..].contains("</figcaption>\n<svg"), "no SVG in the figure {stem}");
     }
 }
+
+/// A comparison's time charts mark the cache events its variants share, as a run's do: two
+/// variants of the cached scenario (the second without single flight) both flush at 5 s and add a
+/// node at 7 s; a third that adds the node at 8 s instead shares only the flush.
+#[test]
+fn compare_time_charts_mark_the_cache_events_all_variants_share() {
+    let text = cached().replace(
+        "\n)",
+        r#"
+    variants: [
+        Variant(name: "no-single-flight", set: {"caches.c.coalesce": false}),
+        Variant(name: "later-node", set: {"faults.1.at": "8s"}),
+    ],
+)"#,
+    );
+    let variants = tailsim_model::load_variants(&text, &[]).expect("valid").0;
+    let marked = |set: &[(String, tailsim_model::Model)]| {
+        let (comparison, broken) = tailsim_model::compare::compare(set, 5, 2, "users", None, Limits::default());
+        assert_eq!(broken, None);
+        let charts = chart::compare_charts(&comparison);
+        let timelines: Vec<Vec<(String, f64)>> = charts
+            .iter()
+            .filter_map(|c| match &c.kind {
+                ChartKind::Timeline(t) => Some(t.markers.iter().map(|m| (m.label.clone(), m.at_s)).collect()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(timelines.len(), 2, "p99 and goodput over time");
+        assert_eq!(timelines[0], timelines[1]);
+        timelines[0].clone()
+    };
+    let flush = ("c: flush".to_string(), 5.0);
+    assert_eq!(marked(&variants[..2]), [flush.clone(), ("c: nodes 1 -> 2".to_string(), 7.0)]);
+    assert_eq!(marked(&variants), [flush]);
+}

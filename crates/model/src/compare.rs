@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 use tailsim_report::Distribution;
-use tailsim_report::chart::{Band, fault_bands};
+use tailsim_report::chart::{Band, Marker, cache_markers, fault_bands};
 use tailsim_report::compare::{Comparison, MetricSet, VariantClient, VariantRuns, run_metrics};
 
 use crate::compile::Model;
@@ -55,9 +55,12 @@ pub fn compare(
             let run = world::run(model, seed, r, limits);
             let broken = (!run.conservation.holds)
                 .then(|| format!("variant \"{name}\" replication {r}: {:?}", run.conservation));
-            // Only the first replication's time series and faults are charted.
-            let charted =
-                (r == 0).then(|| (VariantClient::of_run(&run), fault_bands(&run, model.warmup.as_secs_f64())));
+            // Only the first replication's time series, faults and cache events are charted.
+            let charted = (r == 0).then(|| Charted {
+                clients: VariantClient::of_run(&run),
+                bands: fault_bands(&run, model.warmup.as_secs_f64()),
+                markers: cache_markers(&run),
+            });
             Outcome {
                 metrics: run_metrics(&run, clients[v], cache),
                 histograms: run.clients.into_iter().map(|c| c.latency_histogram).collect(),
@@ -74,7 +77,8 @@ pub fn compare(
         .map(|(name, _)| {
             let mine: Vec<Outcome> = results.by_ref().take(replications as usize).collect();
             let truncated = mine.iter().find_map(|o| o.truncated.clone());
-            let (mut charted_clients, bands) = mine.first().and_then(|o| o.charted.clone()).unwrap_or_default();
+            let Charted { clients: mut charted_clients, bands, markers } =
+                mine.first().and_then(|o| o.charted.clone()).unwrap_or_default();
             for (k, client) in charted_clients.iter_mut().enumerate() {
                 client.latency_histogram = Distribution::pooled(mine.iter().filter_map(|o| o.histograms.get(k)));
             }
@@ -84,11 +88,21 @@ pub fn compare(
                 truncated,
                 clients: charted_clients,
                 bands,
+                markers,
             }
         })
         .collect();
     let scenario = variants.first().map_or("", |(_, m)| m.name.as_str());
     (Comparison::new(scenario, seed, client, cache, runs), broken)
+}
+
+/// What a comparison's charts draw of a variant's first replication: its clients' time series,
+/// the spans they shade and the instants they mark.
+#[derive(Clone, Default)]
+struct Charted {
+    clients: Vec<VariantClient>,
+    bands: Vec<Band>,
+    markers: Vec<Marker>,
 }
 
 /// What one run of a comparison keeps.
@@ -97,8 +111,8 @@ struct Outcome {
     metrics: MetricSet<Option<f64>>,
     /// Each client's latency distribution, in client order.
     histograms: Vec<Distribution>,
-    /// The first replication's clients' time series and the bands its charts shade.
-    charted: Option<(Vec<VariantClient>, Vec<Band>)>,
+    /// What the charts draw of the first replication.
+    charted: Option<Charted>,
     /// Why it stopped early, if it did.
     truncated: Option<String>,
     /// How it broke conservation of requests, if it did.

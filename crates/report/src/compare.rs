@@ -15,7 +15,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::aggregate::Estimate;
-use crate::chart::Band;
+use crate::chart::{Band, Marker};
 use crate::summary::{Distribution, RunSummary};
 use crate::text::{Document, Table, format_ms};
 
@@ -219,6 +219,8 @@ pub struct VariantResult {
     pub clients: Vec<VariantClient>,
     /// What its time charts shade: the warm-up, and the faults of its first replication.
     pub bands: Vec<Band>,
+    /// The instants its time charts mark: its first replication's cache events.
+    pub markers: Vec<Marker>,
 }
 
 /// What the compare charts draw of one client of one variant.
@@ -292,6 +294,8 @@ pub struct VariantRuns {
     pub clients: Vec<VariantClient>,
     /// What its time charts shade.
     pub bands: Vec<Band>,
+    /// The instants its time charts mark.
+    pub markers: Vec<Marker>,
 }
 
 impl Comparison {
@@ -306,14 +310,14 @@ impl Comparison {
         let results: Vec<VariantResult> = variants
             .into_iter()
             .enumerate()
-            .map(|(i, VariantRuns { name, runs, truncated, clients, bands })| {
+            .map(|(i, VariantRuns { name, runs, truncated, clients, bands, markers })| {
                 let estimates = MetricSet::from_fn(|m| {
                     let values: Vec<f64> = column(&runs, m).into_iter().flatten().collect();
                     Estimate::from_values(&values)
                 });
                 let vs_first = (i > 0)
                     .then(|| MetricSet::from_fn(|m| Difference::paired(&column(&first_runs, m), &column(&runs, m))));
-                VariantResult { name, truncated, estimates, vs_first, runs, clients, bands }
+                VariantResult { name, truncated, estimates, vs_first, runs, clients, bands, markers }
             })
             .collect();
         Comparison {

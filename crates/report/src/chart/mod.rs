@@ -265,7 +265,8 @@ pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
 /// The charts of a comparison, for each client (in order of first appearance among the
 /// variants): its latency CDF with a line per variant, every replication pooled; and its p99
 /// and its goodput per window, a line per variant, from the first replication. Spans that every
-/// variant shares (the warm-up, a common fault) are shaded. File names start with `compare-`,
+/// variant shares (the warm-up, a common fault) are shaded, and instants they share (a cache
+/// flush) marked. File names start with `compare-`,
 /// so they never replace a run's charts in the same folder.
 pub fn compare_charts(comparison: &Comparison) -> Vec<Chart> {
     let mut names: Vec<&str> = Vec::new();
@@ -281,6 +282,14 @@ pub fn compare_charts(comparison: &Comparison) -> Vec<Chart> {
         .map(|first| {
             let shared = |b: &&Band| comparison.variants.iter().all(|v| v.bands.contains(b));
             first.bands.iter().filter(shared).cloned().collect()
+        })
+        .unwrap_or_default();
+    let markers: Vec<Marker> = comparison
+        .variants
+        .first()
+        .map(|first| {
+            let shared = |m: &&Marker| comparison.variants.iter().all(|v| v.markers.contains(m));
+            first.markers.iter().filter(shared).cloned().collect()
         })
         .unwrap_or_default();
     let replications = comparison.replications;
@@ -301,7 +310,8 @@ pub fn compare_charts(comparison: &Comparison) -> Vec<Chart> {
         let window_s = mine.iter().find_map(|(_, k)| k.map(|k| k.window_s)).unwrap_or(1.0);
         // A line per variant, an empty one where it lacks the client, so colours stay in step.
         let time_chart = |y_label: &str, values: &dyn Fn(&VariantClient) -> Vec<f64>| {
-            mine.iter().fold(TimeChart::new(y_label, window_s).bands(&bands), |chart, &(variant, k)| match k {
+            let chart = TimeChart::new(y_label, window_s).bands(&bands).markers(&markers);
+            mine.iter().fold(chart, |chart, &(variant, k)| match k {
                 Some(k) => chart.line_with_window(variant, k.window_s, values(k)),
                 None => chart.line(variant, Vec::new()),
             })

@@ -53,7 +53,7 @@ pub struct Band {
 
 /// An instant to mark with a vertical line: something that happened at once, such as a cache
 /// flush.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Marker {
     /// What happened: `products: flush`.
     pub label: String,

@@ -132,6 +132,10 @@ fn writes_go_to_the_primary_and_reads_within_the_lag_are_stale() {
     assert_eq!(replication.replica_reads, reads);
     let w = writes as f64 / 100.0;
     assert_binomial("stale reads", replication.stale_reads, reads, 1.0 - (-w * 0.05).exp());
+    // Per window they add up to the total (no warm-up).
+    let per_window = &db.per_window.stale_reads;
+    assert_eq!(per_window.len(), 100);
+    assert_eq!(per_window.iter().sum::<u64>(), replication.stale_reads);
 }
 
 /// A failover: from the primary's failure until a replica is promoted (10 s + 20 s) writes are

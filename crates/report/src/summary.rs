@@ -194,6 +194,9 @@ pub struct ServiceSeries {
     /// Under a CPU quota (`CpuQuota`): the share of instance-time spent throttled, 0 to 1;
     /// empty for a service never under one.
     pub throttled: Vec<f64>,
+    /// A replicated service's reads that found a key whose last write had not reached the
+    /// replica yet, per window (the warm-up's included); empty for other services.
+    pub stale_reads: Vec<u64>,
 }
 
 /// A cache's results after the warm-up. A lookup finds a fresh entry (`hits`), a stale one

@@ -88,6 +88,9 @@ pub fn timeseries_csv(report: &Report) -> String {
                 if let Some(share) = w.throttled.get(i) {
                     put("throttled", share.to_string());
                 }
+                if let Some(stale) = w.stale_reads.get(i) {
+                    put("stale_reads", stale.to_string());
+                }
             }
         }
         let window_s = run.clients.first().map_or(1.0, |c| c.per_window.window_s);

@@ -237,6 +237,7 @@ impl<'m> World<'m> {
         service.replica_reads += u64::from(counted);
         if service.visible_at.get(&tag.key).is_some_and(|&visible| visible > now) {
             service.stale_reads += u64::from(counted);
+            service.stale_reads_total += 1;
         }
         1 + turn
     }

@@ -729,6 +729,9 @@ struct ServiceState {
     prune_at: usize,
     replica_reads: u64,
     stale_reads: u64,
+    /// Stale reads, the warm-up's included, and their number when the open window began.
+    stale_reads_total: u64,
+    stale_reads_start: u64,
 }
 
 impl Instance {
@@ -1108,6 +1111,8 @@ impl<'m> World<'m> {
                     prune_at: 1024,
                     replica_reads: 0,
                     stale_reads: 0,
+                    stale_reads_total: 0,
+                    stale_reads_start: 0,
                 }
             })
             .collect();

@@ -87,6 +87,10 @@ impl<'m> World<'m> {
             series.mean_queue_length.push((now.2 - queued) as f64 / width);
             series.instances.push(service.active);
             service.window_start = now;
+            if model.replication.is_some() {
+                service.series.stale_reads.push(service.stale_reads_total - service.stale_reads_start);
+                service.stale_reads_start = service.stale_reads_total;
+            }
             if service.cpu_limited {
                 let throttled = service.throttled.integral_ns(end);
                 let instance_ns = (now.3 - instances) as f64;

@@ -190,6 +190,8 @@ fn cache_rows_of_the_csv_add_up_to_the_cache_counters() {
     assert_eq!(lookups.len(), 20);
     assert_eq!(lookups.iter().sum::<u64>(), c.lookups);
     assert_eq!(hits.iter().sum::<u64>(), c.hits + c.stale);
+    assert_eq!(counts("stale").iter().sum::<u64>(), c.stale);
+    assert_eq!(counts("stale"), c.series.stale);
     assert_eq!(fetches.iter().sum::<u64>(), c.misses + c.early_refreshes + c.background_refreshes);
     assert_eq!(fetches.iter().sum::<u64>(), c.fetches());
     // The same numbers as summary.json's series, and the ratios and rates follow from them.

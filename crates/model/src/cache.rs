@@ -118,7 +118,7 @@ impl CacheState {
             rng,
             counts: Counts::default(),
             resizes: Vec::new(),
-            series: CacheSeries { window_s, lookups: vec![0], hits: vec![0], fetches: vec![0] },
+            series: CacheSeries { window_s, lookups: vec![0], hits: vec![0], stale: vec![0], fetches: vec![0] },
             next_event: 0,
             counting: false,
         };
@@ -304,6 +304,7 @@ impl CacheState {
         let found_one = !matches!(found, Found::Missing);
         self.series.lookups[window] += 1;
         self.series.hits[window] += u64::from(found_one);
+        self.series.stale[window] += u64::from(matches!(found, Found::Stale));
         self.series.fetches[window] += u64::from(fetch);
         if !self.counting {
             return;
@@ -362,6 +363,7 @@ impl CacheState {
     pub fn open_window(&mut self) {
         self.series.lookups.push(0);
         self.series.hits.push(0);
+        self.series.stale.push(0);
         self.series.fetches.push(0);
     }
 
@@ -369,6 +371,7 @@ impl CacheState {
     pub fn drop_open_window(&mut self) {
         self.series.lookups.pop();
         self.series.hits.pop();
+        self.series.stale.pop();
         self.series.fetches.pop();
     }
 

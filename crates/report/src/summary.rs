@@ -291,6 +291,8 @@ pub struct CacheSeries {
     pub lookups: Vec<u64>,
     /// Lookups answered from the cache (fresh or stale) per window.
     pub hits: Vec<u64>,
+    /// Of those, the answers with an expired entry (stale-while-revalidate) per window.
+    pub stale: Vec<u64>,
     /// Fetches started per window: what reaches the backend.
     pub fetches: Vec<u64>,
 }
@@ -300,6 +302,13 @@ impl CacheSeries {
     /// window without lookups.
     pub fn hit_ratio(&self) -> Vec<Option<f64>> {
         self.lookups.iter().zip(&self.hits).map(|(&n, &hits)| (n > 0).then(|| hits as f64 / n as f64)).collect()
+    }
+
+    /// The share of each window's lookups answered with a fresh entry, 0 to 1; `None` for a
+    /// window without lookups.
+    pub fn fresh_ratio(&self) -> Vec<Option<f64>> {
+        let fresh = self.hits.iter().zip(&self.stale).map(|(&hits, &stale)| hits - stale);
+        self.lookups.iter().zip(fresh).map(|(&n, fresh)| (n > 0).then(|| fresh as f64 / n as f64)).collect()
     }
 
     /// Fetches per second in each window, over the window's own width: the last window of a

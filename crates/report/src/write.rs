@@ -110,6 +110,7 @@ pub fn timeseries_csv(report: &Report) -> String {
                 };
                 put("lookups", w.lookups[i].to_string());
                 put("hits", w.hits[i].to_string());
+                put("stale", w.stale[i].to_string());
                 put("hit_ratio", hit_ratio[i].map(|r| r.to_string()).unwrap_or_default());
                 put("fetches", w.fetches[i].to_string());
                 put("fetches_per_s", fetches_per_s[i].to_string());

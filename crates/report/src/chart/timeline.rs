@@ -175,11 +175,17 @@ impl TimeChart {
         let ratio = cache.series.hit_ratio().into_iter().map(|r| r.map_or(f64::NAN, |r| r * 100.0)).collect();
         // A little room above 100%, so that a cache that answers everything is not drawn on the
         // frame.
-        TimeChart::new("lookups answered from the cache (%)", cache.series.window_s)
+        let chart = TimeChart::new("lookups answered from the cache (%)", cache.series.window_s)
             .y_max(102.0)
-            .line("hit ratio", ratio)
-            .bands(bands)
-            .markers(&markers_of(cache))
+            .line("hit ratio", ratio);
+        // Under stale-while-revalidate, the fresh answers apart: the gap is what was stale.
+        let chart = if cache.series.stale.iter().any(|&n| n > 0) {
+            let fresh = cache.series.fresh_ratio().into_iter().map(|r| r.map_or(f64::NAN, |r| r * 100.0)).collect();
+            chart.dashed_line("fresh only", fresh)
+        } else {
+            chart
+        };
+        chart.bands(bands).markers(&markers_of(cache))
     }
 
     /// The fetches per second a cache sent to its backend in each window (misses, early and

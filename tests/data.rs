@@ -188,5 +188,11 @@ fn adding_a_shard_reports_the_keys_it_moved() {
         assert!((resizes[0].moved_fraction - expected).abs() < 0.01, "{routing}: {resizes:?}");
         // After the change the new shard takes its share of the traffic.
         assert!(summary.services[0].instance_arrivals[10] > 0);
+        // The time charts mark the change.
+        let markers = tailsim_report::chart::instant_markers(&summary);
+        let percent = (resizes[0].moved_fraction * 100.0).round();
+        assert_eq!(markers.len(), 1);
+        assert_eq!(markers[0].label, format!("db: shards 10 -> 11 ({percent}% of keys moved)"));
+        assert_eq!(markers[0].at_s, resizes[0].at_s);
     }
 }

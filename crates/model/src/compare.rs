@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 use tailsim_report::Distribution;
-use tailsim_report::chart::{Band, Marker, cache_markers, fault_bands};
+use tailsim_report::chart::{Band, Marker, fault_bands, instant_markers};
 use tailsim_report::compare::{Comparison, MetricSet, VariantClient, VariantRuns, run_metrics};
 
 use crate::compile::Model;
@@ -55,11 +55,11 @@ pub fn compare(
             let run = world::run(model, seed, r, limits);
             let broken = (!run.conservation.holds)
                 .then(|| format!("variant \"{name}\" replication {r}: {:?}", run.conservation));
-            // Only the first replication's time series, faults and cache events are charted.
+            // Only the first replication's time series, faults and instants (cache events, reshards) are charted.
             let charted = (r == 0).then(|| Charted {
                 clients: VariantClient::of_run(&run),
                 bands: fault_bands(&run, model.warmup.as_secs_f64()),
-                markers: cache_markers(&run),
+                markers: instant_markers(&run),
             });
             Outcome {
                 metrics: run_metrics(&run, clients[v], cache),
@@ -97,7 +97,7 @@ pub fn compare(
 }
 
 /// What a comparison's charts draw of a variant's first replication: its clients' time series,
-/// the spans they shade and the instants they mark.
+/// the spans they shade and the instants they mark (cache events, changes of shards).
 #[derive(Clone, Default)]
 struct Charted {
     clients: Vec<VariantClient>,

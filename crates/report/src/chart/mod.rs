@@ -33,7 +33,7 @@ use crate::sweep::Sweep;
 
 pub use latency::{CdfChart, LatencyChart};
 pub use load::{LoadChart, LoadLine, MAX_GROUPS};
-pub use timeline::{Band, Marker, NamedSeries, TimeChart, cache_markers, fault_bands};
+pub use timeline::{Band, Marker, NamedSeries, TimeChart, fault_bands, instant_markers};
 
 /// Width of every chart but the call graph, in pixels.
 pub const WIDTH: u32 = 960;
@@ -159,7 +159,7 @@ pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
         if report.replications > 1 { format!(" (replication 1 of {})", report.replications) } else { String::new() };
     let stems = file_stems(run.clients.iter().map(|c| c.name.as_str()), "client");
     let bands = timeline::fault_bands(run, report.warmup_s);
-    let markers = timeline::cache_markers(run);
+    let markers = timeline::instant_markers(run);
     for (client, stem) in run.clients.iter().zip(stems) {
         let latency = LatencyChart::of_client(client);
         out.push(Chart {

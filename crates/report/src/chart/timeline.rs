@@ -362,10 +362,23 @@ pub fn fault_bands(run: &RunSummary, warmup_s: f64) -> Vec<Band> {
     bands
 }
 
-/// The instants on the timelines of a run's caches: each flush, change of nodes and key change,
-/// labelled with the cache's name, in time order.
-pub fn cache_markers(run: &RunSummary) -> Vec<Marker> {
-    let mut markers: Vec<Marker> = run.caches.iter().flat_map(markers_of).collect();
+/// The instants on a run's timeline: each cache's flushes, changes of nodes and key changes,
+/// and each key-routed service's changes of shards, labelled with the cache's or service's
+/// name, in time order.
+pub fn instant_markers(run: &RunSummary) -> Vec<Marker> {
+    let reshards = run.services.iter().flat_map(|s| {
+        s.resizes.iter().map(|r| Marker {
+            label: format!(
+                "{}: shards {} -> {} ({:.0}% of keys moved)",
+                s.name,
+                r.from,
+                r.to,
+                r.moved_fraction * 100.0
+            ),
+            at_s: r.at_s,
+        })
+    });
+    let mut markers: Vec<Marker> = run.caches.iter().flat_map(markers_of).chain(reshards).collect();
     markers.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
     markers
 }

@@ -26,7 +26,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
-use crate::compare::{Comparison, VariantClient};
+use crate::compare::{Comparison, VariantClient, VariantResult};
 use crate::graph::CallGraph;
 use crate::summary::{Report, ServiceSeries};
 use crate::sweep::Sweep;
@@ -262,6 +262,12 @@ pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
     out
 }
 
+/// The items of the first variant's list (`of`) that every variant's list has too.
+fn shared_by_all<T: Clone + PartialEq>(comparison: &Comparison, of: impl Fn(&VariantResult) -> &Vec<T>) -> Vec<T> {
+    let Some(first) = comparison.variants.first() else { return Vec::new() };
+    of(first).iter().filter(|item| comparison.variants.iter().all(|v| of(v).contains(item))).cloned().collect()
+}
+
 /// The charts of a comparison, for each client (in order of first appearance among the
 /// variants): its latency CDF with a line per variant, every replication pooled; and its p99
 /// and its goodput per window, a line per variant, from the first replication. Spans that every
@@ -276,22 +282,8 @@ pub fn compare_charts(comparison: &Comparison) -> Vec<Chart> {
         }
     }
     let stems = file_stems(names.iter().copied(), "client");
-    let bands: Vec<Band> = comparison
-        .variants
-        .first()
-        .map(|first| {
-            let shared = |b: &&Band| comparison.variants.iter().all(|v| v.bands.contains(b));
-            first.bands.iter().filter(shared).cloned().collect()
-        })
-        .unwrap_or_default();
-    let markers: Vec<Marker> = comparison
-        .variants
-        .first()
-        .map(|first| {
-            let shared = |m: &&Marker| comparison.variants.iter().all(|v| v.markers.contains(m));
-            first.markers.iter().filter(shared).cloned().collect()
-        })
-        .unwrap_or_default();
+    let bands: Vec<Band> = shared_by_all(comparison, |v| &v.bands);
+    let markers: Vec<Marker> = shared_by_all(comparison, |v| &v.markers);
     let replications = comparison.replications;
     let mut out = Vec::new();
     for (name, stem) in names.into_iter().zip(stems) {

@@ -74,8 +74,9 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
             for step in unconditional(handler(s, class)) {
                 match step {
                     Step::Work(dist) => {
-                        total += surviving * dist.mean() * 1e-9;
-                        cpu[s][class] += surviving * dist.mean() * 1e-9;
+                        let work = surviving * dist.mean() * 1e-9;
+                        total += work;
+                        cpu[s][class] += work;
                     }
                     Step::Fail(p) => surviving *= 1.0 - p,
                     // Calls made at once last at least as long as the longest of them.

@@ -110,12 +110,11 @@ pub struct Breaker {
     window: Window,
     /// Times it opened.
     pub opens: u64,
-    /// Nanoseconds spent open after `measured_from`, closed spells only.
-    open_ns: u128,
     measured_from: SimTime,
     /// `(time, from, to)` of each transition, the first [`MAX_TRANSITIONS`].
     pub transitions: Vec<(SimTime, State, State)>,
-    /// Open or not over time (0 or 1 inside), and its integral when the open window began.
+    /// Open or not over time (0 or 1 inside): its spells after `measured_from` and its integral
+    /// over the run; and that integral when the open time-series window began.
     open: Occupancy,
     window_start: i128,
     /// The share of each closed time-series window it spent open, 0 to 1.
@@ -130,7 +129,6 @@ impl Breaker {
             state: State::Closed,
             window: Window::new(&policy.window),
             opens: 0,
-            open_ns: 0,
             measured_from,
             transitions: Vec::new(),
             open: Occupancy::default(),
@@ -154,7 +152,6 @@ impl Breaker {
 
     fn go(&mut self, now: SimTime, to: State) {
         if let State::Open { since } = self.state {
-            self.open_ns += Occupancy::stay(since, now, self.measured_from);
             self.open.leave(since, now, self.measured_from);
         }
         if matches!(to, State::Open { .. }) {
@@ -228,6 +225,6 @@ impl Breaker {
             State::Open { since } => Occupancy::stay(since, now, self.measured_from),
             _ => 0,
         };
-        (self.open_ns + open) as f64 / 1e9
+        (self.open.area_ns() + open) as f64 / 1e9
     }
 }

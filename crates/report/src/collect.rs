@@ -331,6 +331,12 @@ impl Occupancy {
         self.base_ns + i128::from(self.inside) * i128::from(t.as_nanos())
     }
 
+    /// The summed stays after the start of measurement of the items that have left, in
+    /// item-nanoseconds.
+    pub fn area_ns(&self) -> u128 {
+        self.area_ns
+    }
+
     /// Items inside now.
     pub fn inside(&self) -> u64 {
         self.inside

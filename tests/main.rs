@@ -19,6 +19,7 @@ mod determinism;
 mod diagnostics;
 mod fuzz_regressions;
 mod golden;
+mod pins;
 mod properties;
 mod resilience;
 mod scenarios;

@@ -3,7 +3,7 @@
 //! number of probes decide), with every transition kept with its time.
 
 use tailsim_engine::{SimDuration, SimTime};
-use tailsim_report::Occupancy;
+use tailsim_stats::Occupancy;
 
 use crate::compile::BreakerPolicy;
 use crate::scenario::BreakerWindow;

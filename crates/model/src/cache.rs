@@ -9,7 +9,7 @@ use std::num::NonZeroUsize;
 use lru::LruCache;
 use rand::RngExt;
 use tailsim_engine::{RngStream, SimDuration, SimTime};
-use tailsim_report::{CacheEventSummary, CacheResize, CacheSeries, CacheSummary};
+use tailsim_stats::{CacheEventSummary, CacheResize, CacheSeries, CacheSummary};
 
 use crate::compile::{CacheEvent, CacheModel, ServiceModel};
 use crate::keys::Placement;

@@ -5,12 +5,12 @@
 //! clients and services draw from the same streams (keyed by seed, replication and component
 //! name): the same arrivals and the same service draws, as far as the designs let them be used
 //! alike. Differences then come from the design, not the dice, and are paired by replication
-//! in [`tailsim_report::compare`].
+//! in [`tailsim_stats::compare`].
 
 use rayon::prelude::*;
-use tailsim_report::Distribution;
-use tailsim_report::chart::{Band, Marker, fault_bands, instant_markers};
-use tailsim_report::compare::{Comparison, MetricSet, VariantClient, VariantRuns, run_metrics};
+use tailsim_stats::Distribution;
+use tailsim_stats::compare::{Comparison, MetricSet, VariantClient, VariantRuns, run_metrics};
+use tailsim_stats::timeline::{Band, Marker, fault_bands, instant_markers};
 
 use crate::compile::Model;
 use crate::world::{self, Limits};

@@ -1,7 +1,7 @@
 //! The call graph of a compiled model for pictures and Graphviz: which client and service calls
 //! which, each call labelled with its policy in the words the scenario file uses.
 
-use tailsim_report::graph::{CallGraph, GraphEdge, GraphNode, NodeKind};
+use tailsim_stats::graph::{CallGraph, GraphEdge, GraphNode, NodeKind};
 
 use crate::compile::{CallPolicy, HedgeDelay, Model, Step};
 use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, Jitter, LimitMode};
@@ -21,7 +21,7 @@ pub fn call_graph(model: &Model) -> CallGraph {
             let mut detail = match &c.closed {
                 // Closed loop: users who each wait for an answer, then think.
                 Some((users, think)) => {
-                    format!("{users} users, think {}", tailsim_report::text::format_ms(think.mean() * 1e-6))
+                    format!("{users} users, think {}", tailsim_stats::format::format_ms(think.mean() * 1e-6))
                 }
                 None if c.traffic.is_some() => format!("{}/s {arrivals}, shaped", c.rate_per_s),
                 None if c.trace.is_some() => format!("{:.1}/s replayed", c.rate_per_s),

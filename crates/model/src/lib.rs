@@ -27,7 +27,7 @@ pub mod variants;
 pub mod world;
 
 use rayon::prelude::*;
-use tailsim_report::{Aggregate, Report, RunSummary};
+use tailsim_stats::{Aggregate, Report, RunSummary};
 
 pub use compile::{Model, ServiceId};
 pub use diag::{Diagnostic, Location, Severity};
@@ -99,7 +99,7 @@ pub fn run_replications(model: &Model, seed: u64, replications: u32, limits: Lim
 /// Builds the report of a set of replications.
 pub fn report(model: &Model, seed: u64, runs: Vec<RunSummary>) -> Report {
     Report {
-        schema_version: tailsim_report::summary::SCHEMA_VERSION,
+        schema_version: tailsim_stats::summary::SCHEMA_VERSION,
         scenario: model.name.clone(),
         seed,
         duration_s: model.duration.as_secs_f64(),

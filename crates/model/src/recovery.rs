@@ -5,7 +5,7 @@
 //! row is also what goodput must hold to count as recovered.
 
 use tailsim_engine::SimDuration;
-use tailsim_report::WindowRecorder;
+use tailsim_stats::WindowRecorder;
 
 /// Windows in a row that must be back to normal.
 pub const RUN: usize = 5;

@@ -5,8 +5,8 @@
 
 use rayon::prelude::*;
 use serde_json::Value;
-use tailsim_report::RunSummary;
-use tailsim_report::sweep::{Busiest, MmcTheory, SweepPoint};
+use tailsim_stats::RunSummary;
+use tailsim_stats::sweep::{Busiest, MmcTheory, SweepPoint};
 
 use crate::analysis;
 use crate::compile::Model;

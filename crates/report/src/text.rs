@@ -6,31 +6,7 @@ use std::fmt::Write;
 use crate::aggregate::{Estimate, LatencyEstimates};
 use crate::summary::{Report, RunSummary};
 
-/// Formats a latency in milliseconds with three significant figures and a fitting unit.
-pub fn format_ms(ms: f64) -> String {
-    if !ms.is_finite() {
-        return "-".into();
-    }
-    if ms >= 1000.0 {
-        format!("{}s", sig3(ms / 1000.0))
-    } else if ms >= 1.0 {
-        format!("{}ms", sig3(ms))
-    } else if ms >= 0.001 {
-        format!("{}us", sig3(ms * 1000.0))
-    } else {
-        format!("{}ns", sig3(ms * 1e6))
-    }
-}
-
-fn sig3(x: f64) -> String {
-    if x >= 100.0 {
-        format!("{x:.0}")
-    } else if x >= 10.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.2}")
-    }
-}
+pub use tailsim_stats::format::format_ms;
 
 fn opt_ms(value: Option<f64>) -> String {
     value.map(format_ms).unwrap_or_else(|| "-".into())

@@ -22,7 +22,7 @@ use rand::RngExt;
 use slab::Slab;
 use tailsim_engine::rng::stream;
 use tailsim_engine::{Dist, EventKey, EventQueue, RngStream, SimDuration, SimTime};
-use tailsim_report::{
+use tailsim_stats::{
     BreakerTransition, CacheResize, ClassSummary, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary,
     LatencyRecorder, LittlesLaw, Occupancy, ReplicationSummary, RunSummary, Series, ServiceSeries, ServiceSummary,
     Throttling, WindowRecorder,

@@ -11,13 +11,13 @@ use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use serde::Serialize;
-
 use super::{
     Axis, DrawResult, Swatch, TICK_SIZE, colour, draw_axes, font, header, line_colour, log_axis, number_label,
     plot_area,
 };
-use crate::summary::{CacheSummary, ClientSummary, RunSummary};
+pub use tailsim_stats::timeline::{Band, Marker, fault_bands, instant_markers, markers_of};
+
+use crate::summary::{CacheSummary, ClientSummary};
 
 /// The most points drawn per line: longer series are averaged over groups of windows, so a
 /// chart stays small and legible whatever the length of the run.
@@ -36,29 +36,6 @@ pub struct NamedSeries {
     /// The width of this series' windows in seconds, when it is not the chart's (designs
     /// compared side by side may set different windows).
     pub window_s: Option<f64>,
-}
-
-/// A span of time to shade: the warm-up or a fault.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Band {
-    /// What happened: `warm-up`, `db: slowdown x5`.
-    pub label: String,
-    /// When it started, in seconds.
-    pub start_s: f64,
-    /// When it ended, in seconds.
-    pub end_s: f64,
-    /// Whether it is the warm-up (grey) rather than a fault (orange).
-    pub warmup: bool,
-}
-
-/// An instant to mark with a vertical line: something that happened at once, such as a cache
-/// flush.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Marker {
-    /// What happened: `products: flush`.
-    pub label: String,
-    /// When, in seconds.
-    pub at_s: f64,
 }
 
 /// Lines over time: the x axis is seconds from the start of the run, window `i` drawn at its
@@ -222,7 +199,7 @@ impl TimeChart {
 
     /// The legend: each band, then each line.
     fn legend(&self) -> Vec<(String, Swatch)> {
-        let bands = self.bands.iter().filter(|b| b.is_drawable()).map(|b| (b.label.clone(), b.swatch()));
+        let bands = self.bands.iter().filter(|b| b.is_drawable()).map(|b| (b.label.clone(), band_swatch(b)));
         let lines = self.series.iter().enumerate().map(|(i, s)| {
             let color = line_colour(i);
             (s.name.clone(), if s.dashed { Swatch::Dashed(color) } else { Swatch::Line(color) })
@@ -270,7 +247,7 @@ impl TimeChart {
         (low, high): (f64, f64),
     ) -> DrawResult {
         for band in self.bands.iter().filter(|b| b.is_drawable()) {
-            let (color, alpha) = band.colour();
+            let (color, alpha) = band_colour(band);
             chart.draw_series(std::iter::once(Rectangle::new(
                 [(band.start_s, low), (band.end_s, high)],
                 color.mix(alpha).filled(),
@@ -325,67 +302,15 @@ impl TimeChart {
     }
 }
 
-impl Band {
-    /// Whether the band is a span that can be drawn.
-    fn is_drawable(&self) -> bool {
-        self.start_s.is_finite() && self.end_s.is_finite() && self.end_s > self.start_s
-    }
-
-    fn colour(&self) -> (RGBColor, f64) {
-        if self.warmup { (colour::WARMUP, 0.15) } else { (colour::FAULT, 0.25) }
-    }
-
-    fn swatch(&self) -> Swatch {
-        let (color, alpha) = self.colour();
-        Swatch::Fill(color, alpha)
-    }
+/// The colour and opacity a band is shaded with: grey for the warm-up, orange for a fault.
+fn band_colour(band: &Band) -> (RGBColor, f64) {
+    if band.warmup { (colour::WARMUP, 0.15) } else { (colour::FAULT, 0.25) }
 }
 
-/// The warm-up and every fault of a run as bands to shade.
-/// Faults are cut at the run's end; periodic ones (pauses, CPU quotas) strike only now and
-/// then inside their window, so shading all of it would mislead: they are left out.
-pub fn fault_bands(run: &RunSummary, warmup_s: f64) -> Vec<Band> {
-    let mut bands = Vec::new();
-    if warmup_s > 0.0 {
-        bands.push(Band { label: "warm-up".into(), start_s: 0.0, end_s: warmup_s, warmup: true });
-    }
-    let run_end = warmup_s + run.measured_s;
-    bands.extend(run.faults.iter().filter(|f| !f.periodic && f.start_s < run_end).map(|f| Band {
-        label: match f.instance {
-            Some(i) => format!("{} #{i}: {}", f.service, f.kind),
-            None => format!("{}: {}", f.service, f.kind),
-        },
-        start_s: f.start_s,
-        end_s: f.end_s.min(run_end),
-        warmup: false,
-    }));
-    bands
-}
-
-/// The instants on a run's timeline: each cache's flushes, changes of nodes and key changes,
-/// and each key-routed service's changes of shards, labelled with the cache's or service's
-/// name, in time order.
-pub fn instant_markers(run: &RunSummary) -> Vec<Marker> {
-    let reshards = run.services.iter().flat_map(|s| {
-        s.resizes.iter().map(|r| Marker {
-            label: format!(
-                "{}: shards {} -> {} ({:.0}% of keys moved)",
-                s.name,
-                r.from,
-                r.to,
-                r.moved_fraction * 100.0
-            ),
-            at_s: r.at_s,
-        })
-    });
-    let mut markers: Vec<Marker> = run.caches.iter().flat_map(markers_of).chain(reshards).collect();
-    markers.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
-    markers
-}
-
-/// The instants on one cache's timeline, labelled with its name.
-fn markers_of(cache: &CacheSummary) -> Vec<Marker> {
-    cache.events.iter().map(|e| Marker { label: format!("{}: {}", cache.name, e.kind), at_s: e.at_s }).collect()
+/// The legend's swatch of a band.
+fn band_swatch(band: &Band) -> Swatch {
+    let (color, alpha) = band_colour(band);
+    Swatch::Fill(color, alpha)
 }
 
 #[cfg(test)]

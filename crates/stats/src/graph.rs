@@ -1,6 +1,6 @@
 //! A scenario's call graph as plain data: clients and services as nodes, calls as labelled
 //! edges. The model crate builds it from a compiled scenario; here it becomes Graphviz DOT text
-//! and a layered layout that [`crate::chart`] draws.
+//! and a layered layout that `tailsim-report`'s call-graph chart draws.
 
 use std::fmt::Write;
 

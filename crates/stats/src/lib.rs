@@ -1,0 +1,26 @@
+//! What a run measures and how runs are summed up, with no drawing in it: the collectors the
+//! simulator records into while it runs, the per-run summary (`summary.json`), confidence
+//! intervals over replications, and the plain data of comparisons, sweeps, call graphs and
+//! timelines. `tailsim-report` turns these into tables, charts and `report.html`; the simulator
+//! depends on this crate only, so it builds no plotting library.
+//!
+//! Collectors stream: a [`LatencyRecorder`] is an HdrHistogram plus exact sums, an
+//! [`Occupancy`] a time-weighted integral of how many are inside. No per-request record is kept,
+//! so memory does not grow with the length of a run.
+
+pub mod aggregate;
+pub mod collect;
+pub mod compare;
+pub mod format;
+pub mod graph;
+pub mod summary;
+pub mod sweep;
+pub mod timeline;
+
+pub use aggregate::{Aggregate, Estimate};
+pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};
+pub use summary::{
+    BreakerTransition, CacheEventSummary, CacheResize, CacheSeries, CacheSummary, ClassSummary, ClientSummary,
+    Conservation, Distribution, EdgeSummary, Failures, FaultSummary, LatencySummary, LittlesLaw, ReplicationSummary,
+    Report, RunSummary, Series, ServiceSeries, ServiceSummary, Throttling,
+};

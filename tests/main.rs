@@ -23,6 +23,7 @@ mod pins;
 mod properties;
 mod resilience;
 mod scenarios;
+mod tidy;
 mod timeseries;
 mod trace;
 mod traffic;

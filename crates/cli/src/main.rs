@@ -64,8 +64,9 @@ struct ScenarioArgs {
 struct RunArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// Output folder for summary.json, the charts and report.html [default: out/<scenario name>].
-    #[arg(long)]
+    /// Output folder for summary.json, the charts and report.html (default: out/ and the
+    /// scenario's name).
+    #[arg(long, help = "Output folder for summary.json, the charts and report.html [default: out/<scenario name>]")]
     out: Option<PathBuf>,
     /// Master seed (default: the scenario's `seed`, else 1).
     #[arg(long)]

@@ -133,7 +133,7 @@ impl CacheState {
     }
 
     /// Where `key` lives, looked up from instance `instance` (its place among its service's
-    /// instances): the store above bit [`STORE_SHIFT`], the key's generation (its low 8 bits;
+    /// instances): the store above bit `STORE_SHIFT`, the key's generation (its low 8 bits;
     /// a key from 256 key changes ago is the same key again) and the key below it.
     #[inline]
     pub fn slot(&self, model: &CacheModel, key: u32, instance: u32) -> u64 {

@@ -245,7 +245,7 @@ pub struct RetryPolicy {
     pub attempts: u32,
     /// The wait before each retry.
     pub backoff: Backoff,
-    /// Whether each kind of failure is retried, indexed by [`FailureKind`] as `usize`.
+    /// Whether each kind of failure is retried, indexed by [`FailureKind`](crate::scenario::FailureKind) as `usize`.
     pub retry_on: [bool; 8],
     /// The retry budget, if any.
     pub budget: Option<BudgetPolicy>,

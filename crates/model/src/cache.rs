@@ -3,6 +3,7 @@
 //! counters. The frames that look it up, wait on it and fill it live in [`crate::world`]; this
 //! module only keeps the cache's own state.
 
+use crate::ids::FetchId;
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 
@@ -61,8 +62,8 @@ pub struct Fetch {
     pub slot: u64,
     /// When the fetch began, for the entry's `delta`.
     pub started: SimTime,
-    /// The fetch below it in the frame's stack (`u32::MAX`: none).
-    pub below: u32,
+    /// The fetch below it in the frame's stack, if any.
+    pub below: Option<FetchId>,
 }
 
 /// Counters of a cache, after the warm-up.

@@ -15,6 +15,7 @@ pub mod compile;
 pub mod cpu;
 pub mod diag;
 pub mod graph;
+pub mod ids;
 pub mod keys;
 pub mod overrides;
 pub mod parse;

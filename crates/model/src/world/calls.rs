@@ -19,12 +19,11 @@ impl<'m> World<'m> {
     ) {
         let token = self.next_token;
         self.next_token = self.next_token.wrapping_add(1 + hedge.max);
-        let list = if hedge.cancel_losers { self.new_list() } else { NO_LIST };
+        let list = hedge.cancel_losers.then(|| self.new_list());
+        // The first success answers the request; each hedge sent lets one more call fail.
         let request = &mut self.requests[r as usize];
-        request.wait_token = token;
-        request.wait_width = 1 + hedge.max;
-        request.hedges_left = hedge.max;
-        request.branches = list;
+        request.wait = Wait::new(token, 1 + hedge.max, 1, 0, hedge.max);
+        request.wait.branches = list;
         let call = self.start_call(Caller::HedgedRequest { request: r, token }, edge, counted, tag);
         self.add_request_branch(r, call);
         if let Some(delay) = self.hedge_delay(edge) {
@@ -37,13 +36,7 @@ impl<'m> World<'m> {
     #[inline(never)]
     pub(super) fn on_request_hedge(&mut self, r: u32, token: u32) {
         let Some(request) = self.requests.get_mut(r as usize) else { return };
-        if request.wait_token != token || request.wait_width == 0 || request.hedges_left == 0 {
-            return;
-        }
-        request.hedges_left -= 1;
-        request.failures_allowed += 1;
-        let branch = request.wait_width - 1 - request.hedges_left;
-        let more = request.hedges_left > 0;
+        let Some((branch, more)) = request.wait.take_hedge(token) else { return };
         let c = request.client as usize;
         let class = self.model.clients[c].classes.get(usize::from(request.class_slot)).map_or(0, |&(k, _)| k);
         let tag = Tag { class, key: request.key };
@@ -64,26 +57,25 @@ impl<'m> World<'m> {
 
     /// Records a call of request `r`'s wait, if it tracks them.
     pub(super) fn add_request_branch(&mut self, r: u32, branch: Branch) {
-        if let Some(request) = self.requests.get(r as usize)
-            && request.branches != NO_LIST
-        {
-            self.branch_lists[request.branches as usize].push(branch);
+        if let Some(list) = self.requests.get(r as usize).and_then(|q| q.wait.branches) {
+            self.branch_lists[list.index()].push(branch);
         }
     }
 
     /// A hedged request's call answered: the first success answers the request (cancelling
     /// the others if asked); it fails once every call has.
     pub(super) fn hedged_request_returned(&mut self, r: u32, token: u32, outcome: Outcome) {
-        let Some(request) = self.requests.get_mut(r as usize).filter(|q| q.awaits(token)) else { return };
-        if let Outcome::Failed(_) = outcome
-            && request.failures_allowed > 0
-        {
-            request.failures_allowed -= 1;
+        let Some(request) = self.requests.get_mut(r as usize).filter(|q| q.wait.awaits(token)) else { return };
+        let decided = match outcome {
+            Outcome::Success => request.wait.success(),
+            Outcome::Failed(_) => request.wait.failure(),
+        };
+        if !decided {
             return;
         }
-        let branch = token.wrapping_sub(request.wait_token);
-        request.wait_width = 0;
-        let list = std::mem::replace(&mut request.branches, NO_LIST);
+        let branch = request.wait.branch(token);
+        request.wait.close();
+        let list = request.wait.branches.take();
         let waited = self.now - request.arrived;
         let edge = self.model.clients[request.client as usize].edge as usize;
         let state = &mut self.edges[edge];
@@ -93,7 +85,7 @@ impl<'m> World<'m> {
                 observed.record(waited);
             }
         }
-        if list != NO_LIST {
+        if let Some(list) = list {
             let mut stack = std::mem::take(&mut self.cancel_stack);
             self.cancel_list(list, Owner::Request(r), &mut stack);
             self.cancel_stack = stack;
@@ -130,11 +122,11 @@ impl<'m> World<'m> {
         self.next_incarnation = incarnation.wrapping_add(1);
         let state = &self.edges[edge as usize];
         let pool = match (state.pools, caller) {
-            (NO_POOL, _) => NO_POOL,
+            (None, _) => None,
             // The caller's own instance's pool.
-            (first, Caller::Frame { frame, .. }) if state.per_instance => {
+            (Some(first), Caller::Frame { frame, .. }) if state.per_instance => {
                 let f = &self.frames[frame as usize];
-                first + f.instance - self.services[f.service as usize].first_instance
+                Some(first.nth_after(f.instance - self.services[f.service as usize].first_instance))
             }
             (first, _) => first,
         };
@@ -219,7 +211,7 @@ impl<'m> World<'m> {
         let now = self.now;
         let call = &self.calls[c as usize];
         let (edge, incarnation, counted, p) = (call.edge, call.incarnation, call.counted, call.pool);
-        if let Some(pool) = self.pools.get_mut(p as usize) {
+        if let Some(pool) = p.map(|p| &mut self.pools[p.index()]) {
             let max_wait = self.model.edges[edge as usize].policy.bulkhead.map_or(SimDuration::ZERO, |b| b.max_wait);
             if pool.in_use < pool.places {
                 pool.in_use += 1;
@@ -354,21 +346,19 @@ impl<'m> World<'m> {
                 frame.admitted = false;
                 // It will never run again: the cache fetches it was running (an async visit
                 // queued for a worker after its calls) end unfilled.
-                let fetch = std::mem::replace(&mut frame.fetch, NO_FETCH);
-                if fetch != NO_FETCH {
+                if let Some(fetch) = frame.fetch.take() {
                     fetches.push(fetch);
                 }
                 // It has left: the caller's connection (bulkhead place) is free again.
-                let place = std::mem::replace(&mut frame.place_pool, NO_POOL);
-                if place != NO_POOL {
+                if let Some(place) = frame.place_pool.take() {
                     self.release_place(place);
                 }
             }
             let frame = &mut self.frames[f as usize];
-            if frame.branches != NO_LIST {
+            if frame.wait.branches.is_some() {
                 // It waits for calls it was going to cancel anyway: cancel them, and end now,
                 // since calls cancelled here never answer.
-                frame.wait_width = 0;
+                frame.wait.close();
                 self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Error)));
                 self.cancel_branches(f, &mut stack);
             }
@@ -382,13 +372,14 @@ impl<'m> World<'m> {
     /// Frame `f`'s wait is decided (or `f` was cancelled): its calls still out are cancelled.
     /// Visits to cancel are pushed on `stack`; calls with a policy end here.
     pub(super) fn cancel_branches(&mut self, f: u32, stack: &mut Vec<u32>) {
-        let list = std::mem::replace(&mut self.frames[f as usize].branches, NO_LIST);
-        self.cancel_list(list, Owner::Frame(f), stack);
+        if let Some(list) = self.frames[f as usize].wait.branches.take() {
+            self.cancel_list(list, Owner::Frame(f), stack);
+        }
     }
 
     /// Cancels the calls of list `list`, made by `owner`, that are still out, and frees it.
-    pub(super) fn cancel_list(&mut self, list: u32, owner: Owner, stack: &mut Vec<u32>) {
-        let mut branches = std::mem::take(&mut self.branch_lists[list as usize]);
+    pub(super) fn cancel_list(&mut self, list: ListId, owner: Owner, stack: &mut Vec<u32>) {
+        let mut branches = std::mem::take(&mut self.branch_lists[list.index()]);
         for &branch in &branches {
             match branch {
                 Branch::Frame { frame, token } => {
@@ -424,36 +415,34 @@ impl<'m> World<'m> {
             }
         }
         branches.clear();
-        self.branch_lists[list as usize] = branches;
+        self.branch_lists[list.index()] = branches;
         self.free_lists.push(list);
     }
 
     /// Starts tracking the calls of frame `f`'s new wait, to cancel the losers.
     pub(super) fn track_branches(&mut self, f: u32) {
         let list = self.new_list();
-        self.frames[f as usize].branches = list;
+        self.frames[f as usize].wait.branches = Some(list);
     }
 
     /// An empty list of calls, reused if one is free.
-    pub(super) fn new_list(&mut self) -> u32 {
+    pub(super) fn new_list(&mut self) -> ListId {
         self.free_lists.pop().unwrap_or_else(|| {
             self.branch_lists.push(Vec::new());
-            self.branch_lists.len() as u32 - 1
+            ListId::new(self.branch_lists.len() - 1)
         })
     }
 
     /// Records a call of frame `f`'s wait, if the wait tracks them and is still open.
     pub(super) fn add_branch(&mut self, f: u32, branch: Branch) {
-        if let Some(frame) = self.frames.get(f as usize)
-            && frame.branches != NO_LIST
-        {
-            self.branch_lists[frame.branches as usize].push(branch);
+        if let Some(list) = self.frames.get(f as usize).and_then(|frame| frame.wait.branches) {
+            self.branch_lists[list.index()].push(branch);
         }
     }
 
     /// Frame `f`'s wait is decided: cancel its losers if it tracks them.
     pub(super) fn decided(&mut self, f: u32) {
-        if self.frames[f as usize].branches != NO_LIST {
+        if self.frames[f as usize].wait.branches.is_some() {
             let mut stack = std::mem::take(&mut self.cancel_stack);
             self.cancel_branches(f, &mut stack);
             self.cancel_stack = stack;
@@ -570,16 +559,15 @@ impl<'m> World<'m> {
             Caller::Request(r) => self.answer(r, outcome),
             Caller::HedgedRequest { request, token } => self.hedged_request_returned(request, token, outcome),
             Caller::Frame { frame: f, token } => {
-                let Some(frame) = self.frames.get_mut(f as usize).filter(|frame| frame.awaits(token)) else {
+                let Some(frame) = self.frames.get_mut(f as usize).filter(|frame| frame.wait.awaits(token)) else {
                     return; // a loser of a fan-out or a hedge that is already decided
                 };
                 match outcome {
                     Outcome::Success => {
-                        frame.wait_successes -= 1;
-                        if frame.wait_successes == 0 {
-                            let branch = token.wrapping_sub(frame.wait_token);
-                            let hedged = frame.wait_width > 1;
-                            frame.wait_width = 0;
+                        if frame.wait.success() {
+                            let branch = frame.wait.branch(token);
+                            let hedged = frame.wait.hedged();
+                            frame.wait.close();
                             let model: &'m Model = self.model;
                             if hedged
                                 && let Step::Call { edge, .. } = &model.services[frame.service as usize]
@@ -602,12 +590,10 @@ impl<'m> World<'m> {
                         }
                     }
                     Outcome::Failed(_) => {
-                        if frame.wait_failures_allowed == 0 {
-                            frame.wait_width = 0;
+                        if frame.wait.failure() {
+                            frame.wait.close();
                             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Error)));
                             self.decided(f);
-                        } else {
-                            frame.wait_failures_allowed -= 1;
                         }
                     }
                 }
@@ -628,7 +614,7 @@ impl<'m> World<'m> {
     #[inline(never)]
     pub(super) fn on_hedge(&mut self, f: u32, token: u32) {
         let Some(frame) = self.frames.get_mut(f as usize) else { return };
-        if frame.wait_token != token || frame.wait_width == 0 || frame.hedges_left == 0 {
+        if !frame.wait.hedge_due(token) {
             return; // answered, or the frame has moved on
         }
         let model: &'m Model = self.model;
@@ -639,10 +625,7 @@ impl<'m> World<'m> {
         };
         let edge = *edge;
         let tag = Tag { class: frame.class, key: frame.key };
-        frame.hedges_left -= 1;
-        frame.wait_failures_allowed += 1;
-        let branch = frame.wait_width - 1 - frame.hedges_left;
-        let more = frame.hedges_left > 0;
+        let Some((branch, more)) = frame.wait.take_hedge(token) else { return };
         let counted = self.now >= self.warmup_end;
         self.edges[edge as usize].counts.hedges += u64::from(counted);
         let call = self.start_call(Caller::Frame { frame: f, token: token.wrapping_add(branch) }, edge, counted, tag);

@@ -49,8 +49,8 @@ impl<'m> World<'m> {
         } else {
             self.caches[c as usize].fetch_started(slot);
             let below = self.frames[f as usize].fetch;
-            let id = self.fetches.insert(Fetch { cache: c, slot, started: now + delay, below }) as u32;
-            self.frames[f as usize].fetch = id;
+            let id = FetchId::new(self.fetches.insert(Fetch { cache: c, slot, started: now + delay, below }));
+            self.frames[f as usize].fetch = Some(id);
         }
         if delay > SimDuration::ZERO {
             let service = self.frames[f as usize].service as usize;
@@ -76,7 +76,7 @@ impl<'m> World<'m> {
         let now = self.now;
         let counted = now >= self.warmup_end;
         self.caches[c as usize].fetch_started(slot);
-        let fetch = self.fetches.insert(Fetch { cache: c, slot, started: now, below: NO_FETCH }) as u32;
+        let fetch = Some(FetchId::new(self.fetches.insert(Fetch { cache: c, slot, started: now, below: None })));
         let frame = &self.frames[f as usize];
         let tag = Tag { class: frame.class, key: frame.key };
         let fresh = Frame::new(frame.service, frame.instance, Parent::Background, now, counted, tag, frame.handler);
@@ -90,14 +90,14 @@ impl<'m> World<'m> {
     pub(super) fn fill(&mut self, f: u32, c: u32) -> bool {
         let now = self.now;
         let frame = &mut self.frames[f as usize];
-        if frame.fetch == NO_FETCH {
+        let Some(id) = frame.fetch else {
             debug_assert!(false, "only a fetching frame reaches a fill");
             return true;
-        }
-        let fetch = self.fetches.remove(frame.fetch as usize);
+        };
+        let fetch = self.fetches.remove(id.index());
         debug_assert_eq!(fetch.cache, c, "fills pair with lookups");
         frame.fetch = fetch.below;
-        let refresh_done = frame.refresh && fetch.below == NO_FETCH;
+        let refresh_done = frame.refresh && fetch.below.is_none();
         let model = &self.model.caches[c as usize];
         let cache = &mut self.caches[c as usize];
         cache.fill(model, fetch.slot, now, now.saturating_since(fetch.started));
@@ -125,12 +125,13 @@ impl<'m> World<'m> {
     /// and their waiters fail.
     #[cold]
     #[inline(never)]
-    pub(super) fn abandon_fetches(&mut self, mut id: u32) {
-        while id != NO_FETCH {
-            let fetch = self.fetches.remove(id as usize);
+    pub(super) fn abandon_fetches(&mut self, top: FetchId) {
+        let mut next = Some(top);
+        while let Some(id) = next {
+            let fetch = self.fetches.remove(id.index());
             self.caches[fetch.cache as usize].count_fetch_end(false);
             self.end_fetch(fetch.cache, fetch.slot, Outcome::Failed(FailureKind::Error));
-            id = fetch.below;
+            next = fetch.below;
         }
     }
 

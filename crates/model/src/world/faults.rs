@@ -165,10 +165,9 @@ impl<'m> World<'m> {
         zombie.served = false;
         zombie.admitted = false;
         zombie.refresh = false;
-        zombie.place_pool = NO_POOL;
-        zombie.branches = NO_LIST;
-        zombie.fetch = NO_FETCH;
-        zombie.wait_width = 0;
+        zombie.place_pool = None;
+        zombie.fetch = None;
+        zombie.wait = Wait::NONE;
     }
 
     /// Frame `f` starts a `Work` step needing `work` of CPU: if its instance is under a CPU
@@ -313,7 +312,7 @@ impl<'m> World<'m> {
             .iter()
             .filter(|(_, call)| match call.caller {
                 Caller::Frame { frame, token } => self.frames.get(frame as usize).is_some_and(|caller| {
-                    on_slots(caller) && (caller.admitted || caller.refresh) && caller.awaits(token)
+                    on_slots(caller) && (caller.admitted || caller.refresh) && caller.wait.awaits(token)
                 }),
                 Caller::Request(_) | Caller::HedgedRequest { .. } => false,
             })
@@ -335,15 +334,15 @@ impl<'m> World<'m> {
                 self.frames.remove(f as usize);
                 continue;
             }
-            if frame.fetch != NO_FETCH {
-                fetches.push(frame.fetch);
+            if let Some(fetch) = frame.fetch {
+                fetches.push(fetch);
             }
-            if frame.branches != NO_LIST {
-                lists.push((f, frame.branches));
+            if let Some(list) = frame.wait.branches {
+                lists.push((f, list));
             }
             // A `Work` step (or a cache lookup's latency) is in progress: its `StepDone` is
             // still to come, so the slot stays, inert, until then.
-            let stepping = frame.wait_width == 0 && (frame.holds_worker || frame.refresh);
+            let stepping = !frame.wait.is_open() && (frame.holds_worker || frame.refresh);
             if frame.refresh {
                 // Not a visit of the service and nobody waits for it: it just stops.
                 self.bury(f, stepping);
@@ -370,8 +369,8 @@ impl<'m> World<'m> {
                 service.lost += 1;
                 service.dropped_ns += u128::from((now - frame.arrived).as_nanos());
             }
-            if frame.place_pool != NO_POOL {
-                places.push(frame.place_pool);
+            if let Some(pool) = frame.place_pool {
+                places.push(pool);
             }
             match frame.parent {
                 Parent::Attempt { call, incarnation, attempt } => {

@@ -34,6 +34,7 @@ use crate::compile::{
     BalancerPolicy, BudgetPolicy, CacheModel, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, ScaleOn, Step,
 };
 use crate::cpu::Account;
+use crate::ids::{FetchId, ListId, PoolId};
 use crate::keys::Placement;
 use crate::recovery::{self, Recovery};
 use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter, LimitMode, RateLimit};
@@ -44,8 +45,10 @@ mod data;
 mod faults;
 mod report;
 mod scaling;
+mod wait;
 
 use faults::{active_faults, frozen_end};
+use wait::Wait;
 
 /// Bounds that stop a run cleanly, marked as truncated, instead of exhausting the machine.
 #[derive(Clone, Copy, Debug)]
@@ -190,6 +193,11 @@ enum Event {
     CpuSpent { instance: u32, token: u32 },
 }
 
+// Events live inside the event queue's heap entries and visits in a slab walked on every
+// step: their sizes are part of the hot loop's speed, so growing one is a decision.
+const _: () = assert!(size_of::<Event>() <= 16);
+const _: () = assert!(size_of::<Frame>() <= 104);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
     Success,
@@ -255,21 +263,10 @@ struct Frame {
     queued_since: SimTime,
     /// The caller gave up and asked the server to stop (cancel_on_timeout).
     cancelled: bool,
-    /// The wait this frame is in: answers must carry a token in
-    /// `wait_token .. wait_token + wait_width` (one per hedge branch); others are stale.
-    wait_token: u32,
-    /// 0 when not waiting.
-    wait_width: u32,
-    /// Hedges still to send in the current wait.
-    hedges_left: u32,
-    /// The pool whose place (connection) this visit holds (`NO_POOL`: none).
-    place_pool: u32,
-    /// Successes still needed to end the wait.
-    wait_successes: u32,
-    /// Failures the wait can still absorb before it fails.
-    wait_failures_allowed: u32,
-    /// The calls of the current wait, to cancel once it is decided (`NO_LIST`: not tracked).
-    branches: u32,
+    /// The wait for calls this frame is in, if it is in one.
+    wait: Wait,
+    /// The pool whose place (connection) this visit holds, if it holds one.
+    place_pool: Option<PoolId>,
     /// The request's class.
     class: u8,
     /// The handler it runs (see [`ServiceModel::handler`](crate::compile::ServiceModel::handler)).
@@ -278,9 +275,9 @@ struct Frame {
     admitted: bool,
     /// The request's key, for caches.
     key: u32,
-    /// The innermost cache fetch this frame makes (`NO_FETCH`: none), the top of a stack
-    /// linked through [`Fetch::below`].
-    fetch: u32,
+    /// The innermost cache fetch this frame makes, if any: the top of a stack linked through
+    /// [`Fetch::below`].
+    fetch: Option<FetchId>,
     /// A background refresh (stale-while-revalidate): it runs a miss's steps without a
     /// worker, fills the cache and ends; nobody waits for it.
     refresh: bool,
@@ -307,27 +304,16 @@ impl Frame {
             served: false,
             queued_since: now,
             cancelled: false,
-            wait_token: 0,
-            wait_width: 0,
-            hedges_left: 0,
-            place_pool: NO_POOL,
-            wait_successes: 0,
-            wait_failures_allowed: 0,
-            branches: NO_LIST,
+            wait: Wait::NONE,
+            place_pool: None,
             class: tag.class,
             handler,
             admitted: false,
             key: tag.key,
-            fetch: NO_FETCH,
+            fetch: None,
             refresh: false,
             lost: false,
         }
-    }
-
-    /// Whether an answer carrying `token` is one this frame waits for.
-    #[inline]
-    fn awaits(&self, token: u32) -> bool {
-        token.wrapping_sub(self.wait_token) < self.wait_width
     }
 }
 
@@ -340,20 +326,8 @@ struct Request {
     class_slot: u8,
     /// Its key.
     key: u32,
-    /// On a hedging client edge: the wait's first token and width (0: not waiting), hedges
-    /// still to send, failures it can still absorb, and its calls to cancel (`NO_LIST`: none).
-    wait_token: u32,
-    wait_width: u32,
-    hedges_left: u32,
-    failures_allowed: u32,
-    branches: u32,
-}
-
-impl Request {
-    /// Whether an answer carrying `token` is one this request waits for.
-    fn awaits(&self, token: u32) -> bool {
-        token.wrapping_sub(self.wait_token) < self.wait_width
-    }
+    /// On a hedging client edge: the wait for its calls.
+    wait: Wait,
 }
 
 /// Who made the calls of a list: a frame in a wait, or a hedged client request.
@@ -393,8 +367,8 @@ struct CallState {
     sent: u32,
     /// Set while the current attempt waits for a bulkhead place.
     place_timer: Option<EventKey>,
-    /// The pool its attempts take their places from (`NO_POOL`: the edge has none).
-    pool: u32,
+    /// The pool its attempts take their places from, if the edge has one.
+    pool: Option<PoolId>,
     /// The request's class and key, passed on to each attempt.
     tag: Tag,
 }
@@ -586,9 +560,9 @@ struct EdgeState {
     throttle: Option<PairWindow>,
     /// Observed call latencies, for hedging at a percentile.
     observed: Option<Observed>,
-    /// The edge's first pool in [`World::pools`] (`NO_POOL`: no bulkhead); with one pool per
-    /// instance of the caller, instance `k`'s is `pools + k`.
-    pools: u32,
+    /// The edge's first pool in [`World::pools`] (`None`: no bulkhead); with one pool per
+    /// instance of the caller, instance `k`'s is the `k`-th after it.
+    pools: Option<PoolId>,
     /// One pool per instance of the calling service.
     per_instance: bool,
     /// The rate limiter's bucket.
@@ -687,10 +661,10 @@ struct ServiceState {
     connections_refused: u64,
     /// The pools holding connections to this service (with `max_connections`), in the order
     /// they fill when connections come back.
-    pools_in: Vec<u32>,
+    pools_in: Vec<PoolId>,
     /// The first pool of each edge from this service with one pool per instance towards a
     /// service that limits connections: instance `k`'s pool is `first + k`.
-    pools_out: Vec<u32>,
+    pools_out: Vec<PoolId>,
     /// Time in the system of the dropped, shed and lost visits, for Little's law.
     dropped_ns: u128,
     wasted_ns: u128,
@@ -833,7 +807,7 @@ struct World<'m> {
     agenda: Vec<Action>,
     /// Lists of the calls of waits whose losers are cancelled, reused through `free_lists`.
     branch_lists: Vec<Vec<Branch>>,
-    free_lists: Vec<u32>,
+    free_lists: Vec<ListId>,
     /// Scratch stack of frames to cancel.
     cancel_stack: Vec<u32>,
     caches: Vec<CacheState>,
@@ -867,13 +841,6 @@ struct World<'m> {
     recovery: Option<Recovery>,
 }
 
-/// `Frame::place_pool` of a visit that holds no bulkhead place, and `EdgeState::pools` of an
-/// edge without a bulkhead.
-const NO_POOL: u32 = u32::MAX;
-/// `Frame::branches` of a wait whose calls are not tracked.
-const NO_LIST: u32 = u32::MAX;
-/// `Frame::fetch` of a frame that fetches nothing.
-const NO_FETCH: u32 = u32::MAX;
 /// `World::cpu_target` of a frame whose step is not counted against a CPU quota.
 const OFF_CPU: u64 = u64::MAX;
 
@@ -1138,7 +1105,7 @@ impl<'m> World<'m> {
                     let target = if running { bulkhead.places } else { 0 };
                     let places = if limited { 0 } else { bulkhead.places };
                     if limited {
-                        services[e.to.0 as usize].pools_in.push(pools.len() as u32);
+                        services[e.to.0 as usize].pools_in.push(PoolId::new(pools.len()));
                     }
                     pools.push(Pool { edge: i as u32, limited, places, target, in_use: 0, waiting: VecDeque::new() });
                 }
@@ -1146,7 +1113,7 @@ impl<'m> World<'m> {
                     && per_instance
                     && let Some(caller) = e.caller
                 {
-                    services[caller.0 as usize].pools_out.push(first_pool);
+                    services[caller.0 as usize].pools_out.push(PoolId::new(first_pool as usize));
                 }
             }
             let rank = model.edges[..i].iter().filter(|o| o.from == e.from && o.to == e.to).count();
@@ -1163,7 +1130,7 @@ impl<'m> World<'m> {
                     .map(|b| Budget { window: PairWindow::new(b.window) }),
                 breaker: e.policy.breaker.as_ref().map(|b| Breaker::new(b, SimTime::ZERO + model.warmup)),
                 throttle: e.policy.throttle.map(|(_, window)| PairWindow::new(window)),
-                pools: if e.policy.bulkhead.is_some() { first_pool } else { NO_POOL },
+                pools: e.policy.bulkhead.map(|_| PoolId::new(first_pool as usize)),
                 per_instance,
                 rate_limit: e.policy.rate_limit.as_ref().map(|l| Bucket { tokens: l.burst, at: SimTime::ZERO }),
                 observed: match e.policy.hedge.map(|h| h.delay) {
@@ -1235,8 +1202,8 @@ impl<'m> World<'m> {
 
     fn start(&mut self) {
         // Connection pools open in order, each taking what is left of its service's connections.
-        for p in 0..self.pools.len() as u32 {
-            self.fill_pool(p, true);
+        for p in 0..self.pools.len() {
+            self.fill_pool(PoolId::new(p), true);
         }
         // CPU quotas come into force before the first arrivals at their instant: work already
         // running when a quota begins does not count against it.
@@ -1518,18 +1485,9 @@ impl<'m> World<'m> {
         }
         let client = &mut self.clients[c as usize];
         client.series.arrivals[self.window_index] += 1;
-        let request = self.requests.insert(Request {
-            client: c,
-            arrived: now,
-            counted,
-            class_slot,
-            key,
-            wait_token: 0,
-            wait_width: 0,
-            hedges_left: 0,
-            failures_allowed: 0,
-            branches: NO_LIST,
-        }) as u32;
+        let request =
+            self.requests.insert(Request { client: c, arrived: now, counted, class_slot, key, wait: Wait::NONE })
+                as u32;
         self.arrived_total += 1;
         match self.model.edges[model.edge as usize].policy.hedge {
             None => {
@@ -1712,16 +1670,15 @@ impl<'m> World<'m> {
     }
 
     /// Puts frame `f` in a new wait for `successes` answers, absorbing `failures_allowed`
-    /// failures, with `width` branches (1 + hedges), and returns the wait's first token.
+    /// failures, with `width` branches (1 + the hedges it may send), and returns the wait's
+    /// first token.
     fn wait_for(&mut self, f: u32, successes: u32, failures_allowed: u32, width: u32) -> u32 {
         let token = self.next_token;
         self.next_token = self.next_token.wrapping_add(width);
         let frame = &mut self.frames[f as usize];
         frame.queued_since = self.now;
-        frame.wait_token = token;
-        frame.wait_width = width;
-        frame.wait_successes = successes;
-        frame.wait_failures_allowed = failures_allowed;
+        debug_assert!(frame.wait.branches.is_none(), "a new wait starts once the last is decided");
+        frame.wait = Wait::new(token, width, successes, failures_allowed, width - 1);
         token
     }
 
@@ -1735,7 +1692,7 @@ impl<'m> World<'m> {
         for edge in edges {
             let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
             if cancel_losers {
-                if self.frames[f as usize].branches == NO_LIST {
+                if self.frames[f as usize].wait.branches.is_none() {
                     break; // decided already (failed): the rest are not sent
                 }
                 self.add_branch(f, call);
@@ -1816,7 +1773,6 @@ impl<'m> World<'m> {
                         return;
                     };
                     let token = self.wait_for(f, 1, 0, 1 + hedge.max);
-                    self.frames[f as usize].hedges_left = hedge.max;
                     if hedge.cancel_losers {
                         self.track_branches(f);
                     }
@@ -1972,15 +1928,15 @@ impl<'m> World<'m> {
         let now = self.now;
         let from = self.warmup_end;
         let frame = self.frames.remove(f as usize);
-        debug_assert_eq!(frame.branches, NO_LIST, "a frame ends with its wait decided");
-        if frame.fetch != NO_FETCH {
-            self.abandon_fetches(frame.fetch);
+        debug_assert_eq!(frame.wait.branches, None, "a frame ends with its wait decided");
+        if let Some(fetch) = frame.fetch {
+            self.abandon_fetches(fetch);
         }
         if frame.refresh {
             return; // a background refresh: no visit of the service, nobody to answer
         }
-        if frame.place_pool != NO_POOL {
-            self.release_place(frame.place_pool);
+        if let Some(pool) = frame.place_pool {
+            self.release_place(pool);
         }
         if frame.admitted {
             let inst = &mut self.instances[frame.instance as usize];
@@ -2073,10 +2029,10 @@ impl<'m> World<'m> {
             match caller {
                 Caller::Request(_) => return true,
                 Caller::HedgedRequest { request, token } => {
-                    return self.requests.get(request as usize).is_some_and(|q| q.awaits(token));
+                    return self.requests.get(request as usize).is_some_and(|q| q.wait.awaits(token));
                 }
                 Caller::Frame { frame: g, token } => match self.frames.get(g as usize) {
-                    Some(caller) if caller.awaits(token) => {
+                    Some(caller) if caller.wait.awaits(token) => {
                         f = g;
                         parent = caller.parent;
                     }

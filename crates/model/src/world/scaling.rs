@@ -162,8 +162,8 @@ impl<'m> World<'m> {
     /// An attempt that held a place of pool `p` is over (answered, even if nobody listened):
     /// the place goes to the longest-waiting attempt that still wants it, or, if the pool is
     /// shrinking (its instance stopped), its connection goes back to the service.
-    pub(super) fn release_place(&mut self, p: u32) {
-        let pool = &mut self.pools[p as usize];
+    pub(super) fn release_place(&mut self, p: PoolId) {
+        let pool = &mut self.pools[p.index()];
         pool.in_use -= 1;
         if pool.places > pool.target {
             pool.places -= 1;
@@ -174,9 +174,9 @@ impl<'m> World<'m> {
     }
 
     /// Free places of pool `p` go to the attempts waiting for one, longest waiting first.
-    pub(super) fn grant_waiting(&mut self, p: u32) {
+    pub(super) fn grant_waiting(&mut self, p: PoolId) {
         loop {
-            let pool = &mut self.pools[p as usize];
+            let pool = &mut self.pools[p.index()];
             if pool.in_use >= pool.places {
                 return;
             }
@@ -199,8 +199,8 @@ impl<'m> World<'m> {
     /// `starting`: its instance starts now, and what it did not get counts as refused.
     #[cold]
     #[inline(never)]
-    pub(super) fn fill_pool(&mut self, p: u32, starting: bool) {
-        let pool = &mut self.pools[p as usize];
+    pub(super) fn fill_pool(&mut self, p: PoolId, starting: bool) {
+        let pool = &mut self.pools[p.index()];
         if !pool.limited || pool.places >= pool.target {
             return;
         }
@@ -239,9 +239,9 @@ impl<'m> World<'m> {
     #[inline(never)]
     pub(super) fn start_pools(&mut self, s: u32, slot: u32) {
         for i in 0..self.services[s as usize].pools_out.len() {
-            let p = self.services[s as usize].pools_out[i] + slot;
-            let size = self.model.edges[self.pools[p as usize].edge as usize].policy.bulkhead.map_or(0, |b| b.places);
-            self.pools[p as usize].target = size;
+            let p = self.services[s as usize].pools_out[i].nth_after(slot);
+            let size = self.model.edges[self.pools[p.index()].edge as usize].policy.bulkhead.map_or(0, |b| b.places);
+            self.pools[p.index()].target = size;
             self.fill_pool(p, true);
         }
     }
@@ -262,8 +262,8 @@ impl<'m> World<'m> {
     pub(super) fn stop_pools(&mut self, s: u32, slot: u32) {
         self.instances[(self.services[s as usize].first_instance + slot) as usize].draining = false;
         for i in 0..self.services[s as usize].pools_out.len() {
-            let p = self.services[s as usize].pools_out[i] + slot;
-            let pool = &mut self.pools[p as usize];
+            let p = self.services[s as usize].pools_out[i].nth_after(slot);
+            let pool = &mut self.pools[p.index()];
             pool.target = 0;
             let idle = pool.places.saturating_sub(pool.in_use);
             pool.places -= idle;

@@ -1,0 +1,57 @@
+//! Typed indices into the run-time tables of a replication: a connection pool, a list of the
+//! calls of a wait, a cache fetch in flight. Each is a `u32` that cannot be `u32::MAX`, so
+//! `Option<Id>` is four bytes like the id itself and "none" is a `None` the compiler makes every
+//! use handle, where a sentinel (`u32::MAX`) was a value that could be used by mistake.
+
+use nonmax::NonMaxU32;
+
+macro_rules! id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $name(NonMaxU32);
+
+        impl $name {
+            /// The id of entry `index` of its table.
+            ///
+            /// # Panics
+            /// When `index` is `u32::MAX` or more: the tables hold far fewer entries, since the
+            /// limits on requests in flight bound them.
+            #[inline]
+            pub fn new(index: usize) -> $name {
+                let id = u32::try_from(index).ok().and_then(NonMaxU32::new);
+                $name(id.expect("a run-time table holds fewer than u32::MAX entries"))
+            }
+
+            /// The entry's index in its table.
+            #[inline]
+            pub fn index(self) -> usize {
+                self.0.get() as usize
+            }
+        }
+    };
+}
+
+id!(
+    /// A connection pool (a bulkhead's places) in the world's pools.
+    PoolId
+);
+id!(
+    /// A list of the calls of one wait, kept to cancel the losers once the wait is decided.
+    ListId
+);
+id!(
+    /// A cache fetch in flight, in the world's fetches.
+    FetchId
+);
+
+impl PoolId {
+    /// The `k`-th pool after this one: instance `k`'s, on an edge with one pool per instance
+    /// of its caller.
+    #[inline]
+    pub fn nth_after(self, k: u32) -> PoolId {
+        PoolId::new(self.index() + k as usize)
+    }
+}
+
+const _: () = assert!(size_of::<Option<PoolId>>() == 4);

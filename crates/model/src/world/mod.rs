@@ -43,6 +43,7 @@ use crate::traffic::Bursts;
 mod calls;
 mod data;
 mod faults;
+mod invariants;
 mod report;
 mod scaling;
 mod wait;
@@ -859,21 +860,7 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
     let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
     let users: u64 = model.clients.iter().filter_map(|c| c.closed.as_ref()).map(|(n, _)| u64::from(*n)).sum();
     let stuck_after = MAX_EVENTS_AT_ONE_INSTANT + 20 * users;
-    loop {
-        let from_lane = match (&world.lane, world.events.peek_key()) {
-            (Some(lane), Some(key)) => lane.key() < key,
-            (Some(lane), None) => !lane.next.is_empty(),
-            (None, _) => false,
-        };
-        let (time, event) = if from_lane {
-            let lane = world.lane.as_ref().expect("checked above");
-            (lane.key().0, Event::Arrival(lane.earliest as u32))
-        } else {
-            match world.events.pop() {
-                Some(next) => next,
-                None => break,
-            }
-        };
+    while let Some((time, event)) = world.next_event() {
         // A run covers [0, duration): what would happen at `duration` is after it.
         if time >= end {
             world.now = end;
@@ -893,6 +880,9 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
             break;
         }
         if world.n_events.is_multiple_of(CHECK_EVERY_EVENTS) {
+            if cfg!(debug_assertions) {
+                world.check_invariants();
+            }
             if world.now == instant {
                 at_instant += CHECK_EVERY_EVENTS;
                 if at_instant >= stuck_after {
@@ -927,6 +917,9 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
             }
         }
     }
+    if cfg!(debug_assertions) {
+        world.check_invariants();
+    }
     if world.truncated.is_none() {
         world.now = end;
     }
@@ -939,6 +932,20 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
 }
 
 impl<'m> World<'m> {
+    /// The next event and its time: the earliest of the arrival lane's and the queue's.
+    #[inline(always)]
+    fn next_event(&mut self) -> Option<(SimTime, Event)> {
+        let from_lane = match (&self.lane, self.events.peek_key()) {
+            (Some(lane), Some(key)) => lane.key() < key,
+            (Some(lane), None) => !lane.next.is_empty(),
+            (None, _) => false,
+        };
+        match &self.lane {
+            Some(lane) if from_lane => Some((lane.key().0, Event::Arrival(lane.earliest as u32))),
+            _ => self.events.pop(),
+        }
+    }
+
     fn new(model: &'m Model, seed: u64, replication: u32, limits: Limits) -> World<'m> {
         let rep = u64::from(replication);
         let window_ns = model.window.as_nanos().max(model.duration.as_nanos().div_ceil(MAX_WINDOWS)).max(1);

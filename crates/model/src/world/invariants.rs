@@ -1,0 +1,129 @@
+//! The world's bookkeeping checked against its own state, in debug builds and tests: every
+//! count a mechanism keeps by hand (busy workers, visits admitted and queued, places in use,
+//! fetches and call lists in flight) is recounted from the visits themselves. The run checks
+//! this every few thousand events and at its end, so a mechanism that forgets to release
+//! something fails the first test that exercises it, at the event it happened near, rather
+//! than as a wrong number at the end of a long run.
+
+use super::*;
+
+/// What the visits of one instance hold, recounted.
+#[derive(Default, Clone, Copy)]
+struct Held {
+    working: u32,
+    admitted: u32,
+    queued: u64,
+}
+
+impl World<'_> {
+    /// Panics, naming the count and the instant, when a kept count disagrees with the state.
+    pub(super) fn check_invariants(&self) {
+        self.check_instances();
+        self.check_pools();
+        self.check_calls();
+        self.check_fetches_and_lists();
+    }
+
+    fn check_instances(&self) {
+        let mut held = vec![Held::default(); self.instances.len()];
+        for (_, frame) in self.frames.iter().filter(|(_, f)| !f.lost && !f.refresh) {
+            let h = &mut held[frame.instance as usize];
+            h.working += u32::from(frame.holds_worker);
+            h.admitted += u32::from(frame.admitted);
+            h.queued += u64::from(frame.in_queue && !frame.cancelled);
+        }
+        for (i, (inst, h)) in self.instances.iter().zip(&held).enumerate() {
+            let at = self.now;
+            assert_eq!(inst.busy, h.working, "instance {i} at {at}: busy workers against visits holding one");
+            assert_eq!(inst.outstanding, h.admitted, "instance {i} at {at}: outstanding against admitted visits");
+            assert_eq!(inst.waiting(), h.queued, "instance {i} at {at}: waiting against queued visits");
+        }
+    }
+
+    fn check_pools(&self) {
+        let mut held = vec![0u32; self.pools.len()];
+        for (_, frame) in &self.frames {
+            if let Some(p) = frame.place_pool {
+                held[p.index()] += 1;
+            }
+        }
+        for (p, (pool, &h)) in self.pools.iter().zip(&held).enumerate() {
+            let at = self.now;
+            assert_eq!(pool.in_use, h, "pool {p} at {at}: places in use against visits holding one");
+            assert!(pool.in_use <= pool.places, "pool {p} at {at}: {} of {} places in use", pool.in_use, pool.places);
+        }
+    }
+
+    fn check_calls(&self) {
+        for (c, call) in &self.calls {
+            let Some(f) = call.frame else { continue };
+            let parent = self.frames.get(f as usize).map(|frame| frame.parent);
+            assert!(
+                matches!(parent, Some(Parent::Attempt { call, incarnation, .. })
+                    if call as usize == c && incarnation == self.calls[c].incarnation),
+                "call {c} at {}: its attempt's visit {f} answers {parent:?}",
+                self.now
+            );
+        }
+    }
+
+    fn check_fetches_and_lists(&self) {
+        let mut fetches = 0;
+        for (_, frame) in &self.frames {
+            let mut next = frame.fetch;
+            while let Some(id) = next {
+                fetches += 1;
+                next = self.fetches[id.index()].below;
+            }
+        }
+        assert_eq!(self.fetches.len(), fetches, "at {}: fetches in flight against those visits make", self.now);
+        let waits = self.frames.iter().map(|(_, f)| f.wait).chain(self.requests.iter().map(|(_, r)| r.wait));
+        let tracked = waits.filter(|w| w.branches.is_some()).count();
+        assert_eq!(
+            self.branch_lists.len(),
+            tracked + self.free_lists.len(),
+            "at {}: lists of calls against the waits tracking one and the free ones",
+            self.now
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> Model {
+        let text = r#"Scenario(name: "x", duration: "10s",
+            clients: [Client(name: "c", target: "s", rate: 100.0)],
+            services: [Service(name: "s", workers: 2, handler: [Work(Exponential(mean: "15ms"))])])"#;
+        crate::load(text, &[]).expect("a valid scenario").0
+    }
+
+    /// A world part-way through a run, with visits in every state.
+    fn busy_world(model: &Model) -> World<'_> {
+        let mut world = World::new(model, 1, 0, Limits::default());
+        world.start();
+        for _ in 0..500 {
+            let Some((time, event)) = world.next_event() else { break };
+            world.now = time;
+            world.handle(event);
+        }
+        assert!(world.frames.len() > 1 && world.instances[0].waiting() > 0, "visits queued and in service");
+        world
+    }
+
+    #[test]
+    fn a_consistent_world_passes() {
+        let model = model();
+        busy_world(&model).check_invariants();
+    }
+
+    #[test]
+    #[should_panic(expected = "busy workers against visits holding one")]
+    fn a_worker_never_released_is_caught() {
+        let model = model();
+        let mut world = busy_world(&model);
+        world.instances[0].take_worker(world.now);
+        world.check_invariants();
+    }
+}

@@ -17,6 +17,7 @@ pub mod diag;
 pub mod graph;
 pub mod ids;
 pub mod keys;
+mod lower;
 pub mod overrides;
 pub mod parse;
 pub mod recovery;

@@ -1,0 +1,131 @@
+//! Lowering: from the parsed [`Scenario`] to the runtime [`Model`], as passes over
+//! one context. Each pass owns one part of the scenario (the header, classes, clients,
+//! services, caches, faults) and reports what is wrong with it through [`Cx::error`]; the
+//! cross-checks run last, on a model without errors. The passes run in a fixed order, so the
+//! diagnostics come out in the order the scenario is read.
+
+mod caches;
+mod checks;
+mod classes;
+mod clients;
+mod faults;
+mod header;
+mod policy;
+mod services;
+mod steps;
+
+use std::collections::BTreeMap;
+
+use crate::compile::{ClassModel, Edge, Model, ServiceId};
+use crate::diag::{Diagnostic, locate_name};
+use crate::scenario::Scenario;
+use crate::trace::Files;
+
+/// What every pass reads and writes: the scenario and its text, the name tables, the model's
+/// shared parts as they are built, and the errors found so far.
+pub(crate) struct Cx<'a> {
+    /// The scenario being lowered.
+    scenario: &'a Scenario,
+    /// Its text, to point diagnostics at a line and column.
+    source: &'a str,
+    /// Where trace files are read from.
+    files: &'a Files,
+    /// Each service's id by name.
+    ids: BTreeMap<&'a str, ServiceId>,
+    /// The services' names in order, for suggestions.
+    names: Vec<&'a str>,
+    /// The caches' names in order.
+    caches: Vec<&'a str>,
+    /// The request classes, once the classes pass has run.
+    classes: Vec<ClassModel>,
+    /// Every call edge, from clients and from handlers' steps, in order of declaration.
+    edges: Vec<Edge>,
+    /// The errors found, in the order found.
+    errors: Vec<Diagnostic>,
+}
+
+impl<'a> Cx<'a> {
+    /// Reports an error; lowering goes on to find the others.
+    fn error(&mut self, diagnostic: Diagnostic) {
+        self.errors.push(diagnostic);
+    }
+
+    /// The id of the service named `name`, if there is one.
+    fn service(&self, name: &str) -> Option<ServiceId> {
+        self.ids.get(name).copied()
+    }
+
+    /// The request classes' names, for suggestions.
+    fn class_names(&self) -> Vec<&str> {
+        self.classes.iter().map(|c| c.name.as_str()).collect()
+    }
+}
+
+/// Checks a scenario and builds its model; all errors are returned, not just the first.
+pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<Model, Vec<Diagnostic>> {
+    let mut cx = Cx {
+        scenario,
+        source,
+        files,
+        ids: BTreeMap::new(),
+        names: scenario.services.iter().map(|s| s.name.as_str()).collect(),
+        caches: scenario.caches.iter().map(|c| c.name.as_str()).collect(),
+        classes: Vec::new(),
+        edges: Vec::new(),
+        errors: Vec::new(),
+    };
+    header::check(&mut cx);
+    name_services(&mut cx);
+    let levels = classes::compile(&mut cx);
+    let (clients, key_space) = clients::compile(&mut cx);
+    let mut services = services::compile(&mut cx, key_space);
+    let caches = caches::compile(&mut cx, &services, key_space);
+    faults::compile(&mut cx, &mut services);
+    faults::check_cpu_quotas(&mut cx, &services);
+    header::check_window(&mut cx);
+    if cx.errors.is_empty() {
+        checks::check_keys(&mut cx, &clients, &services, &caches);
+    }
+    if cx.errors.is_empty()
+        && let Some(cycle) = checks::find_cycle(&services)
+    {
+        let names: Vec<&str> = cycle.iter().map(|id| services[id.0 as usize].name.as_str()).collect();
+        cx.error(
+            Diagnostic::error(format!("the call graph has a cycle: {}", names.join(" -> ")))
+                .at_path(format!("services[{}] \"{}\"", cycle[0].0, names[0]))
+                .at(locate_name(source, names[0]))
+                .with_hint("a request would call itself forever; remove one of these calls"),
+        );
+    }
+    if !cx.errors.is_empty() {
+        return Err(cx.errors);
+    }
+    Ok(Model {
+        name: scenario.name.clone(),
+        description: scenario.description.clone(),
+        duration: scenario.duration.0,
+        warmup: scenario.warmup.0,
+        seed: scenario.seed.unwrap_or(1),
+        window: scenario.window.0,
+        clients,
+        services,
+        edges: cx.edges,
+        classes: cx.classes,
+        priority_levels: levels,
+        caches,
+    })
+}
+
+/// Gives each service its id, and reports a name used twice.
+fn name_services(cx: &mut Cx<'_>) {
+    let scenario = cx.scenario;
+    for (i, s) in scenario.services.iter().enumerate() {
+        if cx.ids.insert(s.name.as_str(), ServiceId(i as u32)).is_some() {
+            cx.error(
+                Diagnostic::error(format!("two services are named \"{}\"", s.name))
+                    .at_path(format!("services[{i}]"))
+                    .with_hint("service names must be unique"),
+            );
+        }
+    }
+}

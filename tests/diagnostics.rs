@@ -53,6 +53,7 @@ fn the_template_is_valid() {
 }
 
 #[test]
+#[expect(clippy::too_many_lines, reason = "a table of cases")]
 fn semantic_errors_name_the_item() {
     let mut cases: Vec<SemanticCase> = vec![
         (

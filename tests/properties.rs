@@ -165,6 +165,7 @@ fn losers() -> impl Strategy<Value = Losers> {
 const CACHES: [&str; 2] = ["guarded", "plain"];
 
 /// Services may only call services after them, so the call graph is acyclic by construction.
+#[expect(clippy::too_many_lines, reason = "one strategy for a whole scenario, a field per line")]
 fn scenario() -> impl Strategy<Value = Scenario> {
     (1usize..5)
         .prop_flat_map(|n_services| {

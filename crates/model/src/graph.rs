@@ -8,6 +8,7 @@ use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, Jitter, LimitM
 
 /// The model's call graph: clients (in order) then services (in order) as nodes, and one edge
 /// per model edge, labelled with the step's shape (fan-out) and the call's policy.
+#[expect(clippy::too_many_lines, reason = "one label per policy part; to split into a label function per policy")]
 pub fn call_graph(model: &Model) -> CallGraph {
     let n_clients = model.clients.len();
     let mut nodes: Vec<GraphNode> = model

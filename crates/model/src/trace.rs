@@ -128,6 +128,7 @@ pub fn read(reader: impl BufRead, shown_as: &str) -> Result<Trace, Diagnostic> {
 }
 
 /// [`read`], refusing a trace of more than `max_rows` rows.
+#[expect(clippy::too_many_lines, reason = "one pass over the rows with a check per column; to split by column")]
 fn read_at_most(mut reader: impl BufRead, shown_as: &str, max_rows: usize) -> Result<Trace, Diagnostic> {
     let mut trace = Trace { shown_as: shown_as.to_string(), ..Trace::default() };
     let mut columns = vec![Column::Time, Column::Class, Column::Key];

@@ -294,6 +294,7 @@ impl<'m> World<'m> {
     /// It works in two passes so that no answer reaches a visit half taken apart: first every
     /// lost visit is accounted and detached (nothing it answers yet, nothing cancelled), then
     /// the calls are cancelled and the callers answered, which may start retries elsewhere.
+    #[expect(clippy::too_many_lines, reason = "two passes over the lost visits; to move into the faults subsystem")]
     pub(super) fn crash(&mut self, s: u32, slots: std::ops::Range<u32>) -> u64 {
         let now = self.now;
         let from = self.warmup_end;

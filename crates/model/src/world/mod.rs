@@ -946,6 +946,7 @@ impl<'m> World<'m> {
         }
     }
 
+    #[expect(clippy::too_many_lines, reason = "every mechanism's state filled in; to become each subsystem's own new")]
     fn new(model: &'m Model, seed: u64, replication: u32, limits: Limits) -> World<'m> {
         let rep = u64::from(replication);
         let window_ns = model.window.as_nanos().max(model.duration.as_nanos().div_ceil(MAX_WINDOWS)).max(1);

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod admission;
 mod analytic;
 mod autoscale;
 mod balancing;

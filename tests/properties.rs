@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
-    Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Cache, CacheScope, Class, Client,
-    Concurrency, Contention, Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault, Hedge, Jitter,
-    Keys, LimitMode, Losers, ParallelOptions, Policy, PoolScope, Queue, RateLimit, Replication, Retry, Routing,
-    ScaleMetric, Scenario, ScheduledMin, Service, Shape, Step, Throttle, Wait,
+    Admission, Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Cache, CacheScope,
+    Class, Client, Concurrency, Contention, Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault,
+    Hedge, Jitter, Keys, LimitMode, Losers, ParallelOptions, Policy, PoolScope, Queue, RateLimit, Replication, Retry,
+    Routing, ScaleMetric, Scenario, ScheduledMin, Service, Shape, Step, Tenant, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -291,6 +291,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                                     writes: vec!["a".into()],
                                     lag: Some(DistSpec::Exponential { mean: Dur(SimDuration::from_millis(5)) }),
                                 }),
+                                // Some services admit each class at a rate of its own.
+                                admission: (workers == 3).then_some(Admission { per: Tenant::Class, rate: 50.0, burst: 2.0 }),
                             }
                         })
                 })

@@ -335,6 +335,8 @@ pub struct ServiceModel {
     pub statement_timeout: Option<SimDuration>,
     /// The most connections callers' pools may hold to it; `None`: no limit.
     pub max_connections: Option<u32>,
+    /// The per-tenant rate limit at its door.
+    pub admission: Option<crate::admission::AdmissionPolicy>,
 }
 
 /// An autoscaler's metric and target (see [`scenario::ScaleMetric`]).

@@ -7,8 +7,10 @@
 //!                                                 dense ids)             parallel, rayon)
 //! ```
 
+pub mod admission;
 pub mod analysis;
 pub mod breaker;
+mod bucket;
 pub mod cache;
 pub mod compare;
 pub mod compile;

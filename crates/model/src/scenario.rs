@@ -593,6 +593,34 @@ pub struct Service {
     /// at once (`NoConnection`). Default: no limit.
     #[serde(default)]
     pub max_connections: Option<u32>,
+    /// A rate limit at the service's door, one token bucket per tenant. Default: none.
+    #[serde(default)]
+    pub admission: Option<Admission>,
+}
+
+/// Admission control by tenant, as an API gateway's per-tenant quota: each tenant (a request
+/// class, or a request key) has its own token bucket of `rate` tokens per second holding at most
+/// `burst`; a request that finds its tenant's bucket empty is rejected at the door, before it
+/// takes a worker or a place in the queue, so one tenant's flood does not crowd out the others.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Admission {
+    /// What a tenant is.
+    pub per: Tenant,
+    /// Tokens per second, for each tenant.
+    pub rate: f64,
+    /// The most tokens a tenant's bucket stores (it starts full). Default 1.
+    #[serde(default = "one_f64")]
+    pub burst: f64,
+}
+
+/// What a tenant of an [`Admission`] limit is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tenant {
+    /// The request's class: one bucket per class.
+    Class,
+    /// The request's key: one bucket per key of the key space.
+    Key,
 }
 
 /// The Kubernetes HPA's rule: every `interval`, `desired = ceil(current x metric / target)`,

@@ -20,7 +20,7 @@ pub mod timeline;
 pub use aggregate::{Aggregate, Estimate};
 pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};
 pub use summary::{
-    BreakerTransition, CacheEventSummary, CacheResize, CacheSeries, CacheSummary, ClassSummary, ClientSummary,
-    Conservation, Distribution, EdgeSummary, Failures, FaultSummary, LatencySummary, LittlesLaw, ReplicationSummary,
-    Report, RunSummary, Series, ServiceSeries, ServiceSummary, Throttling,
+    AdmissionSummary, BreakerTransition, CacheEventSummary, CacheResize, CacheSeries, CacheSummary, ClassSummary,
+    ClientSummary, Conservation, Distribution, EdgeSummary, Failures, FaultSummary, LatencySummary, LittlesLaw,
+    ReplicationSummary, Report, RunSummary, Series, ServiceSeries, ServiceSummary, TenantCounts, Throttling,
 };

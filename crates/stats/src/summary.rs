@@ -327,6 +327,32 @@ impl CacheSeries {
     }
 }
 
+/// What a service's per-tenant admission limit let in and turned away, after the warm-up.
+#[derive(Clone, Debug, Serialize)]
+pub struct AdmissionSummary {
+    /// What a tenant is: `class` or `key`.
+    pub per: String,
+    /// Requests admitted through the door.
+    pub admitted: u64,
+    /// Requests rejected at the door, their tenant's bucket empty (also in the service's
+    /// `rejected`).
+    pub rejected: u64,
+    /// Per request class, for a limit per class: what each was admitted and refused.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<TenantCounts>,
+}
+
+/// One tenant's admissions and rejections.
+#[derive(Clone, Debug, Serialize)]
+pub struct TenantCounts {
+    /// The tenant: a class name.
+    pub name: String,
+    /// Requests admitted.
+    pub admitted: u64,
+    /// Requests rejected.
+    pub rejected: u64,
+}
+
 /// A replicated service's reads at its replicas, after the warm-up.
 #[derive(Clone, Debug, Serialize)]
 pub struct ReplicationSummary {
@@ -573,6 +599,9 @@ pub struct ServiceSummary {
     /// Reads and stale reads at the replicas of a replicated service (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replication: Option<ReplicationSummary>,
+    /// Its per-tenant admission limit's counts; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admission: Option<AdmissionSummary>,
 }
 
 /// Mean, quantiles and maximum of a latency distribution; `null` when nothing was recorded.

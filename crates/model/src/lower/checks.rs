@@ -4,6 +4,7 @@
 use super::Cx;
 use crate::compile::{BalancerPolicy, CacheModel, ClientModel, ServiceId, ServiceModel, Step};
 use crate::diag::Diagnostic;
+use crate::scenario::Tenant;
 
 /// Every client whose requests reach a cache step must give them keys.
 pub(super) fn check_keys(cx: &mut Cx<'_>, clients: &[ClientModel], services: &[ServiceModel], caches: &[CacheModel]) {
@@ -25,6 +26,9 @@ pub(super) fn check_keys(cx: &mut Cx<'_>, clients: &[ClientModel], services: &[S
             }
             let needs = match uses_cache(s) {
                 Some(cache) => Some(format!("cache \"{}\" (at \"{}\")", caches[cache as usize].name, services[s].name)),
+                None if services[s].admission.as_ref().is_some_and(|a| a.per == Tenant::Key) => {
+                    Some(format!("\"{}\", which admits by key,", services[s].name))
+                }
                 None => matches!(services[s].balancer, BalancerPolicy::ByKey { .. })
                     .then(|| format!("\"{}\", which routes by key,", services[s].name)),
             };

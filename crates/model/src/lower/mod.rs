@@ -4,6 +4,7 @@
 //! cross-checks run last, on a model without errors. The passes run in a fixed order, so the
 //! diagnostics come out in the order the scenario is read.
 
+mod admission;
 mod caches;
 mod checks;
 mod classes;

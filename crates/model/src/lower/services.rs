@@ -57,6 +57,7 @@ fn service(cx: &mut Cx<'_>, i: usize, s: &scenario::Service, key_space: u32) -> 
     let contention = s.contention.as_ref().map(|c| contention(cx, c, path, at));
     let (statement_timeout, max_connections) = database(cx, s, path, at);
     let replication = s.replication.as_ref().map(|r| replication(cx, s, r, path, at));
+    let admission = s.admission.as_ref().map(|a| super::admission::compile(cx, a, path, at, key_space));
     ServiceModel {
         name: s.name.clone(),
         instances: s.instances,
@@ -76,6 +77,7 @@ fn service(cx: &mut Cx<'_>, i: usize, s: &scenario::Service, key_space: u32) -> 
         statement_timeout,
         max_connections,
         replication,
+        admission,
     }
 }
 

@@ -28,7 +28,9 @@ use tailsim_stats::{
     Throttling, WindowRecorder,
 };
 
+use crate::admission::Admission;
 use crate::breaker::Breaker;
+use crate::bucket::Bucket;
 use crate::cache::{CacheState, Fetch, Found};
 use crate::compile::{
     BalancerPolicy, BudgetPolicy, CacheModel, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, ScaleOn, Step,
@@ -37,7 +39,7 @@ use crate::cpu::Account;
 use crate::ids::{FetchId, ListId, PoolId};
 use crate::keys::Placement;
 use crate::recovery::{self, Recovery};
-use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter, LimitMode, RateLimit};
+use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter};
 use crate::traffic::Bursts;
 
 mod calls;
@@ -486,36 +488,6 @@ impl Observed {
     }
 }
 
-/// A token bucket. Tokens may go below zero in `Delay` mode: each is a reservation.
-struct Bucket {
-    tokens: f64,
-    at: SimTime,
-}
-
-impl Bucket {
-    /// Takes a token at `now`: `Some(0)` at once, `Some(wait)` reserved for later (Delay),
-    /// `None` refused (Reject).
-    fn take(&mut self, now: SimTime, limit: &RateLimit) -> Option<SimDuration> {
-        // ns x rate / 1e9: exact for whole-number rates and nanosecond times, so a constant
-        // stream at twice the rate alternates exactly.
-        let refill = now.saturating_since(self.at).as_nanos() as f64 * limit.rate / 1e9;
-        self.tokens = (self.tokens + refill).min(limit.burst);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            return Some(SimDuration::ZERO);
-        }
-        match limit.mode {
-            LimitMode::Reject => None,
-            LimitMode::Delay => {
-                let wait_s = (1.0 - self.tokens) / limit.rate;
-                self.tokens -= 1.0;
-                Some(SimDuration::from_secs_f64(wait_s))
-            }
-        }
-    }
-}
-
 /// A bulkhead's (a connection pool's) state: its places, those in use, and `(call,
 /// incarnation)` of the attempts waiting for one. Towards a service that limits connections
 /// its places are the connections it holds, which it takes when its instance starts and gives
@@ -820,6 +792,8 @@ struct World<'m> {
     wake: Vec<(u32, u32)>,
     clients: Vec<ClientState>,
     services: Vec<ServiceState>,
+    /// Each service's per-tenant admission limit, where it has one.
+    admission: Vec<Option<Admission>>,
     instances: Vec<Instance>,
     edges: Vec<EdgeState>,
     n_events: u64,
@@ -1140,7 +1114,7 @@ impl<'m> World<'m> {
                 throttle: e.policy.throttle.map(|(_, window)| PairWindow::new(window)),
                 pools: e.policy.bulkhead.map(|_| PoolId::new(first_pool as usize)),
                 per_instance,
-                rate_limit: e.policy.rate_limit.as_ref().map(|l| Bucket { tokens: l.burst, at: SimTime::ZERO }),
+                rate_limit: e.policy.rate_limit.as_ref().map(Bucket::full),
                 observed: match e.policy.hedge.map(|h| h.delay) {
                     Some(HedgeDelay::Quantile(q)) => {
                         Some(Observed { latency: LatencyRecorder::new(), quantile: q, delay: None })
@@ -1191,6 +1165,7 @@ impl<'m> World<'m> {
             wake: Vec::new(),
             clients,
             services,
+            admission: model.services.iter().map(|s| s.admission.as_ref().map(Admission::new)).collect(),
             instances,
             edges,
             n_events: 0,
@@ -1568,7 +1543,12 @@ impl<'m> World<'m> {
         let f = self.frames.insert(frame) as u32;
         let inst = &mut self.instances[instance as usize];
         inst.arrivals += u64::from(counted);
-        if !service_model.faults.is_empty() && active_faults(&service_model.faults, now, instance_offset).outage {
+        // Only a service with a limit looks at the (separate, sparse) admission table.
+        let turned_away = service_model.admission.is_some()
+            && self.admission[s as usize].as_mut().is_some_and(|a| !a.admit(now, class, tag.key, counted));
+        if turned_away
+            || !service_model.faults.is_empty() && active_faults(&service_model.faults, now, instance_offset).outage
+        {
             service.rejected += u64::from(counted);
             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
         } else if inst.busy < service_model.workers {

@@ -322,6 +322,7 @@ impl<'m> World<'m> {
                         .replication
                         .as_ref()
                         .map(|_| ReplicationSummary { replica_reads: s.replica_reads, stale_reads: s.stale_reads }),
+                    admission: self.admission[i].as_ref().map(|a| a.summarize(&self.model.classes)),
                 }
             })
             .collect();

@@ -681,7 +681,220 @@ struct ServiceState {
     stale_reads_start: u64,
 }
 
+impl ClientState {
+    /// Client `c`'s state as a run starts: its own random streams, no requests, one open window.
+    fn new(c: &crate::compile::ClientModel, seed: u64, rep: u64, window_s: f64) -> ClientState {
+        ClientState {
+            closed: c.closed.is_some(),
+            shaped: c.traffic.is_some() || c.trace.is_some(),
+            rng: stream(seed, rep, &format!("client/{}", c.name)),
+            gap: Dist::Exponential { mean: 1e9 / c.rate_per_s },
+            mean_gap_ns: 1e9 / c.rate_per_s,
+            sent: 0,
+            arrivals: 0,
+            succeeded: 0,
+            failures: Failures::default(),
+            latency: LatencyRecorder::new(),
+            failure_latency: LatencyRecorder::new(),
+            in_flight: Occupancy::default(),
+            series: Series {
+                window_s,
+                arrivals: vec![0],
+                succeeded: vec![0],
+                failed: vec![0],
+                timeout: vec![0],
+                rejected: vec![0],
+                error: vec![0],
+                refused_locally: vec![0],
+                p50_ms: Vec::new(),
+                p99_ms: Vec::new(),
+            },
+            window_latency: WindowRecorder::new(),
+            class_rng: stream(seed, rep, &format!("client/{}/class", c.name)),
+            key_rng: stream(seed, rep, &format!("client/{}/keys", c.name)),
+            traffic_rng: stream(seed, rep, &format!("client/{}/traffic", c.name)),
+            bursts: Bursts::default(),
+            classes: c.classes.iter().map(|_| ClassStats::default()).collect(),
+        }
+    }
+}
+
+impl ServiceState {
+    /// Service `s`'s state as a run starts: its own random streams, its first `instances`
+    /// active from `first_instance` on, nothing counted.
+    fn new(
+        s: &crate::compile::ServiceModel,
+        model: &Model,
+        seed: u64,
+        rep: u64,
+        first_instance: u32,
+        window_s: f64,
+    ) -> ServiceState {
+        ServiceState {
+            rng: stream(seed, rep, &format!("service/{}", s.name)),
+            has_faults: !s.faults.is_empty(),
+            balancer_rng: stream(seed, rep, &format!("service/{}/balancer", s.name)),
+            next_instance: 0,
+            active: s.instances,
+            replicas: s.instances,
+            instance_count: {
+                let mut count = Occupancy::default();
+                for _ in 0..s.instances {
+                    count.enter(SimTime::ZERO, model.warmup == SimDuration::ZERO);
+                }
+                count
+            },
+            active_since: vec![SimTime::ZERO; s.instances as usize],
+            min_replicas: s.autoscale.as_ref().map_or(s.instances, |a| a.min),
+            recommendations: VecDeque::new(),
+            last_look: (0, 0, 0, 0),
+            scale_latency: s
+                .autoscale
+                .as_ref()
+                .filter(|a| matches!(a.metric, ScaleOn::P95(_)))
+                .map(|_| WindowRecorder::new()),
+            load_snapshot: Vec::new(),
+            next_report: SimTime::ZERO,
+            first_instance,
+            arrivals: 0,
+            admitted: 0,
+            waited: 0,
+            rejected: 0,
+            completed: 0,
+            dropped: 0,
+            shed: 0,
+            lost: 0,
+            fault_lost: vec![0; s.faults.len()],
+            fault_throttling: vec![Throttling::default(); s.faults.len()],
+            skipped: 0,
+            connections_free: s.max_connections.unwrap_or(0),
+            connections_peak: 0,
+            connections_refused: 0,
+            pools_in: Vec::new(),
+            pools_out: Vec::new(),
+            dropped_ns: 0,
+            wasted_ns: 0,
+            arrivals_total: 0,
+            finished_total: 0,
+            busy: Occupancy::default(),
+            queued: Occupancy::default(),
+            awaiting: Occupancy::default(),
+            latency: LatencyRecorder::new(),
+            queue_wait: LatencyRecorder::new(),
+            series: ServiceSeries { window_s, ..ServiceSeries::default() },
+            window_start: (0, 0, 0, 0),
+            cpu_limited: s.faults.iter().any(|f| matches!(f.kind, FaultKind::CpuQuota { .. })),
+            throttled: Occupancy::default(),
+            throttled_start: 0,
+            placement: match &s.balancer {
+                BalancerPolicy::ByKey { routing, key_space, .. } => {
+                    Some(Placement::new(*routing, 1, crate::keys::salt(&s.name), *key_space))
+                }
+                _ => None,
+            },
+            shards: Vec::new(),
+            shards_for: 0,
+            statement_timeouts: 0,
+            resizes: Vec::new(),
+            visible_at: BTreeMap::new(),
+            failover_ends: {
+                let mut ends: Vec<SimTime> =
+                    s.faults.iter().filter(|f| f.kind == FaultKind::Failover).map(|f| f.end).collect();
+                ends.sort_unstable();
+                ends
+            },
+            failovers_done: 0,
+            prune_at: 1024,
+            replica_reads: 0,
+            stale_reads: 0,
+            stale_reads_total: 0,
+            stale_reads_start: 0,
+        }
+    }
+}
+
+/// The edges' state and the bulkheads' pools, as a run starts; a pool towards a service that
+/// limits connections is listed in `services`.
+fn edges_and_pools(model: &Model, seed: u64, rep: u64, services: &mut [ServiceState]) -> (Vec<EdgeState>, Vec<Pool>) {
+    // An edge's stream is named by its caller, its callee and its rank among the edges
+    // between the two, so adding an edge elsewhere changes none of its numbers.
+    let mut edges: Vec<EdgeState> = Vec::with_capacity(model.edges.len());
+    let mut pools = Vec::new();
+    for (i, e) in model.edges.iter().enumerate() {
+        // Its pools: one, or one per instance slot of the calling service. A pool towards a
+        // service that limits connections starts empty and takes them in `start`.
+        let first_pool = pools.len() as u32;
+        let per_instance = e.policy.bulkhead.is_some_and(|b| b.per_instance) && e.caller.is_some();
+        if let Some(bulkhead) = e.policy.bulkhead {
+            let limited = model.services[e.to.0 as usize].max_connections.is_some();
+            let slots = match e.caller {
+                Some(caller) if per_instance => model.services[caller.0 as usize].max_instances(),
+                _ => 1,
+            };
+            for slot in 0..slots {
+                let running = !per_instance || e.caller.is_some_and(|c| slot < model.services[c.0 as usize].instances);
+                let target = if running { bulkhead.places } else { 0 };
+                let places = if limited { 0 } else { bulkhead.places };
+                if limited {
+                    services[e.to.0 as usize].pools_in.push(PoolId::new(pools.len()));
+                }
+                pools.push(Pool { edge: i as u32, limited, places, target, in_use: 0, waiting: VecDeque::new() });
+            }
+            if limited
+                && per_instance
+                && let Some(caller) = e.caller
+            {
+                services[caller.0 as usize].pools_out.push(PoolId::new(first_pool as usize));
+            }
+        }
+        let rank = model.edges[..i].iter().filter(|o| o.from == e.from && o.to == e.to).count();
+        let to = &model.services[e.to.0 as usize].name;
+        edges.push(EdgeState {
+            plain: e.policy.is_plain(),
+            target: e.to.0,
+            rng: stream(seed, rep, &format!("edge/{}->{to}#{rank}", e.from)),
+            budget: e
+                .policy
+                .retry
+                .as_ref()
+                .and_then(|r| r.budget.as_ref())
+                .map(|b| Budget { window: PairWindow::new(b.window) }),
+            breaker: e.policy.breaker.as_ref().map(|b| Breaker::new(b, SimTime::ZERO + model.warmup)),
+            throttle: e.policy.throttle.map(|(_, window)| PairWindow::new(window)),
+            pools: e.policy.bulkhead.map(|_| PoolId::new(first_pool as usize)),
+            per_instance,
+            rate_limit: e.policy.rate_limit.as_ref().map(Bucket::full),
+            observed: match e.policy.hedge.map(|h| h.delay) {
+                Some(HedgeDelay::Quantile(q)) => {
+                    Some(Observed { latency: LatencyRecorder::new(), quantile: q, delay: None })
+                }
+                _ => None,
+            },
+            counts: EdgeCounts::default(),
+        });
+    }
+    (edges, pools)
+}
+
 impl Instance {
+    /// An idle instance slot with `levels` priority levels in its queue.
+    fn new(levels: usize) -> Instance {
+        Instance {
+            outstanding: 0,
+            arrivals: 0,
+            busy: 0,
+            busy_base: 0,
+            busy_at_warmup: 0,
+            finished: 0,
+            finished_ns: 0,
+            queue: VecDeque::new(),
+            lower: vec![VecDeque::new(); levels.saturating_sub(1)],
+            cancelled_in_queue: 0,
+            skipped: 0,
+            draining: false,
+        }
+    }
+
     /// A worker starts on a visit at `now`.
     #[inline(always)]
     fn take_worker(&mut self, now: SimTime) {
@@ -920,210 +1133,23 @@ impl<'m> World<'m> {
         }
     }
 
-    #[expect(clippy::too_many_lines, reason = "every mechanism's state filled in; to become each subsystem's own new")]
     fn new(model: &'m Model, seed: u64, replication: u32, limits: Limits) -> World<'m> {
         let rep = u64::from(replication);
         let window_ns = model.window.as_nanos().max(model.duration.as_nanos().div_ceil(MAX_WINDOWS)).max(1);
-        let clients = model
-            .clients
-            .iter()
-            .map(|c| ClientState {
-                closed: c.closed.is_some(),
-                shaped: c.traffic.is_some() || c.trace.is_some(),
-                rng: stream(seed, rep, &format!("client/{}", c.name)),
-                gap: Dist::Exponential { mean: 1e9 / c.rate_per_s },
-                mean_gap_ns: 1e9 / c.rate_per_s,
-                sent: 0,
-                arrivals: 0,
-                succeeded: 0,
-                failures: Failures::default(),
-                latency: LatencyRecorder::new(),
-                failure_latency: LatencyRecorder::new(),
-                in_flight: Occupancy::default(),
-                series: Series {
-                    window_s: window_ns as f64 / 1e9,
-                    arrivals: vec![0],
-                    succeeded: vec![0],
-                    failed: vec![0],
-                    timeout: vec![0],
-                    rejected: vec![0],
-                    error: vec![0],
-                    refused_locally: vec![0],
-                    p50_ms: Vec::new(),
-                    p99_ms: Vec::new(),
-                },
-                window_latency: WindowRecorder::new(),
-                class_rng: stream(seed, rep, &format!("client/{}/class", c.name)),
-                key_rng: stream(seed, rep, &format!("client/{}/keys", c.name)),
-                traffic_rng: stream(seed, rep, &format!("client/{}/traffic", c.name)),
-                bursts: Bursts::default(),
-                classes: c.classes.iter().map(|_| ClassStats::default()).collect(),
-            })
-            .collect();
+        let window_s = window_ns as f64 / 1e9;
+        let clients = model.clients.iter().map(|c| ClientState::new(c, seed, rep, window_s)).collect();
         let mut instances = Vec::new();
-        let services = model
+        let mut services: Vec<ServiceState> = model
             .services
             .iter()
             .map(|s| {
                 let first_instance = instances.len() as u32;
-                for _ in 0..s.max_instances() {
-                    let levels = if s.discipline == Discipline::Priority { model.priority_levels as usize } else { 1 };
-                    instances.push(Instance {
-                        outstanding: 0,
-                        arrivals: 0,
-                        busy: 0,
-                        busy_base: 0,
-                        busy_at_warmup: 0,
-                        finished: 0,
-                        finished_ns: 0,
-                        queue: VecDeque::new(),
-                        lower: vec![VecDeque::new(); levels.saturating_sub(1)],
-                        cancelled_in_queue: 0,
-                        skipped: 0,
-                        draining: false,
-                    });
-                }
-                ServiceState {
-                    rng: stream(seed, rep, &format!("service/{}", s.name)),
-                    has_faults: !s.faults.is_empty(),
-                    balancer_rng: stream(seed, rep, &format!("service/{}/balancer", s.name)),
-                    next_instance: 0,
-                    active: s.instances,
-                    replicas: s.instances,
-                    instance_count: {
-                        let mut count = Occupancy::default();
-                        for _ in 0..s.instances {
-                            count.enter(SimTime::ZERO, model.warmup == SimDuration::ZERO);
-                        }
-                        count
-                    },
-                    active_since: vec![SimTime::ZERO; s.instances as usize],
-                    min_replicas: s.autoscale.as_ref().map_or(s.instances, |a| a.min),
-                    recommendations: VecDeque::new(),
-                    last_look: (0, 0, 0, 0),
-                    scale_latency: s
-                        .autoscale
-                        .as_ref()
-                        .filter(|a| matches!(a.metric, ScaleOn::P95(_)))
-                        .map(|_| WindowRecorder::new()),
-                    load_snapshot: Vec::new(),
-                    next_report: SimTime::ZERO,
-                    first_instance,
-                    arrivals: 0,
-                    admitted: 0,
-                    waited: 0,
-                    rejected: 0,
-                    completed: 0,
-                    dropped: 0,
-                    shed: 0,
-                    lost: 0,
-                    fault_lost: vec![0; s.faults.len()],
-                    fault_throttling: vec![Throttling::default(); s.faults.len()],
-                    skipped: 0,
-                    connections_free: s.max_connections.unwrap_or(0),
-                    connections_peak: 0,
-                    connections_refused: 0,
-                    pools_in: Vec::new(),
-                    pools_out: Vec::new(),
-                    dropped_ns: 0,
-                    wasted_ns: 0,
-                    arrivals_total: 0,
-                    finished_total: 0,
-                    busy: Occupancy::default(),
-                    queued: Occupancy::default(),
-                    awaiting: Occupancy::default(),
-                    latency: LatencyRecorder::new(),
-                    queue_wait: LatencyRecorder::new(),
-                    series: ServiceSeries { window_s: window_ns as f64 / 1e9, ..ServiceSeries::default() },
-                    window_start: (0, 0, 0, 0),
-                    cpu_limited: s.faults.iter().any(|f| matches!(f.kind, FaultKind::CpuQuota { .. })),
-                    throttled: Occupancy::default(),
-                    throttled_start: 0,
-                    placement: match &s.balancer {
-                        BalancerPolicy::ByKey { routing, key_space, .. } => {
-                            Some(Placement::new(*routing, 1, crate::keys::salt(&s.name), *key_space))
-                        }
-                        _ => None,
-                    },
-                    shards: Vec::new(),
-                    shards_for: 0,
-                    statement_timeouts: 0,
-                    resizes: Vec::new(),
-                    visible_at: BTreeMap::new(),
-                    failover_ends: {
-                        let mut ends: Vec<SimTime> =
-                            s.faults.iter().filter(|f| f.kind == FaultKind::Failover).map(|f| f.end).collect();
-                        ends.sort_unstable();
-                        ends
-                    },
-                    failovers_done: 0,
-                    prune_at: 1024,
-                    replica_reads: 0,
-                    stale_reads: 0,
-                    stale_reads_total: 0,
-                    stale_reads_start: 0,
-                }
+                let levels = if s.discipline == Discipline::Priority { model.priority_levels as usize } else { 1 };
+                instances.extend((0..s.max_instances()).map(|_| Instance::new(levels)));
+                ServiceState::new(s, model, seed, rep, first_instance, window_s)
             })
             .collect();
-        // An edge's stream is named by its caller, its callee and its rank among the edges
-        // between the two, so adding an edge elsewhere changes none of its numbers.
-        let mut edges: Vec<EdgeState> = Vec::with_capacity(model.edges.len());
-        let mut pools = Vec::new();
-        let mut services: Vec<ServiceState> = services;
-        for (i, e) in model.edges.iter().enumerate() {
-            // Its pools: one, or one per instance slot of the calling service. A pool towards a
-            // service that limits connections starts empty and takes them in `start`.
-            let first_pool = pools.len() as u32;
-            let per_instance = e.policy.bulkhead.is_some_and(|b| b.per_instance) && e.caller.is_some();
-            if let Some(bulkhead) = e.policy.bulkhead {
-                let limited = model.services[e.to.0 as usize].max_connections.is_some();
-                let slots = match e.caller {
-                    Some(caller) if per_instance => model.services[caller.0 as usize].max_instances(),
-                    _ => 1,
-                };
-                for slot in 0..slots {
-                    let running =
-                        !per_instance || e.caller.is_some_and(|c| slot < model.services[c.0 as usize].instances);
-                    let target = if running { bulkhead.places } else { 0 };
-                    let places = if limited { 0 } else { bulkhead.places };
-                    if limited {
-                        services[e.to.0 as usize].pools_in.push(PoolId::new(pools.len()));
-                    }
-                    pools.push(Pool { edge: i as u32, limited, places, target, in_use: 0, waiting: VecDeque::new() });
-                }
-                if limited
-                    && per_instance
-                    && let Some(caller) = e.caller
-                {
-                    services[caller.0 as usize].pools_out.push(PoolId::new(first_pool as usize));
-                }
-            }
-            let rank = model.edges[..i].iter().filter(|o| o.from == e.from && o.to == e.to).count();
-            let to = &model.services[e.to.0 as usize].name;
-            edges.push(EdgeState {
-                plain: e.policy.is_plain(),
-                target: e.to.0,
-                rng: stream(seed, rep, &format!("edge/{}->{to}#{rank}", e.from)),
-                budget: e
-                    .policy
-                    .retry
-                    .as_ref()
-                    .and_then(|r| r.budget.as_ref())
-                    .map(|b| Budget { window: PairWindow::new(b.window) }),
-                breaker: e.policy.breaker.as_ref().map(|b| Breaker::new(b, SimTime::ZERO + model.warmup)),
-                throttle: e.policy.throttle.map(|(_, window)| PairWindow::new(window)),
-                pools: e.policy.bulkhead.map(|_| PoolId::new(first_pool as usize)),
-                per_instance,
-                rate_limit: e.policy.rate_limit.as_ref().map(Bucket::full),
-                observed: match e.policy.hedge.map(|h| h.delay) {
-                    Some(HedgeDelay::Quantile(q)) => {
-                        Some(Observed { latency: LatencyRecorder::new(), quantile: q, delay: None })
-                    }
-                    _ => None,
-                },
-                counts: EdgeCounts::default(),
-            });
-        }
+        let (edges, pools) = edges_and_pools(model, seed, rep, &mut services);
         let has_quotas =
             model.services.iter().flat_map(|s| &s.faults).any(|f| matches!(f.kind, FaultKind::CpuQuota { .. }));
         let cpu = if has_quotas { vec![Account::default(); instances.len()] } else { Vec::new() };
@@ -1155,7 +1181,7 @@ impl<'m> World<'m> {
                 .iter()
                 .map(|c| {
                     let rng = stream(seed, rep, &format!("cache/{}", c.name));
-                    let mut cache = CacheState::new(c, &model.services, rng, window_ns as f64 / 1e9);
+                    let mut cache = CacheState::new(c, &model.services, rng, window_s);
                     cache.counting = model.warmup == SimDuration::ZERO;
                     cache
                 })

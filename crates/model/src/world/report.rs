@@ -178,36 +178,32 @@ impl<'m> World<'m> {
         out
     }
 
-    #[expect(
-        clippy::too_many_lines,
-        reason = "every mechanism's part of the summary; to become each subsystem's own summarize"
-    )]
     pub(super) fn summary(&self, replication: u32) -> RunSummary {
-        let now = self.now;
-        let measured_s = now.saturating_since(self.warmup_end).as_secs_f64();
-        let per_s = |n: u64| if measured_s > 0.0 { n as f64 / measured_s } else { 0.0 };
-        let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
-        // The stays after the warm-up of what is still inside at the end.
-        let from = self.warmup_end;
+        let measured_s = self.now.saturating_since(self.warmup_end).as_secs_f64();
+        RunSummary {
+            replication,
+            measured_s,
+            events: self.n_events,
+            truncated: self.truncated.clone(),
+            clients: self.client_summaries(measured_s),
+            services: self.service_summaries(measured_s),
+            edges: self.edge_summaries(),
+            faults: self.fault_summaries(),
+            caches: self.caches.iter().zip(&self.model.caches).map(|(c, m)| c.summary(m)).collect(),
+            conservation: self.conservation(),
+        }
+    }
+
+    /// Each client's results over the `measured_s` after the warm-up.
+    fn client_summaries(&self, measured_s: f64) -> Vec<ClientSummary> {
+        let (now, from) = (self.now, self.warmup_end);
+        let per_s = |n: u64| per_second(n, measured_s);
+        // The stays after the warm-up of the requests still in flight at the end.
         let mut open_in_flight = vec![0u128; self.clients.len()];
         for (_, request) in &self.requests {
             open_in_flight[request.client as usize] += Occupancy::stay(request.arrived, now, from);
         }
-        let mut open_busy = vec![0u128; self.services.len()];
-        let mut open_queued = vec![0u128; self.services.len()];
-        let mut open_awaiting = vec![0u128; self.services.len()];
-        for (_, frame) in &self.frames {
-            let stay = |since| Occupancy::stay(since, now, from);
-            if frame.holds_worker {
-                open_busy[frame.service as usize] += stay(frame.worker_since);
-            } else if frame.in_queue && !frame.cancelled {
-                open_queued[frame.service as usize] += stay(frame.queued_since);
-            } else if frame.served && !frame.in_queue {
-                open_awaiting[frame.service as usize] += stay(frame.queued_since);
-            }
-        }
-        let clients = self
-            .clients
+        self.clients
             .iter()
             .zip(&self.model.clients)
             .zip(&open_in_flight)
@@ -256,9 +252,34 @@ impl<'m> World<'m> {
                     failure_latency_histogram: c.failure_latency.distribution(),
                 }
             })
-            .collect();
-        let services = self
-            .services
+            .collect()
+    }
+
+    /// The stays after the warm-up of the visits still inside each service at the end: busy
+    /// (holding a worker), queued, and waiting for their calls without a worker.
+    fn open_stays(&self) -> [Vec<u128>; 3] {
+        let (now, from) = (self.now, self.warmup_end);
+        let mut open =
+            [vec![0u128; self.services.len()], vec![0u128; self.services.len()], vec![0u128; self.services.len()]];
+        for (_, frame) in &self.frames {
+            let stay = |since| Occupancy::stay(since, now, from);
+            if frame.holds_worker {
+                open[0][frame.service as usize] += stay(frame.worker_since);
+            } else if frame.in_queue && !frame.cancelled {
+                open[1][frame.service as usize] += stay(frame.queued_since);
+            } else if frame.served && !frame.in_queue {
+                open[2][frame.service as usize] += stay(frame.queued_since);
+            }
+        }
+        open
+    }
+
+    /// Each service's results over the `measured_s` after the warm-up.
+    fn service_summaries(&self, measured_s: f64) -> Vec<ServiceSummary> {
+        let (now, from) = (self.now, self.warmup_end);
+        let per_s = |n: u64| per_second(n, measured_s);
+        let [open_busy, open_queued, open_awaiting] = self.open_stays();
+        self.services
             .iter()
             .zip(&self.model.services)
             .enumerate()
@@ -325,9 +346,13 @@ impl<'m> World<'m> {
                     admission: self.admission[i].as_ref().map(|a| a.summarize(&self.model.classes)),
                 }
             })
-            .collect();
-        let edges = self
-            .edges
+            .collect()
+    }
+
+    /// Each edge's calls and what its policies did.
+    fn edge_summaries(&self) -> Vec<EdgeSummary> {
+        let now = self.now;
+        self.edges
             .iter()
             .zip(&self.model.edges)
             .map(|(e, m)| {
@@ -373,8 +398,11 @@ impl<'m> World<'m> {
                         .unwrap_or_default(),
                 }
             })
-            .collect();
-        let faults = self.fault_summaries();
+            .collect()
+    }
+
+    /// Whether every request and visit is accounted for, and every connection.
+    fn conservation(&self) -> Conservation {
         let in_flight = self.requests.len() as u64;
         // Each service: every visit that arrived has finished or is still queued or working.
         let services_hold = self
@@ -396,23 +424,22 @@ impl<'m> World<'m> {
         let holds = services_hold
             && connections_hold
             && self.arrived_total == self.succeeded_total + self.failed_total + in_flight;
-        RunSummary {
-            replication,
-            measured_s,
-            events: self.n_events,
-            truncated: self.truncated.clone(),
-            clients,
-            services,
-            edges,
-            faults,
-            caches: self.caches.iter().zip(&self.model.caches).map(|(c, m)| c.summary(m)).collect(),
-            conservation: Conservation {
-                arrived: self.arrived_total,
-                succeeded: self.succeeded_total,
-                failed: self.failed_total,
-                in_flight,
-                holds,
-            },
+        Conservation {
+            arrived: self.arrived_total,
+            succeeded: self.succeeded_total,
+            failed: self.failed_total,
+            in_flight,
+            holds,
         }
     }
+}
+
+/// `n` per second over `measured_s` seconds; 0 over none.
+fn per_second(n: u64, measured_s: f64) -> f64 {
+    if measured_s > 0.0 { n as f64 / measured_s } else { 0.0 }
+}
+
+/// `a / b`; 0 when `b` is 0.
+fn ratio(a: u64, b: u64) -> f64 {
+    if b > 0 { a as f64 / b as f64 } else { 0.0 }
 }

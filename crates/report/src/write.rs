@@ -2,6 +2,7 @@
 //! crash or Ctrl-C never leaves a half-written `summary.json`, `timeseries.csv`, chart or report.
 //! The charts of a run, a comparison and a sweep are drawn and written by one path.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::fmt::Write as _;
 use std::fs;
@@ -12,7 +13,7 @@ use crate::chart::{self, Chart, ChartError, RenderedChart};
 use crate::compare::Comparison;
 use crate::graph::CallGraph;
 use crate::html;
-use crate::summary::Report;
+use crate::summary::{Metric, Report, Values};
 use crate::sweep::Sweep;
 
 /// Writes `contents` to `path` through a temporary sibling and a rename.
@@ -53,68 +54,32 @@ pub fn timeseries_csv(report: &Report) -> String {
         };
     for run in &report.runs {
         let end = report.duration_s.min(report.warmup_s + run.measured_s);
-        for client in &run.clients {
-            let w = &client.per_window;
-            for i in 0..w.succeeded.len() {
-                let mut put = |metric: &str, value: String| {
-                    row(run.replication, i, w.window_s, end, "client", &client.name, metric, value)
-                };
-                for (metric, series) in [
-                    ("arrivals", &w.arrivals),
-                    ("succeeded", &w.succeeded),
-                    ("failed", &w.failed),
-                    ("timeout", &w.timeout),
-                    ("rejected", &w.rejected),
-                    ("error", &w.error),
-                    ("refused_locally", &w.refused_locally),
-                ] {
-                    put(metric, series.get(i).map(u64::to_string).unwrap_or_default());
-                }
-                for (metric, series) in [("p50_ms", &w.p50_ms), ("p99_ms", &w.p99_ms)] {
-                    put(metric, series.get(i).copied().flatten().map(|v| v.to_string()).unwrap_or_default());
+        let mut component = |kind: &str, name: &str, window_s: f64, windows: usize, metrics: &[Metric<'_>]| {
+            for i in 0..windows {
+                for metric in metrics {
+                    if let Some(value) = metric.row(i) {
+                        row(run.replication, i, window_s, end, kind, name, metric.name, value);
+                    }
                 }
             }
+        };
+        for client in &run.clients {
+            let w = &client.per_window;
+            component("client", &client.name, w.window_s, w.succeeded.len(), &w.metrics());
         }
         for service in &run.services {
             let w = &service.per_window;
-            for i in 0..w.utilisation.len() {
-                let mut put = |metric: &str, value: String| {
-                    row(run.replication, i, w.window_s, end, "service", &service.name, metric, value)
-                };
-                put("arrivals", w.arrivals[i].to_string());
-                put("utilisation", w.utilisation[i].to_string());
-                put("mean_queue_length", w.mean_queue_length[i].to_string());
-                put("instances", w.instances[i].to_string());
-                if let Some(share) = w.throttled.get(i) {
-                    put("throttled", share.to_string());
-                }
-                if let Some(stale) = w.stale_reads.get(i) {
-                    put("stale_reads", stale.to_string());
-                }
-            }
+            component("service", &service.name, w.window_s, w.utilisation.len(), &w.metrics());
         }
         let window_s = run.clients.first().map_or(1.0, |c| c.per_window.window_s);
         for edge in &run.edges {
+            let open = Metric::new("breaker_open", Values::Gauges(Cow::Borrowed(&edge.breaker_open_per_window)));
             let name = format!("{} -> {}", edge.from, edge.to);
-            for (i, share) in edge.breaker_open_per_window.iter().enumerate() {
-                row(run.replication, i, window_s, end, "edge", &name, "breaker_open", share.to_string());
-            }
+            component("edge", &name, window_s, edge.breaker_open_per_window.len(), &[open]);
         }
         for cache in &run.caches {
             let w = &cache.series;
-            let hit_ratio = w.hit_ratio();
-            let fetches_per_s = w.fetches_per_s(end);
-            for i in 0..w.lookups.len() {
-                let mut put = |metric: &str, value: String| {
-                    row(run.replication, i, w.window_s, end, "cache", &cache.name, metric, value)
-                };
-                put("lookups", w.lookups[i].to_string());
-                put("hits", w.hits[i].to_string());
-                put("stale", w.stale[i].to_string());
-                put("hit_ratio", hit_ratio[i].map(|r| r.to_string()).unwrap_or_default());
-                put("fetches", w.fetches[i].to_string());
-                put("fetches_per_s", fetches_per_s[i].to_string());
-            }
+            component("cache", &cache.name, w.window_s, w.lookups.len(), &w.metrics(end));
         }
     }
     out

@@ -2,6 +2,8 @@
 //! units (`_ms`, `_s`, `_per_s`); a field added later never changes the meaning of one already
 //! here. `docs/summary-json.md` documents every field.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::aggregate::Aggregate;
@@ -163,6 +165,21 @@ pub struct Series {
 }
 
 impl Series {
+    /// Every per-window metric, in the order `timeseries.csv` lists them.
+    pub fn metrics(&self) -> [Metric<'_>; 9] {
+        [
+            Metric::counts("arrivals", &self.arrivals),
+            Metric::counts("succeeded", &self.succeeded),
+            Metric::counts("failed", &self.failed),
+            Metric::counts("timeout", &self.timeout),
+            Metric::counts("rejected", &self.rejected),
+            Metric::counts("error", &self.error),
+            Metric::counts("refused_locally", &self.refused_locally),
+            Metric::new("p50_ms", Values::Maybe(Cow::Borrowed(&self.p50_ms))),
+            Metric::new("p99_ms", Values::Maybe(Cow::Borrowed(&self.p99_ms))),
+        ]
+    }
+
     /// The per-window counts, each with one element per window (the open one included while
     /// a run goes on).
     pub fn counts_mut(&mut self) -> [&mut Vec<u64>; 7] {
@@ -197,6 +214,84 @@ pub struct ServiceSeries {
     /// A replicated service's reads that found a key whose last write had not reached the
     /// replica yet, per window (the warm-up's included); empty for other services.
     pub stale_reads: Vec<u64>,
+}
+
+impl ServiceSeries {
+    /// Every per-window metric, in the order `timeseries.csv` lists them.
+    pub fn metrics(&self) -> [Metric<'_>; 6] {
+        [
+            Metric::counts("arrivals", &self.arrivals),
+            Metric::new("utilisation", Values::Gauges(Cow::Borrowed(&self.utilisation))),
+            Metric::new("mean_queue_length", Values::Gauges(Cow::Borrowed(&self.mean_queue_length))),
+            Metric::new("instances", Values::Instances(&self.instances)),
+            Metric::new("throttled", Values::Gauges(Cow::Borrowed(&self.throttled))).sparse(),
+            Metric::counts("stale_reads", &self.stale_reads).sparse(),
+        ]
+    }
+}
+
+/// The values of one per-window metric, one per window.
+#[derive(Clone, Debug)]
+pub enum Values<'a> {
+    /// Counts of events in each window.
+    Counts(&'a [u64]),
+    /// Levels, shares and rates.
+    Gauges(Cow<'a, [f64]>),
+    /// Instances serving.
+    Instances(&'a [u32]),
+    /// Values that a window may lack (a percentile without answers, a ratio without lookups).
+    Maybe(Cow<'a, [Option<f64>]>),
+}
+
+impl Values<'_> {
+    /// Window `i`'s value as `timeseries.csv` writes it: `None` past the end of the series,
+    /// an empty text for a window without a value.
+    pub fn text(&self, i: usize) -> Option<String> {
+        match self {
+            Values::Counts(v) => v.get(i).map(u64::to_string),
+            Values::Gauges(v) => v.get(i).map(f64::to_string),
+            Values::Instances(v) => v.get(i).map(u32::to_string),
+            Values::Maybe(v) => v.get(i).map(|x| x.map(|x| x.to_string()).unwrap_or_default()),
+        }
+    }
+}
+
+/// One per-window metric of a component's time series: declared once, with the series, so the
+/// CSV writer lists every metric without naming any.
+#[derive(Clone, Debug)]
+pub struct Metric<'a> {
+    /// Its name in `timeseries.csv`.
+    pub name: &'static str,
+    /// Its values.
+    pub values: Values<'a>,
+    /// Kept only by the components it applies to (empty for the others, which then have no
+    /// rows for it); a metric that is not sparse has a row in every window, empty if need be.
+    pub sparse: bool,
+}
+
+impl<'a> Metric<'a> {
+    /// A metric named `name` with `values`.
+    pub fn new(name: &'static str, values: Values<'a>) -> Metric<'a> {
+        Metric { name, values, sparse: false }
+    }
+
+    /// A count per window.
+    pub fn counts(name: &'static str, values: &'a [u64]) -> Metric<'a> {
+        Metric::new(name, Values::Counts(values))
+    }
+
+    /// The metric, kept only by the components it applies to.
+    pub fn sparse(self) -> Metric<'a> {
+        Metric { sparse: true, ..self }
+    }
+
+    /// Window `i`'s row value: `None` when the metric has no row there.
+    pub fn row(&self, i: usize) -> Option<String> {
+        match self.values.text(i) {
+            None if self.sparse => None,
+            value => Some(value.unwrap_or_default()),
+        }
+    }
 }
 
 /// A cache's results after the warm-up. A lookup finds a fresh entry (`hits`), a stale one
@@ -309,6 +404,19 @@ impl CacheSeries {
     pub fn fresh_ratio(&self) -> Vec<Option<f64>> {
         let fresh = self.hits.iter().zip(&self.stale).map(|(&hits, &stale)| hits - stale);
         self.lookups.iter().zip(fresh).map(|(&n, fresh)| (n > 0).then(|| fresh as f64 / n as f64)).collect()
+    }
+
+    /// Every per-window metric, in the order `timeseries.csv` lists them, for a run that ends
+    /// at `end_s`.
+    pub fn metrics(&self, end_s: f64) -> [Metric<'_>; 6] {
+        [
+            Metric::counts("lookups", &self.lookups),
+            Metric::counts("hits", &self.hits),
+            Metric::counts("stale", &self.stale),
+            Metric::new("hit_ratio", Values::Maybe(Cow::Owned(self.hit_ratio()))),
+            Metric::counts("fetches", &self.fetches),
+            Metric::new("fetches_per_s", Values::Gauges(Cow::Owned(self.fetches_per_s(end_s)))),
+        ]
     }
 
     /// Fetches per second in each window, over the window's own width: the last window of a
@@ -671,4 +779,28 @@ pub struct Conservation {
     /// Whether the identity holds (and, checked with it, every visit is accounted at its service
     /// and every connection of a service with a limit is free or held by a pool).
     pub holds: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A window without a percentile still has its row, empty; a sparse metric that a service
+    /// does not keep has none; every metric of a series is listed once, by name.
+    #[test]
+    fn metrics_list_every_series_once_and_rows_follow_sparseness() {
+        let clients = Series { p50_ms: vec![None, Some(2.5)], arrivals: vec![3, 4], ..Series::default() };
+        let metrics = clients.metrics();
+        let p50 = metrics.iter().find(|m| m.name == "p50_ms").expect("p50_ms");
+        assert_eq!((p50.row(0), p50.row(1), p50.row(2)), (Some(String::new()), Some("2.5".into()), Some(String::new())));
+        let names: std::collections::BTreeSet<&str> = metrics.iter().map(|m| m.name).collect();
+        assert_eq!(names.len(), metrics.len());
+
+        let service = ServiceSeries { utilisation: vec![0.5], ..ServiceSeries::default() };
+        let metrics = service.metrics();
+        let throttled = metrics.iter().find(|m| m.name == "throttled").expect("throttled");
+        assert_eq!(throttled.row(0), None, "no CPU quota, no rows");
+        let arrivals = metrics.iter().find(|m| m.name == "arrivals").expect("arrivals");
+        assert_eq!(arrivals.row(0), Some(String::new()));
+    }
 }

@@ -87,3 +87,11 @@ fn a_limit_needs_a_rate_and_a_burst_of_one_token() {
         assert!(error.location.is_some_and(|at| at.line == 7), "{error:?}");
     }
 }
+
+/// The call graph says a service admits by tenant, in the scenario's words.
+#[test]
+fn the_call_graph_names_the_limit() {
+    let graph = tailsim_model::graph::call_graph(&load(TENANTS));
+    let api = graph.nodes.iter().find(|n| n.name == "api").expect("the api's node");
+    assert!(api.detail.ends_with(", admits 200/s per class"), "{}", api.detail);
+}

@@ -8,60 +8,83 @@ use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, Jitter, LimitM
 
 /// The model's call graph: clients (in order) then services (in order) as nodes, and one edge
 /// per model edge, labelled with the step's shape (fan-out) and the call's policy.
-#[expect(clippy::too_many_lines, reason = "one label per policy part; to split into a label function per policy")]
 pub fn call_graph(model: &Model) -> CallGraph {
     let n_clients = model.clients.len();
-    let mut nodes: Vec<GraphNode> = model
-        .clients
+    let mut nodes: Vec<GraphNode> = model.clients.iter().map(|c| client_node(model, c)).collect();
+    nodes.extend(model.services.iter().map(service_node));
+    let callers = callers(model);
+    let edges = model
+        .edges
         .iter()
-        .map(|c| {
-            let arrivals = match c.arrivals {
-                Arrivals::Poisson => "Poisson",
-                Arrivals::Constant => "constant",
-            };
-            let mut detail = match &c.closed {
-                // Closed loop: users who each wait for an answer, then think.
-                Some((users, think)) => {
-                    format!("{users} users, think {}", tailsim_stats::format::format_ms(think.mean() * 1e-6))
-                }
-                None if c.traffic.is_some() => format!("{}/s {arrivals}, shaped", c.rate_per_s),
-                None if c.trace.is_some() => format!("{:.1}/s replayed", c.rate_per_s),
-                None => format!("{}/s {arrivals}", c.rate_per_s),
-            };
-            // Classes with their shares, from the cumulative probabilities (a trace's own).
-            let mut before = 0.0;
-            for &(class, cumulative) in c.classes.iter().filter(|_| c.trace.is_none()) {
-                let name = model.classes.get(usize::from(class)).map_or("?", |k| k.name.as_str());
-                detail.push_str(&format!(", {name} {}%", ((cumulative - before) * 1000.0).round() / 10.0));
-                before = cumulative;
-            }
-            GraphNode { name: c.name.clone(), kind: NodeKind::Client, detail }
+        .zip(callers)
+        .filter_map(|(edge, caller)| {
+            let (from, shape) = caller?;
+            let mut parts: Vec<String> = shape.into_iter().collect();
+            parts.extend(policy_words(&edge.policy));
+            Some(GraphEdge { from, to: n_clients + edge.to.0 as usize, label: parts.join(", ") })
         })
         .collect();
-    nodes.extend(model.services.iter().map(|s| {
-        let mut detail =
-            vec![format!("{} x {} worker{}", s.instances, s.workers, if s.workers == 1 { "" } else { "s" })];
-        if let Some(capacity) = s.queue_capacity {
-            detail.push(format!("queue {capacity}"));
-        }
-        match s.discipline {
-            Discipline::Fifo => {}
-            Discipline::Lifo => detail.push("LIFO".into()),
-            Discipline::Priority => detail.push("priority queue".into()),
-        }
-        if let Some(shed) = s.shed_after {
-            detail.push(format!("shed after {shed}"));
-        }
-        if s.concurrency == Concurrency::Async {
-            detail.push("async".into());
-        }
-        if let Some(usl) = &s.contention {
-            detail.push(format!("contention sigma {} kappa {}", usl.sigma, usl.kappa));
-        }
-        GraphNode { name: s.name.clone(), kind: NodeKind::Service, detail: detail.join(", ") }
-    }));
+    CallGraph { name: model.name.clone(), nodes, edges }
+}
 
-    // Each edge's caller node and step shape: clients own their edges; steps name theirs.
+/// A client's node: how it sends, and its classes' shares.
+fn client_node(model: &Model, c: &crate::compile::ClientModel) -> GraphNode {
+    let arrivals = match c.arrivals {
+        Arrivals::Poisson => "Poisson",
+        Arrivals::Constant => "constant",
+    };
+    let mut detail = match &c.closed {
+        // Closed loop: users who each wait for an answer, then think.
+        Some((users, think)) => {
+            format!("{users} users, think {}", tailsim_stats::format::format_ms(think.mean() * 1e-6))
+        }
+        None if c.traffic.is_some() => format!("{}/s {arrivals}, shaped", c.rate_per_s),
+        None if c.trace.is_some() => format!("{:.1}/s replayed", c.rate_per_s),
+        None => format!("{}/s {arrivals}", c.rate_per_s),
+    };
+    // Classes with their shares, from the cumulative probabilities (a trace's own).
+    let mut before = 0.0;
+    for &(class, cumulative) in c.classes.iter().filter(|_| c.trace.is_none()) {
+        let name = model.classes.get(usize::from(class)).map_or("?", |k| k.name.as_str());
+        detail.push_str(&format!(", {name} {}%", ((cumulative - before) * 1000.0).round() / 10.0));
+        before = cumulative;
+    }
+    GraphNode { name: c.name.clone(), kind: NodeKind::Client, detail }
+}
+
+/// A service's node: its instances and workers, its queue, and what shapes its work.
+fn service_node(s: &crate::compile::ServiceModel) -> GraphNode {
+    let mut detail = vec![format!("{} x {} worker{}", s.instances, s.workers, if s.workers == 1 { "" } else { "s" })];
+    if let Some(capacity) = s.queue_capacity {
+        detail.push(format!("queue {capacity}"));
+    }
+    match s.discipline {
+        Discipline::Fifo => {}
+        Discipline::Lifo => detail.push("LIFO".into()),
+        Discipline::Priority => detail.push("priority queue".into()),
+    }
+    if let Some(shed) = s.shed_after {
+        detail.push(format!("shed after {shed}"));
+    }
+    if s.concurrency == Concurrency::Async {
+        detail.push("async".into());
+    }
+    if let Some(usl) = &s.contention {
+        detail.push(format!("contention sigma {} kappa {}", usl.sigma, usl.kappa));
+    }
+    if let Some(admission) = &s.admission {
+        let per = match admission.per {
+            crate::scenario::Tenant::Class => "class",
+            crate::scenario::Tenant::Key => "key",
+        };
+        detail.push(format!("admits {}/s per {per}", admission.limit.rate));
+    }
+    GraphNode { name: s.name.clone(), kind: NodeKind::Service, detail: detail.join(", ") }
+}
+
+/// Each edge's caller node and step shape: clients own their edges; steps name theirs.
+fn callers(model: &Model) -> Vec<Option<(usize, Option<String>)>> {
+    let n_clients = model.clients.len();
     let mut callers: Vec<Option<(usize, Option<String>)>> = vec![None; model.edges.len()];
     for (i, c) in model.clients.iter().enumerate() {
         if let Some(slot) = callers.get_mut(c.edge as usize) {
@@ -87,33 +110,7 @@ pub fn call_graph(model: &Model) -> CallGraph {
                 (st, label)
             })
         }) {
-            let wait = |needed: u32, n: u32| {
-                if needed >= n {
-                    String::new()
-                } else if needed == 1 {
-                    ", any".to_string()
-                } else {
-                    format!(", quorum {needed}")
-                }
-            };
-            let cancels = |cancel: bool| if cancel { ", cancels losers" } else { "" };
-            let shaped: Vec<(u32, Option<String>)> = match step {
-                Step::Call { edge, .. } => vec![(*edge, None)],
-                Step::FanOut { edge, n, needed, cancel_losers, .. } => {
-                    vec![(*edge, Some(format!("fan-out x{n}{}{}", wait(*needed, *n), cancels(*cancel_losers))))]
-                }
-                Step::Parallel { calls, needed, cancel_losers } => {
-                    let n = calls.len() as u32;
-                    let shape = format!("parallel{}{}", wait(*needed, n), cancels(*cancel_losers));
-                    calls.iter().map(|&(edge, _)| (edge, Some(shape.clone()))).collect()
-                }
-                Step::Work(_)
-                | Step::Fail(_)
-                | Step::Lookup { .. }
-                | Step::Fill(_)
-                | Step::Invalidate(_)
-                | Step::Put(_) => Vec::new(),
-            };
+            let shaped = step_shapes(step);
             for (edge, shape) in shaped {
                 let shape = match (&for_classes, shape) {
                     (Some(classes), Some(shape)) => Some(format!("{classes}, {shape}")),
@@ -126,18 +123,35 @@ pub fn call_graph(model: &Model) -> CallGraph {
             }
         }
     }
-    let edges = model
-        .edges
-        .iter()
-        .zip(callers)
-        .filter_map(|(edge, caller)| {
-            let (from, shape) = caller?;
-            let mut parts: Vec<String> = shape.into_iter().collect();
-            parts.extend(policy_words(&edge.policy));
-            Some(GraphEdge { from, to: n_clients + edge.to.0 as usize, label: parts.join(", ") })
-        })
-        .collect();
-    CallGraph { name: model.name.clone(), nodes, edges }
+    callers
+}
+
+/// The edges a step sends on, each with the shape of the step (fan-out, parallel, a wait).
+fn step_shapes(step: &Step) -> Vec<(u32, Option<String>)> {
+    let wait = |needed: u32, n: u32| {
+        if needed >= n {
+            String::new()
+        } else if needed == 1 {
+            ", any".to_string()
+        } else {
+            format!(", quorum {needed}")
+        }
+    };
+    let cancels = |cancel: bool| if cancel { ", cancels losers" } else { "" };
+    match step {
+        Step::Call { edge, .. } => vec![(*edge, None)],
+        Step::FanOut { edge, n, needed, cancel_losers, .. } => {
+            vec![(*edge, Some(format!("fan-out x{n}{}{}", wait(*needed, *n), cancels(*cancel_losers))))]
+        }
+        Step::Parallel { calls, needed, cancel_losers } => {
+            let n = calls.len() as u32;
+            let shape = format!("parallel{}{}", wait(*needed, n), cancels(*cancel_losers));
+            calls.iter().map(|&(edge, _)| (edge, Some(shape.clone()))).collect()
+        }
+        Step::Work(_) | Step::Fail(_) | Step::Lookup { .. } | Step::Fill(_) | Step::Invalidate(_) | Step::Put(_) => {
+            Vec::new()
+        }
+    }
 }
 
 /// For each step of a handler, `on miss of "c"` when it runs only on a miss of cache `c` (the

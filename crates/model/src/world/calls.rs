@@ -4,45 +4,7 @@
 
 use super::*;
 
-/// A call's timer, or a hedge's: each names the call (or the frame or request that hedges).
-#[derive(Clone, Copy, Debug)]
-pub(super) enum CallEvent {
-    /// A call's current attempt ran out of time.
-    AttemptTimeout(u32),
-    /// A call's deadline passed.
-    Deadline(u32),
-    /// A call's backoff is over: send the next attempt.
-    Retry(u32),
-    /// A call's wait for a bulkhead place ran out.
-    BulkheadTimeout(u32),
-    /// The rate-limiter token a call reserved is ready.
-    TokenReady(u32),
-    /// A frame's call has not answered yet: send a hedge. `token` names the wait.
-    Hedge { frame: u32, token: u32 },
-    /// A hedged client request has not been answered yet: send a hedge.
-    RequestHedge { request: u32, token: u32 },
-}
-
 impl<'m> World<'m> {
-    /// A call's timer fires.
-    pub(super) fn on_call_event(&mut self, event: CallEvent) {
-        match event {
-            CallEvent::AttemptTimeout(c) => self.on_attempt_timeout(c),
-            CallEvent::Deadline(c) => self.on_deadline(c),
-            CallEvent::Hedge { frame, token } => self.on_hedge(frame, token),
-            CallEvent::RequestHedge { request, token } => self.on_request_hedge(request, token),
-            CallEvent::BulkheadTimeout(c) => self.on_bulkhead_timeout(c),
-            CallEvent::TokenReady(c) => {
-                self.calls[c as usize].retry_timer = None;
-                self.admit_to_bulkhead(c);
-            }
-            CallEvent::Retry(c) => {
-                self.calls[c as usize].retry_timer = None;
-                self.start_attempt(c);
-            }
-        }
-    }
-
     /// A request on a hedging client edge: a wait like a frame's, its first call, and the
     /// first hedge's timer.
     #[cold]
@@ -65,7 +27,7 @@ impl<'m> World<'m> {
         let call = self.start_call(Caller::HedgedRequest { request: r, token }, edge, counted, tag);
         self.add_request_branch(r, call);
         if let Some(delay) = self.hedge_delay(edge) {
-            self.events.schedule(self.now + delay, Event::Call(CallEvent::RequestHedge { request: r, token }));
+            self.events.schedule(self.now + delay, Event::RequestHedge { request: r, token });
         }
     }
 
@@ -89,7 +51,7 @@ impl<'m> World<'m> {
         );
         self.add_request_branch(r, call);
         if more && let Some(delay) = self.hedge_delay(edge) {
-            self.events.schedule(self.now + delay, Event::Call(CallEvent::RequestHedge { request: r, token }));
+            self.events.schedule(self.now + delay, Event::RequestHedge { request: r, token });
         }
     }
 
@@ -186,8 +148,7 @@ impl<'m> World<'m> {
             tag,
         }) as u32;
         if let Some(deadline) = self.model.edges[edge as usize].policy.deadline {
-            self.calls[c as usize].deadline_timer =
-                Some(self.events.schedule(self.now + deadline, Event::Call(CallEvent::Deadline(c))));
+            self.calls[c as usize].deadline_timer = Some(self.events.schedule(self.now + deadline, Event::Deadline(c)));
         }
         self.start_attempt(c);
         Branch::Call { call: c, incarnation }
@@ -230,7 +191,7 @@ impl<'m> World<'m> {
                 Some(wait) if wait == SimDuration::ZERO => {}
                 Some(wait) => {
                     // Delay mode: the token is reserved; the attempt goes when it comes.
-                    let key = self.events.schedule(now + wait, Event::Call(CallEvent::TokenReady(c)));
+                    let key = self.events.schedule(now + wait, Event::TokenReady(c));
                     self.calls[c as usize].retry_timer = Some(key);
                     return;
                 }
@@ -259,7 +220,7 @@ impl<'m> World<'m> {
                 return self.after_failure(c, FailureKind::NoConnection);
             } else if max_wait > SimDuration::ZERO {
                 pool.waiting.push_back((c, incarnation));
-                let key = self.events.schedule(now + max_wait, Event::Call(CallEvent::BulkheadTimeout(c)));
+                let key = self.events.schedule(now + max_wait, Event::BulkheadTimeout(c));
                 self.calls[c as usize].place_timer = Some(key);
                 return;
             } else {
@@ -288,8 +249,7 @@ impl<'m> World<'m> {
         let edge_model = &self.model.edges[edge as usize];
         let f = self.enter(edge_model.to.0, Parent::Attempt { call: c, incarnation, attempt }, tag);
         self.frames[f as usize].place_pool = pool;
-        let timer =
-            edge_model.policy.timeout.map(|t| self.events.schedule(now + t, Event::Call(CallEvent::AttemptTimeout(c))));
+        let timer = edge_model.policy.timeout.map(|t| self.events.schedule(now + t, Event::AttemptTimeout(c)));
         let call = &mut self.calls[c as usize];
         call.frame = Some(f);
         call.attempt_timer = timer;
@@ -536,7 +496,7 @@ impl<'m> World<'m> {
                 if sleep == SimDuration::ZERO {
                     self.start_attempt(c);
                 } else {
-                    let key = self.events.schedule(self.now + sleep, Event::Call(CallEvent::Retry(c)));
+                    let key = self.events.schedule(self.now + sleep, Event::Retry(c));
                     self.calls[c as usize].retry_timer = Some(key);
                 }
                 return;
@@ -671,7 +631,7 @@ impl<'m> World<'m> {
         let call = self.start_call(Caller::Frame { frame: f, token: token.wrapping_add(branch) }, edge, counted, tag);
         self.add_branch(f, call);
         if more && let Some(delay) = self.hedge_delay(edge) {
-            self.events.schedule(self.now + delay, Event::Call(CallEvent::Hedge { frame: f, token }));
+            self.events.schedule(self.now + delay, Event::Hedge { frame: f, token });
         }
     }
 }

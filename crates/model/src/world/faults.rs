@@ -63,34 +63,7 @@ pub(super) fn frozen_end(faults: &[FaultWindow], instance: u32, start: SimTime, 
     SimTime(t.saturating_add(remaining))
 }
 
-/// A fault's moment on a service's timeline.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum FaultEvent {
-    /// Fault `fault` of a service (a `Crash`) strikes: its instances lose what they hold.
-    Crash { service: u32, fault: u32 },
-    /// Balancers notice crash `fault` of a service and start routing around its instances.
-    Noticed { service: u32, fault: u32 },
-    /// The instances of crash `fault` of a service restart.
-    Restart { service: u32, fault: u32 },
-    /// A period of CPU quota `fault` of a service ends (or, at the fault's start, the first
-    /// begins).
-    CpuPeriod { service: u32, fault: u32 },
-    /// An instance's CPU quota may be spent (see [`crate::cpu`]); `token` tells a stale event.
-    CpuSpent { instance: u32, token: u32 },
-}
-
 impl<'m> World<'m> {
-    /// A fault's moment comes.
-    pub(super) fn on_fault_event(&mut self, event: FaultEvent) {
-        match event {
-            FaultEvent::Crash { service, fault } => self.on_crash(service, fault),
-            FaultEvent::Noticed { service, fault } => self.on_health(service, fault, true),
-            FaultEvent::Restart { service, fault } => self.on_restart(service, fault),
-            FaultEvent::CpuPeriod { service, fault } => self.on_cpu_period(service, fault),
-            FaultEvent::CpuSpent { instance, token } => self.on_cpu_spent(instance, token),
-        }
-    }
-
     /// The instances of crash `fault` of service `s`: one slot, or every slot.
     pub(super) fn crashed_slots(&self, s: u32, fault: u32) -> std::ops::Range<u32> {
         let model = &self.model.services[s as usize];
@@ -251,7 +224,7 @@ impl<'m> World<'m> {
     /// Schedules when `instance`'s CPU quota runs out, if earlier than the event armed.
     pub(super) fn arm_cpu(&mut self, instance: u32) {
         if let Some((at, token)) = self.cpu[instance as usize].arm() {
-            self.events.schedule(at, Event::Fault(FaultEvent::CpuSpent { instance, token }));
+            self.events.schedule(at, Event::CpuSpent { instance, token });
         }
     }
 
@@ -307,7 +280,7 @@ impl<'m> World<'m> {
             self.arm_cpu(instance);
         }
         if !last {
-            self.events.schedule(now + period, Event::Fault(FaultEvent::CpuPeriod { service: s, fault }));
+            self.events.schedule(now + period, Event::CpuPeriod { service: s, fault });
         }
     }
 

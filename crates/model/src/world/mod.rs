@@ -50,9 +50,7 @@ mod report;
 mod scaling;
 mod wait;
 
-use calls::CallEvent;
-use faults::{FaultEvent, active_faults, frozen_end};
-use scaling::ScaleEvent;
+use faults::{active_faults, frozen_end};
 use wait::Wait;
 
 /// Bounds that stop a run cleanly, marked as truncated, instead of exhausting the machine.
@@ -155,22 +153,47 @@ enum Event {
     StepDone(u32),
     /// The warm-up is over: statistics start from here.
     WarmupEnd,
+    /// A call's current attempt ran out of time.
+    AttemptTimeout(u32),
+    /// A call's deadline passed.
+    Deadline(u32),
+    /// A call's backoff is over: send the next attempt.
+    Retry(u32),
+    /// A call's wait for a bulkhead place ran out.
+    BulkheadTimeout(u32),
+    /// The rate-limiter token a call reserved is ready.
+    TokenReady(u32),
+    /// A frame's call has not answered yet: send a hedge. `token` names the wait.
+    Hedge { frame: u32, token: u32 },
     /// A time-series window ends.
     WindowEnd,
+    /// A hedged client request has not been answered yet: send a hedge.
+    RequestHedge { request: u32, token: u32 },
     /// A shaped client's search for its next arrival goes on from here.
     TrafficWakeup(u32),
+    /// A service's autoscaler looks at its utilisation.
+    Autoscale(u32),
+    /// A new instance of a service has started and takes traffic.
+    InstanceReady(u32),
+    /// A service's scheduled minimum number `index` comes into force.
+    ScheduledMin { service: u32, index: u32 },
     /// Something happens to a cache (a flush, a resize, a key change).
     Cache(u32),
-    /// A call's timer, or a hedge's (`calls`).
-    Call(CallEvent),
-    /// A fault's moment: a crash, its notice and restart, a CPU quota's period (`faults`).
-    Fault(FaultEvent),
-    /// An autoscaler's moment (`scaling`).
-    Scale(ScaleEvent),
     /// A frame's `Work` step reached its service's statement timeout: it stops and fails.
     StatementTimeout(u32),
+    /// Fault `fault` of a service (a `Crash`) strikes: its instances lose what they hold.
+    Crash { service: u32, fault: u32 },
+    /// Balancers notice crash `fault` of a service and start routing around its instances.
+    Noticed { service: u32, fault: u32 },
+    /// The instances of crash `fault` of a service restart.
+    Restart { service: u32, fault: u32 },
     /// An async frame's cache lookup answered after the cache's latency; `token` names its wait.
     LookupDone { frame: u32, token: u32 },
+    /// A period of CPU quota `fault` of a service ends (or, at the fault's start, the first
+    /// begins).
+    CpuPeriod { service: u32, fault: u32 },
+    /// An instance's CPU quota may be spent (see [`crate::cpu`]); `token` tells a stale event.
+    CpuSpent { instance: u32, token: u32 },
 }
 
 // Events live inside the event queue's heap entries and visits in a slab walked on every
@@ -1197,10 +1220,7 @@ impl<'m> World<'m> {
         for (s, model) in self.model.services.iter().enumerate() {
             for (k, fault) in model.faults.iter().enumerate() {
                 if matches!(fault.kind, FaultKind::CpuQuota { .. }) && fault.start < end {
-                    self.events.schedule(
-                        fault.start,
-                        Event::Fault(FaultEvent::CpuPeriod { service: s as u32, fault: k as u32 }),
-                    );
+                    self.events.schedule(fault.start, Event::CpuPeriod { service: s as u32, fault: k as u32 });
                 }
             }
         }
@@ -1230,23 +1250,20 @@ impl<'m> World<'m> {
                 let (service, fault_index) = (s as u32, k as u32);
                 let FaultKind::Crash { detected_after } = fault.kind else { continue };
                 if fault.start < end {
-                    self.events.schedule(fault.start, Event::Fault(FaultEvent::Crash { service, fault: fault_index }));
+                    self.events.schedule(fault.start, Event::Crash { service, fault: fault_index });
                 }
                 let noticed = fault.start.saturating_add(detected_after);
                 if detected_after > SimDuration::ZERO && noticed < fault.end && noticed < end {
-                    self.events.schedule(noticed, Event::Fault(FaultEvent::Noticed { service, fault: fault_index }));
+                    self.events.schedule(noticed, Event::Noticed { service, fault: fault_index });
                 }
                 if fault.start < fault.end && fault.end < end {
-                    self.events.schedule(fault.end, Event::Fault(FaultEvent::Restart { service, fault: fault_index }));
+                    self.events.schedule(fault.end, Event::Restart { service, fault: fault_index });
                 }
             }
             if let Some(policy) = &model.autoscale {
-                self.events.schedule(SimTime::ZERO + policy.interval, Event::Scale(ScaleEvent::Autoscale(s as u32)));
+                self.events.schedule(SimTime::ZERO + policy.interval, Event::Autoscale(s as u32));
                 for (index, &(at, _)) in policy.schedule.iter().enumerate() {
-                    self.events.schedule(
-                        at,
-                        Event::Scale(ScaleEvent::ScheduledMin { service: s as u32, index: index as u32 }),
-                    );
+                    self.events.schedule(at, Event::ScheduledMin { service: s as u32, index: index as u32 });
                 }
             }
         }
@@ -1372,12 +1389,30 @@ impl<'m> World<'m> {
             Event::StatementTimeout(f) => self.on_statement_timeout(f),
             Event::WarmupEnd => self.on_warmup_end(),
             Event::WindowEnd => self.on_window_end(),
+            Event::RequestHedge { request, token } => self.on_request_hedge(request, token),
             Event::TrafficWakeup(c) => self.schedule_shaped_arrival(c),
+            Event::Autoscale(s) => self.on_autoscale(s),
+            Event::InstanceReady(s) => self.on_instance_ready(s),
+            Event::ScheduledMin { service, index } => self.on_scheduled_min(service, index),
             Event::Cache(c) => self.caches[c as usize].apply_events(&self.model.caches[c as usize], self.now),
+            Event::Crash { service, fault } => self.on_crash(service, fault),
+            Event::Noticed { service, fault } => self.on_health(service, fault, true),
+            Event::Restart { service, fault } => self.on_restart(service, fault),
+            Event::CpuPeriod { service, fault } => self.on_cpu_period(service, fault),
+            Event::CpuSpent { instance, token } => self.on_cpu_spent(instance, token),
             Event::LookupDone { frame, token } => self.call_returned(Caller::Frame { frame, token }, Outcome::Success),
-            Event::Call(event) => self.on_call_event(event),
-            Event::Fault(event) => self.on_fault_event(event),
-            Event::Scale(event) => self.on_scale_event(event),
+            Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
+            Event::Deadline(c) => self.on_deadline(c),
+            Event::Hedge { frame, token } => self.on_hedge(frame, token),
+            Event::BulkheadTimeout(c) => self.on_bulkhead_timeout(c),
+            Event::TokenReady(c) => {
+                self.calls[c as usize].retry_timer = None;
+                self.admit_to_bulkhead(c);
+            }
+            Event::Retry(c) => {
+                self.calls[c as usize].retry_timer = None;
+                self.start_attempt(c);
+            }
         }
         while let Some(action) = self.agenda.pop() {
             match action {
@@ -1758,7 +1793,7 @@ impl<'m> World<'m> {
                     let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
                     self.add_branch(f, call);
                     if let Some(delay) = self.hedge_delay(edge) {
-                        self.events.schedule(self.now + delay, Event::Call(CallEvent::Hedge { frame: f, token }));
+                        self.events.schedule(self.now + delay, Event::Hedge { frame: f, token });
                     }
                     return;
                 }

@@ -3,27 +3,7 @@
 
 use super::*;
 
-/// An autoscaler's moment.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum ScaleEvent {
-    /// A service's autoscaler looks at its utilisation.
-    Autoscale(u32),
-    /// A new instance of a service has started and takes traffic.
-    InstanceReady(u32),
-    /// A service's scheduled minimum number `index` comes into force.
-    ScheduledMin { service: u32, index: u32 },
-}
-
 impl<'m> World<'m> {
-    /// An autoscaler's moment comes.
-    pub(super) fn on_scale_event(&mut self, event: ScaleEvent) {
-        match event {
-            ScaleEvent::Autoscale(s) => self.on_autoscale(s),
-            ScaleEvent::InstanceReady(s) => self.on_instance_ready(s),
-            ScaleEvent::ScheduledMin { service, index } => self.on_scheduled_min(service, index),
-        }
-    }
-
     /// The HPA's look: utilisation over the interval in whole percent, the proposal
     /// `ceil(current x utilisation / target)` outside the tolerance, then the stabilisation
     /// windows and the bounds.
@@ -98,7 +78,7 @@ impl<'m> World<'m> {
         self.scale_to(s, desired);
         let next = now.saturating_add(policy.interval);
         if next < SimTime::ZERO + self.model.duration {
-            self.events.schedule(next, Event::Scale(ScaleEvent::Autoscale(s)));
+            self.events.schedule(next, Event::Autoscale(s));
         }
     }
 
@@ -114,7 +94,7 @@ impl<'m> World<'m> {
         service.replicas = desired;
         if desired > current {
             for _ in current..desired {
-                self.events.schedule(now + startup, Event::Scale(ScaleEvent::InstanceReady(s)));
+                self.events.schedule(now + startup, Event::InstanceReady(s));
             }
         } else {
             let starting = current - service.active;

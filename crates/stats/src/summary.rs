@@ -792,7 +792,10 @@ mod tests {
         let clients = Series { p50_ms: vec![None, Some(2.5)], arrivals: vec![3, 4], ..Series::default() };
         let metrics = clients.metrics();
         let p50 = metrics.iter().find(|m| m.name == "p50_ms").expect("p50_ms");
-        assert_eq!((p50.row(0), p50.row(1), p50.row(2)), (Some(String::new()), Some("2.5".into()), Some(String::new())));
+        assert_eq!(
+            (p50.row(0), p50.row(1), p50.row(2)),
+            (Some(String::new()), Some("2.5".into()), Some(String::new()))
+        );
         let names: std::collections::BTreeSet<&str> = metrics.iter().map(|m| m.name).collect();
         assert_eq!(names.len(), metrics.len());
 

@@ -128,7 +128,6 @@ pub fn read(reader: impl BufRead, shown_as: &str) -> Result<Trace, Diagnostic> {
 }
 
 /// [`read`], refusing a trace of more than `max_rows` rows.
-#[expect(clippy::too_many_lines, reason = "one pass over the rows with a check per column; to split by column")]
 fn read_at_most(mut reader: impl BufRead, shown_as: &str, max_rows: usize) -> Result<Trace, Diagnostic> {
     let mut trace = Trace { shown_as: shown_as.to_string(), ..Trace::default() };
     let mut columns = vec![Column::Time, Column::Class, Column::Key];
@@ -155,49 +154,12 @@ fn read_at_most(mut reader: impl BufRead, shown_as: &str, max_rows: usize) -> Re
         if text.trim().is_empty() || text.trim_start().starts_with('#') {
             continue;
         }
-        let fail = |column: usize, message: String, hint: &str| {
-            Diagnostic::error(message)
-                .at(Some(Location { line: number, column }))
-                .in_file(InFile { file: shown_as.to_string(), line: text.to_string() })
-                .with_hint(hint)
-        };
-        // Fields and the column (from 1, in characters) each starts at.
-        let mut fields = Vec::new();
-        let mut start = 0;
-        for part in text.split(',') {
-            let leading = part.len() - part.trim_start().len();
-            fields.push((part.trim(), text[..start + leading].chars().count() + 1));
-            start += part.len() + 1;
-        }
+        let at = RowAt { shown_as, number, text };
+        let fields = split_fields(text);
         if !header_seen {
             header_seen = true;
             if fields[0].0.parse::<f64>().is_err() && SimDuration::parse(fields[0].0).is_err() {
-                columns.clear();
-                for &(name, column) in &fields {
-                    let kind = match name.to_ascii_lowercase().as_str() {
-                        "time" | "timestamp" => Column::Time,
-                        "class" => Column::Class,
-                        "key" => Column::Key,
-                        _ => {
-                            return Err(fail(
-                                column,
-                                format!("unknown column \"{name}\" in the trace's first line"),
-                                "name the columns `time`, `class` and `key` (only `time` is needed), or leave the names out: time[,class[,key]]",
-                            ));
-                        }
-                    };
-                    if columns.contains(&kind) {
-                        return Err(fail(
-                            column,
-                            format!("the column \"{name}\" is named twice"),
-                            "name each column once",
-                        ));
-                    }
-                    columns.push(kind);
-                }
-                if !columns.contains(&Column::Time) {
-                    return Err(fail(1, "the trace's first line names no `time` column".into(), "add `time`"));
-                }
+                columns = named_columns(&at, &fields)?;
                 continue;
             }
             columns.truncate(fields.len().min(3));
@@ -207,80 +169,148 @@ fn read_at_most(mut reader: impl BufRead, shown_as: &str, max_rows: usize) -> Re
                 Some(&(_, column)) => (column, "more"),
                 None => (text.chars().count() + 1, "fewer"),
             };
-            return Err(fail(
+            return Err(at.fail(
                 column,
                 format!("this row has {} fields, {what} than the {} of the first row", fields.len(), columns.len()),
                 "every row has the same columns: time[,class[,key]]; a field holds no comma",
             ));
         }
         if trace.times_ns.len() >= max_rows {
-            return Err(fail(
+            return Err(at.fail(
                 1,
                 format!("the trace has more than {max_rows} rows, the most tailsim keeps in memory"),
                 "replay a part of it (the run covers its duration only), or sample it",
             ));
         }
-        for (&kind, &(field, column)) in columns.iter().zip(&fields) {
-            match kind {
-                Column::Time => {
-                    let time = parse_time(field).map_err(|why| {
-                        fail(
+        push_row(&mut trace, &at, &columns, &fields, &mut previous)?;
+    }
+    Ok(trace)
+}
+
+/// Where a trace row's problems are reported: the file, the line's number and its text.
+struct RowAt<'a> {
+    shown_as: &'a str,
+    number: usize,
+    text: &'a str,
+}
+
+impl RowAt<'_> {
+    /// An error at `column` of the row.
+    fn fail(&self, column: usize, message: String, hint: &str) -> Diagnostic {
+        Diagnostic::error(message)
+            .at(Some(Location { line: self.number, column }))
+            .in_file(InFile { file: self.shown_as.to_string(), line: self.text.to_string() })
+            .with_hint(hint)
+    }
+}
+
+/// A row's fields, trimmed, each with the column (from 1, in characters) it starts at.
+fn split_fields(text: &str) -> Vec<(&str, usize)> {
+    let mut fields = Vec::new();
+    let mut start = 0;
+    for part in text.split(',') {
+        let leading = part.len() - part.trim_start().len();
+        fields.push((part.trim(), text[..start + leading].chars().count() + 1));
+        start += part.len() + 1;
+    }
+    fields
+}
+
+/// The columns a header row names: each once, `time` among them.
+fn named_columns(at: &RowAt<'_>, fields: &[(&str, usize)]) -> Result<Vec<Column>, Diagnostic> {
+    let mut columns = Vec::new();
+    for &(name, column) in fields {
+        let kind = match name.to_ascii_lowercase().as_str() {
+            "time" | "timestamp" => Column::Time,
+            "class" => Column::Class,
+            "key" => Column::Key,
+            _ => {
+                return Err(at.fail(
+                    column,
+                    format!("unknown column \"{name}\" in the trace's first line"),
+                    "name the columns `time`, `class` and `key` (only `time` is needed), or leave the names out: time[,class[,key]]",
+                ));
+            }
+        };
+        if columns.contains(&kind) {
+            return Err(at.fail(column, format!("the column \"{name}\" is named twice"), "name each column once"));
+        }
+        columns.push(kind);
+    }
+    if !columns.contains(&Column::Time) {
+        return Err(at.fail(1, "the trace's first line names no `time` column".into(), "add `time`"));
+    }
+    Ok(columns)
+}
+
+/// Adds a data row's fields to the trace, checking each against its column.
+fn push_row(
+    trace: &mut Trace,
+    at: &RowAt<'_>,
+    columns: &[Column],
+    fields: &[(&str, usize)],
+    previous: &mut Option<u64>,
+) -> Result<(), Diagnostic> {
+    for (&kind, &(field, column)) in columns.iter().zip(fields) {
+        match kind {
+            Column::Time => {
+                let time = parse_time(field).map_err(|why| {
+                    at.fail(
+                        column,
+                        format!("\"{field}\" is not a time: {why}"),
+                        "write seconds from the start of the run (`12.5`) or a duration with a unit (`250ms`)",
+                    )
+                })?;
+                if let Some(before) = *previous
+                    && time < before
+                {
+                    return Err(at.fail(
+                        column,
+                        format!("{} comes before the previous row's {}", SimDuration(time), SimDuration(before)),
+                        "sort the trace by time",
+                    ));
+                }
+                *previous = Some(time);
+                trace.times_ns.push(time);
+            }
+            Column::Class => {
+                if field.is_empty() {
+                    return Err(at.fail(
+                        column,
+                        "this row has no class".into(),
+                        "give every row a class, or drop the column",
+                    ));
+                }
+                let id = match trace.class_names.iter().position(|c| c == field) {
+                    Some(id) => id,
+                    None if trace.class_names.len() >= MAX_TRACE_CLASSES => {
+                        return Err(at.fail(
                             column,
-                            format!("\"{field}\" is not a time: {why}"),
-                            "write seconds from the start of the run (`12.5`) or a duration with a unit (`250ms`)",
-                        )
-                    })?;
-                    if let Some(before) = previous
-                        && time < before
-                    {
-                        return Err(fail(
-                            column,
-                            format!("{} comes before the previous row's {}", SimDuration(time), SimDuration(before)),
-                            "sort the trace by time",
+                            format!("more than {MAX_TRACE_CLASSES} classes in one trace"),
+                            "a class is a kind of request (`read`, `write`), not an identifier",
                         ));
                     }
-                    previous = Some(time);
-                    trace.times_ns.push(time);
-                }
-                Column::Class => {
-                    if field.is_empty() {
-                        return Err(fail(
-                            column,
-                            "this row has no class".into(),
-                            "give every row a class, or drop the column",
-                        ));
+                    None => {
+                        trace.class_names.push(field.to_string());
+                        trace.class_first_use.push((Location { line: at.number, column }, at.text.to_string()));
+                        trace.class_names.len() - 1
                     }
-                    let id = match trace.class_names.iter().position(|c| c == field) {
-                        Some(id) => id,
-                        None if trace.class_names.len() >= MAX_TRACE_CLASSES => {
-                            return Err(fail(
-                                column,
-                                format!("more than {MAX_TRACE_CLASSES} classes in one trace"),
-                                "a class is a kind of request (`read`, `write`), not an identifier",
-                            ));
-                        }
-                        None => {
-                            trace.class_names.push(field.to_string());
-                            trace.class_first_use.push((Location { line: number, column }, text.to_string()));
-                            trace.class_names.len() - 1
-                        }
-                    };
-                    trace.classes.push(id as u8);
-                }
-                Column::Key => {
-                    let key = field.parse::<u32>().map_err(|_| {
-                        fail(
-                            column,
-                            format!("\"{field}\" is not a key"),
-                            "a key is a whole number from 0 to 4294967295; number string keys by popularity first",
-                        )
-                    })?;
-                    trace.keys.push(key);
-                }
+                };
+                trace.classes.push(id as u8);
+            }
+            Column::Key => {
+                let key = field.parse::<u32>().map_err(|_| {
+                    at.fail(
+                        column,
+                        format!("\"{field}\" is not a key"),
+                        "a key is a whole number from 0 to 4294967295; number string keys by popularity first",
+                    )
+                })?;
+                trace.keys.push(key);
             }
         }
     }
-    Ok(trace)
+    Ok(())
 }
 
 /// A time: seconds as a plain number, or a duration with a unit.

@@ -95,3 +95,21 @@ fn the_call_graph_names_the_limit() {
     let api = graph.nodes.iter().find(|n| n.name == "api").expect("the api's node");
     assert!(api.detail.ends_with(", admits 200/s per class"), "{}", api.detail);
 }
+
+/// The run's table says what the door let in and turned away, per class that sent requests.
+#[test]
+fn the_run_table_counts_the_door() {
+    let report = run(&load(TENANTS), 1, 1);
+    let door = report.runs[0].services[0].admission.as_ref().expect("a limit");
+    let free = door.tenants.iter().find(|t| t.name == "free").expect("free");
+    let text = tailsim_report::text::render(&report);
+    let thousands = tailsim_report::text::thousands;
+    let line = format!(
+        "api: admission per class: {} admitted, {} rejected at the door (free {} of {}, paid 0 of",
+        thousands(door.admitted),
+        thousands(door.rejected),
+        thousands(free.rejected),
+        thousands(free.admitted + free.rejected)
+    );
+    assert!(text.contains(&line), "{text}");
+}

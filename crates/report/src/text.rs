@@ -203,8 +203,22 @@ pub fn document(report: &Report) -> Document {
     out
 }
 
-#[expect(clippy::too_many_lines, reason = "the run table is one long list of rows; to split by section")]
 fn render_run(run: &RunSummary, duration_s: f64, out: &mut Document) {
+    client_table(run, out);
+    service_table(run, out);
+    edge_table(run, out);
+    limit_lines(run, out);
+    cache_table(run, out);
+    fault_lines(run, duration_s, out);
+    let _ = writeln!(
+        out,
+        "\n{} events; Little is |L - lambda W| / L, the steady-state self-check (small is good).",
+        thousands(run.events)
+    );
+}
+
+/// The clients' table: requests, rates and latency percentiles.
+fn client_table(run: &RunSummary, out: &mut Document) {
     let mut clients = Table::new(&[
         "client",
         "requests",
@@ -235,6 +249,10 @@ fn render_run(run: &RunSummary, duration_s: f64, out: &mut Document) {
     }
     out.table(clients);
     out.push('\n');
+}
+
+/// The services' table, and the instances that took unequal shares.
+fn service_table(run: &RunSummary, out: &mut Document) {
     let mut services = Table::new(&[
         "service",
         "inst x workers",
@@ -287,6 +305,10 @@ fn render_run(run: &RunSummary, duration_s: f64, out: &mut Document) {
             );
         }
     }
+}
+
+/// The calls' table, when a policy did anything: retries, timeouts, breakers, pools.
+fn edge_table(run: &RunSummary, out: &mut Document) {
     if run.edges.iter().any(|e| {
         e.attempts != e.calls
             || e.no_connection > 0
@@ -351,6 +373,10 @@ fn render_run(run: &RunSummary, duration_s: f64, out: &mut Document) {
         }
         out.table(edges);
     }
+}
+
+/// Each connection-limited service's peak, and each admission limit's counts.
+fn limit_lines(run: &RunSummary, out: &mut Document) {
     for s in &run.services {
         if let Some(limit) = s.max_connections {
             let refused = match s.connections_refused {
@@ -365,6 +391,29 @@ fn render_run(run: &RunSummary, duration_s: f64, out: &mut Document) {
             );
         }
     }
+    for s in &run.services {
+        if let Some(door) = &s.admission {
+            let tenants: Vec<String> = door
+                .tenants
+                .iter()
+                .filter(|t| t.admitted + t.rejected > 0)
+                .map(|t| format!("{} {} of {}", t.name, thousands(t.rejected), thousands(t.admitted + t.rejected)))
+                .collect();
+            let by = if tenants.is_empty() { String::new() } else { format!(" ({})", tenants.join(", ")) };
+            let _ = writeln!(
+                out,
+                "\n{}: admission per {}: {} admitted, {} rejected at the door{by}",
+                s.name,
+                door.per,
+                thousands(door.admitted),
+                thousands(door.rejected)
+            );
+        }
+    }
+}
+
+/// The caches' table, their resizes and their events.
+fn cache_table(run: &RunSummary, out: &mut Document) {
     if !run.caches.is_empty() {
         out.push('\n');
         let mut caches = Table::new(&[
@@ -408,6 +457,10 @@ fn render_run(run: &RunSummary, duration_s: f64, out: &mut Document) {
             let _ = writeln!(out, "\ncache {}: {}", c.name, events.join("; "));
         }
     }
+}
+
+/// One line per fault: goodput and p99 before it and at the end, and its recovery.
+fn fault_lines(run: &RunSummary, duration_s: f64, out: &mut Document) {
     for f in &run.faults {
         let before = f.goodput_before_per_s.map_or("-".to_string(), |g| format!("{g:.1}/s"));
         // A fault that outlasts the run has nothing to recover from within it.
@@ -438,11 +491,6 @@ fn render_run(run: &RunSummary, duration_s: f64, out: &mut Document) {
             opt_ms(f.p99_at_end_ms)
         );
     }
-    let _ = writeln!(
-        out,
-        "\n{} events; Little is |L - lambda W| / L, the steady-state self-check (small is good).",
-        thousands(run.events)
-    );
 }
 
 #[cfg(test)]

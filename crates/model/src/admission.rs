@@ -82,11 +82,7 @@ impl Admission {
                 .collect(),
         };
         AdmissionSummary {
-            per: match self.per {
-                Tenant::Class => "class",
-                Tenant::Key => "key",
-            }
-            .to_string(),
+            per: self.per.name().to_string(),
             admitted: self.admitted.iter().sum(),
             rejected: self.rejected.iter().sum(),
             tenants,

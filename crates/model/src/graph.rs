@@ -73,11 +73,7 @@ fn service_node(s: &crate::compile::ServiceModel) -> GraphNode {
         detail.push(format!("contention sigma {} kappa {}", usl.sigma, usl.kappa));
     }
     if let Some(admission) = &s.admission {
-        let per = match admission.per {
-            crate::scenario::Tenant::Class => "class",
-            crate::scenario::Tenant::Key => "key",
-        };
-        detail.push(format!("admits {}/s per {per}", admission.limit.rate));
+        detail.push(format!("admits {}/s per {}", admission.limit.rate, admission.per.name()));
     }
     GraphNode { name: s.name.clone(), kind: NodeKind::Service, detail: detail.join(", ") }
 }

@@ -623,6 +623,16 @@ pub enum Tenant {
     Key,
 }
 
+impl Tenant {
+    /// Its name in the scenario's words, as the summary and the call graph give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tenant::Class => "class",
+            Tenant::Key => "key",
+        }
+    }
+}
+
 /// The Kubernetes HPA's rule: every `interval`, `desired = ceil(current x metric / target)`,
 /// left alone within `tolerance` of the target; a scale-up follows the lowest recommendation of
 /// the last `up_window`, a scale-down the highest of the last `down_window`; new instances take

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use tailsim_engine::Dist;
 
 use super::Cx;
-use crate::compile::{ClientModel, Edge, MAX_RATE_PER_S, MAX_USERS, TraceReplay, compile_dist};
+use crate::compile::{ClientModel, Edge, MAX_RATE_PER_S, MAX_USERS, TraceReplay};
 use crate::diag::{Diagnostic, Location, locate_name, locate_unique, suggest};
 use crate::keys::KeyDist;
 use crate::scenario;
@@ -35,14 +35,7 @@ pub(super) fn compile(cx: &mut Cx<'_>) -> (Vec<ClientModel>, u32) {
 /// Lowers one client; `None` when its target is unknown.
 fn client(cx: &mut Cx<'_>, c: &scenario::Client, path: &str) -> Option<ClientModel> {
     let at = locate_name(cx.source, &c.name);
-    let think = match c.think.as_ref().map(compile_dist) {
-        None => Dist::Constant(0.0),
-        Some(Ok(dist)) => dist,
-        Some(Err(why)) => {
-            cx.error(Diagnostic::error(format!("`think`: {why}")).at_path(path).at(at));
-            Dist::Constant(0.0)
-        }
-    };
+    let think = cx.dist_or_zero("think", c.think.as_ref(), path, at);
     let trace = c.trace.as_ref().and_then(|file| {
         cx.files
             .trace(file)

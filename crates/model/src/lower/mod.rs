@@ -17,9 +17,11 @@ mod steps;
 
 use std::collections::BTreeMap;
 
-use crate::compile::{ClassModel, Edge, Model, ServiceId};
-use crate::diag::{Diagnostic, locate_name};
-use crate::scenario::Scenario;
+use tailsim_engine::Dist;
+
+use crate::compile::{ClassModel, Edge, Model, ServiceId, compile_dist};
+use crate::diag::{Diagnostic, Location, locate_name};
+use crate::scenario::{DistSpec, Scenario};
 use crate::trace::Files;
 
 /// What every pass reads and writes: the scenario and its text, the name tables, the model's
@@ -54,6 +56,19 @@ impl<'a> Cx<'a> {
     /// The id of the service named `name`, if there is one.
     fn service(&self, name: &str) -> Option<ServiceId> {
         self.ids.get(name).copied()
+    }
+
+    /// An optional distribution such as a think time or a lag: zero when absent, and when it
+    /// is refused (reported as `what`, under `path` at `at`).
+    fn dist_or_zero(&mut self, what: &str, spec: Option<&DistSpec>, path: &str, at: Option<Location>) -> Dist {
+        match spec.map(compile_dist) {
+            None => Dist::Constant(0.0),
+            Some(Ok(dist)) => dist,
+            Some(Err(why)) => {
+                self.error(Diagnostic::error(format!("`{what}`: {why}")).at_path(path).at(at));
+                Dist::Constant(0.0)
+            }
+        }
     }
 
     /// The request classes' names, for suggestions.

@@ -1,12 +1,12 @@
 //! Services: instances and workers, a handler per class, the balancer, the autoscaler, and
 //! the settings of one service (contention, statement timeout, connection limit, replication).
 
-use tailsim_engine::{Dist, SimDuration, SimTime};
+use tailsim_engine::{SimDuration, SimTime};
 
 use super::Cx;
 use crate::compile::{
     AutoscalePolicy, BalancerPolicy, MAX_CONNECTIONS, MAX_INSTANCES, MAX_STEPS, MAX_WORKERS, ReplicationModel, ScaleOn,
-    ServiceModel, Step, Usl, compile_dist,
+    ServiceModel, Step, Usl,
 };
 use crate::diag::{Diagnostic, Location, locate_name, locate_unique, suggest};
 use crate::scenario::{self, Balancer};
@@ -347,13 +347,6 @@ fn replication(
             }
         }
     }
-    let lag = match r.lag.as_ref().map(compile_dist) {
-        None => Dist::Constant(0.0),
-        Some(Ok(dist)) => dist,
-        Some(Err(why)) => {
-            cx.error(Diagnostic::error(format!("`lag`: {why}")).at_path(path).at(at));
-            Dist::Constant(0.0)
-        }
-    };
+    let lag = cx.dist_or_zero("lag", r.lag.as_ref(), path, at);
     ReplicationModel { writes, lag }
 }

@@ -120,15 +120,13 @@ impl Diagnostic {
                     None => source.lines().nth(line.saturating_sub(1)),
                 };
                 if let Some(text) = text {
+                    let (shown, caret) = excerpt(text, column);
                     let number = line.to_string();
                     let pad = " ".repeat(number.len());
-                    let caret_pad: String = text
-                        .chars()
-                        .take(column.saturating_sub(1))
-                        .map(|c| if c == '\t' { '\t' } else { ' ' })
-                        .collect();
+                    let caret_pad: String =
+                        shown.chars().take(caret - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
                     let _ = writeln!(out, "{pad} |");
-                    let _ = writeln!(out, "{number} | {text}");
+                    let _ = writeln!(out, "{number} | {shown}");
                     let _ = writeln!(out, "{pad} | {caret_pad}^");
                 }
             }
@@ -139,8 +137,52 @@ impl Diagnostic {
         if let Some(hint) = &self.hint {
             let _ = writeln!(out, "  = hint: {hint}");
         }
-        out
+        printable(&out)
     }
+}
+
+/// The most characters of a line a rendered diagnostic quotes.
+pub const MAX_QUOTED: usize = 100;
+
+/// The part of `text` a diagnostic quotes, at most [`MAX_QUOTED`] characters around `column`
+/// with `...` where it is cut, and the column of the caret in it (from 1).
+fn excerpt(text: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = text.chars().collect();
+    let column = column.clamp(1, chars.len() + 1);
+    if chars.len() <= MAX_QUOTED {
+        return (text.to_string(), column);
+    }
+    let start = column.saturating_sub(MAX_QUOTED / 2).min(chars.len() - MAX_QUOTED);
+    let end = start + MAX_QUOTED;
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push_str("...");
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push_str("...");
+    }
+    (shown, column - start + if start > 0 { 3 } else { 0 })
+}
+
+/// `text` with every control character but line breaks and tabs shown as `\u{fffd}`: what a
+/// file holds must not retitle or recolour the terminal it is reported on.
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return text.to_string();
+    }
+    text.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{fffd}' } else { c }).collect()
+}
+
+/// `text` cut to at most `max` characters (with `...` when cut): how a message quotes a field
+/// whose length the file decides.
+pub fn clipped(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max).collect();
+    cut.push_str("...");
+    cut
 }
 
 /// The candidate closest to `word` if it is close enough to be a likely typo.
@@ -153,12 +195,21 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
-/// "did you mean `x`?" when one candidate is close, else the list of valid names.
+/// The most valid names a hint lists.
+const MAX_LISTED: usize = 12;
+
+/// "did you mean `x`?" when one candidate is close, else the list of valid names (the first
+/// [`MAX_LISTED`], and how many more).
 pub fn suggest(word: &str, candidates: &[&str], what: &str) -> String {
     match closest(word, candidates.iter().copied()) {
         Some(best) => format!("did you mean `{best}`?"),
         None if candidates.is_empty() => format!("there are no {what}"),
-        None => format!("valid {what}: {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")),
+        None => {
+            let listed: Vec<String> = candidates.iter().take(MAX_LISTED).map(|c| format!("`{c}`")).collect();
+            let more = candidates.len().saturating_sub(MAX_LISTED);
+            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+            format!("valid {what}: {}{more}", listed.join(", "))
+        }
     }
 }
 
@@ -243,6 +294,9 @@ mod tests {
     fn suggests_near_names_and_lists_far_ones() {
         assert_eq!(suggest("timout", &["timeout", "retry"], "fields"), "did you mean `timeout`?");
         assert_eq!(suggest("zzz", &["timeout", "retry"], "fields"), "valid fields: `timeout`, `retry`");
+        let many: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(suggest("zzz", &many, "services").ends_with("`s11` and 8 more"));
     }
 
     #[test]
@@ -253,6 +307,21 @@ mod tests {
             .with_hint("did you mean `name`?");
         let expected = "error: unknown field `nmae`\n  --> a.ron:2:5\n  |\n2 |     nmae: \"x\",\n  |     ^\n  = hint: did you mean `name`?\n";
         assert_eq!(d.render("a.ron", source), expected);
+    }
+
+    #[test]
+    fn quotes_a_long_line_around_its_column_and_no_control_character() {
+        let line = format!("{}bad{}", "x".repeat(500), "y".repeat(500));
+        let d = Diagnostic::error("bad \u{1b}]0;title\u{7}").at(Some(Location { line: 1, column: 501 }));
+        let text = d.render("a.ron", &line);
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text}");
+        let quoted = text.lines().find(|l| l.starts_with("1 | ")).expect("the line is quoted");
+        assert!(quoted.starts_with("1 | ...") && quoted.ends_with("..."), "{quoted}");
+        assert_eq!(quoted.chars().count(), "1 | ".len() + 3 + MAX_QUOTED + 3, "{quoted}");
+        let caret = text.lines().find(|l| l.trim_end().ends_with('^')).expect("a caret");
+        // The caret stands under the `b` of `bad`, whatever was cut before it.
+        assert_eq!(quoted.chars().nth(caret.chars().count() - 1), Some('b'), "{text}");
+        assert!(text.len() < 400, "{} bytes", text.len());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use tailsim_engine::SimDuration;
 
-use crate::diag::{Diagnostic, InFile, Location};
+use crate::diag::{Diagnostic, InFile, Location, clipped};
 
 /// The most rows a trace may have.
 pub const MAX_ROWS: usize = 10_000_000;
@@ -61,13 +61,23 @@ impl Trace {
     }
 }
 
-/// Where a scenario's trace files are found (relative paths start from the scenario file's
-/// folder), and the traces already read, so that each file is read once however many
-/// variants name it.
+/// The largest trace file tailsim opens, in bytes: room for [`MAX_ROWS`] rows of time, class
+/// and key, and a guard against a path that names something else (a disk image, a log).
+pub const MAX_TRACE_BYTES: u64 = 1 << 30;
+
+/// Where a scenario's trace files are found, and the traces already read, so that each file is
+/// read once however many variants (or aliases of its path) name it.
+///
+/// A scenario file is untrusted: a trace path is relative to the scenario file's folder and must
+/// stay inside it, after following links, unless [`Files::allowing`] opens more folders. Only
+/// regular files of at most [`MAX_TRACE_BYTES`] are read, and a file is known by its canonical
+/// path. Without a folder ([`Files::default`]), paths are relative to the current directory and
+/// stay inside it.
 #[derive(Debug, Default)]
 pub struct Files {
     dir: Option<PathBuf>,
     shown_dir: Option<String>,
+    allowed: Vec<PathBuf>,
     read: RefCell<BTreeMap<PathBuf, Arc<Trace>>>,
 }
 
@@ -75,29 +85,68 @@ impl Files {
     /// Trace paths relative to `dir`, the scenario file's folder, shown in messages as `shown`
     /// (the folder as the user named it).
     pub fn in_dir(dir: &Path) -> Files {
-        Files { dir: Some(dir.to_path_buf()), shown_dir: Some(dir.display().to_string()), read: RefCell::default() }
+        Files { dir: Some(dir.to_path_buf()), shown_dir: Some(dir.display().to_string()), ..Files::default() }
+    }
+
+    /// The same, letting traces be read from each of `dirs` (and below) too.
+    pub fn allowing(mut self, dirs: &[PathBuf]) -> Files {
+        self.allowed.extend(dirs.iter().cloned());
+        self
     }
 
     /// The file a trace path names, and how messages show it.
     fn resolve(&self, path: &str) -> (PathBuf, String) {
         let relative = Path::new(path);
-        match &self.dir {
-            Some(dir) if relative.is_relative() => {
-                let shown = match self.shown_dir.as_deref() {
-                    None | Some("") => path.to_string(),
-                    Some(shown) => Path::new(shown).join(relative).display().to_string(),
-                };
-                (dir.join(relative), shown)
+        let dir = self.dir.as_deref().unwrap_or(Path::new("."));
+        let shown = match self.shown_dir.as_deref() {
+            Some(shown) if !shown.is_empty() && relative.is_relative() => {
+                Path::new(shown).join(relative).display().to_string()
             }
-            _ => (relative.to_path_buf(), path.to_string()),
+            _ => path.to_string(),
+        };
+        (dir.join(relative), shown)
+    }
+
+    /// The canonical path of the trace at `path`, once it is known to be a regular file of a
+    /// bearable size inside a folder the scenario may read.
+    fn admit(&self, path: &str) -> Result<(PathBuf, String), Diagnostic> {
+        let (file, shown) = self.resolve(path);
+        let fail = |why: String, hint: &str| {
+            Diagnostic::error(format!("cannot read the trace \"{}\": {why}", clipped(&shown, 200))).with_hint(hint)
+        };
+        let relative_hint = "a trace's path is relative to the scenario file's folder";
+        let canonical = std::fs::canonicalize(&file).map_err(|e| fail(e.to_string(), relative_hint))?;
+        let home = self.dir.as_deref().unwrap_or(Path::new("."));
+        let inside = std::iter::once(home)
+            .chain(self.allowed.iter().map(PathBuf::as_path))
+            .filter_map(|root| std::fs::canonicalize(root).ok())
+            .any(|root| canonical.starts_with(root));
+        if !inside {
+            return Err(fail(
+                "it is outside the scenario's folder".into(),
+                "a scenario may read traces in its own folder and below (links followed); \
+                 `--allow-path DIR` lets it read those in DIR too",
+            ));
         }
+        let metadata = std::fs::metadata(&canonical).map_err(|e| fail(e.to_string(), relative_hint))?;
+        if !metadata.is_file() {
+            return Err(fail("it is not a regular file".into(), "a trace is a CSV file, not a folder, device or pipe"));
+        }
+        if metadata.len() > MAX_TRACE_BYTES {
+            return Err(fail(
+                format!("it has {} bytes, more than the {MAX_TRACE_BYTES} a trace may have", metadata.len()),
+                "replay a part of it (the run covers its duration only), or sample it",
+            ));
+        }
+        Ok((canonical, shown))
     }
 
     /// Reads the trace at `path` (as written in the scenario), or returns it if already read.
-    /// A file that cannot be opened gives a diagnostic without a location (the caller points
-    /// it at the scenario); a bad row, one that points into the file.
+    /// A file that cannot be opened, or that the scenario may not read, gives a diagnostic
+    /// without a location (the caller points it at the scenario); a bad row, one that points
+    /// into the file.
     pub fn trace(&self, path: &str) -> Result<Arc<Trace>, Diagnostic> {
-        let (file, shown) = self.resolve(path);
+        let (file, shown) = self.admit(path)?;
         if let Some(trace) = self.read.borrow().get(&file) {
             return Ok(trace.clone());
         }
@@ -105,7 +154,8 @@ impl Files {
             Diagnostic::error(format!("cannot read the trace \"{shown}\": {e}"))
                 .with_hint("a trace's path is relative to the scenario file's folder")
         })?;
-        let trace = Arc::new(read(std::io::BufReader::new(opened), &shown)?);
+        let limited = std::io::Read::take(opened, MAX_TRACE_BYTES);
+        let trace = Arc::new(read(std::io::BufReader::new(limited), &shown)?);
         self.read.borrow_mut().insert(file, trace.clone());
         Ok(trace)
     }
@@ -227,13 +277,17 @@ fn named_columns(at: &RowAt<'_>, fields: &[(&str, usize)]) -> Result<Vec<Column>
             _ => {
                 return Err(at.fail(
                     column,
-                    format!("unknown column \"{name}\" in the trace's first line"),
+                    format!("unknown column \"{}\" in the trace's first line", clipped(name, 40)),
                     "name the columns `time`, `class` and `key` (only `time` is needed), or leave the names out: time[,class[,key]]",
                 ));
             }
         };
         if columns.contains(&kind) {
-            return Err(at.fail(column, format!("the column \"{name}\" is named twice"), "name each column once"));
+            return Err(at.fail(
+                column,
+                format!("the column \"{}\" is named twice", clipped(name, 40)),
+                "name each column once",
+            ));
         }
         columns.push(kind);
     }
@@ -257,7 +311,7 @@ fn push_row(
                 let time = parse_time(field).map_err(|why| {
                     at.fail(
                         column,
-                        format!("\"{field}\" is not a time: {why}"),
+                        format!("\"{}\" is not a time: {why}", clipped(field, 40)),
                         "write seconds from the start of the run (`12.5`) or a duration with a unit (`250ms`)",
                     )
                 })?;
@@ -291,6 +345,13 @@ fn push_row(
                         ));
                     }
                     None => {
+                        if let Some(why) = crate::lower::refuse_name(field) {
+                            return Err(at.fail(
+                                column,
+                                format!("this row's class cannot be used: {why}"),
+                                "a class is a short printable name",
+                            ));
+                        }
                         trace.class_names.push(field.to_string());
                         trace.class_first_use.push((Location { line: at.number, column }, at.text.to_string()));
                         trace.class_names.len() - 1
@@ -302,7 +363,7 @@ fn push_row(
                 let key = field.parse::<u32>().map_err(|_| {
                     at.fail(
                         column,
-                        format!("\"{field}\" is not a key"),
+                        format!("\"{}\" is not a key", clipped(field, 40)),
                         "a key is a whole number from 0 to 4294967295; number string keys by popularity first",
                     )
                 })?;
@@ -386,5 +447,24 @@ mod tests {
             (d.message.as_str(), d.location),
             ("the trace has more than 3 rows, the most tailsim keeps in memory", Some(Location { line: 4, column: 1 }))
         );
+    }
+
+    #[test]
+    fn a_file_named_two_ways_is_read_once_and_one_outside_not_at_all() {
+        let dir = std::env::temp_dir().join(format!("tailsim-trace-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).expect("a temporary folder");
+        std::fs::write(dir.join("sub/t.csv"), "1\n2\n").expect("written");
+        let files = Files::in_dir(&dir);
+        let a = files.trace("sub/t.csv").expect("read");
+        let b = files.trace("./sub/../sub/t.csv").expect("read");
+        assert!(Arc::ptr_eq(&a, &b), "read twice");
+        let inner = Files::in_dir(&dir.join("sub"));
+        let back_inside = inner.trace("../sub/t.csv").is_ok();
+        assert!(back_inside, "a path that leaves and comes back is inside");
+        std::fs::write(dir.join("outside.csv"), "1\n").expect("written");
+        let d = inner.trace("../outside.csv").expect_err("outside");
+        assert!(d.message.ends_with("it is outside the scenario's folder"), "{}", d.message);
+        assert!(inner.allowing(std::slice::from_ref(&dir)).trace("../outside.csv").is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -9,6 +9,8 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use tailsim_stats::format::csv_field;
+
 use crate::chart::{self, Chart, ChartError, RenderedChart};
 use crate::compare::Comparison;
 use crate::graph::CallGraph;
@@ -16,17 +18,61 @@ use crate::html;
 use crate::summary::{Metric, Report, Values};
 use crate::sweep::Sweep;
 
-/// Writes `contents` to `path` through a temporary sibling and a rename.
+/// What every temporary file tailsim writes starts with: [`prepare_output`] knows its own.
+const TMP_PREFIX: &str = ".tailsim-";
+
+/// What every temporary file tailsim writes ends with.
+const TMP_SUFFIX: &str = ".tmp";
+
+/// How old a temporary file must be before [`prepare_output`] takes it for a killed run's
+/// leftover: older than any write of a live run takes, so a second run writing into the same
+/// folder keeps its own.
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Writes `contents` to `path` through a temporary sibling and a rename. The temporary file has
+/// a unique name and is created exclusively (never through a link that someone planted), so two
+/// runs writing into one folder cannot mix their bytes; the rename replaces `path` itself, never
+/// the target of a link at `path`.
 pub fn atomic_write(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut tmp_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let prefix = format!("{TMP_PREFIX}{name}-");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(TMP_SUFFIX);
+    // Like any file a program makes: readable as the umask allows, not private to the owner.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(contents)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Makes the output folder ready before a simulation starts, so that a folder that cannot be
+/// written fails at once rather than after the run: creates it, proves a file can be created in
+/// it, and removes the temporary files that killed runs left there (those older than ten
+/// minutes, so a second run still writing into the folder keeps its own).
+pub fn prepare_output(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    drop(tempfile::Builder::new().prefix(TMP_PREFIX).suffix(TMP_SUFFIX).tempfile_in(dir)?);
+    for entry in fs::read_dir(dir)?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with(TMP_PREFIX) || !name.ends_with(TMP_SUFFIX) {
+            continue;
+        }
+        // The entry's own metadata: a link is judged (and removed) as a link, never followed.
+        let stale =
+            entry.metadata().and_then(|m| m.modified()).is_ok_and(|at| at.elapsed().is_ok_and(|age| age >= STALE_TMP));
+        if stale {
+            let _ = fs::remove_file(entry.path());
+        }
     }
-    fs::rename(&tmp, path)
+    Ok(())
 }
 
 /// The report as pretty-printed JSON with a trailing newline. Field order is the struct order
@@ -83,11 +129,6 @@ pub fn timeseries_csv(report: &Report) -> String {
         }
     }
     out
-}
-
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
 }
 
 /// Writes `summary.json` and `timeseries.csv` into `dir`, creating the folder if needed.

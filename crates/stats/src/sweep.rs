@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::aggregate::Estimate;
+use crate::format::csv_field;
 use crate::summary::{LatencySummary, RunSummary};
 
 /// A statistic over a point's replications: the mean, and the 95% interval's half-width when
@@ -228,11 +229,6 @@ fn push_stat(row: &mut Vec<String>, stat: Option<Stat>) {
     row.push(stat.and_then(|s| s.ci95_half_width).map(|h| h.to_string()).unwrap_or_default());
 }
 
-/// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +238,8 @@ mod tests {
         assert_eq!(csv_field("db"), "db");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
+        assert_eq!(csv_field("@sum"), "\"'@sum\"");
         assert_eq!(Stat::from_values(&[]), None);
         assert_eq!(Stat::from_values(&[2.0]), Some(Stat { mean: 2.0, ci95_half_width: None, n: 1 }));
     }

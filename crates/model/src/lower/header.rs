@@ -1,11 +1,12 @@
 //! The scenario's own settings: a duration that a run can have, a warm-up shorter than it,
-//! some clients, and a time-series window of at least a millisecond.
+//! some clients, a time-series window of at least a millisecond, and names that are safe to
+//! print, to use in a file name and to put in a spreadsheet.
 
 use tailsim_engine::SimDuration;
 
 use super::Cx;
 use crate::compile::MAX_DURATION;
-use crate::diag::{Diagnostic, locate_unique};
+use crate::diag::{Diagnostic, locate_name, locate_unique};
 
 /// Checks the duration, the warm-up and that there are clients.
 pub(super) fn check(cx: &mut Cx<'_>) {
@@ -39,5 +40,50 @@ pub(super) fn check_window(cx: &mut Cx<'_>) {
     let scenario = cx.scenario;
     if scenario.window.0 < SimDuration::from_millis(1) {
         cx.error(Diagnostic::error("`window` must be at least 1ms").at(locate_unique(cx.source, "window:")));
+    }
+}
+
+/// The longest name a scenario, client, service, cache, class or variant may have, in
+/// characters: every time-series row repeats it.
+pub const MAX_NAME: usize = 100;
+
+/// Why `name` cannot be a name, if it cannot: empty, too long, or holding a character that
+/// would act on a terminal (a control character) or reorder the text shown around it (a
+/// bidirectional override).
+pub fn refuse_name(name: &str) -> Option<String> {
+    let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+    if name.trim().is_empty() {
+        Some("a name must not be empty".into())
+    } else if name.chars().count() > MAX_NAME {
+        Some(format!("a name may have at most {MAX_NAME} characters, this one has {}", name.chars().count()))
+    } else {
+        let c = name.chars().find(|&c| c.is_control() || bidi(c))?;
+        Some(format!("a name must hold printable characters only, and this one holds {c:?}"))
+    }
+}
+
+/// Checks every name the scenario gives: the scenario's, its clients', classes', services',
+/// caches' and variants'.
+pub(super) fn check_names(cx: &mut Cx<'_>) {
+    let scenario = cx.scenario;
+    let mut names: Vec<(String, &str)> = vec![("name".into(), scenario.name.as_str())];
+    for (i, c) in scenario.clients.iter().enumerate() {
+        names.push((format!("clients[{i}]"), &c.name));
+        for (k, class) in c.classes.iter().enumerate() {
+            names.push((format!("clients[{i}] .classes[{k}]"), &class.name));
+        }
+    }
+    names.extend(scenario.services.iter().enumerate().map(|(i, s)| (format!("services[{i}]"), s.name.as_str())));
+    names.extend(scenario.caches.iter().enumerate().map(|(i, c)| (format!("caches[{i}]"), c.name.as_str())));
+    names.extend(scenario.variants.iter().enumerate().map(|(i, v)| (format!("variants[{i}]"), v.name.as_str())));
+    for (path, name) in names {
+        if let Some(why) = refuse_name(name) {
+            cx.error(
+                Diagnostic::error(format!("the name {:?} cannot be used: {why}", crate::diag::clipped(name, 40)))
+                    .at_path(path)
+                    .at(locate_name(cx.source, name))
+                    .with_hint("names are printed in tables, used in file names and written to CSV: letters, digits, spaces and punctuation"),
+            );
+        }
     }
 }

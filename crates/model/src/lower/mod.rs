@@ -11,6 +11,8 @@ mod classes;
 mod clients;
 mod faults;
 mod header;
+
+pub use header::refuse_name;
 mod policy;
 mod services;
 mod steps;
@@ -91,6 +93,7 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
         errors: Vec::new(),
     };
     header::check(&mut cx);
+    header::check_names(&mut cx);
     name_services(&mut cx);
     let levels = classes::compile(&mut cx);
     let (clients, key_space) = clients::compile(&mut cx);

@@ -44,12 +44,11 @@ fn load(args: &CompareArgs) -> Result<(Variants, Option<String>), Failure> {
     for path in &args.files {
         let file = path.display().to_string();
         let source = shared::read(path)?;
-        let (variants, warnings) = tailsim_model::load_variants_in(&source, &overrides, &shared::files(path))
-            .map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
+        let (variants, warnings) =
+            tailsim_model::load_variants_in(&source, &overrides, &shared::files(path, &args.batch.paths))
+                .map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
         if !args.batch.quiet {
-            for w in &warnings {
-                eprint!("{}", w.render(&file, &source));
-            }
+            shared::print_warnings(&file, &source, &warnings);
         }
         let scenario = variants.first().map(|(_, m)| m.name.clone()).unwrap_or_default();
         if all.is_empty() {
@@ -123,8 +122,9 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
     }
     let seed = args.batch.seed.unwrap_or(first.seed);
     let out = args.batch.out.clone().unwrap_or_else(|| Path::new("out").join(folder_name(&first.name)));
-    let limits = shared::limits(args.batch.max_in_flight);
-    let pool = shared::pool(args.batch.threads)?;
+    let limits = args.batch.limits.limits()?;
+    let pool = args.batch.limits.pool()?;
+    shared::prepare_output(&out)?;
     let total_ns: u64 = variants
         .iter()
         .map(|(_, m)| m.duration.as_nanos().saturating_mul(u64::from(args.replications)))
@@ -161,11 +161,11 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
         }
     }
     if args.json {
-        print!("{json}");
+        out!("{json}");
     } else if !args.batch.quiet {
-        print!("{}", tailsim_report::compare::render(&comparison));
+        out!("{}", tailsim_report::compare::render(&comparison));
         let what = if args.batch.no_charts { "compare.json" } else { "compare.json, compare.html and charts" };
-        println!("\nwrote {what} in {}", out.display());
+        outln!("\nwrote {what} in {}", out.display());
     }
     Ok(match &comparison.truncated {
         Some(why) => shared::truncated(why, &written),

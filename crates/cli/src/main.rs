@@ -6,6 +6,23 @@
 //! 3 an internal invariant failed (a bug: please report it with the scenario and seed);
 //! 130 interrupted by Ctrl-C (the partial summary is still written).
 
+/// Prints to standard output, ignoring a reader that went away (`tailsim list | head`): the
+/// files are written by then, and the exit code still says how the command went.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// [`out!`] with a line break.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod compare;
 mod progress;
 mod shared;
@@ -18,8 +35,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Parser, Subcommand};
-use tailsim_engine::SimDuration;
-use tailsim_model::{Diagnostic, Limits, Model, Override};
+use tailsim_model::compare::MAX_REPLICATIONS;
+use tailsim_model::{Diagnostic, Model, Override};
 use tailsim_report::text::format_ms;
 
 /// Set by the Ctrl-C handler.
@@ -58,6 +75,9 @@ struct ScenarioArgs {
     /// Override one value of the scenario, e.g. `--set clients.users.rate=1200`; repeatable.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
+    /// Trace folders the scenario may read besides its own.
+    #[command(flatten)]
+    paths: shared::PathArgs,
 }
 
 #[derive(Args)]
@@ -77,18 +97,9 @@ struct RunArgs {
     /// Independent replications, run in parallel; the report gives 95% confidence intervals.
     #[arg(long, short = 'r', default_value_t = 1)]
     replications: u32,
-    /// Worker threads for replications [default: one per core].
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Stop a replication (marked truncated) when this many requests are in flight at once.
-    #[arg(long, default_value_t = Limits::default().max_in_flight)]
-    max_in_flight: u64,
-    /// Stop a replication (marked truncated) after this many events.
-    #[arg(long)]
-    max_events: Option<u64>,
-    /// Stop a replication (marked truncated) after this much wall-clock time, e.g. `5m`.
-    #[arg(long)]
-    max_wall_time: Option<String>,
+    /// How long each replication may go, and on how many threads they run.
+    #[command(flatten)]
+    limits: shared::LimitArgs,
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -171,78 +182,31 @@ fn main() -> ExitCode {
 /// Reads, overrides and compiles a scenario; errors are rendered against the file's text.
 fn load(args: &ScenarioArgs, extra: &[Override]) -> Result<(Model, Vec<Diagnostic>, String), Failure> {
     let file = args.file.display().to_string();
-    let source = fs::read_to_string(&args.file).map_err(|e| {
-        let d = Diagnostic::error(format!("cannot read {file}: {e}"));
-        Failure { message: format!("error: {}", d.message), diagnostics: vec![d], code: 2 }
-    })?;
-    let mut overrides = Vec::new();
-    for text in &args.set {
-        overrides.push(Override::parse(text).map_err(|d| Failure {
-            message: d.render("--set", ""),
-            diagnostics: vec![d],
-            code: 2,
-        })?);
-    }
+    let source = shared::read(&args.file)?;
+    let mut overrides = shared::overrides(&args.set, None)?;
     overrides.extend_from_slice(extra);
-    match tailsim_model::load_in(&source, &overrides, &shared::files(&args.file)) {
+    match tailsim_model::load_in(&source, &overrides, &shared::files(&args.file, &args.paths)) {
         Ok((model, warnings)) => Ok((model, warnings, source)),
-        Err(errors) => {
-            let rendered: Vec<String> = errors.iter().map(|d| d.render(&file, &source)).collect();
-            let count = errors.len();
-            Err(Failure {
-                code: 2,
-                message: format!(
-                    "{}\n{file}: {count} error{} found",
-                    rendered.join("\n"),
-                    if count == 1 { "" } else { "s" }
-                ),
-                diagnostics: errors,
-            })
-        }
+        Err(errors) => Err(shared::scenario_failure(&file, &source, errors)),
     }
 }
 
 fn run(args: RunArgs) -> Result<u8, Failure> {
-    let mut extra = Vec::new();
-    if let Some(duration) = &args.duration {
-        SimDuration::parse(duration)
-            .map_err(|e| Failure::input(format!("error: --duration {duration}: {e}; write e.g. 60s or 10m")))?;
-        extra.push(Override { path: "duration".into(), value: duration.clone() });
-    }
+    let extra = shared::overrides(&[], args.duration.as_deref())?;
     let (model, warnings, source) = load(&args.scenario, &extra)?;
     let file = args.scenario.file.display().to_string();
     if !args.quiet {
-        for w in &warnings {
-            eprint!("{}", w.render(&file, &source));
-        }
+        shared::print_warnings(&file, &source, &warnings);
     }
-    if args.replications == 0 {
-        return Err(Failure::input("error: --replications must be at least 1"));
+    if !(1..=MAX_REPLICATIONS).contains(&args.replications) {
+        return Err(Failure::input(format!("error: --replications must be from 1 to {MAX_REPLICATIONS}")));
     }
-    let max_wall = match &args.max_wall_time {
-        Some(text) => Some(
-            SimDuration::parse(text)
-                .map(|d| std::time::Duration::from_nanos(d.as_nanos()))
-                .map_err(|e| Failure::input(format!("error: --max-wall-time {text}: {e}; write e.g. 30s or 5m")))?,
-        ),
-        None => None,
-    };
-    // Ctrl-C stops every replication at its next check; what was measured is still written.
-    // Failing to install the handler (another one exists) only loses that convenience.
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));
-    let limits = Limits {
-        max_in_flight: args.max_in_flight.max(1),
-        max_events: args.max_events.unwrap_or(u64::MAX).max(1),
-        max_wall,
-        stop: Some(&INTERRUPTED),
-        progress: Some(&progress::PROGRESS),
-    };
+    let limits = args.limits.limits()?;
+    let pool = args.limits.pool()?;
+    let out = args.out.clone().unwrap_or_else(|| Path::new("out").join(folder_name(&model.name)));
+    shared::prepare_output(&out)?;
     let seed = args.seed.unwrap_or(model.seed);
     let started = std::time::Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| Failure::input(format!("error: cannot start threads: {e}")))?;
     let total_ns = model.duration.as_nanos().saturating_mul(u64::from(args.replications));
     let bar =
         progress::Bar::start(progress::wanted(args.quiet), u64::from(args.replications), total_ns, "replications");
@@ -261,7 +225,6 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         });
     }
 
-    let out = args.out.unwrap_or_else(|| Path::new("out").join(folder_name(&model.name)));
     tailsim_report::write::write_summary(&out, &report).map_err(|e| Failure {
         code: 1,
         diagnostics: Vec::new(),
@@ -286,9 +249,9 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     }
 
     if args.json {
-        print!("{}", tailsim_report::write::summary_json(&report));
+        out!("{}", tailsim_report::write::summary_json(&report));
     } else if !args.quiet {
-        print!("{}", tailsim_report::text::render(&report));
+        out!("{}", tailsim_report::text::render(&report));
         let events: u64 = report.runs.iter().map(|r| r.events).sum();
         let rate = events as f64 / elapsed.as_secs_f64().max(1e-9);
         let wrote = if args.no_charts {
@@ -296,7 +259,7 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         } else {
             "summary.json, timeseries.csv, report.html and charts"
         };
-        println!(
+        outln!(
             "\nwrote {wrote} in {} ({:.2}s wall, {:.1}M events/s)",
             out.display(),
             elapsed.as_secs_f64(),
@@ -326,7 +289,7 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
                 "errors": failure.diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
                 "warnings": [],
             });
-            println!("{json:#}");
+            outln!("{json:#}");
             return Ok(failure.code);
         }
         Err(failure) => return Err(failure),
@@ -347,9 +310,9 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
                 "cpu_load": l.cpu_load,
             })).collect::<Vec<_>>(),
         });
-        println!("{json:#}");
+        outln!("{json:#}");
     } else {
-        println!(
+        outln!(
             "{file}: ok, scenario \"{}\" with {} client{} and {} service{}",
             model.name,
             model.clients.len(),
@@ -359,14 +322,14 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
         );
         let limited = loads.iter().any(|l| l.cpu_load.is_some());
         let cpu_column = if limited { format!(" {:>10}", "cpu load") } else { String::new() };
-        println!("\n{:<20} {:>12} {:>12} {:>14}{cpu_column}", "service", "visits/s", "min hold", "offered load");
+        outln!("\n{:<20} {:>12} {:>12} {:>14}{cpu_column}", "service", "visits/s", "min hold", "offered load");
         for l in &loads {
             let cpu = match l.cpu_load {
                 Some(load) => format!(" {:>9.1}%", load * 100.0),
                 None if limited => format!(" {:>10}", "-"),
                 None => String::new(),
             };
-            println!(
+            outln!(
                 "{:<20} {:>12.1} {:>12} {:>13.1}%{cpu}",
                 l.service,
                 l.arrival_rate_per_s,
@@ -374,25 +337,23 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
                 l.offered_load * 100.0
             );
         }
-        println!(
+        outln!(
             "\noffered load = visits/s x mean time a visit holds a worker / all workers, counting downstream\ncalls without queueing: a lower bound. At 100% or more the queue grows without bound."
         );
         if !model.caches.is_empty() {
-            println!("Cache lookups count as hits here: what a miss calls is load on top of this floor.");
+            outln!("Cache lookups count as hits here: what a miss calls is load on top of this floor.");
         }
         if limited {
-            println!(
+            outln!(
                 "cpu load = the CPU a service's work needs per instance / its CpuQuota's cpus: at 100% or more\nthe quota runs out in every period; below, bursts can still spend it."
             );
         }
         if model.services.iter().any(|s| s.contention.is_some()) {
-            println!(
+            outln!(
                 "Under `contention`, the workers count for what they get through at their best concurrency\n(the Universal Scalability Law's peak): the load is the share of the best throughput."
             );
         }
-        for w in &warnings {
-            eprint!("{}", w.render(&file, &source));
-        }
+        shared::print_warnings(&file, &source, &warnings);
     }
     Ok(if args.deny_warnings && !warnings.is_empty() { 1 } else { 0 })
 }
@@ -409,28 +370,33 @@ fn header_comment(source: &str) -> Option<String> {
     (!text.trim().is_empty()).then_some(text)
 }
 
+/// How much of each file `list` reads for its first comment line.
+const LIST_READS: u64 = 64 * 1024;
+
 fn list(dir: &Path) -> Result<u8, Failure> {
+    // Only regular files (or links to them): a pipe or a device named `*.ron` would hang the
+    // read, and only the first few kilobytes of each file are read.
     let mut entries: Vec<PathBuf> = fs::read_dir(dir)
         .map_err(|e| Failure::input(format!("error: cannot list {}: {e}", dir.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .filter(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
         .collect();
     entries.sort();
     let interactive = std::io::stdout().is_terminal();
     for path in entries {
-        let text = fs::read_to_string(&path).unwrap_or_default();
-        let summary = text
-            .lines()
-            .map(str::trim)
-            .take_while(|l| l.starts_with("//"))
-            .map(|l| l.trim_start_matches('/').trim())
-            .next()
-            .unwrap_or("");
-        let name = path.display().to_string();
+        let mut head = Vec::new();
+        if let Ok(file) = fs::File::open(&path) {
+            let _ = std::io::Read::read_to_end(&mut std::io::Read::take(file, LIST_READS), &mut head);
+        }
+        let text = String::from_utf8_lossy(&head);
+        let summary = header_comment(&text).and_then(|h| h.lines().next().map(str::to_string)).unwrap_or_default();
+        let summary = tailsim_model::diag::printable(&summary);
+        let name = tailsim_model::diag::printable(&path.display().to_string());
         if interactive {
-            println!("{name:<36} {summary}");
+            outln!("{name:<36} {summary}");
         } else {
-            println!("{name}\t{summary}");
+            outln!("{name}\t{summary}");
         }
     }
     Ok(0)

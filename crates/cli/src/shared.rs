@@ -25,15 +25,15 @@ pub struct BatchArgs {
     /// The client whose latency is reported [default: the first client].
     #[arg(long)]
     pub client: Option<String>,
-    /// Worker threads [default: one per core].
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Output folder [default: out/<(first) scenario name>].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Stop a run (marked truncated) when this many requests are in flight at once.
-    #[arg(long, default_value_t = Limits::default().max_in_flight)]
-    pub max_in_flight: u64,
+    /// Trace folders the scenario may read besides its own.
+    #[command(flatten)]
+    pub paths: PathArgs,
+    /// How long the runs may go and on how many threads.
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -50,18 +50,45 @@ pub fn read(file: &Path) -> Result<String, Failure> {
     })
 }
 
-/// Where the trace files of the scenario in `file` are: paths relative to its folder.
-pub fn files(file: &Path) -> tailsim_model::Files {
-    tailsim_model::Files::in_dir(file.parent().unwrap_or(Path::new("")))
+/// Where the trace files of the scenario in `file` are: paths relative to its folder, which
+/// they may not leave unless into a folder `paths` allows.
+pub fn files(file: &Path, paths: &PathArgs) -> tailsim_model::Files {
+    tailsim_model::Files::in_dir(file.parent().unwrap_or(Path::new(""))).allowing(&paths.allow)
+}
+
+/// The most diagnostics of one kind a command prints; `check --json` gives them all.
+pub const MAX_SHOWN: usize = 20;
+
+/// The first [`MAX_SHOWN`] diagnostics rendered against the scenario's text, then how many
+/// more there are: a file with thousands of faults gets a page, not megabytes.
+/// Errors are set apart by a blank line (`between`), warnings follow each other.
+fn rendered(file: &str, source: &str, diagnostics: &[Diagnostic], what: &str, between: &str) -> String {
+    let shown: Vec<String> = diagnostics.iter().take(MAX_SHOWN).map(|d| d.render(file, source)).collect();
+    let mut out = shown.join(between);
+    if diagnostics.len() > MAX_SHOWN {
+        out.push_str(&format!(
+            "{between}... and {} more {what} (`tailsim check --json` lists them all)\n",
+            diagnostics.len() - MAX_SHOWN
+        ));
+    }
+    out
+}
+
+/// Prints the scenario's warnings to standard error, at most [`MAX_SHOWN`] of them.
+pub fn print_warnings(file: &str, source: &str, warnings: &[Diagnostic]) {
+    eprint!("{}", rendered(file, source, warnings, "warnings", ""));
 }
 
 /// The scenario's errors, rendered against its text: exit code 2.
 pub fn scenario_failure(file: &str, source: &str, errors: Vec<Diagnostic>) -> Failure {
-    let rendered: Vec<String> = errors.iter().map(|d| d.render(file, source)).collect();
     let count = errors.len();
     Failure {
         code: 2,
-        message: format!("{}\n{file}: {count} error{} found", rendered.join("\n"), if count == 1 { "" } else { "s" }),
+        message: format!(
+            "{}\n{file}: {count} error{} found",
+            rendered(file, source, &errors, "errors", "\n"),
+            if count == 1 { "" } else { "s" }
+        ),
         diagnostics: errors,
     }
 }
@@ -84,25 +111,86 @@ pub fn overrides(set: &[String], duration: Option<&str>) -> Result<Vec<Override>
     Ok(out)
 }
 
-/// Limits for a batch of runs: the in-flight bound, Ctrl-C, and progress reporting.
-pub fn limits(max_in_flight: u64) -> Limits {
-    // Ctrl-C stops every run at its next check. Failing to install the handler (another one
-    // exists) only loses that convenience.
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));
-    Limits {
-        max_in_flight: max_in_flight.max(1),
-        stop: Some(&INTERRUPTED),
-        progress: Some(&crate::progress::PROGRESS),
-        ..Limits::default()
+/// The folders a scenario's traces may be read from besides its own.
+#[derive(clap::Args)]
+pub struct PathArgs {
+    /// Let the scenario's traces be read from DIR too (and its subfolders); repeatable. Without
+    /// it, a trace must be in the scenario file's folder or below.
+    #[arg(long = "allow-path", value_name = "DIR")]
+    pub allow: Vec<PathBuf>,
+}
+
+/// The limits every run is held to, and the threads it runs on.
+#[derive(clap::Args)]
+pub struct LimitArgs {
+    /// Worker threads [default: one per core].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Stop a run (marked truncated) when this many requests, or this many visits and calls
+    /// inside them, are in flight at once.
+    #[arg(long, default_value_t = Limits::default().max_in_flight)]
+    pub max_in_flight: u64,
+    /// Stop a run (marked truncated) after this many events.
+    #[arg(long)]
+    pub max_events: Option<u64>,
+    /// Stop a run (marked truncated) after this much wall-clock time, e.g. `5m`; drawing the
+    /// charts afterwards is held to it too.
+    #[arg(long)]
+    pub max_wall_time: Option<String>,
+}
+
+/// The most worker threads a command starts: beyond a few per core, threads only cost.
+pub fn max_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    (4 * cores).max(64)
+}
+
+impl LimitArgs {
+    /// The limits, with Ctrl-C and progress reporting wired in.
+    pub fn limits(&self) -> Result<Limits, Failure> {
+        let max_wall = match &self.max_wall_time {
+            Some(text) => Some(
+                SimDuration::parse(text)
+                    .map(|d| std::time::Duration::from_nanos(d.as_nanos()))
+                    .map_err(|e| Failure::input(format!("error: --max-wall-time {text}: {e}; write e.g. 30s or 5m")))?,
+            ),
+            None => None,
+        };
+        // Ctrl-C stops every run at its next check. Failing to install the handler (another
+        // one exists) only loses that convenience.
+        let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));
+        Ok(Limits {
+            max_in_flight: self.max_in_flight.max(1),
+            max_events: self.max_events.unwrap_or(u64::MAX).max(1),
+            max_wall,
+            stop: Some(&INTERRUPTED),
+            progress: Some(&crate::progress::PROGRESS),
+        })
+    }
+
+    /// A thread pool of `--threads` workers (default one per core), at most [`max_threads`].
+    pub fn pool(&self) -> Result<rayon::ThreadPool, Failure> {
+        let most = max_threads();
+        if self.threads.is_some_and(|n| n > most) {
+            return Err(Failure::input(format!(
+                "error: --threads must be at most {most} (four per core, or 64) on this machine"
+            )));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads.unwrap_or(0))
+            .build()
+            .map_err(|e| Failure::input(format!("error: cannot start threads: {e}")))
     }
 }
 
-/// A thread pool of `threads` workers (default one per core).
-pub fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .build()
-        .map_err(|e| Failure::input(format!("error: cannot start threads: {e}")))
+/// Makes the output folder ready before any simulation, so that a folder that cannot be
+/// written fails at once (exit code 1).
+pub fn prepare_output(out: &Path) -> Result<(), Failure> {
+    tailsim_report::write::prepare_output(out).map_err(|e| Failure {
+        code: 1,
+        diagnostics: Vec::new(),
+        message: format!("error: cannot write into {}: {e}", out.display()),
+    })
 }
 
 /// The exit code and message of a batch that stopped early: 130 after Ctrl-C, else 1.

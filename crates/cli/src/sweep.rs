@@ -42,13 +42,11 @@ pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
     let file = args.file.display().to_string();
     let source = shared::read(&args.file)?;
     // Validate the scenario itself first, so its own errors point at the file.
-    let files = shared::files(&args.file);
+    let files = shared::files(&args.file, &args.batch.paths);
     let (model, warnings) = tailsim_model::load_in(&source, &overrides, &files)
         .map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
     if !args.batch.quiet {
-        for w in &warnings {
-            eprint!("{}", w.render(&file, &source));
-        }
+        shared::print_warnings(&file, &source, &warnings);
     }
     let points = tailsim_model::sweep::load_points_in(&source, &overrides, &params, &files).map_err(|errors| {
         if errors.iter().all(|d| d.location.is_none()) && errors.len() == 1 {
@@ -79,8 +77,9 @@ pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
     };
     let seed = args.batch.seed.unwrap_or(model.seed);
     let out = args.batch.out.clone().unwrap_or_else(|| Path::new("out").join(folder_name(&model.name)));
-    let limits = shared::limits(args.batch.max_in_flight);
-    let pool = shared::pool(args.batch.threads)?;
+    let limits = args.batch.limits.limits()?;
+    let pool = args.batch.limits.pool()?;
+    shared::prepare_output(&out)?;
     let total_ns = points
         .iter()
         .map(|(_, m)| m.duration.as_nanos().saturating_mul(u64::from(args.replications)))
@@ -122,9 +121,9 @@ pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
         })?;
     }
     if !args.batch.quiet {
-        print!("{}", tailsim_report::sweep::render(&sweep));
+        out!("{}", tailsim_report::sweep::render(&sweep));
         let what = if args.batch.no_charts { "sweep.csv" } else { "sweep.csv and sweep-latency.svg, .png" };
-        println!("\nwrote {what} in {}", out.display());
+        outln!("\nwrote {what} in {}", out.display());
     }
     Ok(match sweep.truncated() {
         Some(why) => shared::truncated(why, &written),

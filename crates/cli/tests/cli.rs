@@ -6,28 +6,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
-fn scenario(name: &str) -> PathBuf {
-    repo().join("scenarios").join(name)
-}
-
-fn tailsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tailsim")).args(args).output().expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn assert_no_panic(out: &Output) {
-    let stderr = text(&out.stderr);
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
-}
+use common::{assert_no_panic, repo, scenario, tailsim, text};
 
 #[test]
 fn run_prints_the_tables_and_writes_summary_json() {

@@ -1,0 +1,224 @@
+//! The binary against a hostile or careless scenario file and a shared output folder: traces
+//! that reach outside the scenario's folder, pipes where files should be, names that would act
+//! on a terminal or a spreadsheet, thousands of errors, two runs into one folder, a planted
+//! link, and limits on threads and replications. Each test is a regression test for a defect
+//! an audit found.
+
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+mod common;
+
+use common::{assert_no_panic, scenario, tailsim, text};
+
+/// A scenario replaying the trace at `trace` (as written in the file).
+fn replay(trace: &str) -> String {
+    format!(
+        r#"Scenario(
+    name: "replay",
+    duration: "3s",
+    clients: [Client(name: "recorded", target: "server", trace: "{trace}")],
+    services: [Service(name: "server", handler: [Work(Constant("1ms"))])],
+)"#
+    )
+}
+
+/// Checks the scenario `text`, written to `dir/name.ron`, with `extra` options.
+fn check(dir: &Path, text: &str, extra: &[&str]) -> std::process::Output {
+    let file = dir.join("s.ron");
+    fs::write(&file, text).unwrap();
+    let mut args = vec!["check", file.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    tailsim(&args)
+}
+
+#[test]
+fn a_trace_outside_the_scenarios_folder_is_refused_unless_allowed() {
+    let root = tempfile::tempdir().unwrap();
+    let home = root.path().join("home");
+    let elsewhere = root.path().join("elsewhere");
+    fs::create_dir_all(home.join("traces")).unwrap();
+    fs::create_dir_all(&elsewhere).unwrap();
+    fs::write(elsewhere.join("secret.csv"), "0.5\nSECRET=hunter2\n").unwrap();
+    fs::write(home.join("traces/good.csv"), "0.5\n1.5\n").unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("secret.csv"), home.join("traces/link.csv")).unwrap();
+    let absolute = elsewhere.join("secret.csv").display().to_string();
+    for path in ["../elsewhere/secret.csv", absolute.as_str(), "traces/link.csv", "traces/../../elsewhere/secret.csv"] {
+        let out = check(&home, &replay(path), &[]);
+        assert_no_panic(&out);
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("it is outside the scenario's folder") && stderr.contains("--allow-path"), "{stderr}");
+        assert!(!stderr.contains("hunter2"), "the file was read: {stderr}");
+    }
+    assert_eq!(check(&home, &replay("traces/good.csv"), &[]).status.code(), Some(0));
+    // Allowed, the file is read (and its bad second row reported).
+    let allowed = elsewhere.display().to_string();
+    let out = check(&home, &replay("../elsewhere/secret.csv"), &["--allow-path", &allowed]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("secret.csv:2:1"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_pipe_or_a_folder_is_not_read_as_a_trace_and_list_skips_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new("mkfifo").arg(dir.path().join("pipe.csv")).arg(dir.path().join("pipe.ron")).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo is part of coreutils");
+    fs::create_dir(dir.path().join("folder.csv")).unwrap();
+    for path in ["pipe.csv", "folder.csv"] {
+        let started = Instant::now();
+        let out = check(dir.path(), &replay(path), &[]);
+        assert!(started.elapsed() < Duration::from_secs(20), "hung on {path}");
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("it is not a regular file"), "{}", text(&out.stderr));
+    }
+    let out = tailsim(&["list", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("s.ron") && !text(&out.stdout).contains("pipe.ron"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn names_that_would_act_on_a_terminal_are_refused_at_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text_with = |name: &str| {
+        format!(
+            "Scenario(\n    name: \"n\",\n    duration: \"3s\",\n    clients: [Client(name: \"{name}\", target: \"s\", rate: 1.0)],\n    services: [Service(name: \"s\", handler: [Work(Constant(\"1ms\"))])],\n)"
+        )
+    };
+    let out = check(dir.path(), &text_with("evil\u{1b}]0;owned\u{7}"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{7}'), "{stderr:?}");
+    assert!(stderr.contains("printable characters only") && stderr.contains("s.ron:4:"), "{stderr}");
+    assert_eq!(check(dir.path(), &text_with(""), &[]).status.code(), Some(2));
+    assert_eq!(check(dir.path(), &text_with(&"x".repeat(101)), &[]).status.code(), Some(2));
+    assert_eq!(check(dir.path(), &text_with("=HYPERLINK(\\\"x\\\")"), &[]).status.code(), Some(0));
+}
+
+#[test]
+fn thousands_of_errors_print_twenty_and_a_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let services: String =
+        (0..4000).map(|i| format!("Service(name: \"s{i}\", handler: [Call(\"nowhere\")]), ")).collect();
+    let file = format!(
+        "Scenario(name: \"n\", duration: \"3s\", clients: [Client(name: \"c\", target: \"s0\", rate: 1.0)], services: [{services}])"
+    );
+    let out = check(dir.path(), &file, &[]);
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    // Twenty errors of at most ~10 lines of at most ~200 characters each, and the count.
+    assert!(stderr.len() < 20 * 10 * 200, "{} bytes", stderr.len());
+    assert!(stderr.contains("... and 3980 more errors"), "{stderr}");
+    assert!(stderr.ends_with("4000 errors found\n"), "{stderr}");
+}
+
+#[test]
+fn two_runs_into_one_folder_both_write_valid_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_tailsim"))
+            .args(["run", scenario("mm1.ron").to_str().unwrap(), "--duration", "20s", "-q", "--out"])
+            .arg(dir.path())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    for _ in 0..5 {
+        let (a, b) = (spawn(), spawn());
+        for child in [a, b] {
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
+        assert_eq!(json["runs"][0]["conservation"]["holds"], true);
+    }
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_planted_link_is_replaced_not_followed_and_stale_temporaries_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    fs::create_dir(&out_dir).unwrap();
+    let victim = dir.path().join("victim.txt");
+    fs::write(&victim, "keep me").unwrap();
+    std::os::unix::fs::symlink(&victim, out_dir.join("summary.json")).unwrap();
+    std::os::unix::fs::symlink(&victim, out_dir.join("summary.json.tmp")).unwrap();
+    let stale = out_dir.join(".tailsim-summary.json-killed.tmp");
+    let fresh = out_dir.join(".tailsim-summary.json-writing.tmp");
+    fs::write(&stale, "half").unwrap();
+    fs::write(&fresh, "half").unwrap();
+    let old = SystemTime::now() - Duration::from_secs(3600);
+    fs::File::options().write(true).open(&stale).unwrap().set_modified(old).unwrap();
+    let out = tailsim(&[
+        "run",
+        scenario("mm1.ron").to_str().unwrap(),
+        "--duration",
+        "20s",
+        "-q",
+        "--no-charts",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me");
+    assert!(fs::symlink_metadata(out_dir.join("summary.json")).unwrap().is_file());
+    assert!(!stale.exists(), "a killed run's temporary file stays");
+    assert!(fresh.exists(), "a live run's temporary file was removed");
+}
+
+#[test]
+fn an_output_folder_that_cannot_be_written_fails_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("file"), "").unwrap();
+    let out_dir = dir.path().join("file/out");
+    let started = Instant::now();
+    let out = tailsim(&[
+        "run",
+        scenario("mm1.ron").to_str().unwrap(),
+        "--duration",
+        "1000000s",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(started.elapsed() < Duration::from_secs(20), "it simulated first");
+    assert!(text(&out.stderr).contains("cannot write into"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn absurd_threads_and_replications_are_refused_at_once() {
+    let mm1 = scenario("mm1.ron");
+    for args in [["--threads", "100000"], ["-r", "4294967295"]] {
+        let started = Instant::now();
+        let out = tailsim(&["run", mm1.to_str().unwrap(), args[0], args[1]]);
+        assert_no_panic(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{args:?}");
+    }
+}
+
+#[test]
+fn a_reader_that_goes_away_is_no_panic() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tailsim"))
+        .args(["list", common::repo().join("scenarios").to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(0));
+}

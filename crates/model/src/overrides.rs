@@ -25,6 +25,10 @@ const MAX_VALUE_CHARS: usize = 10_000;
 /// The deepest nesting of brackets accepted in a structured value.
 const MAX_DEPTH: usize = 32;
 
+/// The handler steps written as tuples, `Call("db", policy)`, whose later parts may be left
+/// out: what a `Call`, `FanOut`, `Parallel` or `Cached` holds is always an array of parts.
+const TUPLE_STEPS: &[&str] = &["Call", "FanOut", "Parallel", "Cached"];
+
 const STRUCTURE_HINT: &str = r#"write a structure as in the scenario file, e.g. Exponential(base: "50ms", cap: "2s", jitter: Full) or (ratio: 0.1)"#;
 
 /// One `path=value` override.
@@ -368,6 +372,9 @@ impl RonParser {
                     return Ok(Value::String(name));
                 }
                 self.pos += 1;
+                if TUPLE_STEPS.contains(&name.as_str()) {
+                    return self.tuple_step(name, depth);
+                }
                 let inner = self.group(depth)?;
                 if name == "Some" {
                     return Ok(inner);
@@ -378,6 +385,18 @@ impl RonParser {
             }
             Some(c) => Err(format!("unexpected `{c}`")),
         }
+    }
+
+    /// After a tuple step's `(`: its parts are an array however many there are, as the step
+    /// serialises, so that `Call("db")` reads as the file reads it, with the policy defaulted.
+    fn tuple_step(&mut self, name: String, depth: usize) -> Result<Value, String> {
+        let items = self.items(')', depth)?;
+        if items.iter().any(|(field, _)| field.is_some()) {
+            return Err(format!("`{name}` takes its parts in order, not named"));
+        }
+        let mut map = serde_json::Map::new();
+        map.insert(name, Value::Array(items.into_iter().map(|(_, v)| v).collect()));
+        Ok(Value::Object(map))
     }
 
     /// After `(`: named fields make an object, one positional value is itself (a newtype),
@@ -522,6 +541,36 @@ impl RonParser {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_step_set_from_the_command_line_reads_as_in_the_file() {
+        let file = |step: &str| {
+            format!(
+                r#"Scenario(name: "n", duration: "1s", clients: [Client(name: "c", target: "api", rate: 1.0)],
+                services: [Service(name: "api", handler: [{step}]), Service(name: "db", handler: [Work(Constant("1ms"))]),
+                           Service(name: "b", handler: [Work(Constant("1ms"))])],
+                caches: [Cache(name: "k", capacity: 10)])"#
+            )
+        };
+        let steps = [
+            r#"Call("db")"#,
+            r#"Call("db", ())"#,
+            r#"Call("db", (timeout: "1s"))"#,
+            r#"FanOut("db", 3)"#,
+            r#"FanOut("db", 3, (wait: Quorum(2), policy: (timeout: "1s")))"#,
+            r#"Parallel([Call("db"), Call("b")])"#,
+            r#"Parallel([Call("db"), Call("b", (timeout: "1s"))], (wait: Any))"#,
+            r#"Cached("k", [Call("db")])"#,
+        ];
+        for step in steps {
+            let in_file = crate::parse::parse(&file(step)).expect("the file reads");
+            let base = crate::parse::parse(&file(r#"Work(Constant("2ms"))"#)).expect("the file reads");
+            let set = Override { path: "services.api.handler".into(), value: format!("[{step}]") };
+            let from_set = apply(base, &[set]).unwrap_or_else(|d| panic!("{step}: {}", d.message));
+            let json = |s: &Scenario| serde_json::to_value(s).expect("serialises");
+            assert_eq!(json(&from_set), json(&in_file), "{step}");
+        }
+    }
 
     #[test]
     fn reads_ron_into_the_serialised_shape() {

@@ -153,12 +153,11 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
             message: format!("error: cannot write {}: {e}", written.display()),
         })?;
     // Charts are drawn after the runs, from the comparison alone.
+    let mut drawing = 0;
     if !args.batch.no_charts {
-        let charts = tailsim_report::write::write_compare_charts(&out, &comparison, description.as_deref())
-            .map_err(|e| Failure { code: 1, diagnostics: Vec::new(), message: format!("error: {e}") })?;
-        for skipped in &charts.skipped {
-            eprintln!("warning: {skipped}; left out of the charts and compare.html");
-        }
+        drawing = shared::draw(limits.max_wall, "the charts and compare.html", |stop| {
+            tailsim_report::write::write_compare_charts(&out, &comparison, description.as_deref(), stop)
+        })?;
     }
     if args.json {
         out!("{json}");
@@ -169,6 +168,6 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
     }
     Ok(match &comparison.truncated {
         Some(why) => shared::truncated(why, &written),
-        None => 0,
+        None => drawing,
     })
 }

@@ -239,13 +239,13 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         message: format!("error: {e}"),
     };
     tailsim_report::write::write_callgraph_dot(&out, &graph).map_err(output_failure)?;
+    let mut drawing = 0;
     if !args.no_charts {
         let description = model.description.clone().or_else(|| header_comment(&source));
-        let written = tailsim_report::write::write_charts_and_report(&out, &report, &graph, description.as_deref())
-            .map_err(output_failure)?;
-        for skipped in &written.skipped {
-            eprintln!("warning: {skipped}; left out of the charts and report.html (callgraph.dot has the graph)");
-        }
+        let skipped_from = "the charts and report.html (callgraph.dot has the graph)";
+        drawing = shared::draw(limits.max_wall, skipped_from, |stop| {
+            tailsim_report::write::write_charts_and_report(&out, &report, &graph, description.as_deref(), stop)
+        })?;
     }
 
     if args.json {
@@ -274,7 +274,7 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
             );
             Ok(if INTERRUPTED.load(Ordering::Relaxed) { 130 } else { 1 })
         }
-        None => Ok(0),
+        None => Ok(drawing),
     }
 }
 

@@ -8,6 +8,8 @@ use std::sync::atomic::Ordering;
 use tailsim_engine::SimDuration;
 use tailsim_model::{Diagnostic, Limits, Override};
 
+use tailsim_report::write::{ChartsWritten, OutputError};
+
 use crate::{Failure, INTERRUPTED};
 
 /// The options `compare` and `sweep` share: what every run gets, and where results go.
@@ -190,6 +192,31 @@ pub fn prepare_output(out: &Path) -> Result<(), Failure> {
         code: 1,
         diagnostics: Vec::new(),
         message: format!("error: cannot write into {}: {e}", out.display()),
+    })
+}
+
+/// Draws a command's charts with `draw`, asking before each chart whether Ctrl-C was pressed or
+/// `max_wall` (of drawing alone) has passed, and prints what was left out. Returns the exit
+/// code drawing calls for: 0, or 1 (130 after Ctrl-C) when it stopped early.
+pub fn draw(
+    max_wall: Option<std::time::Duration>,
+    skipped_from: &str,
+    draw: impl FnOnce(tailsim_report::write::Stop<'_>) -> Result<ChartsWritten, OutputError>,
+) -> Result<u8, Failure> {
+    let deadline = max_wall.map(|wall| std::time::Instant::now() + wall);
+    let stop = || INTERRUPTED.load(Ordering::Relaxed) || deadline.is_some_and(|d| std::time::Instant::now() >= d);
+    let written =
+        draw(&stop).map_err(|e| Failure { code: 1, diagnostics: Vec::new(), message: format!("error: {e}") })?;
+    for skipped in &written.skipped {
+        eprintln!("warning: {skipped}; left out of {skipped_from}");
+    }
+    for note in &written.notes {
+        eprintln!("warning: {note}");
+    }
+    Ok(match (written.stopped, INTERRUPTED.load(Ordering::Relaxed)) {
+        (false, _) => 0,
+        (true, true) => 130,
+        (true, false) => 1,
     })
 }
 

@@ -113,11 +113,10 @@ pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
             diagnostics: Vec::new(),
             message: format!("error: cannot write {}: {e}", written.display()),
         })?;
+    let mut drawing = 0;
     if !args.batch.no_charts {
-        tailsim_report::write::write_sweep_charts(&out, &sweep).map_err(|e| Failure {
-            code: 1,
-            diagnostics: Vec::new(),
-            message: format!("error: {e}"),
+        drawing = shared::draw(limits.max_wall, "the charts", |stop| {
+            tailsim_report::write::write_sweep_charts(&out, &sweep, stop)
         })?;
     }
     if !args.batch.quiet {
@@ -127,6 +126,6 @@ pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
     }
     Ok(match sweep.truncated() {
         Some(why) => shared::truncated(why, &written),
-        None => 0,
+        None => drawing,
     })
 }

@@ -222,3 +222,121 @@ fn a_reader_that_goes_away_is_no_panic() {
     assert_no_panic(&out);
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// Four services in a chain, each call (and the client's) retried 100 times at once, the last
+/// always failing: 100^5 attempts inside the first arrival's event.
+const RETRY_CHAIN: &str = r#"Scenario(
+    name: "retry-chain",
+    duration: "2s",
+    clients: [Client(name: "c", target: "s0", rate: 10.0, policy: (retry: (attempts: 100, backoff: None)))],
+    services: [
+        Service(name: "s0", workers: 1000000, handler: [Call("s1", (retry: (attempts: 100, backoff: None)))]),
+        Service(name: "s1", workers: 1000000, handler: [Call("s2", (retry: (attempts: 100, backoff: None)))]),
+        Service(name: "s2", workers: 1000000, handler: [Call("s3", (retry: (attempts: 100, backoff: None)))]),
+        Service(name: "s3", workers: 1000000, handler: [Fail(1.0)]),
+    ],
+)"#;
+
+/// A fan-out of 10,000 whose every call fans out 10,000 more: 10^8 visits in one event.
+const FAN_OF_FANS: &str = r#"Scenario(
+    name: "fan",
+    duration: "2s",
+    clients: [Client(name: "c", target: "a", rate: 10.0)],
+    services: [
+        Service(name: "a", workers: 100, handler: [FanOut("b", 10000)]),
+        Service(name: "b", workers: 100000, handler: [FanOut("c", 10000)]),
+        Service(name: "c", workers: 100000, handler: [Work(Constant("1ms"))]),
+    ],
+)"#;
+
+/// Runs `text` (written to `dir/s.ron`) with `extra` options, into `dir/out`.
+fn run_text(dir: &Path, text: &str, extra: &[&str]) -> std::process::Output {
+    let file = dir.join("s.ron");
+    fs::write(&file, text).unwrap();
+    let out = dir.join("out");
+    let mut args = vec!["run", file.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    tailsim(&args)
+}
+
+#[test]
+fn work_inside_one_event_is_bounded_and_check_warns_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // 100 client attempts x (1 + 100 x (1 + 100 x (1 + 100 x 1))) visits = 101,010,100.
+    let out = check(dir.path(), RETRY_CHAIN, &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("one request can set off up to 1.010e8 visits"), "{}", text(&out.stderr));
+    let out = run_text(dir.path(), RETRY_CHAIN, &["--no-charts", "--max-events", "1000"]);
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("set off more than 10000000 steps"), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("out/summary.json")).unwrap()).unwrap();
+    assert!(json["truncated"].as_str().unwrap().contains("steps"), "{}", json["truncated"]);
+    assert_eq!(json["runs"][0]["conservation"]["holds"], true);
+}
+
+#[test]
+fn visits_and_calls_in_flight_count_against_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(text(&check(dir.path(), FAN_OF_FANS, &[]).stderr).contains("one request can set off up to 1.000e8 visits"));
+    let out = run_text(dir.path(), FAN_OF_FANS, &["--no-charts", "--max-in-flight", "1"]);
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    // 16 per request allowed, counted every 64 agenda steps.
+    assert!(
+        text(&out.stderr).contains("visits and calls were in flight at t=0.252043025s, more than the 16 allowed"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// A scenario with `n` short slowdowns, 5 ms apart.
+fn many_faults(n: usize) -> String {
+    let faults: Vec<String> = (0..n)
+        .map(|i| format!("Slowdown(service: \"s\", at: \"{}ms\", duration: \"1ms\", factor: 2.0)", i * 5))
+        .collect();
+    format!(
+        "Scenario(name: \"f\", duration: \"60s\", clients: [Client(name: \"c\", target: \"s\", rate: 1.0)], \
+         services: [Service(name: \"s\", workers: 4, handler: [Work(Exponential(mean: \"5ms\"))])], faults: [{}])",
+        faults.join(", ")
+    )
+}
+
+#[test]
+fn charts_shade_a_few_dozen_faults_and_say_how_many_were_left_out() {
+    let labels = |n: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run_text(dir.path(), &many_faults(n), &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let svg = fs::read_to_string(dir.path().join("out/c-over-time.svg")).unwrap();
+        let page = fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+        (svg.matches("s: slowdown").count(), text(&out.stderr), page)
+    };
+    let (forty, stderr, _) = labels(40);
+    assert!(forty > 0 && !stderr.contains("shade the first"), "{stderr}");
+    let (many, stderr, page) = labels(5000);
+    assert_eq!(many, forty, "the chart of 5,000 faults draws more than 40");
+    let note = "the time charts shade the first 40 of 5000 faults";
+    assert!(stderr.contains(note) && page.contains(note), "{stderr}");
+}
+
+#[test]
+fn drawing_stops_at_the_wall_clock_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    // About 10,000 events: over before the run's first look at the clock, so only drawing stops.
+    let out = tailsim(&[
+        "run",
+        scenario("mm1.ron").to_str().unwrap(),
+        "--duration",
+        "20s",
+        "-q",
+        "--max-wall-time",
+        "1ns",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("drawing stopped early"), "{}", text(&out.stderr));
+    assert!(dir.path().join("summary.json").exists() && dir.path().join("report.html").exists());
+}

@@ -216,6 +216,68 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
         }
     }
     out.extend(connection_warnings(model, source));
+    out.extend(amplification_warnings(model, source));
+    out
+}
+
+/// Visits one request may set off beyond which `check` warns: past it, a run is likely to stop
+/// at its limits on visits in flight or steps in one event.
+pub const MAX_AMPLIFICATION: f64 = 1e6;
+
+/// The attempts and hedges one call on `edge` may make at worst.
+fn worst_attempts(model: &Model, edge: u32) -> f64 {
+    let policy = &model.edges[edge as usize].policy;
+    let attempts = policy.retry.as_ref().map_or(1, |r| r.attempts);
+    let hedges = policy.hedge.as_ref().map_or(0, |h| h.max);
+    f64::from(attempts) * (1.0 + f64::from(hedges))
+}
+
+/// The most visits one visit to each service may set off, itself included: along every path,
+/// the product of fan-outs, retry attempts and hedges, summed over the steps of its largest
+/// handler. Every lookup misses; no failure stops a handler early.
+pub fn amplification(model: &Model) -> Vec<f64> {
+    let mut visits = vec![1.0f64; model.services.len()];
+    for s in callers_first(model).into_iter().rev() {
+        let service = &model.services[s];
+        let handlers =
+            std::iter::once(service.steps.as_slice()).chain(service.class_handlers.iter().map(Vec::as_slice));
+        let step_visits = |step: &Step| -> f64 {
+            match step {
+                Step::Call { edge, target } => worst_attempts(model, *edge) * visits[target.0 as usize],
+                Step::FanOut { edge, target, n, .. } => {
+                    f64::from(*n) * worst_attempts(model, *edge) * visits[target.0 as usize]
+                }
+                Step::Parallel { calls, .. } => {
+                    calls.iter().map(|&(edge, target)| worst_attempts(model, edge) * visits[target.0 as usize]).sum()
+                }
+                _ => 0.0,
+            }
+        };
+        let largest = handlers.map(|h| h.iter().map(step_visits).sum::<f64>()).fold(0.0, f64::max);
+        visits[s] = 1.0 + largest;
+    }
+    visits
+}
+
+/// A warning for each client one of whose requests may set off more than
+/// [`MAX_AMPLIFICATION`] visits.
+fn amplification_warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
+    let visits = amplification(model);
+    let mut out = Vec::new();
+    for (i, client) in model.clients.iter().enumerate() {
+        let worst = worst_attempts(model, client.edge) * visits[client.target.0 as usize];
+        if worst > MAX_AMPLIFICATION {
+            out.push(
+                Diagnostic::warning(format!(
+                    "one request can set off up to {worst:.3e} visits: the fan-outs, retry attempts and hedges along its \
+                     calls multiply; a run will likely stop at its limit on visits in flight or on steps in one event"
+                ))
+                .at_path(format!("clients[{i}] \"{}\"", client.name))
+                .at(locate_name(source, &client.name))
+                .with_hint("fewer attempts deeper in the graph (retry at one layer only), smaller fan-outs, or a retry budget"),
+            );
+        }
+    }
     out
 }
 

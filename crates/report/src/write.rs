@@ -179,7 +179,15 @@ pub struct ChartsWritten {
     pub files: Vec<PathBuf>,
     /// Charts too large to draw ([`ChartError::TooLarge`]), left out of the files and the page.
     pub skipped: Vec<ChartError>,
+    /// What else the charts leave out: faults past the most a chart shades, and the charts
+    /// not drawn once `stop` said so. The page says these too.
+    pub notes: Vec<String>,
+    /// Whether drawing stopped early because `stop` said so.
+    pub stopped: bool,
 }
+
+/// Asked before each chart is drawn: whether to stop drawing (Ctrl-C, or a wall-clock limit).
+pub type Stop<'a> = &'a dyn Fn() -> bool;
 
 /// Draws every chart of the report ([`chart::charts`]), writes each as SVG and PNG, and writes
 /// `report.html` with the description, the tables and the charts inline. A chart too large to
@@ -190,8 +198,10 @@ pub fn write_charts_and_report(
     report: &Report,
     graph: &CallGraph,
     description: Option<&str>,
+    stop: Stop<'_>,
 ) -> Result<ChartsWritten, OutputError> {
-    write_with_page(dir, chart::charts(report, graph), "report.html", |charts, notes| {
+    let left_out = report.runs.first().and_then(|run| tailsim_stats::timeline::left_out(run, report.warmup_s));
+    write_with_page(dir, chart::charts(report, graph), "report.html", left_out, stop, |charts, notes| {
         html::report_html(report, description, charts, notes)
     })
 }
@@ -202,51 +212,70 @@ pub fn write_compare_charts(
     dir: &Path,
     comparison: &Comparison,
     description: Option<&str>,
+    stop: Stop<'_>,
 ) -> Result<ChartsWritten, OutputError> {
-    write_with_page(dir, chart::compare_charts(comparison), "compare.html", |charts, notes| {
+    write_with_page(dir, chart::compare_charts(comparison), "compare.html", None, stop, |charts, notes| {
         html::compare_html(comparison, description, charts, notes)
     })
 }
 
 /// Draws the chart of a sweep ([`chart::sweep_charts`]) and writes it as SVG and PNG.
-pub fn write_sweep_charts(dir: &Path, sweep: &Sweep) -> Result<ChartsWritten, OutputError> {
-    let (rendered, skipped) = render_all(chart::sweep_charts(sweep))?;
-    let files = write_charts(dir, &rendered).map_err(|error| OutputError::Write { path: dir.to_path_buf(), error })?;
-    Ok(ChartsWritten { files, skipped })
+pub fn write_sweep_charts(dir: &Path, sweep: &Sweep, stop: Stop<'_>) -> Result<ChartsWritten, OutputError> {
+    let drawn = render_all(chart::sweep_charts(sweep), stop)?;
+    let files =
+        write_charts(dir, &drawn.rendered).map_err(|error| OutputError::Write { path: dir.to_path_buf(), error })?;
+    Ok(ChartsWritten { files, skipped: drawn.skipped, notes: drawn.notes, stopped: drawn.stopped })
 }
 
 /// Draws the charts and writes them, then the page `page_name` that `page` makes of them and
-/// of notes about the charts left out.
+/// of notes about what they leave out (`left_out`, and the charts too large or not drawn).
 fn write_with_page(
     dir: &Path,
     charts: Vec<Chart>,
     page_name: &str,
+    left_out: Option<String>,
+    stop: Stop<'_>,
     page: impl FnOnce(&[RenderedChart], &[String]) -> String,
 ) -> Result<ChartsWritten, OutputError> {
-    let (rendered, skipped) = render_all(charts)?;
+    let mut drawn = render_all(charts, stop)?;
+    drawn.notes.extend(left_out);
     let mut files =
-        write_charts(dir, &rendered).map_err(|error| OutputError::Write { path: dir.to_path_buf(), error })?;
-    let notes: Vec<String> = skipped.iter().map(|e| format!("left out: {e}")).collect();
+        write_charts(dir, &drawn.rendered).map_err(|error| OutputError::Write { path: dir.to_path_buf(), error })?;
+    let notes: Vec<String> =
+        drawn.skipped.iter().map(|e| format!("left out: {e}")).chain(drawn.notes.iter().cloned()).collect();
     let path = dir.join(page_name);
-    atomic_write(&path, page(&rendered, &notes).as_bytes())
+    atomic_write(&path, page(&drawn.rendered, &notes).as_bytes())
         .map_err(|error| OutputError::Write { path: path.clone(), error })?;
     files.push(path);
-    Ok(ChartsWritten { files, skipped })
+    Ok(ChartsWritten { files, skipped: drawn.skipped, notes: drawn.notes, stopped: drawn.stopped })
 }
 
-/// Draws every chart in both formats; a chart too large to draw is left out and returned
-/// beside the others, any other failure stops with an error.
-fn render_all(charts: Vec<Chart>) -> Result<(Vec<RenderedChart>, Vec<ChartError>), OutputError> {
-    let mut rendered = Vec::new();
-    let mut skipped = Vec::new();
-    for c in charts {
+/// The charts drawn, those left out, and why.
+struct Drawn {
+    rendered: Vec<RenderedChart>,
+    skipped: Vec<ChartError>,
+    notes: Vec<String>,
+    stopped: bool,
+}
+
+/// Draws every chart in both formats, asking `stop` before each; a chart too large to draw is
+/// left out and returned beside the others, any other failure stops with an error.
+fn render_all(charts: Vec<Chart>, stop: Stop<'_>) -> Result<Drawn, OutputError> {
+    let mut drawn = Drawn { rendered: Vec::new(), skipped: Vec::new(), notes: Vec::new(), stopped: false };
+    let total = charts.len();
+    for (i, c) in charts.into_iter().enumerate() {
+        if stop() {
+            drawn.stopped = true;
+            drawn.notes.push(format!("drawing stopped early: {} of {total} charts not drawn", total - i));
+            break;
+        }
         match chart::render(&c) {
-            Ok(done) => rendered.push(done),
-            Err(e @ ChartError::TooLarge { .. }) => skipped.push(e),
+            Ok(done) => drawn.rendered.push(done),
+            Err(e @ ChartError::TooLarge { .. }) => drawn.skipped.push(e),
             Err(e) => return Err(OutputError::Chart(e)),
         }
     }
-    Ok((rendered, skipped))
+    Ok(drawn)
 }
 
 /// Writes each chart as `<stem>.svg` and `<stem>.png` into `dir`; returns the files written.

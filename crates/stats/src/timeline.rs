@@ -37,7 +37,17 @@ impl Band {
     }
 }
 
-/// The warm-up and every fault of a run as bands to shade.
+/// The most faults a time chart shades, and the most instants it marks: past a few dozen a
+/// chart is unreadable, and drawing a hundred thousand takes longer than the run.
+pub const MAX_DRAWN: usize = 40;
+
+/// The faults a time chart can shade: not periodic, starting before the run's end.
+fn shadeable(run: &RunSummary, warmup_s: f64) -> impl Iterator<Item = &crate::summary::FaultSummary> {
+    let run_end = warmup_s + run.measured_s;
+    run.faults.iter().filter(move |f| !f.periodic && f.start_s < run_end)
+}
+
+/// The warm-up and the first [`MAX_DRAWN`] faults of a run as bands to shade.
 /// Faults are cut at the run's end; periodic ones (pauses, CPU quotas) strike only now and
 /// then inside their window, so shading all of it would mislead: they are left out.
 pub fn fault_bands(run: &RunSummary, warmup_s: f64) -> Vec<Band> {
@@ -46,7 +56,7 @@ pub fn fault_bands(run: &RunSummary, warmup_s: f64) -> Vec<Band> {
         bands.push(Band { label: "warm-up".into(), start_s: 0.0, end_s: warmup_s, warmup: true });
     }
     let run_end = warmup_s + run.measured_s;
-    bands.extend(run.faults.iter().filter(|f| !f.periodic && f.start_s < run_end).map(|f| Band {
+    bands.extend(shadeable(run, warmup_s).take(MAX_DRAWN).map(|f| Band {
         label: match f.instance {
             Some(i) => format!("{} #{i}: {}", f.service, f.kind),
             None => format!("{}: {}", f.service, f.kind),
@@ -76,7 +86,24 @@ pub fn instant_markers(run: &RunSummary) -> Vec<Marker> {
     });
     let mut markers: Vec<Marker> = run.caches.iter().flat_map(markers_of).chain(reshards).collect();
     markers.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    markers.truncate(MAX_DRAWN);
     markers
+}
+
+/// What the time charts leave out of a run's timeline, if anything: the faults past the first
+/// [`MAX_DRAWN`] and the instants past the first [`MAX_DRAWN`] (summary.json has them all).
+pub fn left_out(run: &RunSummary, warmup_s: f64) -> Option<String> {
+    let faults = shadeable(run, warmup_s).count();
+    let instants = run.caches.iter().map(|c| c.events.len()).sum::<usize>()
+        + run.services.iter().map(|s| s.resizes.len()).sum::<usize>();
+    let mut parts = Vec::new();
+    if faults > MAX_DRAWN {
+        parts.push(format!("the time charts shade the first {MAX_DRAWN} of {faults} faults"));
+    }
+    if instants > MAX_DRAWN {
+        parts.push(format!("they mark the first {MAX_DRAWN} of {instants} cache and shard events"));
+    }
+    (!parts.is_empty()).then(|| format!("{} (summary.json has them all)", parts.join("; ")))
 }
 
 /// The instants on one cache's timeline, labelled with its name.

@@ -108,6 +108,22 @@ const CHECK_EVERY_EVENTS: u64 = 1 << 14;
 /// every user's first request may legitimately start at time zero.
 const MAX_EVENTS_AT_ONE_INSTANT: u64 = 10_000_000;
 
+/// Steps of one event's agenda between two looks at the wall clock and the stop flag.
+const CHECK_EVERY_STEPS: u64 = 1 << 14;
+
+/// Steps of one event's agenda between two counts of the visits and calls in flight: a step
+/// makes at most a fan-out's 10,000 visits, so a run stops within 64 of them past its limit.
+const LOOK_EVERY_STEPS: u64 = 64;
+
+/// The most agenda steps one event may set off: immediate retries and fan-outs multiply
+/// through a call graph inside one event (100 attempts at each of four levels is 10^8 steps),
+/// where the limits between events never look.
+const MAX_STEPS_IN_ONE_EVENT: u64 = 10_000_000;
+
+/// Visits and calls in flight allowed per request of `--max-in-flight`: a fan-out of fan-outs
+/// makes them by the million inside one event.
+const LIVE_PER_REQUEST: u64 = 16;
+
 /// The combined effect of the fault windows open at one instant.
 #[derive(Clone, Copy, Debug)]
 struct ActiveFaults {
@@ -991,6 +1007,10 @@ struct World<'m> {
     /// The next wait token (never 0).
     next_token: u32,
     agenda: Vec<Action>,
+    /// When the run started, on the wall clock.
+    started: Instant,
+    /// The most visits and calls in flight at once.
+    max_live: u64,
     /// Lists of the calls of waits whose losers are cancelled, reused through `free_lists`.
     branch_lists: Vec<Vec<Branch>>,
     free_lists: Vec<ListId>,
@@ -1040,7 +1060,6 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
     let mut world = World::new(model, seed, replication, limits);
     world.start();
     let end = SimTime::ZERO + model.duration;
-    let started = Instant::now();
     // Simulated time already reported to `limits.progress`.
     let mut reported = SimTime::ZERO;
     // The instant of the last check, and the events seen at it since.
@@ -1070,6 +1089,9 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
             if cfg!(debug_assertions) {
                 world.check_invariants();
             }
+            if world.too_many_live() {
+                break;
+            }
             if world.now == instant {
                 at_instant += CHECK_EVERY_EVENTS;
                 if at_instant >= stuck_after {
@@ -1093,13 +1115,9 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
                 break;
             }
             if let Some(max_wall) = limits.max_wall
-                && started.elapsed() >= max_wall
+                && world.started.elapsed() >= max_wall
             {
-                world.truncated = Some(format!(
-                    "the run reached its wall-clock limit of {:.1}s at {}; raise it with --max-wall-time",
-                    max_wall.as_secs_f64(),
-                    world.now
-                ));
+                world.truncated = Some(world.wall_limit_reason(max_wall));
                 break;
             }
         }
@@ -1173,6 +1191,8 @@ impl<'m> World<'m> {
             next_incarnation: 0,
             next_token: 1,
             agenda: Vec::new(),
+            started: Instant::now(),
+            max_live: limits.max_in_flight.saturating_mul(LIVE_PER_REQUEST),
             branch_lists: Vec::new(),
             free_lists: Vec::new(),
             cancel_stack: Vec::new(),
@@ -1414,12 +1434,88 @@ impl<'m> World<'m> {
                 self.start_attempt(c);
             }
         }
+        self.drain_agenda();
+    }
+
+    /// Runs the agenda to its end, unless the run is truncated on the way: by too many visits
+    /// and calls in flight, too many steps in one event, the wall clock or Ctrl-C. What is
+    /// left is then dropped: the run stops here, and what was measured is reported.
+    #[inline(always)]
+    fn drain_agenda(&mut self) {
+        let mut steps = 0u64;
         while let Some(action) = self.agenda.pop() {
             match action {
                 Action::Advance(f) => self.advance(f),
                 Action::Finish(f, outcome) => self.finish(f, outcome),
             }
+            steps += 1;
+            if steps.is_multiple_of(LOOK_EVERY_STEPS) && self.one_event_too_long(steps) {
+                self.agenda.clear();
+                return;
+            }
         }
+    }
+
+    /// Whether an event that has run `steps` agenda steps must stop the run, and why: too many
+    /// visits and calls in flight (looked at every [`LOOK_EVERY_STEPS`] steps, so at most that
+    /// many fan-outs past the limit), then, every [`CHECK_EVERY_STEPS`], too many steps, Ctrl-C
+    /// or the wall clock.
+    #[cold]
+    #[inline(never)]
+    fn one_event_too_long(&mut self, steps: u64) -> bool {
+        if self.too_many_live() {
+            return true;
+        }
+        if !steps.is_multiple_of(CHECK_EVERY_STEPS) {
+            return false;
+        }
+        let why = if steps >= MAX_STEPS_IN_ONE_EVENT {
+            format!(
+                "one event at {} set off more than {MAX_STEPS_IN_ONE_EVENT} steps: retries without backoff or \
+                 fan-outs multiply through the call graph (`tailsim check` shows the worst case); give the retries \
+                 a backoff, or fewer attempts",
+                self.now
+            )
+        } else if self.limits.stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+            format!("interrupted at {}", self.now)
+        } else if let Some(max_wall) = self.limits.max_wall
+            && self.started.elapsed() >= max_wall
+        {
+            self.wall_limit_reason(max_wall)
+        } else {
+            return false;
+        };
+        self.truncated = Some(why);
+        true
+    }
+
+    /// Why the run stopped at the wall-clock limit `max_wall`.
+    fn wall_limit_reason(&self, max_wall: std::time::Duration) -> String {
+        format!(
+            "the run reached its wall-clock limit of {:.1}s at {}; raise it with --max-wall-time",
+            max_wall.as_secs_f64(),
+            self.now
+        )
+    }
+
+    /// Whether more than [`World::max_live`] visits and calls are in flight; if so the run is
+    /// truncated, saying so.
+    #[cold]
+    #[inline(never)]
+    fn too_many_live(&mut self) -> bool {
+        let live = (self.frames.len() + self.calls.len()) as u64;
+        if live <= self.max_live {
+            return false;
+        }
+        if self.truncated.is_none() {
+            self.truncated = Some(format!(
+                "{live} visits and calls were in flight at {}, more than the {} allowed ({LIVE_PER_REQUEST} per \
+                 request of the --max-in-flight limit); fan-outs and retries multiply them (`tailsim check` shows \
+                 the worst case)",
+                self.now, self.max_live
+            ));
+        }
+        true
     }
 
     /// Frame `f`'s `Work` step reached its service's statement timeout (unless a CPU throttle

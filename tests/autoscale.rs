@@ -100,3 +100,33 @@ fn hpa_on_p95_latency_scales_by_its_ratio() {
         assert!(instances[from..to].iter().all(|&k| k == n), "{from}..{to}: {instances:?}");
     }
 }
+
+/// A per-instance bulkhead on instances the autoscaler adds keeps its places: 200 calls/s of
+/// 10 ms on 2 to 4 instances hold about 2 places at once against 10 per instance, so no call
+/// may wait its `max_wait` out, autoscaled or not. (Each call on an added instance used to lose
+/// a place for good: a third of the requests then failed "pool full".)
+#[test]
+fn per_instance_bulkheads_on_added_instances_keep_their_places() {
+    let scenario = |api: &str| {
+        format!(
+            r#"Scenario(
+            name: "bulkhead-autoscaled",
+            duration: "60s",
+            clients: [Client(name: "c", target: "api", rate: 200.0)],
+            services: [
+                Service(name: "api", workers: 50, {api},
+                    handler: [Call("db", (bulkhead: (max_concurrent: 10, max_wait: "1s", scope: PerInstance)))]),
+                Service(name: "db", workers: 100, handler: [Work(Exponential(mean: "10ms"))]),
+            ],
+        )"#
+        )
+    };
+    let autoscaled =
+        scenario(r#"instances: 2, autoscale: (target: 0.7, min: 2, max: 4, startup: "5s", schedule: [(at: "20s", min: 4)])"#);
+    for text in [scenario("instances: 4"), autoscaled] {
+        let report = run(&load(&text), 1, 1);
+        let run = &report.runs[0];
+        assert_eq!(run.clients[0].failed, 0, "{text}");
+        assert!(run.clients[0].arrivals > 11_000);
+    }
+}

@@ -849,7 +849,9 @@ fn edges_and_pools(model: &Model, seed: u64, rep: u64, services: &mut [ServiceSt
             };
             for slot in 0..slots {
                 let running = !per_instance || e.caller.is_some_and(|c| slot < model.services[c.0 as usize].instances);
-                let target = if running { bulkhead.places } else { 0 };
+                // Only a pool of limited connections gives them back while its instance is
+                // stopped; any other keeps its places, whether its instance runs or not.
+                let target = if running || !limited { bulkhead.places } else { 0 };
                 let places = if limited { 0 } else { bulkhead.places };
                 if limited {
                     services[e.to.0 as usize].pools_in.push(PoolId::new(pools.len()));

@@ -30,6 +30,33 @@ fn offered_load_is_the_utilisation_of_leaves_and_a_bound_for_callers() {
     }
 }
 
+/// Under `concurrency: Async` a worker is held for `Work` only: 1,000 visits/s of 2 ms on 10
+/// workers offer 20%, not the 1,020% that holding them through the 100 ms call would be, and
+/// that is what the run measures. A thread-per-request service holds them through the call.
+#[test]
+fn offered_load_holds_an_async_worker_for_its_work_only() {
+    let text = |concurrency: &str| {
+        format!(
+            r#"Scenario(name: "async", duration: "30s",
+            clients: [Client(name: "c", target: "api", rate: 1000.0)],
+            services: [
+                Service(name: "api", workers: {w}, concurrency: {concurrency},
+                    handler: [Work(Exponential(mean: "2ms")), Call("db")]),
+                Service(name: "db", workers: 1000, handler: [Work(Constant("100ms"))]),
+            ])"#,
+            w = if concurrency == "Async" { 10 } else { 200 }
+        )
+    };
+    let model = load(&text("Async"));
+    let offered = tailsim_model::analysis::offered_load(&model)[0].offered_load;
+    assert!((offered - 0.2).abs() < 1e-12, "{offered}");
+    let util: Vec<f64> = run(&model, 3, 10).runs.iter().map(|r| r.services[0].utilisation).collect();
+    assert_theory("async api utilisation", &util, 0.2, 0.02);
+    // Thread per request: 1,000/s x 102 ms on 200 workers.
+    let blocking = tailsim_model::analysis::offered_load(&load(&text("ThreadPerRequest")))[0].offered_load;
+    assert!((blocking - 0.51).abs() < 1e-12, "{blocking}");
+}
+
 #[test]
 fn checkout_tips_over_near_its_api_capacity() {
     let calm = run(&load(CHECKOUT), 42, 1);

@@ -3,7 +3,7 @@
 
 use crate::compile::{FaultKind, Model, Step, unconditional};
 use crate::diag::{Diagnostic, locate_name};
-use crate::scenario::Backoff;
+use crate::scenario::{Backoff, Concurrency};
 
 /// The offered load on one service.
 #[derive(Clone, Debug, PartialEq)]
@@ -13,7 +13,8 @@ pub struct ServiceLoad {
     /// Visits per second from all clients, through all call paths.
     pub arrival_rate_per_s: f64,
     /// Mean time a visit holds a worker, counting downstream calls at their service times
-    /// without queueing or retries: a lower bound. Averaged over the classes arriving.
+    /// without queueing or retries (under `concurrency: Async`, its `Work` only: the worker is
+    /// free while calls are out): a lower bound. Averaged over the classes arriving.
     pub min_hold_s: f64,
     /// arrival rate x hold / all workers: a lower bound on utilisation. At 1 or more the queue
     /// grows without bound (or the excess is rejected). Under `contention` the workers count
@@ -89,6 +90,14 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
             hold[s][class] = total;
         }
     }
+    // What a visit holds a worker for: all of `hold`, or, where workers are freed while calls
+    // are out (`Async`), its `Work` alone.
+    let worker: Vec<Vec<f64>> = model
+        .services
+        .iter()
+        .enumerate()
+        .map(|(s, service)| if service.concurrency == Concurrency::Async { cpu[s].clone() } else { hold[s].clone() })
+        .collect();
     // rate[s][class]: visits per second of the class at the service.
     let mut rate = vec![vec![0.0f64; k]; n];
     for c in &model.clients {
@@ -142,7 +151,7 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
             // An autoscaled service can grow to its most instances.
             let workers = f64::from(service.max_instances()) * service.worker_capacity();
             let arrival_rate: f64 = rate[s].iter().sum();
-            let work: f64 = rate[s].iter().zip(&hold[s]).map(|(r, h)| r * h).sum();
+            let work: f64 = rate[s].iter().zip(&worker[s]).map(|(r, h)| r * h).sum();
             // The tightest CPU limit on all instances, in CPUs.
             let limit = service
                 .faults
@@ -157,7 +166,7 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
             ServiceLoad {
                 service: service.name.clone(),
                 arrival_rate_per_s: arrival_rate,
-                min_hold_s: if arrival_rate > 0.0 { work / arrival_rate } else { hold[s][0] },
+                min_hold_s: if arrival_rate > 0.0 { work / arrival_rate } else { worker[s][0] },
                 offered_load: work / workers,
                 cpu_load: limit.map(|cpus| cpu_s / (f64::from(service.max_instances()) * cpus)),
             }

@@ -121,8 +121,9 @@ fn per_instance_bulkheads_on_added_instances_keep_their_places() {
         )"#
         )
     };
-    let autoscaled =
-        scenario(r#"instances: 2, autoscale: (target: 0.7, min: 2, max: 4, startup: "5s", schedule: [(at: "20s", min: 4)])"#);
+    let autoscaled = scenario(
+        r#"instances: 2, autoscale: (target: 0.7, min: 2, max: 4, startup: "5s", schedule: [(at: "20s", min: 4)])"#,
+    );
     for text in [scenario("instances: 4"), autoscaled] {
         let report = run(&load(&text), 1, 1);
         let run = &report.runs[0];

@@ -59,6 +59,22 @@ pub fn assert_theory(what: &str, values: &[f64], theory: f64, rel_tol: f64) {
     println!("{report}");
 }
 
+/// The comment lines a scenario file opens with, without their `//`, as one line of text (a
+/// claim may wrap).
+pub fn header(scenario: &str) -> String {
+    let lines: Vec<&str> =
+        scenario.lines().map(str::trim).take_while(|l| l.starts_with("//")).map(|l| l[2..].trim()).collect();
+    lines.join(" ")
+}
+
+/// Asserts that the header of `scenario` says `text`, and so marks the numbers in `text` as
+/// measured by the test that calls this: `tidy::every_header_number_is_measured` finds the call
+/// and requires one for every `~` number of every header. Call it beside the assertion that
+/// measures the claim.
+pub fn header_says(scenario: &str, text: &str) {
+    assert!(header(scenario).contains(text), "the header does not say {text:?}");
+}
+
 /// Everything a hostile input can reach: load it, render every diagnostic, and run a model that
 /// loads for one replication on small budgets. Shared by the fuzz target and the regression
 /// test over its corpus; it must never panic, hang or exhaust memory.

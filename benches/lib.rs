@@ -30,3 +30,26 @@ fn bundled(name: &str, source: &str) -> Model {
         Err(errors) => panic!("{name} does not load: {errors:?}"),
     }
 }
+
+/// A scenario of `n` services, each with a `Work` step, one client calling the first: what
+/// checking a file of that many items costs (the target: 100,000 services under 2 s).
+pub fn many_services(n: usize) -> String {
+    let services: Vec<String> =
+        (0..n).map(|i| format!("Service(name: \"s{i}\", handler: [Work(Constant(\"1ms\"))])")).collect();
+    format!(
+        "Scenario(name: \"many\", duration: \"3s\", clients: [Client(name: \"c\", target: \"s0\", rate: 1.0)], \
+         services: [{}])",
+        services.join(",\n")
+    )
+}
+
+/// A scenario whose one client mentions `n` classes (all but 62 of them repeats of those 62,
+/// the most a scenario may have).
+pub fn many_class_mentions(n: usize) -> String {
+    let classes: Vec<String> = (0..n).map(|i| format!("Class(name: \"k{}\", weight: 1.0)", i % 62)).collect();
+    format!(
+        "Scenario(name: \"classes\", duration: \"3s\", clients: [Client(name: \"c\", target: \"s\", rate: 1.0, \
+         classes: [{}])], services: [Service(name: \"s\", handler: [Work(Constant(\"1ms\"))])])",
+        classes.join(", ")
+    )
+}

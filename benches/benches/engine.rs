@@ -1,6 +1,6 @@
 //! Throughput benchmarks: customers per second through a whole M/M/1 run (arrivals, queue,
 //! service, HdrHistogram recording, summary), the bundled checkout scenario, events per second
-//! under CPU quotas (the cpu-throttling scenario), and the bare event queue, the M/M/1 run also with progress reporting on. Run with `cargo bench -p tailsim-benches`; CI smoke-runs them with `-- --test`.
+//! under CPU quotas (the cpu-throttling scenario), and the bare event queue, the M/M/1 run also with progress reporting on; and checking files of 100,000 services. Run with `cargo bench -p tailsim-benches`; CI smoke-runs them with `-- --test`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -83,5 +83,28 @@ fn event_queue_hold(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, mm1_whole_run, checkout_whole_run, cpu_throttling_whole_run, event_queue_hold);
+/// Checking large files: every rule linear or n log n, so 100,000 services (about 6 MB) check in
+/// well under 2 s, as do 200,000 mentions of classes.
+fn check_large_files(c: &mut Criterion) {
+    let mut group = c.benchmark_group("check");
+    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    let services = tailsim_benches::many_services(100_000);
+    group.bench_function("100k_services", |b| {
+        b.iter(|| black_box(tailsim_model::load(&services, &[]).map(|(m, w)| (m.services.len(), w.len()))))
+    });
+    let classes = tailsim_benches::many_class_mentions(200_000);
+    group.bench_function("200k_class_mentions", |b| {
+        b.iter(|| black_box(tailsim_model::load(&classes, &[]).map(|(m, w)| (m.classes.len(), w.len()))))
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    mm1_whole_run,
+    checkout_whole_run,
+    cpu_throttling_whole_run,
+    event_queue_hold,
+    check_large_files
+);
 criterion_main!(benches);

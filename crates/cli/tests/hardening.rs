@@ -340,3 +340,21 @@ fn drawing_stops_at_the_wall_clock_limit() {
     assert!(text(&out.stderr).contains("drawing stopped early"), "{}", text(&out.stderr));
     assert!(dir.path().join("summary.json").exists() && dir.path().join("report.html").exists());
 }
+
+#[test]
+fn a_client_with_thousands_of_traffic_shapes_is_refused_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps: Vec<String> = (0..1001).map(|i| format!("Step(at: \"{i}ms\", rate: 2.0)")).collect();
+    let file = format!(
+        "Scenario(name: \"n\", duration: \"3s\", clients: [Client(name: \"c\", target: \"s\", rate: 1.0, traffic: [{}])], \
+         services: [Service(name: \"s\", handler: [Work(Constant(\"1ms\"))])])",
+        steps.join(", ")
+    );
+    let out = check(dir.path(), &file, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("more than the 1000 a client may have; replay a recorded rate as a `trace`"),
+        "{}",
+        text(&out.stderr)
+    );
+}

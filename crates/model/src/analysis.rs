@@ -2,7 +2,7 @@
 //! and the warnings they call for.
 
 use crate::compile::{FaultKind, Model, Step, unconditional};
-use crate::diag::{Diagnostic, locate_name};
+use crate::diag::{Diagnostic, Index};
 use crate::scenario::{Backoff, Concurrency};
 
 /// The offered load on one service.
@@ -177,6 +177,7 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
 /// Warnings about designs that are legal but almost surely unintended.
 /// `source` is the scenario's text, to point at the items warned about.
 pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
+    let index = Index::new(source);
     let mut out = Vec::new();
     for (i, (load, service)) in offered_load(model).iter().zip(&model.services).enumerate() {
         if load.offered_load >= 1.0 {
@@ -190,7 +191,7 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
                     load.offered_load * 100.0
                 ))
                 .at_path(format!("services[{i}] \"{}\"", service.name))
-                .at(locate_name(source, &service.name))
+                .at(index.name(&service.name))
                 .with_hint("add workers or instances, or lower the rate"),
             );
         }
@@ -201,7 +202,7 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
                     cpu_load * 100.0
                 ))
                 .at_path(format!("services[{i}] \"{}\"", service.name))
-                .at(locate_name(source, &service.name))
+                .at(index.name(&service.name))
                 .with_hint("raise the CpuQuota's `cpus`, add instances, or lower the rate"),
             );
         }
@@ -224,8 +225,8 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
             );
         }
     }
-    out.extend(connection_warnings(model, source));
-    out.extend(amplification_warnings(model, source));
+    out.extend(connection_warnings(model, &index));
+    out.extend(amplification_warnings(model, &index));
     out
 }
 
@@ -270,7 +271,7 @@ pub fn amplification(model: &Model) -> Vec<f64> {
 
 /// A warning for each client one of whose requests may set off more than
 /// [`MAX_AMPLIFICATION`] visits.
-fn amplification_warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
+fn amplification_warnings(model: &Model, index: &Index) -> Vec<Diagnostic> {
     let visits = amplification(model);
     let mut out = Vec::new();
     for (i, client) in model.clients.iter().enumerate() {
@@ -282,7 +283,7 @@ fn amplification_warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
                      calls multiply; a run will likely stop at its limit on visits in flight or on steps in one event"
                 ))
                 .at_path(format!("clients[{i}] \"{}\"", client.name))
-                .at(locate_name(source, &client.name))
+                .at(index.name(&client.name))
                 .with_hint("fewer attempts deeper in the graph (retry at one layer only), smaller fan-outs, or a retry budget"),
             );
         }
@@ -293,7 +294,7 @@ fn amplification_warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
 /// Warnings on services with `max_connections`: calls that hold no pooled connection (the
 /// limit cannot count them), and pools that want more connections than there are, when they
 /// start or once their service has scaled to its most instances.
-fn connection_warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
+fn connection_warnings(model: &Model, index: &Index) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (i, service) in model.services.iter().enumerate() {
         let Some(limit) = service.max_connections else { continue };
@@ -328,7 +329,7 @@ fn connection_warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
                     "its callers' pools want {at_start} connections when they start, and it accepts {limit}: the last pools to open get what is left, or none, and fail their calls"
                 ))
                 .at_path(&path)
-                .at(locate_name(source, &service.name))
+                .at(index.name(&service.name))
                 .with_hint("raise `max_connections`, or make the pools smaller"),
             );
         } else if at_most > limit_64 {
@@ -337,7 +338,7 @@ fn connection_warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
                     "scaled to their most instances, its callers' pools would want {at_most} connections, and it accepts {limit}: instances started beyond that fail their calls"
                 ))
                 .at_path(&path)
-                .at(locate_name(source, &service.name))
+                .at(index.name(&service.name))
                 .with_hint("cap the autoscaler's `max`, make the pools smaller, or raise `max_connections`"),
             );
         }

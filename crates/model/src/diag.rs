@@ -1,6 +1,7 @@
 //! Diagnostics for scenario files: what is wrong, where (line and column, or the item's path),
 //! and a hint. Rendering shows the offending line with a caret under the error.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// How serious a diagnostic is.
@@ -214,76 +215,154 @@ pub fn suggest(word: &str, candidates: &[&str], what: &str) -> String {
 }
 
 /// Finds where `needle` stands in `source`, outside `//` comments, if it stands there exactly
-/// once: how semantic errors, which have no span, still point at the text.
+/// once: how semantic errors, which have no span, still point at the text. It reads the whole
+/// text: for what is looked up per item, [`Index`] reads it once.
 pub fn locate_unique(source: &str, needle: &str) -> Option<Location> {
     let mut found = None;
     for (index, line) in source.lines().enumerate() {
-        let code = match line.find("//") {
-            Some(comment) => &line[..comment],
-            None => line,
-        };
-        for (byte, _) in code.match_indices(needle) {
+        for (byte, _) in code_of(line).match_indices(needle) {
             if found.is_some() {
                 return None;
             }
-            found = Some(Location { line: index + 1, column: code[..byte].chars().count() + 1 });
+            found = Some(Location { line: index + 1, column: line[..byte].chars().count() + 1 });
         }
     }
     found
 }
 
-/// Where the item named `name` is declared: the text `name: "NAME"`, if unique.
-pub fn locate_name(source: &str, name: &str) -> Option<Location> {
-    let quoted = format!("\"{name}\"");
-    let mut found = None;
-    for (index, line) in source.lines().enumerate() {
-        let code = match line.find("//") {
-            Some(comment) => &line[..comment],
-            None => line,
-        };
-        for (byte, _) in code.match_indices(&quoted) {
-            let before = code[..byte].trim_end();
-            if before.ends_with(':') && before[..before.len() - 1].trim_end().ends_with("name") {
-                if found.is_some() {
-                    return None;
+/// A line without its `//` comment.
+fn code_of(line: &str) -> &str {
+    match line.find("//") {
+        Some(comment) => &line[..comment],
+        None => line,
+    }
+}
+
+/// Where things stand in a scenario's text, read once (outside `//` comments): every string
+/// literal, the `name: "NAME"` declarations, and every `Variant(`. Semantic errors have no span;
+/// this is how they point at the text without reading it again for every item.
+#[derive(Debug, Default)]
+pub struct Index {
+    /// Where each string literal's text stands, at its opening quote, every time it does.
+    quoted: BTreeMap<String, Vec<Location>>,
+    /// Where each name is declared (`name: "NAME"`), every time it is.
+    names: BTreeMap<String, Vec<Location>>,
+    /// Where each `Word("text"` stands, at the word, by word and text.
+    calls: BTreeMap<(String, String), Vec<Location>>,
+    /// Where each `Variant(` that is not the end of a longer word stands.
+    variants: Vec<Location>,
+}
+
+impl Index {
+    /// Reads `source` once.
+    pub fn new(source: &str) -> Index {
+        let mut index = Index::default();
+        for (number, line) in source.lines().enumerate() {
+            let code = code_of(line);
+            let mut at = Columns { code, line: number + 1, byte: 0, column: 1 };
+            for (byte, _) in code.match_indices("Variant(") {
+                if code[..byte].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_')) {
+                    index.variants.push(at.of(byte));
                 }
-                found = Some(Location { line: index + 1, column: code[..byte].chars().count() + 1 });
+            }
+            let mut at = Columns { code, line: number + 1, byte: 0, column: 1 };
+            for (byte, text) in string_literals(code) {
+                // `Call("db"`: the step's name directly before its first argument.
+                if let Some(open) = code[..byte].strip_suffix('(') {
+                    let start = open.trim_end_matches(|c: char| c.is_alphanumeric() || c == '_').len();
+                    if start < open.len() {
+                        let key = (open[start..].to_string(), text.to_string());
+                        index.calls.entry(key).or_default().push(at.of(start));
+                    }
+                }
+                let before = code[..byte].trim_end();
+                if before.ends_with(':') && before[..before.len() - 1].trim_end().ends_with("name") {
+                    index.names.entry(text.to_string()).or_default().push(at.of(byte));
+                }
+                index.quoted.entry(text.to_string()).or_default().push(at.of(byte));
             }
         }
+        index
     }
-    found
+
+    /// Where the item named `name` is declared, if it is declared once.
+    pub fn name(&self, name: &str) -> Option<Location> {
+        unique(self.names.get(name))
+    }
+
+    /// Where the string `"text"` stands, if it stands there once.
+    pub fn quoted(&self, text: &str) -> Option<Location> {
+        unique(self.quoted.get(text))
+    }
+
+    /// Where `word("text"` stands (a step and its first argument: `Call("db"`), if it stands
+    /// there once.
+    pub fn call(&self, word: &str, text: &str) -> Option<Location> {
+        unique(self.calls.get(&(word.to_string(), text.to_string())))
+    }
+
+    /// Where the `index`-th `Variant(` stands, and, when `key` is given, where the string
+    /// `"key"` first stands inside that variant: how a variant's errors point at the entry
+    /// that caused them. Falls back to the variant when the key is not found.
+    pub fn variant(&self, index: usize, key: Option<&str>) -> Option<Location> {
+        let start = *self.variants.get(index)?;
+        let end = self.variants.get(index + 1).copied();
+        let order = |l: &Location| (l.line, l.column);
+        let inside = key
+            .and_then(|k| self.quoted.get(k))
+            .and_then(|all| all.iter().find(|k| order(k) > order(&start) && end.is_none_or(|e| order(k) < order(&e))));
+        Some(inside.copied().unwrap_or(start))
+    }
 }
 
-/// Where the `index`-th `Variant(` of the file stands (outside comments), and, when `key` is
-/// given, where the string `"key"` first stands inside that variant: how a variant's errors
-/// point at the entry that caused them. Falls back to the variant when the key is not found.
-pub fn locate_variant(source: &str, index: usize, key: Option<&str>) -> Option<Location> {
-    // (line, column) of every `Variant(` that is not the end of a longer word.
-    let mut starts = Vec::new();
-    let mut keys = Vec::new();
-    let quoted = key.map(|k| format!("\"{k}\""));
-    for (line_index, line) in source.lines().enumerate() {
-        let code = match line.find("//") {
-            Some(comment) => &line[..comment],
-            None => line,
-        };
-        for (byte, _) in code.match_indices("Variant(") {
-            let before = code[..byte].chars().next_back();
-            if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_')) {
-                starts.push(Location { line: line_index + 1, column: code[..byte].chars().count() + 1 });
-            }
-        }
-        if let Some(quoted) = &quoted {
-            for (byte, _) in code.match_indices(quoted.as_str()) {
-                keys.push(Location { line: line_index + 1, column: code[..byte].chars().count() + 1 });
-            }
-        }
+/// Character columns of byte offsets into one line, asked for in increasing order: each call
+/// counts only the characters since the last, so a file on one long line is read once.
+struct Columns<'a> {
+    code: &'a str,
+    line: usize,
+    byte: usize,
+    column: usize,
+}
+
+impl Columns<'_> {
+    /// The location of byte `byte` (not before the last one asked for).
+    fn of(&mut self, byte: usize) -> Location {
+        self.column += self.code[self.byte..byte].chars().count();
+        self.byte = byte;
+        Location { line: self.line, column: self.column }
     }
-    let start = *starts.get(index)?;
-    let end = starts.get(index + 1).copied();
-    let order = |l: &Location| (l.line, l.column);
-    let inside = keys.into_iter().find(|k| order(k) > order(&start) && end.is_none_or(|e| order(k) < order(&e)));
-    Some(inside.unwrap_or(start))
+}
+
+/// The one location in `all`, if there is exactly one.
+fn unique(all: Option<&Vec<Location>>) -> Option<Location> {
+    match all.map(Vec::as_slice) {
+        Some([one]) => Some(*one),
+        _ => None,
+    }
+}
+
+/// The string literals of a line of code: the byte of each opening quote and the text inside
+/// (escapes kept as written).
+fn string_literals(code: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let bytes = code.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        while j < bytes.len() && bytes[j] != b'"' {
+            j += if bytes[j] == b'\\' { 2 } else { 1 };
+        }
+        if j >= bytes.len() {
+            break;
+        }
+        out.push((i, &code[i + 1..j]));
+        i = j + 1;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -327,16 +406,18 @@ mod tests {
     #[test]
     fn locates_a_variant_and_its_keys() {
         let source = "// Variant(\nvariants: [\n  Variant(name: \"a\", set: {\"x\": 1}),\n  Variant(name: \"b\",\n    set: {\"x\": 2}),\n]";
-        assert_eq!(locate_variant(source, 0, None), Some(Location { line: 3, column: 3 }));
-        assert_eq!(locate_variant(source, 1, Some("x")), Some(Location { line: 5, column: 11 }));
-        assert_eq!(locate_variant(source, 0, Some("y")), Some(Location { line: 3, column: 3 }));
-        assert_eq!(locate_variant(source, 2, None), None);
+        let index = Index::new(source);
+        assert_eq!(index.variant(0, None), Some(Location { line: 3, column: 3 }));
+        assert_eq!(index.variant(1, Some("x")), Some(Location { line: 5, column: 11 }));
+        assert_eq!(index.variant(0, Some("y")), Some(Location { line: 3, column: 3 }));
+        assert_eq!(index.variant(2, None), None);
     }
 
     #[test]
     fn locates_names_outside_comments() {
         let source = "// name: \"db\"\nServices(name: \"db\", x: \"db\")";
-        assert_eq!(locate_name(source, "db"), Some(Location { line: 2, column: 16 }));
+        assert_eq!(Index::new(source).name("db"), Some(Location { line: 2, column: 16 }));
+        assert_eq!(Index::new(source).quoted("db"), None);
         assert_eq!(locate_unique(source, "\"db\""), None);
         assert_eq!(locate_unique(source, "x:"), Some(Location { line: 2, column: 22 }));
     }

@@ -63,9 +63,20 @@ impl Default for Bursts {
     }
 }
 
+/// The most shapes a client's traffic may have: the rate at an instant folds them all, once per
+/// candidate arrival, so a hundred thousand would make every arrival slow (and the peak's search
+/// quadratic). A recorded day is a `trace`, not thousands of steps.
+pub const MAX_SHAPES: usize = 1_000;
+
 impl Traffic {
     /// Compiles `shapes` over `base` for a run of `duration`; errors name the shape.
     pub fn new(base: f64, shapes: &[Shape], duration: SimDuration) -> Result<Traffic, String> {
+        if shapes.len() > MAX_SHAPES {
+            return Err(format!(
+                "`traffic` has {} shapes, more than the {MAX_SHAPES} a client may have; replay a recorded rate as a `trace`",
+                shapes.len()
+            ));
+        }
         let mut pieces = Vec::with_capacity(shapes.len());
         let mut on_off = None;
         let positive = |rate: f64, i: usize| {

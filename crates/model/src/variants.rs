@@ -5,7 +5,7 @@
 //! holds it, a semantic error of the result (say `workers: 0`) at the `Variant(`.
 
 use crate::compile::{self, Model};
-use crate::diag::{Diagnostic, locate_variant};
+use crate::diag::{Diagnostic, Index};
 use crate::overrides::{self, Override};
 use crate::scenario::Scenario;
 use crate::trace::Files;
@@ -33,13 +33,14 @@ pub fn compile_variants_in(
 ) -> Result<Vec<(String, Model)>, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let mut out = Vec::new();
+    let index = Index::new(source);
     if scenario.variants.len() > MAX_VARIANTS {
         errors.push(
             Diagnostic::error(format!(
                 "the scenario has {} variants; at most {MAX_VARIANTS} are allowed",
                 scenario.variants.len()
             ))
-            .at(locate_variant(source, MAX_VARIANTS, None))
+            .at(index.variant(MAX_VARIANTS, None))
             .with_hint("split the comparison into several files"),
         );
         return Err(errors);
@@ -48,7 +49,7 @@ pub fn compile_variants_in(
     base.variants.clear();
     for (i, variant) in scenario.variants.iter().enumerate() {
         let path = format!("variants[{i}] \"{}\"", variant.name);
-        let here = locate_variant(source, i, None);
+        let here = index.variant(i, None);
         let name_error = if variant.name.trim().is_empty() {
             Some("a variant needs a name".to_string())
         } else if variant.name == BASE_NAME {
@@ -79,7 +80,7 @@ pub fn compile_variants_in(
                 errors.push(
                     Diagnostic::error(format!("{what}: {}", e.diagnostic.message))
                         .at_path(&path)
-                        .at(locate_variant(source, i, Some(&o.path)))
+                        .at(index.variant(i, Some(&o.path)))
                         .with_hint(hint),
                 );
                 continue;

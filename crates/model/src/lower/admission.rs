@@ -15,8 +15,10 @@ pub(super) fn compile(
     at: Option<Location>,
     key_space: u32,
 ) -> AdmissionPolicy {
-    // The limit's own line when it is the only one, else the service's name.
-    let at = locate_unique(cx.source, "admission:").or(at);
+    // The limit's own line when it is the only one, else the service's name; looked for only
+    // when there is something to report.
+    let source = cx.source;
+    let at = || locate_unique(source, "admission:").or(at);
     if !(a.rate.is_finite() && a.rate > 0.0 && a.rate <= MAX_RATE_PER_S && a.burst.is_finite() && a.burst >= 1.0) {
         cx.error(
             Diagnostic::error(format!(
@@ -24,7 +26,7 @@ pub(super) fn compile(
                 a.rate, a.burst
             ))
             .at_path(path)
-            .at(at)
+            .at(at())
             .with_hint("e.g. admission: (per: Class, rate: 100.0, burst: 20.0)"),
         );
     }
@@ -38,7 +40,7 @@ pub(super) fn compile(
                 "an admission limit per key keeps a bucket per key: at most {MAX_TENANTS} keys, and the clients' keys span {tenants}"
             ))
             .at_path(path)
-            .at(at)
+            .at(at())
             .with_hint("a smaller key space, or a limit per class"),
         );
     }

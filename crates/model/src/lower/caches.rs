@@ -5,7 +5,7 @@ use tailsim_engine::{SimDuration, SimTime};
 
 use super::Cx;
 use crate::compile::{CacheEvent, CacheModel, MAX_CACHE_ENTRIES, ServiceId, ServiceModel, Step, compile_dist};
-use crate::diag::{Diagnostic, locate_name, suggest};
+use crate::diag::{Diagnostic, suggest};
 use crate::scenario;
 
 /// Lowers every cache; `services` tell which service a per-instance cache lives in.
@@ -50,7 +50,7 @@ pub(super) fn compile(cx: &mut Cx<'_>, services: &[ServiceModel], key_space: u32
 fn cache(cx: &mut Cx<'_>, i: usize, c: &scenario::Cache, services: &[ServiceModel], key_space: u32) -> CacheModel {
     let scenario = cx.scenario;
     let path = format!("caches[{i}] \"{}\"", c.name);
-    let at = locate_name(cx.source, &c.name);
+    let at = cx.index.name(&c.name);
     let mut fail = |message: String, hint: &str| {
         let d = Diagnostic::error(message).at_path(&path).at(at);
         cx.error(if hint.is_empty() { d } else { d.with_hint(hint) });

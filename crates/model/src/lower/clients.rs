@@ -7,7 +7,7 @@ use tailsim_engine::Dist;
 
 use super::Cx;
 use crate::compile::{ClientModel, Edge, MAX_RATE_PER_S, MAX_USERS, TraceReplay};
-use crate::diag::{Diagnostic, Location, locate_name, locate_unique, suggest};
+use crate::diag::{Diagnostic, Location, suggest};
 use crate::keys::KeyDist;
 use crate::scenario;
 use crate::trace::Trace;
@@ -34,14 +34,14 @@ pub(super) fn compile(cx: &mut Cx<'_>) -> (Vec<ClientModel>, u32) {
 
 /// Lowers one client; `None` when its target is unknown.
 fn client(cx: &mut Cx<'_>, c: &scenario::Client, path: &str) -> Option<ClientModel> {
-    let at = locate_name(cx.source, &c.name);
+    let at = cx.index.name(&c.name);
     let think = cx.dist_or_zero("think", c.think.as_ref(), path, at);
     let trace = c.trace.as_ref().and_then(|file| {
         cx.files
             .trace(file)
             .map_err(|d| {
                 let d = d.at_path(path);
-                let d = if d.in_file.is_some() { d } else { d.at(locate_unique(cx.source, &format!("\"{file}\""))) };
+                let d = if d.in_file.is_some() { d } else { d.at(cx.index.quoted(file)) };
                 cx.error(d);
             })
             .ok()
@@ -66,7 +66,7 @@ fn client(cx: &mut Cx<'_>, c: &scenario::Client, path: &str) -> Option<ClientMod
         cx.error(
             Diagnostic::error(format!("`target` names an unknown service \"{}\"", c.target))
                 .at_path(path)
-                .at(locate_unique(cx.source, &format!("\"{}\"", c.target)))
+                .at(cx.index.quoted(&c.target))
                 .with_hint(suggest(&c.target, &cx.names, "services")),
         );
         return None;

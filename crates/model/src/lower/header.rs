@@ -6,7 +6,7 @@ use tailsim_engine::SimDuration;
 
 use super::Cx;
 use crate::compile::MAX_DURATION;
-use crate::diag::{Diagnostic, locate_name, locate_unique};
+use crate::diag::{Diagnostic, locate_unique};
 
 /// Checks the duration, the warm-up and that there are clients.
 pub(super) fn check(cx: &mut Cx<'_>) {
@@ -81,7 +81,7 @@ pub(super) fn check_names(cx: &mut Cx<'_>) {
             cx.error(
                 Diagnostic::error(format!("the name {:?} cannot be used: {why}", crate::diag::clipped(name, 40)))
                     .at_path(path)
-                    .at(locate_name(cx.source, name))
+                    .at(cx.index.name(name))
                     .with_hint("names are printed in tables, used in file names and written to CSV: letters, digits, spaces and punctuation"),
             );
         }

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use tailsim_engine::Dist;
 
 use crate::compile::{ClassModel, Edge, Model, ServiceId, compile_dist};
-use crate::diag::{Diagnostic, Location, locate_name};
+use crate::diag::{Diagnostic, Index, Location};
 use crate::scenario::{DistSpec, Scenario};
 use crate::trace::Files;
 
@@ -33,6 +33,8 @@ pub(crate) struct Cx<'a> {
     scenario: &'a Scenario,
     /// Its text, to point diagnostics at a line and column.
     source: &'a str,
+    /// Where its names and strings stand in the text, read once.
+    index: Index,
     /// Where trace files are read from.
     files: &'a Files,
     /// Each service's id by name.
@@ -84,6 +86,7 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
     let mut cx = Cx {
         scenario,
         source,
+        index: Index::new(source),
         files,
         ids: BTreeMap::new(),
         names: scenario.services.iter().map(|s| s.name.as_str()).collect(),
@@ -112,7 +115,7 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
         cx.error(
             Diagnostic::error(format!("the call graph has a cycle: {}", names.join(" -> ")))
                 .at_path(format!("services[{}] \"{}\"", cycle[0].0, names[0]))
-                .at(locate_name(source, names[0]))
+                .at(cx.index.name(names[0]))
                 .with_hint("a request would call itself forever; remove one of these calls"),
         );
     }

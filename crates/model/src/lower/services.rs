@@ -8,7 +8,7 @@ use crate::compile::{
     AutoscalePolicy, BalancerPolicy, MAX_CONNECTIONS, MAX_INSTANCES, MAX_STEPS, MAX_WORKERS, ReplicationModel, ScaleOn,
     ServiceModel, Step, Usl,
 };
-use crate::diag::{Diagnostic, Location, locate_name, locate_unique, suggest};
+use crate::diag::{Diagnostic, Location, locate_unique, suggest};
 use crate::scenario::{self, Balancer};
 
 /// Lowers every service; their faults come later, from the faults pass.
@@ -20,7 +20,7 @@ pub(super) fn compile(cx: &mut Cx<'_>, key_space: u32) -> Vec<ServiceModel> {
 /// Lowers one service.
 fn service(cx: &mut Cx<'_>, i: usize, s: &scenario::Service, key_space: u32) -> ServiceModel {
     let path = &format!("services[{i}] \"{}\"", s.name);
-    let at = locate_name(cx.source, &s.name);
+    let at = cx.index.name(&s.name);
     if s.instances == 0 || s.instances > MAX_INSTANCES {
         cx.error(
             Diagnostic::error(format!("`instances` must be between 1 and {MAX_INSTANCES}, got {}", s.instances))

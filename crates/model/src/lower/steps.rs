@@ -3,7 +3,7 @@
 
 use super::Cx;
 use crate::compile::{CallPolicy, Edge, MAX_FAN_OUT, MAX_PARALLEL, MAX_STEPS, ServiceId, Step, compile_dist};
-use crate::diag::{Diagnostic, locate_unique, suggest};
+use crate::diag::{Diagnostic, suggest};
 use crate::scenario::{self, Losers};
 
 /// Compiles one handler of service `from`, adding an edge for each call it makes.
@@ -31,7 +31,7 @@ fn cache_id(cx: &mut Cx<'_>, name: &str, path: &str) -> Option<u32> {
         cx.error(
             Diagnostic::error(format!("the step names an unknown cache \"{name}\""))
                 .at_path(path)
-                .at(locate_unique(cx.source, &format!("\"{name}\"")))
+                .at(cx.index.quoted(name))
                 .with_hint(hint),
         );
     }
@@ -179,7 +179,7 @@ fn add_edge(
             cx.error(
                 Diagnostic::error(format!("`{step}` names an unknown service \"{target}\""))
                     .at_path(path)
-                    .at(locate_unique(cx.source, &format!("{step}(\"{target}\"")))
+                    .at(cx.index.call(step, target))
                     .with_hint(suggest(target, &cx.names, "services")),
             );
             None

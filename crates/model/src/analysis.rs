@@ -227,6 +227,7 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
     }
     out.extend(connection_warnings(model, &index));
     out.extend(amplification_warnings(model, &index));
+    crate::spans::point_at_items(&mut out, source);
     out
 }
 

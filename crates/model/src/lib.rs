@@ -24,6 +24,7 @@ pub mod overrides;
 pub mod parse;
 pub mod recovery;
 pub mod scenario;
+mod spans;
 pub mod sweep;
 pub mod trace;
 pub mod traffic;

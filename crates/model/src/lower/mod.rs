@@ -120,6 +120,7 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
         );
     }
     if !cx.errors.is_empty() {
+        crate::spans::point_at_items(&mut cx.errors, source);
         return Err(cx.errors);
     }
     Ok(Model {

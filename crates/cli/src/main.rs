@@ -201,6 +201,14 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     if !(1..=MAX_REPLICATIONS).contains(&args.replications) {
         return Err(Failure::input(format!("error: --replications must be from 1 to {MAX_REPLICATIONS}")));
     }
+    let window = tailsim_model::world::window_of(&model);
+    if window > model.window && !args.quiet {
+        eprintln!(
+            "warning: time-series windows widened from {} to {window}, to keep the run's series within {} windows in all",
+            model.window,
+            tailsim_model::world::WINDOW_BUDGET
+        );
+    }
     let limits = args.limits.limits()?;
     let pool = args.limits.pool()?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("out").join(folder_name(&model.name)));

@@ -358,3 +358,29 @@ fn a_client_with_thousands_of_traffic_shapes_is_refused_with_a_hint() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn many_components_over_a_long_run_get_wider_windows_and_are_told_so() {
+    let dir = tempfile::tempdir().unwrap();
+    // 150 services over 100,000 s: 150 x 100,000 windows of 1 s would be 15 million; the budget
+    // of 2 million in all gives each ceil(100,000 / floor(2,000,000 / 152)) = 8 s windows (152
+    // components: the services, the client and its call edge).
+    let services: Vec<String> =
+        (0..150).map(|i| format!("Service(name: \"s{i}\", handler: [Work(Constant(\"1ms\"))])")).collect();
+    let file = format!(
+        "Scenario(name: \"long\", duration: \"100000s\", clients: [Client(name: \"c\", target: \"s0\", rate: 0.01)], \
+         services: [{}])",
+        services.join(", ")
+    );
+    let path = dir.path().join("s.ron");
+    fs::write(&path, &file).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = tailsim(&["run", path.to_str().unwrap(), "--no-charts", "--json", "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("windows widened from 1s to 8s"), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("out/summary.json")).unwrap()).unwrap();
+    let service = &json["runs"][0]["services"][0]["per_window"];
+    assert_eq!(service["window_s"], 8.0);
+    assert_eq!(service["utilisation"].as_array().unwrap().len(), 12_500);
+}

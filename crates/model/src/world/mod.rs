@@ -1057,6 +1057,23 @@ const OFF_CPU: u64 = u64::MAX;
 /// The most windows a time series may have: longer runs get wider windows.
 pub const MAX_WINDOWS: u64 = 100_000;
 
+/// The most windows all the time series of a run may have together, over its clients, services,
+/// edges and caches: each window of a component holds a few hundred bytes in memory and a few
+/// rows of `timeseries.csv`, so 150 services over 100,000 s would otherwise take gigabytes.
+pub const WINDOW_BUDGET: u64 = 2_000_000;
+
+/// The time-series window a run of `model` uses: its `window`, widened to a whole multiple of
+/// it so that no series has more than [`MAX_WINDOWS`] windows and all of them together at most
+/// [`WINDOW_BUDGET`].
+pub fn window_of(model: &Model) -> SimDuration {
+    let components = (model.clients.len() + model.services.len() + model.edges.len() + model.caches.len()).max(1);
+    let most = MAX_WINDOWS.min((WINDOW_BUDGET / components as u64).max(1));
+    // A whole multiple of the scenario's window, so that widened windows still line up with it.
+    let base = model.window.as_nanos().max(1);
+    let needed = model.duration.as_nanos().div_ceil(most);
+    SimDuration(base.saturating_mul(needed.div_ceil(base).max(1)))
+}
+
 /// Runs replication `replication` of `model` with master seed `seed`.
 pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSummary {
     let mut world = World::new(model, seed, replication, limits);
@@ -1155,7 +1172,7 @@ impl<'m> World<'m> {
 
     fn new(model: &'m Model, seed: u64, replication: u32, limits: Limits) -> World<'m> {
         let rep = u64::from(replication);
-        let window_ns = model.window.as_nanos().max(model.duration.as_nanos().div_ceil(MAX_WINDOWS)).max(1);
+        let window_ns = window_of(model).as_nanos();
         let window_s = window_ns as f64 / 1e9;
         let clients = model.clients.iter().map(|c| ClientState::new(c, seed, rep, window_s)).collect();
         let mut instances = Vec::new();

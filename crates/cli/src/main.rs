@@ -356,6 +356,13 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
                 "cpu load = the CPU a service's work needs per instance / its CpuQuota's cpus: at 100% or more\nthe quota runs out in every period; below, bursts can still spend it."
             );
         }
+        let (windows, rows) = tailsim_model::world::timeseries_size(&model);
+        let bytes = rows as f64 * BYTES_PER_ROW;
+        let size = if bytes < 1e6 { format!("{:.0} kB", bytes / 1e3) } else { format!("{:.0} MB", bytes / 1e6) };
+        outln!(
+            "\ntime series: {windows} windows of {}; timeseries.csv up to {rows} rows (about {size}) per replication",
+            tailsim_model::world::window_of(&model)
+        );
         if model.services.iter().any(|s| s.contention.is_some()) {
             outln!(
                 "Under `contention`, the workers count for what they get through at their best concurrency\n(the Universal Scalability Law's peak): the load is the share of the best throughput."
@@ -365,6 +372,9 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
     }
     Ok(if args.deny_warnings && !warnings.is_empty() { 1 } else { 0 })
 }
+
+/// About how long a row of `timeseries.csv` is, in bytes (`0,12,12,13,service,db,utilisation,0.9983`).
+const BYTES_PER_ROW: f64 = 45.0;
 
 /// The comment lines a scenario file opens with, without their `//`: what the file shows.
 fn header_comment(source: &str) -> Option<String> {

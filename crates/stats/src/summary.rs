@@ -165,8 +165,11 @@ pub struct Series {
 }
 
 impl Series {
+    /// How many metrics a client's window has: rows of `timeseries.csv` per window, at most.
+    pub const METRICS: usize = 9;
+
     /// Every per-window metric, in the order `timeseries.csv` lists them.
-    pub fn metrics(&self) -> [Metric<'_>; 9] {
+    pub fn metrics(&self) -> [Metric<'_>; Self::METRICS] {
         [
             Metric::counts("arrivals", &self.arrivals),
             Metric::counts("succeeded", &self.succeeded),
@@ -217,8 +220,11 @@ pub struct ServiceSeries {
 }
 
 impl ServiceSeries {
+    /// How many metrics a service's window has: rows of `timeseries.csv` per window, at most.
+    pub const METRICS: usize = 6;
+
     /// Every per-window metric, in the order `timeseries.csv` lists them.
-    pub fn metrics(&self) -> [Metric<'_>; 6] {
+    pub fn metrics(&self) -> [Metric<'_>; Self::METRICS] {
         [
             Metric::counts("arrivals", &self.arrivals),
             Metric::new("utilisation", Values::Gauges(Cow::Borrowed(&self.utilisation))),
@@ -406,9 +412,12 @@ impl CacheSeries {
         self.lookups.iter().zip(fresh).map(|(&n, fresh)| (n > 0).then(|| fresh as f64 / n as f64)).collect()
     }
 
+    /// How many metrics a cache's window has: rows of `timeseries.csv` per window, at most.
+    pub const METRICS: usize = 6;
+
     /// Every per-window metric, in the order `timeseries.csv` lists them, for a run that ends
     /// at `end_s`.
-    pub fn metrics(&self, end_s: f64) -> [Metric<'_>; 6] {
+    pub fn metrics(&self, end_s: f64) -> [Metric<'_>; Self::METRICS] {
         [
             Metric::counts("lookups", &self.lookups),
             Metric::counts("hits", &self.hits),

@@ -1062,6 +1062,19 @@ pub const MAX_WINDOWS: u64 = 100_000;
 /// rows of `timeseries.csv`, so 150 services over 100,000 s would otherwise take gigabytes.
 pub const WINDOW_BUDGET: u64 = 2_000_000;
 
+/// The windows each time series of one replication of `model` has, and the most rows its
+/// series give `timeseries.csv` (every metric of every window; sparse ones give fewer), for
+/// `check` to say what a run will write.
+pub fn timeseries_size(model: &Model) -> (u64, u64) {
+    use tailsim_stats::summary::{CacheSeries, Series, ServiceSeries};
+    let windows = model.duration.as_nanos().div_ceil(window_of(model).as_nanos());
+    let per_window = model.clients.len() * Series::METRICS
+        + model.services.len() * ServiceSeries::METRICS
+        + model.caches.len() * CacheSeries::METRICS
+        + model.edges.len();
+    (windows, windows.saturating_mul(per_window as u64))
+}
+
 /// The time-series window a run of `model` uses: its `window`, widened to a whole multiple of
 /// it so that no series has more than [`MAX_WINDOWS`] windows and all of them together at most
 /// [`WINDOW_BUDGET`].

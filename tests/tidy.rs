@@ -209,18 +209,6 @@ fn documents_name_only_files_that_exist() {
     assert!(broken.is_empty(), "documents name files that are not in the repository:\n{}", broken.join("\n"));
 }
 
-/// Scenarios whose header numbers are not all tied to a test yet. It may only shrink: the test
-/// fails when a listed scenario has every number tied, so that it leaves the list.
-const HEADERS_NOT_YET_TIED: &[&str] = &[
-    "autoscale-feedback",
-    "cold-cache-deploy",
-    "cpu-throttling",
-    "pool-exhaustion",
-    "poison-request",
-    "retry-cascade",
-    "trace-replay",
-];
-
 /// The numbers a header promises: each `~` followed by a number (`~16s`, `~1,000`, `~98.5%`).
 fn promised(header: &str) -> Vec<String> {
     let chars: Vec<char> = header.chars().collect();
@@ -304,9 +292,7 @@ fn every_header_number_is_measured() {
             .into_iter()
             .filter(|n| !claims.iter().any(|(s, text)| *s == stem && text.contains(n.as_str())))
             .collect();
-        let listed = HEADERS_NOT_YET_TIED.contains(&stem.as_str());
-        assert!(!listed || !open.is_empty(), "{stem}: every header number is tied now; take it off the list");
-        if !listed && !open.is_empty() {
+        if !open.is_empty() {
             untied.push(format!("{stem}: {}", open.join(", ")));
         }
     }

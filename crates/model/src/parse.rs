@@ -10,8 +10,16 @@ use crate::scenario::Scenario;
 /// Parses scenario text. Optional fields may be written bare (`capacity: 100`, not
 /// `Some(100)`).
 pub fn parse(source: &str) -> Result<Scenario, Diagnostic> {
-    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME).from_str(source).map_err(|e| from_ron(&e))
+    ron::Options::default()
+        .with_default_extension(Extensions::IMPLICIT_SOME)
+        .with_recursion_limit(MAX_NESTING)
+        .from_str(source)
+        .map_err(|e| from_ron(&e))
 }
+
+/// The deepest the brackets of a scenario may nest: far more than any design needs, and shallow
+/// enough that reading never runs out of stack.
+pub const MAX_NESTING: usize = 128;
 
 fn from_ron(error: &SpannedError) -> Diagnostic {
     let location = Some(Location { line: error.span.start.line, column: error.span.start.col });
@@ -43,6 +51,10 @@ fn from_ron(error: &SpannedError) -> Diagnostic {
             ("the file ends too early".to_string(), Some("a bracket or parenthesis is probably not closed".to_string()))
         }
         RonError::ExpectedComma => ("expected a comma".to_string(), Some("separate items with `,`".to_string())),
+        RonError::ExceededRecursionLimit => (
+            format!("the scenario nests deeper than {MAX_NESTING} levels of brackets here"),
+            Some("flatten it: a mixture of mixtures is one mixture with the weights multiplied out".to_string()),
+        ),
         RonError::TrailingCharacters => (
             "unexpected text after the scenario".to_string(),
             Some("the file holds one `Scenario(...)`; check the closing parenthesis".to_string()),
@@ -63,5 +75,22 @@ fn lowercase_first(text: &str) -> String {
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_is_told_in_the_files_terms() {
+        let deep = format!(
+            "Scenario(name: \"n\", duration: \"3s\", clients: [], services: [Service(name: \"s\", handler: [Work({}Constant(\"1ms\"){})])])",
+            "Mixture([(1.0, ".repeat(200),
+            ")])".repeat(200)
+        );
+        let d = parse(&deep).expect_err("too deep");
+        assert_eq!(d.message, format!("the scenario nests deeper than {MAX_NESTING} levels of brackets here"));
+        assert!(d.location.is_some() && !d.hint.as_deref().unwrap_or("").contains("ron::"));
     }
 }

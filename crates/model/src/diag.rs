@@ -200,7 +200,7 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 const MAX_LISTED: usize = 12;
 
 /// "did you mean `x`?" when one candidate is close, else the list of valid names (the first
-/// [`MAX_LISTED`], and how many more).
+/// twelve, and how many more).
 pub fn suggest(word: &str, candidates: &[&str], what: &str) -> String {
     match closest(word, candidates.iter().copied()) {
         Some(best) => format!("did you mean `{best}`?"),

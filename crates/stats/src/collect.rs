@@ -9,8 +9,12 @@ use crate::summary::{Distribution, LatencySummary};
 /// Significant decimal digits kept by the histograms: values are exact to 0.1%.
 const SIGNIFICANT_DIGITS: u8 = 3;
 
-/// The range a histogram covers before it first grows: one second.
-const INITIAL_HIGHEST_NS: u64 = 1_000_000_000;
+/// The range a histogram covers before it first grows: 2,048 ns, its first bucket. Each doubling
+/// past it adds one bucket (8 kB at three digits), so a histogram holds what its largest value
+/// needs: one of millisecond latencies about 16 kB x 8, one that never sees a value 16 kB, where
+/// starting at one second gave every histogram 21 buckets (172 kB). Growing keeps every bucket's
+/// bounds, so the quantiles are the same.
+const INITIAL_HIGHEST_NS: u64 = 2_048;
 
 /// A latency distribution: HdrHistogram for quantiles, exact sums for the mean and the maximum.
 #[derive(Clone, Debug)]
@@ -32,7 +36,7 @@ impl LatencyRecorder {
     /// recorded, so memory follows the latencies seen (logarithmically), not the run's length.
     pub fn new() -> LatencyRecorder {
         let mut histogram = Histogram::new_with_bounds(1, INITIAL_HIGHEST_NS, SIGNIFICANT_DIGITS)
-            .expect("bounds 1..1s with 3 digits are always valid");
+            .expect("bounds 1ns..2us with 3 digits are always valid");
         histogram.auto(true);
         LatencyRecorder { histogram, count: 0, sum_ns: 0, max_ns: 0 }
     }
@@ -237,7 +241,7 @@ impl WindowRecorder {
     /// An empty recorder; it grows with the largest value, like [`LatencyRecorder`].
     pub fn new() -> WindowRecorder {
         let mut histogram =
-            Histogram::new_with_bounds(1_000, INITIAL_HIGHEST_NS, 2).expect("bounds 1us..1s with 2 digits are valid");
+            Histogram::new_with_bounds(1_000, INITIAL_HIGHEST_NS, 2).expect("bounds 1us..2us with 2 digits are valid");
         histogram.auto(true);
         WindowRecorder { histogram }
     }

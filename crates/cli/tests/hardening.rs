@@ -27,6 +27,14 @@ fn replay(trace: &str) -> String {
     )
 }
 
+/// Runs the bundled M/M/1 scenario for `duration` into `out`, with `extra` options.
+fn run_mm1(duration: &str, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mm1 = scenario("mm1.ron");
+    let mut args = vec!["run", mm1.to_str().unwrap(), "--duration", duration, "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    tailsim(&args)
+}
+
 /// Checks the scenario `text`, written to `dir/name.ron`, with `extra` options.
 fn check(dir: &Path, text: &str, extra: &[&str]) -> std::process::Output {
     let file = dir.join("s.ron");
@@ -161,16 +169,7 @@ fn a_planted_link_is_replaced_not_followed_and_stale_temporaries_go() {
     fs::write(&fresh, "half").unwrap();
     let old = SystemTime::now() - Duration::from_secs(3600);
     fs::File::options().write(true).open(&stale).unwrap().set_modified(old).unwrap();
-    let out = tailsim(&[
-        "run",
-        scenario("mm1.ron").to_str().unwrap(),
-        "--duration",
-        "20s",
-        "-q",
-        "--no-charts",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = run_mm1("20s", &out_dir, &["-q", "--no-charts"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me");
     assert!(fs::symlink_metadata(out_dir.join("summary.json")).unwrap().is_file());
@@ -184,14 +183,7 @@ fn an_output_folder_that_cannot_be_written_fails_before_the_run() {
     fs::write(dir.path().join("file"), "").unwrap();
     let out_dir = dir.path().join("file/out");
     let started = Instant::now();
-    let out = tailsim(&[
-        "run",
-        scenario("mm1.ron").to_str().unwrap(),
-        "--duration",
-        "1000000s",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = run_mm1("1000000s", &out_dir, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(started.elapsed() < Duration::from_secs(20), "it simulated first");
     assert!(text(&out.stderr).contains("cannot write into"), "{}", text(&out.stderr));
@@ -325,17 +317,7 @@ fn charts_shade_a_few_dozen_faults_and_say_how_many_were_left_out() {
 fn drawing_stops_at_the_wall_clock_limit() {
     let dir = tempfile::tempdir().unwrap();
     // About 10,000 events: over before the run's first look at the clock, so only drawing stops.
-    let out = tailsim(&[
-        "run",
-        scenario("mm1.ron").to_str().unwrap(),
-        "--duration",
-        "20s",
-        "-q",
-        "--max-wall-time",
-        "1ns",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
+    let out = run_mm1("20s", dir.path(), &["-q", "--max-wall-time", "1ns"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("drawing stopped early"), "{}", text(&out.stderr));
     assert!(dir.path().join("summary.json").exists() && dir.path().join("report.html").exists());

@@ -1142,14 +1142,8 @@ pub fn run(model: &Model, seed: u64, replication: u32, limits: Limits) -> RunSum
                 progress.simulated_ns.fetch_add(world.now.0.saturating_sub(reported.0), Ordering::Relaxed);
                 reported = world.now;
             }
-            if limits.stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
-                world.truncated = Some(format!("interrupted at {}", world.now));
-                break;
-            }
-            if let Some(max_wall) = limits.max_wall
-                && world.started.elapsed() >= max_wall
-            {
-                world.truncated = Some(world.wall_limit_reason(max_wall));
+            if let Some(why) = world.stopped_from_outside() {
+                world.truncated = Some(why);
                 break;
             }
         }
@@ -1508,26 +1502,28 @@ impl<'m> World<'m> {
                  a backoff, or fewer attempts",
                 self.now
             )
-        } else if self.limits.stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
-            format!("interrupted at {}", self.now)
-        } else if let Some(max_wall) = self.limits.max_wall
-            && self.started.elapsed() >= max_wall
-        {
-            self.wall_limit_reason(max_wall)
         } else {
-            return false;
+            match self.stopped_from_outside() {
+                Some(why) => why,
+                None => return false,
+            }
         };
         self.truncated = Some(why);
         true
     }
 
-    /// Why the run stopped at the wall-clock limit `max_wall`.
-    fn wall_limit_reason(&self, max_wall: std::time::Duration) -> String {
-        format!(
+    /// Why the run must stop now for a reason from outside it, if it must: Ctrl-C, or its
+    /// wall-clock limit. Asked between events and inside long events alike.
+    fn stopped_from_outside(&self) -> Option<String> {
+        if self.limits.stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+            return Some(format!("interrupted at {}", self.now));
+        }
+        let max_wall = self.limits.max_wall.filter(|&wall| self.started.elapsed() >= wall)?;
+        Some(format!(
             "the run reached its wall-clock limit of {:.1}s at {}; raise it with --max-wall-time",
             max_wall.as_secs_f64(),
             self.now
-        )
+        ))
     }
 
     /// Whether more than [`World::max_live`] visits and calls are in flight; if so the run is

@@ -272,7 +272,7 @@ pub fn amplification(model: &Model) -> Vec<f64> {
 
 /// A warning for each client one of whose requests may set off more than
 /// [`MAX_AMPLIFICATION`] visits.
-fn amplification_warnings(model: &Model, index: &Index) -> Vec<Diagnostic> {
+fn amplification_warnings(model: &Model, index: &Index<'_>) -> Vec<Diagnostic> {
     let visits = amplification(model);
     let mut out = Vec::new();
     for (i, client) in model.clients.iter().enumerate() {
@@ -295,7 +295,7 @@ fn amplification_warnings(model: &Model, index: &Index) -> Vec<Diagnostic> {
 /// Warnings on services with `max_connections`: calls that hold no pooled connection (the
 /// limit cannot count them), and pools that want more connections than there are, when they
 /// start or once their service has scaled to its most instances.
-fn connection_warnings(model: &Model, index: &Index) -> Vec<Diagnostic> {
+fn connection_warnings(model: &Model, index: &Index<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (i, service) in model.services.iter().enumerate() {
         let Some(limit) = service.max_connections else { continue };

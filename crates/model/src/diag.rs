@@ -1,6 +1,7 @@
 //! Diagnostics for scenario files: what is wrong, where (line and column, or the item's path),
 //! and a hint. Rendering shows the offending line with a caret under the error.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -238,11 +239,19 @@ fn code_of(line: &str) -> &str {
     }
 }
 
-/// Where things stand in a scenario's text, read once (outside `//` comments): every string
-/// literal, the `name: "NAME"` declarations, and every `Variant(`. Semantic errors have no span;
-/// this is how they point at the text without reading it again for every item.
+/// Where things stand in a scenario's text, read once (outside `//` comments) and only when
+/// first asked: every string literal, the `name: "NAME"` declarations, and every `Variant(`.
+/// Semantic errors have no span; this is how they point at the text without reading it again
+/// for every item, and a scenario without errors or warnings never reads it at all.
+#[derive(Debug)]
+pub struct Index<'a> {
+    source: &'a str,
+    places: OnceCell<Places>,
+}
+
+/// What an [`Index`] read.
 #[derive(Debug, Default)]
-pub struct Index {
+struct Places {
     /// Where each string literal's text stands, at its opening quote, every time it does.
     quoted: BTreeMap<String, Vec<Location>>,
     /// Where each name is declared (`name: "NAME"`), every time it is.
@@ -253,10 +262,10 @@ pub struct Index {
     variants: Vec<Location>,
 }
 
-impl Index {
+impl Places {
     /// Reads `source` once.
-    pub fn new(source: &str) -> Index {
-        let mut index = Index::default();
+    fn read(source: &str) -> Places {
+        let mut index = Places::default();
         for (number, line) in source.lines().enumerate() {
             let code = code_of(line);
             let mut at = Columns { code, line: number + 1, byte: 0, column: 1 };
@@ -284,32 +293,45 @@ impl Index {
         }
         index
     }
+}
+
+impl<'a> Index<'a> {
+    /// An index of `source`, read when first asked.
+    pub fn new(source: &'a str) -> Index<'a> {
+        Index { source, places: OnceCell::new() }
+    }
+
+    /// What the index read, reading it now if it has not yet.
+    fn places(&self) -> &Places {
+        self.places.get_or_init(|| Places::read(self.source))
+    }
 
     /// Where the item named `name` is declared, if it is declared once.
     pub fn name(&self, name: &str) -> Option<Location> {
-        unique(self.names.get(name))
+        unique(self.places().names.get(name))
     }
 
     /// Where the string `"text"` stands, if it stands there once.
     pub fn quoted(&self, text: &str) -> Option<Location> {
-        unique(self.quoted.get(text))
+        unique(self.places().quoted.get(text))
     }
 
     /// Where `word("text"` stands (a step and its first argument: `Call("db"`), if it stands
     /// there once.
     pub fn call(&self, word: &str, text: &str) -> Option<Location> {
-        unique(self.calls.get(&(word.to_string(), text.to_string())))
+        unique(self.places().calls.get(&(word.to_string(), text.to_string())))
     }
 
     /// Where the `index`-th `Variant(` stands, and, when `key` is given, where the string
     /// `"key"` first stands inside that variant: how a variant's errors point at the entry
     /// that caused them. Falls back to the variant when the key is not found.
     pub fn variant(&self, index: usize, key: Option<&str>) -> Option<Location> {
-        let start = *self.variants.get(index)?;
-        let end = self.variants.get(index + 1).copied();
+        let places = self.places();
+        let start = *places.variants.get(index)?;
+        let end = places.variants.get(index + 1).copied();
         let order = |l: &Location| (l.line, l.column);
         let inside = key
-            .and_then(|k| self.quoted.get(k))
+            .and_then(|k| places.quoted.get(k))
             .and_then(|all| all.iter().find(|k| order(k) > order(&start) && end.is_none_or(|e| order(k) < order(&e))));
         Some(inside.copied().unwrap_or(start))
     }

@@ -34,7 +34,7 @@ pub(crate) struct Cx<'a> {
     /// Its text, to point diagnostics at a line and column.
     source: &'a str,
     /// Where its names and strings stand in the text, read once.
-    index: Index,
+    index: Index<'a>,
     /// Where trace files are read from.
     files: &'a Files,
     /// Each service's id by name.

@@ -53,3 +53,24 @@ pub fn many_class_mentions(n: usize) -> String {
         classes.join(", ")
     )
 }
+
+/// A client sending `rate` requests per second, each with a 5 s timeout, to a service with a
+/// worker for every request in flight whose work takes 1 s on average (exponential): in steady
+/// state `rate` requests are in flight, and `2 x rate` events pending (a `StepDone` and a
+/// timeout each), plus the `4 x rate` timeouts already cancelled that wait for their time. The
+/// run is 8 s of warm-up (the timeouts' 5 s and the work's tail), then long enough for about
+/// three million events.
+pub fn pending_timeouts(rate: u64) -> Model {
+    let measured = (1_000_000 / rate).max(2);
+    let source = format!(
+        "Scenario(name: \"pending\", duration: \"{}s\", warmup: \"8s\", window: \"{}s\", \
+         clients: [Client(name: \"c\", target: \"slow\", rate: {rate}.0, policy: (timeout: \"5s\"))], \
+         services: [Service(name: \"slow\", workers: 1000000, handler: [Work(Exponential(mean: \"1s\"))])])",
+        8 + measured,
+        (8 + measured).div_ceil(100),
+    );
+    match tailsim_model::load(&source, &[]) {
+        Ok((model, _)) => model,
+        Err(errors) => panic!("the pending-timeouts scenario does not load: {errors:?}"),
+    }
+}

@@ -3,6 +3,12 @@
 //! `tests/golden/pins.txt`. A refactor that claims to change nothing proves it here: any changed
 //! byte of any output of any scenario fails this test. When a change is meant to move results,
 //! run with `UPDATE_GOLDEN=1`, and say in the commit which scenarios moved and why.
+//!
+//! Two crowded scenarios follow the bundled ones: tens of thousands of requests in flight, each
+//! with a pending timeout, so that the event queue runs its timer wheel (the bundled scenarios
+//! keep fewer events pending than start it). One of them lines its events up on the same
+//! instants (constant gaps, constant work equal to the timeout), so that the order of ties is
+//! pinned too: their lines were written by the queue before it had a wheel.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -46,20 +52,51 @@ fn pins() -> String {
             tailsim_model::load_variants_in(&text, &[], &files).unwrap_or_else(|e| panic!("{name}: {e:?}"));
         for (variant, mut model) in variants {
             model.duration = model.duration.min(model.warmup + SimDuration::from_secs(10));
-            for seed in SEEDS {
-                let report = tailsim_model::run_replications(&model, seed, 2, Limits::default());
-                let _ = writeln!(
-                    out,
-                    "{name}/{variant} seed {seed}: summary {} series {} table {}",
-                    digest(&summary_json(&report)),
-                    digest(&timeseries_csv(&report)),
-                    digest(&tailsim_report::text::render(&report)),
-                );
-            }
+            pin(&mut out, &format!("{name}/{variant}"), &model);
         }
+    }
+    for (name, text) in CROWDED {
+        let (mut model, _) = tailsim_model::load(text, &[]).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        model.duration = model.warmup + SimDuration::from_secs(2);
+        pin(&mut out, name, &model);
     }
     out
 }
+
+/// The line of one model: for each seed, the digests of its three outputs.
+fn pin(out: &mut String, name: &str, model: &tailsim_model::Model) {
+    for seed in SEEDS {
+        let report = tailsim_model::run_replications(model, seed, 2, Limits::default());
+        let _ = writeln!(
+            out,
+            "{name} seed {seed}: summary {} series {} table {}",
+            digest(&summary_json(&report)),
+            digest(&timeseries_csv(&report)),
+            digest(&tailsim_report::text::render(&report)),
+        );
+    }
+}
+
+/// Scenarios with more events pending than the event queue keeps in its heap alone.
+const CROWDED: [(&str, &str); 2] = [
+    (
+        "crowded-timeouts",
+        r#"Scenario(name: "crowded", duration: "60s", warmup: "6s",
+            clients: [Client(name: "c", target: "slow", rate: 20000.0,
+                policy: (timeout: "5s", retry: (attempts: 2)))],
+            services: [Service(name: "slow", workers: 1000000, handler: [Work(Exponential(mean: "1s"))])])"#,
+    ),
+    (
+        "crowded-ties",
+        r#"Scenario(name: "ties", duration: "60s", warmup: "3s",
+            clients: [Client(name: "c", target: "api", rate: 10000.0, arrivals: Constant,
+                policy: (timeout: "1s", retry: (attempts: 3, backoff: Constant("10ms"))))],
+            services: [
+                Service(name: "api", workers: 1000000, handler: [Work(Constant("1ms")), Call("db")]),
+                Service(name: "db", workers: 1000000, handler: [Work(Constant("999ms"))]),
+            ])"#,
+    ),
+];
 
 #[test]
 fn every_output_of_every_bundled_scenario_is_pinned() {

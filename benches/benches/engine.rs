@@ -57,30 +57,39 @@ fn cpu_throttling_whole_run(c: &mut Criterion) {
 }
 
 fn event_queue_hold(c: &mut Criterion) {
-    // The classic "hold" model: a queue of n pending events; pop one, schedule one later.
+    // The classic "hold" model: a queue of n pending events; pop one, schedule one later. Held
+    // for up to 10 us, every event stays in the heap; held for up to 10 s (timeouts), a large
+    // queue keeps most of them in its wheel.
     let mut group = c.benchmark_group("event_queue_hold");
     group.sample_size(20).measurement_time(Duration::from_secs(3));
-    for n in [16u64, 10_000] {
+    let cases = [
+        (16u64, 10_000u64, ""),
+        (10_000, 10_000, ""),
+        (10_000, 10_000_000_000, "_over_10s"),
+        (1_000_000, 10_000_000_000, "_over_10s"),
+    ];
+    for (n, spread, name) in cases {
         group.throughput(Throughput::Elements(1_000_000));
-        group.bench_function(format!("{n}_pending"), |b| {
-            b.iter(|| {
-                let mut q = EventQueue::new();
-                let mut x: u64 = 0x9e37_79b9;
-                for i in 0..n {
-                    q.schedule(SimTime(i * 7919 % 10_007), i);
-                }
-                for _ in 0..1_000_000u64 {
-                    let (t, e) = q.pop().expect("never empty");
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    q.schedule(SimTime(t.0 + x % 10_000), e);
-                }
-                black_box(q.len())
-            })
-        });
+        group.bench_function(format!("{n}_pending{name}"), |b| b.iter(|| black_box(hold(n, spread))));
     }
     group.finish();
+}
+
+/// A million holds of a queue of `n` pending events, each scheduled up to `spread` ns ahead.
+fn hold(n: u64, spread: u64) -> usize {
+    let mut q = EventQueue::new();
+    let mut x: u64 = 0x9e37_79b9;
+    for i in 0..n {
+        q.schedule(SimTime(i * 7919 % 10_007 * (spread / 10_000)), i);
+    }
+    for _ in 0..1_000_000u64 {
+        let (t, e) = q.pop().expect("never empty");
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        q.schedule(SimTime(t.0 + x % spread), e);
+    }
+    q.len()
 }
 
 /// Checking large files: every rule linear or n log n, so 100,000 services (about 6 MB) check in
@@ -99,12 +108,31 @@ fn check_large_files(c: &mut Criterion) {
     group.finish();
 }
 
+/// Events per second against events pending, 2e2 to 1e6: the same scenario at rates from 100
+/// to 500,000 requests per second, each request with a pending timeout (see
+/// `tailsim_benches::pending_timeouts`). The target: no point below half the rate of the
+/// point with ten thousand pending.
+fn pending_timeouts(c: &mut Criterion) {
+    let mut group = c.benchmark_group("pending_timeouts");
+    group.sample_size(10);
+    for rate in [100u64, 5_000, 50_000, 500_000] {
+        let model = tailsim_benches::pending_timeouts(rate);
+        let events = tailsim_model::world::run(&model, 1, 0, Limits::default()).events;
+        group.throughput(Throughput::Elements(events));
+        group.bench_function(format!("{}_pending", 2 * rate), |b| {
+            b.iter(|| black_box(tailsim_model::world::run(black_box(&model), 1, 0, Limits::default()).events))
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     mm1_whole_run,
     checkout_whole_run,
     cpu_throttling_whole_run,
     event_queue_hold,
+    pending_timeouts,
     check_large_files
 );
 criterion_main!(benches);

@@ -20,6 +20,7 @@ pub mod dist;
 pub mod queue;
 pub mod rng;
 pub mod time;
+mod wheel;
 
 pub use dist::{Dist, DistError};
 pub use queue::{EventKey, EventQueue};

@@ -15,6 +15,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::num::NonZeroU32;
 
 use crate::time::SimTime;
 use crate::wheel::Wheel;
@@ -32,12 +33,16 @@ const WHEEL_SHIFT: u32 = 20;
 const WHEEL_BUCKETS: usize = 1 << 16;
 
 /// A handle to a scheduled event, used to cancel it. Keys of events that already fired or were
-/// cancelled are harmless: cancelling them does nothing.
+/// cancelled are harmless: cancelling them does nothing. `Option<EventKey>` is 8 bytes, as a
+/// key is: a call record keeps four of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EventKey {
-    slot: u32,
+    /// The slot plus one, so that the key has a niche for `None`.
+    slot: NonZeroU32,
     epoch: u32,
 }
+
+const _: () = assert!(size_of::<Option<EventKey>>() == 8);
 
 /// An event in the heap or the wheel, with what orders it and what tells whether it is stale.
 pub(crate) struct Entry<E> {
@@ -146,7 +151,10 @@ impl<E> EventQueue<E> {
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
-                let slot = u32::try_from(self.epochs.len()).expect("more than 4 billion pending events");
+                let slot = u32::try_from(self.epochs.len())
+                    .ok()
+                    .filter(|&slot| slot < u32::MAX)
+                    .expect("more than 4 billion pending events");
                 self.epochs.push(0);
                 slot
             }
@@ -165,7 +173,7 @@ impl<E> EventQueue<E> {
         } else {
             self.push_far(Entry { time, seq, slot, epoch, event });
         }
-        EventKey { slot, epoch }
+        EventKey { slot: NonZeroU32::MIN.saturating_add(slot), epoch }
     }
 
     /// The heap has outgrown the caches: starts the wheel unless it runs already.
@@ -201,10 +209,11 @@ impl<E> EventQueue<E> {
     /// Cancels a scheduled event; returns whether it was still pending. Its heap entry stays
     /// until it surfaces and is skipped.
     pub fn cancel(&mut self, key: EventKey) -> bool {
-        match self.epochs.get_mut(key.slot as usize) {
+        let slot = key.slot.get() - 1;
+        match self.epochs.get_mut(slot as usize) {
             Some(epoch) if *epoch == key.epoch => {
                 *epoch = epoch.wrapping_add(1);
-                self.free.push(key.slot);
+                self.free.push(slot);
                 self.len -= 1;
                 true
             }

@@ -128,15 +128,17 @@ impl<E> Wheel<E> {
             if last == NONE || self.chunks[last as usize].entries.len() == CHUNK {
                 let chunk = self.new_chunk();
                 match last {
-                    NONE => self.buckets[slot].first = chunk,
+                    NONE => {
+                        self.buckets[slot].first = chunk;
+                        self.occupied[slot / WORD] |= 1 << (slot % WORD);
+                        self.summary[slot / WORD / WORD] |= 1 << (slot / WORD % WORD);
+                    }
                     _ => self.chunks[last as usize].next = chunk,
                 }
                 self.buckets[slot].last = chunk;
                 last = chunk;
             }
             self.chunks[last as usize].entries.push(entry);
-            self.occupied[slot / WORD] |= 1 << (slot % WORD);
-            self.summary[slot / WORD / WORD] |= 1 << (slot / WORD % WORD);
         } else {
             self.overflow.push(Far(entry));
         }

@@ -245,7 +245,8 @@ fn breaker_with_resilience4j_defaults_opens_at_call_100_and_probes() {
     let report = run(&load(text), 1, 1);
     let run = &report.runs[0];
     let edge = &run.edges[0];
-    let transitions: Vec<(f64, &str, &str)> = edge.breaker_transitions.iter().map(|t| (t.at_s, t.from, t.to)).collect();
+    let transitions: Vec<(f64, &str, &str)> =
+        edge.breaker_transitions.iter().map(|t| (t.at_s, &*t.from, &*t.to)).collect();
     assert_eq!(
         transitions,
         vec![
@@ -306,7 +307,8 @@ fn breaker_time_window_opens_on_the_rate_and_successful_probes_close_it() {
     )"#;
     let report = run(&load(text), 1, 1);
     let edge = &report.runs[0].edges[0];
-    let transitions: Vec<(f64, &str, &str)> = edge.breaker_transitions.iter().map(|t| (t.at_s, t.from, t.to)).collect();
+    let transitions: Vec<(f64, &str, &str)> =
+        edge.breaker_transitions.iter().map(|t| (t.at_s, &*t.from, &*t.to)).collect();
     assert_eq!(
         transitions,
         vec![(34.9, "closed", "open"), (39.9, "open", "half_open"), (40.101, "half_open", "closed")]

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use tailsim_model::Model;
-use tailsim_model::compare::{MAX_REPLICATIONS, MAX_RUNS};
+use tailsim_model::compare::{MAX_REPLICATIONS, MAX_RUNS, Outcome, Setup};
+use tailsim_model::shard::{self, Batch, Shard, Work};
 
 use crate::{Failure, folder_name, header_comment, progress, shared};
 
@@ -124,28 +125,59 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
     let out = args.batch.out.clone().unwrap_or_else(|| Path::new("out").join(folder_name(&first.name)));
     let limits = args.batch.limits.limits()?;
     let pool = args.batch.limits.pool()?;
-    shared::prepare_output(&out)?;
     let total_ns: u64 = variants
         .iter()
         .map(|(_, m)| m.duration.as_nanos().saturating_mul(u64::from(args.replications)))
         .fold(0, u64::saturating_add);
+    let mut setup = Setup::new(&variants, seed, args.replications, &client, args.cache.as_deref());
+    setup.description = description;
+    if let Some(shard) = args.batch.shard.shard()? {
+        let models: Vec<&Model> = variants.iter().map(|(_, m)| m).collect();
+        let fingerprint = shard::fingerprint("compare", &setup, &models, &limits, setup.runs());
+        let quiet = args.batch.quiet;
+        let batch = shared::Sharded { out: &out, fingerprint, total: setup.runs(), total_ns, pool: &pool, quiet };
+        return shared::run_shard(
+            shard,
+            batch,
+            |job| setup.run(&variants, job, limits),
+            |runs| Work::Compare(Batch { setup: setup.clone(), runs }),
+        );
+    }
+    shared::prepare_output(&out)?;
     let bar = progress::Bar::start(progress::wanted(args.batch.quiet || args.json), runs, total_ns, "runs");
-    let (comparison, broken) = pool.install(|| {
-        tailsim_model::compare::compare(&variants, seed, args.replications, &client, args.cache.as_deref(), limits)
-    });
+    let outcomes = pool.install(|| shard::run(Shard::WHOLE, setup.runs(), |job| setup.run(&variants, job, limits)));
     bar.finish();
+    let finish = shared::Finish {
+        quiet: args.batch.quiet,
+        json: args.json,
+        no_charts: args.batch.no_charts,
+        max_wall: limits.max_wall,
+    };
+    finish_compare(&out, &setup, outcomes, finish)
+}
+
+/// Writes and prints what `compare` gives for the outcomes of `setup`'s runs, in job order:
+/// compare.json, the charts and compare.html, the tables (or the JSON), and the exit code.
+pub fn finish_compare(
+    out: &Path,
+    setup: &Setup,
+    outcomes: Vec<Outcome>,
+    finish: shared::Finish,
+) -> Result<u8, Failure> {
+    let (comparison, broken) = setup.finish(outcomes);
     if let Some(broken) = broken {
         return Err(Failure {
             code: 3,
             diagnostics: Vec::new(),
             message: format!(
-                "internal error: requests were not conserved in {broken} (seed {seed})\nplease report this with the scenario file"
+                "internal error: requests were not conserved in {broken} (seed {})\nplease report this with the scenario file",
+                setup.seed
             ),
         });
     }
     let json = comparison.to_json();
     let written = out.join("compare.json");
-    std::fs::create_dir_all(&out)
+    std::fs::create_dir_all(out)
         .and_then(|()| tailsim_report::write::atomic_write(&written, json.as_bytes()))
         .map_err(|e| Failure {
             code: 1,
@@ -154,16 +186,16 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
         })?;
     // Charts are drawn after the runs, from the comparison alone.
     let mut drawing = 0;
-    if !args.batch.no_charts {
-        drawing = shared::draw(limits.max_wall, "the charts and compare.html", |stop| {
-            tailsim_report::write::write_compare_charts(&out, &comparison, description.as_deref(), stop)
+    if !finish.no_charts {
+        drawing = shared::draw(finish.max_wall, "the charts and compare.html", |stop| {
+            tailsim_report::write::write_compare_charts(out, &comparison, setup.description.as_deref(), stop)
         })?;
     }
-    if args.json {
+    if finish.json {
         out!("{json}");
-    } else if !args.batch.quiet {
+    } else if !finish.quiet {
         out!("{}", tailsim_report::compare::render(&comparison));
-        let what = if args.batch.no_charts { "compare.json" } else { "compare.json, compare.html and charts" };
+        let what = if finish.no_charts { "compare.json" } else { "compare.json, compare.html and charts" };
         outln!("\nwrote {what} in {}", out.display());
     }
     Ok(match &comparison.truncated {

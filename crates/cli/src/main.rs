@@ -24,6 +24,7 @@ macro_rules! outln {
 }
 
 mod compare;
+mod merge;
 mod progress;
 mod shared;
 mod sweep;
@@ -36,7 +37,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Parser, Subcommand};
 use tailsim_model::compare::MAX_REPLICATIONS;
-use tailsim_model::{Diagnostic, Model, Override};
+use tailsim_model::shard::{self, Batch, Shard, Work};
+use tailsim_model::{Diagnostic, Model, Override, RunSetup};
+use tailsim_report::Report;
 use tailsim_report::text::format_ms;
 
 /// Set by the Ctrl-C handler.
@@ -60,6 +63,9 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Run a scenario over a range or grid of parameter values and write sweep.csv.
     Sweep(sweep::SweepArgs),
+    /// Put the shard files of a `run`, `compare` or `sweep` split with `--shard` back together,
+    /// writing exactly what the command would have written on one machine.
+    Merge(merge::MergeArgs),
     /// List the scenarios in a folder (default `scenarios/`) with what each one shows.
     List {
         /// The folder to list.
@@ -110,6 +116,8 @@ struct RunArgs {
     /// callgraph.dot still are.
     #[arg(long)]
     no_charts: bool,
+    #[command(flatten)]
+    shard: shared::ShardArgs,
 }
 
 #[derive(Args)]
@@ -165,6 +173,7 @@ fn main() -> ExitCode {
         Command::List { dir } => list(&dir),
         Command::Compare(args) => compare::compare(args),
         Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => merge::merge(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -212,16 +221,45 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     let limits = args.limits.limits()?;
     let pool = args.limits.pool()?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("out").join(folder_name(&model.name)));
-    shared::prepare_output(&out)?;
     let seed = args.seed.unwrap_or(model.seed);
-    let started = std::time::Instant::now();
+    let mut setup = RunSetup::new(&model, seed, args.replications);
+    setup.description = model.description.clone().or_else(|| header_comment(&source));
     let total_ns = model.duration.as_nanos().saturating_mul(u64::from(args.replications));
+    if let Some(shard) = args.shard.shard()? {
+        let fingerprint = shard::fingerprint("run", &setup, &[&model], &limits, setup.runs());
+        let batch =
+            shared::Sharded { out: &out, fingerprint, total: setup.runs(), total_ns, pool: &pool, quiet: args.quiet };
+        return shared::run_shard(
+            shard,
+            batch,
+            |r| setup.run(&model, r, limits),
+            |runs| Work::Run(Batch { setup: setup.clone(), runs }),
+        );
+    }
+    shared::prepare_output(&out)?;
+    let started = std::time::Instant::now();
     let bar =
         progress::Bar::start(progress::wanted(args.quiet), u64::from(args.replications), total_ns, "replications");
-    let report = pool.install(|| tailsim_model::run_replications(&model, seed, args.replications, limits));
+    let report =
+        pool.install(|| setup.finish(shard::run(Shard::WHOLE, setup.runs(), |r| setup.run(&model, r, limits))));
     bar.finish();
-    let elapsed = started.elapsed();
+    let finish =
+        shared::Finish { quiet: args.quiet, json: args.json, no_charts: args.no_charts, max_wall: limits.max_wall };
+    finish_run(&out, &report, &setup, finish, Some(started.elapsed()))
+}
 
+/// Writes and prints what `run` gives for `report` (from `setup`'s replications): checks
+/// conservation, writes summary.json, timeseries.csv and callgraph.dot, draws the charts and
+/// report.html, prints the table (or the JSON), and gives the exit code. `elapsed` is the time
+/// the runs took, when they ran here.
+fn finish_run(
+    out: &Path,
+    report: &Report,
+    setup: &RunSetup,
+    finish: shared::Finish,
+    elapsed: Option<std::time::Duration>,
+) -> Result<u8, Failure> {
+    let seed = setup.seed;
     if let Some(broken) = report.runs.iter().find(|r| !r.conservation.holds) {
         return Err(Failure {
             code: 3,
@@ -233,46 +271,48 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         });
     }
 
-    tailsim_report::write::write_summary(&out, &report).map_err(|e| Failure {
+    tailsim_report::write::write_summary(out, report).map_err(|e| Failure {
         code: 1,
         diagnostics: Vec::new(),
         message: format!("error: cannot write {}: {e}", out.join("summary.json").display()),
     })?;
 
     // Charts and the page are drawn after the run, from the summary: never inside the simulation.
-    let graph = tailsim_model::graph::call_graph(&model);
     let output_failure = |e: tailsim_report::write::OutputError| Failure {
         code: 1,
         diagnostics: Vec::new(),
         message: format!("error: {e}"),
     };
-    tailsim_report::write::write_callgraph_dot(&out, &graph).map_err(output_failure)?;
+    tailsim_report::write::write_callgraph_dot(out, &setup.graph).map_err(output_failure)?;
     let mut drawing = 0;
-    if !args.no_charts {
-        let description = model.description.clone().or_else(|| header_comment(&source));
+    if !finish.no_charts {
         let skipped_from = "the charts and report.html (callgraph.dot has the graph)";
-        drawing = shared::draw(limits.max_wall, skipped_from, |stop| {
-            tailsim_report::write::write_charts_and_report(&out, &report, &graph, description.as_deref(), stop)
+        drawing = shared::draw(finish.max_wall, skipped_from, |stop| {
+            tailsim_report::write::write_charts_and_report(
+                out,
+                report,
+                &setup.graph,
+                setup.description.as_deref(),
+                stop,
+            )
         })?;
     }
 
-    if args.json {
-        out!("{}", tailsim_report::write::summary_json(&report));
-    } else if !args.quiet {
-        out!("{}", tailsim_report::text::render(&report));
-        let events: u64 = report.runs.iter().map(|r| r.events).sum();
-        let rate = events as f64 / elapsed.as_secs_f64().max(1e-9);
-        let wrote = if args.no_charts {
+    if finish.json {
+        out!("{}", tailsim_report::write::summary_json(report));
+    } else if !finish.quiet {
+        out!("{}", tailsim_report::text::render(report));
+        let wrote = if finish.no_charts {
             "summary.json and timeseries.csv"
         } else {
             "summary.json, timeseries.csv, report.html and charts"
         };
-        outln!(
-            "\nwrote {wrote} in {} ({:.2}s wall, {:.1}M events/s)",
-            out.display(),
-            elapsed.as_secs_f64(),
-            rate / 1e6
-        );
+        let timing = elapsed.map_or(String::new(), |elapsed| {
+            let events: u64 = report.runs.iter().map(|r| r.events).sum();
+            let rate = events as f64 / elapsed.as_secs_f64().max(1e-9);
+            format!(" ({:.2}s wall, {:.1}M events/s)", elapsed.as_secs_f64(), rate / 1e6)
+        });
+        outln!("\nwrote {wrote} in {}{timing}", out.display());
     }
     match &report.truncated {
         Some(why) => {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use tailsim_engine::SimDuration;
+use tailsim_model::shard::{Shard, ShardFile, Work};
 use tailsim_model::{Diagnostic, Limits, Override};
 
 use tailsim_report::write::{ChartsWritten, OutputError};
@@ -42,6 +43,8 @@ pub struct BatchArgs {
     /// Write no charts (SVG, PNG) and no HTML page; the data files still are.
     #[arg(long)]
     pub no_charts: bool,
+    #[command(flatten)]
+    pub shard: ShardArgs,
 }
 
 /// Reads a scenario file's text.
@@ -227,4 +230,122 @@ pub fn truncated(why: &str, written: &Path) -> u8 {
         written.display()
     );
     if INTERRUPTED.load(Ordering::Relaxed) { 130 } else { 1 }
+}
+
+/// `--shard`: run one share of a batch's runs and write it for `tailsim merge`.
+#[derive(clap::Args)]
+pub struct ShardArgs {
+    /// Run only shard I of N of the runs (from 0: `--shard 3/100`; runs are dealt round-robin)
+    /// and write them as a shard file into --out for `tailsim merge`, instead of the results.
+    /// `auto` takes I and N from a Slurm array task's environment; `auto/N` takes I from a
+    /// Slurm, Kubernetes Indexed Job or AWS Batch array task.
+    #[arg(long, value_name = "I/N|auto|auto/N")]
+    pub shard: Option<String>,
+}
+
+impl ShardArgs {
+    /// The shard asked for, if one was.
+    pub fn shard(&self) -> Result<Option<Shard>, Failure> {
+        let Some(text) = &self.shard else { return Ok(None) };
+        Shard::parse(text, &|name| std::env::var(name).ok())
+            .map(Some)
+            .map_err(|e| Failure::input(format!("error: --shard {text}: {e}")))
+    }
+}
+
+/// Runs shard `shard`'s jobs of `work`'s batch with `job` on `pool` (with a progress bar over
+/// them, unless `quiet`), and writes the shard file into `out`. The exit code is what the
+/// unsharded command's would be for these runs: 1 if one was truncated, 3 if one broke
+/// conservation of requests (the file is written either way, and `merge` says so too).
+pub fn run_shard<R: Send>(
+    shard: Shard,
+    batch: Sharded<'_>,
+    job: impl Fn(u64) -> R + Sync + Send,
+    wrap: impl FnOnce(Vec<R>) -> Work,
+) -> Result<u8, Failure> {
+    let Sharded { out, fingerprint, total, total_ns, pool, quiet } = batch;
+    prepare_output(out)?;
+    let mine = shard.len(total);
+    let share_ns =
+        u64::try_from(u128::from(total_ns) * u128::from(mine) / u128::from(total.max(1))).unwrap_or(u64::MAX);
+    let bar = crate::progress::Bar::start(crate::progress::wanted(quiet), mine, share_ns, "runs");
+    let runs = pool.install(|| tailsim_model::shard::run(shard, total, job));
+    bar.finish();
+    let work = wrap(runs);
+    let problem = shard_problem(&work);
+    let path = out.join(shard.file_name());
+    let file = ShardFile::new(fingerprint, shard, total, work);
+    tailsim_report::write::atomic_write(&path, &file.encode()).map_err(|e| Failure {
+        code: 1,
+        diagnostics: Vec::new(),
+        message: format!("error: cannot write {}: {e}", path.display()),
+    })?;
+    if !quiet {
+        outln!("shard {} of {}: {mine} of {total} runs, written to {}", shard.index, shard.count, path.display());
+    }
+    Ok(match problem {
+        Some((code, why)) => {
+            eprintln!("error: {why}\nthe shard file is written; `tailsim merge` reports it too");
+            code
+        }
+        None => 0,
+    })
+}
+
+/// What a sharded command hands [`run_shard`] besides the jobs.
+pub struct Sharded<'a> {
+    /// The output folder.
+    pub out: &'a Path,
+    /// The batch's fingerprint.
+    pub fingerprint: String,
+    /// Runs in the whole batch.
+    pub total: u64,
+    /// Simulated nanoseconds of the whole batch, for the progress bar.
+    pub total_ns: u64,
+    /// The threads to run on.
+    pub pool: &'a rayon::ThreadPool,
+    /// `--quiet`.
+    pub quiet: bool,
+}
+
+/// A shard's first truncated or broken run, as an exit code and a message.
+fn shard_problem(work: &Work) -> Option<(u8, String)> {
+    let (truncated, broken) = match work {
+        Work::Run(b) => (
+            b.runs.iter().find_map(|r| r.truncated.clone()),
+            b.runs.iter().find(|r| !r.conservation.holds).map(|r| format!("replication {}", r.replication)),
+        ),
+        Work::Compare(b) => (
+            b.runs.iter().find_map(|o| o.truncated().map(str::to_string)),
+            b.runs.iter().find_map(|o| o.broken().map(str::to_string)),
+        ),
+        Work::Sweep(b) => {
+            (b.runs.iter().find_map(|o| o.run.truncated.clone()), b.runs.iter().find_map(|o| o.broken.clone()))
+        }
+    };
+    match (broken, truncated) {
+        (Some(broken), _) => Some((
+            3,
+            format!(
+                "internal error: requests were not conserved in {broken}; please report this with the scenario file"
+            ),
+        )),
+        (None, Some(why)) => {
+            Some((if INTERRUPTED.load(Ordering::Relaxed) { 130 } else { 1 }, format!("a run stopped early: {why}")))
+        }
+        (None, None) => None,
+    }
+}
+
+/// What the output of a finished batch (run, merged or not) shows.
+#[derive(Clone, Copy)]
+pub struct Finish {
+    /// `--quiet`.
+    pub quiet: bool,
+    /// `--json`.
+    pub json: bool,
+    /// `--no-charts`.
+    pub no_charts: bool,
+    /// `--max-wall-time`, which drawing is held to.
+    pub max_wall: Option<std::time::Duration>,
 }

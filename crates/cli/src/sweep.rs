@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use tailsim_model::Diagnostic;
+use tailsim_model::Model;
 use tailsim_model::compare::{MAX_REPLICATIONS, MAX_RUNS};
-use tailsim_model::sweep::Param;
-use tailsim_report::sweep::Sweep;
+use tailsim_model::shard::{self, Batch, Shard, Work};
+use tailsim_model::sweep::{Outcome, Param, Setup};
 
 use crate::{Failure, folder_name, progress, shared};
 
@@ -79,49 +80,68 @@ pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
     let out = args.batch.out.clone().unwrap_or_else(|| Path::new("out").join(folder_name(&model.name)));
     let limits = args.batch.limits.limits()?;
     let pool = args.batch.limits.pool()?;
-    shared::prepare_output(&out)?;
     let total_ns = points
         .iter()
         .map(|(_, m)| m.duration.as_nanos().saturating_mul(u64::from(args.replications)))
         .fold(0, u64::saturating_add);
+    let paths = params.iter().map(|p| p.path.clone()).collect();
+    let setup = Setup::new(&model.name, paths, &points, seed, args.replications, &client);
+    if let Some(shard) = args.batch.shard.shard()? {
+        let models: Vec<&Model> = points.iter().map(|(_, m)| m).collect();
+        let fingerprint = shard::fingerprint("sweep", &setup, &models, &limits, setup.runs());
+        let quiet = args.batch.quiet;
+        let batch = shared::Sharded { out: &out, fingerprint, total: setup.runs(), total_ns, pool: &pool, quiet };
+        return shared::run_shard(
+            shard,
+            batch,
+            |job| setup.run(&points, job, limits),
+            |runs| Work::Sweep(Batch { setup: setup.clone(), runs }),
+        );
+    }
+    shared::prepare_output(&out)?;
     let bar = progress::Bar::start(progress::wanted(args.batch.quiet), runs, total_ns, "runs");
-    let (results, broken) =
-        pool.install(|| tailsim_model::sweep::sweep(&points, seed, args.replications, &client, limits));
+    let outcomes = pool.install(|| shard::run(Shard::WHOLE, setup.runs(), |job| setup.run(&points, job, limits)));
     bar.finish();
+    let finish = shared::Finish {
+        quiet: args.batch.quiet,
+        json: false,
+        no_charts: args.batch.no_charts,
+        max_wall: limits.max_wall,
+    };
+    finish_sweep(&out, &setup, outcomes, finish)
+}
+
+/// Writes and prints what `sweep` gives for the outcomes of `setup`'s runs, in job order:
+/// sweep.csv, the charts, the table, and the exit code.
+pub fn finish_sweep(out: &Path, setup: &Setup, outcomes: Vec<Outcome>, finish: shared::Finish) -> Result<u8, Failure> {
+    let (sweep, broken) = setup.finish(outcomes);
     if let Some(broken) = broken {
         return Err(Failure {
             code: 3,
             diagnostics: Vec::new(),
             message: format!(
-                "internal error: requests were not conserved at {broken} (seed {seed})\nplease report this with the scenario file"
+                "internal error: requests were not conserved at {broken} (seed {})\nplease report this with the scenario file",
+                setup.seed
             ),
         });
     }
-    let sweep = Sweep {
-        scenario: model.name.clone(),
-        seed,
-        replications: args.replications,
-        client,
-        params: params.iter().map(|p| p.path.clone()).collect(),
-        points: results,
-    };
     let written = out.join("sweep.csv");
-    std::fs::create_dir_all(&out)
+    std::fs::create_dir_all(out)
         .and_then(|()| tailsim_report::write::atomic_write(&written, sweep.csv().as_bytes()))
         .map_err(|e| Failure {
-            code: 1,
-            diagnostics: Vec::new(),
-            message: format!("error: cannot write {}: {e}", written.display()),
-        })?;
+        code: 1,
+        diagnostics: Vec::new(),
+        message: format!("error: cannot write {}: {e}", written.display()),
+    })?;
     let mut drawing = 0;
-    if !args.batch.no_charts {
-        drawing = shared::draw(limits.max_wall, "the charts", |stop| {
-            tailsim_report::write::write_sweep_charts(&out, &sweep, stop)
+    if !finish.no_charts {
+        drawing = shared::draw(finish.max_wall, "the charts", |stop| {
+            tailsim_report::write::write_sweep_charts(out, &sweep, stop)
         })?;
     }
-    if !args.batch.quiet {
+    if !finish.quiet {
         out!("{}", tailsim_report::sweep::render(&sweep));
-        let what = if args.batch.no_charts { "sweep.csv" } else { "sweep.csv and sweep-latency.svg, .png" };
+        let what = if finish.no_charts { "sweep.csv" } else { "sweep.csv and sweep-latency.svg, .png" };
         outln!("\nwrote {what} in {}", out.display());
     }
     Ok(match sweep.truncated() {

@@ -7,12 +7,13 @@
 //! alike. Differences then come from the design, not the dice, and are paired by replication
 //! in [`tailsim_stats::compare`].
 
-use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use tailsim_stats::Distribution;
 use tailsim_stats::compare::{Comparison, MetricSet, VariantClient, VariantRuns, run_metrics};
 use tailsim_stats::timeline::{Band, Marker, fault_bands, instant_markers};
 
 use crate::compile::Model;
+use crate::shard::{self, Shard};
 use crate::world::{self, Limits};
 
 /// The most replications `compare` and `sweep` accept.
@@ -24,6 +25,101 @@ pub const MAX_RUNS: u64 = 1_000_000;
 /// The index of the client named `name` in `model`, if there is one.
 pub fn client_index(model: &Model, name: &str) -> Option<usize> {
     model.clients.iter().position(|c| c.name == name)
+}
+
+/// What every shard of a comparison computes alike: its names and options.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Setup {
+    /// The first variant's scenario name.
+    pub scenario: String,
+    /// The master seed.
+    pub seed: u64,
+    /// Replications per variant.
+    pub replications: u32,
+    /// The client whose latency is compared.
+    pub client: String,
+    /// The cache compared: the one asked for, or the first variant's first.
+    pub cache: Option<String>,
+    /// The variants' names, in order.
+    pub variants: Vec<String>,
+    /// What the first scenario shows (its `description` or header comment), for compare.html.
+    pub description: Option<String>,
+}
+
+impl Setup {
+    /// The setup of comparing `variants` over `replications` (at least one) on `client`'s
+    /// latency and `cache`'s statistics (by default the first variant's first cache).
+    pub fn new(variants: &[(String, Model)], seed: u64, replications: u32, client: &str, cache: Option<&str>) -> Setup {
+        let cache =
+            cache.or_else(|| variants.first().and_then(|(_, model)| model.caches.first()).map(|c| c.name.as_str()));
+        Setup {
+            scenario: variants.first().map_or("", |(_, m)| m.name.as_str()).to_string(),
+            seed,
+            replications: replications.max(1),
+            client: client.to_string(),
+            cache: cache.map(str::to_string),
+            variants: variants.iter().map(|(name, _)| name.clone()).collect(),
+            description: None,
+        }
+    }
+
+    /// How many runs the comparison makes.
+    pub fn runs(&self) -> u64 {
+        self.variants.len() as u64 * u64::from(self.replications)
+    }
+
+    /// Runs job `job` of the comparison: variant `job / R`'s replication `job % R`.
+    pub fn run(&self, variants: &[(String, Model)], job: u64, limits: Limits) -> Outcome {
+        let replications = u64::from(self.replications);
+        let (v, r) = ((job / replications) as usize, (job % replications) as u32);
+        let (name, model) = &variants[v];
+        let run = world::run(model, self.seed, r, limits);
+        let broken =
+            (!run.conservation.holds).then(|| format!("variant \"{name}\" replication {r}: {:?}", run.conservation));
+        // Only the first replication's time series, faults and instants (cache events, reshards) are charted.
+        let charted = (r == 0).then(|| Charted {
+            clients: VariantClient::of_run(&run),
+            bands: fault_bands(&run, model.warmup.as_secs_f64()),
+            markers: instant_markers(&run),
+        });
+        let client = client_index(model, &self.client).unwrap_or(usize::MAX);
+        Outcome {
+            metrics: run_metrics(&run, client, self.cache.as_deref()),
+            histograms: run.clients.into_iter().map(|c| c.latency_histogram).collect(),
+            charted,
+            truncated: run.truncated,
+            broken,
+        }
+    }
+
+    /// The comparison of the runs' outcomes, in job order. The second value describes the
+    /// first run that broke conservation of requests, if one did (a bug).
+    pub fn finish(&self, outcomes: Vec<Outcome>) -> (Comparison, Option<String>) {
+        let broken = outcomes.iter().find_map(|o| o.broken.clone());
+        let mut outcomes = outcomes.into_iter();
+        let runs: Vec<VariantRuns> = self
+            .variants
+            .iter()
+            .map(|name| {
+                let mine: Vec<Outcome> = outcomes.by_ref().take(self.replications as usize).collect();
+                let truncated = mine.iter().find_map(|o| o.truncated.clone());
+                let Charted { clients: mut charted_clients, bands, markers } =
+                    mine.first().and_then(|o| o.charted.clone()).unwrap_or_default();
+                for (k, client) in charted_clients.iter_mut().enumerate() {
+                    client.latency_histogram = Distribution::pooled(mine.iter().filter_map(|o| o.histograms.get(k)));
+                }
+                VariantRuns {
+                    name: name.clone(),
+                    runs: mine.into_iter().map(|o| o.metrics).collect(),
+                    truncated,
+                    clients: charted_clients,
+                    bands,
+                    markers,
+                }
+            })
+            .collect();
+        (Comparison::new(&self.scenario, self.seed, &self.client, self.cache.as_deref(), runs), broken)
+    }
 }
 
 /// Runs each variant `replications` times (on rayon's current pool; the result does not depend
@@ -42,71 +138,23 @@ pub fn compare(
     cache: Option<&str>,
     limits: Limits,
 ) -> (Comparison, Option<String>) {
-    let replications = replications.max(1);
-    let clients: Vec<usize> =
-        variants.iter().map(|(_, model)| client_index(model, client).unwrap_or(usize::MAX)).collect();
-    // The cache compared: `cache`, or the first variant's first, looked up by name in the others.
-    let cache = cache.or_else(|| variants.first().and_then(|(_, model)| model.caches.first()).map(|c| c.name.as_str()));
-    let jobs: Vec<(usize, u32)> = (0..variants.len()).flat_map(|v| (0..replications).map(move |r| (v, r))).collect();
-    let results: Vec<Outcome> = jobs
-        .par_iter()
-        .map(|&(v, r)| {
-            let (name, model) = &variants[v];
-            let run = world::run(model, seed, r, limits);
-            let broken = (!run.conservation.holds)
-                .then(|| format!("variant \"{name}\" replication {r}: {:?}", run.conservation));
-            // Only the first replication's time series, faults and instants (cache events, reshards) are charted.
-            let charted = (r == 0).then(|| Charted {
-                clients: VariantClient::of_run(&run),
-                bands: fault_bands(&run, model.warmup.as_secs_f64()),
-                markers: instant_markers(&run),
-            });
-            Outcome {
-                metrics: run_metrics(&run, clients[v], cache),
-                histograms: run.clients.into_iter().map(|c| c.latency_histogram).collect(),
-                charted,
-                truncated: run.truncated,
-                broken,
-            }
-        })
-        .collect();
-    let broken = results.iter().find_map(|o| o.broken.clone());
-    let mut results = results.into_iter();
-    let runs: Vec<VariantRuns> = variants
-        .iter()
-        .map(|(name, _)| {
-            let mine: Vec<Outcome> = results.by_ref().take(replications as usize).collect();
-            let truncated = mine.iter().find_map(|o| o.truncated.clone());
-            let Charted { clients: mut charted_clients, bands, markers } =
-                mine.first().and_then(|o| o.charted.clone()).unwrap_or_default();
-            for (k, client) in charted_clients.iter_mut().enumerate() {
-                client.latency_histogram = Distribution::pooled(mine.iter().filter_map(|o| o.histograms.get(k)));
-            }
-            VariantRuns {
-                name: name.clone(),
-                runs: mine.into_iter().map(|o| o.metrics).collect(),
-                truncated,
-                clients: charted_clients,
-                bands,
-                markers,
-            }
-        })
-        .collect();
-    let scenario = variants.first().map_or("", |(_, m)| m.name.as_str());
-    (Comparison::new(scenario, seed, client, cache, runs), broken)
+    let setup = Setup::new(variants, seed, replications, client, cache);
+    let outcomes = shard::run(Shard::WHOLE, setup.runs(), |job| setup.run(variants, job, limits));
+    setup.finish(outcomes)
 }
 
 /// What a comparison's charts draw of a variant's first replication: its clients' time series,
 /// the spans they shade and the instants they mark (cache events, changes of shards).
-#[derive(Clone, Default)]
-struct Charted {
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Charted {
     clients: Vec<VariantClient>,
     bands: Vec<Band>,
     markers: Vec<Marker>,
 }
 
 /// What one run of a comparison keeps.
-struct Outcome {
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Outcome {
     /// The compared statistics.
     metrics: MetricSet<Option<f64>>,
     /// Each client's latency distribution, in client order.
@@ -117,4 +165,16 @@ struct Outcome {
     truncated: Option<String>,
     /// How it broke conservation of requests, if it did.
     broken: Option<String>,
+}
+
+impl Outcome {
+    /// Why the run stopped early, if it did.
+    pub fn truncated(&self) -> Option<&str> {
+        self.truncated.as_deref()
+    }
+
+    /// How it broke conservation of requests, if it did.
+    pub fn broken(&self) -> Option<&str> {
+        self.broken.as_deref()
+    }
 }

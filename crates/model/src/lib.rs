@@ -24,6 +24,7 @@ pub mod overrides;
 pub mod parse;
 pub mod recovery;
 pub mod scenario;
+pub mod shard;
 mod spans;
 pub mod sweep;
 pub mod trace;
@@ -31,8 +32,10 @@ pub mod traffic;
 pub mod variants;
 pub mod world;
 
-use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use tailsim_stats::{Aggregate, Report, RunSummary};
+
+use shard::Shard;
 
 pub use compile::{Model, ServiceId};
 pub use diag::{Diagnostic, Location, Severity};
@@ -96,22 +99,71 @@ fn load_base(source: &str, overrides: &[Override], files: &Files) -> Result<(Sce
 /// gathers them into a report. The result is the same whatever the number of threads: each
 /// replication draws only from streams derived from `(seed, replication, component)`.
 pub fn run_replications(model: &Model, seed: u64, replications: u32, limits: Limits) -> Report {
-    let runs: Vec<RunSummary> =
-        (0..replications.max(1)).into_par_iter().map(|r| world::run(model, seed, r, limits)).collect();
-    report(model, seed, runs)
+    let setup = RunSetup::new(model, seed, replications);
+    setup.finish(shard::run(Shard::WHOLE, setup.runs(), |r| setup.run(model, r, limits)))
 }
 
 /// Builds the report of a set of replications.
 pub fn report(model: &Model, seed: u64, runs: Vec<RunSummary>) -> Report {
-    Report {
-        schema_version: tailsim_stats::summary::SCHEMA_VERSION,
-        scenario: model.name.clone(),
-        seed,
-        duration_s: model.duration.as_secs_f64(),
-        warmup_s: model.warmup.as_secs_f64(),
-        replications: runs.len() as u32,
-        truncated: runs.iter().find_map(|r| r.truncated.clone()),
-        aggregate: Aggregate::from_runs(&runs),
-        runs,
+    RunSetup::new(model, seed, runs.len() as u32).finish(runs)
+}
+
+/// What every shard of `run --replications R` computes alike: the report's header, and the
+/// call graph and description its charts and page are drawn with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSetup {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The master seed.
+    pub seed: u64,
+    /// Simulated time of each replication, warm-up included, in seconds.
+    pub duration_s: f64,
+    /// Warm-up, in seconds.
+    pub warmup_s: f64,
+    /// Replications in all.
+    pub replications: u32,
+    /// The scenario's call graph.
+    pub graph: tailsim_stats::graph::CallGraph,
+    /// What the scenario shows (its `description` or header comment), for report.html.
+    pub description: Option<String>,
+}
+
+impl RunSetup {
+    /// The setup of `replications` (at least one) of `model` with master seed `seed`.
+    pub fn new(model: &Model, seed: u64, replications: u32) -> RunSetup {
+        RunSetup {
+            scenario: model.name.clone(),
+            seed,
+            duration_s: model.duration.as_secs_f64(),
+            warmup_s: model.warmup.as_secs_f64(),
+            replications: replications.max(1),
+            graph: graph::call_graph(model),
+            description: model.description.clone(),
+        }
+    }
+
+    /// How many runs it makes: one per replication.
+    pub fn runs(&self) -> u64 {
+        u64::from(self.replications)
+    }
+
+    /// Runs replication `job` of `model`.
+    pub fn run(&self, model: &Model, job: u64, limits: Limits) -> RunSummary {
+        world::run(model, self.seed, job as u32, limits)
+    }
+
+    /// The report of the replications, in order.
+    pub fn finish(&self, runs: Vec<RunSummary>) -> Report {
+        Report {
+            schema_version: tailsim_stats::summary::SCHEMA_VERSION,
+            scenario: self.scenario.clone(),
+            seed: self.seed,
+            duration_s: self.duration_s,
+            warmup_s: self.warmup_s,
+            replications: runs.len() as u32,
+            truncated: runs.iter().find_map(|r| r.truncated.clone()),
+            aggregate: Aggregate::from_runs(&runs),
+            runs,
+        }
     }
 }

@@ -3,15 +3,15 @@
 //! replications with the same seed, so neighbouring points share their random numbers and the
 //! curve is smooth; points run in parallel.
 
-use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tailsim_stats::RunSummary;
-use tailsim_stats::sweep::{Busiest, MmcTheory, SweepPoint};
+use tailsim_stats::sweep::{Busiest, MmcTheory, Sweep, SweepPoint, SweepRun};
 
 use crate::analysis;
 use crate::compile::Model;
 use crate::diag::Diagnostic;
 use crate::overrides::{self, Override};
+use crate::shard::{self, Shard};
 use crate::world::{self, Limits};
 
 /// The most points a sweep may have, over the whole grid.
@@ -220,10 +220,115 @@ pub fn theory(model: &Model) -> Option<MmcTheory> {
     })
 }
 
+/// What every shard of a sweep computes alike: its names, options and each point's offered
+/// load and theory.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Setup {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The master seed of every point.
+    pub seed: u64,
+    /// Replications per point.
+    pub replications: u32,
+    /// The client whose latency is reported.
+    pub client: String,
+    /// The parameters' paths, as `--param` named them.
+    pub params: Vec<String>,
+    /// The points, in grid order.
+    pub points: Vec<PointSetup>,
+}
+
+/// One point of a sweep before it runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PointSetup {
+    /// The parameters' values.
+    pub values: Vec<f64>,
+    /// The index of the reported client in the point's model.
+    pub client: usize,
+    /// Its busiest service by offered load.
+    pub busiest: Busiest,
+    /// Erlang C's figures for its busiest M/M/c-like service, if it has one.
+    pub theory: Option<MmcTheory>,
+}
+
+/// What one run of a sweep keeps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The figures of the point's statistics.
+    pub run: SweepRun,
+    /// How it broke conservation of requests, if it did (a bug).
+    pub broken: Option<String>,
+}
+
+impl Setup {
+    /// The setup of sweeping `points` (the parameter paths `params`) with `replications`
+    /// (at least one) each, reporting `client`'s latency.
+    pub fn new(
+        scenario: &str,
+        params: Vec<String>,
+        points: &[(Vec<f64>, Model)],
+        seed: u64,
+        replications: u32,
+        client: &str,
+    ) -> Setup {
+        let points = points
+            .iter()
+            .map(|(values, model)| PointSetup {
+                values: values.clone(),
+                client: crate::compare::client_index(model, client).unwrap_or(usize::MAX),
+                busiest: busiest(model),
+                theory: theory(model),
+            })
+            .collect();
+        let replications = replications.max(1);
+        Setup { scenario: scenario.to_string(), seed, replications, client: client.to_string(), params, points }
+    }
+
+    /// How many runs the sweep makes.
+    pub fn runs(&self) -> u64 {
+        self.points.len() as u64 * u64::from(self.replications)
+    }
+
+    /// Runs job `job` of the sweep: point `job / R`'s replication `job % R`.
+    pub fn run(&self, points: &[(Vec<f64>, Model)], job: u64, limits: Limits) -> Outcome {
+        let replications = u64::from(self.replications);
+        let (p, r) = ((job / replications) as usize, (job % replications) as u32);
+        let (values, model) = &points[p];
+        let setup = &self.points[p];
+        let run = world::run(model, self.seed, r, limits);
+        let broken = (!run.conservation.holds)
+            .then(|| format!("point {values:?} replication {}: {:?}", run.replication, run.conservation));
+        let mmc = setup.theory.as_ref().map(|t| t.service_index);
+        Outcome { run: SweepRun::of(&run, setup.client, setup.busiest.service_index, mmc), broken }
+    }
+
+    /// The sweep of the runs' outcomes, in job order. The second value describes the first
+    /// run that broke conservation of requests, if one did (a bug).
+    pub fn finish(&self, outcomes: Vec<Outcome>) -> (Sweep, Option<String>) {
+        let broken = outcomes.iter().find_map(|o| o.broken.clone());
+        let runs: Vec<SweepRun> = outcomes.into_iter().map(|o| o.run).collect();
+        let points = self
+            .points
+            .iter()
+            .zip(runs.chunks(self.replications as usize))
+            .map(|(p, runs)| SweepPoint::from_runs(p.values.clone(), runs, p.busiest.clone(), p.theory.clone()))
+            .collect();
+        let sweep = Sweep {
+            scenario: self.scenario.clone(),
+            seed: self.seed,
+            replications: self.replications,
+            client: self.client.clone(),
+            params: self.params.clone(),
+            points,
+        };
+        (sweep, broken)
+    }
+}
+
 /// Runs every point `replications` times, in parallel on rayon's current pool (the result does
-/// not depend on the number of threads), and summarises each point as its runs finish, so
-/// memory holds no more than the runs in progress. The second value describes the first run
-/// that broke conservation of requests, if one did (a bug).
+/// not depend on the number of threads), keeping of each run only the figures its point's
+/// statistics need. The second value describes the first run that broke conservation of
+/// requests, if one did (a bug).
 pub fn sweep(
     points: &[(Vec<f64>, Model)],
     seed: u64,
@@ -231,21 +336,10 @@ pub fn sweep(
     client: &str,
     limits: Limits,
 ) -> (Vec<SweepPoint>, Option<String>) {
-    let results: Vec<(SweepPoint, Option<String>)> = points
-        .par_iter()
-        .map(|(values, model)| {
-            let runs: Vec<RunSummary> =
-                (0..replications.max(1)).into_par_iter().map(|r| world::run(model, seed, r, limits)).collect();
-            let broken = runs
-                .iter()
-                .find(|r| !r.conservation.holds)
-                .map(|r| format!("point {values:?} replication {}: {:?}", r.replication, r.conservation));
-            let client = crate::compare::client_index(model, client).unwrap_or(usize::MAX);
-            (SweepPoint::from_runs(values.clone(), &runs, client, busiest(model), theory(model)), broken)
-        })
-        .collect();
-    let broken = results.iter().find_map(|(_, b)| b.clone());
-    (results.into_iter().map(|(p, _)| p).collect(), broken)
+    let setup = Setup::new("", Vec::new(), points, seed, replications, client);
+    let outcomes = shard::run(Shard::WHOLE, setup.runs(), |job| setup.run(points, job, limits));
+    let (sweep, broken) = setup.finish(outcomes);
+    (sweep.points, broken)
 }
 
 #[cfg(test)]

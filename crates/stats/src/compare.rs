@@ -10,7 +10,7 @@
 //! The types are plain data: they serialise as `compare.json`, and `tailsim-report` draws the
 //! compare charts and the terminal tables from them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::aggregate::Estimate;
 use crate::summary::{Distribution, RunSummary};
@@ -93,7 +93,7 @@ impl Metric {
 }
 
 /// One value per [`Metric`], by name.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricSet<T> {
     /// [`Metric::P50`].
     pub p50_ms: T,
@@ -222,7 +222,7 @@ pub struct VariantResult {
 }
 
 /// What the compare charts draw of one client of one variant.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct VariantClient {
     /// The client's name.
     pub name: String,

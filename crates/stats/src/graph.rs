@@ -4,8 +4,10 @@
 
 use std::fmt::Write;
 
+use serde::{Deserialize, Serialize};
+
 /// Clients and services and who calls whom, with each call's policy as a label.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CallGraph {
     /// The scenario's name.
     pub name: String,
@@ -16,7 +18,7 @@ pub struct CallGraph {
 }
 
 /// A client or a service.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GraphNode {
     /// The name from the scenario.
     pub name: String,
@@ -27,7 +29,7 @@ pub struct GraphNode {
 }
 
 /// Whether a node sends requests or serves them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NodeKind {
     /// A client: requests start here.
     Client,
@@ -36,7 +38,7 @@ pub enum NodeKind {
 }
 
 /// One place that calls a service: a client's calls or one step of a handler.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GraphEdge {
     /// The caller's index in [`CallGraph::nodes`].
     pub from: usize,

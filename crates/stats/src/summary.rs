@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::aggregate::Aggregate;
 
@@ -36,7 +36,7 @@ pub struct Report {
 }
 
 /// The results of one replication.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunSummary {
     /// The replication's index, from 0.
     pub replication: u32,
@@ -55,14 +55,14 @@ pub struct RunSummary {
     /// One entry per fault: service by service, each service's in file order.
     pub faults: Vec<FaultSummary>,
     /// One entry per cache, in file order (absent when there are none).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub caches: Vec<CacheSummary>,
     /// The request count identity, checked at the end of the run.
     pub conservation: Conservation,
 }
 
 /// End-to-end results of one client's requests that arrived after the warm-up.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ClientSummary {
     /// The client's name.
     pub name: String,
@@ -101,7 +101,7 @@ pub struct ClientSummary {
 }
 
 /// End-to-end results of one request class of a client, after the warm-up.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ClassSummary {
     /// The class's name.
     pub name: String,
@@ -127,7 +127,7 @@ pub struct ClassSummary {
 /// `[edges_ms[i], edges_ms[i + 1])`. Only the span from the first bucket with a count to the
 /// last is kept (empty inside it stay, as zeros), so `counts` is short and bounded: at most
 /// 20 buckets per factor of ten between the smallest and the largest latency.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Distribution {
     /// Buckets per factor of ten: edges are 10^(i / 20) ns, rounded to four significant digits.
     pub buckets_per_decade: u32,
@@ -139,7 +139,7 @@ pub struct Distribution {
 
 /// A client's requests per fixed time window, from the start of the run; window `i` covers
 /// `[i * window_s, (i + 1) * window_s)`. The last window may be partial.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Series {
     /// The window's width in seconds.
     pub window_s: f64,
@@ -199,7 +199,7 @@ impl Series {
 }
 
 /// A service's load per fixed time window (the windows of [`Series`]).
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ServiceSeries {
     /// The window's width in seconds.
     pub window_s: f64,
@@ -303,7 +303,7 @@ impl<'a> Metric<'a> {
 /// A cache's results after the warm-up. A lookup finds a fresh entry (`hits`), a stale one
 /// served under stale-while-revalidate (`stale`), or nothing: then it fetches (`misses`) or,
 /// with single flight, waits for the fetch of the key already running (`coalesced`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CacheSummary {
     /// The cache's name.
     pub name: String,
@@ -361,7 +361,7 @@ impl CacheSummary {
 }
 
 /// Something that happened to a cache at an instant.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CacheEventSummary {
     /// When, in seconds from the start of the run.
     pub at_s: f64,
@@ -371,7 +371,7 @@ pub struct CacheEventSummary {
 
 /// A change of the number of nodes keys are spread over: a cache's nodes, or a key-routed
 /// service's shards.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CacheResize {
     /// When, in seconds.
     pub at_s: f64,
@@ -384,7 +384,7 @@ pub struct CacheResize {
 }
 
 /// A cache's activity per window (the windows of [`Series`]).
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CacheSeries {
     /// The window's width in seconds.
     pub window_s: f64,
@@ -445,7 +445,7 @@ impl CacheSeries {
 }
 
 /// What a service's per-tenant admission limit let in and turned away, after the warm-up.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AdmissionSummary {
     /// What a tenant is: `class` or `key`.
     pub per: String,
@@ -455,12 +455,12 @@ pub struct AdmissionSummary {
     /// `rejected`).
     pub rejected: u64,
     /// Per request class, for a limit per class: what each was admitted and refused.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tenants: Vec<TenantCounts>,
 }
 
 /// One tenant's admissions and rejections.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TenantCounts {
     /// The tenant: a class name.
     pub name: String,
@@ -471,7 +471,7 @@ pub struct TenantCounts {
 }
 
 /// A replicated service's reads at its replicas, after the warm-up.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ReplicationSummary {
     /// Reads sent to a replica.
     pub replica_reads: u64,
@@ -481,7 +481,7 @@ pub struct ReplicationSummary {
 }
 
 /// A fault on the timeline and whether the system got over it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FaultSummary {
     /// The service affected.
     pub service: String,
@@ -519,7 +519,7 @@ pub struct FaultSummary {
 }
 
 /// How often a CPU quota throttled its instances, as the kernel's `cpu.stat` counts it.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Throttling {
     /// Periods that ended, summed over the instances taking traffic (`nr_periods`).
     pub periods: u64,
@@ -530,7 +530,7 @@ pub struct Throttling {
 }
 
 /// Failed requests by the cause the caller saw.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Failures {
     /// Refused by a full queue at the service called.
     pub rejected: u64,
@@ -567,19 +567,19 @@ impl Failures {
 }
 
 /// A circuit breaker changing state.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BreakerTransition {
     /// When, in seconds from the start of the run.
     pub at_s: f64,
     /// The state left: `closed`, `open` or `half_open`.
-    pub from: &'static str,
+    pub from: Cow<'static, str>,
     /// The state entered.
-    pub to: &'static str,
+    pub to: Cow<'static, str>,
 }
 
 /// What happened on one call edge (a client's calls, or one `Call` step), over calls that
 /// started after the warm-up.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EdgeSummary {
     /// The caller: a client's or a service's name.
     pub from: String,
@@ -638,7 +638,7 @@ pub struct EdgeSummary {
 }
 
 /// A service's load and latency, over visits that arrived after the warm-up.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ServiceSummary {
     /// The service's name.
     pub name: String,
@@ -708,21 +708,21 @@ pub struct ServiceSummary {
     pub instance_seconds: f64,
     /// A key-routed service's changes of its number of shards (as it scaled), with the share of
     /// keys each moved (absent when there were none).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resizes: Vec<CacheResize>,
     /// Visits stopped by the service's statement timeout (absent without one).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement_timeouts: Option<u64>,
     /// Reads and stale reads at the replicas of a replicated service (absent otherwise).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replication: Option<ReplicationSummary>,
     /// Its per-tenant admission limit's counts; absent without one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admission: Option<AdmissionSummary>,
 }
 
 /// Mean, quantiles and maximum of a latency distribution; `null` when nothing was recorded.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LatencySummary {
     /// The number of latencies recorded.
     pub count: u64,
@@ -743,7 +743,7 @@ pub struct LatencySummary {
 /// The self-check L = lambda x W: the time-averaged number in the system against the arrival
 /// rate times the mean time in the system. Far apart means the run is too short for its
 /// warm-up, or the system is not in steady state (a queue still growing).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LittlesLaw {
     /// L: time-averaged number in the system.
     pub mean_in_system: f64,
@@ -775,7 +775,7 @@ impl LittlesLaw {
 
 /// Conservation of requests over the whole run, warm-up included:
 /// `arrived = succeeded + failed + in_flight`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Conservation {
     /// Client requests created.
     pub arrived: u64,

@@ -3,11 +3,11 @@
 //! beside them, so a chart can lay the theory's hockey stick over the simulated one.
 //! [`Sweep::csv`] gives `sweep.csv`; `tailsim-report` draws the charts and the terminal table.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::aggregate::Estimate;
 use crate::format::csv_field;
-use crate::summary::{LatencySummary, RunSummary};
+use crate::summary::RunSummary;
 
 /// A statistic over a point's replications: the mean, and the 95% interval's half-width when
 /// there were two or more.
@@ -37,7 +37,7 @@ impl Stat {
 }
 
 /// The analytic M/M/c response time of a service, to set beside the simulated one.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MmcTheory {
     /// The service's index in the scenario.
     pub service_index: usize,
@@ -63,7 +63,7 @@ pub struct MmcPoint {
 }
 
 /// The busiest service at a point, by offered load.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Busiest {
     /// The service's index in the scenario.
     pub service_index: usize,
@@ -101,38 +101,65 @@ pub struct SweepPoint {
     pub truncated: Option<String>,
 }
 
+/// What a sweep keeps of one run: the figures its point's statistics are made of. Small
+/// (a hundred bytes or so), so a shard of a sweep carries these rather than whole summaries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepRun {
+    /// The busiest service's utilisation, 0 to 1.
+    pub utilisation: Option<f64>,
+    /// The client's mean, median, 99th and 99.9th percentile latency of successes, ms.
+    pub latency_ms: [Option<f64>; 4],
+    /// Successful requests per second, all clients.
+    pub goodput_per_s: f64,
+    /// Failed requests per second, all clients.
+    pub errors_per_s: f64,
+    /// The M/M/c-like service's mean and 99th percentile time inside it, ms.
+    pub service_ms: [Option<f64>; 2],
+    /// Why the run stopped early, if it did.
+    pub truncated: Option<String>,
+}
+
+impl SweepRun {
+    /// One run's figures: latency of client `client`, rates of all clients, utilisation of
+    /// service `busiest`, and the time inside service `mmc` (the one with a theory), if any.
+    pub fn of(run: &RunSummary, client: usize, busiest: usize, mmc: Option<usize>) -> SweepRun {
+        let latency = run.clients.get(client).map(|c| &c.latency);
+        let service = mmc.and_then(|i| run.services.get(i)).map(|s| &s.latency);
+        let failed: u64 = run.clients.iter().map(|c| c.failed).sum();
+        SweepRun {
+            utilisation: run.services.get(busiest).map(|s| s.utilisation),
+            latency_ms: [
+                latency.and_then(|l| l.mean_ms),
+                latency.and_then(|l| l.p50_ms),
+                latency.and_then(|l| l.p99_ms),
+                latency.and_then(|l| l.p999_ms),
+            ],
+            goodput_per_s: run.clients.iter().map(|c| c.goodput_per_s).sum(),
+            errors_per_s: if run.measured_s > 0.0 { failed as f64 / run.measured_s } else { 0.0 },
+            service_ms: [service.and_then(|l| l.mean_ms), service.and_then(|l| l.p99_ms)],
+            truncated: run.truncated.clone(),
+        }
+    }
+}
+
 impl SweepPoint {
-    /// Summarises one point's replications: latency of client `client`, rates of all clients.
-    pub fn from_runs(
-        values: Vec<f64>,
-        runs: &[RunSummary],
-        client: usize,
-        busiest: Busiest,
-        theory: Option<MmcTheory>,
-    ) -> SweepPoint {
+    /// Summarises one point's replications, each as [`SweepRun::of`] read it.
+    pub fn from_runs(values: Vec<f64>, runs: &[SweepRun], busiest: Busiest, theory: Option<MmcTheory>) -> SweepPoint {
         let stat =
-            |f: &dyn Fn(&RunSummary) -> Option<f64>| Stat::from_values(&runs.iter().filter_map(f).collect::<Vec<_>>());
-        let latency =
-            |f: fn(&LatencySummary) -> Option<f64>| stat(&|r| r.clients.get(client).and_then(|c| f(&c.latency)));
-        let service =
-            |i: usize, f: fn(&LatencySummary) -> Option<f64>| stat(&|r| r.services.get(i).and_then(|s| f(&s.latency)));
-        let busiest_index = busiest.service_index;
+            |f: &dyn Fn(&SweepRun) -> Option<f64>| Stat::from_values(&runs.iter().filter_map(f).collect::<Vec<_>>());
         SweepPoint {
             values,
-            utilisation: stat(&|r| r.services.get(busiest_index).map(|s| s.utilisation)),
+            utilisation: stat(&|r| r.utilisation),
             busiest,
-            mean_ms: latency(|l| l.mean_ms),
-            p50_ms: latency(|l| l.p50_ms),
-            p99_ms: latency(|l| l.p99_ms),
-            p999_ms: latency(|l| l.p999_ms),
-            goodput_per_s: stat(&|r| Some(r.clients.iter().map(|c| c.goodput_per_s).sum())),
-            errors_per_s: stat(&|r| {
-                let failed: u64 = r.clients.iter().map(|c| c.failed).sum();
-                Some(if r.measured_s > 0.0 { failed as f64 / r.measured_s } else { 0.0 })
-            }),
+            mean_ms: stat(&|r| r.latency_ms[0]),
+            p50_ms: stat(&|r| r.latency_ms[1]),
+            p99_ms: stat(&|r| r.latency_ms[2]),
+            p999_ms: stat(&|r| r.latency_ms[3]),
+            goodput_per_s: stat(&|r| Some(r.goodput_per_s)),
+            errors_per_s: stat(&|r| Some(r.errors_per_s)),
             mmc: theory.map(|theory| MmcPoint {
-                simulated_mean_ms: service(theory.service_index, |l| l.mean_ms),
-                simulated_p99_ms: service(theory.service_index, |l| l.p99_ms),
+                simulated_mean_ms: stat(&|r| r.service_ms[0]),
+                simulated_p99_ms: stat(&|r| r.service_ms[1]),
                 theory,
             }),
             truncated: runs.iter().find_map(|r| r.truncated.clone()),

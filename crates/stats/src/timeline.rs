@@ -3,12 +3,12 @@
 //! [`RunSummary`]. Plain data: they serialise in `compare.json`, and `tailsim-report`'s time
 //! charts draw them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::summary::{CacheSummary, RunSummary};
 
 /// A span of time to shade: the warm-up or a fault.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Band {
     /// What happened: `warm-up`, `db: slowdown x5`.
     pub label: String,
@@ -22,7 +22,7 @@ pub struct Band {
 
 /// An instant to mark with a vertical line: something that happened at once, such as a cache
 /// flush.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Marker {
     /// What happened: `products: flush`.
     pub label: String,

@@ -390,8 +390,8 @@ impl<'m> World<'m> {
                                 .iter()
                                 .map(|(at, from, to)| BreakerTransition {
                                     at_s: at.as_secs_f64(),
-                                    from: from.name(),
-                                    to: to.name(),
+                                    from: from.name().into(),
+                                    to: to.name().into(),
                                 })
                                 .collect()
                         })

@@ -74,3 +74,31 @@ pub fn pending_timeouts(rate: u64) -> Model {
         Err(errors) => panic!("the pending-timeouts scenario does not load: {errors:?}"),
     }
 }
+
+/// The shard files of an M/M/1 sweep of `points` loads x `replications`, split into `shards`:
+/// what `tailsim merge` reads (the runs are 20 simulated seconds, so building them is quick).
+pub fn sweep_shards(points: usize, replications: u32, shards: u32) -> Vec<Vec<u8>> {
+    use tailsim_model::shard::{Batch, Shard, ShardFile, Work, fingerprint};
+    let source = include_str!("../scenarios/mm1.ron");
+    let grid = tailsim_model::sweep::Param::parse(&format!("clients.users.rate=100..900:{points}"))
+        .unwrap_or_else(|d| panic!("{}", d.message));
+    let duration = tailsim_model::Override { path: "duration".into(), value: "20s".into() };
+    let points = match tailsim_model::sweep::load_points(source, &[duration], &[grid]) {
+        Ok(points) => points,
+        Err(errors) => panic!("the sweep does not load: {errors:?}"),
+    };
+    let setup =
+        tailsim_model::sweep::Setup::new("mm1", vec!["clients.users.rate".into()], &points, 1, replications, "users");
+    let limits = tailsim_model::Limits::default();
+    let models: Vec<&Model> = points.iter().map(|(_, m)| m).collect();
+    let print = fingerprint("sweep", &setup, &models, &limits, setup.runs());
+    let runs: Vec<_> = (0..setup.runs()).map(|job| setup.run(&points, job, limits)).collect();
+    (0..shards)
+        .map(|index| {
+            let shard = Shard { index, count: shards };
+            let mine = shard.jobs(setup.runs()).map(|j| runs[j as usize].clone()).collect();
+            let work = Work::Sweep(Batch { setup: setup.clone(), runs: mine });
+            ShardFile::new(print.clone(), shard, setup.runs(), work).encode()
+        })
+        .collect()
+}

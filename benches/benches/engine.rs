@@ -1,6 +1,6 @@
 //! Throughput benchmarks: customers per second through a whole M/M/1 run (arrivals, queue,
 //! service, HdrHistogram recording, summary), the bundled checkout scenario, events per second
-//! under CPU quotas (the cpu-throttling scenario), and the bare event queue, the M/M/1 run also with progress reporting on; and checking files of 100,000 services. Run with `cargo bench -p tailsim-benches`; CI smoke-runs them with `-- --test`.
+//! under CPU quotas (the cpu-throttling scenario), and the bare event queue, the M/M/1 run also with progress reporting on; checking files of 100,000 services, and merging a sharded sweep. Run with `cargo bench -p tailsim-benches`; CI smoke-runs them with `-- --test`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -126,8 +126,33 @@ fn pending_timeouts(c: &mut Criterion) {
     group.finish();
 }
 
+/// Merging a sharded sweep: 1,000 shard files of 10 runs each (100 loads x 100 replications of
+/// M/M/1) decoded, checked, dealt back into order and summarised into `sweep.csv`, as `tailsim
+/// merge` does before drawing. The target: well under a second per thousand runs.
+fn merge_shards(c: &mut Criterion) {
+    let files = tailsim_benches::sweep_shards(100, 100, 1_000);
+    let mut group = c.benchmark_group("merge_shards");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(10_000));
+    group.bench_function("1000_files_10000_runs", |b| {
+        b.iter(|| {
+            let shards: Vec<(String, tailsim_model::shard::ShardFile)> = files
+                .iter()
+                .enumerate()
+                .map(|(i, bytes)| (i.to_string(), tailsim_model::shard::ShardFile::decode(bytes).expect("a shard")))
+                .collect();
+            match tailsim_model::shard::merge(shards).expect("the shards merge") {
+                tailsim_model::shard::Work::Sweep(b) => black_box(b.setup.finish(b.runs).0.csv().len()),
+                _ => unreachable!("a sweep's shards"),
+            }
+        })
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    merge_shards,
     mm1_whole_run,
     checkout_whole_run,
     cpu_throttling_whole_run,

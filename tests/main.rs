@@ -24,6 +24,7 @@ mod pins;
 mod properties;
 mod resilience;
 mod scenarios;
+mod shard_files;
 mod tidy;
 mod timeseries;
 mod trace;

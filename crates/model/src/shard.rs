@@ -257,7 +257,35 @@ impl ShardFile {
         if Sha256::digest(body).as_slice() != digest {
             return Err("truncated or corrupted: its checksum does not match its contents".into());
         }
-        ciborium::from_reader(Cursor::new(body)).map_err(|e| format!("unreadable: {e}"))
+        let file: ShardFile = ciborium::from_reader(Cursor::new(body)).map_err(|e| format!("unreadable: {e}"))?;
+        file.check()?;
+        Ok(file)
+    }
+
+    /// Whether the file is whole in itself: its shard exists, it holds that shard's runs, and
+    /// its setup makes as many runs as it says. A file can pass its checksum and still be
+    /// made up: nothing in it is trusted that a merge could trip over.
+    fn check(&self) -> Result<(), String> {
+        let Shard { index, count } = self.shard;
+        if count == 0 || count > MAX_SHARDS || index >= count {
+            return Err(format!("names shard {index} of {count}, which cannot exist"));
+        }
+        let (replications, runs) = match &self.work {
+            Work::Run(b) => (b.setup.replications, b.setup.runs()),
+            Work::Compare(b) => (b.setup.replications, b.setup.runs()),
+            Work::Sweep(b) => (b.setup.replications, b.setup.runs()),
+        };
+        if replications == 0 || runs != self.total {
+            return Err(format!("its setup makes {runs} runs, and it says the batch has {}", self.total));
+        }
+        if self.work.len() as u64 != self.shard.len(self.total) {
+            return Err(format!(
+                "holds {} runs, but shard {index} of {count} has {}",
+                self.work.len(),
+                self.shard.len(self.total)
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -299,13 +327,6 @@ pub fn merge(shards: Vec<(String, ShardFile)>) -> Result<Work, String> {
         if let Some((other, _)) = slot {
             return Err(format!("shard {index} of {count} is there twice: {other} and {name}"));
         }
-        if file.work.len() as u64 != file.shard.len(total) {
-            return Err(format!(
-                "{name}: holds {} runs, but shard {index} of {count} has {}",
-                file.work.len(),
-                file.shard.len(total)
-            ));
-        }
         *slot = Some((name, file.work));
     }
     let missing: Vec<String> =
@@ -320,7 +341,37 @@ pub fn merge(shards: Vec<(String, ShardFile)>) -> Result<Work, String> {
         ));
     }
     let works: Vec<Work> = slots.into_iter().flatten().map(|(_, w)| w).collect();
-    interleave(works)
+    let work = interleave(works)?;
+    if let Work::Run(b) = &work {
+        same_shape(&b.setup, &b.runs)?;
+    }
+    Ok(work)
+}
+
+/// Whether the replications fit their setup and each other: replication `r` in place `r`, as
+/// many clients, services and edges as the call graph has (and its edges between its nodes),
+/// and as many faults, caches and classes as the first. What the summaries and the charts
+/// index by.
+fn same_shape(setup: &RunSetup, runs: &[RunSummary]) -> Result<(), String> {
+    let nodes = &setup.graph.nodes;
+    let clients = nodes.iter().filter(|n| n.kind == tailsim_stats::graph::NodeKind::Client).count();
+    let graph_fits = setup.graph.edges.iter().all(|e| e.from < nodes.len() && e.to < nodes.len());
+    let classes = |r: &RunSummary| r.clients.iter().map(|c| c.classes.len()).collect::<Vec<_>>();
+    let first = runs.first();
+    let fits = |(i, r): (usize, &RunSummary)| {
+        r.replication as usize == i
+            && r.clients.len() == clients
+            && r.services.len() == nodes.len() - clients
+            && r.edges.len() == setup.graph.edges.len()
+            && first.is_none_or(|f| {
+                (f.faults.len(), f.caches.len(), classes(f)) == (r.faults.len(), r.caches.len(), classes(r))
+            })
+    };
+    match runs.iter().enumerate().position(|run| !fits(run)) {
+        _ if !graph_fits => Err("the shards' call graph has edges between nodes it does not have".into()),
+        Some(r) => Err(format!("replication {r} in the shards does not fit the scenario the shards say they ran")),
+        None => Ok(()),
+    }
 }
 
 /// The shards' works (in shard order) as one, their runs dealt back into job order.
@@ -426,7 +477,7 @@ mod tests {
 
     #[test]
     fn damaged_files_are_refused() {
-        let setup = crate::sweep::Setup::default();
+        let setup = crate::sweep::Setup { replications: 1, ..crate::sweep::Setup::default() };
         let work = Work::Sweep(Batch { setup, runs: Vec::new() });
         let bytes = ShardFile::new("f".into(), Shard::WHOLE, 0, work).encode();
         assert!(ShardFile::decode(&bytes).is_ok());
@@ -436,5 +487,42 @@ mod tests {
         flipped[MAGIC.len() + 2] ^= 1;
         assert!(ShardFile::decode(&flipped).unwrap_err().contains("corrupted"));
         assert!(ShardFile::decode(b"{\"json\": true}").unwrap_err().contains("not a tailsim shard"));
+    }
+
+    /// Bytes with a checksum that matches: what a made-up file looks like.
+    fn sealed(body: &[u8]) -> Vec<u8> {
+        [MAGIC, body, Sha256::digest(body).as_slice()].concat()
+    }
+
+    #[test]
+    fn made_up_files_with_a_good_checksum_are_refused_without_a_panic() {
+        let setup = crate::sweep::Setup { replications: 2, ..crate::sweep::Setup::default() };
+        let good = ShardFile::new("f".into(), Shard::WHOLE, 0, Work::Sweep(Batch { setup, runs: Vec::new() }));
+        assert!(ShardFile::decode(&good.encode()).is_ok());
+        // Every single-byte change of the body, resealed: an error or a file that checks out.
+        let body = cbor(&good);
+        for i in 0..body.len() {
+            for flip in [0x01, 0x80, 0xff] {
+                let mut bad = body.clone();
+                bad[i] ^= flip;
+                let _ = ShardFile::decode(&sealed(&bad));
+            }
+        }
+        // Shards that cannot exist, and setups that do not add up.
+        let mut lies = Vec::new();
+        for shard in [Shard { index: 0, count: 0 }, Shard { index: 5, count: 5 }, Shard { index: 0, count: u32::MAX }] {
+            lies.push(ShardFile { shard, ..good.clone() });
+        }
+        let no_replications = crate::sweep::Setup::default();
+        lies.push(ShardFile::new(
+            "f".into(),
+            Shard::WHOLE,
+            0,
+            Work::Sweep(Batch { setup: no_replications, runs: Vec::new() }),
+        ));
+        lies.push(ShardFile { total: 7, ..good.clone() });
+        for lie in lies {
+            assert!(ShardFile::decode(&lie.encode()).is_err(), "{lie:?}");
+        }
     }
 }

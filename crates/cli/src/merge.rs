@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use tailsim_engine::SimDuration;
 use tailsim_model::shard::{EXTENSION, ShardFile, Work};
 
 use crate::{Failure, folder_name, shared};
@@ -39,14 +38,7 @@ pub struct MergeArgs {
 /// Merges the shards; the exit code, or a failure. Nothing is written unless every shard is
 /// there, intact, and of the same batch.
 pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
-    let max_wall = match &args.max_wall_time {
-        Some(text) => Some(
-            SimDuration::parse(text)
-                .map(|d| std::time::Duration::from_nanos(d.as_nanos()))
-                .map_err(|e| Failure::input(format!("error: --max-wall-time {text}: {e}; write e.g. 30s or 5m")))?,
-        ),
-        None => None,
-    };
+    let max_wall = shared::max_wall_time(args.max_wall_time.as_deref())?;
     let files = shard_files(&args.paths)?;
     let mut shards = Vec::with_capacity(files.len());
     for path in files {

@@ -144,6 +144,14 @@ pub struct LimitArgs {
     pub max_wall_time: Option<String>,
 }
 
+/// `--max-wall-time`'s duration, if it was given.
+pub fn max_wall_time(text: Option<&str>) -> Result<Option<std::time::Duration>, Failure> {
+    let Some(text) = text else { return Ok(None) };
+    SimDuration::parse(text)
+        .map(|d| Some(std::time::Duration::from_nanos(d.as_nanos())))
+        .map_err(|e| Failure::input(format!("error: --max-wall-time {text}: {e}; write e.g. 30s or 5m")))
+}
+
 /// The most worker threads a command starts: beyond a few per core, threads only cost.
 pub fn max_threads() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -153,14 +161,7 @@ pub fn max_threads() -> usize {
 impl LimitArgs {
     /// The limits, with Ctrl-C and progress reporting wired in.
     pub fn limits(&self) -> Result<Limits, Failure> {
-        let max_wall = match &self.max_wall_time {
-            Some(text) => Some(
-                SimDuration::parse(text)
-                    .map(|d| std::time::Duration::from_nanos(d.as_nanos()))
-                    .map_err(|e| Failure::input(format!("error: --max-wall-time {text}: {e}; write e.g. 30s or 5m")))?,
-            ),
-            None => None,
-        };
+        let max_wall = max_wall_time(self.max_wall_time.as_deref())?;
         // Ctrl-C stops every run at its next check. Failing to install the handler (another
         // one exists) only loses that convenience.
         let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));

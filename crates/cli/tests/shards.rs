@@ -314,3 +314,29 @@ fn the_kubernetes_recipe_is_an_indexed_job_whose_commands_merge_to_the_local_run
     let merged = files(Path::new(&merge_command[out_index + 1]));
     assert_eq!(merged, files(&local), "the merged sweep differs from the local run");
 }
+
+#[test]
+fn truncated_runs_give_the_same_exit_code_and_bytes_sharded() {
+    let mm1 = scenario("mm1.ron");
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, shards, merged) = (dir.path().join("whole"), dir.path().join("shards"), dir.path().join("merged"));
+    let args =
+        ["sweep", mm1.to_str().unwrap(), "--param", "clients.users.rate=400,800", "-r", "2", "--max-events", "5000"];
+    let run = |extra: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(extra);
+        tailsim(&all)
+    };
+    let expected = run(&["--out", whole.to_str().unwrap(), "-q", "--no-charts"]);
+    assert_eq!(expected.status.code(), Some(1), "{}", text(&expected.stderr));
+    for shard in ["0/2", "1/2"] {
+        // A shard of truncated runs says so, and still writes its file for the merge.
+        let out = run(&["--shard", shard, "--out", shards.to_str().unwrap(), "-q"]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("stopped early"), "{}", text(&out.stderr));
+    }
+    let out = tailsim(&["merge", shards.to_str().unwrap(), "--out", merged.to_str().unwrap(), "-q", "--no-charts"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(files(&merged), files(&whole));
+    assert!(text(&fs::read(whole.join("sweep.csv")).unwrap()).contains("events"), "the csv says why");
+}

@@ -18,8 +18,8 @@ pub struct MergeArgs {
     /// Shard files, or folders holding them (every `*.tsshard` inside, not below).
     #[arg(required = true, value_name = "SHARD")]
     paths: Vec<PathBuf>,
-    /// Output folder [default: out/<scenario name>].
-    #[arg(long)]
+    /// Output folder (default: out/ and the scenario's name).
+    #[arg(long, help = "Output folder [default: out/<scenario name>]")]
     out: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short = 'q')]

@@ -503,3 +503,29 @@ fn cache_errors_name_the_item_and_hint_the_fix() {
     assert!(zipf.message.starts_with("a key distribution needs between 1 and"), "{}", zipf.message);
     assert_eq!(zipf.path.as_deref(), Some(r#"clients[0] "users""#));
 }
+
+#[test]
+fn objectives_name_what_exists_and_can_be_met() {
+    let with = |slos: &str| valid().replace("\n)", &format!("\n    slos: [{slos}],\n)"));
+    // Line 9 is the `slos` line; the unknown name is pointed at where it is written.
+    let cases: [(&str, &str, &str); 7] = [
+        (r#"Latency(client: "user", p99: "1s")"#, r#"no client is named "user""#, "did you mean `users`?"),
+        (r#"Latency(client: "users")"#, "a latency objective needs a bound", "p99"),
+        (r#"Errors(client: "users", below: 5.0)"#, "`below` is a share from 0 to 1, got 5", "0.001"),
+        (r#"Utilisation(service: "dbb", below: 0.8)"#, r#"no service is named "dbb""#, "did you mean `db`?"),
+        (r#"Recovery(service: "db", within: "10s")"#, "which has no faults", "faults"),
+        (r#"HitRatio(cache: "c", at_least: 0.9)"#, r#"no cache is named "c""#, "there are no caches"),
+        (r#"Latency(client: "users", class: "gold", p99: "1s")"#, r#"sends no class "gold""#, "no classes"),
+    ];
+    for (slo, message, hint) in cases {
+        let d = only_error(&with(slo));
+        assert!(d.message.contains(message), "{slo}: {}", d.message);
+        assert!(d.hint.as_deref().is_some_and(|h| h.contains(hint)), "{slo}: {:?}", d.hint);
+        assert_eq!(d.path.as_deref(), Some("slos[0]"), "{slo}");
+        assert_eq!(d.location.map(|l| l.line), Some(9), "{slo}: {:?}", d.location);
+    }
+    // A bound the schema does not know is a parse error at its line and column.
+    let d = only_error(&with(r#"Latency(client: "users", p98: "1s")"#));
+    assert!(d.message.contains("p98"), "{}", d.message);
+    assert_eq!(d.location.map(|l| l.line), Some(9));
+}

@@ -73,3 +73,37 @@ fn sweep_table_and_csv() {
     check("sweep-mm1.txt", &tailsim_report::sweep::render(&sweep));
     check("sweep-mm1.csv", &sweep.csv());
 }
+
+/// M/M/1 with objectives met, missed and inconclusive: the verdict table under the run's.
+const MM1_SLOS: &str = r#"Scenario(
+    name: "mm1-slos",
+    duration: "30s",
+    warmup: "5s",
+    clients: [Client(name: "users", target: "server", rate: 900.0)],
+    services: [Service(name: "server", workers: 1, handler: [Work(Exponential(mean: "1ms"))])],
+    slos: [
+        Latency(client: "users", p50: "5ms", p99: "80ms"),
+        Latency(client: "users", mean: "10ms"),
+        Errors(client: "users", below: 0.001),
+        Utilisation(service: "server", below: 0.95),
+        Availability(client: "users", p99: "100ms", at_least: 0.9),
+    ],
+)"#;
+
+#[test]
+fn run_tables_with_objectives() {
+    let model = tailsim_model::load(MM1_SLOS, &[]).expect("valid").0;
+    check("run-mm1-slos-replications.txt", &tailsim_report::text::render(&run(&model, 1, 4)));
+    check("run-mm1-slos.txt", &tailsim_report::text::render(&run(&model, 1, 1)));
+}
+
+#[test]
+fn compare_tables_with_objectives() {
+    let text = MM1_SLOS.replace(
+        "    slos:",
+        "    variants: [Variant(name: \"two\", set: {\"services.server.workers\": 2})],\n    slos:",
+    );
+    let variants = tailsim_model::load_variants(&text, &[]).expect("valid").0;
+    let (comparison, _) = tailsim_model::compare::compare(&variants, 1, 4, "users", None, Limits::default());
+    check("compare-mm1-slos.txt", &tailsim_report::compare::render(&comparison));
+}

@@ -25,6 +25,7 @@ mod properties;
 mod resilience;
 mod scenarios;
 mod shard_files;
+mod slos;
 mod tidy;
 mod timeseries;
 mod trace;

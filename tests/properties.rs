@@ -10,7 +10,7 @@ use tailsim_model::scenario::{
     Admission, Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Cache, CacheScope,
     Class, Client, Concurrency, Contention, Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault,
     Hedge, Jitter, Keys, LimitMode, Losers, ParallelOptions, Policy, PoolScope, Queue, RateLimit, Replication, Retry,
-    Routing, ScaleMetric, Scenario, ScheduledMin, Service, Shape, Step, Tenant, Throttle, Wait,
+    Routing, ScaleMetric, Scenario, ScheduledMin, Service, Shape, Slo, Step, Tenant, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -452,6 +452,23 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             faults,
             window: Dur(SimDuration::from_millis(window_ms)),
             variants: Vec::new(),
+            // Objectives on the first client and service, so the verdicts meet every generated run.
+            slos: vec![
+                Slo::Latency {
+                    client: "c0".into(),
+                    class: None,
+                    mean: None,
+                    p50: None,
+                    p90: None,
+                    p99: Some(Dur(SimDuration::from_millis(50))),
+                    p999: None,
+                    max: Some(Dur(SimDuration::from_secs(1))),
+                },
+                Slo::Errors { client: "c0".into(), class: None, below: 0.01 },
+                Slo::Availability { client: "c0".into(), p99: Some(Dur(SimDuration::from_millis(20))), errors: Some(0.05), at_least: 0.9 },
+                Slo::Utilisation { service: "s0".into(), below: 0.8 },
+                Slo::QueueWait { service: "s0".into(), mean: None, p50: None, p90: None, p99: None, p999: None, max: Some(Dur(SimDuration::from_millis(100))) },
+            ],
         })
 }
 

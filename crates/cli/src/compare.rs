@@ -200,6 +200,7 @@ pub fn finish_compare(
     }
     Ok(match &comparison.truncated {
         Some(why) => shared::truncated(why, &written),
-        None => drawing,
+        None if drawing != 0 => drawing,
+        None => comparison.slo_code(),
     })
 }

@@ -4,7 +4,9 @@
 //! Exit codes: 0 success; 1 the run was truncated by a limit, a file could not be written, or
 //! `check --deny-warnings` found warnings; 2 the scenario or the command line is invalid;
 //! 3 an internal invariant failed (a bug: please report it with the scenario and seed);
-//! 130 interrupted by Ctrl-C (the partial summary is still written).
+//! 4 the runs missed one of the scenario's objectives (`slos`); 5 none was missed, but one is
+//! inconclusive (more replications would decide it) or had no data; 130 interrupted by Ctrl-C
+//! (the partial summary is still written).
 
 /// Prints to standard output, ignoring a reader that went away (`tailsim list | head`): the
 /// files are written by then, and the exit code still says how the command went.
@@ -322,7 +324,8 @@ fn finish_run(
             );
             Ok(if INTERRUPTED.load(Ordering::Relaxed) { 130 } else { 1 })
         }
-        None => Ok(drawing),
+        None if drawing != 0 => Ok(drawing),
+        None => Ok(report.slo_code()),
     }
 }
 

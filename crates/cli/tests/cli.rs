@@ -779,3 +779,53 @@ Scenario(
     assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(3), Some(1)));
     assert!(error["file"].as_str().unwrap().ends_with("bad.csv"), "{error}");
 }
+
+#[test]
+fn objectives_set_the_exit_code_of_run_compare_and_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = |name: &str, slos: &str| {
+        let text = format!(
+            r#"Scenario(name: "slo", duration: "40s", warmup: "5s",
+    clients: [Client(name: "users", target: "server", rate: 900.0)],
+    services: [Service(name: "server", workers: 1, handler: [Work(Exponential(mean: "1ms"))])],
+    variants: [Variant(name: "two", set: {{"services.server.workers": 2}})],
+    slos: [{slos}])"#
+        );
+        let path = dir.path().join(format!("{name}.ron"));
+        fs::write(&path, text).unwrap();
+        path
+    };
+    let out_dir = dir.path().join("out");
+    let code = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--out", out_dir.to_str().unwrap(), "-q", "--no-charts"]);
+        let out = tailsim(&all);
+        assert_no_panic(&out);
+        out.status.code()
+    };
+    // M/M/1 at rho 0.9: p99 = 46 ms; with two workers p99 is about 5 ms.
+    let met = scenario("met", r#"Latency(client: "users", p99: "500ms")"#);
+    let missed = scenario("missed", r#"Latency(client: "users", p99: "10ms")"#);
+    let undecided = scenario("undecided", r#"Latency(client: "users", p99: "46ms")"#);
+    assert_eq!(code(&["run", met.to_str().unwrap(), "-r", "3"]), Some(0));
+    assert_eq!(code(&["run", missed.to_str().unwrap(), "-r", "3"]), Some(4));
+    assert_eq!(code(&["run", undecided.to_str().unwrap(), "-r", "3"]), Some(5));
+    // In a comparison, a variant that misses is enough; the summary says which.
+    assert_eq!(code(&["compare", missed.to_str().unwrap(), "-r", "3"]), Some(4));
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out_dir.join("compare.json")).unwrap()).unwrap();
+    assert_eq!(json["variants"][0]["slos"][0]["verdict"], "missed");
+    assert_eq!(json["variants"][1]["slos"][0]["verdict"], "met");
+    // Merged shards judge as the whole run does.
+    let shards = dir.path().join("shards");
+    for shard in ["0/2", "1/2"] {
+        let out =
+            tailsim(&["run", missed.to_str().unwrap(), "-r", "3", "--shard", shard, "--out", shards.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    assert_eq!(code(&["merge", shards.to_str().unwrap()]), Some(4));
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out_dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["slos"][0]["objective"], "users p99");
+    assert_eq!(summary["slos"][0]["verdict"], "missed");
+}

@@ -12,6 +12,8 @@ use tailsim_stats::Distribution;
 use tailsim_stats::compare::{Comparison, MetricSet, VariantClient, VariantRuns, run_metrics};
 use tailsim_stats::timeline::{Band, Marker, fault_bands, instant_markers};
 
+use tailsim_stats::slo::Objective;
+
 use crate::compile::Model;
 use crate::shard::{self, Shard};
 use crate::world::{self, Limits};
@@ -44,6 +46,8 @@ pub struct Setup {
     pub variants: Vec<String>,
     /// What the first scenario shows (its `description` or header comment), for compare.html.
     pub description: Option<String>,
+    /// Each variant's objectives, in variant order.
+    pub slos: Vec<Vec<Objective>>,
 }
 
 impl Setup {
@@ -60,6 +64,7 @@ impl Setup {
             cache: cache.map(str::to_string),
             variants: variants.iter().map(|(name, _)| name.clone()).collect(),
             description: None,
+            slos: variants.iter().map(|(_, model)| model.slos.clone()).collect(),
         }
     }
 
@@ -83,7 +88,9 @@ impl Setup {
             markers: instant_markers(&run),
         });
         let client = client_index(model, &self.client).unwrap_or(usize::MAX);
+        let slos = self.slos.get(v).map_or(&[][..], Vec::as_slice);
         Outcome {
+            slo_values: slos.iter().map(|o| o.value(&run)).collect(),
             metrics: run_metrics(&run, client, self.cache.as_deref()),
             histograms: run.clients.into_iter().map(|c| c.latency_histogram).collect(),
             charted,
@@ -100,8 +107,17 @@ impl Setup {
         let runs: Vec<VariantRuns> = self
             .variants
             .iter()
-            .map(|name| {
+            .enumerate()
+            .map(|(v, name)| {
                 let mine: Vec<Outcome> = outcomes.by_ref().take(self.replications as usize).collect();
+                let objectives = self.slos.get(v).map_or(&[][..], Vec::as_slice);
+                let slos = objectives
+                    .iter()
+                    .enumerate()
+                    .map(|(k, o)| {
+                        o.verdict(&mine.iter().map(|r| r.slo_values.get(k).copied().flatten()).collect::<Vec<_>>())
+                    })
+                    .collect();
                 let truncated = mine.iter().find_map(|o| o.truncated.clone());
                 let Charted { clients: mut charted_clients, bands, markers } =
                     mine.first().and_then(|o| o.charted.clone()).unwrap_or_default();
@@ -115,6 +131,7 @@ impl Setup {
                     clients: charted_clients,
                     bands,
                     markers,
+                    slos,
                 }
             })
             .collect();
@@ -165,6 +182,8 @@ pub struct Outcome {
     truncated: Option<String>,
     /// How it broke conservation of requests, if it did.
     broken: Option<String>,
+    /// The value of each of its variant's objectives.
+    slo_values: Vec<Option<f64>>,
 }
 
 impl Outcome {

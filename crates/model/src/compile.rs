@@ -58,6 +58,8 @@ pub struct Model {
     pub priority_levels: u32,
     /// Caches in file order; `Lookup { cache: i, .. }` is `caches[i]`.
     pub caches: Vec<CacheModel>,
+    /// The objectives the runs are judged by (`slos`), one per bound.
+    pub slos: Vec<tailsim_stats::slo::Objective>,
 }
 
 /// A compiled cache (see [`scenario::Cache`]).

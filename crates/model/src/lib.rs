@@ -126,6 +126,8 @@ pub struct RunSetup {
     pub graph: tailsim_stats::graph::CallGraph,
     /// What the scenario shows (its `description` or header comment), for report.html.
     pub description: Option<String>,
+    /// The objectives the replications are judged by.
+    pub slos: Vec<tailsim_stats::slo::Objective>,
 }
 
 impl RunSetup {
@@ -139,6 +141,7 @@ impl RunSetup {
             replications: replications.max(1),
             graph: graph::call_graph(model),
             description: model.description.clone(),
+            slos: model.slos.clone(),
         }
     }
 
@@ -163,6 +166,7 @@ impl RunSetup {
             replications: runs.len() as u32,
             truncated: runs.iter().find_map(|r| r.truncated.clone()),
             aggregate: Aggregate::from_runs(&runs),
+            slos: tailsim_stats::slo::judge(&self.slos, &runs),
             runs,
         }
     }

@@ -86,6 +86,130 @@ pub struct Scenario {
     /// overrides applied on top of it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<Variant>,
+    /// What the design must meet: objectives judged over the replications, each met, missed
+    /// or inconclusive (`run` and `compare` exit with 4 when one is missed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slos: Vec<Slo>,
+}
+
+/// An objective the design must meet, judged over the replications (`slos: [...]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Slo {
+    /// A client's successful requests (or one class's) under latency bounds:
+    /// `Latency(client: "shoppers", p99: "200ms", p999: "1s")`.
+    Latency {
+        /// The client.
+        client: String,
+        /// Only this request class of it.
+        #[serde(default)]
+        class: Option<String>,
+        /// The exact mean under this.
+        #[serde(default)]
+        mean: Option<Duration>,
+        /// The median under this.
+        #[serde(default)]
+        p50: Option<Duration>,
+        /// The 90th percentile under this.
+        #[serde(default)]
+        p90: Option<Duration>,
+        /// The 99th percentile under this.
+        #[serde(default)]
+        p99: Option<Duration>,
+        /// The 99.9th percentile under this.
+        #[serde(default)]
+        p999: Option<Duration>,
+        /// The exact maximum under this.
+        #[serde(default)]
+        max: Option<Duration>,
+    },
+    /// The failed share of a client's answered requests under `below` (0.001 is 0.1%).
+    Errors {
+        /// The client.
+        client: String,
+        /// Only this request class of it.
+        #[serde(default)]
+        class: Option<String>,
+        /// The largest share, 0 to 1, not included.
+        below: f64,
+    },
+    /// A client's successful requests per second at least `at_least`.
+    Goodput {
+        /// The client.
+        client: String,
+        /// Only this request class of it.
+        #[serde(default)]
+        class: Option<String>,
+        /// The fewest per second.
+        at_least: f64,
+    },
+    /// The share of time-series windows after the warm-up (see `window`) in which the client's
+    /// p99 is at most `p99` and its failed share at most `errors` is at least `at_least`: an
+    /// availability SLI over windows (`window: "1m"` for one-minute windows).
+    Availability {
+        /// The client.
+        client: String,
+        /// The most p99 a good window has.
+        #[serde(default)]
+        p99: Option<Duration>,
+        /// The most failed share of answers a good window has, 0 to 1.
+        #[serde(default)]
+        errors: Option<f64>,
+        /// The least share of good windows, 0 to 1.
+        at_least: f64,
+    },
+    /// A service's utilisation (busy over all workers) under `below`, 0 to 1.
+    Utilisation {
+        /// The service.
+        service: String,
+        /// The ceiling, not included.
+        below: f64,
+    },
+    /// A service's queue wait under bounds (`max`: the oldest a visit gets in its queue).
+    QueueWait {
+        /// The service.
+        service: String,
+        /// The exact mean under this.
+        #[serde(default)]
+        mean: Option<Duration>,
+        /// The median under this.
+        #[serde(default)]
+        p50: Option<Duration>,
+        /// The 90th percentile under this.
+        #[serde(default)]
+        p90: Option<Duration>,
+        /// The 99th percentile under this.
+        #[serde(default)]
+        p99: Option<Duration>,
+        /// The 99.9th percentile under this.
+        #[serde(default)]
+        p999: Option<Duration>,
+        /// The exact maximum under this.
+        #[serde(default)]
+        max: Option<Duration>,
+    },
+    /// A service's longest queue, all instances, under `below` visits.
+    Backlog {
+        /// The service.
+        service: String,
+        /// The ceiling, not included.
+        below: u64,
+    },
+    /// Every fault of a service recovered (goodput and p99 back to before it) within
+    /// `within` of its end.
+    Recovery {
+        /// The service whose faults are judged.
+        service: String,
+        /// The longest a recovery may take.
+        within: Duration,
+    },
+    /// A cache's hit ratio at least `at_least`, 0 to 1.
+    HitRatio {
+        /// The cache.
+        cache: String,
+        /// The floor.
+        at_least: f64,
+    },
 }
 
 /// A named alternative design: the scenario with some values changed, written

@@ -105,5 +105,16 @@ pub fn document(c: &Comparison) -> Document {
         out,
         "\n± is the half-width of a 95% confidence interval; a difference is significant when its\npaired interval excludes zero."
     );
+    if c.variants.iter().any(|v| !v.slos.is_empty()) {
+        out.push('\n');
+        let mut table = Table::new(&["variant", "objective", "target", "measured", "verdict"]);
+        for v in &c.variants {
+            for row in crate::text::objective_rows(&v.slos) {
+                table.row([vec![v.name.clone()], row].concat());
+            }
+        }
+        out.table(table);
+        crate::text::objectives_note(c.replications, &mut out);
+    }
     out
 }

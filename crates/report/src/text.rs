@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use tailsim_stats::slo::{SloVerdict, Verdict};
+
 use crate::aggregate::{Estimate, LatencyEstimates};
 use crate::summary::{Report, RunSummary};
 
@@ -200,7 +202,81 @@ pub fn document(report: &Report) -> Document {
         (None, Some(run)) => render_run(run, report.duration_s, &mut out),
         (None, None) => {}
     }
+    objectives(&report.slos, &mut out);
     out
+}
+
+/// The objectives' table: each one's target, what the runs measured (with its 95% interval
+/// over two or more replications) and the verdict; nothing when there are none.
+pub fn objectives(verdicts: &[SloVerdict], out: &mut Document) {
+    if verdicts.is_empty() {
+        return;
+    }
+    out.push('\n');
+    let mut table = Table::new(&["objective", "target", "measured", "verdict"]);
+    for row in objective_rows(verdicts) {
+        table.row(row);
+    }
+    out.table(table);
+    objectives_note(verdicts.iter().map(|v| v.n).max().unwrap_or(0), out);
+}
+
+/// How the objectives' verdicts were reached, under their table.
+pub fn objectives_note(replications: u32, out: &mut Document) {
+    let how = if replications > 1 {
+        "met or missed when the whole 95% interval is on one side of the target"
+    } else {
+        "one replication has no interval: its value decides; run -r 5 or more for confidence"
+    };
+    let _ = writeln!(out, "\nobjectives: {how}.");
+}
+
+/// One row per verdict: the objective, its target, what was measured, the verdict.
+pub fn objective_rows(verdicts: &[SloVerdict]) -> Vec<Vec<String>> {
+    verdicts
+        .iter()
+        .map(|v| {
+            let measured = match (v.mean, v.ci95_half_width) {
+                (Some(mean), Some(h)) => format!("{}±{}", slo_value(v.unit, mean), slo_value(v.unit, h)),
+                (Some(mean), None) => slo_value(v.unit, mean),
+                (None, _) if v.verdict == Verdict::Missed => "never".into(),
+                (None, _) => "-".into(),
+            };
+            let side = if v.bound == "below" { "<" } else { ">=" };
+            let verdict = match v.verdict {
+                Verdict::Met => "met".to_string(),
+                Verdict::Missed => "MISSED".to_string(),
+                Verdict::NoData => "no data".to_string(),
+                Verdict::Inconclusive => match v.replications_to_decide {
+                    Some(n) => format!("inconclusive: about {} replications would decide", thousands(u64::from(n))),
+                    None if v.mean == Some(v.threshold) => "inconclusive: at the threshold".into(),
+                    None => "inconclusive: more replications would tell".into(),
+                },
+            };
+            vec![v.objective.clone(), format!("{side} {}", slo_value(v.unit, v.threshold)), measured, verdict]
+        })
+        .collect()
+}
+
+/// A value of an objective in its unit.
+fn slo_value(unit: &str, x: f64) -> String {
+    match unit {
+        "ms" => format_ms(x),
+        "s" => format!("{x:.1}s"),
+        "share" => format!("{}%", significant(x * 100.0)),
+        "per_s" => format!("{x:.1}/s"),
+        _ => format!("{x:.0}"),
+    }
+}
+
+/// A number with about three significant digits, as a percentage reads: 99.9, 0.100, 12.3.
+fn significant(x: f64) -> String {
+    match x.abs() {
+        a if a >= 100.0 => format!("{x:.0}"),
+        a if a >= 10.0 => format!("{x:.1}"),
+        a if a >= 1.0 => format!("{x:.2}"),
+        _ => format!("{x:.3}"),
+    }
 }
 
 fn render_run(run: &RunSummary, duration_s: f64, out: &mut Document) {

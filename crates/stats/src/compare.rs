@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::Estimate;
+use crate::slo::SloVerdict;
 use crate::summary::{Distribution, RunSummary};
 use crate::timeline::{Band, Marker};
 
@@ -219,6 +220,9 @@ pub struct VariantResult {
     pub bands: Vec<Band>,
     /// The instants its time charts mark: its first replication's cache events.
     pub markers: Vec<Marker>,
+    /// Its objectives' verdicts over its replications (absent when it has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub slos: Vec<SloVerdict>,
 }
 
 /// What the compare charts draw of one client of one variant.
@@ -294,6 +298,8 @@ pub struct VariantRuns {
     pub bands: Vec<Band>,
     /// The instants its time charts mark.
     pub markers: Vec<Marker>,
+    /// Its objectives' verdicts.
+    pub slos: Vec<SloVerdict>,
 }
 
 impl Comparison {
@@ -308,14 +314,14 @@ impl Comparison {
         let results: Vec<VariantResult> = variants
             .into_iter()
             .enumerate()
-            .map(|(i, VariantRuns { name, runs, truncated, clients, bands, markers })| {
+            .map(|(i, VariantRuns { name, runs, truncated, clients, bands, markers, slos })| {
                 let estimates = MetricSet::from_fn(|m| {
                     let values: Vec<f64> = column(&runs, m).into_iter().flatten().collect();
                     Estimate::from_values(&values)
                 });
                 let vs_first = (i > 0)
                     .then(|| MetricSet::from_fn(|m| Difference::paired(&column(&first_runs, m), &column(&runs, m))));
-                VariantResult { name, truncated, estimates, vs_first, runs, clients, bands, markers }
+                VariantResult { name, truncated, estimates, vs_first, runs, clients, bands, markers, slos }
             })
             .collect();
         Comparison {
@@ -328,6 +334,13 @@ impl Comparison {
             truncated: results.iter().find_map(|v| v.truncated.clone()),
             variants: results,
         }
+    }
+
+    /// The exit code the variants' objectives call for: 4 when a variant misses one, else 5
+    /// when one is undecided, else 0.
+    pub fn slo_code(&self) -> u8 {
+        let all: Vec<SloVerdict> = self.variants.iter().flat_map(|v| v.slos.iter().cloned()).collect();
+        crate::slo::exit_code(&all)
     }
 
     /// The comparison as pretty-printed JSON with a trailing newline.

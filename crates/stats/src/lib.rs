@@ -13,6 +13,7 @@ pub mod collect;
 pub mod compare;
 pub mod format;
 pub mod graph;
+pub mod slo;
 pub mod summary;
 pub mod sweep;
 pub mod timeline;

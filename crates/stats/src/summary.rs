@@ -33,6 +33,18 @@ pub struct Report {
     pub runs: Vec<RunSummary>,
     /// Means and 95% confidence intervals across replications (two or more).
     pub aggregate: Option<Aggregate>,
+    /// The scenario's objectives and their verdicts over the replications (absent when it
+    /// declares none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub slos: Vec<crate::slo::SloVerdict>,
+}
+
+impl Report {
+    /// The exit code the objectives call for: 0 when every one is met (or there are none),
+    /// 4 when one is missed, 5 when none is missed but one is undecided.
+    pub fn slo_code(&self) -> u8 {
+        crate::slo::exit_code(&self.slos)
+    }
 }
 
 /// The results of one replication.

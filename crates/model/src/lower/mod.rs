@@ -15,6 +15,7 @@ mod header;
 pub use header::refuse_name;
 mod policy;
 mod services;
+mod slos;
 mod steps;
 
 use std::collections::BTreeMap;
@@ -105,6 +106,7 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
     faults::compile(&mut cx, &mut services);
     faults::check_cpu_quotas(&mut cx, &services);
     header::check_window(&mut cx);
+    let slos = slos::compile(&mut cx, &clients, &services, &caches);
     if cx.errors.is_empty() {
         checks::check_keys(&mut cx, &clients, &services, &caches);
     }
@@ -136,6 +138,7 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
         classes: cx.classes,
         priority_levels: levels,
         caches,
+        slos,
     })
 }
 

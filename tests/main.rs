@@ -21,6 +21,7 @@ mod diagnostics;
 mod fuzz_regressions;
 mod golden;
 mod pins;
+mod plan;
 mod properties;
 mod resilience;
 mod scenarios;

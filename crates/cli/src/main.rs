@@ -27,6 +27,7 @@ macro_rules! outln {
 
 mod compare;
 mod merge;
+mod plan;
 mod progress;
 mod shared;
 mod sweep;
@@ -65,6 +66,9 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Run a scenario over a range or grid of parameter values and write sweep.csv.
     Sweep(sweep::SweepArgs),
+    /// Find the smallest capacity (`--vary`) or the largest load (`--max`) at which the design
+    /// meets every objective, by bisection with sequential testing.
+    Plan(plan::PlanArgs),
     /// Put the shard files of a `run`, `compare` or `sweep` split with `--shard` back together,
     /// writing exactly what the command would have written on one machine.
     Merge(merge::MergeArgs),
@@ -176,6 +180,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare::compare(args),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => merge::merge(args),
+        Command::Plan(args) => plan::plan(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

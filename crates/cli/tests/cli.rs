@@ -829,3 +829,48 @@ fn objectives_set_the_exit_code_of_run_compare_and_merge() {
     assert_eq!(summary["slos"][0]["objective"], "users p99");
     assert_eq!(summary["slos"][0]["verdict"], "missed");
 }
+
+#[test]
+fn plan_finds_the_smallest_pool_and_says_when_none_will_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pool.ron");
+    fs::write(
+        &file,
+        r#"Scenario(name: "pool", duration: "60s", warmup: "5s",
+    clients: [Client(name: "users", target: "server", rate: 900.0)],
+    services: [Service(name: "server", workers: 1, handler: [Work(Exponential(mean: "1ms"))])])"#,
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let plan = |extra: &[&str]| {
+        let mut args = vec!["plan", file.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "-q"];
+        args.extend(extra);
+        let out = tailsim(&args);
+        assert_no_panic(&out);
+        out
+    };
+    // One worker at rho 0.9 has p99 46 ms; two have about 5 ms.
+    let out = plan(&["--vary", "services.server.workers=1..16", "--slo", "p99<15ms"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out_dir.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(
+        (json["goal"].as_str(), json["answer"].as_f64(), json["beyond"].as_f64()),
+        (Some("smallest"), Some(2.0), Some(1.0))
+    );
+    assert!(json["probes"].as_array().unwrap().iter().all(|p| p["value"].as_f64().unwrap().fract() == 0.0));
+    // No pool in the range meets a p99 under the mean work time: exit 4.
+    let out = plan(&["--vary", "services.server.workers=1..16", "--slo", "p99<0.5ms"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    // Nothing to meet, a bad range and a bad objective are refused before any run.
+    for (args, expected) in [
+        (vec!["--vary", "services.server.workers=1..16"], "nothing to meet"),
+        (vec!["--vary", "services.server.workers=16..1", "--slo", "p99<1s"], "from a lower to a higher"),
+        (vec!["--vary", "services.server.workers=1..16", "--slo", "p99<soon"], "--slo p99<soon"),
+        (vec!["--max", "clients.users.rte=1..16", "--slo", "p99<1s"], "rte"),
+    ] {
+        let out = plan(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(expected), "{args:?}: {}", text(&out.stderr));
+    }
+}

@@ -22,6 +22,7 @@ pub mod keys;
 mod lower;
 pub mod overrides;
 pub mod parse;
+pub mod plan;
 pub mod recovery;
 pub mod scenario;
 pub mod shard;

@@ -188,6 +188,14 @@ pub enum Slo {
         #[serde(default)]
         max: Option<Duration>,
     },
+    /// The share of a service's admitted visits that wait for a worker (Erlang C's P(wait))
+    /// under `below`, 0 to 1.
+    WaitProbability {
+        /// The service.
+        service: String,
+        /// The ceiling, not included.
+        below: f64,
+    },
     /// A service's longest queue, all instances, under `below` visits.
     Backlog {
         /// The service.

@@ -43,11 +43,13 @@ pub struct Table {
 }
 
 impl Table {
-    pub(crate) fn new(header: &[&str]) -> Table {
+    /// A table with `header` and no rows yet.
+    pub fn new(header: &[&str]) -> Table {
         Table { rows: vec![header.iter().map(|h| h.to_string()).collect()] }
     }
 
-    pub(crate) fn row(&mut self, cells: Vec<String>) {
+    /// Adds a row.
+    pub fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
     }
 
@@ -103,7 +105,8 @@ impl Document {
         let _ = self.write_char(c);
     }
 
-    pub(crate) fn table(&mut self, table: Table) {
+    /// Adds a table.
+    pub fn table(&mut self, table: Table) {
         self.blocks.push(Block::Table(table));
     }
 

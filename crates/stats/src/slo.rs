@@ -109,6 +109,11 @@ pub enum Measure {
         /// Which statistic.
         stat: LatencyStat,
     },
+    /// The share of a service's admitted visits that waited for a worker (Erlang C's P(wait)).
+    WaitProbability {
+        /// The service's index.
+        service: usize,
+    },
     /// The longest a service's queues were, all instances.
     Backlog {
         /// The service's index.
@@ -240,6 +245,7 @@ impl Objective {
             Measure::Availability { client: c, p99_ms, errors } => availability(run, *c, *p99_ms, *errors),
             Measure::Utilisation { service } => run.services.get(*service).map(|s| s.utilisation),
             Measure::QueueWait { service, stat } => stat.of(&run.services.get(*service)?.queue_wait),
+            Measure::WaitProbability { service } => run.services.get(*service).map(|s| s.wait_probability),
             Measure::Backlog { service } => run.services.get(*service).map(|s| s.max_queue_length as f64),
             Measure::Recovery { service } => {
                 let faults: Vec<_> = run.faults.iter().filter(|f| &f.service == service).collect();

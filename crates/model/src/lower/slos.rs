@@ -107,6 +107,12 @@ fn lower(
                 })
                 .collect()
         }
+        Slo::WaitProbability { service, below } => {
+            let s = service_index(cx, service)?;
+            share(*below, "`below`", false)?;
+            let measure = Measure::WaitProbability { service: s };
+            vec![one(format!("{service} P(wait)"), measure, Bound::Below(*below), Unit::Share)]
+        }
         Slo::Backlog { service, below } => {
             let s = service_index(cx, service)?;
             let measure = Measure::Backlog { service: s };

@@ -1,0 +1,243 @@
+//! `tailsim plan`: the smallest capacity (`--vary`) or the largest load (`--max`) at which a
+//! design meets every objective, found by bisection with sequential testing; prints the probes,
+//! the answer and the evidence beside it, and writes `plan.json`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use tailsim_model::Diagnostic;
+use tailsim_model::plan::{Budget, Goal, Plan, Probe, Range};
+use tailsim_model::sweep::format_value;
+use tailsim_report::text::{Document, objective_rows};
+
+use crate::{Failure, folder_name, shared};
+
+/// The arguments of `tailsim plan`.
+#[derive(Args)]
+pub struct PlanArgs {
+    /// The scenario file (RON).
+    file: PathBuf,
+    /// Find the smallest value meeting every objective: `path=from..to`, e.g.
+    /// `services.api.instances=1..64` (capacity: more never hurts).
+    #[arg(long, value_name = "PATH=FROM..TO", conflicts_with = "max", required_unless_present = "max")]
+    vary: Option<String>,
+    /// Find the largest value meeting every objective: `path=from..to`, e.g.
+    /// `clients.users.rate=100..5000` (load: more never helps).
+    #[arg(long, value_name = "PATH=FROM..TO")]
+    max: Option<String>,
+    /// An objective besides the scenario's `slos`: `p99<200ms`, `shoppers.errors<0.1%`,
+    /// `goodput>=1700`, `db.utilisation<0.8`, `db.pwait<0.2`, `db.wait.p90<20s`; repeatable.
+    #[arg(long = "slo", value_name = "OBJECTIVE")]
+    slos: Vec<String>,
+    /// Replications of a probe's first look; undecided probes get more.
+    #[arg(long, short = 'r', default_value_t = 5)]
+    replications: u32,
+    /// The most replications of one probe.
+    #[arg(long, default_value_t = 40)]
+    most_replications: u32,
+    /// The most runs of the whole search.
+    #[arg(long, default_value_t = 2_000)]
+    max_runs: u64,
+    /// How closely to find a boundary that is not a whole number [default: the range / 200].
+    #[arg(long)]
+    resolution: Option<f64>,
+    /// Print plan.json instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Override one value in every run; repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Master seed of every probe [default: the scenario's `seed`, else 1].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Simulated duration, overriding the scenario's.
+    #[arg(long)]
+    duration: Option<String>,
+    /// The client `--slo` objectives without a name are about [default: the first client].
+    #[arg(long)]
+    client: Option<String>,
+    /// Output folder (default: out/ and the scenario's name).
+    #[arg(long, help = "Output folder [default: out/<scenario name>]")]
+    out: Option<PathBuf>,
+    /// Trace folders the scenario may read besides its own.
+    #[command(flatten)]
+    paths: shared::PathArgs,
+    /// How long each run may go and on how many threads.
+    #[command(flatten)]
+    limits: shared::LimitArgs,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+/// The bounds every search option is checked against.
+const MOST_REPLICATIONS: u32 = 10_000;
+
+/// Runs the search; the exit code (0 an answer, 4 none in the range, 1 out of runs), or a failure.
+pub fn plan(args: PlanArgs) -> Result<u8, Failure> {
+    let (goal, spec) = match (&args.vary, &args.max) {
+        (Some(v), _) => (Goal::Smallest, v.as_str()),
+        (None, Some(m)) => (Goal::Largest, m.as_str()),
+        (None, None) => return Err(Failure::input("error: give --vary PATH=FROM..TO or --max PATH=FROM..TO")),
+    };
+    if !(2..=MOST_REPLICATIONS).contains(&args.replications) || args.most_replications < args.replications {
+        return Err(Failure::input(format!(
+            "error: --replications must be from 2 to {MOST_REPLICATIONS}, and --most-replications at least as many"
+        )));
+    }
+    let overrides = shared::overrides(&args.set, args.duration.as_deref())?;
+    let file = args.file.display().to_string();
+    let source = shared::read(&args.file)?;
+    let files = shared::files(&args.file, &args.paths);
+    let (model, warnings) = tailsim_model::load_in(&source, &overrides, &files)
+        .map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
+    if !args.quiet {
+        shared::print_warnings(&file, &source, &warnings);
+    }
+    let client = args.client.clone().or_else(|| model.clients.first().map(|c| c.name.clone())).unwrap_or_default();
+    let extra = args
+        .slos
+        .iter()
+        .map(|text| tailsim_model::plan::parse_slo(text, &client))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(diagnostic_failure)?;
+    let range = range(spec, &source, &overrides, args.resolution)?;
+    // Each probe reads the scenario's traces afresh: the reader's cache stays on one thread.
+    let at = |value: f64| {
+        let mut all = overrides.clone();
+        all.push(tailsim_model::Override { path: range.path.clone(), value: format_value(value) });
+        tailsim_model::plan::load_with(&source, &all, &extra, &shared::files(&args.file, &args.paths))
+    };
+    // The objectives must exist, and compile, before any run.
+    let first = at(range.from).map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
+    if first.slos.is_empty() {
+        return Err(Failure::input(
+            "error: there is nothing to meet: the scenario has no `slos` and no --slo was given\n  = hint: e.g. --slo p99<200ms",
+        ));
+    }
+    let limits = args.limits.limits()?;
+    let pool = args.limits.pool()?;
+    let out = args.out.clone().unwrap_or_else(|| Path::new("out").join(folder_name(&model.name)));
+    shared::prepare_output(&out)?;
+    let budget = Budget {
+        seed: args.seed.unwrap_or(model.seed),
+        first: args.replications,
+        most: args.most_replications,
+        max_runs: args.max_runs,
+        limits,
+    };
+    let plan = pool
+        .install(|| tailsim_model::plan::search(&model.name, &range, goal, budget, &at))
+        .map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
+    let json = plan.to_json();
+    let written = out.join("plan.json");
+    tailsim_report::write::atomic_write(&written, json.as_bytes()).map_err(|e| Failure {
+        code: 1,
+        diagnostics: Vec::new(),
+        message: format!("error: cannot write {}: {e}", written.display()),
+    })?;
+    if args.json {
+        out!("{json}");
+    } else if !args.quiet {
+        out!("{}", render(&plan, &range).to_text());
+        outln!("\nwrote plan.json in {}", out.display());
+    }
+    Ok(match (&plan.answer, &plan.stopped) {
+        (None, _) => 4,
+        (Some(_), Some(why)) if why.contains("--max-runs") => 1,
+        _ => 0,
+    })
+}
+
+fn diagnostic_failure(d: Diagnostic) -> Failure {
+    Failure { message: d.render("--slo", ""), diagnostics: vec![d], code: 2 }
+}
+
+/// `path=from..to` as a range, whole-numbered when the scenario's value there is.
+fn range(
+    spec: &str,
+    source: &str,
+    overrides: &[tailsim_model::Override],
+    resolution: Option<f64>,
+) -> Result<Range, Failure> {
+    let fail = |why: &str| {
+        Failure::input(format!(
+            "error: {spec}: {why}\n  = hint: write path=from..to, e.g. services.api.instances=1..64"
+        ))
+    };
+    let (path, values) = spec.split_once('=').ok_or_else(|| fail("no `=` between the path and the range"))?;
+    let (from, to) = values.split_once("..").ok_or_else(|| fail("no `..` in the range"))?;
+    let number = |s: &str| s.trim().parse::<f64>().ok().filter(|x| x.is_finite());
+    let (Some(from), Some(to)) = (number(from), number(to)) else {
+        return Err(fail("the range's ends must be numbers"));
+    };
+    if from >= to {
+        return Err(fail("the range must go from a lower to a higher value"));
+    }
+    let path = path.trim().to_string();
+    let whole = tailsim_model::plan::is_whole(source, overrides, &path).map_err(diagnostic_failure)?;
+    let resolution = resolution.unwrap_or((to - from) / 200.0);
+    if !(resolution.is_finite() && resolution > 0.0) {
+        return Err(fail("--resolution must be a positive number"));
+    }
+    let (from, to) = if whole { (from.ceil(), to.floor()) } else { (from, to) };
+    Ok(Range { path, from, to, whole, resolution })
+}
+
+/// The probes, the answer and the evidence beside it.
+fn render(plan: &Plan, range: &Range) -> Document {
+    use std::fmt::Write as _;
+    let mut out = Document::default();
+    let goal = match plan.goal {
+        Goal::Smallest => "the smallest",
+        Goal::Largest => "the largest",
+    };
+    let _ = writeln!(
+        out,
+        "{}: {goal} {} from {} to {} meeting every objective, seed {}\n",
+        plan.scenario,
+        plan.param,
+        format_value(range.from),
+        format_value(range.to),
+        plan.seed
+    );
+    let mut probes = tailsim_report::text::Table::new(&["probe", "value", "replications", "outcome"]);
+    for (i, p) in plan.probes.iter().enumerate() {
+        let outcome = match p.outcome {
+            tailsim_model::plan::Outcome::Met => "meets",
+            tailsim_model::plan::Outcome::Missed => "misses",
+            tailsim_model::plan::Outcome::Undecided => "undecided",
+        };
+        probes.row(vec![(i + 1).to_string(), format_value(p.value), p.replications.to_string(), outcome.into()]);
+    }
+    out.table(probes);
+    let _ = match plan.answer {
+        Some(answer) => writeln!(out, "\nanswer: {} = {} ({} runs)", plan.param, format_value(answer), plan.runs),
+        None => writeln!(
+            out,
+            "\nanswer: none from {} to {} ({} runs)",
+            format_value(range.from),
+            format_value(range.to),
+            plan.runs
+        ),
+    };
+    if let Some(why) = &plan.stopped {
+        let _ = writeln!(out, "stopped: {why}");
+    }
+    for (label, probe) in [("at the answer", plan.probe(plan.answer)), ("beyond it", plan.probe(plan.beyond))] {
+        if let Some(p) = probe {
+            evidence(&mut out, label, p);
+        }
+    }
+    out
+}
+
+fn evidence(out: &mut Document, label: &str, p: &Probe) {
+    use std::fmt::Write as _;
+    let _ = writeln!(out, "\n{label}, {} ({} replications):", format_value(p.value), p.replications);
+    let mut table = tailsim_report::text::Table::new(&["objective", "target", "measured", "verdict"]);
+    for row in objective_rows(&p.verdicts) {
+        table.row(row);
+    }
+    out.table(table);
+}

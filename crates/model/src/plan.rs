@@ -1,0 +1,392 @@
+//! Capacity search (`tailsim plan`): the smallest value of a parameter at which a design meets
+//! every objective (`--vary services.api.instances=1..64`), or the largest it sustains while
+//! meeting them (`--max clients.users.rate=100..5000`).
+//!
+//! A search, not a sweep: bisection over a parameter the objectives are monotone in (more
+//! instances never hurt; more load never helps). Each probe is decided by sequential testing:
+//! it runs a few replications, and while an objective's 95% interval holds its target (and
+//! none is missed) it runs more, up to a cap; a probe still undecided there ends the search,
+//! the boundary being within the bracket found so far. Every probe runs replications `0, 1,
+//! ...` with one seed, so probes share their random numbers (common random numbers: neighbours
+//! differ by the design, not the dice). The total of runs is bounded.
+
+use rayon::prelude::*;
+use serde::Serialize;
+use tailsim_stats::RunSummary;
+use tailsim_stats::slo::{SloVerdict, Verdict};
+
+use crate::compile::Model;
+use crate::diag::Diagnostic;
+use crate::scenario::{Duration, Slo};
+use crate::world::{self, Limits};
+
+/// What the search looks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Goal {
+    /// The smallest value that meets every objective (capacity: instances, workers, pools).
+    Smallest,
+    /// The largest value that meets every objective (load: a rate).
+    Largest,
+}
+
+/// The search's range and how closely to find the boundary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Range {
+    /// The parameter's path, as `--set` takes it.
+    pub path: String,
+    /// The lowest value tried.
+    pub from: f64,
+    /// The highest.
+    pub to: f64,
+    /// Whole numbers only (instances, workers): the answer is exact.
+    pub whole: bool,
+    /// For other numbers, the search stops when the bracket is this narrow.
+    pub resolution: f64,
+}
+
+/// How many replications a probe may take, and the whole search.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// The master seed of every probe.
+    pub seed: u64,
+    /// Replications of a probe's first look (at least 2, for an interval).
+    pub first: u32,
+    /// The most replications of one probe.
+    pub most: u32,
+    /// The most runs of the whole search.
+    pub max_runs: u64,
+    /// Each run's limits.
+    pub limits: Limits,
+}
+
+/// How a probe came out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every objective met.
+    Met,
+    /// One or more missed.
+    Missed,
+    /// None missed, but one still inconclusive at the most replications.
+    Undecided,
+}
+
+/// One value tried.
+#[derive(Clone, Debug, Serialize)]
+pub struct Probe {
+    /// The parameter's value.
+    pub value: f64,
+    /// Replications it took.
+    pub replications: u32,
+    /// Its outcome.
+    pub outcome: Outcome,
+    /// Each objective's verdict at its last look.
+    pub verdicts: Vec<SloVerdict>,
+}
+
+/// The search's result: `plan.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The parameter searched.
+    pub param: String,
+    /// `smallest` or `largest`.
+    pub goal: Goal,
+    /// The range searched.
+    pub from: f64,
+    /// The range searched.
+    pub to: f64,
+    /// The master seed.
+    pub seed: u64,
+    /// The answer: the smallest (largest) value decided to meet every objective; `null` when
+    /// none in the range does.
+    pub answer: Option<f64>,
+    /// The other side of the boundary: the largest (smallest) value decided not to meet them,
+    /// when one was probed. The boundary is between it and the answer.
+    pub beyond: Option<f64>,
+    /// Why the search stopped before narrowing the bracket fully, if it did.
+    pub stopped: Option<String>,
+    /// Runs made in all.
+    pub runs: u64,
+    /// The probes, in the order made.
+    pub probes: Vec<Probe>,
+}
+
+impl Plan {
+    /// The probe at `value`, if one was made.
+    pub fn probe(&self, value: Option<f64>) -> Option<&Probe> {
+        let value = value?;
+        self.probes.iter().find(|p| p.value == value)
+    }
+
+    /// `plan.json`: pretty-printed with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut json = serde_json::to_string_pretty(self).expect("a plan always serialises");
+        json.push('\n');
+        json
+    }
+}
+
+/// Searches `range` for `goal`, compiling the design at each value with `model_at` (an error
+/// there ends the search with it).
+pub fn search(
+    scenario: &str,
+    range: &Range,
+    goal: Goal,
+    budget: Budget,
+    model_at: &(dyn Fn(f64) -> Result<Model, Vec<Diagnostic>> + Sync),
+) -> Result<Plan, Vec<Diagnostic>> {
+    let mut plan = Plan {
+        scenario: scenario.to_string(),
+        param: range.path.clone(),
+        goal,
+        from: range.from,
+        to: range.to,
+        seed: budget.seed,
+        answer: None,
+        beyond: None,
+        stopped: None,
+        runs: 0,
+        probes: Vec::new(),
+    };
+    // `good` is the end where objectives are met if anywhere: the top for capacity, the
+    // bottom for load; `bad` the other.
+    let (mut good, mut bad) = match goal {
+        Goal::Smallest => (range.to, range.from),
+        Goal::Largest => (range.from, range.to),
+    };
+    match probe(&mut plan, good, budget, model_at)? {
+        Some(Outcome::Met) => {}
+        Some(_) => return Ok(done(plan, None, None, Some("no value in the range meets every objective".into()))),
+        None => return Ok(out_of_runs(plan, None, None)),
+    }
+    match probe(&mut plan, bad, budget, model_at)? {
+        Some(Outcome::Met) => return Ok(done(plan, Some(bad), None, None)),
+        Some(_) => {}
+        None => return Ok(out_of_runs(plan, Some(good), None)),
+    }
+    while let Some(mid) = midpoint(range, good, bad) {
+        match probe(&mut plan, mid, budget, model_at)? {
+            Some(Outcome::Met) => good = mid,
+            Some(Outcome::Missed) => bad = mid,
+            Some(Outcome::Undecided) => {
+                let why = format!(
+                    "the objectives were still undecided at {} after {} replications: the boundary is about there",
+                    crate::sweep::format_value(mid),
+                    budget.most
+                );
+                return Ok(done(plan, Some(good), Some(bad), Some(why)));
+            }
+            None => return Ok(out_of_runs(plan, Some(good), Some(bad))),
+        }
+    }
+    Ok(done(plan, Some(good), Some(bad), None))
+}
+
+fn done(mut plan: Plan, answer: Option<f64>, beyond: Option<f64>, stopped: Option<String>) -> Plan {
+    plan.answer = answer;
+    plan.beyond = beyond;
+    plan.stopped = stopped;
+    plan
+}
+
+fn out_of_runs(plan: Plan, answer: Option<f64>, beyond: Option<f64>) -> Plan {
+    done(plan, answer, beyond, Some("the search used all the runs --max-runs allows".into()))
+}
+
+/// The value halfway between `good` and `bad`, or `None` once they are next to each other
+/// (whole numbers) or within the resolution.
+fn midpoint(range: &Range, good: f64, bad: f64) -> Option<f64> {
+    if range.whole {
+        let (lo, hi) = (good.min(bad), good.max(bad));
+        return (hi - lo > 1.0).then(|| ((lo + hi) / 2.0).floor());
+    }
+    if (good - bad).abs() <= range.resolution {
+        return None;
+    }
+    // Rounded to the resolution's order of magnitude, so probes read as 768, not 767.5625.
+    let step = 10f64.powf(range.resolution.log10().floor());
+    let mid = ((good + bad) / 2.0 / step).round() * step;
+    (mid != good && mid != bad).then_some(mid)
+}
+
+/// Runs one probe at `value`: `first` replications, then more while it is undecided, up to
+/// `most`. `None` when the run budget cannot pay for its first look.
+fn probe(
+    plan: &mut Plan,
+    value: f64,
+    budget: Budget,
+    model_at: &(dyn Fn(f64) -> Result<Model, Vec<Diagnostic>> + Sync),
+) -> Result<Option<Outcome>, Vec<Diagnostic>> {
+    let model = model_at(value)?;
+    let mut runs: Vec<RunSummary> = Vec::new();
+    let mut wanted = budget.first.max(2).min(budget.most.max(2));
+    loop {
+        let more = u64::from(wanted) - runs.len() as u64;
+        if plan.runs + more > budget.max_runs {
+            return Ok(None);
+        }
+        let start = runs.len() as u32;
+        let fresh: Vec<RunSummary> =
+            (start..wanted).into_par_iter().map(|r| world::run(&model, budget.seed, r, budget.limits)).collect();
+        plan.runs += more;
+        runs.extend(fresh);
+        let verdicts = tailsim_stats::slo::judge(&model.slos, &runs);
+        let outcome = if verdicts.iter().any(|v| v.verdict == Verdict::Missed) {
+            Some(Outcome::Missed)
+        } else if verdicts.iter().all(|v| v.verdict == Verdict::Met) {
+            Some(Outcome::Met)
+        } else {
+            None
+        };
+        let most = budget.most.max(2);
+        if outcome.is_some() || wanted >= most {
+            let outcome = outcome.unwrap_or(Outcome::Undecided);
+            plan.probes.push(Probe { value, replications: wanted, outcome, verdicts });
+            return Ok(Some(outcome));
+        }
+        // The next look: what the undecided objectives ask for, at least twice as many.
+        let asked = verdicts.iter().filter_map(|v| v.replications_to_decide).max().unwrap_or(0);
+        wanted = asked.max(wanted.saturating_mul(2)).min(most);
+    }
+}
+
+/// Reads `--slo` text: `[CLIENT.]p99<200ms` (also `mean`, `p50`, `p90`, `p999`, `max`),
+/// `[CLIENT.]errors<0.1%`, `[CLIENT.]goodput>=1700`, `SERVICE.utilisation<0.8`,
+/// `SERVICE.pwait<0.2`, `SERVICE.wait.p90<20s`. `client` is the client when none is named.
+pub fn parse_slo(text: &str, client: &str) -> Result<Slo, Diagnostic> {
+    let fail = |why: &str| {
+        Diagnostic::error(format!("--slo {text}: {why}")).with_hint(
+            "write e.g. p99<200ms, shoppers.errors<0.1%, goodput>=1700, db.utilisation<0.8 or db.wait.p90<20s",
+        )
+    };
+    let (left, op, right) = ["<=", ">=", "<", ">"]
+        .iter()
+        .find_map(|op| text.split_once(op).map(|(l, r)| (l.trim(), *op, r.trim())))
+        .ok_or_else(|| fail("no comparison (< or >=)"))?;
+    let below = op.starts_with('<');
+    let share = |s: &str| -> Result<f64, Diagnostic> {
+        let (number, scale) = s.strip_suffix('%').map_or((s, 1.0), |n| (n.trim(), 0.01));
+        number.parse::<f64>().map(|x| x * scale).map_err(|_| fail(&format!("`{s}` is not a number")))
+    };
+    let duration = |s: &str| -> Result<Duration, Diagnostic> {
+        tailsim_engine::SimDuration::parse(s).map(Duration).map_err(|e| fail(&format!("`{s}`: {e}")))
+    };
+    let parts: Vec<&str> = left.split('.').collect();
+    let (subject, measure) = match parts.as_slice() {
+        [measure] => (client, vec![*measure]),
+        [subject, rest @ ..] => (*subject, rest.to_vec()),
+        [] => return Err(fail("nothing before the comparison")),
+    };
+    let subject = subject.to_string();
+    let need = |want_below: bool| if below == want_below { Ok(()) } else { Err(fail("this bound goes the other way")) };
+    let latency = |stat: &str, d: Duration| -> Option<[Option<Duration>; 6]> {
+        let i = ["mean", "p50", "p90", "p99", "p999", "max"].iter().position(|s| *s == stat)?;
+        let mut bounds: [Option<Duration>; 6] = Default::default();
+        bounds[i] = Some(d);
+        Some(bounds)
+    };
+    Ok(match measure.as_slice() {
+        ["errors"] => {
+            need(true)?;
+            Slo::Errors { client: subject, class: None, below: share(right)? }
+        }
+        ["goodput"] => {
+            need(false)?;
+            Slo::Goodput { client: subject, class: None, at_least: share(right)? }
+        }
+        ["utilisation"] => {
+            need(true)?;
+            Slo::Utilisation { service: subject, below: share(right)? }
+        }
+        ["pwait"] => {
+            need(true)?;
+            Slo::WaitProbability { service: subject, below: share(right)? }
+        }
+        ["wait", stat] => {
+            need(true)?;
+            let [mean, p50, p90, p99, p999, max] =
+                latency(stat, duration(right)?).ok_or_else(|| fail("unknown statistic"))?;
+            Slo::QueueWait { service: subject, mean, p50, p90, p99, p999, max }
+        }
+        [stat] => {
+            need(true)?;
+            let [mean, p50, p90, p99, p999, max] =
+                latency(stat, duration(right)?).ok_or_else(|| fail(&format!("unknown measure `{stat}`")))?;
+            Slo::Latency { client: subject, class: None, mean, p50, p90, p99, p999, max }
+        }
+        _ => return Err(fail("unknown measure")),
+    })
+}
+
+/// Compiles `source` with `overrides`, and `extra` objectives beside the scenario's own.
+pub fn load_with(
+    source: &str,
+    overrides: &[crate::Override],
+    extra: &[Slo],
+    files: &crate::Files,
+) -> Result<Model, Vec<Diagnostic>> {
+    let scenario = crate::parse::parse(source).map_err(|d| vec![d])?;
+    let mut scenario = crate::overrides::apply(scenario, overrides).map_err(|d| vec![d])?;
+    scenario.slos.extend_from_slice(extra);
+    crate::compile::compile_in(&scenario, source, files)
+}
+
+/// Whether the value at `path` in `source` (with `overrides`) is a whole number, as instances
+/// and workers are.
+pub fn is_whole(source: &str, overrides: &[crate::Override], path: &str) -> Result<bool, Diagnostic> {
+    let scenario = crate::parse::parse(source)?;
+    let scenario = crate::overrides::apply(scenario, overrides)?;
+    let value = crate::overrides::current(&scenario, path)?;
+    Ok(matches!(value, serde_json::Value::Number(n) if n.is_u64() || n.is_i64()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slo_text_reads_as_the_scenario_would() {
+        let ms = |n: u64| Some(Duration(tailsim_engine::SimDuration::from_millis(n)));
+        let p99 = parse_slo("p99<200ms", "users").unwrap();
+        assert_eq!(
+            p99,
+            Slo::Latency {
+                client: "users".into(),
+                class: None,
+                mean: None,
+                p50: None,
+                p90: None,
+                p99: ms(200),
+                p999: None,
+                max: None
+            }
+        );
+        assert_eq!(
+            parse_slo("shop.errors<0.1%", "users").unwrap(),
+            Slo::Errors { client: "shop".into(), class: None, below: 0.001 }
+        );
+        assert_eq!(
+            parse_slo("goodput>=1700", "users").unwrap(),
+            Slo::Goodput { client: "users".into(), class: None, at_least: 1700.0 }
+        );
+        assert!(matches!(parse_slo("db.wait.p90<20s", "u").unwrap(), Slo::QueueWait { p90: Some(_), .. }));
+        assert!(matches!(parse_slo("db.pwait<0.2", "u").unwrap(), Slo::WaitProbability { .. }));
+        for bad in ["p99", "p98<1s", "p99>=1s", "goodput<3", "errors<lots", "p99<fast"] {
+            assert!(parse_slo(bad, "u").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn midpoints_narrow_to_neighbours_or_the_resolution() {
+        let whole = Range { path: "x".into(), from: 1.0, to: 64.0, whole: true, resolution: 0.0 };
+        assert_eq!(midpoint(&whole, 64.0, 1.0), Some(32.0));
+        assert_eq!(midpoint(&whole, 33.0, 32.0), None);
+        let rate = Range { path: "r".into(), from: 0.0, to: 1000.0, whole: false, resolution: 5.0 };
+        assert_eq!(midpoint(&rate, 0.0, 1000.0), Some(500.0));
+        assert_eq!(midpoint(&rate, 545.0, 990.0), Some(768.0));
+        assert_eq!(midpoint(&rate, 900.0, 904.0), None);
+    }
+}

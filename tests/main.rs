@@ -13,6 +13,7 @@ mod classes;
 mod compare;
 mod connections;
 mod contention;
+mod cost;
 mod cpu;
 mod crash;
 mod data;

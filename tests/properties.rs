@@ -9,8 +9,8 @@ use tailsim_engine::SimDuration;
 use tailsim_model::scenario::{
     Admission, Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Cache, CacheScope,
     Class, Client, Concurrency, Contention, Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault,
-    Hedge, Jitter, Keys, LimitMode, Losers, ParallelOptions, Policy, PoolScope, Queue, RateLimit, Replication, Retry,
-    Routing, ScaleMetric, Scenario, ScheduledMin, Service, Shape, Slo, Step, Tenant, Throttle, Wait,
+    Hedge, Jitter, Keys, LimitMode, Losers, ParallelOptions, Policy, PoolScope, Price, Queue, RateLimit, Replication,
+    Retry, Routing, ScaleMetric, Scenario, ScheduledMin, Service, Shape, Slo, Step, Tenant, Throttle, Wait,
 };
 use tailsim_model::{Limits, world};
 
@@ -452,6 +452,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             faults,
             window: Dur(SimDuration::from_millis(window_ms)),
             variants: Vec::new(),
+            prices: vec![Price::Service { service: "s0".into(), per_instance_hour: 0.5, per_million_requests: 0.2 }],
             // Objectives on the first client and service, so the verdicts meet every generated run.
             slos: vec![
                 Slo::Latency {

@@ -358,6 +358,7 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
             "errors": [],
             "warnings": warnings.iter().map(diagnostic_json).collect::<Vec<_>>(),
             "scenario": model.name,
+            "cost_per_hour": static_cost(&model, &loads).map(|(per_hour, _)| per_hour),
             "services": loads.iter().map(|l| serde_json::json!({
                 "name": l.service,
                 "arrival_rate_per_s": l.arrival_rate_per_s,
@@ -404,6 +405,14 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
                 "cpu load = the CPU a service's work needs per instance / its CpuQuota's cpus: at 100% or more\nthe quota runs out in every period; below, bursts can still spend it."
             );
         }
+        if let Some((per_hour, per_million)) = static_cost(&model, &loads) {
+            let per_million = per_million.map_or("-".into(), tailsim_report::text::money);
+            outln!(
+                "\ncost at this load: {} per hour ({} per 730-hour month), {per_million} per million requests:\nthe configured instances (an autoscaler's start), cache nodes, and requests as offered.",
+                tailsim_report::text::money(per_hour),
+                tailsim_report::text::money(per_hour * 730.0)
+            );
+        }
         let (windows, rows) = tailsim_model::world::timeseries_size(&model);
         let bytes = rows as f64 * BYTES_PER_ROW;
         let size = if bytes < 1e6 { format!("{:.0} kB", bytes / 1e3) } else { format!("{:.0} MB", bytes / 1e6) };
@@ -419,6 +428,21 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
         shared::print_warnings(&file, &source, &warnings);
     }
     Ok(if args.deny_warnings && !warnings.is_empty() { 1 } else { 0 })
+}
+
+/// The design's cost per hour at its offered load, and per million client requests; `None`
+/// without prices.
+fn static_cost(model: &Model, loads: &[tailsim_model::analysis::ServiceLoad]) -> Option<(f64, Option<f64>)> {
+    if model.prices.is_empty() {
+        return None;
+    }
+    let instances: Vec<u32> = model.services.iter().map(|s| s.instances).collect();
+    let visits: Vec<f64> = loads.iter().map(|l| l.arrival_rate_per_s).collect();
+    let per_hour = tailsim_report::cost::static_per_hour(&model.prices, &instances, &visits);
+    let requests_per_hour: f64 = model.clients.iter().map(|c| c.rate_per_s).sum::<f64>() * 3600.0;
+    let per_million =
+        (requests_per_hour.is_finite() && requests_per_hour > 0.0).then(|| per_hour / (requests_per_hour / 1e6));
+    Some((per_hour, per_million))
 }
 
 /// About how long a row of `timeseries.csv` is, in bytes (`0,12,12,13,service,db,utilisation,0.9983`).

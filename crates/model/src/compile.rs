@@ -60,6 +60,8 @@ pub struct Model {
     pub caches: Vec<CacheModel>,
     /// The objectives the runs are judged by (`slos`), one per bound.
     pub slos: Vec<tailsim_stats::slo::Objective>,
+    /// What the design's parts cost (`prices`).
+    pub prices: Vec<tailsim_stats::cost::Price>,
 }
 
 /// A compiled cache (see [`scenario::Cache`]).

@@ -90,6 +90,35 @@ pub struct Scenario {
     /// or inconclusive (`run` and `compare` exit with 4 when one is missed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slos: Vec<Slo>,
+    /// What the design's parts cost, for the summaries' cost per hour and per million
+    /// successful requests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prices: Vec<Price>,
+}
+
+/// The price of a part of the design.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Price {
+    /// A service: per instance-hour (as it runs them, autoscaled or not), and per million
+    /// visits for a managed service billed by request.
+    Service {
+        /// The service.
+        service: String,
+        /// Money per instance-hour. Default 0.
+        #[serde(default)]
+        per_instance_hour: f64,
+        /// Money per million visits. Default 0.
+        #[serde(default)]
+        per_million_requests: f64,
+    },
+    /// A shared cache: per node-hour (a Redis or Memcached node).
+    Cache {
+        /// The cache.
+        cache: String,
+        /// Money per node-hour.
+        per_node_hour: f64,
+    },
 }
 
 /// An objective the design must meet, judged over the replications (`slos: [...]`).

@@ -76,7 +76,10 @@ pub fn document(c: &Comparison) -> Document {
     }
     out.push('\n');
     // The cache's columns only when there is a cache to compare.
-    let metrics: Vec<Metric> = Metric::ALL.into_iter().filter(|m| c.cache.is_some() || !m.is_cache()).collect();
+    // The cost's columns only when a variant has prices.
+    let priced = c.variants.iter().any(|v| v.estimates.cost_per_hour.is_some());
+    let metrics: Vec<Metric> =
+        Metric::ALL.into_iter().filter(|m| (c.cache.is_some() || !m.is_cache()) && (priced || !m.is_cost())).collect();
     let mut header = vec!["variant"];
     header.extend(metrics.iter().map(|m| m.label()));
     let mut table = Table::new(&header);

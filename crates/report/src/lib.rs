@@ -11,7 +11,7 @@ pub mod sweep;
 pub mod text;
 pub mod write;
 
-pub use tailsim_stats::{aggregate, collect, graph, summary};
+pub use tailsim_stats::{aggregate, collect, cost, graph, slo, summary};
 
 pub use aggregate::{Aggregate, Estimate};
 pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};

@@ -200,6 +200,17 @@ pub fn document(report: &Report) -> Document {
                 }
                 out.table(caches);
             }
+            if let Some(cost) = &aggregate.cost {
+                let money = |e: Option<Estimate>| {
+                    e.map(|e| format!("{}±{}", money(e.mean), money(e.ci95_half_width))).unwrap_or_else(|| "-".into())
+                };
+                let _ = writeln!(
+                    out,
+                    "\ncost: {} per hour, {} per million successful requests",
+                    money(cost.per_hour),
+                    money(cost.per_million_successes)
+                );
+            }
             let _ = writeln!(out, "\n± is the half-width of a 95% confidence interval across replications.");
         }
         (None, Some(run)) => render_run(run, report.duration_s, &mut out),
@@ -289,11 +300,32 @@ fn render_run(run: &RunSummary, duration_s: f64, out: &mut Document) {
     limit_lines(run, out);
     cache_table(run, out);
     fault_lines(run, duration_s, out);
+    cost_line(run, out);
     let _ = writeln!(
         out,
         "\n{} events; Little is |L - lambda W| / L, the steady-state self-check (small is good).",
         thousands(run.events)
     );
+}
+
+/// The run's cost, when the scenario has prices: per hour, per million successes, and each
+/// part's share.
+fn cost_line(run: &RunSummary, out: &mut Document) {
+    let Some(cost) = &run.cost else { return };
+    let parts: Vec<String> = cost.parts.iter().map(|p| format!("{} {}", p.name, money(p.total))).collect();
+    let per_million = cost.per_million_successes.map_or("-".into(), money);
+    let _ = writeln!(
+        out,
+        "\ncost: {} per hour, {per_million} per million successful requests ({} over the measured span: {})",
+        money(cost.per_hour),
+        money(cost.total),
+        parts.join(", ")
+    );
+}
+
+/// A sum of money: two decimals, more below 0.01 so that small sums do not read as zero.
+pub fn money(x: f64) -> String {
+    if x != 0.0 && x.abs() < 0.01 { format!("{x:.6}") } else { format!("{x:.2}") }
 }
 
 /// The clients' table: requests, rates and latency percentiles.

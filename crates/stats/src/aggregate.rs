@@ -121,6 +121,18 @@ pub struct Aggregate {
     /// One entry per cache, in file order (absent when there are none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub caches: Vec<CacheAggregate>,
+    /// Cost per hour and per million successful requests (absent without prices).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostAggregate>,
+}
+
+/// The cost of replications: means and 95% intervals.
+#[derive(Clone, Debug, Serialize)]
+pub struct CostAggregate {
+    /// Money per hour.
+    pub per_hour: Option<Estimate>,
+    /// Money per million successful requests.
+    pub per_million_successes: Option<Estimate>,
 }
 
 impl Aggregate {
@@ -175,7 +187,15 @@ impl Aggregate {
                 }
             })
             .collect();
-        Some(Aggregate { clients, services, caches })
+        let cost = first.cost.as_ref().map(|_| CostAggregate {
+            per_hour: Estimate::from_values(
+                &runs.iter().filter_map(|r| r.cost.as_ref().map(|c| c.per_hour)).collect::<Vec<_>>(),
+            ),
+            per_million_successes: Estimate::from_values(
+                &runs.iter().filter_map(|r| r.cost.as_ref().and_then(|c| c.per_million_successes)).collect::<Vec<_>>(),
+            ),
+        });
+        Some(Aggregate { clients, services, caches, cost })
     }
 }
 

@@ -39,11 +39,15 @@ pub enum Metric {
     CacheHitRatio,
     /// The most fetches of one key of the compared cache at once: the worst stampede.
     MaxFetchesPerKey,
+    /// Money per hour at the scenario's `prices`.
+    CostPerHour,
+    /// Money per million successful requests.
+    CostPerMillion,
 }
 
 impl Metric {
     /// Every metric, in table order.
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 10] = [
         Metric::P50,
         Metric::P99,
         Metric::P999,
@@ -52,6 +56,8 @@ impl Metric {
         Metric::InstanceSeconds,
         Metric::CacheHitRatio,
         Metric::MaxFetchesPerKey,
+        Metric::CostPerHour,
+        Metric::CostPerMillion,
     ];
 
     /// The field name in `compare.json`.
@@ -65,6 +71,8 @@ impl Metric {
             Metric::InstanceSeconds => "instance_s",
             Metric::CacheHitRatio => "cache_hit_ratio",
             Metric::MaxFetchesPerKey => "max_fetches_per_key",
+            Metric::CostPerHour => "cost_per_hour",
+            Metric::CostPerMillion => "cost_per_million_successes",
         }
     }
 
@@ -79,12 +87,19 @@ impl Metric {
             Metric::InstanceSeconds => "instance-s",
             Metric::CacheHitRatio => "hit ratio",
             Metric::MaxFetchesPerKey => "fetches/key",
+            Metric::CostPerHour => "cost/h",
+            Metric::CostPerMillion => "cost/1M ok",
         }
     }
 
     /// Whether the metric is a latency, in milliseconds.
     pub fn is_latency(self) -> bool {
         matches!(self, Metric::P50 | Metric::P99 | Metric::P999)
+    }
+
+    /// Whether it is a cost (`null` without prices).
+    pub fn is_cost(self) -> bool {
+        matches!(self, Metric::CostPerHour | Metric::CostPerMillion)
     }
 
     /// Whether it is a statistic of the compared cache (`null` without one).
@@ -112,6 +127,10 @@ pub struct MetricSet<T> {
     pub cache_hit_ratio: T,
     /// [`Metric::MaxFetchesPerKey`].
     pub max_fetches_per_key: T,
+    /// [`Metric::CostPerHour`].
+    pub cost_per_hour: T,
+    /// [`Metric::CostPerMillion`].
+    pub cost_per_million_successes: T,
 }
 
 impl<T> MetricSet<T> {
@@ -126,6 +145,8 @@ impl<T> MetricSet<T> {
             instance_s: f(Metric::InstanceSeconds),
             cache_hit_ratio: f(Metric::CacheHitRatio),
             max_fetches_per_key: f(Metric::MaxFetchesPerKey),
+            cost_per_hour: f(Metric::CostPerHour),
+            cost_per_million_successes: f(Metric::CostPerMillion),
         }
     }
 
@@ -140,6 +161,8 @@ impl<T> MetricSet<T> {
             Metric::InstanceSeconds => &self.instance_s,
             Metric::CacheHitRatio => &self.cache_hit_ratio,
             Metric::MaxFetchesPerKey => &self.max_fetches_per_key,
+            Metric::CostPerHour => &self.cost_per_hour,
+            Metric::CostPerMillion => &self.cost_per_million_successes,
         }
     }
 }
@@ -165,6 +188,8 @@ pub fn run_metrics(run: &RunSummary, client: usize, cache: Option<&str>) -> Metr
         Metric::InstanceSeconds => Some(instance_seconds),
         Metric::CacheHitRatio => cache.and_then(|c| c.hit_ratio()),
         Metric::MaxFetchesPerKey => cache.map(|c| f64::from(c.max_fetches_per_key)),
+        Metric::CostPerHour => run.cost.as_ref().map(|c| c.per_hour),
+        Metric::CostPerMillion => run.cost.as_ref().and_then(|c| c.per_million_successes),
     })
 }
 

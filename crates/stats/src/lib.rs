@@ -11,6 +11,7 @@
 pub mod aggregate;
 pub mod collect;
 pub mod compare;
+pub mod cost;
 pub mod format;
 pub mod graph;
 pub mod slo;

@@ -71,6 +71,9 @@ pub struct RunSummary {
     pub caches: Vec<CacheSummary>,
     /// The request count identity, checked at the end of the run.
     pub conservation: Conservation,
+    /// What the run cost at the scenario's `prices` (absent when it has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::cost::CostSummary>,
 }
 
 /// End-to-end results of one client's requests that arrived after the warm-up.

@@ -14,6 +14,7 @@ mod header;
 
 pub use header::refuse_name;
 mod policy;
+mod prices;
 mod services;
 mod slos;
 mod steps;
@@ -107,6 +108,7 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
     faults::check_cpu_quotas(&mut cx, &services);
     header::check_window(&mut cx);
     let slos = slos::compile(&mut cx, &clients, &services, &caches);
+    let prices = prices::compile(&mut cx, &caches);
     if cx.errors.is_empty() {
         checks::check_keys(&mut cx, &clients, &services, &caches);
     }
@@ -139,6 +141,7 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
         priority_levels: levels,
         caches,
         slos,
+        prices,
     })
 }
 

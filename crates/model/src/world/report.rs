@@ -180,7 +180,7 @@ impl<'m> World<'m> {
 
     pub(super) fn summary(&self, replication: u32) -> RunSummary {
         let measured_s = self.now.saturating_since(self.warmup_end).as_secs_f64();
-        RunSummary {
+        let mut run = RunSummary {
             replication,
             measured_s,
             events: self.n_events,
@@ -191,7 +191,10 @@ impl<'m> World<'m> {
             faults: self.fault_summaries(),
             caches: self.caches.iter().zip(&self.model.caches).map(|(c, m)| c.summary(m)).collect(),
             conservation: self.conservation(),
-        }
+            cost: None,
+        };
+        run.cost = tailsim_stats::cost::summarize(&self.model.prices, &run);
+        run
     }
 
     /// Each client's results over the `measured_s` after the warm-up.

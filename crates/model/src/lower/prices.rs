@@ -1,0 +1,72 @@
+//! The scenario's `prices`: each names a service or a shared cache that exists, once, with
+//! prices that are finite and not negative.
+
+use tailsim_stats::cost::{Part, Price as Priced};
+
+use super::Cx;
+use crate::compile::CacheModel;
+use crate::diag::{Diagnostic, suggest};
+use crate::scenario::Price;
+
+/// Lowers every price; caches are looked up among the compiled `caches`.
+pub(super) fn compile(cx: &mut Cx<'_>, caches: &[CacheModel]) -> Vec<Priced> {
+    let mut priced: Vec<Priced> = Vec::new();
+    for (i, price) in cx.scenario.prices.iter().enumerate() {
+        match lower(cx, price, caches) {
+            Ok(p) if priced.iter().any(|q| q.name == p.name && q.part == p.part) => cx.error(
+                Diagnostic::error(format!("\"{}\" has two prices", p.name))
+                    .at_path(format!("prices[{i}]"))
+                    .with_hint("give each service or cache one price"),
+            ),
+            Ok(p) => priced.push(p),
+            Err((message, hint)) => {
+                cx.error(Diagnostic::error(message).at_path(format!("prices[{i}]")).with_hint(hint))
+            }
+        }
+    }
+    priced
+}
+
+fn lower(cx: &Cx<'_>, price: &Price, caches: &[CacheModel]) -> Result<Priced, (String, String)> {
+    let money = |x: f64, what: &str| {
+        if x.is_finite() && x >= 0.0 {
+            Ok(x)
+        } else {
+            Err((
+                format!("`{what}` must be a sum of money, 0 or more, got {x}"),
+                "e.g. per_instance_hour: 0.192".into(),
+            ))
+        }
+    };
+    match price {
+        Price::Service { service, per_instance_hour, per_million_requests } => {
+            let Some(id) = cx.service(service) else {
+                return Err((format!("no service is named \"{service}\""), suggest(service, &cx.names, "services")));
+            };
+            Ok(Priced {
+                name: service.clone(),
+                part: Part::Service(id.0 as usize),
+                per_hour: money(*per_instance_hour, "per_instance_hour")?,
+                per_million_requests: money(*per_million_requests, "per_million_requests")?,
+            })
+        }
+        Price::Cache { cache, per_node_hour } => {
+            let names: Vec<&str> = caches.iter().map(|c| c.name.as_str()).collect();
+            let Some(c) = caches.iter().find(|c| &c.name == cache) else {
+                return Err((format!("no cache is named \"{cache}\""), suggest(cache, &names, "caches")));
+            };
+            if c.per_instance.is_some() {
+                return Err((
+                    format!("cache \"{cache}\" lives inside its service's instances, which its price already pays for"),
+                    "price the service instead".into(),
+                ));
+            }
+            Ok(Priced {
+                name: cache.clone(),
+                part: Part::Cache { nodes: c.nodes },
+                per_hour: money(*per_node_hour, "per_node_hour")?,
+                per_million_requests: 0.0,
+            })
+        }
+    }
+}

@@ -1054,3 +1054,58 @@ fn a_replayed_trace_shows_the_bursts_a_mean_rate_hides() {
     let (p50, p99) = (poisson.p50_ms.expect("ten runs").mean, poisson.p99_ms.expect("ten runs").mean);
     assert!(near(p50, 10.0, 0.1) && near(p99, 65.0, 0.1), "Poisson p50 {p50}, p99 {p99}");
 }
+
+const CAPACITY_PLAN: &str = include_str!("../scenarios/capacity-plan.ron");
+
+/// The header's walk-through on the file's seed (7): today's load, the collapse at 3x, the two
+/// searches `plan` makes and their answers, and the design's cost. A `~` number is read within
+/// 10%.
+#[test]
+fn capacity_plan_finds_the_fleet_and_the_connections_and_prices_them() {
+    use tailsim_model::plan::{Budget, Goal, Range, search};
+    let says = |text: &str| header_says(CAPACITY_PLAN, text);
+    says("the api holds a worker for the whole request (~8.5ms");
+    let hold = tailsim_model::analysis::offered_load(&load(CAPACITY_PLAN))[0].min_hold_s;
+    assert!(near(hold, 0.0085, 0.02), "api hold {hold}");
+    let at = |sets: &[&str]| run(&load_with(CAPACITY_PLAN, sets), 7, 1).runs.remove(0);
+    let p99 = |r: &tailsim_report::RunSummary| r.clients[0].latency.p99_ms.expect("answers");
+    says("today 4 api instances are 63% busy with p99 ~20ms");
+    let today = at(&[]);
+    assert!((0.625..0.635).contains(&today.services[0].utilisation), "{}", today.services[0].utilisation);
+    assert!(near(p99(&today), 20.0, 0.1), "{}", p99(&today));
+    says("At 3x (3,600/s) they collapse (p99 ~900ms, half the requests refused)");
+    let three = at(&["clients.shoppers.rate=3600"]);
+    assert!(near(p99(&three), 900.0, 0.1), "{}", p99(&three));
+    let refused =
+        three.clients[0].failures.rejected as f64 / (three.clients[0].succeeded + three.clients[0].failed) as f64;
+    assert!((0.45..0.55).contains(&refused), "{refused}");
+
+    let budget = Budget { seed: 7, first: 5, most: 40, max_runs: 2_000, limits: tailsim_model::Limits::default() };
+    let plan = |sets: &[&str], path: &str, to: f64| {
+        let overrides: Vec<tailsim_model::Override> =
+            sets.iter().map(|s| tailsim_model::Override::parse(s).unwrap()).collect();
+        let model_at = |v: f64| {
+            let mut all = overrides.clone();
+            all.push(tailsim_model::Override { path: path.into(), value: format!("{v}") });
+            tailsim_model::plan::load_with(CAPACITY_PLAN, &all, &[], &tailsim_model::Files::default())
+        };
+        let range = Range { path: path.into(), from: 1.0, to, whole: true, resolution: 1.0 };
+        search("capacity-plan", &range, Goal::Smallest, budget, &model_at).expect("it compiles")
+    };
+    says("finds, in 35 runs, the smallest api fleet that meets both objectives, 8 instances (7 miss)");
+    let fleet = plan(&["clients.shoppers.rate=3600"], "services.api.instances", 32.0);
+    assert_eq!((fleet.answer, fleet.beyond, fleet.runs), (Some(8.0), Some(7.0), 35));
+    says("the fewest database connections, 16 (15 miss)");
+    let pool = plan(&["clients.shoppers.rate=3600", "services.api.instances=8"], "services.db.workers", 128.0);
+    assert_eq!((pool.answer, pool.beyond), (Some(16.0), Some(15.0)));
+
+    says("That design costs 2.56 an hour, 1868.80 a 730-hour month, at p99 ~63ms");
+    let sets = ["clients.shoppers.rate=3600", "services.api.instances=8", "services.db.workers=16"];
+    let design = load_with(CAPACITY_PLAN, &sets);
+    let instances: Vec<u32> = design.services.iter().map(|s| s.instances).collect();
+    let per_hour = tailsim_report::cost::static_per_hour(&design.prices, &instances, &[]);
+    assert!((per_hour - 2.56).abs() < 1e-9 && (per_hour * 730.0 - 1868.8).abs() < 1e-6, "{per_hour}");
+    let planned = at(&sets);
+    assert!(near(p99(&planned), 63.0, 0.1), "{}", p99(&planned));
+    assert!((planned.cost.as_ref().unwrap().per_hour - 2.56).abs() < 1e-9);
+}

@@ -325,7 +325,16 @@ fn cost_line(run: &RunSummary, out: &mut Document) {
 
 /// A sum of money: two decimals, more below 0.01 so that small sums do not read as zero.
 pub fn money(x: f64) -> String {
-    if x != 0.0 && x.abs() < 0.01 { format!("{x:.6}") } else { format!("{x:.2}") }
+    let a = x.abs();
+    if a < 1e-9 {
+        "0.00".into()
+    } else if a < 0.01 {
+        // Three significant digits: 0.00107.
+        let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
+        format!("{x:.decimals$}")
+    } else {
+        format!("{x:.2}")
+    }
 }
 
 /// The clients' table: requests, rates and latency percentiles.

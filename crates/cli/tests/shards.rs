@@ -52,7 +52,9 @@ fn same_when_sharded(command: &[&str]) {
     let mut args = command.to_vec();
     args.extend(["--out", whole.to_str().unwrap()]);
     let expected = tailsim(&args);
-    ok(&expected);
+    // The objectives may be missed (retry-storm's base misses them: 4); the merge says the same.
+    assert_no_panic(&expected);
+    assert!(matches!(expected.status.code(), Some(0 | 4 | 5)), "{}", text(&expected.stderr));
     let expected_files = files(&whole);
     assert!(expected_files.len() >= 2, "{:?}", expected_files.keys());
     for count in [1, 2, 3, 7] {
@@ -66,7 +68,8 @@ fn same_when_sharded(command: &[&str]) {
         }
         let merged = dir.path().join(format!("merged-{count}"));
         let out = tailsim(&["merge", shards.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
-        ok(&out);
+        assert_no_panic(&out);
+        assert_eq!(out.status.code(), expected.status.code(), "{count} shards: {}", text(&out.stderr));
         assert_eq!(table(&out), table(&expected), "{count} shards: the table differs");
         let merged_files = files(&merged);
         assert_eq!(merged_files.keys().collect::<Vec<_>>(), expected_files.keys().collect::<Vec<_>>());

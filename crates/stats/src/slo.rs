@@ -120,7 +120,7 @@ pub enum Measure {
         service: usize,
     },
     /// The longest any fault of a service took to recover after it ended, s; a fault that did
-    /// not recover before the run ended counts as never.
+    /// not recover before the run ended counts as never, one that had not begun not at all.
     Recovery {
         /// The service's name, as its faults' summaries name it.
         service: String,
@@ -248,7 +248,13 @@ impl Objective {
             Measure::WaitProbability { service } => run.services.get(*service).map(|s| s.wait_probability),
             Measure::Backlog { service } => run.services.get(*service).map(|s| s.max_queue_length as f64),
             Measure::Recovery { service } => {
-                let faults: Vec<_> = run.faults.iter().filter(|f| &f.service == service).collect();
+                // Only the faults that began before the run ended have anything to recover from.
+                let end_s = run
+                    .clients
+                    .iter()
+                    .map(|c| c.per_window.window_s * c.per_window.arrivals.len() as f64)
+                    .fold(0.0, f64::max);
+                let faults: Vec<_> = run.faults.iter().filter(|f| &f.service == service && f.start_s < end_s).collect();
                 let worst = faults.iter().map(|f| f.recovered_after_s.unwrap_or(f64::INFINITY)).fold(0.0, f64::max);
                 (!faults.is_empty()).then_some(worst)
             }

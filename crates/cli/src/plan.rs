@@ -44,6 +44,9 @@ pub struct PlanArgs {
     /// Print plan.json instead of the table.
     #[arg(long)]
     json: bool,
+    /// Write no chart (plan.svg, .png); plan.json still is.
+    #[arg(long)]
+    no_charts: bool,
     /// Override one value in every run; repeatable.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
@@ -136,11 +139,23 @@ pub fn plan(args: PlanArgs) -> Result<u8, Failure> {
         diagnostics: Vec::new(),
         message: format!("error: cannot write {}: {e}", written.display()),
     })?;
+    let mut drawing = 0;
+    if !args.no_charts
+        && let Some(chart) = chart(&plan)
+    {
+        drawing = shared::draw(limits.max_wall, "the chart", |stop| {
+            tailsim_report::write::write_chart_files(&out, vec![chart], stop)
+        })?;
+    }
     if args.json {
         out!("{json}");
     } else if !args.quiet {
         out!("{}", render(&plan, &range).to_text());
-        outln!("\nwrote plan.json in {}", out.display());
+        let what = if args.no_charts { "plan.json" } else { "plan.json and plan.svg, .png" };
+        outln!("\nwrote {what} in {}", out.display());
+    }
+    if drawing != 0 {
+        return Ok(drawing);
     }
     Ok(match (&plan.answer, &plan.stopped) {
         (None, _) => 4,
@@ -240,4 +255,45 @@ fn evidence(out: &mut Document, label: &str, p: &Probe) {
         table.row(row);
     }
     out.table(table);
+}
+
+/// The chart of the search: the first latency objective's measured value at each probe against
+/// the parameter, its target dashed across the range, and the answer marked; `None` when no
+/// objective is a latency.
+fn chart(plan: &Plan) -> Option<tailsim_report::chart::Chart> {
+    use tailsim_report::chart::{Chart, ChartKind, LoadChart, LoadLine};
+    let first = plan.probes.first()?;
+    let k = first.verdicts.iter().position(|v| v.unit == "ms")?;
+    let objective = &first.verdicts[k];
+    let mean_at = |p: &Probe| p.verdicts.get(k).and_then(|v| v.mean).map(|m| (p.value, m));
+    let mut measured: Vec<(f64, f64)> = plan.probes.iter().filter_map(mean_at).collect();
+    measured.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let target = vec![(plan.from, objective.threshold), (plan.to, objective.threshold)];
+    let mut lines = vec![
+        LoadLine {
+            name: format!("{} (mean of the replications)", objective.objective),
+            points: measured,
+            colour: 0,
+            theory: false,
+        },
+        LoadLine {
+            name: format!("target: {}", tailsim_report::text::format_ms(objective.threshold)),
+            points: target,
+            colour: 1,
+            theory: true,
+        },
+    ];
+    if let Some(answer) = plan.probe(plan.answer).and_then(mean_at) {
+        lines.push(LoadLine {
+            name: format!("answer: {}", format_value(answer.0)),
+            points: vec![answer],
+            colour: 2,
+            theory: false,
+        });
+    }
+    Some(Chart {
+        file_stem: "plan".into(),
+        title: format!("{}: {} against {}", plan.scenario, objective.objective, plan.param),
+        kind: ChartKind::Load(LoadChart { x_label: plan.param.clone(), x_is_load: false, lines, groups_left_out: 0 }),
+    })
 }

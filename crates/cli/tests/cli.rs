@@ -861,6 +861,10 @@ fn plan_finds_the_smallest_pool_and_says_when_none_will_do() {
         (Some("smallest"), Some(2.0), Some(1.0))
     );
     assert!(json["probes"].as_array().unwrap().iter().all(|p| p["value"].as_f64().unwrap().fract() == 0.0));
+    // The chart of the search: the objective against the parameter, valid SVG.
+    let svg = fs::read_to_string(out_dir.join("plan.svg")).unwrap();
+    assert!(roxmltree::Document::parse(&svg).is_ok() && svg.contains("answer: 2"), "{}", &svg[..svg.len().min(400)]);
+    assert!(out_dir.join("plan.png").is_file());
     // No pool in the range meets a p99 under the mean work time: exit 4.
     let out = plan(&["--vary", "services.server.workers=1..16", "--slo", "p99<0.5ms"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));

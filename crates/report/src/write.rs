@@ -221,7 +221,12 @@ pub fn write_compare_charts(
 
 /// Draws the chart of a sweep ([`chart::sweep_charts`]) and writes it as SVG and PNG.
 pub fn write_sweep_charts(dir: &Path, sweep: &Sweep, stop: Stop<'_>) -> Result<ChartsWritten, OutputError> {
-    let drawn = render_all(chart::sweep_charts(sweep), stop)?;
+    write_chart_files(dir, chart::sweep_charts(sweep), stop)
+}
+
+/// Draws `charts` and writes each as SVG and PNG into `dir`, asking `stop` before each.
+pub fn write_chart_files(dir: &Path, charts: Vec<Chart>, stop: Stop<'_>) -> Result<ChartsWritten, OutputError> {
+    let drawn = render_all(charts, stop)?;
     let files =
         write_charts(dir, &drawn.rendered).map_err(|error| OutputError::Write { path: dir.to_path_buf(), error })?;
     Ok(ChartsWritten { files, skipped: drawn.skipped, notes: drawn.notes, stopped: drawn.stopped })

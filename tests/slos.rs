@@ -107,3 +107,26 @@ fn recovery_is_judged_on_every_fault_of_the_service() {
     let never = text.replace(r#"within: "10m""#, r#"within: "1ms""#);
     assert_eq!(run(&load(&never), 1, 2).slos[0].verdict, Verdict::Missed);
 }
+
+#[test]
+fn an_availability_objective_keeps_its_error_budget() {
+    // 200 one-second windows after the warm-up. With p = 0.01 and 900 answers a window, every
+    // window has a failure (P(none) = 0.99^900 = 1e-4): at "no errors" all 200 are bad, against
+    // a budget of (1 - 0.5) x 200 = 100: twice the budget spent, a burn rate of 2.
+    let v = verdicts(r#"Availability(client: "users", errors: 0.0, at_least: 0.5)"#, 0.01, 2).remove(0);
+    let b = v.error_budget.expect("an availability objective has a budget");
+    assert_eq!((b.windows, b.allowed_bad_windows, b.bad_windows), (200, 100.0, 200.0), "{b:?}");
+    assert_eq!((b.spent, b.burn_rate), (2.0, 2.0));
+    // Over time: nothing in the warm-up's ten windows, then 1% of the budget a window.
+    assert_eq!(b.spent_over_time.len(), 210);
+    assert!(b.spent_over_time[..10].iter().all(Option::is_none));
+    assert_eq!(b.spent_over_time[10], Some(0.01));
+    assert_eq!(b.spent_over_time[209], Some(2.0));
+    // A window's p99 under a second is certain: nothing spent.
+    let calm = verdicts(r#"Availability(client: "users", p99: "1s", at_least: 0.99)"#, 0.0, 2).remove(0);
+    let b = calm.error_budget.unwrap();
+    assert_eq!((b.bad_windows, b.spent, b.burn_rate), (0.0, 0.0, 0.0));
+    assert!((b.allowed_bad_windows - 2.0).abs() < 1e-9);
+    // Other objectives have none.
+    assert!(verdicts(r#"Errors(client: "users", below: 0.5)"#, 0.0, 2)[0].error_budget.is_none());
+}

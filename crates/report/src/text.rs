@@ -232,6 +232,20 @@ pub fn objectives(verdicts: &[SloVerdict], out: &mut Document) {
         table.row(row);
     }
     out.table(table);
+    for v in verdicts {
+        if let Some(b) = &v.error_budget {
+            let _ = writeln!(
+                out,
+                "{}: error budget {:.1} bad windows of {}, {:.1} spent ({:.0}% of the budget; burn rate {:.2})",
+                v.objective,
+                b.allowed_bad_windows,
+                thousands(u64::from(b.windows)),
+                b.bad_windows,
+                b.spent * 100.0,
+                b.burn_rate
+            );
+        }
+    }
     objectives_note(verdicts.iter().map(|v| v.n).max().unwrap_or(0), out);
 }
 

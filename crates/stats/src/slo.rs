@@ -223,6 +223,31 @@ pub struct SloVerdict {
     /// interval shrinking as 1/sqrt(n) at the spread seen so far); `null` when none would
     /// (the mean is at the threshold) or more than 10,000 would.
     pub replications_to_decide: Option<u32>,
+    /// For an availability objective, its error budget: what the target allows of bad
+    /// windows and what the runs spent (absent for other objectives).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_budget: Option<ErrorBudget>,
+}
+
+/// An availability objective's error budget: a target of 99% good windows allows 1% bad ones.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ErrorBudget {
+    /// Windows after the warm-up, per replication.
+    pub windows: u32,
+    /// Bad windows the target allows: `(1 - at_least) x windows`.
+    pub allowed_bad_windows: f64,
+    /// Bad windows, mean over the replications.
+    pub bad_windows: f64,
+    /// The share of the budget spent, mean over the replications (above 1: overspent).
+    pub spent: f64,
+    /// The burn rate over the run: the bad share of windows over the share the target allows,
+    /// mean over the replications (1 spends the budget exactly by the run's end).
+    pub burn_rate: f64,
+    /// The width of a window, s.
+    pub window_s: f64,
+    /// The first replication's share of the budget spent by the end of each window, from the
+    /// start of the run (`null` in the warm-up): the budget's burn over time.
+    pub spent_over_time: Vec<Option<f64>>,
 }
 
 impl Objective {
@@ -308,6 +333,7 @@ impl Objective {
             ci95_half_width: finite(half),
             n: n as u32,
             replications_to_decide: to_decide,
+            error_budget: None,
         }
     }
 }
@@ -324,9 +350,61 @@ pub fn exit_code(verdicts: &[SloVerdict]) -> u8 {
     }
 }
 
-/// The verdicts of `objectives` on `runs`.
+/// The verdicts of `objectives` on `runs`, availability objectives with their error budgets.
 pub fn judge(objectives: &[Objective], runs: &[RunSummary]) -> Vec<SloVerdict> {
-    objectives.iter().map(|o| o.verdict(&runs.iter().map(|r| o.value(r)).collect::<Vec<_>>())).collect()
+    objectives
+        .iter()
+        .map(|o| {
+            let mut verdict = o.verdict(&runs.iter().map(|r| o.value(r)).collect::<Vec<_>>());
+            verdict.error_budget = o.error_budget(runs);
+            verdict
+        })
+        .collect()
+}
+
+impl Objective {
+    /// An availability objective's error budget over `runs`; `None` for other objectives, or
+    /// without windows.
+    pub fn error_budget(&self, runs: &[RunSummary]) -> Option<ErrorBudget> {
+        let Measure::Availability { client, p99_ms, errors } = &self.measure else { return None };
+        let allowed_share = 1.0 - self.bound.threshold();
+        let per_run: Vec<(usize, Vec<bool>)> =
+            runs.iter().filter_map(|r| good_windows(r, *client, *p99_ms, *errors)).collect();
+        let (first, good) = per_run.first()?;
+        let windows = good.len();
+        if windows == 0 {
+            return None;
+        }
+        let allowed = allowed_share * windows as f64;
+        let bad = |g: &[bool]| g.iter().filter(|ok| !**ok).count() as f64;
+        let spent_of = |b: f64| {
+            if allowed > 0.0 {
+                b / allowed
+            } else if b > 0.0 {
+                f64::INFINITY
+            } else {
+                0.0
+            }
+        };
+        let mean = |f: &dyn Fn(&[bool]) -> f64| per_run.iter().map(|(_, g)| f(g)).sum::<f64>() / per_run.len() as f64;
+        let mut so_far = 0.0;
+        let spent_over_time = (0..first + windows)
+            .map(|i| {
+                let k = i.checked_sub(*first)?;
+                so_far += if good[k] { 0.0 } else { 1.0 };
+                Some(spent_of(so_far)).filter(|x| x.is_finite())
+            })
+            .collect();
+        Some(ErrorBudget {
+            windows: windows as u32,
+            allowed_bad_windows: allowed,
+            bad_windows: mean(&|g| bad(g)),
+            spent: mean(&|g| spent_of(bad(g))),
+            burn_rate: mean(&|g| if allowed_share > 0.0 { bad(g) / g.len() as f64 / allowed_share } else { 0.0 }),
+            window_s: runs.first().and_then(|r| r.clients.get(*client)).map_or(0.0, |c| c.per_window.window_s),
+            spent_over_time,
+        })
+    }
 }
 
 /// The 0.975 quantile of Student's t with `n - 1` degrees of freedom.
@@ -359,6 +437,18 @@ fn answers(run: &RunSummary, client: usize, class: Option<usize>) -> Option<(u64
 /// The share of a client's windows after the warm-up that were good (see
 /// [`Measure::Availability`]).
 fn availability(run: &RunSummary, client: usize, p99_ms: Option<f64>, errors: Option<f64>) -> Option<f64> {
+    let (_, good) = good_windows(run, client, p99_ms, errors)?;
+    (!good.is_empty()).then(|| good.iter().filter(|ok| **ok).count() as f64 / good.len() as f64)
+}
+
+/// The index of a client's first window after the warm-up, and whether each window from there
+/// was good: its p99 at most `p99_ms`, its failed share of answers at most `errors`.
+fn good_windows(
+    run: &RunSummary,
+    client: usize,
+    p99_ms: Option<f64>,
+    errors: Option<f64>,
+) -> Option<(usize, Vec<bool>)> {
     let w = &run.clients.get(client)?.per_window;
     if w.window_s <= 0.0 {
         return None;
@@ -366,18 +456,16 @@ fn availability(run: &RunSummary, client: usize, p99_ms: Option<f64>, errors: Op
     // The windows that start at or after the warm-up: the run's end less the measured span.
     let end_s = w.window_s * w.arrivals.len() as f64;
     let first = (((end_s - run.measured_s).max(0.0) / w.window_s) - 1e-9).ceil().max(0.0) as usize;
-    let windows = first..w.succeeded.len().min(w.failed.len());
-    let count = windows.len();
-    let good = windows
-        .filter(|&i| {
+    let good = (first..w.succeeded.len().min(w.failed.len()))
+        .map(|i| {
             let (ok, failed) = (w.succeeded[i], w.failed[i]);
             let latency_ok = p99_ms.is_none_or(|bound| w.p99_ms.get(i).copied().flatten().is_none_or(|p| p <= bound));
             let errors_ok =
                 errors.is_none_or(|bound| ok + failed == 0 || failed as f64 / (ok + failed) as f64 <= bound);
             latency_ok && errors_ok
         })
-        .count();
-    (count > 0).then(|| good as f64 / count as f64)
+        .collect();
+    Some((first, good))
 }
 
 #[cfg(test)]

@@ -142,6 +142,30 @@ pub struct RenderedChart {
     pub png: Vec<u8>,
 }
 
+/// One chart per availability objective: its error budget's burn over the first replication,
+/// the whole budget dashed, the faults shaded.
+fn error_budget_charts(report: &Report, bands: &[Band], markers: &[Marker], which: &str) -> Vec<Chart> {
+    let mut out = Vec::new();
+    let objectives = report.slos.iter().filter_map(|v| v.error_budget.as_ref().map(|b| (v, b)));
+    let budget_stems =
+        file_stems(report.slos.iter().filter(|v| v.error_budget.is_some()).map(|v| v.objective.as_str()), "objective");
+    for ((verdict, budget), stem) in objectives.zip(budget_stems) {
+        let spent: Vec<f64> = budget.spent_over_time.iter().map(|x| x.map_or(f64::NAN, |x| x * 100.0)).collect();
+        let all: Vec<f64> = spent.iter().map(|x| if x.is_nan() { f64::NAN } else { 100.0 }).collect();
+        let chart = TimeChart::new("error budget spent (%)", budget.window_s)
+            .line("spent so far", spent)
+            .dashed_line("the whole budget", all)
+            .bands(bands)
+            .markers(markers);
+        out.push(Chart {
+            file_stem: format!("{stem}-error-budget"),
+            title: format!("{}: error budget burn{which}", verdict.objective),
+            kind: ChartKind::Timeline(chart),
+        });
+    }
+    out
+}
+
 /// Every chart of a report: the call graph; for each client a latency histogram, a latency
 /// CDF, its answers over time and its p50 and p99 over time; then every service's utilisation
 /// and queue length over time; then each cache's hit ratio and fetches to its backend over
@@ -191,6 +215,7 @@ pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
             kind: ChartKind::Timeline(TimeChart::latency(client, &bands).markers(&markers)),
         });
     }
+    out.extend(error_budget_charts(report, &bands, &markers, &which));
     if !run.services.is_empty() {
         let window_s = run.services[0].per_window.window_s;
         let per_service = |value: &dyn Fn(&ServiceSeries) -> Vec<f64>| {

@@ -158,8 +158,12 @@ pub fn plan(args: PlanArgs) -> Result<u8, Failure> {
         return Ok(drawing);
     }
     Ok(match (&plan.answer, &plan.stopped) {
+        (_, Some(why)) if why.starts_with("a run stopped early") => {
+            eprintln!("error: {why}; the search stopped there (plan.json has the probes made)");
+            if crate::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) { 130 } else { 1 }
+        }
         (None, _) => 4,
-        (Some(_), Some(why)) if why.contains("--max-runs") => 1,
+        (Some(_), Some(why)) if why.contains("--max-runs") || why.starts_with("a run stopped early") => 1,
         _ => 0,
     })
 }

@@ -868,6 +868,10 @@ fn plan_finds_the_smallest_pool_and_says_when_none_will_do() {
     // No pool in the range meets a p99 under the mean work time: exit 4.
     let out = plan(&["--vary", "services.server.workers=1..16", "--slo", "p99<0.5ms"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    // A run cut short by a limit stops the search: exit 1, never an answer from partial runs.
+    let out = plan(&["--vary", "services.server.workers=1..16", "--slo", "p99<15ms", "--max-events", "1000"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("stopped early"), "{}", text(&out.stderr));
     // Nothing to meet, a bad range and a bad objective are refused before any run.
     for (args, expected) in [
         (vec!["--vary", "services.server.workers=1..16"], "nothing to meet"),

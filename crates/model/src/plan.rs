@@ -193,7 +193,8 @@ fn done(mut plan: Plan, answer: Option<f64>, beyond: Option<f64>, stopped: Optio
 }
 
 fn out_of_runs(plan: Plan, answer: Option<f64>, beyond: Option<f64>) -> Plan {
-    done(plan, answer, beyond, Some("the search used all the runs --max-runs allows".into()))
+    let why = plan.stopped.clone().unwrap_or_else(|| "the search used all the runs --max-runs allows".into());
+    done(plan, answer, beyond, Some(why))
 }
 
 /// The value halfway between `good` and `bad`, or `None` once they are next to each other
@@ -213,7 +214,8 @@ fn midpoint(range: &Range, good: f64, bad: f64) -> Option<f64> {
 }
 
 /// Runs one probe at `value`: `first` replications, then more while it is undecided, up to
-/// `most`. `None` when the run budget cannot pay for its first look.
+/// `most`. `None` when the run budget cannot pay for the next look, or a run was cut short
+/// (then `plan.stopped` says why).
 fn probe(
     plan: &mut Plan,
     value: f64,
@@ -232,6 +234,11 @@ fn probe(
         let fresh: Vec<RunSummary> =
             (start..wanted).into_par_iter().map(|r| world::run(&model, budget.seed, r, budget.limits)).collect();
         plan.runs += more;
+        // A run cut short (a limit, Ctrl-C) measured less than the design: stop, saying why.
+        if let Some(why) = fresh.iter().find_map(|r| r.truncated.clone()) {
+            plan.stopped = Some(format!("a run stopped early: {why}"));
+            return Ok(None);
+        }
         runs.extend(fresh);
         let verdicts = tailsim_stats::slo::judge(&model.slos, &runs);
         let outcome = if verdicts.iter().any(|v| v.verdict == Verdict::Missed) {

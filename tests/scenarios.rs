@@ -1139,3 +1139,17 @@ fn capacity_plan_finds_the_fleet_and_the_connections_and_prices_them() {
     assert!(near(p99(&planned), 63.0, 0.1), "{}", p99(&planned));
     assert!((planned.cost.as_ref().unwrap().per_hour - 2.56).abs() < 1e-9);
 }
+
+/// The header's objectives, judged by `compare` on the file's seed over four replications.
+#[test]
+fn cache_stampedes_objectives_tell_the_three_designs_apart() {
+    use tailsim_stats::slo::Verdict::{Met, Missed};
+    header_says(
+        CACHE_STAMPEDE,
+        "Its objectives, p99 < 1s and a hit ratio of at least 99%, tell the three apart: the base misses both, single flight meets the p99 but not the hit ratio, and stale-while-revalidate meets both.",
+    );
+    let variants = tailsim_model::load_variants(CACHE_STAMPEDE, &[]).expect("valid").0;
+    let (c, _) = tailsim_model::compare::compare(&variants, 1, 4, "users", None, tailsim_model::Limits::default());
+    let verdicts: Vec<Vec<_>> = c.variants.iter().map(|v| v.slos.iter().map(|s| s.verdict).collect()).collect();
+    assert_eq!(verdicts, [vec![Missed, Missed], vec![Met, Missed], vec![Met, Met]]);
+}

@@ -1153,3 +1153,20 @@ fn cache_stampedes_objectives_tell_the_three_designs_apart() {
     let verdicts: Vec<Vec<_>> = c.variants.iter().map(|v| v.slos.iter().map(|s| s.verdict).collect()).collect();
     assert_eq!(verdicts, [vec![Missed, Missed], vec![Met, Missed], vec![Met, Met]]);
 }
+
+/// The header's objectives and prices, judged by `compare` on the file's seed over four
+/// replications; the cost is exact (no autoscaler: 8 or 40 instances for every hour).
+#[test]
+fn flash_sales_objectives_leave_only_scaling_and_price_it() {
+    use tailsim_stats::slo::Verdict::{Met, Missed};
+    header_says(
+        FLASH_SALE,
+        "Its objectives, p99 < 2s and errors < 1%, at 0.20 an instance-hour: queueing misses the p99, shedding misses the errors, and only scaling meets both, at 8.00 an hour against 1.60.",
+    );
+    let variants = tailsim_model::load_variants(FLASH_SALE, &[]).expect("valid").0;
+    let (c, _) = tailsim_model::compare::compare(&variants, 1, 4, "shoppers", None, tailsim_model::Limits::default());
+    let verdicts: Vec<Vec<_>> = c.variants.iter().map(|v| v.slos.iter().map(|s| s.verdict).collect()).collect();
+    assert_eq!(verdicts, [vec![Missed, Met], vec![Met, Missed], vec![Met, Met]]);
+    let per_hour = |v: usize| c.variants[v].estimates.cost_per_hour.expect("four replications").mean;
+    assert!((per_hour(0) - 1.6).abs() < 1e-9 && (per_hour(2) - 8.0).abs() < 1e-9, "{} {}", per_hour(0), per_hour(2));
+}

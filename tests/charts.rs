@@ -304,7 +304,7 @@ fn the_sweep_chart_shows_the_hockey_stick_beside_erlang_c() {
     // The theory stops short of saturation, where M/M/1 has no steady state, and is
     // ln(100) / (mu - lambda) where it exists.
     let theory = &load.lines[3];
-    assert!(theory.theory && theory.colour == p99.colour);
+    assert!(theory.style == chart::Stroke::Theory && theory.colour == p99.colour);
     assert_eq!(theory.points.len(), 7);
     for &(x, ms) in &theory.points {
         assert!((ms - 100f64.ln() / (1.0 - x)).abs() < 1e-6 * ms, "{x}: {ms}");
@@ -372,7 +372,12 @@ fn new_charts_of_odd_data_draw_without_panicking() {
         ChartKind::Load(LoadChart {
             x_label: "x".into(),
             x_is_load: false,
-            lines: vec![chart::LoadLine { name: "p99".into(), points: vec![(3.0, 2.0)], colour: 1, theory: false }],
+            lines: vec![chart::LoadLine {
+                name: "p99".into(),
+                points: vec![(3.0, 2.0)],
+                colour: 1,
+                style: chart::Stroke::Measured,
+            }],
             groups_left_out: 0,
         }),
     ];

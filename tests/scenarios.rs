@@ -1138,6 +1138,35 @@ fn capacity_plan_finds_the_fleet_and_the_connections_and_prices_them() {
     let planned = at(&sets);
     assert!(near(p99(&planned), 63.0, 0.1), "{}", p99(&planned));
     assert!((planned.cost.as_ref().unwrap().per_hour - 2.56).abs() < 1e-9);
+
+    says(
+        "Both at once, on a grid (every design run, the cheapest that meets both kept): 2.56 an hour again, now with 32 connections (free in this price list, so the fastest of the equally cheap) at p99 ~39ms; the front of cost against p99 says what more money buys: a 9th instance, 2.73 an hour, p99 ~21ms",
+    );
+    let params = [
+        tailsim_model::sweep::Param { path: "services.api.instances".into(), values: vec![6.0, 7.0, 8.0, 9.0, 10.0] },
+        tailsim_model::sweep::Param { path: "services.db.workers".into(), values: vec![12.0, 16.0, 32.0] },
+    ];
+    let model_at = |values: &[f64]| {
+        let sets = [
+            "clients.shoppers.rate=3600".to_string(),
+            format!("services.api.instances={}", values[0]),
+            format!("services.db.workers={}", values[1]),
+        ];
+        let all: Vec<tailsim_model::Override> =
+            sets.iter().map(|s| tailsim_model::Override::parse(s).unwrap()).collect();
+        tailsim_model::plan::load_with(CAPACITY_PLAN, &all, &[], &tailsim_model::Files::default())
+    };
+    let grid = tailsim_model::plan::grid::cheapest("capacity-plan", &params, budget, &model_at).expect("it compiles");
+    let answer = grid.answer().expect("a design meets both");
+    let cost = |d: &tailsim_model::plan::grid::Design| d.cost_per_hour.unwrap().mean;
+    let latency = |d: &tailsim_model::plan::grid::Design| d.latency_ms.unwrap().mean;
+    assert_eq!(answer.values, [8.0, 32.0]);
+    assert!((cost(answer) - 2.56).abs() < 1e-9 && near(latency(answer), 39.0, 0.1), "{answer:?}");
+    let front = grid.front();
+    let next =
+        front.iter().position(|d| d.values == answer.values).and_then(|i| front.get(i + 1)).expect("a dearer step");
+    assert_eq!(next.values, [9.0, 32.0]);
+    assert!((cost(next) - 2.73).abs() < 1e-9 && near(latency(next), 21.0, 0.1), "{next:?}");
 }
 
 /// The header's objectives, judged by `compare` on the file's seed over four replications.

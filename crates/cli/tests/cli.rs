@@ -884,3 +884,69 @@ fn plan_finds_the_smallest_pool_and_says_when_none_will_do() {
         assert!(text(&out.stderr).contains(expected), "{args:?}: {}", text(&out.stderr));
     }
 }
+
+#[test]
+fn plan_on_a_grid_finds_the_cheapest_design_and_draws_the_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, prices: &str| {
+        let file = dir.path().join(name);
+        let text = format!(
+            r#"Scenario(name: "grid", duration: "60s", warmup: "5s",
+    clients: [Client(name: "users", target: "server", rate: 900.0)],
+    services: [Service(name: "server", workers: 1, handler: [Work(Exponential(mean: "1ms"))])],
+    prices: [{prices}])"#
+        );
+        fs::write(&file, text).unwrap();
+        file
+    };
+    let priced = write("priced.ron", r#"Service(service: "server", per_instance_hour: 0.5)"#);
+    let unpriced = write("unpriced.ron", "");
+    let out_dir = dir.path().join("out");
+    let plan = |file: &Path, extra: &[&str]| {
+        let mut args = vec!["plan", file.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "-q"];
+        args.extend(extra);
+        let out = tailsim(&args);
+        assert_no_panic(&out);
+        out
+    };
+    let grid = ["--grid", "services.server.instances=1,2,3", "--grid", "services.server.workers=1,2"];
+    // One worker at rho 0.9 has p99 46 ms; two workers on one instance, about 5 ms, for 0.50
+    // an hour; more instances cost more.
+    let out = plan(&priced, &[&grid[..], &["--slo", "p99<15ms"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out_dir.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(json["goal"], "cheapest");
+    assert_eq!(json["answer"], serde_json::json!([1.0, 2.0]));
+    let designs = json["designs"].as_array().unwrap();
+    assert_eq!(designs.len(), 6);
+    assert_eq!(designs[0]["outcome"], "missed");
+    assert!(designs.iter().any(|d| d["on_front"] == true && d["values"] == json["answer"]));
+    let svg = fs::read_to_string(out_dir.join("plan.svg")).unwrap();
+    assert!(roxmltree::Document::parse(&svg).is_ok() && svg.contains("answer: 0.50 an hour"), "{}", &svg[..400]);
+    // The table names each design, the answer and the front.
+    let table =
+        [&["plan", priced.to_str().unwrap(), "--out", out_dir.to_str().unwrap()], &grid[..], &["--slo", "p99<15ms"]];
+    let stdout = text(&tailsim(&table.concat()).stdout);
+    let (table, _wrote) = stdout.rsplit_once("\nwrote ").expect("it says what it wrote");
+    common::golden("plan-grid.txt", table);
+    // No design meets a p99 under the mean work time: exit 4.
+    let out = plan(&priced, &[&grid[..], &["--slo", "p99<0.5ms"]].concat());
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    // Refused before any run: nothing priced, too many parameters, a grid beyond --max-runs.
+    let four = ["--grid", "a=1,2", "--grid", "b=1,2", "--grid", "c=1,2", "--grid", "d=1,2", "--slo", "p99<1s"];
+    for (file, args, expected) in [
+        (&unpriced, [&grid[..], &["--slo", "p99<15ms"]].concat(), "nothing to price"),
+        (&priced, four.to_vec(), "one to 3 parameters"),
+        (&priced, [&grid[..], &["--slo", "p99<15ms", "--max-runs", "11"]].concat(), "need 30 runs"),
+        (
+            &priced,
+            [&grid[..], &["--slo", "p99<15ms", "--vary", "services.server.workers=1..4"]].concat(),
+            "cannot be used",
+        ),
+    ] {
+        let out = plan(file, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(expected), "{args:?}: {}", text(&out.stderr));
+    }
+}

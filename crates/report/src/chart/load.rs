@@ -25,8 +25,19 @@ pub struct LoadLine {
     pub points: Vec<(f64, f64)>,
     /// Its colour's position in the palette.
     pub colour: usize,
-    /// Theory, drawn dashed and without markers; measurements are solid with a dot at each point.
-    pub theory: bool,
+    /// How it is drawn.
+    pub style: Stroke,
+}
+
+/// How a line of a [`LoadChart`] is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stroke {
+    /// A measurement: solid, with a dot at each point.
+    Measured,
+    /// Theory or a target: dashed, without markers.
+    Theory,
+    /// Points that are not a line (designs scattered by cost): dots only.
+    Dots,
 }
 
 /// Latencies against a load (or a parameter), on a linear x axis and a log latency axis.
@@ -102,7 +113,7 @@ impl LoadChart {
                     name: format!("p99, {group_name}"),
                     points: line(|p| p.p99_ms),
                     colour: g,
-                    theory: false,
+                    style: Stroke::Measured,
                 });
             } else {
                 for (name, stat, colour) in [
@@ -110,7 +121,12 @@ impl LoadChart {
                     ("p99", |p| p.p99_ms, 1),
                     ("p99.9", |p| p.p999_ms, 2),
                 ] {
-                    lines.push(LoadLine { name: name.to_string(), points: line(stat), colour, theory: false });
+                    lines.push(LoadLine {
+                        name: name.to_string(),
+                        points: line(stat),
+                        colour,
+                        style: Stroke::Measured,
+                    });
                 }
             }
             if !theory.is_empty() {
@@ -128,7 +144,7 @@ impl LoadChart {
                 } else {
                     format!("Erlang C p99 of {service} ({model})")
                 };
-                lines.push(LoadLine { name, points: theory, colour: p99_colour, theory: true });
+                lines.push(LoadLine { name, points: theory, colour: p99_colour, style: Stroke::Theory });
             }
         }
         LoadChart { x_label, x_is_load, lines, groups_left_out }
@@ -149,7 +165,12 @@ impl LoadChart {
             .iter()
             .map(|l| {
                 let c = line_colour(l.colour);
-                (l.name.clone(), if l.theory { Swatch::Dashed(c) } else { Swatch::Line(c) })
+                let swatch = match l.style {
+                    Stroke::Measured => Swatch::Line(c),
+                    Stroke::Theory => Swatch::Dashed(c),
+                    Stroke::Dots => Swatch::Dot(c),
+                };
+                (l.name.clone(), swatch)
             })
             .collect();
         let saturated = self.x_is_load && x_high >= 1.0;
@@ -186,11 +207,17 @@ impl LoadChart {
         }
         for line in &self.lines {
             let style = line_colour(line.colour).stroke_width(2);
-            if line.theory {
-                chart.draw_series(DashedLineSeries::new(line.points.clone(), 8, 5, style))?;
-            } else {
-                chart.draw_series(LineSeries::new(line.points.clone(), style))?;
-                chart.draw_series(line.points.iter().map(|&p| Circle::new(p, 3, style.filled())))?;
+            match line.style {
+                Stroke::Theory => {
+                    chart.draw_series(DashedLineSeries::new(line.points.clone(), 8, 5, style))?;
+                }
+                Stroke::Measured => {
+                    chart.draw_series(LineSeries::new(line.points.clone(), style))?;
+                    chart.draw_series(line.points.iter().map(|&p| Circle::new(p, 3, style.filled())))?;
+                }
+                Stroke::Dots => {
+                    chart.draw_series(line.points.iter().map(|&p| Circle::new(p, 4, style.filled())))?;
+                }
             }
         }
         Ok(())

@@ -32,7 +32,7 @@ use crate::summary::{Report, ServiceSeries};
 use crate::sweep::Sweep;
 
 pub use latency::{CdfChart, LatencyChart};
-pub use load::{LoadChart, LoadLine, MAX_GROUPS};
+pub use load::{LoadChart, LoadLine, MAX_GROUPS, Stroke};
 pub use timeline::{Band, Marker, NamedSeries, TimeChart, fault_bands, instant_markers};
 
 /// Width of every chart but the call graph, in pixels.
@@ -659,6 +659,8 @@ enum Swatch {
     Line(RGBColor),
     /// A dashed line.
     Dashed(RGBColor),
+    /// A dot (scattered points).
+    Dot(RGBColor),
 }
 
 /// Height of one line of the legend, in pixels.
@@ -716,6 +718,7 @@ fn header<DB: DrawingBackend>(
                     top.draw(&PathElement::new(vec![(x, y), (x + 6, y)], color.stroke_width(2)))?;
                     top.draw(&PathElement::new(vec![(x + 10, y), (x + 16, y)], color.stroke_width(2)))?;
                 }
+                Swatch::Dot(color) => top.draw(&Circle::new((x + 8, y), 4, color.filled()))?,
             }
             top.draw(&Text::new(
                 label.clone(),

@@ -1,6 +1,7 @@
 //! `tailsim plan`: the smallest capacity (`--vary`) or the largest load (`--max`) at which a
 //! design meets every objective, found by bisection with sequential testing; prints the probes,
-//! the answer and the evidence beside it, and writes `plan.json`.
+//! the answer and the evidence beside it, and writes `plan.json`. The cheapest design on a grid
+//! (`--grid`) is in `grid`.
 
 use std::path::{Path, PathBuf};
 
@@ -8,9 +9,12 @@ use clap::Args;
 use tailsim_model::Diagnostic;
 use tailsim_model::plan::{Budget, Goal, Plan, Probe, Range};
 use tailsim_model::sweep::format_value;
+use tailsim_report::slo::SloVerdict;
 use tailsim_report::text::{Document, objective_rows};
 
 use crate::{Failure, folder_name, shared};
+
+mod grid;
 
 /// The arguments of `tailsim plan`.
 #[derive(Args)]
@@ -19,12 +23,22 @@ pub struct PlanArgs {
     file: PathBuf,
     /// Find the smallest value meeting every objective: `path=from..to`, e.g.
     /// `services.api.instances=1..64` (capacity: more never hurts).
-    #[arg(long, value_name = "PATH=FROM..TO", conflicts_with = "max", required_unless_present = "max")]
+    #[arg(
+        long,
+        value_name = "PATH=FROM..TO",
+        conflicts_with_all = ["max", "grid"],
+        required_unless_present_any = ["max", "grid"]
+    )]
     vary: Option<String>,
     /// Find the largest value meeting every objective: `path=from..to`, e.g.
     /// `clients.users.rate=100..5000` (load: more never helps).
-    #[arg(long, value_name = "PATH=FROM..TO")]
+    #[arg(long, value_name = "PATH=FROM..TO", conflicts_with = "grid")]
     max: Option<String>,
+    /// Find the cheapest design meeting every objective on a grid of one to three
+    /// parameters: `path=from..to:steps` or `path=a,b,c`, repeated per parameter (the scenario
+    /// needs `prices`). Every design is run; the front of cost against latency is printed.
+    #[arg(long, value_name = "PATH=VALUES")]
+    grid: Vec<String>,
     /// An objective besides the scenario's `slos`: `p99<200ms`, `shoppers.errors<0.1%`,
     /// `goodput>=1700`, `db.utilisation<0.8`, `db.pwait<0.2`, `db.wait.p90<20s`; repeatable.
     #[arg(long = "slo", value_name = "OBJECTIVE")]
@@ -76,18 +90,77 @@ pub struct PlanArgs {
 /// The bounds every search option is checked against.
 const MOST_REPLICATIONS: u32 = 10_000;
 
-/// Runs the search; the exit code (0 an answer, 4 none in the range, 1 out of runs), or a failure.
+/// What every kind of search starts from: the scenario, its objectives and the run budget.
+struct Setup {
+    file: String,
+    source: String,
+    overrides: Vec<tailsim_model::Override>,
+    extra: Vec<tailsim_model::scenario::Slo>,
+    model: tailsim_model::Model,
+    budget: Budget,
+    out: PathBuf,
+}
+
+/// A search's result, ready to write and print.
+struct Searched {
+    json: String,
+    chart: Option<tailsim_report::chart::Chart>,
+    text: Document,
+    /// Whether a design meeting every objective was found.
+    answered: bool,
+    /// Why the search stopped before deciding everything, if it did.
+    stopped: Option<String>,
+}
+
+/// Runs the search; the exit code (0 an answer, 4 none in the range, 1 out of runs or a run cut
+/// short), or a failure.
 pub fn plan(args: PlanArgs) -> Result<u8, Failure> {
-    let (goal, spec) = match (&args.vary, &args.max) {
-        (Some(v), _) => (Goal::Smallest, v.as_str()),
-        (None, Some(m)) => (Goal::Largest, m.as_str()),
-        (None, None) => return Err(Failure::input("error: give --vary PATH=FROM..TO or --max PATH=FROM..TO")),
-    };
     if !(2..=MOST_REPLICATIONS).contains(&args.replications) || args.most_replications < args.replications {
         return Err(Failure::input(format!(
             "error: --replications must be from 2 to {MOST_REPLICATIONS}, and --most-replications at least as many"
         )));
     }
+    let setup = setup(&args)?;
+    let pool = args.limits.pool()?;
+    let searched =
+        pool.install(|| if args.grid.is_empty() { bisect(&args, &setup) } else { grid::search(&args, &setup) })?;
+    let written = setup.out.join("plan.json");
+    tailsim_report::write::atomic_write(&written, searched.json.as_bytes()).map_err(|e| Failure {
+        code: 1,
+        diagnostics: Vec::new(),
+        message: format!("error: cannot write {}: {e}", written.display()),
+    })?;
+    let mut drawing = 0;
+    if !args.no_charts
+        && let Some(chart) = searched.chart
+    {
+        drawing = shared::draw(setup.budget.limits.max_wall, "the chart", |stop| {
+            tailsim_report::write::write_chart_files(&setup.out, vec![chart], stop)
+        })?;
+    }
+    if args.json {
+        out!("{}", searched.json);
+    } else if !args.quiet {
+        out!("{}", searched.text.to_text());
+        let what = if args.no_charts { "plan.json" } else { "plan.json and plan.svg, .png" };
+        outln!("\nwrote {what} in {}", setup.out.display());
+    }
+    if drawing != 0 {
+        return Ok(drawing);
+    }
+    Ok(match &searched.stopped {
+        Some(why) if why.starts_with("a run stopped early") => {
+            eprintln!("error: {why}; the search stopped there (plan.json has the probes made)");
+            if crate::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) { 130 } else { 1 }
+        }
+        Some(why) if why.contains("--max-runs") => 1,
+        _ if !searched.answered => 4,
+        _ => 0,
+    })
+}
+
+/// Reads and checks the scenario, the objectives and the options every search shares.
+fn setup(args: &PlanArgs) -> Result<Setup, Failure> {
     let overrides = shared::overrides(&args.set, args.duration.as_deref())?;
     let file = args.file.display().to_string();
     let source = shared::read(&args.file)?;
@@ -104,22 +177,14 @@ pub fn plan(args: PlanArgs) -> Result<u8, Failure> {
         .map(|text| tailsim_model::plan::parse_slo(text, &client))
         .collect::<Result<Vec<_>, _>>()
         .map_err(diagnostic_failure)?;
-    let range = range(spec, &source, &overrides, args.resolution)?;
-    // Each probe reads the scenario's traces afresh: the reader's cache stays on one thread.
-    let at = |value: f64| {
-        let mut all = overrides.clone();
-        all.push(tailsim_model::Override { path: range.path.clone(), value: format_value(value) });
-        tailsim_model::plan::load_with(&source, &all, &extra, &shared::files(&args.file, &args.paths))
-    };
     // The objectives must exist, and compile, before any run.
-    let first = at(range.from).map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
-    if first.slos.is_empty() {
+    let model = tailsim_model::plan::load_with(&source, &overrides, &extra, &files)
+        .map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
+    if model.slos.is_empty() {
         return Err(Failure::input(
             "error: there is nothing to meet: the scenario has no `slos` and no --slo was given\n  = hint: e.g. --slo p99<200ms",
         ));
     }
-    let limits = args.limits.limits()?;
-    let pool = args.limits.pool()?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("out").join(folder_name(&model.name)));
     shared::prepare_output(&out)?;
     let budget = Budget {
@@ -127,44 +192,35 @@ pub fn plan(args: PlanArgs) -> Result<u8, Failure> {
         first: args.replications,
         most: args.most_replications,
         max_runs: args.max_runs,
-        limits,
+        limits: args.limits.limits()?,
     };
-    let plan = pool
-        .install(|| tailsim_model::plan::search(&model.name, &range, goal, budget, &at))
-        .map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
-    let json = plan.to_json();
-    let written = out.join("plan.json");
-    tailsim_report::write::atomic_write(&written, json.as_bytes()).map_err(|e| Failure {
-        code: 1,
-        diagnostics: Vec::new(),
-        message: format!("error: cannot write {}: {e}", written.display()),
-    })?;
-    let mut drawing = 0;
-    if !args.no_charts
-        && let Some(chart) = chart(&plan)
-    {
-        drawing = shared::draw(limits.max_wall, "the chart", |stop| {
-            tailsim_report::write::write_chart_files(&out, vec![chart], stop)
-        })?;
-    }
-    if args.json {
-        out!("{json}");
-    } else if !args.quiet {
-        out!("{}", render(&plan, &range).to_text());
-        let what = if args.no_charts { "plan.json" } else { "plan.json and plan.svg, .png" };
-        outln!("\nwrote {what} in {}", out.display());
-    }
-    if drawing != 0 {
-        return Ok(drawing);
-    }
-    Ok(match (&plan.answer, &plan.stopped) {
-        (_, Some(why)) if why.starts_with("a run stopped early") => {
-            eprintln!("error: {why}; the search stopped there (plan.json has the probes made)");
-            if crate::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) { 130 } else { 1 }
+    Ok(Setup { file, source, overrides, extra, model, budget, out })
+}
+
+/// The bisection of `--vary` or `--max`.
+fn bisect(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure> {
+    let (goal, spec) = match (&args.vary, &args.max) {
+        (Some(v), _) => (Goal::Smallest, v.as_str()),
+        (None, Some(m)) => (Goal::Largest, m.as_str()),
+        (None, None) => {
+            return Err(Failure::input("error: give --vary PATH=FROM..TO, --max PATH=FROM..TO or --grid PATH=VALUES"));
         }
-        (None, _) => 4,
-        (Some(_), Some(why)) if why.contains("--max-runs") || why.starts_with("a run stopped early") => 1,
-        _ => 0,
+    };
+    let range = range(spec, &setup.source, &setup.overrides, args.resolution)?;
+    // Each probe reads the scenario's traces afresh: the reader's cache stays on one thread.
+    let at = |value: f64| {
+        let mut all = setup.overrides.clone();
+        all.push(tailsim_model::Override { path: range.path.clone(), value: format_value(value) });
+        tailsim_model::plan::load_with(&setup.source, &all, &setup.extra, &shared::files(&args.file, &args.paths))
+    };
+    let plan = tailsim_model::plan::search(&setup.model.name, &range, goal, setup.budget, &at)
+        .map_err(|errors| shared::scenario_failure(&setup.file, &setup.source, errors))?;
+    Ok(Searched {
+        json: plan.to_json(),
+        chart: chart(&plan),
+        text: render(&plan, &range),
+        answered: plan.answer.is_some(),
+        stopped: plan.stopped.clone(),
     })
 }
 
@@ -245,17 +301,18 @@ fn render(plan: &Plan, range: &Range) -> Document {
     }
     for (label, probe) in [("at the answer", plan.probe(plan.answer)), ("beyond it", plan.probe(plan.beyond))] {
         if let Some(p) = probe {
-            evidence(&mut out, label, p);
+            evidence(&mut out, label, &format_value(p.value), p.replications, &p.verdicts);
         }
     }
     out
 }
 
-fn evidence(out: &mut Document, label: &str, p: &Probe) {
+/// The objectives' table of one design: `label, what (n replications):` above it.
+fn evidence(out: &mut Document, label: &str, what: &str, replications: u32, verdicts: &[SloVerdict]) {
     use std::fmt::Write as _;
-    let _ = writeln!(out, "\n{label}, {} ({} replications):", format_value(p.value), p.replications);
+    let _ = writeln!(out, "\n{label}, {what} ({replications} replications):");
     let mut table = tailsim_report::text::Table::new(&["objective", "target", "measured", "verdict"]);
-    for row in objective_rows(&p.verdicts) {
+    for row in objective_rows(verdicts) {
         table.row(row);
     }
     out.table(table);
@@ -265,7 +322,7 @@ fn evidence(out: &mut Document, label: &str, p: &Probe) {
 /// the parameter, its target dashed across the range, and the answer marked; `None` when no
 /// objective is a latency.
 fn chart(plan: &Plan) -> Option<tailsim_report::chart::Chart> {
-    use tailsim_report::chart::{Chart, ChartKind, LoadChart, LoadLine};
+    use tailsim_report::chart::{Chart, ChartKind, LoadChart, LoadLine, Stroke};
     let first = plan.probes.first()?;
     let k = first.verdicts.iter().position(|v| v.unit == "ms")?;
     let objective = &first.verdicts[k];
@@ -278,13 +335,13 @@ fn chart(plan: &Plan) -> Option<tailsim_report::chart::Chart> {
             name: format!("{} (mean of the replications)", objective.objective),
             points: measured,
             colour: 0,
-            theory: false,
+            style: Stroke::Measured,
         },
         LoadLine {
             name: format!("target: {}", tailsim_report::text::format_ms(objective.threshold)),
             points: target,
             colour: 1,
-            theory: true,
+            style: Stroke::Theory,
         },
     ];
     if let Some(answer) = plan.probe(plan.answer).and_then(mean_at) {
@@ -292,7 +349,7 @@ fn chart(plan: &Plan) -> Option<tailsim_report::chart::Chart> {
             name: format!("answer: {}", format_value(answer.0)),
             points: vec![answer],
             colour: 2,
-            theory: false,
+            style: Stroke::Measured,
         });
     }
     Some(Chart {

@@ -20,6 +20,8 @@ use crate::diag::Diagnostic;
 use crate::scenario::{Duration, Slo};
 use crate::world::{self, Limits};
 
+pub mod grid;
+
 /// What the search looks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -224,7 +226,7 @@ fn probe(
 ) -> Result<Option<Outcome>, Vec<Diagnostic>> {
     let model = model_at(value)?;
     let mut runs: Vec<RunSummary> = Vec::new();
-    let mut wanted = budget.first.max(2).min(budget.most.max(2));
+    let mut wanted = first_look(budget);
     loop {
         let more = u64::from(wanted) - runs.len() as u64;
         if plan.runs + more > budget.max_runs {
@@ -241,23 +243,44 @@ fn probe(
         }
         runs.extend(fresh);
         let verdicts = tailsim_stats::slo::judge(&model.slos, &runs);
-        let outcome = if verdicts.iter().any(|v| v.verdict == Verdict::Missed) {
-            Some(Outcome::Missed)
-        } else if verdicts.iter().all(|v| v.verdict == Verdict::Met) {
-            Some(Outcome::Met)
-        } else {
-            None
-        };
-        let most = budget.most.max(2);
-        if outcome.is_some() || wanted >= most {
-            let outcome = outcome.unwrap_or(Outcome::Undecided);
-            plan.probes.push(Probe { value, replications: wanted, outcome, verdicts });
-            return Ok(Some(outcome));
+        match look(&verdicts, wanted, budget) {
+            Look::Decided(outcome) => {
+                plan.probes.push(Probe { value, replications: wanted, outcome, verdicts });
+                return Ok(Some(outcome));
+            }
+            Look::More(next) => wanted = next,
         }
-        // The next look: what the undecided objectives ask for, at least twice as many.
-        let asked = verdicts.iter().filter_map(|v| v.replications_to_decide).max().unwrap_or(0);
-        wanted = asked.max(wanted.saturating_mul(2)).min(most);
     }
+}
+
+/// What a look at a design's verdicts after `wanted` replications says.
+enum Look {
+    /// Its outcome (undecided only at the most replications).
+    Decided(Outcome),
+    /// Look again after this many replications.
+    More(u32),
+}
+
+/// The first look's replications: `first`, at least two (for an interval), at most `most`.
+fn first_look(budget: Budget) -> u32 {
+    budget.first.max(2).min(budget.most.max(2))
+}
+
+/// Decides a design on its verdicts after `wanted` replications, or asks for more: what the
+/// undecided objectives ask for, at least twice as many, at most `budget.most`.
+fn look(verdicts: &[SloVerdict], wanted: u32, budget: Budget) -> Look {
+    let most = budget.most.max(2);
+    if verdicts.iter().any(|v| v.verdict == Verdict::Missed) {
+        return Look::Decided(Outcome::Missed);
+    }
+    if verdicts.iter().all(|v| v.verdict == Verdict::Met) {
+        return Look::Decided(Outcome::Met);
+    }
+    if wanted >= most {
+        return Look::Decided(Outcome::Undecided);
+    }
+    let asked = verdicts.iter().filter_map(|v| v.replications_to_decide).max().unwrap_or(0);
+    Look::More(asked.max(wanted.saturating_mul(2)).min(most))
 }
 
 /// Reads `--slo` text: `[CLIENT.]p99<200ms` (also `mean`, `p50`, `p90`, `p999`, `max`),

@@ -130,3 +130,39 @@ fn an_availability_objective_keeps_its_error_budget() {
     // Other objectives have none.
     assert!(verdicts(r#"Errors(client: "users", below: 0.5)"#, 0.0, 2)[0].error_budget.is_none());
 }
+
+#[test]
+fn the_trailing_burn_rate_follows_a_fault_window_by_window() {
+    // Every visit given a worker from 60 s to 80 s fails at once, and no other does: windows
+    // 60 to 79 are bad (each holds hundreds of failures), every other window good. At 90% the
+    // target allows a bad share of 0.1, so the burn rate over the last ten windows is the bad
+    // count among them over ten, over 0.1: exactly the bad windows among the last ten.
+    let text = mm1(r#"Availability(client: "users", errors: 0.0, at_least: 0.9)"#, 0.0).replace(
+        "slos:",
+        r#"faults: [Errors(service: "server", at: "60s", duration: "20s", probability: 1.0)], slos:"#,
+    );
+    let report = run(&load(&text), 1, 1);
+    let b = report.slos[0].error_budget.clone().expect("a budget");
+    assert_eq!((b.bad_windows, b.burn_span_windows), (20.0, 10));
+    let rate = &b.burn_rate_over_time;
+    assert_eq!(rate.len(), 210);
+    assert!(rate[..10].iter().all(Option::is_none), "nothing in the warm-up");
+    let expected = |i: usize| (i.saturating_sub(9).max(10)..=i).filter(|w| (60..80).contains(w)).count() as f64;
+    for (i, r) in rate.iter().enumerate().skip(10) {
+        let span = (i + 1 - 10).min(10) as f64;
+        let want = expected(i) / span / 0.1;
+        assert!(r.is_some_and(|r| (r - want).abs() < 1e-9), "window {i}: {r:?}, not {want}");
+    }
+    // The landmarks: none before, one bad window at 60, ten from 69 to 79, then down to none at 89.
+    let at = |i: usize| rate[i].expect("measured");
+    for (i, want) in [(59, 0.0), (60, 1.0), (69, 10.0), (79, 10.0), (80, 9.0), (89, 0.0)] {
+        assert!((at(i) - want).abs() < 1e-9, "window {i}: {}", at(i));
+    }
+    // The charts: the budget spent and the burn rate.
+    let charts = tailsim_report::chart::charts(&report, &tailsim_model::graph::call_graph(&load(&text)));
+    let stems: Vec<&str> = charts.iter().map(|c| c.file_stem.as_str()).collect();
+    assert!(
+        stems.iter().any(|s| s.ends_with("-burn-rate")) && stems.iter().any(|s| s.ends_with("-error-budget")),
+        "{stems:?}"
+    );
+}

@@ -254,7 +254,9 @@ fn claims_in_tests() -> Vec<(String, String)> {
             let rest = &flat[at..];
             let (call, alias) = if rest.starts_with("header_says(") {
                 ("header_says(".len(), false)
-            } else if (rest.starts_with("says(\"") || rest.starts_with("says( \"")) && !flat[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+            } else if (rest.starts_with("says(\"") || rest.starts_with("says( \""))
+                && !flat[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+            {
                 ("says(".len(), true)
             } else {
                 at += rest.chars().next().map_or(1, char::len_utf8);

@@ -248,7 +248,17 @@ pub struct ErrorBudget {
     /// The first replication's share of the budget spent by the end of each window, from the
     /// start of the run (`null` in the warm-up): the budget's burn over time.
     pub spent_over_time: Vec<Option<f64>>,
+    /// The windows a trailing burn rate looks back over: [`BURN_SPAN_WINDOWS`].
+    pub burn_span_windows: u32,
+    /// The first replication's burn rate over the trailing `burn_span_windows` windows (fewer
+    /// at the start of the measured span), at the end of each window, from the start of the
+    /// run (`null` in the warm-up, and when the target allows no bad window): the short window
+    /// of burn-rate alerting, which a fault drives up and a recovery brings down.
+    pub burn_rate_over_time: Vec<Option<f64>>,
 }
+
+/// The windows a trailing burn rate looks back over.
+pub const BURN_SPAN_WINDOWS: usize = 10;
 
 impl Objective {
     /// The objective's value in one replication, if it has one.
@@ -395,6 +405,13 @@ impl Objective {
                 Some(spent_of(so_far)).filter(|x| x.is_finite())
             })
             .collect();
+        let burn_rate_over_time = (0..first + windows)
+            .map(|i| {
+                let end = i.checked_sub(*first)? + 1;
+                let span = &good[end.saturating_sub(BURN_SPAN_WINDOWS)..end];
+                (allowed_share > 0.0).then(|| bad(span) / span.len() as f64 / allowed_share)
+            })
+            .collect();
         Some(ErrorBudget {
             windows: windows as u32,
             allowed_bad_windows: allowed,
@@ -403,6 +420,8 @@ impl Objective {
             burn_rate: mean(&|g| if allowed_share > 0.0 { bad(g) / g.len() as f64 / allowed_share } else { 0.0 }),
             window_s: runs.first().and_then(|r| r.clients.get(*client)).map_or(0.0, |c| c.per_window.window_s),
             spent_over_time,
+            burn_span_windows: BURN_SPAN_WINDOWS as u32,
+            burn_rate_over_time,
         })
     }
 }

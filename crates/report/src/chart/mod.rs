@@ -142,8 +142,9 @@ pub struct RenderedChart {
     pub png: Vec<u8>,
 }
 
-/// One chart per availability objective: its error budget's burn over the first replication,
-/// the whole budget dashed, the faults shaded.
+/// Two charts per availability objective, over the first replication with the faults shaded:
+/// its error budget spent so far, the whole budget dashed; and its trailing burn rate, the
+/// sustainable rate of 1 dashed.
 fn error_budget_charts(report: &Report, bands: &[Band], markers: &[Marker], which: &str) -> Vec<Chart> {
     let mut out = Vec::new();
     let objectives = report.slos.iter().filter_map(|v| v.error_budget.as_ref().map(|b| (v, b)));
@@ -160,6 +161,21 @@ fn error_budget_charts(report: &Report, bands: &[Band], markers: &[Marker], whic
         out.push(Chart {
             file_stem: format!("{stem}-error-budget"),
             title: format!("{}: error budget burn{which}", verdict.objective),
+            kind: ChartKind::Timeline(chart),
+        });
+        let rate: Vec<f64> = budget.burn_rate_over_time.iter().map(|x| x.unwrap_or(f64::NAN)).collect();
+        if rate.iter().all(|x| x.is_nan()) {
+            continue;
+        }
+        let pace: Vec<f64> = rate.iter().map(|x| if x.is_nan() { f64::NAN } else { 1.0 }).collect();
+        let chart = TimeChart::new("burn rate (1: the budget lasts the run)", budget.window_s)
+            .line(format!("over the last {} windows", budget.burn_span_windows), rate)
+            .dashed_line("1: spent exactly by the end", pace)
+            .bands(bands)
+            .markers(markers);
+        out.push(Chart {
+            file_stem: format!("{stem}-burn-rate"),
+            title: format!("{}: burn rate{which}", verdict.objective),
             kind: ChartKind::Timeline(chart),
         });
     }

@@ -1,7 +1,7 @@
 //! Cost in money: prices applied to what runs measured, checked by arithmetic on counts the run
 //! fixes exactly (constant arrivals: 100 a second for an hour is 360,000 visits; four
-//! instances for an hour are four instance-hours), and a comparison's paired difference of one
-//! instance's price.
+//! instances for an hour are four instance-hours; a cache's nodes hold capacity x entry size
+//! of memory), and a comparison's paired difference of one instance's price.
 
 use tailsim_model::Limits;
 use tailsim_tests::{load, run};
@@ -77,9 +77,28 @@ fn prices_name_what_exists() {
         (r#"Service(service: "apii", per_instance_hour: 1.0)"#, r#"no service is named "apii""#),
         (r#"Service(service: "api", per_instance_hour: -1.0)"#, "must be a sum of money"),
         (r#"Cache(cache: "sesions", per_node_hour: 1.0)"#, r#"no cache is named "sesions""#),
+        (r#"Cache(cache: "sessions", per_gb_hour: 0.1)"#, "the size of its entries"),
+        (r#"Cache(cache: "sessions", per_gb_hour: -0.1, entry_bytes: 10)"#, "must be a sum of money"),
     ] {
         let text = PRICED.replace(r#"Cache(cache: "sessions", per_node_hour: 0.5),"#, &format!("{price},"));
         let errors = tailsim_model::load(&text, &[]).expect_err(price);
         assert!(errors.iter().any(|e| e.message.contains(expected)), "{price}: {errors:?}");
     }
+}
+
+#[test]
+fn cache_memory_is_billed_by_the_gb_hour_of_what_its_nodes_hold() {
+    // 1,024 entries of 1 MiB a node are 1 GB (2^30 bytes, as memory is priced); three nodes for
+    // the measured hour at 0.125 a GB-hour are 0.375, beside 0.5 a node-hour: 1.875 in all.
+    let text = PRICED
+        .replace("capacity: 10, nodes: 3", "capacity: 1024, nodes: 3")
+        .replace("per_node_hour: 0.5)", "per_node_hour: 0.5, per_gb_hour: 0.125, entry_bytes: 1048576)");
+    let model = load(&text);
+    let report = run(&model, 1, 1);
+    let cost = report.runs[0].cost.as_ref().unwrap();
+    assert!((cost.parts[2].total - 1.875).abs() < 1e-9, "{cost:?}");
+    // `check`'s static cost says the same per hour.
+    let instances: Vec<u32> = model.services.iter().map(|s| s.instances).collect();
+    let static_cost = tailsim_report::cost::static_per_hour(&model.prices[2..], &instances, &[]);
+    assert!((static_cost - 1.875).abs() < 1e-12, "{static_cost}");
 }

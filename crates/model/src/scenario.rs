@@ -112,12 +112,21 @@ pub enum Price {
         #[serde(default)]
         per_million_requests: f64,
     },
-    /// A shared cache: per node-hour (a Redis or Memcached node).
+    /// A shared cache: per node-hour (a Redis or Memcached node), and per GB-hour of the memory
+    /// its nodes hold (`capacity` entries of `entry_bytes` each, a GB being 2^30 bytes as
+    /// memory is priced).
     Cache {
         /// The cache.
         cache: String,
-        /// Money per node-hour.
+        /// Money per node-hour. Default 0.
+        #[serde(default)]
         per_node_hour: f64,
+        /// Money per GB-hour of the nodes' memory. Default 0; needs `entry_bytes`.
+        #[serde(default)]
+        per_gb_hour: f64,
+        /// The bytes one entry takes (key, value and the store's overhead), for `per_gb_hour`.
+        #[serde(default)]
+        entry_bytes: Option<u64>,
     },
 }
 

@@ -1,9 +1,13 @@
 //! The scenario's `prices`: each names a service or a shared cache that exists, once, with
-//! prices that are finite and not negative.
+//! prices that are finite and not negative. A cache's memory price becomes part of its price
+//! per node-hour: each node holds `capacity` entries of `entry_bytes`.
 
 use tailsim_stats::cost::{Part, Price as Priced};
 
 use super::Cx;
+
+/// A GB of memory, as memory is priced: 2^30 bytes.
+const GB: f64 = (1u64 << 30) as f64;
 use crate::compile::CacheModel;
 use crate::diag::{Diagnostic, suggest};
 use crate::scenario::Price;
@@ -50,7 +54,7 @@ fn lower(cx: &Cx<'_>, price: &Price, caches: &[CacheModel]) -> Result<Priced, (S
                 per_million_requests: money(*per_million_requests, "per_million_requests")?,
             })
         }
-        Price::Cache { cache, per_node_hour } => {
+        Price::Cache { cache, per_node_hour, per_gb_hour, entry_bytes } => {
             let names: Vec<&str> = caches.iter().map(|c| c.name.as_str()).collect();
             let Some(c) = caches.iter().find(|c| &c.name == cache) else {
                 return Err((format!("no cache is named \"{cache}\""), suggest(cache, &names, "caches")));
@@ -61,10 +65,22 @@ fn lower(cx: &Cx<'_>, price: &Price, caches: &[CacheModel]) -> Result<Priced, (S
                     "price the service instead".into(),
                 ));
             }
+            let memory = match (money(*per_gb_hour, "per_gb_hour")?, entry_bytes) {
+                (0.0, _) => 0.0,
+                (_, None) => {
+                    return Err((
+                        format!(
+                            "`per_gb_hour` prices cache \"{cache}\"'s memory, but the size of its entries (`entry_bytes`) is not given"
+                        ),
+                        "add entry_bytes, e.g. entry_bytes: 2048".into(),
+                    ));
+                }
+                (per_gb, Some(bytes)) => per_gb * f64::from(c.capacity) * *bytes as f64 / GB,
+            };
             Ok(Priced {
                 name: cache.clone(),
                 part: Part::Cache { nodes: c.nodes },
-                per_hour: money(*per_node_hour, "per_node_hour")?,
+                per_hour: money(*per_node_hour, "per_node_hour")? + memory,
                 per_million_requests: 0.0,
             })
         }

@@ -1,6 +1,7 @@
 //! Memory stays bounded by the scenario, not by the run's length: collectors stream and no
 //! per-request record is kept. A counting global allocator measures the peak heap of the same
-//! scenario run for 100 s and for 1,000 s.
+//! scenario run for 100 s and for 1,000 s, of idle services, and of a fan-out of fan-outs that
+//! the limit on visits in flight must stop.
 
 // The only unsafe code in the project: a global allocator must implement an unsafe trait.
 #![allow(unsafe_code)]
@@ -57,6 +58,7 @@ fn peak_bytes(seconds: u64) -> usize {
 fn memory_follows_the_scenario_not_the_run() {
     ten_times_longer_runs_use_the_same_memory();
     a_service_costs_the_memory_it_uses();
+    a_fan_out_of_fan_outs_stops_within_its_limit();
 }
 
 fn ten_times_longer_runs_use_the_same_memory() {
@@ -98,4 +100,37 @@ fn a_service_costs_the_memory_it_uses() {
     let per_service = (crowded.saturating_sub(alone)) / 400;
     println!("peak heap: {alone} bytes alone, {crowded} with 400 idle services: {per_service} bytes each");
     assert!(per_service < 64 * 1024, "{per_service} bytes per idle service");
+}
+
+/// Peak heap bytes above the starting point while running `text` with at most `in_flight`
+/// requests in flight; the run must have stopped at that limit.
+fn peak_stopped_by_the_limit(text: &str, in_flight: u64) -> usize {
+    let (model, _) = tailsim_model::load(text, &[]).expect("valid");
+    let base = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let limits = Limits { max_in_flight: in_flight, ..Limits::default() };
+    let summary = tailsim_model::world::run(&model, 1, 0, limits);
+    assert!(summary.truncated.is_some(), "the limit stops it");
+    PEAK.load(Ordering::Relaxed) - base
+}
+
+fn a_fan_out_of_fan_outs_stops_within_its_limit() {
+    // One request fans out to 10,000 visits of `b`, each fanning out 10,000 more: 10^8 visits
+    // (10 GB of visits and calls) in the first event, unless the live count stops it.
+    let text = r#"Scenario(name: "fan", duration: "2s", clients: [Client(name: "c", target: "a", rate: 10.0)],
+        services: [
+            Service(name: "a", workers: 100, handler: [FanOut("b", 10000)]),
+            Service(name: "b", workers: 100000, handler: [FanOut("c", 10000)]),
+            Service(name: "c", workers: 100000, handler: [Work(Constant("1ms"))]),
+        ])"#;
+    let one = peak_stopped_by_the_limit(text, 1);
+    let thousand = peak_stopped_by_the_limit(text, 1000);
+    println!("peak heap of the fan-out of fan-outs: {one} bytes at 1 in flight, {thousand} at 1,000");
+    // The live count is looked at every 64 agenda steps, so at most 64 fan-outs of 10,000
+    // (a visit and a call each) pass the limit of 16 per request in flight: 1.28 million
+    // visits and calls beyond 16,000, at most 104 bytes each (the size assertions on `Frame`
+    // and `CallState`) and 8 of the slab's own, twice over while the slabs double:
+    // 2 x 1.3e6 x 112 B = 290 MB at worst, against 10 GB unbounded.
+    let worst = 2 * (16_000 + 64 * 20_000) * 112;
+    assert!(one < worst && thousand < worst, "{one} and {thousand} bytes, beyond {worst}");
 }

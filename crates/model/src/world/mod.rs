@@ -212,10 +212,12 @@ enum Event {
     CpuSpent { instance: u32, token: u32 },
 }
 
-// Events live inside the event queue's heap entries and visits in a slab walked on every
-// step: their sizes are part of the hot loop's speed, so growing one is a decision.
+// Events live inside the event queue's heap entries, visits and calls in slabs walked on every
+// step: their sizes are part of the hot loop's speed (and bound the memory of a run stopped by
+// the limit on visits in flight), so growing one is a decision.
 const _: () = assert!(size_of::<Event>() <= 16);
 const _: () = assert!(size_of::<Frame>() <= 104);
+const _: () = assert!(size_of::<CallState>() <= 104);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {

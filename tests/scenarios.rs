@@ -284,6 +284,11 @@ fn retry_cascade_tips_the_middle_when_retries_come_faster() {
     let sum = |series: &[u64]| series[31..40].iter().sum::<u64>() as f64;
     let per_request = sum(&tipped.services[1].per_window.arrivals) / sum(&tipped.clients[0].per_window.arrivals);
     assert!((5.5..6.5).contains(&per_request), "{per_request} calls to b per request");
+    says("its queue grows (~73 long on average over the run, ~960 in the outage's worst second");
+    let b = &tipped.services[1];
+    assert!(near(b.mean_queue_length, 73.0, 0.1), "b's mean queue {}", b.mean_queue_length);
+    let worst = b.per_window.mean_queue_length.iter().copied().fold(0.0, f64::max);
+    assert!(near(worst, 960.0, 0.1), "b's worst window {worst}");
     says("waits up to ~200ms");
     let wait = tipped.services[1].queue_wait.max_ms.expect("b queues");
     assert!(near(wait, 200.0, 0.1), "b waits up to {wait} ms");
@@ -786,6 +791,13 @@ fn poison_requests_eat_the_api_when_two_layers_retry() {
         assert!(near(p99(fixed), 31.0, 0.1), "{fixed}: p99 {}", p99(fixed));
     }
     assert!((40.0..120.0).contains(&p99("budget")), "budget: p99 {}", p99("budget"));
+    says(
+        "Look at `attempts/call` (~1.06 at the client: 0.97 x 1 + 0.03 x 3) and the api's arrivals (~1,235/s in the run for 1,000 orders, near 970 + 30 x 9 = 1,240)",
+    );
+    let attempts = get("base").clients[0].attempts_per_request;
+    assert!((1.055..1.065).contains(&attempts), "{attempts} attempts per order");
+    let api = get("base").services[1].arrivals as f64 / get("base").measured_s;
+    assert!((1234.5..1235.5).contains(&api), "{api} api visits/s");
     says("Goodput and errors barely move (~962/s and ~30/s)");
     let per_s = |run: &tailsim_report::RunSummary, n: u64| n as f64 / run.measured_s;
     let goodput = per_s(get("base"), get("base").clients[0].succeeded);

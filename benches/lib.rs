@@ -75,6 +75,27 @@ pub fn pending_timeouts(rate: u64) -> Model {
     }
 }
 
+/// A service under `n` short slowdowns one after another over a minute, at 1,000 requests a
+/// second: what a timeline of many faults costs each visit (the open ones are kept as the clock
+/// moves on, so a visit reads the one or two open, not all `n`).
+pub fn many_faults(n: usize) -> Model {
+    let gap_us = 60_000_000 / n.max(1);
+    let faults: Vec<String> = (0..n)
+        .map(|i| {
+            format!("Slowdown(service: \"s\", at: \"{}us\", duration: \"{}us\", factor: 1.5)", i * gap_us, gap_us / 2)
+        })
+        .collect();
+    let source = format!(
+        "Scenario(name: \"faults\", duration: \"60s\", clients: [Client(name: \"c\", target: \"s\", rate: 1000.0)], \
+         services: [Service(name: \"s\", workers: 4, handler: [Work(Exponential(mean: \"1ms\"))])], faults: [{}])",
+        faults.join(", ")
+    );
+    match tailsim_model::load(&source, &[]) {
+        Ok((model, _)) => model,
+        Err(errors) => panic!("the many-faults scenario does not load: {errors:?}"),
+    }
+}
+
 /// The shard files of an M/M/1 sweep of `points` loads x `replications`, split into `shards`:
 /// what `tailsim merge` reads (the runs are 20 simulated seconds, so building them is quick).
 pub fn sweep_shards(points: usize, replications: u32, shards: u32) -> Vec<Vec<u8>> {

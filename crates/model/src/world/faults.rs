@@ -1,17 +1,117 @@
-//! Faults on a service's timeline as the world plays them: which are open at an instant and
-//! how freezes stretch work, crashes (what an instance loses, and its restart), and CPU quotas
+//! Faults on a service's timeline as the world plays them: which are open at an instant (kept as
+//! the clock moves on, so a visit reads only the open ones) and how freezes stretch work, crashes (what an instance loses, and its restart), and CPU quotas
 //! (each instance's account, see [`crate::cpu`]).
 
 use super::*;
 
-/// The faults open at `now` on instance `instance` (its index within the service): slowdowns
-/// multiply, error probabilities combine as independent. Freezes and CPU quotas act on work's
-/// end instead.
-#[cold]
-#[inline(never)]
-pub(super) fn active_faults(faults: &[FaultWindow], now: SimTime, instance: u32) -> ActiveFaults {
+/// A service's fault timeline as the world plays it: which faults are open now, and its
+/// freezes apart (what stretches work), so that neither a visit nor a step scans every fault.
+#[derive(Clone, Debug)]
+pub(super) struct Timeline {
+    /// The faults open at the clock's instant.
+    cursor: FaultCursor,
+    /// The freezes alone, in the scenario's order.
+    pub(super) freezes: Vec<FaultWindow>,
+}
+
+impl Timeline {
+    /// The timeline of `faults` before any has started.
+    pub(super) fn new(faults: &[FaultWindow]) -> Timeline {
+        let freezes = faults.iter().filter(|f| matches!(f.kind, FaultKind::Freeze { .. })).copied().collect();
+        Timeline { cursor: FaultCursor::new(faults), freezes }
+    }
+
+    /// The faults of `faults` (the service's, as `new` had them) open at `now` on instance
+    /// `instance` (its index within the service).
+    #[inline(never)]
+    pub(super) fn active(&mut self, faults: &[FaultWindow], now: SimTime, instance: u32) -> ActiveFaults {
+        self.cursor.active(faults, now, instance)
+    }
+}
+
+/// A service's faults open at the clock's instant, kept as the clock moves on so that a lookup
+/// reads only the open ones, not every fault of the timeline: the faults by start time, how many
+/// have started, and the open ones in the scenario's order (so slowdowns multiply in the same
+/// order as a scan of all of them would, to the last bit).
+#[derive(Clone, Debug)]
+pub(super) struct FaultCursor {
+    /// Fault indices by start time (then index).
+    by_start: Vec<u32>,
+    /// How many of `by_start` have been let in.
+    started: usize,
+    /// The open faults' indices, ascending.
+    open: Vec<u32>,
+    /// The next instant a fault opens or closes: until then the open ones stand.
+    next_change: SimTime,
+}
+
+impl FaultCursor {
+    /// A cursor over `faults` before any has started.
+    pub(super) fn new(faults: &[FaultWindow]) -> FaultCursor {
+        let mut by_start: Vec<u32> = (0..faults.len() as u32).collect();
+        by_start.sort_by_key(|&i| (faults[i as usize].start, i));
+        let mut cursor = FaultCursor { by_start, started: 0, open: Vec::new(), next_change: SimTime::ZERO };
+        cursor.next_change = cursor.next_change(faults);
+        cursor
+    }
+
+    /// The faults open at `now` on instance `instance` (its index within the service); `now`
+    /// is the clock, which never goes back. Between changes with none open (most of a run),
+    /// one comparison.
+    #[inline]
+    pub(super) fn active(&mut self, faults: &[FaultWindow], now: SimTime, instance: u32) -> ActiveFaults {
+        if now < self.next_change && self.open.is_empty() {
+            return ActiveFaults::NONE;
+        }
+        self.open_at(faults, now, instance)
+    }
+
+    /// [`FaultCursor::active`] when a fault is open or one opens or closes.
+    #[cold]
+    #[inline(never)]
+    fn open_at(&mut self, faults: &[FaultWindow], now: SimTime, instance: u32) -> ActiveFaults {
+        if now >= self.next_change {
+            self.move_to(faults, now);
+        }
+        combine(self.open.iter().map(|&i| &faults[i as usize]), instance)
+    }
+
+    /// Closes the faults that ended by `now` and opens those that started.
+    fn move_to(&mut self, faults: &[FaultWindow], now: SimTime) {
+        self.open.retain(|&i| now < faults[i as usize].end);
+        while let Some(&i) = self.by_start.get(self.started) {
+            let fault = &faults[i as usize];
+            if fault.start > now {
+                break;
+            }
+            self.started += 1;
+            if now < fault.end {
+                let at = self.open.partition_point(|&j| j < i);
+                self.open.insert(at, i);
+            }
+        }
+        self.next_change = self.next_change(faults);
+    }
+
+    /// The earliest end among the open faults and start among the rest.
+    fn next_change(&self, faults: &[FaultWindow]) -> SimTime {
+        let next_start = self.by_start.get(self.started).map_or(SimTime(u64::MAX), |&i| faults[i as usize].start);
+        self.open.iter().map(|&i| faults[i as usize].end).fold(next_start, SimTime::min)
+    }
+}
+
+/// The faults open at `now` on instance `instance` (its index within the service), by a scan of
+/// them all: what [`FaultCursor::active`] must agree with.
+#[cfg(test)]
+fn active_faults(faults: &[FaultWindow], now: SimTime, instance: u32) -> ActiveFaults {
+    combine(faults.iter().filter(|f| f.start <= now && now < f.end), instance)
+}
+
+/// What the open faults do to instance `instance`: slowdowns multiply, error probabilities
+/// combine as independent. Freezes and CPU quotas act on work's end instead.
+fn combine<'a>(open: impl Iterator<Item = &'a FaultWindow>, instance: u32) -> ActiveFaults {
     let mut active = ActiveFaults::NONE;
-    for fault in faults.iter().filter(|f| f.start <= now && now < f.end && f.instance.is_none_or(|i| i == instance)) {
+    for fault in open.filter(|f| f.instance.is_none_or(|i| i == instance)) {
         match fault.kind {
             FaultKind::Slowdown(factor) => active.slowdown *= factor,
             FaultKind::Errors(p) => active.error_probability = 1.0 - (1.0 - active.error_probability) * (1.0 - p),
@@ -202,7 +302,7 @@ impl<'m> World<'m> {
         let (s, instance) = (frame.service as usize, frame.instance);
         if let Some((resume, rest)) = self.cpu[instance as usize].left(self.now, target) {
             let local = instance - self.services[s].first_instance;
-            let end = frozen_end(&self.model.services[s].faults, local, resume, rest);
+            let end = frozen_end(&self.timelines[s].freezes, local, resume, rest);
             self.events.schedule(end, event);
             return false;
         }
@@ -456,5 +556,43 @@ impl<'m> World<'m> {
             }
         }
         lost
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn window(start: u64, length: u64, instance: Option<u32>, kind: u8) -> FaultWindow {
+        let kind = match kind % 3 {
+            0 => FaultKind::Slowdown(1.0 + f64::from(kind) / 7.0),
+            1 => FaultKind::Errors(f64::from(kind) / 300.0),
+            _ => FaultKind::Outage,
+        };
+        FaultWindow { start: SimTime(start), end: SimTime(start + length), instance, kind }
+    }
+
+    proptest! {
+        /// The cursor gives, bit for bit, what a scan of every fault gives, at any rising
+        /// sequence of instants, overlapping and touching windows and ties included.
+        #[test]
+        fn the_cursor_agrees_with_a_scan_of_every_fault(
+            raw in prop::collection::vec((0u64..100, 0u64..30, prop::option::of(0u32..3), any::<u8>()), 0..40),
+            steps in prop::collection::vec(0u64..7, 1..80),
+        ) {
+            let faults: Vec<FaultWindow> = raw.iter().map(|&(s, l, i, k)| window(s, l, i, k)).collect();
+            let mut cursor = FaultCursor::new(&faults);
+            let mut now = 0;
+            for step in steps {
+                now += step;
+                for instance in 0..3 {
+                    let (a, b) = (cursor.active(&faults, SimTime(now), instance), active_faults(&faults, SimTime(now), instance));
+                    prop_assert_eq!(a.slowdown.to_bits(), b.slowdown.to_bits());
+                    prop_assert_eq!(a.error_probability.to_bits(), b.error_probability.to_bits());
+                    prop_assert_eq!(a.outage, b.outage);
+                }
+            }
+        }
     }
 }

@@ -50,7 +50,7 @@ mod report;
 mod scaling;
 mod wait;
 
-use faults::{active_faults, frozen_end};
+use faults::frozen_end;
 use wait::Wait;
 
 /// Bounds that stop a run cleanly, marked as truncated, instead of exhausting the machine.
@@ -1031,6 +1031,8 @@ struct World<'m> {
     services: Vec<ServiceState>,
     /// Each service's per-tenant admission limit, where it has one.
     admission: Vec<Option<Admission>>,
+    /// Each service's fault timeline as the clock plays it (empty without faults).
+    timelines: Vec<faults::Timeline>,
     instances: Vec<Instance>,
     edges: Vec<EdgeState>,
     n_events: u64,
@@ -1240,6 +1242,7 @@ impl<'m> World<'m> {
             clients,
             services,
             admission: model.services.iter().map(|s| s.admission.as_ref().map(Admission::new)).collect(),
+            timelines: model.services.iter().map(|s| faults::Timeline::new(&s.faults)).collect(),
             instances,
             edges,
             n_events: 0,
@@ -1699,7 +1702,8 @@ impl<'m> World<'m> {
         let turned_away = service_model.admission.is_some()
             && self.admission[s as usize].as_mut().is_some_and(|a| !a.admit(now, class, tag.key, counted));
         if turned_away
-            || !service_model.faults.is_empty() && active_faults(&service_model.faults, now, instance_offset).outage
+            || service.has_faults
+                && self.timelines[s as usize].active(&service_model.faults, now, instance_offset).outage
         {
             service.rejected += u64::from(counted);
             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
@@ -1862,7 +1866,7 @@ impl<'m> World<'m> {
             let model = &all.services[s];
             let local = frame.instance - self.services[s].first_instance;
             let faults = if self.services[s].has_faults {
-                active_faults(&model.faults, self.now, local)
+                self.timelines[s].active(&model.faults, self.now, local)
             } else {
                 ActiveFaults::NONE
             };
@@ -1894,7 +1898,7 @@ impl<'m> World<'m> {
                     }
                     let done = if self.services[s].has_faults {
                         let start = if self.has_quotas { self.cpu_start(f, d) } else { self.now };
-                        frozen_end(&model.faults, local, start, d)
+                        frozen_end(&self.timelines[s].freezes, local, start, d)
                     } else {
                         self.now + d
                     };

@@ -189,9 +189,19 @@ pub fn clipped(text: &str, max: usize) -> String {
 
 /// The candidate closest to `word` if it is close enough to be a likely typo.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // Lowercased once for the word, and only where there is upper case for a candidate: with
+    // thousands of names and of errors this is most of checking's time.
+    let word = word.to_lowercase();
+    let score = |c: &str| {
+        if c.chars().any(char::is_uppercase) {
+            strsim::jaro_winkler(&word, &c.to_lowercase())
+        } else {
+            strsim::jaro_winkler(&word, c)
+        }
+    };
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase()), c))
+        .map(|c| (score(c), c))
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)

@@ -199,7 +199,7 @@ pub fn finish_compare(
         outln!("\nwrote {what} in {}", out.display());
     }
     Ok(match &comparison.truncated {
-        Some(why) => shared::truncated(why, &written),
+        Some(why) => shared::truncated("a run", why, &written),
         None if drawing != 0 => drawing,
         None => comparison.slo_code(),
     })

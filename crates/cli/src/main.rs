@@ -36,7 +36,7 @@ use std::fs;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use clap::{Args, Parser, Subcommand};
 use tailsim_model::compare::MAX_REPLICATIONS;
@@ -322,13 +322,7 @@ fn finish_run(
         outln!("\nwrote {wrote} in {}{timing}", out.display());
     }
     match &report.truncated {
-        Some(why) => {
-            eprintln!(
-                "error: the run stopped early: {why}\nthe partial results are in {}, marked as truncated",
-                out.join("summary.json").display()
-            );
-            Ok(if INTERRUPTED.load(Ordering::Relaxed) { 130 } else { 1 })
-        }
+        Some(why) => Ok(shared::truncated("the run", why, &out.join("summary.json"))),
         None if drawing != 0 => Ok(drawing),
         None => Ok(report.slo_code()),
     }

@@ -224,10 +224,11 @@ pub fn draw(
     })
 }
 
-/// The exit code and message of a batch that stopped early: 130 after Ctrl-C, else 1.
-pub fn truncated(why: &str, written: &Path) -> u8 {
+/// The exit code and message of a run (`which`: "the run", or "a run" of a batch) that stopped
+/// early: 130 after Ctrl-C, else 1.
+pub fn truncated(which: &str, why: &str, written: &Path) -> u8 {
     eprintln!(
-        "error: a run stopped early: {why}\nthe partial results are in {}, marked as truncated",
+        "error: {which} stopped early: {why}\nthe partial results are in {}, marked as truncated",
         written.display()
     );
     if INTERRUPTED.load(Ordering::Relaxed) { 130 } else { 1 }

@@ -145,7 +145,7 @@ pub fn finish_sweep(out: &Path, setup: &Setup, outcomes: Vec<Outcome>, finish: s
         outln!("\nwrote {what} in {}", out.display());
     }
     Ok(match sweep.truncated() {
-        Some(why) => shared::truncated(why, &written),
+        Some(why) => shared::truncated("a run", why, &written),
         None => drawing,
     })
 }

@@ -878,6 +878,8 @@ fn plan_finds_the_smallest_pool_and_says_when_none_will_do() {
         (vec!["--vary", "services.server.workers=16..1", "--slo", "p99<1s"], "from a lower to a higher"),
         (vec!["--vary", "services.server.workers=1..16", "--slo", "p99<soon"], "--slo p99<soon"),
         (vec!["--max", "clients.users.rte=1..16", "--slo", "p99<1s"], "rte"),
+        // The message points at the option that was wrong.
+        (vec!["--max", "clients.users.rte=1..16", "--slo", "p99<1s"], "--> --max"),
     ] {
         let out = plan(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));

@@ -10,13 +10,13 @@ use tailsim_model::sweep::format_value;
 use tailsim_report::chart::{Chart, ChartKind, LoadChart, LoadLine, Stroke};
 use tailsim_report::text::{Document, Table, money, with_ci};
 
-use super::{PlanArgs, Searched, Setup, diagnostic_failure, evidence};
+use super::{PlanArgs, Searched, Setup, evidence, option_failure};
 use crate::{Failure, shared};
 
 /// Runs every design of the grid and finds the cheapest meeting every objective.
 pub(super) fn search(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure> {
-    let params =
-        tailsim_model::plan::grid::params(&setup.source, &setup.overrides, &args.grid).map_err(diagnostic_failure)?;
+    let params = tailsim_model::plan::grid::params(&setup.source, &setup.overrides, &args.grid)
+        .map_err(option_failure("--grid"))?;
     if setup.model.prices.is_empty() {
         return Err(Failure::input(
             "error: there is nothing to price: the scenario has no `prices`, so no design is cheaper than another\n  \
@@ -33,6 +33,8 @@ pub(super) fn search(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure
             setup.budget.max_runs
         )));
     }
+    // Every design compiles on this thread: the traces are read once, for all of them.
+    let files = shared::files(&args.file, &args.paths);
     let at = |values: &[f64]| {
         let mut all = setup.overrides.clone();
         all.extend(
@@ -41,7 +43,7 @@ pub(super) fn search(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure
                 .zip(values)
                 .map(|(p, v)| tailsim_model::Override { path: p.path.clone(), value: format_value(*v) }),
         );
-        tailsim_model::plan::load_with(&setup.source, &all, &setup.extra, &shared::files(&args.file, &args.paths))
+        tailsim_model::plan::load_with(&setup.source, &all, &setup.extra, &files)
     };
     let plan = tailsim_model::plan::grid::cheapest(&setup.model.name, &params, setup.budget, &at)
         .map_err(|errors| shared::scenario_failure(&setup.file, &setup.source, errors))?;

@@ -176,7 +176,7 @@ fn setup(args: &PlanArgs) -> Result<Setup, Failure> {
         .iter()
         .map(|text| tailsim_model::plan::parse_slo(text, &client))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(diagnostic_failure)?;
+        .map_err(option_failure("--slo"))?;
     // The objectives must exist, and compile, before any run.
     let model = tailsim_model::plan::load_with(&source, &overrides, &extra, &files)
         .map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
@@ -206,12 +206,14 @@ fn bisect(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure> {
             return Err(Failure::input("error: give --vary PATH=FROM..TO, --max PATH=FROM..TO or --grid PATH=VALUES"));
         }
     };
-    let range = range(spec, &setup.source, &setup.overrides, args.resolution)?;
-    // Each probe reads the scenario's traces afresh: the reader's cache stays on one thread.
+    let flag = if goal == Goal::Smallest { "--vary" } else { "--max" };
+    let range = range(flag, spec, &setup.source, &setup.overrides, args.resolution)?;
+    // Every probe compiles on this thread: the traces are read once, for all of them.
+    let files = shared::files(&args.file, &args.paths);
     let at = |value: f64| {
         let mut all = setup.overrides.clone();
         all.push(tailsim_model::Override { path: range.path.clone(), value: format_value(value) });
-        tailsim_model::plan::load_with(&setup.source, &all, &setup.extra, &shared::files(&args.file, &args.paths))
+        tailsim_model::plan::load_with(&setup.source, &all, &setup.extra, &files)
     };
     let plan = tailsim_model::plan::search(&setup.model.name, &range, goal, setup.budget, &at)
         .map_err(|errors| shared::scenario_failure(&setup.file, &setup.source, errors))?;
@@ -224,12 +226,14 @@ fn bisect(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure> {
     })
 }
 
-fn diagnostic_failure(d: Diagnostic) -> Failure {
-    Failure { message: d.render("--slo", ""), diagnostics: vec![d], code: 2 }
+/// A refused option (`flag`: `--slo`, `--vary`...) as a failure, exit 2, the message naming it.
+fn option_failure(flag: &'static str) -> impl Fn(Diagnostic) -> Failure {
+    move |d| Failure { message: d.render(flag, ""), diagnostics: vec![d], code: 2 }
 }
 
-/// `path=from..to` as a range, whole-numbered when the scenario's value there is.
+/// `path=from..to` (given to `flag`) as a range, whole-numbered when the scenario's value there is.
 fn range(
+    flag: &'static str,
     spec: &str,
     source: &str,
     overrides: &[tailsim_model::Override],
@@ -250,7 +254,7 @@ fn range(
         return Err(fail("the range must go from a lower to a higher value"));
     }
     let path = path.trim().to_string();
-    let whole = tailsim_model::plan::is_whole(source, overrides, &path).map_err(diagnostic_failure)?;
+    let whole = tailsim_model::plan::is_whole(source, overrides, &path).map_err(option_failure(flag))?;
     let resolution = resolution.unwrap_or((to - from) / 200.0);
     if !(resolution.is_finite() && resolution > 0.0) {
         return Err(fail("--resolution must be a positive number"));

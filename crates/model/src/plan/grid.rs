@@ -116,8 +116,9 @@ pub fn params(source: &str, overrides: &[crate::Override], texts: &[String]) -> 
     texts.iter().map(|text| Param::parse(text).and_then(|p| p.resolve(&scenario)).map_err(rename)).collect()
 }
 
-/// Compiles the design at a grid point's values.
-pub type ModelAt<'a> = dyn Fn(&[f64]) -> Result<Model, Vec<Diagnostic>> + Sync + 'a;
+/// Compiles the design at a grid point's values (called on the searching thread only, so it
+/// may keep a cache of the traces it read).
+pub type ModelAt<'a> = dyn Fn(&[f64]) -> Result<Model, Vec<Diagnostic>> + 'a;
 
 /// A design being decided.
 struct Cell {

@@ -132,13 +132,14 @@ impl Plan {
 }
 
 /// Searches `range` for `goal`, compiling the design at each value with `model_at` (an error
-/// there ends the search with it).
+/// there ends the search with it; it is called on the searching thread only, so it may keep a
+/// cache of the traces it read).
 pub fn search(
     scenario: &str,
     range: &Range,
     goal: Goal,
     budget: Budget,
-    model_at: &(dyn Fn(f64) -> Result<Model, Vec<Diagnostic>> + Sync),
+    model_at: &dyn Fn(f64) -> Result<Model, Vec<Diagnostic>>,
 ) -> Result<Plan, Vec<Diagnostic>> {
     let mut plan = Plan {
         scenario: scenario.to_string(),
@@ -222,7 +223,7 @@ fn probe(
     plan: &mut Plan,
     value: f64,
     budget: Budget,
-    model_at: &(dyn Fn(f64) -> Result<Model, Vec<Diagnostic>> + Sync),
+    model_at: &dyn Fn(f64) -> Result<Model, Vec<Diagnostic>>,
 ) -> Result<Option<Outcome>, Vec<Diagnostic>> {
     let model = model_at(value)?;
     let mut runs: Vec<RunSummary> = Vec::new();

@@ -935,11 +935,20 @@ fn plan_on_a_grid_finds_the_cheapest_design_and_draws_the_front() {
     // No design meets a p99 under the mean work time: exit 4.
     let out = plan(&priced, &[&grid[..], &["--slo", "p99<0.5ms"]].concat());
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    // A target at the cheapest two-worker design's own p99 (5.37 ms on this seed) leaves it
+    // undecided after five replications, cheaper than the answer: exit 5, not a settled answer.
+    let out = plan(&priced, &[&grid[..], &["--slo", "p99<5.37ms", "--most-replications", "5"]].concat());
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
     // Refused before any run: nothing priced, too many parameters, a grid beyond --max-runs.
     let four = ["--grid", "a=1,2", "--grid", "b=1,2", "--grid", "c=1,2", "--grid", "d=1,2", "--slo", "p99<1s"];
     for (file, args, expected) in [
         (&unpriced, [&grid[..], &["--slo", "p99<15ms"]].concat(), "nothing to price"),
         (&priced, four.to_vec(), "one to 3 parameters"),
+        (
+            &priced,
+            vec!["--grid", "services.server.workers=1,2", "--grid", "services.server.workers=3", "--slo", "p99<1s"],
+            "given twice",
+        ),
         (&priced, [&grid[..], &["--slo", "p99<15ms", "--max-runs", "11"]].concat(), "need 30 runs"),
         (
             &priced,

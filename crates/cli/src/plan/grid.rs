@@ -33,8 +33,6 @@ pub(super) fn search(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure
             setup.budget.max_runs
         )));
     }
-    // Every design compiles on this thread: the traces are read once, for all of them.
-    let files = shared::files(&args.file, &args.paths);
     let at = |values: &[f64]| {
         let mut all = setup.overrides.clone();
         all.extend(
@@ -43,7 +41,7 @@ pub(super) fn search(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure
                 .zip(values)
                 .map(|(p, v)| tailsim_model::Override { path: p.path.clone(), value: format_value(*v) }),
         );
-        tailsim_model::plan::load_with(&setup.source, &all, &setup.extra, &files)
+        tailsim_model::plan::load_with(&setup.source, &all, &setup.extra, &setup.files)
     };
     let plan = tailsim_model::plan::grid::cheapest(&setup.model.name, &params, setup.budget, &at)
         .map_err(|errors| shared::scenario_failure(&setup.file, &setup.source, errors))?;
@@ -53,6 +51,7 @@ pub(super) fn search(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure
         chart: chart(&plan, threshold),
         text: render(&plan),
         answered: plan.answer.is_some(),
+        unsettled: !plan.cheaper_undecided().is_empty(),
         stopped: plan.stopped.clone(),
     })
 }
@@ -120,7 +119,12 @@ fn render(plan: &Cheapest) -> Document {
             money(d.cost_per_hour.map_or(0.0, |c| c.mean) * 730.0),
             plan.runs
         ),
-        None => writeln!(out, "\nanswer: no design of the grid meets every objective ({} runs)", plan.runs),
+        None if plan.cheaper_undecided().is_empty() => {
+            writeln!(out, "\nanswer: no design of the grid meets every objective ({} runs)", plan.runs)
+        }
+        None => {
+            writeln!(out, "\nanswer: no design of the grid was decided to meet every objective ({} runs)", plan.runs)
+        }
     };
     for d in plan.cheaper_undecided() {
         let _ = writeln!(out, "undecided, and cheaper: {} (it may meet them too)", values(plan, d));

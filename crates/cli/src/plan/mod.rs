@@ -99,6 +99,8 @@ struct Setup {
     model: tailsim_model::Model,
     budget: Budget,
     out: PathBuf,
+    /// The traces the scenario reads, read once for every probe (all compile on one thread).
+    files: tailsim_model::Files,
 }
 
 /// A search's result, ready to write and print.
@@ -108,22 +110,28 @@ struct Searched {
     text: Document,
     /// Whether a design meeting every objective was found.
     answered: bool,
+    /// Whether more runs could change the answer (a grid's cheaper design left undecided).
+    unsettled: bool,
     /// Why the search stopped before deciding everything, if it did.
     stopped: Option<String>,
 }
 
-/// Runs the search; the exit code (0 an answer, 4 none in the range, 1 out of runs or a run cut
-/// short), or a failure.
+/// Runs the search; the exit code (0 an answer, 4 none in the range, 5 a grid's cheaper design
+/// left undecided, 1 out of runs before the answer was settled or a run cut short), or a failure.
 pub fn plan(args: PlanArgs) -> Result<u8, Failure> {
     if !(2..=MOST_REPLICATIONS).contains(&args.replications) || args.most_replications < args.replications {
         return Err(Failure::input(format!(
             "error: --replications must be from 2 to {MOST_REPLICATIONS}, and --most-replications at least as many"
         )));
     }
-    let setup = setup(&args)?;
     let pool = args.limits.pool()?;
-    let searched =
-        pool.install(|| if args.grid.is_empty() { bisect(&args, &setup) } else { grid::search(&args, &setup) })?;
+    // Set up and search on one thread of the pool: the trace cache (not shared between
+    // threads) then serves the scenario's first load and every probe alike.
+    let (setup, searched) = pool.install(|| -> Result<(Setup, Searched), Failure> {
+        let setup = setup(&args)?;
+        let searched = if args.grid.is_empty() { bisect(&args, &setup)? } else { grid::search(&args, &setup)? };
+        Ok((setup, searched))
+    })?;
     let written = setup.out.join("plan.json");
     tailsim_report::write::atomic_write(&written, searched.json.as_bytes()).map_err(|e| Failure {
         code: 1,
@@ -150,10 +158,11 @@ pub fn plan(args: PlanArgs) -> Result<u8, Failure> {
     }
     Ok(match &searched.stopped {
         Some(why) if why.starts_with("a run stopped early") => {
-            eprintln!("error: {why}; the search stopped there (plan.json has the probes made)");
+            eprintln!("error: {why}; the search stopped there (plan.json has what was run)");
             if crate::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) { 130 } else { 1 }
         }
-        Some(why) if why.contains("--max-runs") => 1,
+        Some(why) if why.contains("--max-runs") && (searched.unsettled || args.grid.is_empty()) => 1,
+        _ if searched.unsettled => 5,
         _ if !searched.answered => 4,
         _ => 0,
     })
@@ -194,7 +203,7 @@ fn setup(args: &PlanArgs) -> Result<Setup, Failure> {
         max_runs: args.max_runs,
         limits: args.limits.limits()?,
     };
-    Ok(Setup { file, source, overrides, extra, model, budget, out })
+    Ok(Setup { file, source, overrides, extra, model, budget, out, files })
 }
 
 /// The bisection of `--vary` or `--max`.
@@ -208,12 +217,10 @@ fn bisect(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure> {
     };
     let flag = if goal == Goal::Smallest { "--vary" } else { "--max" };
     let range = range(flag, spec, &setup.source, &setup.overrides, args.resolution)?;
-    // Every probe compiles on this thread: the traces are read once, for all of them.
-    let files = shared::files(&args.file, &args.paths);
     let at = |value: f64| {
         let mut all = setup.overrides.clone();
         all.push(tailsim_model::Override { path: range.path.clone(), value: format_value(value) });
-        tailsim_model::plan::load_with(&setup.source, &all, &setup.extra, &files)
+        tailsim_model::plan::load_with(&setup.source, &all, &setup.extra, &setup.files)
     };
     let plan = tailsim_model::plan::search(&setup.model.name, &range, goal, setup.budget, &at)
         .map_err(|errors| shared::scenario_failure(&setup.file, &setup.source, errors))?;
@@ -222,6 +229,7 @@ fn bisect(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure> {
         chart: chart(&plan),
         text: render(&plan, &range),
         answered: plan.answer.is_some(),
+        unsettled: false,
         stopped: plan.stopped.clone(),
     })
 }

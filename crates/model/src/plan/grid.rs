@@ -34,7 +34,8 @@ pub struct Design {
     pub cost_per_hour: Option<Estimate>,
     /// The front's latency measure over its replications, ms.
     pub latency_ms: Option<Estimate>,
-    /// Whether no cheaper design (or equally dear one) has a lower latency.
+    /// Whether no cheaper or equally dear design has a lower or equal latency (of equals, the
+    /// first in the grid is kept).
     pub on_front: bool,
     /// Each objective's verdict at its last look.
     pub verdicts: Vec<SloVerdict>,
@@ -113,7 +114,26 @@ pub fn params(source: &str, overrides: &[crate::Override], texts: &[String]) -> 
     let scenario = crate::parse::parse(source)?;
     let scenario = crate::overrides::apply(scenario, overrides)?;
     let rename = |d: Diagnostic| Diagnostic { message: d.message.replacen("--param", "--grid", 1), ..d };
-    texts.iter().map(|text| Param::parse(text).and_then(|p| p.resolve(&scenario)).map_err(rename)).collect()
+    let mut params: Vec<Param> = Vec::new();
+    for text in texts {
+        let mut param = Param::parse(text).and_then(|p| p.resolve(&scenario)).map_err(rename)?;
+        if params.iter().any(|p| p.path == param.path) {
+            return Err(Diagnostic::error(format!("--grid {}: the path is given twice", param.path))
+                .with_hint("give each parameter's values in one --grid, e.g. path=1,2,3,4"));
+        }
+        // A value given twice would be a design run twice under one name.
+        let mut seen: Vec<f64> = Vec::new();
+        param.values.retain(|v| {
+            if seen.contains(v) {
+                false
+            } else {
+                seen.push(*v);
+                true
+            }
+        });
+        params.push(param);
+    }
+    Ok(params)
 }
 
 /// Compiles the design at a grid point's values (called on the searching thread only, so it

@@ -43,6 +43,8 @@ pub(super) struct FaultCursor {
     open: Vec<u32>,
     /// The next instant a fault opens or closes: until then the open ones stand.
     next_change: SimTime,
+    /// The instant of the last move (the clock never goes back).
+    last_move: SimTime,
 }
 
 impl FaultCursor {
@@ -50,7 +52,13 @@ impl FaultCursor {
     pub(super) fn new(faults: &[FaultWindow]) -> FaultCursor {
         let mut by_start: Vec<u32> = (0..faults.len() as u32).collect();
         by_start.sort_by_key(|&i| (faults[i as usize].start, i));
-        let mut cursor = FaultCursor { by_start, started: 0, open: Vec::new(), next_change: SimTime::ZERO };
+        let mut cursor = FaultCursor {
+            by_start,
+            started: 0,
+            open: Vec::new(),
+            next_change: SimTime::ZERO,
+            last_move: SimTime::ZERO,
+        };
         cursor.next_change = cursor.next_change(faults);
         cursor
     }
@@ -70,7 +78,9 @@ impl FaultCursor {
     #[cold]
     #[inline(never)]
     fn open_at(&mut self, faults: &[FaultWindow], now: SimTime, instance: u32) -> ActiveFaults {
+        debug_assert!(now >= self.last_move, "the clock went back from {} to {now}", self.last_move);
         if now >= self.next_change {
+            self.last_move = now;
             self.move_to(faults, now);
         }
         combine(self.open.iter().map(|&i| &faults[i as usize]), instance)

@@ -151,33 +151,36 @@ fn error_budget_charts(report: &Report, bands: &[Band], markers: &[Marker], whic
     let budget_stems =
         file_stems(report.slos.iter().filter(|v| v.error_budget.is_some()).map(|v| v.objective.as_str()), "objective");
     for ((verdict, budget), stem) in objectives.zip(budget_stems) {
+        // A measured line over time, and a level dashed beside it wherever the line has values.
+        let chart = |stem_suffix: &str, title: &str, y_label: &str, line: (String, Vec<f64>), level: (&str, f64)| {
+            let dashed = line.1.iter().map(|x| if x.is_nan() { f64::NAN } else { level.1 }).collect();
+            let chart = TimeChart::new(y_label, budget.window_s)
+                .line(line.0, line.1)
+                .dashed_line(level.0, dashed)
+                .bands(bands)
+                .markers(markers);
+            Chart {
+                file_stem: format!("{stem}-{stem_suffix}"),
+                title: format!("{}: {title}{which}", verdict.objective),
+                kind: ChartKind::Timeline(chart),
+            }
+        };
         let spent: Vec<f64> = budget.spent_over_time.iter().map(|x| x.map_or(f64::NAN, |x| x * 100.0)).collect();
-        let all: Vec<f64> = spent.iter().map(|x| if x.is_nan() { f64::NAN } else { 100.0 }).collect();
-        let chart = TimeChart::new("error budget spent (%)", budget.window_s)
-            .line("spent so far", spent)
-            .dashed_line("the whole budget", all)
-            .bands(bands)
-            .markers(markers);
-        out.push(Chart {
-            file_stem: format!("{stem}-error-budget"),
-            title: format!("{}: error budget burn{which}", verdict.objective),
-            kind: ChartKind::Timeline(chart),
-        });
+        let spent = ("spent so far".to_string(), spent);
+        out.push(chart(
+            "error-budget",
+            "error budget burn",
+            "error budget spent (%)",
+            spent,
+            ("the whole budget", 100.0),
+        ));
         let rate: Vec<f64> = budget.burn_rate_over_time.iter().map(|x| x.unwrap_or(f64::NAN)).collect();
         if rate.iter().all(|x| x.is_nan()) {
             continue;
         }
-        let pace: Vec<f64> = rate.iter().map(|x| if x.is_nan() { f64::NAN } else { 1.0 }).collect();
-        let chart = TimeChart::new("burn rate (1: the budget lasts the run)", budget.window_s)
-            .line(format!("over the last {} windows", budget.burn_span_windows), rate)
-            .dashed_line("1: spent exactly by the end", pace)
-            .bands(bands)
-            .markers(markers);
-        out.push(Chart {
-            file_stem: format!("{stem}-burn-rate"),
-            title: format!("{}: burn rate{which}", verdict.objective),
-            kind: ChartKind::Timeline(chart),
-        });
+        let rate = (format!("over the last {} windows", budget.burn_span_windows), rate);
+        let pace = ("1: spent exactly by the end", 1.0);
+        out.push(chart("burn-rate", "burn rate", "burn rate (1: the budget lasts the run)", rate, pace));
     }
     out
 }

@@ -111,14 +111,16 @@ fn render(plan: &Cheapest) -> Document {
     }
     out.table(table);
     let _ = match plan.answer() {
-        Some(d) => writeln!(
-            out,
-            "\nanswer: {}: {} an hour, {} a 730-hour month ({} runs)",
-            values(plan, d),
-            money(d.cost_per_hour.map_or(0.0, |c| c.mean)),
-            money(d.cost_per_hour.map_or(0.0, |c| c.mean) * 730.0),
-            plan.runs
-        ),
+        Some(d) => {
+            let per_hour = d.cost_per_hour.map_or(0.0, |c| c.mean);
+            let (hour, month) = (money(per_hour), money(per_hour * 730.0));
+            writeln!(
+                out,
+                "\nanswer: {}: {hour} an hour, {month} a 730-hour month ({} runs)",
+                values(plan, d),
+                plan.runs
+            )
+        }
         None if plan.cheaper_undecided().is_empty() => {
             writeln!(out, "\nanswer: no design of the grid meets every objective ({} runs)", plan.runs)
         }

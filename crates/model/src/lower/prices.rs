@@ -5,12 +5,12 @@
 use tailsim_stats::cost::{Part, Price as Priced};
 
 use super::Cx;
-
-/// A GB of memory, as memory is priced: 2^30 bytes.
-const GB: f64 = (1u64 << 30) as f64;
 use crate::compile::CacheModel;
 use crate::diag::{Diagnostic, suggest};
 use crate::scenario::Price;
+
+/// A GB of memory, as memory is priced: 2^30 bytes.
+const GB: f64 = (1u64 << 30) as f64;
 
 /// Lowers every price; caches are looked up among the compiled `caches`.
 pub(super) fn compile(cx: &mut Cx<'_>, caches: &[CacheModel]) -> Vec<Priced> {

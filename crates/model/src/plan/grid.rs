@@ -91,9 +91,7 @@ impl Cheapest {
 
     /// `plan.json`: pretty-printed with a trailing newline.
     pub fn to_json(&self) -> String {
-        let mut json = serde_json::to_string_pretty(self).expect("a plan always serialises");
-        json.push('\n');
-        json
+        super::pretty_json(self)
     }
 }
 

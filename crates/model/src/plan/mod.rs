@@ -125,10 +125,15 @@ impl Plan {
 
     /// `plan.json`: pretty-printed with a trailing newline.
     pub fn to_json(&self) -> String {
-        let mut json = serde_json::to_string_pretty(self).expect("a plan always serialises");
-        json.push('\n');
-        json
+        pretty_json(self)
     }
+}
+
+/// A plan as `plan.json` has it: pretty-printed with a trailing newline.
+fn pretty_json(plan: &impl Serialize) -> String {
+    let mut json = serde_json::to_string_pretty(plan).expect("a plan always serialises");
+    json.push('\n');
+    json
 }
 
 /// Searches `range` for `goal`, compiling the design at each value with `model_at` (an error

@@ -204,33 +204,6 @@ impl<'m> World<'m> {
         self.admit_to_bulkhead(c);
     }
 
-    /// The last local check before sending: a bulkhead place, if the edge has a bulkhead. A
-    /// pool without any connection (its service's `max_connections` were taken) fails the
-    /// attempt at once: no wait can bring one.
-    pub(super) fn admit_to_bulkhead(&mut self, c: u32) {
-        let now = self.now;
-        let call = &self.calls[c as usize];
-        let (edge, incarnation, counted, p) = (call.edge, call.incarnation, call.counted, call.pool);
-        if let Some(pool) = p.map(|p| &mut self.pools[p.index()]) {
-            let max_wait = self.model.edges[edge as usize].policy.bulkhead.map_or(SimDuration::ZERO, |b| b.max_wait);
-            if pool.in_use < pool.places {
-                pool.in_use += 1;
-            } else if pool.places == 0 && pool.limited {
-                self.edges[edge as usize].counts.no_connection += u64::from(counted);
-                return self.after_failure(c, FailureKind::NoConnection);
-            } else if max_wait > SimDuration::ZERO {
-                pool.waiting.push_back((c, incarnation));
-                let key = self.events.schedule(now + max_wait, Event::BulkheadTimeout(c));
-                self.calls[c as usize].place_timer = Some(key);
-                return;
-            } else {
-                self.edges[edge as usize].counts.bulkhead_full += u64::from(counted);
-                return self.after_failure(c, FailureKind::BulkheadFull);
-            }
-        }
-        self.send_attempt(c);
-    }
-
     /// Sends the current attempt of call `c`, past every local check (a bulkhead place, if
     /// any, already taken).
     pub(super) fn send_attempt(&mut self, c: u32) {
@@ -253,16 +226,6 @@ impl<'m> World<'m> {
         let call = &mut self.calls[c as usize];
         call.frame = Some(f);
         call.attempt_timer = timer;
-    }
-
-    /// The wait for a bulkhead place ran out.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn on_bulkhead_timeout(&mut self, c: u32) {
-        let call = &mut self.calls[c as usize];
-        call.place_timer = None;
-        self.edges[call.edge as usize].counts.bulkhead_full += u64::from(call.counted);
-        self.after_failure(c, FailureKind::BulkheadFull);
     }
 
     #[cold]

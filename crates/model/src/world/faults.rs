@@ -215,7 +215,7 @@ impl<'m> World<'m> {
         let lost = self.crash(s, slots.clone());
         self.services[s as usize].fault_lost[fault as usize] += lost;
         let first = self.services[s as usize].first_instance;
-        if !self.services[s as usize].pools_out.is_empty() {
+        if self.pools.per_instance(s) {
             for i in slots {
                 self.stop_pools(s, i - first);
             }

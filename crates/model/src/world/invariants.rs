@@ -47,15 +47,7 @@ impl World<'_> {
                 held[p.index()] += 1;
             }
         }
-        for (p, (pool, &h)) in self.pools.iter().zip(&held).enumerate() {
-            let at = self.now;
-            assert_eq!(pool.in_use, h, "pool {p} at {at}: places in use against visits holding one");
-            assert!(pool.in_use <= pool.places, "pool {p} at {at}: {} of {} places in use", pool.in_use, pool.places);
-            // Only connections to a service that limits them come and go; other pools keep
-            // their size whatever their instance does.
-            let size = self.model.edges[pool.edge as usize].policy.bulkhead.map_or(0, |b| b.places);
-            assert!(pool.limited || pool.places == size, "pool {p} at {at}: {} places of {size}", pool.places);
-        }
+        self.pools.check(self.model, &held, self.now);
     }
 
     fn check_calls(&self) {

@@ -46,6 +46,7 @@ mod calls;
 mod data;
 mod faults;
 mod invariants;
+mod pools;
 mod report;
 mod scaling;
 mod wait;
@@ -506,23 +507,6 @@ impl Observed {
     }
 }
 
-/// A bulkhead's (a connection pool's) state: its places, those in use, and `(call,
-/// incarnation)` of the attempts waiting for one. Towards a service that limits connections
-/// its places are the connections it holds, which it takes when its instance starts and gives
-/// back when it stops; otherwise they are its size, always.
-struct Pool {
-    /// The edge it is on.
-    edge: u32,
-    /// Whether its places are connections to a service that limits them.
-    limited: bool,
-    /// Places it has.
-    places: u32,
-    /// Places it wants: its size while its instance runs, 0 once it stopped or crashed.
-    target: u32,
-    in_use: u32,
-    waiting: VecDeque<(u32, u32)>,
-}
-
 impl EdgeCounts {
     /// Counts an attempt that came back failed: refused by the callee's queue, or an error.
     /// The other kinds are counted where they happen (timers, local checks).
@@ -551,7 +535,7 @@ struct EdgeState {
     throttle: Option<PairWindow>,
     /// Observed call latencies, for hedging at a percentile.
     observed: Option<Observed>,
-    /// The edge's first pool in [`World::pools`] (`None`: no bulkhead); with one pool per
+    /// The edge's first bulkhead pool (`None`: no bulkhead); with one pool per
     /// instance of the caller, instance `k`'s is the `k`-th after it.
     pools: Option<PoolId>,
     /// One pool per instance of the calling service.
@@ -645,17 +629,6 @@ struct ServiceState {
     fault_throttling: Vec<Throttling>,
     /// Instances the balancer skips now: crashed, and noticed.
     skipped: u32,
-    /// Connections callers' pools may still take (with `max_connections`), the most held at
-    /// once, and those pools asked for when they started and did not get.
-    connections_free: u32,
-    connections_peak: u32,
-    connections_refused: u64,
-    /// The pools holding connections to this service (with `max_connections`), in the order
-    /// they fill when connections come back.
-    pools_in: Vec<PoolId>,
-    /// The first pool of each edge from this service with one pool per instance towards a
-    /// service that limits connections: instance `k`'s pool is `first + k`.
-    pools_out: Vec<PoolId>,
     /// Time in the system of the dropped, shed and lost visits, for Little's law.
     dropped_ns: u128,
     wasted_ns: u128,
@@ -785,11 +758,6 @@ impl ServiceState {
             fault_lost: vec![0; s.faults.len()],
             fault_throttling: vec![Throttling::default(); s.faults.len()],
             skipped: 0,
-            connections_free: s.max_connections.unwrap_or(0),
-            connections_peak: 0,
-            connections_refused: 0,
-            pools_in: Vec::new(),
-            pools_out: Vec::new(),
             dropped_ns: 0,
             wasted_ns: 0,
             arrivals_total: 0,
@@ -831,42 +799,13 @@ impl ServiceState {
     }
 }
 
-/// The edges' state and the bulkheads' pools, as a run starts; a pool towards a service that
-/// limits connections is listed in `services`.
-fn edges_and_pools(model: &Model, seed: u64, rep: u64, services: &mut [ServiceState]) -> (Vec<EdgeState>, Vec<Pool>) {
+/// The edges' state as a run starts; `pools` is each edge's first bulkhead pool.
+fn edges(model: &Model, seed: u64, rep: u64, pools: &[Option<PoolId>]) -> Vec<EdgeState> {
     // An edge's stream is named by its caller, its callee and its rank among the edges
     // between the two, so adding an edge elsewhere changes none of its numbers.
     let mut edges: Vec<EdgeState> = Vec::with_capacity(model.edges.len());
-    let mut pools = Vec::new();
     for (i, e) in model.edges.iter().enumerate() {
-        // Its pools: one, or one per instance slot of the calling service. A pool towards a
-        // service that limits connections starts empty and takes them in `start`.
-        let first_pool = pools.len() as u32;
         let per_instance = e.policy.bulkhead.is_some_and(|b| b.per_instance) && e.caller.is_some();
-        if let Some(bulkhead) = e.policy.bulkhead {
-            let limited = model.services[e.to.0 as usize].max_connections.is_some();
-            let slots = match e.caller {
-                Some(caller) if per_instance => model.services[caller.0 as usize].max_instances(),
-                _ => 1,
-            };
-            for slot in 0..slots {
-                let running = !per_instance || e.caller.is_some_and(|c| slot < model.services[c.0 as usize].instances);
-                // Only a pool of limited connections gives them back while its instance is
-                // stopped; any other keeps its places, whether its instance runs or not.
-                let target = if running || !limited { bulkhead.places } else { 0 };
-                let places = if limited { 0 } else { bulkhead.places };
-                if limited {
-                    services[e.to.0 as usize].pools_in.push(PoolId::new(pools.len()));
-                }
-                pools.push(Pool { edge: i as u32, limited, places, target, in_use: 0, waiting: VecDeque::new() });
-            }
-            if limited
-                && per_instance
-                && let Some(caller) = e.caller
-            {
-                services[caller.0 as usize].pools_out.push(PoolId::new(first_pool as usize));
-            }
-        }
         let rank = model.edges[..i].iter().filter(|o| o.from == e.from && o.to == e.to).count();
         let to = &model.services[e.to.0 as usize].name;
         edges.push(EdgeState {
@@ -881,7 +820,7 @@ fn edges_and_pools(model: &Model, seed: u64, rep: u64, services: &mut [ServiceSt
                 .map(|b| Budget { window: PairWindow::new(b.window) }),
             breaker: e.policy.breaker.as_ref().map(|b| Breaker::new(b, SimTime::ZERO + model.warmup)),
             throttle: e.policy.throttle.map(|(_, window)| PairWindow::new(window)),
-            pools: e.policy.bulkhead.map(|_| PoolId::new(first_pool as usize)),
+            pools: pools[i],
             per_instance,
             rate_limit: e.policy.rate_limit.as_ref().map(Bucket::full),
             observed: match e.policy.hedge.map(|h| h.delay) {
@@ -893,7 +832,7 @@ fn edges_and_pools(model: &Model, seed: u64, rep: u64, services: &mut [ServiceSt
             counts: EdgeCounts::default(),
         });
     }
-    (edges, pools)
+    edges
 }
 
 impl Instance {
@@ -1021,8 +960,8 @@ struct World<'m> {
     /// Scratch stack of frames to cancel.
     cancel_stack: Vec<u32>,
     caches: Vec<CacheState>,
-    /// Every edge's bulkhead pools (see [`EdgeState::pools`]).
-    pools: Vec<Pool>,
+    /// Bulkheads and connection limits.
+    pools: pools::Pools,
     /// The cache fetches frames are running.
     fetches: Slab<Fetch>,
     /// Scratch list of the frames a finished fetch wakes.
@@ -1187,7 +1126,7 @@ impl<'m> World<'m> {
         let window_s = window_ns as f64 / 1e9;
         let clients = model.clients.iter().map(|c| ClientState::new(c, seed, rep, window_s)).collect();
         let mut instances = Vec::new();
-        let mut services: Vec<ServiceState> = model
+        let services: Vec<ServiceState> = model
             .services
             .iter()
             .map(|s| {
@@ -1197,7 +1136,8 @@ impl<'m> World<'m> {
                 ServiceState::new(s, model, seed, rep, first_instance, window_s)
             })
             .collect();
-        let (edges, pools) = edges_and_pools(model, seed, rep, &mut services);
+        let (pools, firsts) = pools::Pools::new(model);
+        let edges = edges(model, seed, rep, &firsts);
         let has_quotas =
             model.services.iter().flat_map(|s| &s.faults).any(|f| matches!(f.kind, FaultKind::CpuQuota { .. }));
         let cpu = if has_quotas { vec![Account::default(); instances.len()] } else { Vec::new() };
@@ -1261,10 +1201,7 @@ impl<'m> World<'m> {
     }
 
     fn start(&mut self) {
-        // Connection pools open in order, each taking what is left of its service's connections.
-        for p in 0..self.pools.len() {
-            self.fill_pool(PoolId::new(p), true);
-        }
+        self.open_pools();
         // CPU quotas come into force before the first arrivals at their instant: work already
         // running when a quota begins does not count against it.
         let end = SimTime::ZERO + self.model.duration;

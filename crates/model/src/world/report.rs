@@ -293,6 +293,7 @@ impl<'m> World<'m> {
                 let mean_busy = s.busy.mean(open_busy[i], from, now);
                 let mean_queue = s.queued.mean(open_queued[i], from, now);
                 let mean_awaiting = s.awaiting.mean(open_awaiting[i], from, now);
+                let (connections_peak, connections_refused) = self.pools.connections(i);
                 ServiceSummary {
                     name: m.name.clone(),
                     instances: m.instances,
@@ -304,8 +305,8 @@ impl<'m> World<'m> {
                     shed: s.shed,
                     lost: s.lost,
                     max_connections: m.max_connections,
-                    connections_peak: s.connections_peak,
-                    connections_refused: s.connections_refused,
+                    connections_peak,
+                    connections_refused,
                     wasted_work_s: s.wasted_ns as f64 * 1e-9,
                     utilisation: if workers > 0.0 { mean_busy / workers } else { 0.0 },
                     mean_instances,
@@ -412,18 +413,7 @@ impl<'m> World<'m> {
             .services
             .iter()
             .all(|s| s.arrivals_total == s.finished_total + s.busy.inside() + s.queued.inside() + s.awaiting.inside());
-        // Connections: each limited service's free ones and those its callers' pools hold make
-        // its limit, and no pool uses more places than it has.
-        let mut held = vec![0u64; self.services.len()];
-        for pool in &self.pools {
-            if pool.limited {
-                held[self.model.edges[pool.edge as usize].to.0 as usize] += u64::from(pool.places);
-            }
-        }
-        let connections_hold = self.pools.iter().all(|p| p.in_use <= p.places)
-            && self.services.iter().zip(&self.model.services).zip(&held).all(|((s, m), &held)| {
-                m.max_connections.is_none_or(|limit| u64::from(s.connections_free) + held == u64::from(limit))
-            });
+        let connections_hold = self.pools.conserved(self.model);
         let holds = services_hold
             && connections_hold
             && self.arrived_total == self.succeeded_total + self.failed_total + in_flight;

@@ -105,7 +105,7 @@ impl<'m> World<'m> {
                 service.instance_count.leave(since, now, from);
             }
             let service = &self.services[s as usize];
-            if !service.pools_out.is_empty() {
+            if self.pools.per_instance(s) {
                 // The stopped instances close their pools once they have finished their visits.
                 let (first, active) = (service.first_instance, service.active);
                 for slot in active..active + stop {
@@ -132,7 +132,7 @@ impl<'m> World<'m> {
             service.active += 1;
             service.active_since.push(now);
             service.instance_count.enter(now, now >= self.warmup_end);
-            let (pooled, first) = (!service.pools_out.is_empty(), service.first_instance);
+            let (pooled, first) = (self.pools.per_instance(s), service.first_instance);
             if pooled && !self.crashed_now(s, slot) {
                 self.instances[(first + slot) as usize].draining = false;
                 self.start_pools(s, slot);
@@ -156,121 +156,6 @@ impl<'m> World<'m> {
         service.min_replicas = min;
         if service.replicas < min {
             self.scale_to(s, min);
-        }
-    }
-
-    /// An attempt that held a place of pool `p` is over (answered, even if nobody listened):
-    /// the place goes to the longest-waiting attempt that still wants it, or, if the pool is
-    /// shrinking (its instance stopped), its connection goes back to the service.
-    pub(super) fn release_place(&mut self, p: PoolId) {
-        let pool = &mut self.pools[p.index()];
-        pool.in_use -= 1;
-        if pool.places > pool.target {
-            pool.places -= 1;
-            let to = self.model.edges[pool.edge as usize].to.0;
-            return self.give_back(to, 1);
-        }
-        self.grant_waiting(p);
-    }
-
-    /// Free places of pool `p` go to the attempts waiting for one, longest waiting first.
-    pub(super) fn grant_waiting(&mut self, p: PoolId) {
-        loop {
-            let pool = &mut self.pools[p.index()];
-            if pool.in_use >= pool.places {
-                return;
-            }
-            let Some((c, incarnation)) = pool.waiting.pop_front() else { return };
-            let waiting = self
-                .calls
-                .get_mut(c as usize)
-                .filter(|call| call.incarnation == incarnation && call.place_timer.is_some());
-            if let Some(call) = waiting {
-                if let Some(key) = call.place_timer.take() {
-                    self.events.cancel(key);
-                }
-                pool.in_use += 1;
-                self.send_attempt(c);
-            }
-        }
-    }
-
-    /// Pool `p` takes connections from its service up to what it wants, as many as are left;
-    /// `starting`: its instance starts now, and what it did not get counts as refused.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn fill_pool(&mut self, p: PoolId, starting: bool) {
-        let pool = &mut self.pools[p.index()];
-        if !pool.limited || pool.places >= pool.target {
-            return;
-        }
-        let to = self.model.edges[pool.edge as usize].to.0 as usize;
-        let limit = self.model.services[to].max_connections.unwrap_or(0);
-        let service = &mut self.services[to];
-        let want = pool.target - pool.places;
-        let got = want.min(service.connections_free);
-        service.connections_free -= got;
-        service.connections_peak = service.connections_peak.max(limit - service.connections_free);
-        if starting {
-            service.connections_refused += u64::from(want - got);
-        }
-        pool.places += got;
-        self.grant_waiting(p);
-    }
-
-    /// `n` connections to service `to` come back: the pools short of theirs take them, in order.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn give_back(&mut self, to: u32, n: u32) {
-        let service = &mut self.services[to as usize];
-        service.connections_free += n;
-        for i in 0..service.pools_in.len() {
-            let service = &self.services[to as usize];
-            if service.connections_free == 0 {
-                return;
-            }
-            let p = service.pools_in[i];
-            self.fill_pool(p, false);
-        }
-    }
-
-    /// Instance slot `slot` of service `s` starts (or restarts): its pools take their connections.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn start_pools(&mut self, s: u32, slot: u32) {
-        for i in 0..self.services[s as usize].pools_out.len() {
-            let p = self.services[s as usize].pools_out[i].nth_after(slot);
-            let size = self.model.edges[self.pools[p.index()].edge as usize].policy.bulkhead.map_or(0, |b| b.places);
-            self.pools[p.index()].target = size;
-            self.fill_pool(p, true);
-        }
-    }
-
-    /// Instance `instance` of service `s`, stopped by the autoscaler, has finished its last
-    /// visit: its pools close.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn drained(&mut self, s: u32, instance: u32) {
-        let slot = instance - self.services[s as usize].first_instance;
-        self.stop_pools(s, slot);
-    }
-
-    /// Instance slot `slot` of service `s` has stopped (crashed, or scaled down and done): its
-    /// pools give back their idle connections now and the others as their attempts end.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn stop_pools(&mut self, s: u32, slot: u32) {
-        self.instances[(self.services[s as usize].first_instance + slot) as usize].draining = false;
-        for i in 0..self.services[s as usize].pools_out.len() {
-            let p = self.services[s as usize].pools_out[i].nth_after(slot);
-            let pool = &mut self.pools[p.index()];
-            pool.target = 0;
-            let idle = pool.places.saturating_sub(pool.in_use);
-            pool.places -= idle;
-            let to = self.model.edges[pool.edge as usize].to.0;
-            if idle > 0 {
-                self.give_back(to, idle);
-            }
         }
     }
 }

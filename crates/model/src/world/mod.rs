@@ -600,13 +600,6 @@ struct ServiceState {
     instance_count: Occupancy,
     /// When each active slot was switched on, for `instance_count`.
     active_since: Vec<SimTime>,
-    /// The autoscaler's minimum now (scheduled scaling moves it), its recent recommendations,
-    /// and the busy and instance integrals at its last look.
-    min_replicas: u32,
-    recommendations: VecDeque<(SimTime, u32)>,
-    last_look: (i128, i128, i128, i128),
-    /// An autoscaler on p95 latency: the visits finished since its last look.
-    scale_latency: Option<WindowRecorder>,
     /// The balancer's view of each instance's outstanding visits, when it is refreshed
     /// periodically, and when it is next refreshed.
     load_snapshot: Vec<u32>,
@@ -736,14 +729,6 @@ impl ServiceState {
                 count
             },
             active_since: vec![SimTime::ZERO; s.instances as usize],
-            min_replicas: s.autoscale.as_ref().map_or(s.instances, |a| a.min),
-            recommendations: VecDeque::new(),
-            last_look: (0, 0, 0, 0),
-            scale_latency: s
-                .autoscale
-                .as_ref()
-                .filter(|a| matches!(a.metric, ScaleOn::P95(_)))
-                .map(|_| WindowRecorder::new()),
             load_snapshot: Vec::new(),
             next_report: SimTime::ZERO,
             first_instance,
@@ -962,6 +947,8 @@ struct World<'m> {
     caches: Vec<CacheState>,
     /// Bulkheads and connection limits.
     pools: pools::Pools,
+    /// Each service's autoscaler, where it has one.
+    autoscalers: Vec<Option<scaling::Autoscaler>>,
     /// The cache fetches frames are running.
     fetches: Slab<Fetch>,
     /// Scratch list of the frames a finished fetch wakes.
@@ -1178,6 +1165,7 @@ impl<'m> World<'m> {
                 .collect(),
             fetches: Slab::new(),
             pools,
+            autoscalers: model.services.iter().map(scaling::Autoscaler::new).collect(),
             wake: Vec::new(),
             clients,
             services,
@@ -2037,8 +2025,8 @@ impl<'m> World<'m> {
         }
         if frame.served {
             let service = &mut self.services[frame.service as usize];
-            if let Some(recent) = &mut service.scale_latency {
-                recent.record(now - frame.arrived);
+            if let Some(scaler) = &mut self.autoscalers[frame.service as usize] {
+                scaler.record(now - frame.arrived);
             }
             if frame.counted {
                 service.completed += 1;

@@ -1,7 +1,118 @@
-//! Instances coming and going: the autoscaler's looks (the Kubernetes HPA's rule), scaling up
-//! and down, scheduled minimums, and the connection pools that open and close with instances.
+//! Instances coming and going: the autoscaler (the Kubernetes HPA's rule), which owns its
+//! state ([`Autoscaler`], one per service that has one), scaling up and down, and scheduled
+//! minimums.
 
 use super::*;
+use crate::compile::AutoscalePolicy;
+
+/// A service's autoscaler as it runs: its minimum now (scheduled scaling moves it), its recent
+/// recommendations, the integrals at its last look and, on p95 latency, the visits finished
+/// since.
+pub(super) struct Autoscaler {
+    min: u32,
+    recommendations: VecDeque<(SimTime, u32)>,
+    last: Look,
+    latency: Option<WindowRecorder>,
+}
+
+/// What an autoscaler looks at: the integrals over time of a service's busy workers, active
+/// instances, queued visits and visits awaiting their calls, in nanoseconds.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Look {
+    busy: i128,
+    instances: i128,
+    queued: i128,
+    awaiting: i128,
+}
+
+impl Autoscaler {
+    /// Service `s`'s autoscaler as a run starts, if it has one.
+    pub(super) fn new(s: &crate::compile::ServiceModel) -> Option<Autoscaler> {
+        let policy = s.autoscale.as_ref()?;
+        Some(Autoscaler {
+            min: policy.min,
+            recommendations: VecDeque::new(),
+            last: Look::default(),
+            latency: matches!(policy.metric, ScaleOn::P95(_)).then(WindowRecorder::new),
+        })
+    }
+
+    /// A visit finished at the service after `latency`.
+    #[inline(always)]
+    pub(super) fn record(&mut self, latency: SimDuration) {
+        if let Some(recent) = &mut self.latency {
+            recent.record(latency);
+        }
+    }
+
+    /// The metric over its target since the last look, and whether instances still starting
+    /// count, at zero (they do for a per-instance metric).
+    fn ratio(&mut self, policy: &AutoscalePolicy, workers: u32, looked: Look) -> (f64, bool) {
+        let last = std::mem::replace(&mut self.last, looked);
+        let busy = (looked.busy - last.busy) as f64;
+        let instance_ns = (looked.instances - last.instances) as f64;
+        let (queued, awaiting) = ((looked.queued - last.queued) as f64, (looked.awaiting - last.awaiting) as f64);
+        let per_instance = |total: f64| if instance_ns > 0.0 { total / instance_ns } else { 0.0 };
+        match policy.metric {
+            ScaleOn::Utilisation(target) => {
+                let percent = (per_instance(busy) / f64::from(workers) * 100.0).round();
+                (percent / (target * 100.0), true)
+            }
+            ScaleOn::QueueDepth(target) => (per_instance(queued) / target, true),
+            ScaleOn::InFlight(target) => (per_instance(busy + queued + awaiting) / target, true),
+            ScaleOn::P95(target) => {
+                let p95 = self.latency.as_ref().and_then(|r| r.quantile_ms(0.95));
+                if let Some(recent) = &mut self.latency {
+                    recent.clear();
+                }
+                // Nothing finished: no metric, and Kubernetes changes nothing without one.
+                (p95.map_or(1.0, |ms| ms * 1e6 / target.as_nanos() as f64), false)
+            }
+        }
+    }
+
+    /// The instances wanted after a look at `now`: the proposal, then the stabilisation
+    /// windows (the lowest recent proposal for a scale-up, the highest for a scale-down) and
+    /// the bounds.
+    fn desired(&mut self, policy: &AutoscalePolicy, now: SimTime, proposal: u32, current: u32) -> u32 {
+        self.recommendations.push_back((now, proposal));
+        let horizon = policy.up_window.max(policy.down_window);
+        while self.recommendations.front().is_some_and(|&(t, _)| now.saturating_since(t) > horizon) {
+            self.recommendations.pop_front();
+        }
+        let recommendations = &self.recommendations;
+        let within = |window: SimDuration| {
+            recommendations.iter().filter(move |&&(t, _)| now.saturating_since(t) <= window).map(|&(_, n)| n)
+        };
+        let desired = if proposal > current {
+            within(policy.up_window).min().unwrap_or(proposal).max(current)
+        } else if proposal < current {
+            within(policy.down_window).max().unwrap_or(proposal).min(current)
+        } else {
+            current
+        };
+        desired.clamp(self.min, policy.max)
+    }
+}
+
+/// Kubernetes' replica calculator: `ceil(ready x ratio)` outside the tolerance, over the ready
+/// instances; when some are still starting, a scale-up counts them at 0% and gives up if that
+/// cancels it (for a per-instance metric, `dilute`; a service-wide one, as latency, scales
+/// the ready ones only).
+fn proposal(policy: &AutoscalePolicy, ratio: f64, dilute: bool, current: u32, ready: u32) -> u32 {
+    let starting = current.saturating_sub(ready);
+    let tolerated = |r: f64| (r - 1.0).abs() <= policy.tolerance;
+    let proposal = if tolerated(ratio) {
+        f64::from(current)
+    } else if starting == 0 || ratio < 1.0 || !dilute {
+        (f64::from(ready) * ratio).ceil()
+    } else {
+        let all = f64::from(ready + starting);
+        let diluted = ratio * f64::from(ready) / all;
+        if tolerated(diluted) || diluted < 1.0 { f64::from(current) } else { (diluted * all).ceil() }
+    };
+    proposal.clamp(0.0, f64::from(policy.max)) as u32
+}
 
 impl<'m> World<'m> {
     /// The HPA's look: utilisation over the interval in whole percent, the proposal
@@ -12,69 +123,18 @@ impl<'m> World<'m> {
     pub(super) fn on_autoscale(&mut self, s: u32) {
         let now = self.now;
         let model = &self.model.services[s as usize];
-        let Some(policy) = &model.autoscale else { return };
-        let service = &mut self.services[s as usize];
-        let looked = (
-            service.busy.integral_ns(now),
-            service.instance_count.integral_ns(now),
-            service.queued.integral_ns(now),
-            service.awaiting.integral_ns(now),
-        );
-        let last = std::mem::replace(&mut service.last_look, looked);
-        let busy = (looked.0 - last.0) as f64;
-        let instance_ns = (looked.1 - last.1) as f64;
-        let (queued, awaiting) = ((looked.2 - last.2) as f64, (looked.3 - last.3) as f64);
-        let per_instance = |total: f64| if instance_ns > 0.0 { total / instance_ns } else { 0.0 };
-        // The metric over its target; whether instances still starting count, at zero.
-        let (ratio, dilute) = match policy.metric {
-            ScaleOn::Utilisation(target) => {
-                let percent = (per_instance(busy) / f64::from(model.workers) * 100.0).round();
-                (percent / (target * 100.0), true)
-            }
-            ScaleOn::QueueDepth(target) => (per_instance(queued) / target, true),
-            ScaleOn::InFlight(target) => (per_instance(busy + queued + awaiting) / target, true),
-            ScaleOn::P95(target) => {
-                let recent = service.scale_latency.as_mut();
-                let p95 = recent.as_ref().and_then(|r| r.quantile_ms(0.95));
-                if let Some(recent) = recent {
-                    recent.clear();
-                }
-                // Nothing finished: no metric, and Kubernetes changes nothing without one.
-                (p95.map_or(1.0, |ms| ms * 1e6 / target.as_nanos() as f64), false)
-            }
+        let (Some(policy), Some(scaler)) = (&model.autoscale, &mut self.autoscalers[s as usize]) else { return };
+        let service = &self.services[s as usize];
+        let looked = Look {
+            busy: service.busy.integral_ns(now),
+            instances: service.instance_count.integral_ns(now),
+            queued: service.queued.integral_ns(now),
+            awaiting: service.awaiting.integral_ns(now),
         };
+        let (ratio, dilute) = scaler.ratio(policy, model.workers, looked);
         let current = service.replicas;
-        let (ready, starting) = (service.active, service.replicas.saturating_sub(service.active));
-        let tolerated = |r: f64| (r - 1.0).abs() <= policy.tolerance;
-        // Kubernetes' replica calculator: over the ready instances, and when some are still
-        // starting, a scale-up counts them at 0% and gives up if that cancels it (for a
-        // per-instance metric; a service-wide one, as latency, scales the ready ones only).
-        let proposal = if tolerated(ratio) {
-            f64::from(current)
-        } else if starting == 0 || ratio < 1.0 || !dilute {
-            (f64::from(ready) * ratio).ceil()
-        } else {
-            let all = f64::from(ready + starting);
-            let diluted = ratio * f64::from(ready) / all;
-            if tolerated(diluted) || diluted < 1.0 { f64::from(current) } else { (diluted * all).ceil() }
-        };
-        let proposal = proposal.clamp(0.0, f64::from(policy.max)) as u32;
-        service.recommendations.push_back((now, proposal));
-        let horizon = policy.up_window.max(policy.down_window);
-        while service.recommendations.front().is_some_and(|&(t, _)| now.saturating_since(t) > horizon) {
-            service.recommendations.pop_front();
-        }
-        let within = |window: SimDuration| {
-            service.recommendations.iter().filter(move |&&(t, _)| now.saturating_since(t) <= window).map(|&(_, n)| n)
-        };
-        let desired = if proposal > current {
-            within(policy.up_window).min().unwrap_or(proposal).max(current)
-        } else if proposal < current {
-            within(policy.down_window).max().unwrap_or(proposal).min(current)
-        } else {
-            current
-        };
-        let desired = desired.clamp(service.min_replicas, policy.max);
+        let proposal = proposal(policy, ratio, dilute, current, service.active);
+        let desired = scaler.desired(policy, now, proposal, current);
         self.scale_to(s, desired);
         let next = now.saturating_add(policy.interval);
         if next < SimTime::ZERO + self.model.duration {
@@ -152,9 +212,9 @@ impl<'m> World<'m> {
     pub(super) fn on_scheduled_min(&mut self, s: u32, index: u32) {
         let Some(policy) = &self.model.services[s as usize].autoscale else { return };
         let Some(&(_, min)) = policy.schedule.get(index as usize) else { return };
-        let service = &mut self.services[s as usize];
-        service.min_replicas = min;
-        if service.replicas < min {
+        let Some(scaler) = &mut self.autoscalers[s as usize] else { return };
+        scaler.min = min;
+        if self.services[s as usize].replicas < min {
             self.scale_to(s, min);
         }
     }

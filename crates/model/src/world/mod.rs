@@ -47,8 +47,10 @@ mod data;
 mod faults;
 mod invariants;
 mod pools;
+mod replicas;
 mod report;
 mod scaling;
+mod shards;
 mod wait;
 
 use faults::frozen_end;
@@ -642,27 +644,8 @@ struct ServiceState {
     cpu_limited: bool,
     throttled: Occupancy,
     throttled_start: i128,
-    /// A key-routed service's placement of keys over its shared shards, and those shards
-    /// (the active instances no key is pinned to).
-    placement: Option<Placement>,
-    shards: Vec<u32>,
     /// Visits stopped by the statement timeout.
     statement_timeouts: u64,
-    /// The active count `shards` was built for (0: not yet), and each change since.
-    shards_for: u32,
-    resizes: Vec<CacheResize>,
-    /// A replicated service: when each recently written key becomes visible at the replicas,
-    /// the size at which that map is next pruned, and its reads.
-    visible_at: BTreeMap<u32, SimTime>,
-    /// When each failover ends, in time order, and how many have.
-    failover_ends: Vec<SimTime>,
-    failovers_done: usize,
-    prune_at: usize,
-    replica_reads: u64,
-    stale_reads: u64,
-    /// Stale reads, the warm-up's included, and their number when the open window began.
-    stale_reads_total: u64,
-    stale_reads_start: u64,
 }
 
 impl ClientState {
@@ -757,29 +740,7 @@ impl ServiceState {
             cpu_limited: s.faults.iter().any(|f| matches!(f.kind, FaultKind::CpuQuota { .. })),
             throttled: Occupancy::default(),
             throttled_start: 0,
-            placement: match &s.balancer {
-                BalancerPolicy::ByKey { routing, key_space, .. } => {
-                    Some(Placement::new(*routing, 1, crate::keys::salt(&s.name), *key_space))
-                }
-                _ => None,
-            },
-            shards: Vec::new(),
-            shards_for: 0,
             statement_timeouts: 0,
-            resizes: Vec::new(),
-            visible_at: BTreeMap::new(),
-            failover_ends: {
-                let mut ends: Vec<SimTime> =
-                    s.faults.iter().filter(|f| f.kind == FaultKind::Failover).map(|f| f.end).collect();
-                ends.sort_unstable();
-                ends
-            },
-            failovers_done: 0,
-            prune_at: 1024,
-            replica_reads: 0,
-            stale_reads: 0,
-            stale_reads_total: 0,
-            stale_reads_start: 0,
         }
     }
 }
@@ -949,6 +910,10 @@ struct World<'m> {
     pools: pools::Pools,
     /// Each service's autoscaler, where it has one.
     autoscalers: Vec<Option<scaling::Autoscaler>>,
+    /// Each key-routed service's shards.
+    shards: Vec<Option<shards::Shards>>,
+    /// Each replicated service's replicas.
+    replicas: Vec<Option<replicas::Replicas>>,
     /// The cache fetches frames are running.
     fetches: Slab<Fetch>,
     /// Scratch list of the frames a finished fetch wakes.
@@ -1166,6 +1131,8 @@ impl<'m> World<'m> {
             fetches: Slab::new(),
             pools,
             autoscalers: model.services.iter().map(scaling::Autoscaler::new).collect(),
+            shards: model.services.iter().map(shards::Shards::new).collect(),
+            replicas: model.services.iter().map(replicas::Replicas::new).collect(),
             wake: Vec::new(),
             clients,
             services,

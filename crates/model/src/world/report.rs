@@ -72,7 +72,7 @@ impl<'m> World<'m> {
         for breaker in self.edges.iter_mut().filter_map(|e| e.breaker.as_mut()) {
             breaker.close_window(start, end);
         }
-        for (service, model) in self.services.iter_mut().zip(&self.model.services) {
+        for (s, (service, model)) in self.services.iter_mut().zip(&self.model.services).enumerate() {
             let (arrivals, busy, queued, instances) = service.window_start;
             let now = (
                 service.arrivals_total,
@@ -87,9 +87,8 @@ impl<'m> World<'m> {
             series.mean_queue_length.push((now.2 - queued) as f64 / width);
             series.instances.push(service.active);
             service.window_start = now;
-            if model.replication.is_some() {
-                service.series.stale_reads.push(service.stale_reads_total - service.stale_reads_start);
-                service.stale_reads_start = service.stale_reads_total;
+            if let Some(replicas) = &mut self.replicas[s] {
+                service.series.stale_reads.push(replicas.close_window());
             }
             if service.cpu_limited {
                 let throttled = service.throttled.integral_ns(end);
@@ -341,12 +340,9 @@ impl<'m> World<'m> {
                             (inst.finished > 0).then(|| inst.finished_ns as f64 / inst.finished as f64 / 1e6)
                         })
                         .collect(),
-                    resizes: s.resizes.clone(),
+                    resizes: self.shards[i].as_ref().map_or_else(Vec::new, |s| s.resizes().to_vec()),
                     statement_timeouts: m.statement_timeout.map(|_| s.statement_timeouts),
-                    replication: m
-                        .replication
-                        .as_ref()
-                        .map(|_| ReplicationSummary { replica_reads: s.replica_reads, stale_reads: s.stale_reads }),
+                    replication: self.replicas[i].as_ref().map(replicas::Replicas::summarize),
                     admission: self.admission[i].as_ref().map(|a| a.summarize(&self.model.classes)),
                 }
             })

@@ -1,6 +1,6 @@
-//! Faults on a service's timeline as the world plays them: which are open at an instant (kept as
-//! the clock moves on, so a visit reads only the open ones) and how freezes stretch work, crashes (what an instance loses, and its restart), and CPU quotas
-//! (each instance's account, see [`crate::cpu`]).
+//! Faults on a service's timeline as the world plays them: which are open at an instant (kept
+//! as the clock moves on, so a visit reads only the open ones) and how freezes stretch work,
+//! and crashes (what an instance loses, and its restart). CPU quotas are in `quotas`.
 
 use super::*;
 
@@ -259,7 +259,7 @@ impl<'m> World<'m> {
     /// Takes lost frame `f` out of the slab, or, if a `StepDone` of it is still to come
     /// (`stepping`), leaves it there inert until then (cancelled and lost: `advance` removes it).
     pub(super) fn bury(&mut self, f: u32, stepping: bool) {
-        if self.has_quotas {
+        if self.quotas.is_some() {
             // A dead process burns no CPU.
             self.cpu_stop(f);
         }
@@ -278,120 +278,6 @@ impl<'m> World<'m> {
         zombie.place_pool = None;
         zombie.fetch = None;
         zombie.wait = Wait::NONE;
-    }
-
-    /// Frame `f` starts a `Work` step needing `work` of CPU: if its instance is under a CPU
-    /// quota, the step counts against it. Returns when the step starts making progress.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn cpu_start(&mut self, f: u32, work: SimDuration) -> SimTime {
-        let instance = self.frames[f as usize].instance;
-        let account = &mut self.cpu[instance as usize];
-        if !account.in_force() {
-            return self.now;
-        }
-        let (target, resume) = account.start(self.now, work);
-        if self.cpu_target.len() <= f as usize {
-            self.cpu_target.resize(f as usize + 1, OFF_CPU);
-        }
-        self.cpu_target[f as usize] = target;
-        self.arm_cpu(instance);
-        resume
-    }
-
-    /// Frame `f`'s step ends at its scheduled time (`event`): whether it is done, or, if a
-    /// CPU throttle held it back, `event` is scheduled again for when the rest will be done.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn cpu_done(&mut self, f: u32, event: Event) -> bool {
-        let target = self.cpu_target.get(f as usize).copied().unwrap_or(OFF_CPU);
-        if target == OFF_CPU {
-            return true;
-        }
-        let frame = &self.frames[f as usize];
-        let (s, instance) = (frame.service as usize, frame.instance);
-        if let Some((resume, rest)) = self.cpu[instance as usize].left(self.now, target) {
-            let local = instance - self.services[s].first_instance;
-            let end = frozen_end(&self.timelines[s].freezes, local, resume, rest);
-            self.events.schedule(end, event);
-            return false;
-        }
-        self.cpu_stop(f);
-        true
-    }
-
-    /// Frame `f`'s step, if it counts against a CPU quota, stops burning CPU.
-    pub(super) fn cpu_stop(&mut self, f: u32) {
-        let Some(target) = self.cpu_target.get_mut(f as usize) else { return };
-        if std::mem::replace(target, OFF_CPU) == OFF_CPU {
-            return;
-        }
-        let instance = self.frames[f as usize].instance;
-        self.cpu[instance as usize].stop(self.now);
-        self.arm_cpu(instance);
-    }
-
-    /// Schedules when `instance`'s CPU quota runs out, if earlier than the event armed.
-    pub(super) fn arm_cpu(&mut self, instance: u32) {
-        if let Some((at, token)) = self.cpu[instance as usize].arm() {
-            self.events.schedule(at, Event::CpuSpent { instance, token });
-        }
-    }
-
-    /// The quota-spent event `token` of `instance` comes: it may throttle the instance.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn on_cpu_spent(&mut self, instance: u32, token: u32) {
-        if self.cpu[instance as usize].spent(self.now, token) {
-            let s = self.services.partition_point(|s| s.first_instance <= instance) - 1;
-            self.services[s].throttled.enter(self.now, self.now >= self.warmup_end);
-        }
-        self.arm_cpu(instance);
-    }
-
-    /// A period of CPU quota `fault` of service `s` ends (or the first begins): the quota is
-    /// refilled on each of its instances, throttled ones run again, and after the fault's end
-    /// it is lifted.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn on_cpu_period(&mut self, s: u32, fault: u32) {
-        let now = self.now;
-        let window = self.model.services[s as usize].faults[fault as usize];
-        let FaultKind::CpuQuota { quota, period } = window.kind else { return };
-        let service = &self.services[s as usize];
-        let (first, active) = (service.first_instance, service.active);
-        let slots = match window.instance {
-            Some(k) => k..k + 1,
-            None => 0..self.model.services[s as usize].max_instances(),
-        };
-        let last = now >= window.end;
-        let counted = now > self.warmup_end;
-        for slot in slots {
-            let instance = first + slot;
-            let account = &mut self.cpu[instance as usize];
-            if now == window.start {
-                account.begin(now, quota, period);
-            } else {
-                let ended = account.roll(now);
-                if ended.throttled {
-                    let since = SimTime(now.as_nanos() - ended.throttled_ns);
-                    self.services[s as usize].throttled.leave(since, now, self.warmup_end);
-                }
-                if counted && slot < active {
-                    let tally = &mut self.services[s as usize].fault_throttling[fault as usize];
-                    tally.periods += 1;
-                    tally.throttled_periods += u64::from(ended.throttled);
-                    tally.throttled_s += ended.throttled_ns as f64 / 1e9;
-                }
-                if last {
-                    account.end(now);
-                }
-            }
-            self.arm_cpu(instance);
-        }
-        if !last {
-            self.events.schedule(now + period, Event::CpuPeriod { service: s, fault });
-        }
     }
 
     /// Instances `slots` of service `s` lose every visit they hold, and their queues. Each visit

@@ -47,6 +47,7 @@ mod data;
 mod faults;
 mod invariants;
 mod pools;
+mod quotas;
 mod replicas;
 mod report;
 mod scaling;
@@ -619,9 +620,6 @@ struct ServiceState {
     lost: u64,
     /// Visits each fault lost (crashes only), by the fault's index in the service's list.
     fault_lost: Vec<u64>,
-    /// For each fault (CPU quotas only): periods of taking instances ended after the warm-up,
-    /// those of them throttled, and the time throttled in them.
-    fault_throttling: Vec<Throttling>,
     /// Instances the balancer skips now: crashed, and noticed.
     skipped: u32,
     /// Time in the system of the dropped, shed and lost visits, for Little's law.
@@ -639,11 +637,6 @@ struct ServiceState {
     series: ServiceSeries,
     /// `arrivals_total` and the busy, queued and instance integrals when the open window began.
     window_start: (u64, i128, i128, i128),
-    /// Under a CPU quota: instances throttled now, over time, and its integral when the open
-    /// window began.
-    cpu_limited: bool,
-    throttled: Occupancy,
-    throttled_start: i128,
     /// Visits stopped by the statement timeout.
     statement_timeouts: u64,
 }
@@ -724,7 +717,6 @@ impl ServiceState {
             shed: 0,
             lost: 0,
             fault_lost: vec![0; s.faults.len()],
-            fault_throttling: vec![Throttling::default(); s.faults.len()],
             skipped: 0,
             dropped_ns: 0,
             wasted_ns: 0,
@@ -737,9 +729,6 @@ impl ServiceState {
             queue_wait: LatencyRecorder::new(),
             series: ServiceSeries { window_s, ..ServiceSeries::default() },
             window_start: (0, 0, 0, 0),
-            cpu_limited: s.faults.iter().any(|f| matches!(f.kind, FaultKind::CpuQuota { .. })),
-            throttled: Occupancy::default(),
-            throttled_start: 0,
             statement_timeouts: 0,
         }
     }
@@ -936,18 +925,11 @@ struct World<'m> {
     /// The window `now` falls in, and when it ends: kept current without a division per answer.
     window_index: usize,
     window_end: SimTime,
-    /// Whether any service has a CPU quota; each instance's CPU account (empty if none), and
-    /// for each frame in a `Work` step under a quota the account's clock reading at which the
-    /// step is done (`OFF_CPU`: none; grown as frames are).
-    has_quotas: bool,
-    cpu: Vec<Account>,
-    cpu_target: Vec<u64>,
+    /// The CPU quotas, in a run with any.
+    quotas: Option<quotas::Quotas>,
     /// In runs with faults: the successes' latencies the fault summaries judge recovery by.
     recovery: Option<Recovery>,
 }
-
-/// `World::cpu_target` of a frame whose step is not counted against a CPU quota.
-const OFF_CPU: u64 = u64::MAX;
 
 /// The most windows a time series may have: longer runs get wider windows.
 pub const MAX_WINDOWS: u64 = 100_000;
@@ -1090,9 +1072,7 @@ impl<'m> World<'m> {
             .collect();
         let (pools, firsts) = pools::Pools::new(model);
         let edges = edges(model, seed, rep, &firsts);
-        let has_quotas =
-            model.services.iter().flat_map(|s| &s.faults).any(|f| matches!(f.kind, FaultKind::CpuQuota { .. }));
-        let cpu = if has_quotas { vec![Account::default(); instances.len()] } else { Vec::new() };
+        let quotas = quotas::Quotas::new(model, instances.len());
         // The level before a fault is taken at the close of the last window before the one it
         // starts in, as for goodput.
         let faults = model.services.iter().flat_map(|s| &s.faults);
@@ -1148,9 +1128,7 @@ impl<'m> World<'m> {
             window_ns,
             window_index: 0,
             window_end: SimTime(window_ns),
-            has_quotas,
-            cpu,
-            cpu_target: Vec::new(),
+            quotas,
             recovery,
         }
     }
@@ -1325,7 +1303,7 @@ impl<'m> World<'m> {
         match event {
             Event::Arrival(c) => self.on_arrival(c),
             Event::StepDone(f) => {
-                if !self.has_quotas || self.cpu_done(f, event) {
+                if self.quotas.is_none() || self.cpu_done(f, event) {
                     self.advance(f);
                 }
             }
@@ -1448,7 +1426,7 @@ impl<'m> World<'m> {
     #[cold]
     #[inline(never)]
     fn on_statement_timeout(&mut self, f: u32) {
-        if self.has_quotas && !self.cpu_done(f, Event::StatementTimeout(f)) {
+        if self.quotas.is_some() && !self.cpu_done(f, Event::StatementTimeout(f)) {
             return;
         }
         let frame = &self.frames[f as usize];
@@ -1789,7 +1767,7 @@ impl<'m> World<'m> {
                         d = limit;
                     }
                     let done = if self.services[s].has_faults {
-                        let start = if self.has_quotas { self.cpu_start(f, d) } else { self.now };
+                        let start = if self.quotas.is_some() { self.cpu_start(f, d) } else { self.now };
                         frozen_end(&self.timelines[s].freezes, local, start, d)
                     } else {
                         self.now + d

@@ -90,13 +90,8 @@ impl<'m> World<'m> {
             if let Some(replicas) = &mut self.replicas[s] {
                 service.series.stale_reads.push(replicas.close_window());
             }
-            if service.cpu_limited {
-                let throttled = service.throttled.integral_ns(end);
-                let instance_ns = (now.3 - instances) as f64;
-                let share =
-                    if instance_ns > 0.0 { (throttled - service.throttled_start) as f64 / instance_ns } else { 0.0 };
-                service.series.throttled.push(share.min(1.0));
-                service.throttled_start = throttled;
+            if let Some(share) = self.quotas.as_mut().and_then(|q| q.close_window(s, end, (now.3 - instances) as f64)) {
+                service.series.throttled.push(share);
             }
         }
     }
@@ -122,10 +117,8 @@ impl<'m> World<'m> {
         let p99_at_end = complete.checked_sub(1).filter(|&w| w + 1 >= first_measured + run).and_then(p99_of_run);
         let mut out = Vec::new();
         let measured_from = first_measured.min(complete);
-        for (service, model) in self.services.iter().zip(&self.model.services) {
-            for ((fault, &lost), throttling) in
-                model.faults.iter().zip(&service.fault_lost).zip(&service.fault_throttling)
-            {
+        for (s, (service, model)) in self.services.iter().zip(&self.model.services).enumerate() {
+            for (k, (fault, &lost)) in model.faults.iter().zip(&service.fault_lost).enumerate() {
                 let before_end = (fault.start.as_nanos() / window_ns) as usize;
                 let before = &goodput[measured_from..before_end.clamp(measured_from, complete)];
                 let goodput_before = (!before.is_empty()).then(|| before.iter().sum::<f64>() / before.len() as f64);
@@ -170,7 +163,8 @@ impl<'m> World<'m> {
                     p99_at_end_ms: p99_at_end,
                     recovered_after_s,
                     lost,
-                    throttling: matches!(fault.kind, FaultKind::CpuQuota { .. }).then(|| throttling.clone()),
+                    throttling: matches!(fault.kind, FaultKind::CpuQuota { .. })
+                        .then(|| quotas::Quotas::throttling(self.quotas.as_ref(), s, k)),
                 });
             }
         }

@@ -196,11 +196,9 @@ impl<'m> World<'m> {
             } else {
                 inst.skipped -= 1;
             }
-            let service = &mut self.services[s as usize];
-            match (was_up, inst.skipped == 0) {
-                (true, false) => service.skipped += 1,
-                (false, true) => service.skipped -= 1,
-                _ => {}
+            let up = inst.skipped == 0;
+            if up != was_up {
+                self.services[s as usize].balancer.noticed(up);
             }
         }
     }

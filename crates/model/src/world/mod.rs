@@ -42,6 +42,7 @@ use crate::recovery::{self, Recovery};
 use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter};
 use crate::traffic::Bursts;
 
+mod balance;
 mod calls;
 mod data;
 mod faults;
@@ -593,8 +594,8 @@ struct ServiceState {
     rng: RngStream,
     /// Whether any fault is on this service's timeline: the slow path of `advance`.
     has_faults: bool,
-    balancer_rng: RngStream,
-    next_instance: u32,
+    /// Its balancer's state.
+    balancer: balance::Balancer,
     /// Instances taking traffic: the first `active` of the service's slots.
     active: u32,
     /// Instances asked for (the autoscaler's count): active ones and those starting.
@@ -603,10 +604,6 @@ struct ServiceState {
     instance_count: Occupancy,
     /// When each active slot was switched on, for `instance_count`.
     active_since: Vec<SimTime>,
-    /// The balancer's view of each instance's outstanding visits, when it is refreshed
-    /// periodically, and when it is next refreshed.
-    load_snapshot: Vec<u32>,
-    next_report: SimTime,
     first_instance: u32,
     arrivals: u64,
     admitted: u64,
@@ -620,8 +617,6 @@ struct ServiceState {
     lost: u64,
     /// Visits each fault lost (crashes only), by the fault's index in the service's list.
     fault_lost: Vec<u64>,
-    /// Instances the balancer skips now: crashed, and noticed.
-    skipped: u32,
     /// Time in the system of the dropped, shed and lost visits, for Little's law.
     dropped_ns: u128,
     wasted_ns: u128,
@@ -693,8 +688,7 @@ impl ServiceState {
         ServiceState {
             rng: stream(seed, rep, &format!("service/{}", s.name)),
             has_faults: !s.faults.is_empty(),
-            balancer_rng: stream(seed, rep, &format!("service/{}/balancer", s.name)),
-            next_instance: 0,
+            balancer: balance::Balancer::new(&s.name, seed, rep),
             active: s.instances,
             replicas: s.instances,
             instance_count: {
@@ -705,8 +699,6 @@ impl ServiceState {
                 count
             },
             active_since: vec![SimTime::ZERO; s.instances as usize],
-            load_snapshot: Vec::new(),
-            next_report: SimTime::ZERO,
             first_instance,
             arrivals: 0,
             admitted: 0,
@@ -717,7 +709,6 @@ impl ServiceState {
             shed: 0,
             lost: 0,
             fault_lost: vec![0; s.faults.len()],
-            skipped: 0,
             dropped_ns: 0,
             wasted_ns: 0,
             arrivals_total: 0,
@@ -1550,14 +1541,9 @@ impl<'m> World<'m> {
             (1, _) => 0,
             // A key lives on its shard: a crashed shard refuses it, whatever the balancer knows.
             (_, BalancerPolicy::ByKey { pins, .. }) => self.pick_by_key(s, pins, tag.key),
-            _ if service.skipped > 0 => self.pick_instance(s),
-            (n, BalancerPolicy::RoundRobin) => {
-                // Past the end after a scale-down: start over.
-                let i = if service.next_instance < n { service.next_instance } else { 0 };
-                service.next_instance = if i + 1 == n { 0 } else { i + 1 };
-                i
-            }
-            (n, BalancerPolicy::Random) => service.balancer_rng.random_range(0..n),
+            _ if service.balancer.skipping() => self.pick_instance(s),
+            (n, BalancerPolicy::RoundRobin) => service.balancer.round_robin(n),
+            (n, BalancerPolicy::Random) => service.balancer.random(n),
             _ => self.pick_instance(s),
         };
         let service = &mut self.services[s as usize];
@@ -1603,84 +1589,6 @@ impl<'m> World<'m> {
             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
         }
         f
-    }
-
-    /// The instance (offset within service `s`) a load-aware balancer picks, or any balancer
-    /// while it routes around crashed instances: then it chooses among the others as it would
-    /// among all (round robin takes the next one up, random draws among those up, and so on).
-    #[inline(never)]
-    fn pick_instance(&mut self, s: u32) -> u32 {
-        let model = &self.model.services[s as usize];
-        let service = &mut self.services[s as usize];
-        let n = service.active;
-        let first = service.first_instance as usize;
-        let live = &self.instances[first..first + n as usize];
-        if let Some(period) = model.load_report_every
-            && self.now >= service.next_report
-        {
-            service.load_snapshot.clear();
-            service.load_snapshot.extend(live.iter().map(|i| i.outstanding));
-            while service.next_report <= self.now {
-                service.next_report = service.next_report.saturating_add(period);
-            }
-        }
-        let stale = model.load_report_every.is_some();
-        // An instance started since the last snapshot has not reported yet: it looks idle.
-        let load = |i: u32| {
-            if stale {
-                service.load_snapshot.get(i as usize).copied().unwrap_or(0)
-            } else {
-                live[i as usize].outstanding
-            }
-        };
-        // The candidates: every instance, or those up while some are skipped (when all are
-        // down, every instance again: the visit goes to one and is refused).
-        let skipping = service.skipped > 0 && live.iter().any(|i| i.skipped == 0);
-        let up = |i: u32| !skipping || live[i as usize].skipped == 0;
-        let m = if skipping { (0..n).filter(|&i| up(i)).count() as u32 } else { n };
-        let nth = |k: u32| if skipping { (0..n).filter(|&i| up(i)).nth(k as usize).unwrap_or(0) } else { k };
-        let rng = &mut service.balancer_rng;
-        match &model.balancer {
-            BalancerPolicy::LeastOutstanding => {
-                let start = nth(rng.random_range(0..m));
-                (0..n).map(|k| (start + k) % n).filter(|&i| up(i)).min_by_key(|&i| load(i)).unwrap_or(0)
-            }
-            BalancerPolicy::PowerOfTwo if m == 1 => nth(0),
-            BalancerPolicy::PowerOfTwo => {
-                let a = rng.random_range(0..m);
-                let b = rng.random_range(0..m - 1);
-                let (a, b) = (nth(a), nth(if b >= a { b + 1 } else { b }));
-                if load(b) < load(a) { b } else { a }
-            }
-            BalancerPolicy::Weighted(cumulative) => {
-                let u = rng.random::<f64>();
-                if !skipping {
-                    return cumulative.iter().position(|&c| u < c).unwrap_or(cumulative.len() - 1) as u32;
-                }
-                let weight = |i: usize| cumulative[i] - if i == 0 { 0.0 } else { cumulative[i - 1] };
-                let total: f64 = (0..n).filter(|&i| up(i)).map(|i| weight(i as usize)).sum();
-                let mut below = 0.0;
-                let mut last = 0;
-                for i in (0..n).filter(|&i| up(i)) {
-                    below += weight(i as usize) / total;
-                    last = i;
-                    if u < below {
-                        return i;
-                    }
-                }
-                last
-            }
-            BalancerPolicy::Random => nth(rng.random_range(0..m)),
-            BalancerPolicy::RoundRobin => {
-                let mut i = if service.next_instance < n { service.next_instance } else { 0 };
-                while !up(i) {
-                    i = if i + 1 == n { 0 } else { i + 1 };
-                }
-                service.next_instance = if i + 1 == n { 0 } else { i + 1 };
-                i
-            }
-            BalancerPolicy::ByKey { .. } => 0, // routed by `pick_by_key`
-        }
     }
 
     /// Puts frame `f` in a new wait for `successes` answers, absorbing `failures_allowed`

@@ -100,14 +100,10 @@ impl<'m> World<'m> {
         }
         // In turn, past the replicas balancers route around (crashed, and noticed); if all
         // are, the one whose turn it is (it refuses the read).
-        let turn = service.next_instance % replicas;
-        let replica = |k: u32| &self.instances[(service.first_instance + 1 + k) as usize];
-        let turn = if service.skipped == 0 {
-            turn
-        } else {
-            (0..replicas).map(|k| (turn + k) % replicas).find(|&k| replica(k).skipped == 0).unwrap_or(turn)
-        };
-        service.next_instance = turn + 1;
+        let first = service.first_instance + 1;
+        let instances = &self.instances;
+        let skipping = service.balancer.skipping();
+        let turn = service.balancer.next_up(replicas, |k| !skipping || instances[(first + k) as usize].skipped == 0);
         state.read(tag.key, now, now >= self.warmup_end);
         1 + turn
     }

@@ -4,7 +4,39 @@
 
 use super::*;
 
+/// A call's timers, each naming the call.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum CallEvent {
+    /// Its current attempt ran out of time.
+    AttemptTimeout(u32),
+    /// Its deadline passed.
+    Deadline(u32),
+    /// Its backoff is over: send the next attempt.
+    Retry(u32),
+    /// Its wait for a bulkhead place ran out.
+    BulkheadTimeout(u32),
+    /// The rate-limiter token it reserved is ready.
+    TokenReady(u32),
+}
+
 impl<'m> World<'m> {
+    /// A call's timer fires.
+    pub(super) fn on_call_event(&mut self, event: CallEvent) {
+        match event {
+            CallEvent::AttemptTimeout(c) => self.on_attempt_timeout(c),
+            CallEvent::Deadline(c) => self.on_deadline(c),
+            CallEvent::BulkheadTimeout(c) => self.on_bulkhead_timeout(c),
+            CallEvent::TokenReady(c) => {
+                self.calls[c as usize].retry_timer = None;
+                self.admit_to_bulkhead(c);
+            }
+            CallEvent::Retry(c) => {
+                self.calls[c as usize].retry_timer = None;
+                self.start_attempt(c);
+            }
+        }
+    }
+
     /// A request on a hedging client edge: a wait like a frame's, its first call, and the
     /// first hedge's timer.
     #[cold]
@@ -148,7 +180,8 @@ impl<'m> World<'m> {
             tag,
         }) as u32;
         if let Some(deadline) = self.model.edges[edge as usize].policy.deadline {
-            self.calls[c as usize].deadline_timer = Some(self.events.schedule(self.now + deadline, Event::Deadline(c)));
+            self.calls[c as usize].deadline_timer =
+                Some(self.events.schedule(self.now + deadline, Event::Call(CallEvent::Deadline(c))));
         }
         self.start_attempt(c);
         Branch::Call { call: c, incarnation }
@@ -191,7 +224,7 @@ impl<'m> World<'m> {
                 Some(wait) if wait == SimDuration::ZERO => {}
                 Some(wait) => {
                     // Delay mode: the token is reserved; the attempt goes when it comes.
-                    let key = self.events.schedule(now + wait, Event::TokenReady(c));
+                    let key = self.events.schedule(now + wait, Event::Call(CallEvent::TokenReady(c)));
                     self.calls[c as usize].retry_timer = Some(key);
                     return;
                 }
@@ -222,7 +255,8 @@ impl<'m> World<'m> {
         let edge_model = &self.model.edges[edge as usize];
         let f = self.enter(edge_model.to.0, Parent::Attempt { call: c, incarnation, attempt }, tag);
         self.frames[f as usize].place_pool = pool;
-        let timer = edge_model.policy.timeout.map(|t| self.events.schedule(now + t, Event::AttemptTimeout(c)));
+        let timer =
+            edge_model.policy.timeout.map(|t| self.events.schedule(now + t, Event::Call(CallEvent::AttemptTimeout(c))));
         let call = &mut self.calls[c as usize];
         call.frame = Some(f);
         call.attempt_timer = timer;
@@ -459,7 +493,7 @@ impl<'m> World<'m> {
                 if sleep == SimDuration::ZERO {
                     self.start_attempt(c);
                 } else {
-                    let key = self.events.schedule(self.now + sleep, Event::Retry(c));
+                    let key = self.events.schedule(self.now + sleep, Event::Call(CallEvent::Retry(c)));
                     self.calls[c as usize].retry_timer = Some(key);
                 }
                 return;

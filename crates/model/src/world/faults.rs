@@ -4,6 +4,22 @@
 
 use super::*;
 
+/// A fault's moments, each naming the service and the fault's index in its list (an
+/// instance, for a quota's account).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum FaultEvent {
+    /// A `Crash` strikes: its instances lose what they hold.
+    Crash { service: u32, fault: u32 },
+    /// Balancers notice a crash and start routing around its instances.
+    Noticed { service: u32, fault: u32 },
+    /// The instances of a crash restart.
+    Restart { service: u32, fault: u32 },
+    /// A period of a CPU quota ends (or, at the fault's start, the first begins).
+    CpuPeriod { service: u32, fault: u32 },
+    /// An instance's CPU quota may be spent (see [`crate::cpu`]); `token` tells a stale event.
+    CpuSpent { instance: u32, token: u32 },
+}
+
 /// A service's fault timeline as the world plays it: which faults are open now, and its
 /// freezes apart (what stretches work), so that neither a visit nor a step scans every fault.
 #[derive(Clone, Debug)]
@@ -174,6 +190,36 @@ pub(super) fn frozen_end(faults: &[FaultWindow], instance: u32, start: SimTime, 
 }
 
 impl<'m> World<'m> {
+    /// A fault's moment comes.
+    pub(super) fn on_fault_event(&mut self, event: FaultEvent) {
+        match event {
+            FaultEvent::Crash { service, fault } => self.on_crash(service, fault),
+            FaultEvent::Noticed { service, fault } => self.on_health(service, fault, true),
+            FaultEvent::Restart { service, fault } => self.on_restart(service, fault),
+            FaultEvent::CpuPeriod { service, fault } => self.on_cpu_period(service, fault),
+            FaultEvent::CpuSpent { instance, token } => self.on_cpu_spent(instance, token),
+        }
+    }
+
+    /// Service `s`'s crashes: when each strikes, is noticed and ends, within the run.
+    pub(super) fn start_crashes(&mut self, s: u32) {
+        let end = SimTime::ZERO + self.model.duration;
+        for (k, fault) in self.model.services[s as usize].faults.iter().enumerate() {
+            let (service, fault_index) = (s, k as u32);
+            let FaultKind::Crash { detected_after } = fault.kind else { continue };
+            if fault.start < end {
+                self.events.schedule(fault.start, Event::Fault(FaultEvent::Crash { service, fault: fault_index }));
+            }
+            let noticed = fault.start.saturating_add(detected_after);
+            if detected_after > SimDuration::ZERO && noticed < fault.end && noticed < end {
+                self.events.schedule(noticed, Event::Fault(FaultEvent::Noticed { service, fault: fault_index }));
+            }
+            if fault.start < fault.end && fault.end < end {
+                self.events.schedule(fault.end, Event::Fault(FaultEvent::Restart { service, fault: fault_index }));
+            }
+        }
+    }
+
     /// The instances of crash `fault` of service `s`: one slot, or every slot.
     pub(super) fn crashed_slots(&self, s: u32, fault: u32) -> std::ops::Range<u32> {
         let model = &self.model.services[s as usize];

@@ -172,18 +172,14 @@ enum Event {
     Arrival(u32),
     /// A frame's `Work` step finished.
     StepDone(u32),
+    /// A call's timer: see [`calls::CallEvent`].
+    Call(calls::CallEvent),
+    /// A fault's moment: see [`faults::FaultEvent`].
+    Fault(faults::FaultEvent),
+    /// The autoscaler's moments: see [`scaling::ScaleEvent`].
+    Scale(scaling::ScaleEvent),
     /// The warm-up is over: statistics start from here.
     WarmupEnd,
-    /// A call's current attempt ran out of time.
-    AttemptTimeout(u32),
-    /// A call's deadline passed.
-    Deadline(u32),
-    /// A call's backoff is over: send the next attempt.
-    Retry(u32),
-    /// A call's wait for a bulkhead place ran out.
-    BulkheadTimeout(u32),
-    /// The rate-limiter token a call reserved is ready.
-    TokenReady(u32),
     /// A frame's call has not answered yet: send a hedge. `token` names the wait.
     Hedge { frame: u32, token: u32 },
     /// A time-series window ends.
@@ -192,34 +188,19 @@ enum Event {
     RequestHedge { request: u32, token: u32 },
     /// A shaped client's search for its next arrival goes on from here.
     TrafficWakeup(u32),
-    /// A service's autoscaler looks at its utilisation.
-    Autoscale(u32),
-    /// A new instance of a service has started and takes traffic.
-    InstanceReady(u32),
-    /// A service's scheduled minimum number `index` comes into force.
-    ScheduledMin { service: u32, index: u32 },
     /// Something happens to a cache (a flush, a resize, a key change).
     Cache(u32),
     /// A frame's `Work` step reached its service's statement timeout: it stops and fails.
     StatementTimeout(u32),
-    /// Fault `fault` of a service (a `Crash`) strikes: its instances lose what they hold.
-    Crash { service: u32, fault: u32 },
-    /// Balancers notice crash `fault` of a service and start routing around its instances.
-    Noticed { service: u32, fault: u32 },
-    /// The instances of crash `fault` of a service restart.
-    Restart { service: u32, fault: u32 },
     /// An async frame's cache lookup answered after the cache's latency; `token` names its wait.
     LookupDone { frame: u32, token: u32 },
-    /// A period of CPU quota `fault` of a service ends (or, at the fault's start, the first
-    /// begins).
-    CpuPeriod { service: u32, fault: u32 },
-    /// An instance's CPU quota may be spent (see [`crate::cpu`]); `token` tells a stale event.
-    CpuSpent { instance: u32, token: u32 },
 }
 
 // Events live inside the event queue's heap entries, visits and calls in slabs walked on every
 // step: their sizes are part of the hot loop's speed (and bound the memory of a run stopped by
-// the limit on visits in flight), so growing one is a decision.
+// the limit on visits in flight), so growing one is a decision. An event is 16 bytes with the
+// subsystems' events nested in it (12 flat); a queue entry has 24 bytes of order and identity
+// before it and 8-byte alignment, so both make a 40-byte entry.
 const _: () = assert!(size_of::<Event>() <= 16);
 const _: () = assert!(size_of::<Frame>() <= 104);
 const _: () = assert!(size_of::<CallState>() <= 104);
@@ -1126,16 +1107,7 @@ impl<'m> World<'m> {
 
     fn start(&mut self) {
         self.open_pools();
-        // CPU quotas come into force before the first arrivals at their instant: work already
-        // running when a quota begins does not count against it.
-        let end = SimTime::ZERO + self.model.duration;
-        for (s, model) in self.model.services.iter().enumerate() {
-            for (k, fault) in model.faults.iter().enumerate() {
-                if matches!(fault.kind, FaultKind::CpuQuota { .. }) && fault.start < end {
-                    self.events.schedule(fault.start, Event::CpuPeriod { service: s as u32, fault: k as u32 });
-                }
-            }
-        }
+        self.start_quotas();
         for c in 0..self.clients.len() {
             match &self.model.clients[c].closed {
                 None => self.schedule_arrival(c as u32),
@@ -1157,27 +1129,11 @@ impl<'m> World<'m> {
                 self.events.schedule(at, Event::Cache(c as u32));
             }
         }
-        for (s, model) in self.model.services.iter().enumerate() {
-            for (k, fault) in model.faults.iter().enumerate() {
-                let (service, fault_index) = (s as u32, k as u32);
-                let FaultKind::Crash { detected_after } = fault.kind else { continue };
-                if fault.start < end {
-                    self.events.schedule(fault.start, Event::Crash { service, fault: fault_index });
-                }
-                let noticed = fault.start.saturating_add(detected_after);
-                if detected_after > SimDuration::ZERO && noticed < fault.end && noticed < end {
-                    self.events.schedule(noticed, Event::Noticed { service, fault: fault_index });
-                }
-                if fault.start < fault.end && fault.end < end {
-                    self.events.schedule(fault.end, Event::Restart { service, fault: fault_index });
-                }
-            }
-            if let Some(policy) = &model.autoscale {
-                self.events.schedule(SimTime::ZERO + policy.interval, Event::Autoscale(s as u32));
-                for (index, &(at, _)) in policy.schedule.iter().enumerate() {
-                    self.events.schedule(at, Event::ScheduledMin { service: s as u32, index: index as u32 });
-                }
-            }
+        // Per service, its crashes then its autoscaler: events at one instant run in the
+        // order they were scheduled.
+        for s in 0..self.services.len() as u32 {
+            self.start_crashes(s);
+            self.start_autoscaler(s);
         }
     }
 
@@ -1303,28 +1259,12 @@ impl<'m> World<'m> {
             Event::WindowEnd => self.on_window_end(),
             Event::RequestHedge { request, token } => self.on_request_hedge(request, token),
             Event::TrafficWakeup(c) => self.schedule_shaped_arrival(c),
-            Event::Autoscale(s) => self.on_autoscale(s),
-            Event::InstanceReady(s) => self.on_instance_ready(s),
-            Event::ScheduledMin { service, index } => self.on_scheduled_min(service, index),
             Event::Cache(c) => self.caches[c as usize].apply_events(&self.model.caches[c as usize], self.now),
-            Event::Crash { service, fault } => self.on_crash(service, fault),
-            Event::Noticed { service, fault } => self.on_health(service, fault, true),
-            Event::Restart { service, fault } => self.on_restart(service, fault),
-            Event::CpuPeriod { service, fault } => self.on_cpu_period(service, fault),
-            Event::CpuSpent { instance, token } => self.on_cpu_spent(instance, token),
             Event::LookupDone { frame, token } => self.call_returned(Caller::Frame { frame, token }, Outcome::Success),
-            Event::AttemptTimeout(c) => self.on_attempt_timeout(c),
-            Event::Deadline(c) => self.on_deadline(c),
             Event::Hedge { frame, token } => self.on_hedge(frame, token),
-            Event::BulkheadTimeout(c) => self.on_bulkhead_timeout(c),
-            Event::TokenReady(c) => {
-                self.calls[c as usize].retry_timer = None;
-                self.admit_to_bulkhead(c);
-            }
-            Event::Retry(c) => {
-                self.calls[c as usize].retry_timer = None;
-                self.start_attempt(c);
-            }
+            Event::Call(e) => self.on_call_event(e),
+            Event::Fault(e) => self.on_fault_event(e),
+            Event::Scale(e) => self.on_scale_event(e),
         }
         self.drain_agenda();
     }

@@ -195,7 +195,7 @@ impl<'m> World<'m> {
                 }
                 Place::Full if max_wait > SimDuration::ZERO => {
                     self.pools.pools[p.index()].waiting.push_back((c, incarnation));
-                    let key = self.events.schedule(now + max_wait, Event::BulkheadTimeout(c));
+                    let key = self.events.schedule(now + max_wait, Event::Call(calls::CallEvent::BulkheadTimeout(c)));
                     self.calls[c as usize].place_timer = Some(key);
                     return;
                 }

@@ -4,6 +4,7 @@
 //! ([`Quotas`], present only in runs with a quota).
 
 use super::*;
+use faults::FaultEvent;
 
 /// The CPU quotas' state, in a run with at least one.
 pub(super) struct Quotas {
@@ -53,7 +54,7 @@ impl Quotas {
     /// Schedules when `instance`'s quota runs out, if earlier than the event armed.
     fn arm(&mut self, events: &mut EventQueue<Event>, instance: u32) {
         if let Some((at, token)) = self.accounts[instance as usize].arm() {
-            events.schedule(at, Event::CpuSpent { instance, token });
+            events.schedule(at, Event::Fault(FaultEvent::CpuSpent { instance, token }));
         }
     }
 
@@ -74,6 +75,20 @@ impl Quotas {
 }
 
 impl<'m> World<'m> {
+    /// CPU quotas come into force before the first arrivals at their instant: work already
+    /// running when a quota begins does not count against it.
+    pub(super) fn start_quotas(&mut self) {
+        let end = SimTime::ZERO + self.model.duration;
+        for (s, model) in self.model.services.iter().enumerate() {
+            for (k, fault) in model.faults.iter().enumerate() {
+                if matches!(fault.kind, FaultKind::CpuQuota { .. }) && fault.start < end {
+                    let (service, index) = (s as u32, k as u32);
+                    self.events.schedule(fault.start, Event::Fault(FaultEvent::CpuPeriod { service, fault: index }));
+                }
+            }
+        }
+    }
+
     /// Frame `f` starts a `Work` step needing `work` of CPU: if its instance is under a CPU
     /// quota, the step counts against it. Returns when the step starts making progress.
     #[cold]
@@ -186,7 +201,7 @@ impl<'m> World<'m> {
             quotas.arm(&mut self.events, instance);
         }
         if !last {
-            self.events.schedule(now + period, Event::CpuPeriod { service: s, fault });
+            self.events.schedule(now + period, Event::Fault(FaultEvent::CpuPeriod { service: s, fault }));
         }
     }
 }

@@ -5,6 +5,17 @@
 use super::*;
 use crate::compile::AutoscalePolicy;
 
+/// The autoscaler's moments, each naming the service.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum ScaleEvent {
+    /// Its autoscaler looks at its metric.
+    Look(u32),
+    /// A new instance has started and takes traffic.
+    InstanceReady(u32),
+    /// Its scheduled minimum number `index` comes into force.
+    ScheduledMin { service: u32, index: u32 },
+}
+
 /// A service's autoscaler as it runs: its minimum now (scheduled scaling moves it), its recent
 /// recommendations, the integrals at its last look and, on p95 latency, the visits finished
 /// since.
@@ -115,6 +126,24 @@ fn proposal(policy: &AutoscalePolicy, ratio: f64, dilute: bool, current: u32, re
 }
 
 impl<'m> World<'m> {
+    /// An autoscaler's moment comes.
+    pub(super) fn on_scale_event(&mut self, event: ScaleEvent) {
+        match event {
+            ScaleEvent::Look(s) => self.on_autoscale(s),
+            ScaleEvent::InstanceReady(s) => self.on_instance_ready(s),
+            ScaleEvent::ScheduledMin { service, index } => self.on_scheduled_min(service, index),
+        }
+    }
+
+    /// Service `s`'s autoscaler, if it has one: its first look, and its scheduled minimums.
+    pub(super) fn start_autoscaler(&mut self, s: u32) {
+        let Some(policy) = &self.model.services[s as usize].autoscale else { return };
+        self.events.schedule(SimTime::ZERO + policy.interval, Event::Scale(ScaleEvent::Look(s)));
+        for (index, &(at, _)) in policy.schedule.iter().enumerate() {
+            self.events.schedule(at, Event::Scale(ScaleEvent::ScheduledMin { service: s, index: index as u32 }));
+        }
+    }
+
     /// The HPA's look: utilisation over the interval in whole percent, the proposal
     /// `ceil(current x utilisation / target)` outside the tolerance, then the stabilisation
     /// windows and the bounds.
@@ -138,7 +167,7 @@ impl<'m> World<'m> {
         self.scale_to(s, desired);
         let next = now.saturating_add(policy.interval);
         if next < SimTime::ZERO + self.model.duration {
-            self.events.schedule(next, Event::Autoscale(s));
+            self.events.schedule(next, Event::Scale(ScaleEvent::Look(s)));
         }
     }
 
@@ -154,7 +183,7 @@ impl<'m> World<'m> {
         service.replicas = desired;
         if desired > current {
             for _ in current..desired {
-                self.events.schedule(now + startup, Event::InstanceReady(s));
+                self.events.schedule(now + startup, Event::Scale(ScaleEvent::InstanceReady(s)));
             }
         } else {
             let starting = current - service.active;

@@ -42,15 +42,19 @@ use crate::recovery::{self, Recovery};
 use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter};
 use crate::traffic::Bursts;
 
+mod arrivals;
 mod balance;
 mod calls;
+mod cancel;
 mod data;
 mod faults;
+mod hedge;
 mod invariants;
 mod pools;
 mod quotas;
 mod replicas;
 mod report;
+mod retry;
 mod scaling;
 mod shards;
 mod wait;
@@ -421,30 +425,6 @@ impl PairWindow {
     }
 }
 
-/// A retry budget: requests (count 0) and retries (count 1).
-struct Budget {
-    window: PairWindow,
-}
-
-impl Budget {
-    fn record_request(&mut self, now: SimTime) {
-        self.window.add(now, 0);
-    }
-
-    /// Takes one retry from the budget if it allows one: retries in the window stay within
-    /// `ratio x requests + min_per_s x window`.
-    fn try_retry(&mut self, now: SimTime, policy: &BudgetPolicy) -> bool {
-        let (requests, retries) = self.window.sums(now);
-        let allowance = policy.ratio * requests as f64 + policy.min_per_s * policy.window.as_secs_f64();
-        if (retries + 1) as f64 <= allowance {
-            self.window.add(now, 1);
-            true
-        } else {
-            false
-        }
-    }
-}
-
 #[derive(Default)]
 struct EdgeCounts {
     calls: u64,
@@ -469,29 +449,6 @@ struct EdgeCounts {
     cancelled: u64,
 }
 
-/// An edge's observed call latencies and the hedge delay read from them.
-struct Observed {
-    latency: LatencyRecorder,
-    quantile: f64,
-    /// Refreshed every [`OBSERVED_REFRESH`] calls once [`OBSERVED_MIN`] are in.
-    delay: Option<SimDuration>,
-}
-
-/// Calls observed before hedging at a percentile starts.
-const OBSERVED_MIN: u64 = 100;
-/// Calls between two readings of the observed percentile.
-const OBSERVED_REFRESH: u64 = 64;
-
-impl Observed {
-    fn record(&mut self, latency: SimDuration) {
-        self.latency.record(latency);
-        let n = self.latency.count();
-        if n >= OBSERVED_MIN && (self.delay.is_none() || n.is_multiple_of(OBSERVED_REFRESH)) {
-            self.delay = self.latency.quantile_ns(self.quantile).map(SimDuration);
-        }
-    }
-}
-
 impl EdgeCounts {
     /// Counts an attempt that came back failed: refused by the callee's queue, or an error.
     /// The other kinds are counted where they happen (timers, local checks).
@@ -514,12 +471,12 @@ struct EdgeState {
     /// The service called, copied from the model to keep the hot path on one cache line.
     target: u32,
     rng: RngStream,
-    budget: Option<Budget>,
+    budget: Option<retry::Budget>,
     breaker: Option<Breaker>,
     /// Adaptive throttling: requests (count 0) and accepts (count 1) over its window.
     throttle: Option<PairWindow>,
     /// Observed call latencies, for hedging at a percentile.
-    observed: Option<Observed>,
+    observed: Option<hedge::Observed>,
     /// The edge's first bulkhead pool (`None`: no bulkhead); with one pool per
     /// instance of the caller, instance `k`'s is the `k`-th after it.
     pools: Option<PoolId>,
@@ -719,21 +676,14 @@ fn edges(model: &Model, seed: u64, rep: u64, pools: &[Option<PoolId>]) -> Vec<Ed
             plain: e.policy.is_plain(),
             target: e.to.0,
             rng: stream(seed, rep, &format!("edge/{}->{to}#{rank}", e.from)),
-            budget: e
-                .policy
-                .retry
-                .as_ref()
-                .and_then(|r| r.budget.as_ref())
-                .map(|b| Budget { window: PairWindow::new(b.window) }),
+            budget: e.policy.retry.as_ref().and_then(|r| r.budget.as_ref()).map(|b| retry::Budget::new(b.window)),
             breaker: e.policy.breaker.as_ref().map(|b| Breaker::new(b, SimTime::ZERO + model.warmup)),
             throttle: e.policy.throttle.map(|(_, window)| PairWindow::new(window)),
             pools: pools[i],
             per_instance,
             rate_limit: e.policy.rate_limit.as_ref().map(Bucket::full),
             observed: match e.policy.hedge.map(|h| h.delay) {
-                Some(HedgeDelay::Quantile(q)) => {
-                    Some(Observed { latency: LatencyRecorder::new(), quantile: q, delay: None })
-                }
+                Some(HedgeDelay::Quantile(q)) => Some(hedge::Observed::new(q)),
                 _ => None,
             },
             counts: EdgeCounts::default(),
@@ -1137,114 +1087,6 @@ impl<'m> World<'m> {
         }
     }
 
-    /// A closed-loop user of client `c` thinks, then sends its next request.
-    fn schedule_think(&mut self, c: u32) {
-        if let Some((_, think)) = &self.model.clients[c as usize].closed {
-            let pause = think.sample(&mut self.clients[c as usize].rng);
-            self.events.schedule(self.now + pause, Event::Arrival(c));
-        }
-    }
-
-    fn schedule_arrival(&mut self, c: u32) {
-        if self.clients[c as usize].shaped {
-            return self.schedule_shaped_arrival(c);
-        }
-        let client = &mut self.clients[c as usize];
-        let at = match self.model.clients[c as usize].arrivals {
-            Arrivals::Poisson => self.now + client.gap.sample(&mut client.rng),
-            // The k-th arrival at exactly k / rate, so rounding never accumulates.
-            Arrivals::Constant => {
-                SimTime::ZERO + SimDuration::from_nanos_f64((client.sent + 1) as f64 * client.mean_gap_ns)
-            }
-        };
-        self.put_arrival(c, Some(at));
-    }
-
-    /// Client `c`'s next arrival is at `at`, in its lane or as an event; `None`: it has none
-    /// for now.
-    #[inline(always)]
-    fn put_arrival(&mut self, c: u32, at: Option<SimTime>) {
-        match (at, &mut self.lane) {
-            (Some(at), Some(lane)) => {
-                let seq = self.events.reserve_seq();
-                lane.set(c as usize, (at, seq));
-            }
-            (Some(at), None) => {
-                self.events.schedule(at, Event::Arrival(c));
-            }
-            (None, Some(lane)) => lane.set(c as usize, (SimTime(u64::MAX), u64::MAX)),
-            (None, None) => {}
-        }
-    }
-
-    /// The next arrival of a client replaying a trace: its next row's time, if inside the run.
-    fn schedule_traced_arrival(&mut self, c: u32, times_ns: &[u64]) {
-        let end = self.model.duration.as_nanos();
-        let next = times_ns.get(self.clients[c as usize].sent as usize).copied().filter(|&t| t < end);
-        self.put_arrival(c, next.map(SimTime));
-    }
-
-    /// The class (its id and its slot in the client's list) and the key of the request client
-    /// `c` just sent from its trace's row: the row's own, or drawn where the trace has none.
-    #[cold]
-    #[inline(never)]
-    fn traced_tag(&mut self, c: u32, counted: bool) -> (u8, u8, u32) {
-        let model = &self.model.clients[c as usize];
-        let client = &mut self.clients[c as usize];
-        let Some(replay) = &model.trace else { return (0, 0, 0) };
-        let row = (client.sent as usize).saturating_sub(1);
-        let slot = match replay.trace.classes.get(row) {
-            Some(&name) => replay.slots.get(usize::from(name)).copied().unwrap_or(0),
-            None => 0,
-        };
-        if let Some(stats) = client.classes.get_mut(usize::from(slot)) {
-            stats.arrivals += u64::from(counted);
-        }
-        let class = model.classes.get(usize::from(slot)).map_or(0, |&(id, _)| id);
-        let key = match (replay.trace.keys.get(row), model.keys.get(usize::from(slot))) {
-            (Some(&key), _) => key,
-            (None, Some(Some(keys))) => keys.sample(&mut client.key_rng),
-            (None, _) => 0,
-        };
-        (class, slot, key)
-    }
-
-    /// The next arrival of a client whose rate follows a traffic shape: thinning for Poisson
-    /// arrivals, a gap of 1 / rate for constant ones; where the search stops short (a long
-    /// quiet spell), a wake-up looks again later.
-    #[cold]
-    #[inline(never)]
-    fn schedule_shaped_arrival(&mut self, c: u32) {
-        let model: &'m Model = self.model;
-        if let Some(replay) = &model.clients[c as usize].trace {
-            return self.schedule_traced_arrival(c, &replay.trace.times_ns);
-        }
-        let traffic = model.clients[c as usize].traffic.as_ref().expect("a shaped client");
-        let end = SimTime::ZERO + model.duration;
-        let client = &mut self.clients[c as usize];
-        let (at, found) = match model.clients[c as usize].arrivals {
-            Arrivals::Poisson => {
-                traffic.next_poisson(self.now, end, &mut client.bursts, &mut client.rng, &mut client.traffic_rng)
-            }
-            Arrivals::Constant => {
-                let rate = traffic.rate_at(self.now, &mut client.bursts, &mut client.traffic_rng);
-                if rate > 0.0 {
-                    (self.now + SimDuration::from_secs_f64(1.0 / rate), true)
-                } else {
-                    (traffic.next_change(self.now, &client.bursts), false)
-                }
-            }
-        };
-        if found {
-            self.put_arrival(c, Some(at));
-        } else {
-            self.put_arrival(c, None);
-            if at < end {
-                self.events.schedule(at, Event::TrafficWakeup(c));
-            }
-        }
-    }
-
     #[inline]
     fn handle(&mut self, event: Event) {
         match event {
@@ -1382,57 +1224,6 @@ impl<'m> World<'m> {
         let now = self.now;
         for inst in &mut self.instances {
             inst.busy_at_warmup = inst.busy_integral(now);
-        }
-    }
-
-    fn on_arrival(&mut self, c: u32) {
-        self.clients[c as usize].sent += 1;
-        if !self.clients[c as usize].closed {
-            self.schedule_arrival(c);
-        }
-        if self.requests.len() as u64 >= self.limits.max_in_flight {
-            self.truncated = Some(self.overload_reason());
-            return;
-        }
-        let now = self.now;
-        let counted = now >= self.warmup_end;
-        let model = &self.model.clients[c as usize];
-        let (class, class_slot, key) = if model.trace.is_some() {
-            self.traced_tag(c, counted)
-        } else {
-            let client = &mut self.clients[c as usize];
-            let (class, class_slot) = if model.classes.is_empty() {
-                (0, 0)
-            } else {
-                let u = client.class_rng.random::<f64>();
-                let slot = model.classes.iter().position(|&(_, below)| u < below).unwrap_or(model.classes.len() - 1);
-                client.classes[slot].arrivals += u64::from(counted);
-                (model.classes[slot].0, slot as u8)
-            };
-            let key = match model.keys.get(usize::from(class_slot)) {
-                Some(Some(keys)) => keys.sample(&mut client.key_rng),
-                _ => 0,
-            };
-            (class, class_slot, key)
-        };
-        let client = &mut self.clients[c as usize];
-        let tag = Tag { class, key };
-        client.arrivals += u64::from(counted);
-        client.in_flight.enter(now, counted);
-        if now >= self.window_end {
-            self.roll_windows();
-        }
-        let client = &mut self.clients[c as usize];
-        client.series.arrivals[self.window_index] += 1;
-        let request =
-            self.requests.insert(Request { client: c, arrived: now, counted, class_slot, key, wait: Wait::NONE })
-                as u32;
-        self.arrived_total += 1;
-        match self.model.edges[model.edge as usize].policy.hedge {
-            None => {
-                self.start_call(Caller::Request(request), model.edge, counted, tag);
-            }
-            Some(hedge) => self.start_hedged_request(request, model.edge, counted, tag, hedge),
         }
     }
 

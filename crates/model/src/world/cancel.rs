@@ -27,7 +27,7 @@ impl<'m> World<'m> {
                 continue;
             }
             frame.cancelled = true;
-            if frame.in_queue {
+            if frame.in_queue() {
                 let service = &mut self.services[frame.service as usize];
                 service.queued.leave(frame.queued_since, now, self.warmup_end);
                 service.finished_total += 1;

@@ -80,7 +80,7 @@ impl<'m> World<'m> {
         let frame = &self.frames[f as usize];
         let tag = Tag { class: frame.class, key: frame.key };
         let fresh = Frame::new(frame.service, frame.instance, Parent::Background, now, counted, tag, frame.handler);
-        let g = self.frames.insert(Frame { step, fetch, refresh: true, ..fresh }) as u32;
+        let g = self.frames.insert(Frame { step, fetch, kind: VisitKind::Refresh, ..fresh }) as u32;
         self.agenda.push(Action::Advance(g));
     }
 
@@ -97,7 +97,7 @@ impl<'m> World<'m> {
         let fetch = self.fetches.remove(id.index());
         debug_assert_eq!(fetch.cache, c, "fills pair with lookups");
         frame.fetch = fetch.below;
-        let refresh_done = frame.refresh && fetch.below.is_none();
+        let refresh_done = frame.refresh() && fetch.below.is_none();
         let model = &self.model.caches[c as usize];
         let cache = &mut self.caches[c as usize];
         cache.fill(model, fetch.slot, now, now.saturating_since(fetch.started));

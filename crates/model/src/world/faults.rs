@@ -312,13 +312,10 @@ impl<'m> World<'m> {
             return;
         }
         let zombie = &mut self.frames[f as usize];
-        zombie.lost = true;
+        zombie.state = VisitState::Lost;
+        zombie.kind = VisitKind::Request;
         zombie.cancelled = true;
-        zombie.holds_worker = false;
-        zombie.in_queue = false;
-        zombie.served = false;
         zombie.admitted = false;
-        zombie.refresh = false;
         zombie.place_pool = None;
         zombie.fetch = None;
         zombie.wait = Wait::NONE;
@@ -338,13 +335,13 @@ impl<'m> World<'m> {
     pub(super) fn crash(&mut self, s: u32, slots: std::ops::Range<u32>) -> u64 {
         let now = self.now;
         let from = self.warmup_end;
-        let on_slots = |frame: &Frame| slots.contains(&frame.instance) && !frame.lost;
+        let on_slots = |frame: &Frame| slots.contains(&frame.instance) && !frame.lost();
         // The visits inside (admitted, or dropped but still in a queue), and the background
         // cache refreshes running in the process.
         let victims: Vec<u32> = self
             .frames
             .iter()
-            .filter(|(_, frame)| on_slots(frame) && (frame.admitted || frame.in_queue || frame.refresh))
+            .filter(|(_, frame)| on_slots(frame) && (frame.admitted || frame.in_queue() || frame.refresh()))
             .map(|(f, _)| f as u32)
             .collect();
         // The calls with a policy that lost visits were waiting for.
@@ -353,7 +350,7 @@ impl<'m> World<'m> {
             .iter()
             .filter(|(_, call)| match call.caller {
                 Caller::Frame { frame, token } => self.frames.get(frame as usize).is_some_and(|caller| {
-                    on_slots(caller) && (caller.admitted || caller.refresh) && caller.wait.awaits(token)
+                    on_slots(caller) && (caller.admitted || caller.refresh()) && caller.wait.awaits(token)
                 }),
                 Caller::Request(_) | Caller::HedgedRequest { .. } => false,
             })
@@ -370,7 +367,7 @@ impl<'m> World<'m> {
             let frame = self.frames[f as usize];
             let service = &mut self.services[s as usize];
             let inst = &mut self.instances[frame.instance as usize];
-            if frame.cancelled && frame.in_queue {
+            if frame.cancelled && frame.in_queue() {
                 // Dropped when it was cancelled, and accounted then; only its queue entry was left.
                 self.frames.remove(f as usize);
                 continue;
@@ -383,24 +380,25 @@ impl<'m> World<'m> {
             }
             // A `Work` step (or a cache lookup's latency) is in progress: its `StepDone` is
             // still to come, so the slot stays, inert, until then.
-            let stepping = !frame.wait.is_open() && (frame.holds_worker || frame.refresh);
-            if frame.refresh {
+            let stepping = !frame.wait.is_open() && (frame.holds_worker() || frame.refresh());
+            if frame.refresh() {
                 // Not a visit of the service and nobody waits for it: it just stops.
                 self.bury(f, stepping);
                 continue;
             }
             lost += 1;
-            if frame.holds_worker {
-                service.busy.leave(frame.worker_since, now, from);
-                inst.free_worker(now);
-                if frame.counted {
-                    // Work done for an answer that will never be given.
-                    service.wasted_ns += u128::from((now - frame.worker_since).as_nanos());
+            match frame.state {
+                VisitState::Running => {
+                    service.busy.leave(frame.worker_since, now, from);
+                    inst.free_worker(now);
+                    if frame.counted {
+                        // Work done for an answer that will never be given.
+                        service.wasted_ns += u128::from((now - frame.worker_since).as_nanos());
+                    }
                 }
-            } else if frame.in_queue {
-                service.queued.leave(frame.queued_since, now, from);
-            } else if frame.served {
-                service.awaiting.leave(frame.queued_since, now, from);
+                VisitState::Queued | VisitState::Requeued => service.queued.leave(frame.queued_since, now, from),
+                VisitState::Awaiting => service.awaiting.leave(frame.queued_since, now, from),
+                VisitState::Unplaced | VisitState::Lost => {}
             }
             if frame.admitted {
                 inst.outstanding -= 1;

@@ -25,15 +25,25 @@ impl World<'_> {
     }
 
     fn check_instances(&self) {
+        let at = self.now;
+        for (f, frame) in &self.frames {
+            // A background refresh never takes a worker or a queue place; a lost visit is
+            // cancelled, and no longer counted in its instance.
+            let state = frame.state;
+            assert!(!frame.refresh() || state == VisitState::Unplaced, "frame {f} at {at}: a refresh {state:?}");
+            assert!(!frame.lost() || (frame.cancelled && !frame.admitted), "frame {f} at {at}: lost but live");
+            // A visit in a queue or served was admitted, unless cancelled in the queue.
+            let placed = matches!(state, VisitState::Queued | VisitState::Requeued | VisitState::Running);
+            assert!(!placed || frame.admitted || frame.cancelled, "frame {f} at {at}: {state:?} but not admitted");
+        }
         let mut held = vec![Held::default(); self.instances.len()];
-        for (_, frame) in self.frames.iter().filter(|(_, f)| !f.lost && !f.refresh) {
+        for (_, frame) in self.frames.iter().filter(|(_, f)| !f.lost() && !f.refresh()) {
             let h = &mut held[frame.instance as usize];
-            h.working += u32::from(frame.holds_worker);
+            h.working += u32::from(frame.holds_worker());
             h.admitted += u32::from(frame.admitted);
-            h.queued += u64::from(frame.in_queue && !frame.cancelled);
+            h.queued += u64::from(frame.in_queue() && !frame.cancelled);
         }
         for (i, (inst, h)) in self.instances.iter().zip(&held).enumerate() {
-            let at = self.now;
             assert_eq!(inst.busy, h.working, "instance {i} at {at}: busy workers against visits holding one");
             assert_eq!(inst.outstanding, h.admitted, "instance {i} at {at}: outstanding against admitted visits");
             assert_eq!(inst.waiting(), h.queued, "instance {i} at {at}: waiting against queued visits");

@@ -256,6 +256,38 @@ enum Parent {
     Background,
 }
 
+/// Where a visit is in its life at its service, in an order that makes "in a queue" and
+/// "served" ranges (`Queued..=Requeued`, `Requeued..=Awaiting`). Its accounting (`admitted`, `counted`) and
+/// its caller's wish to stop (`cancelled`) are kept apart: a cancelled visit stays in its
+/// queue until it reaches the head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum VisitState {
+    /// Neither a worker nor a place in a queue: arriving (a refused visit finishes from here,
+    /// and a shed one comes back here), or a background refresh, which runs without a worker.
+    Unplaced,
+    /// In its instance's queue, never served yet.
+    Queued,
+    /// Served, back in its instance's queue for a worker after its calls (async).
+    Requeued,
+    /// Holding a worker.
+    Running,
+    /// Served, its worker given back while it waits for its calls (async).
+    Awaiting,
+    /// Lost in a crash while its `Work` step ran: accounted for, kept only until that step's
+    /// `StepDone` event comes, then removed (with `cancelled` set, so nothing else touches it).
+    Lost,
+}
+
+/// What a visit is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum VisitKind {
+    /// A visit its caller (a client, a call) waits for.
+    Request,
+    /// A background refresh (stale-while-revalidate): it runs a miss's steps without a
+    /// worker, fills the cache and ends; nobody waits for it.
+    Refresh,
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Frame {
     service: u32,
@@ -264,12 +296,11 @@ struct Frame {
     parent: Parent,
     arrived: SimTime,
     worker_since: SimTime,
-    holds_worker: bool,
+    /// Where it is in its life at its service.
+    state: VisitState,
+    /// What it is: a visit for a caller, or a background refresh.
+    kind: VisitKind,
     counted: bool,
-    /// Waiting in its instance's queue (first admission, or an async frame resuming).
-    in_queue: bool,
-    /// Has had a worker at least once (was served, not refused or dropped).
-    served: bool,
     /// When it entered the queue, or began waiting for its calls (with or without a worker).
     queued_since: SimTime,
     /// The caller gave up and asked the server to stop (cancel_on_timeout).
@@ -289,15 +320,39 @@ struct Frame {
     /// The innermost cache fetch this frame makes, if any: the top of a stack linked through
     /// [`Fetch::below`].
     fetch: Option<FetchId>,
-    /// A background refresh (stale-while-revalidate): it runs a miss's steps without a
-    /// worker, fills the cache and ends; nobody waits for it.
-    refresh: bool,
-    /// Lost in a crash while its `Work` step ran: accounted for, kept only until that step's
-    /// `StepDone` event comes, then removed (with `cancelled` set, so nothing else touches it).
-    lost: bool,
 }
 
 impl Frame {
+    /// Whether it holds a worker.
+    #[inline(always)]
+    fn holds_worker(&self) -> bool {
+        self.state == VisitState::Running
+    }
+
+    /// Whether it is in its instance's queue (first admission, or an async visit resuming).
+    #[inline(always)]
+    fn in_queue(&self) -> bool {
+        matches!(self.state, VisitState::Queued | VisitState::Requeued)
+    }
+
+    /// Whether it has had a worker at least once (was served, not refused or dropped).
+    #[inline(always)]
+    fn served(&self) -> bool {
+        matches!(self.state, VisitState::Running | VisitState::Awaiting | VisitState::Requeued)
+    }
+
+    /// Whether it is a background refresh.
+    #[inline(always)]
+    fn refresh(&self) -> bool {
+        self.kind == VisitKind::Refresh
+    }
+
+    /// Whether it was lost in a crash and waits only for its step's end.
+    #[inline(always)]
+    fn lost(&self) -> bool {
+        self.state == VisitState::Lost
+    }
+
     /// A visit of `instance` of service `service` arriving at `now`, at its first step, running
     /// `handler`: no worker yet, no wait, no place, no fetch.
     #[inline(always)]
@@ -309,10 +364,7 @@ impl Frame {
             parent,
             arrived: now,
             worker_since: now,
-            holds_worker: false,
             counted,
-            in_queue: false,
-            served: false,
             queued_since: now,
             cancelled: false,
             wait: Wait::NONE,
@@ -322,8 +374,8 @@ impl Frame {
             admitted: false,
             key: tag.key,
             fetch: None,
-            refresh: false,
-            lost: false,
+            state: VisitState::Unplaced,
+            kind: VisitKind::Request,
         }
     }
 }
@@ -1303,15 +1355,14 @@ impl<'m> World<'m> {
                 service.queue_wait.record(SimDuration::ZERO);
             }
             let frame = &mut self.frames[f as usize];
-            frame.holds_worker = true;
-            frame.served = true;
+            frame.state = VisitState::Running;
             frame.admitted = true;
             self.agenda.push(Action::Advance(f));
         } else if service_model.queue_capacity.is_none_or(|cap| inst.waiting() < u64::from(cap)) {
             inst.push(f, class, self.model);
             inst.outstanding += 1;
             let frame = &mut self.frames[f as usize];
-            frame.in_queue = true;
+            frame.state = VisitState::Queued;
             frame.admitted = true;
             service.queued.enter(now, counted);
             service.admitted += u64::from(counted);
@@ -1360,7 +1411,7 @@ impl<'m> World<'m> {
         loop {
             let frame = &mut self.frames[f as usize];
             if frame.cancelled {
-                if frame.lost {
+                if frame.lost() {
                     // Lost in a crash and accounted then: only its step's end was left.
                     self.frames.remove(f as usize);
                     return;
@@ -1394,7 +1445,7 @@ impl<'m> World<'m> {
                         // The instance's busy workers as the step starts, this one included (a
                         // background refresh runs without a worker of its own, so it adds one).
                         let frame = &self.frames[f as usize];
-                        let busy = self.instances[frame.instance as usize].busy + u32::from(!frame.holds_worker);
+                        let busy = self.instances[frame.instance as usize].busy + u32::from(!frame.holds_worker());
                         slowdown *= usl.slowdown(busy);
                     }
                     if slowdown != 1.0 {
@@ -1494,10 +1545,10 @@ impl<'m> World<'m> {
                 inst.cancelled_in_queue -= 1;
                 continue;
             }
-            next_frame.in_queue = false;
             service.queued.leave(next_frame.queued_since, now, from);
-            let first_time = !next_frame.served;
+            let first_time = next_frame.state == VisitState::Queued;
             if first_time && model.shed_after.is_some_and(|limit| now - next_frame.queued_since > limit) {
+                next_frame.state = VisitState::Unplaced;
                 // Shed: waited too long to be worth serving; refused at once.
                 if next_frame.counted {
                     service.shed += 1;
@@ -1507,8 +1558,7 @@ impl<'m> World<'m> {
                 continue;
             }
             service.busy.enter(now, now >= from);
-            next_frame.holds_worker = true;
-            next_frame.served = true;
+            next_frame.state = VisitState::Running;
             next_frame.worker_since = now;
             if first_time && next_frame.counted {
                 service.waited += 1;
@@ -1524,10 +1574,10 @@ impl<'m> World<'m> {
         let now = self.now;
         let from = self.warmup_end;
         let frame = &mut self.frames[f as usize];
-        if !frame.holds_worker {
+        if !frame.holds_worker() {
             return;
         }
-        frame.holds_worker = false;
+        frame.state = VisitState::Awaiting;
         frame.queued_since = now;
         let (s, instance, worker_since) = (frame.service, frame.instance, frame.worker_since);
         let service = &mut self.services[s as usize];
@@ -1542,7 +1592,7 @@ impl<'m> World<'m> {
         let now = self.now;
         let from = self.warmup_end;
         let frame = &mut self.frames[f as usize];
-        if frame.holds_worker || frame.refresh {
+        if frame.holds_worker() || frame.refresh() {
             return self.agenda.push(Action::Advance(f));
         }
         let (s, instance) = (frame.service as usize, frame.instance as usize);
@@ -1562,13 +1612,13 @@ impl<'m> World<'m> {
         if inst.busy < model.workers {
             inst.take_worker(now);
             service.busy.enter(now, now >= from);
-            frame.holds_worker = true;
+            frame.state = VisitState::Running;
             frame.worker_since = now;
             self.agenda.push(Action::Advance(f));
         } else {
             // Already admitted: it queues for a worker whatever the queue's capacity.
             inst.push(f, frame.class, self.model);
-            frame.in_queue = true;
+            frame.state = VisitState::Requeued;
             frame.queued_since = now;
             service.queued.enter(now, now >= from);
         }
@@ -1585,7 +1635,7 @@ impl<'m> World<'m> {
         if let Some(fetch) = frame.fetch {
             self.abandon_fetches(fetch);
         }
-        if frame.refresh {
+        if frame.refresh() {
             return; // a background refresh: no visit of the service, nobody to answer
         }
         if let Some(pool) = frame.place_pool {
@@ -1600,14 +1650,14 @@ impl<'m> World<'m> {
         }
         let service = &mut self.services[frame.service as usize];
         service.finished_total += 1;
-        if frame.holds_worker {
+        if frame.holds_worker() {
             service.busy.leave(frame.worker_since, now, from);
             self.release_worker(frame.service, frame.instance);
-        } else if frame.served && !frame.in_queue {
+        } else if frame.state == VisitState::Awaiting {
             // An async frame that ends while waiting for its calls (a failed call).
             service.awaiting.leave(frame.queued_since, now, from);
         }
-        if frame.served {
+        if frame.served() {
             let service = &mut self.services[frame.service as usize];
             if let Some(scaler) = &mut self.autoscalers[frame.service as usize] {
                 scaler.record(now - frame.arrived);
@@ -1620,7 +1670,7 @@ impl<'m> World<'m> {
                 inst.finished_ns += u128::from((now - frame.arrived).as_nanos());
             }
         }
-        if frame.served
+        if frame.served()
             && outcome == Outcome::Success
             && let Some(replication) = &self.model.services[frame.service as usize].replication
             && replication.writes.get(usize::from(frame.class)).copied().unwrap_or(false)
@@ -1628,7 +1678,7 @@ impl<'m> World<'m> {
             self.committed(frame.service, frame.key);
         }
         let direct_from_client = matches!(frame.parent, Parent::Direct { caller: Caller::Request(_), .. });
-        if frame.holds_worker && frame.counted && !direct_from_client && !self.answer_wanted(frame.parent, f) {
+        if frame.holds_worker() && frame.counted && !direct_from_client && !self.answer_wanted(frame.parent, f) {
             let service = &mut self.services[frame.service as usize];
             service.wasted_ns += u128::from((now - frame.worker_since).as_nanos());
         }

@@ -259,12 +259,12 @@ impl<'m> World<'m> {
             [vec![0u128; self.services.len()], vec![0u128; self.services.len()], vec![0u128; self.services.len()]];
         for (_, frame) in &self.frames {
             let stay = |since| Occupancy::stay(since, now, from);
-            if frame.holds_worker {
-                open[0][frame.service as usize] += stay(frame.worker_since);
-            } else if frame.in_queue && !frame.cancelled {
-                open[1][frame.service as usize] += stay(frame.queued_since);
-            } else if frame.served && !frame.in_queue {
-                open[2][frame.service as usize] += stay(frame.queued_since);
+            let s = frame.service as usize;
+            match frame.state {
+                VisitState::Running => open[0][s] += stay(frame.worker_since),
+                VisitState::Queued | VisitState::Requeued if !frame.cancelled => open[1][s] += stay(frame.queued_since),
+                VisitState::Awaiting => open[2][s] += stay(frame.queued_since),
+                VisitState::Queued | VisitState::Requeued | VisitState::Unplaced | VisitState::Lost => {}
             }
         }
         open

@@ -57,31 +57,7 @@ impl<'m> World<'m> {
         let call = self.start_call(Caller::HedgedRequest { request: r, token }, edge, counted, tag);
         self.add_request_branch(r, call);
         if let Some(delay) = self.hedge_delay(edge) {
-            self.events.schedule(self.now + delay, Event::RequestHedge { request: r, token });
-        }
-    }
-
-    /// A hedge of a request is due: if it still waits, send one more call.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn on_request_hedge(&mut self, r: u32, token: u32) {
-        let Some(request) = self.requests.get_mut(r as usize) else { return };
-        let Some((branch, more)) = request.wait.take_hedge(token) else { return };
-        let c = request.client as usize;
-        let class = self.model.clients[c].classes.get(usize::from(request.class_slot)).map_or(0, |&(k, _)| k);
-        let tag = Tag { class, key: request.key };
-        let edge = self.model.clients[c].edge;
-        let counted = self.now >= self.warmup_end;
-        self.edges[edge as usize].counts.hedges += u64::from(counted);
-        let call = self.start_call(
-            Caller::HedgedRequest { request: r, token: token.wrapping_add(branch) },
-            edge,
-            counted,
-            tag,
-        );
-        self.add_request_branch(r, call);
-        if more && let Some(delay) = self.hedge_delay(edge) {
-            self.events.schedule(self.now + delay, Event::RequestHedge { request: r, token });
+            self.events.schedule(self.now + delay, Event::Hedge { owner: Owner::Request(r), token });
         }
     }
 
@@ -132,29 +108,51 @@ impl<'m> World<'m> {
         }
     }
 
-    /// A hedge is due: if the frame still waits for that call, send one more.
+    /// A hedge of `owner`'s wait `token` is due: if it still waits for that call, send one
+    /// more, and arm the next hedge if any is left.
     #[cold]
     #[inline(never)]
-    pub(super) fn on_hedge(&mut self, f: u32, token: u32) {
-        let Some(frame) = self.frames.get_mut(f as usize) else { return };
-        if !frame.wait.hedge_due(token) {
-            return; // answered, or the frame has moved on
-        }
-        let model: &'m Model = self.model;
-        let Some(Step::Call { edge, .. }) =
-            model.services[frame.service as usize].handler(frame.handler).get(frame.step as usize - 1)
-        else {
-            return;
-        };
-        let edge = *edge;
-        let tag = Tag { class: frame.class, key: frame.key };
-        let Some((branch, more)) = frame.wait.take_hedge(token) else { return };
+    pub(super) fn on_hedge(&mut self, owner: Owner, token: u32) {
+        let Some((edge, tag, branch, more)) = self.take_hedge(owner, token) else { return };
         let counted = self.now >= self.warmup_end;
         self.edges[edge as usize].counts.hedges += u64::from(counted);
-        let call = self.start_call(Caller::Frame { frame: f, token: token.wrapping_add(branch) }, edge, counted, tag);
-        self.add_branch(f, call);
+        let token_of_branch = token.wrapping_add(branch);
+        let caller = match owner {
+            Owner::Frame(frame) => Caller::Frame { frame, token: token_of_branch },
+            Owner::Request(request) => Caller::HedgedRequest { request, token: token_of_branch },
+        };
+        let call = self.start_call(caller, edge, counted, tag);
+        match owner {
+            Owner::Frame(f) => self.add_branch(f, call),
+            Owner::Request(r) => self.add_request_branch(r, call),
+        }
         if more && let Some(delay) = self.hedge_delay(edge) {
-            self.events.schedule(self.now + delay, Event::Hedge { frame: f, token });
+            self.events.schedule(self.now + delay, Event::Hedge { owner, token });
+        }
+    }
+
+    /// The hedge `owner`'s wait `token` is due, if it still waits: the edge it calls on, the
+    /// request's tag, the hedge's branch and whether more are left.
+    fn take_hedge(&mut self, owner: Owner, token: u32) -> Option<(u32, Tag, u32, bool)> {
+        match owner {
+            Owner::Frame(f) => {
+                let frame = self.frames.get_mut(f as usize)?;
+                if !frame.wait.hedge_due(token) {
+                    return None; // answered, or the frame has moved on
+                }
+                let model: &'m Model = self.model;
+                let handler = model.services[frame.service as usize].handler(frame.handler);
+                let Some(&Step::Call { edge, .. }) = handler.get(frame.step as usize - 1) else { return None };
+                let (branch, more) = frame.wait.take_hedge(token)?;
+                Some((edge, Tag { class: frame.class, key: frame.key }, branch, more))
+            }
+            Owner::Request(r) => {
+                let request = self.requests.get_mut(r as usize)?;
+                let (branch, more) = request.wait.take_hedge(token)?;
+                let client = &self.model.clients[request.client as usize];
+                let class = client.classes.get(usize::from(request.class_slot)).map_or(0, |&(k, _)| k);
+                Some((client.edge, Tag { class, key: request.key }, branch, more))
+            }
         }
     }
 }

@@ -184,12 +184,11 @@ enum Event {
     Scale(scaling::ScaleEvent),
     /// The warm-up is over: statistics start from here.
     WarmupEnd,
-    /// A frame's call has not answered yet: send a hedge. `token` names the wait.
-    Hedge { frame: u32, token: u32 },
+    /// A call of a frame or of a hedged client request has not answered yet: send a hedge.
+    /// `token` names the wait.
+    Hedge { owner: Owner, token: u32 },
     /// A time-series window ends.
     WindowEnd,
-    /// A hedged client request has not been answered yet: send a hedge.
-    RequestHedge { request: u32, token: u32 },
     /// A shaped client's search for its next arrival goes on from here.
     TrafficWakeup(u32),
     /// Something happens to a cache (a flush, a resize, a key change).
@@ -1151,11 +1150,10 @@ impl<'m> World<'m> {
             Event::StatementTimeout(f) => self.on_statement_timeout(f),
             Event::WarmupEnd => self.on_warmup_end(),
             Event::WindowEnd => self.on_window_end(),
-            Event::RequestHedge { request, token } => self.on_request_hedge(request, token),
             Event::TrafficWakeup(c) => self.schedule_shaped_arrival(c),
             Event::Cache(c) => self.caches[c as usize].apply_events(&self.model.caches[c as usize], self.now),
             Event::LookupDone { frame, token } => self.call_returned(Caller::Frame { frame, token }, Outcome::Success),
-            Event::Hedge { frame, token } => self.on_hedge(frame, token),
+            Event::Hedge { owner, token } => self.on_hedge(owner, token),
             Event::Call(e) => self.on_call_event(e),
             Event::Fault(e) => self.on_fault_event(e),
             Event::Scale(e) => self.on_scale_event(e),
@@ -1483,7 +1481,7 @@ impl<'m> World<'m> {
                     let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
                     self.add_branch(f, call);
                     if let Some(delay) = self.hedge_delay(edge) {
-                        self.events.schedule(self.now + delay, Event::Hedge { frame: f, token });
+                        self.events.schedule(self.now + delay, Event::Hedge { owner: Owner::Frame(f), token });
                     }
                     return;
                 }

@@ -1,0 +1,470 @@
+//! Visits at a service, through their lives ([`VisitState`]): arriving (an instance picked,
+//! admitted to a worker or the queue, or refused), running their handler's steps one after
+//! another until one takes time or waits, giving their worker back to wait for calls (async)
+//! and queueing again for one, and finishing: the worker to the next queued visit, the
+//! accounting, and the answer to the caller if it still listens.
+
+use super::*;
+
+impl<'m> World<'m> {
+    /// Frame `f`'s `Work` step reached its service's statement timeout (unless a CPU throttle
+    /// held it back: then later).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn on_statement_timeout(&mut self, f: u32) {
+        if self.quotas.is_some() && !self.cpu_done(f, Event::StatementTimeout(f)) {
+            return;
+        }
+        let frame = &self.frames[f as usize];
+        if frame.cancelled {
+            // Cancelled, or lost in a crash, while it ran: it ends as any step's end would.
+            self.advance(f);
+        } else {
+            let service = &mut self.services[frame.service as usize];
+            service.statement_timeouts += u64::from(frame.counted);
+            self.finish(f, Outcome::Failed(FailureKind::Error));
+        }
+    }
+
+    /// A visit arrives at service `s`: it gets a worker, waits in a queue, or is rejected.
+    /// Returns the new frame.
+    #[inline(always)]
+    pub(super) fn enter(&mut self, s: u32, parent: Parent, tag: Tag) -> u32 {
+        let class = tag.class;
+        let now = self.now;
+        let counted = now >= self.warmup_end;
+        let service_model = &self.model.services[s as usize];
+        let service = &mut self.services[s as usize];
+        let instance_offset = match (service.active, &service_model.balancer) {
+            _ if service_model.replication.is_some() => self.pick_replica(s, tag),
+            (1, _) => 0,
+            // A key lives on its shard: a crashed shard refuses it, whatever the balancer knows.
+            (_, BalancerPolicy::ByKey { pins, .. }) => self.pick_by_key(s, pins, tag.key),
+            _ if service.balancer.skipping() => self.pick_instance(s),
+            (n, BalancerPolicy::RoundRobin) => service.balancer.round_robin(n),
+            (n, BalancerPolicy::Random) => service.balancer.random(n),
+            _ => self.pick_instance(s),
+        };
+        let service = &mut self.services[s as usize];
+        let instance = service.first_instance + instance_offset;
+        service.arrivals_total += 1;
+        service.arrivals += u64::from(counted);
+        let frame = Frame::new(s, instance, parent, now, counted, tag, service_model.handler_of(class));
+        let f = self.frames.insert(frame) as u32;
+        let inst = &mut self.instances[instance as usize];
+        inst.arrivals += u64::from(counted);
+        // Only a service with a limit looks at the (separate, sparse) admission table.
+        let turned_away = service_model.admission.is_some()
+            && self.admission[s as usize].as_mut().is_some_and(|a| !a.admit(now, class, tag.key, counted));
+        if turned_away
+            || service.has_faults
+                && self.timelines[s as usize].active(&service_model.faults, now, instance_offset).outage
+        {
+            service.rejected += u64::from(counted);
+            self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
+        } else if inst.busy < service_model.workers {
+            inst.take_worker(now);
+            inst.outstanding += 1;
+            service.busy.enter(now, counted);
+            service.admitted += u64::from(counted);
+            if counted {
+                service.queue_wait.record(SimDuration::ZERO);
+            }
+            let frame = &mut self.frames[f as usize];
+            frame.state = VisitState::Running;
+            frame.admitted = true;
+            self.agenda.push(Action::Advance(f));
+        } else if service_model.queue_capacity.is_none_or(|cap| inst.waiting() < u64::from(cap)) {
+            inst.push(f, class, self.model);
+            inst.outstanding += 1;
+            let frame = &mut self.frames[f as usize];
+            frame.state = VisitState::Queued;
+            frame.admitted = true;
+            service.queued.enter(now, counted);
+            service.admitted += u64::from(counted);
+        } else {
+            service.rejected += u64::from(counted);
+            self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
+        }
+        f
+    }
+
+    /// Puts frame `f` in a new wait for `successes` answers, absorbing `failures_allowed`
+    /// failures, with `width` branches (1 + the hedges it may send), and returns the wait's
+    /// first token.
+    pub(super) fn wait_for(&mut self, f: u32, successes: u32, failures_allowed: u32, width: u32) -> u32 {
+        let token = self.next_token;
+        self.next_token = self.next_token.wrapping_add(width);
+        let frame = &mut self.frames[f as usize];
+        frame.queued_since = self.now;
+        debug_assert!(frame.wait.branches.is_none(), "a new wait starts once the last is decided");
+        frame.wait = Wait::new(token, width, successes, failures_allowed, width - 1);
+        token
+    }
+
+    /// Frame `f`, in wait `token`, calls each of `edges` (a fan-out, or `Parallel` calls),
+    /// tracking the calls to cancel them once the wait is decided if `cancel_losers`.
+    pub(super) fn send_branches(
+        &mut self,
+        f: u32,
+        token: u32,
+        tag: Tag,
+        cancel_losers: bool,
+        edges: impl Iterator<Item = u32>,
+    ) {
+        let counted = self.now >= self.warmup_end;
+        if cancel_losers {
+            self.track_branches(f);
+        }
+        for edge in edges {
+            let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
+            if cancel_losers {
+                if self.frames[f as usize].wait.branches.is_none() {
+                    break; // decided already (failed): the rest are not sent
+                }
+                self.add_branch(f, call);
+            }
+        }
+    }
+
+    /// Runs a frame's next steps, up to the first that takes time or waits.
+    #[inline(always)]
+    pub(super) fn advance(&mut self, f: u32) {
+        let all: &'m Model = self.model;
+        loop {
+            let frame = &mut self.frames[f as usize];
+            if frame.cancelled {
+                if frame.lost() {
+                    // Lost in a crash and accounted then: only its step's end was left.
+                    self.frames.remove(f as usize);
+                    return;
+                }
+                // Its caller gave up and asked to stop: end here; nobody reads the outcome.
+                return self.finish(f, Outcome::Failed(FailureKind::Error));
+            }
+            let s = frame.service as usize;
+            let step = frame.step as usize;
+            let tag = Tag { class: frame.class, key: frame.key };
+            frame.step += 1;
+            let model = &all.services[s];
+            let local = frame.instance - self.services[s].first_instance;
+            let faults = if self.services[s].has_faults {
+                self.timelines[s].active(&model.faults, self.now, local)
+            } else {
+                ActiveFaults::NONE
+            };
+            if step == 0
+                && faults.error_probability > 0.0
+                && self.services[s].rng.random::<f64>() < faults.error_probability
+            {
+                return self.finish(f, Outcome::Failed(FailureKind::Error));
+            }
+            match model.handler(frame.handler).get(step) {
+                None => return self.finish(f, Outcome::Success),
+                Some(Step::Work(dist)) => {
+                    let mut d = dist.sample(&mut self.services[s].rng);
+                    let mut slowdown = faults.slowdown;
+                    if let Some(usl) = &model.contention {
+                        // The instance's busy workers as the step starts, this one included (a
+                        // background refresh runs without a worker of its own, so it adds one).
+                        let frame = &self.frames[f as usize];
+                        let busy = self.instances[frame.instance as usize].busy + u32::from(!frame.holds_worker());
+                        slowdown *= usl.slowdown(busy);
+                    }
+                    if slowdown != 1.0 {
+                        d = SimDuration::from_nanos_f64(d.as_nanos() as f64 * slowdown);
+                    }
+                    // A statement that would outrun the timeout is stopped at it.
+                    let killed = model.statement_timeout.is_some_and(|limit| d > limit);
+                    if killed && let Some(limit) = model.statement_timeout {
+                        d = limit;
+                    }
+                    let done = if self.services[s].has_faults {
+                        let start = if self.quotas.is_some() { self.cpu_start(f, d) } else { self.now };
+                        frozen_end(&self.timelines[s].freezes, local, start, d)
+                    } else {
+                        self.now + d
+                    };
+                    self.events.schedule(done, if killed { Event::StatementTimeout(f) } else { Event::StepDone(f) });
+                    return;
+                }
+                Some(Step::Call { edge, .. }) => {
+                    let edge = *edge;
+                    let counted = self.now >= self.warmup_end;
+                    if model.concurrency == Concurrency::Async {
+                        self.release_for_calls(f);
+                    }
+                    let Some(hedge) = all.edges[edge as usize].policy.hedge else {
+                        let token = self.wait_for(f, 1, 0, 1);
+                        self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
+                        return;
+                    };
+                    let token = self.wait_for(f, 1, 0, 1 + hedge.max);
+                    if hedge.cancel_losers {
+                        self.track_branches(f);
+                    }
+                    let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
+                    self.add_branch(f, call);
+                    if let Some(delay) = self.hedge_delay(edge) {
+                        self.events.schedule(self.now + delay, Event::Hedge { owner: Owner::Frame(f), token });
+                    }
+                    return;
+                }
+                Some(Step::FanOut { edge, n, needed, cancel_losers, .. }) => {
+                    let (edge, n, needed) = (*edge, *n, *needed);
+                    if model.concurrency == Concurrency::Async {
+                        self.release_for_calls(f);
+                    }
+                    let token = self.wait_for(f, needed, n - needed, 1);
+                    return self.send_branches(f, token, tag, *cancel_losers, std::iter::repeat_n(edge, n as usize));
+                }
+                Some(Step::Parallel { calls, needed, cancel_losers }) => {
+                    let n = calls.len() as u32;
+                    if model.concurrency == Concurrency::Async {
+                        self.release_for_calls(f);
+                    }
+                    let token = self.wait_for(f, *needed, n - needed, 1);
+                    return self.send_branches(f, token, tag, *cancel_losers, calls.iter().map(|&(edge, _)| edge));
+                }
+                Some(Step::Fail(p)) => {
+                    if self.services[s].rng.random::<f64>() < *p {
+                        return self.finish(f, Outcome::Failed(FailureKind::Error));
+                    }
+                }
+                Some(Step::Lookup { cache, skip }) => {
+                    if !self.lookup(f, *cache, *skip) {
+                        return;
+                    }
+                }
+                Some(Step::Fill(cache)) => {
+                    if !self.fill(f, *cache) {
+                        return;
+                    }
+                }
+                Some(Step::Invalidate(cache)) => self.write_cache(f, *cache, false),
+                Some(Step::Put(cache)) => self.write_cache(f, *cache, true),
+            }
+        }
+    }
+
+    /// A worker of `instance` is free: it takes the next queued visit that is still wanted
+    /// (dropping cancelled ones and shedding stale ones on the way), or goes idle.
+    #[inline(always)]
+    pub(super) fn release_worker(&mut self, s: u32, instance: u32) {
+        let now = self.now;
+        let from = self.warmup_end;
+        let service = &mut self.services[s as usize];
+        let inst = &mut self.instances[instance as usize];
+        let model = &self.model.services[s as usize];
+        loop {
+            let Some(next) = inst.pop(model.discipline) else {
+                inst.free_worker(now);
+                return;
+            };
+            let next_frame = &mut self.frames[next as usize];
+            if next_frame.cancelled {
+                // Dropped unserved when it was cancelled, and accounted then.
+                self.frames.remove(next as usize);
+                inst.cancelled_in_queue -= 1;
+                continue;
+            }
+            service.queued.leave(next_frame.queued_since, now, from);
+            let first_time = next_frame.state == VisitState::Queued;
+            if first_time && model.shed_after.is_some_and(|limit| now - next_frame.queued_since > limit) {
+                next_frame.state = VisitState::Unplaced;
+                // Shed: waited too long to be worth serving; refused at once.
+                if next_frame.counted {
+                    service.shed += 1;
+                    service.dropped_ns += u128::from((now - next_frame.arrived).as_nanos());
+                }
+                self.agenda.push(Action::Finish(next, Outcome::Failed(FailureKind::Rejected)));
+                continue;
+            }
+            service.busy.enter(now, now >= from);
+            next_frame.state = VisitState::Running;
+            next_frame.worker_since = now;
+            if first_time && next_frame.counted {
+                service.waited += 1;
+                service.queue_wait.record(now - next_frame.arrived);
+            }
+            self.agenda.push(Action::Advance(next));
+            return;
+        }
+    }
+
+    /// An async frame starts waiting for its calls: its worker goes to the next visit.
+    pub(super) fn release_for_calls(&mut self, f: u32) {
+        let now = self.now;
+        let from = self.warmup_end;
+        let frame = &mut self.frames[f as usize];
+        if !frame.holds_worker() {
+            return;
+        }
+        frame.state = VisitState::Awaiting;
+        frame.queued_since = now;
+        let (s, instance, worker_since) = (frame.service, frame.instance, frame.worker_since);
+        let service = &mut self.services[s as usize];
+        service.busy.leave(worker_since, now, from);
+        service.awaiting.enter(now, now >= from);
+        self.release_worker(s, instance);
+    }
+
+    /// A frame's calls answered: a thread-per-request frame goes on; an async one needs a
+    /// worker again for its remaining steps, or answers at once when none remain.
+    pub(super) fn resume(&mut self, f: u32) {
+        let now = self.now;
+        let from = self.warmup_end;
+        let frame = &mut self.frames[f as usize];
+        if frame.holds_worker() || frame.refresh() {
+            return self.agenda.push(Action::Advance(f));
+        }
+        let (s, instance) = (frame.service as usize, frame.instance as usize);
+        let model = &self.model.services[s];
+        if frame.cancelled {
+            // Its caller gave up while it waited: it ends here, without queueing for a worker
+            // (finish takes it out of `awaiting`; nobody reads the outcome).
+            return self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Error)));
+        }
+        if frame.step as usize >= model.handler(frame.handler).len() {
+            // Nothing left to run: answer now (finish takes it out of `awaiting`).
+            return self.agenda.push(Action::Finish(f, Outcome::Success));
+        }
+        let service = &mut self.services[s];
+        service.awaiting.leave(frame.queued_since, now, from);
+        let inst = &mut self.instances[instance];
+        if inst.busy < model.workers {
+            inst.take_worker(now);
+            service.busy.enter(now, now >= from);
+            frame.state = VisitState::Running;
+            frame.worker_since = now;
+            self.agenda.push(Action::Advance(f));
+        } else {
+            // Already admitted: it queues for a worker whatever the queue's capacity.
+            inst.push(f, frame.class, self.model);
+            frame.state = VisitState::Requeued;
+            frame.queued_since = now;
+            service.queued.enter(now, now >= from);
+        }
+    }
+
+    /// A frame is done: free its worker (starting the next queued visit that is still wanted)
+    /// and answer its parent, unless the parent stopped listening.
+    #[inline(always)]
+    pub(super) fn finish(&mut self, f: u32, outcome: Outcome) {
+        let now = self.now;
+        let from = self.warmup_end;
+        let frame = self.frames.remove(f as usize);
+        debug_assert_eq!(frame.wait.branches, None, "a frame ends with its wait decided");
+        if let Some(fetch) = frame.fetch {
+            self.abandon_fetches(fetch);
+        }
+        if frame.refresh() {
+            return; // a background refresh: no visit of the service, nobody to answer
+        }
+        if let Some(pool) = frame.place_pool {
+            self.release_place(pool);
+        }
+        if frame.admitted {
+            let inst = &mut self.instances[frame.instance as usize];
+            inst.outstanding -= 1;
+            if inst.draining && inst.outstanding == 0 {
+                self.drained(frame.service, frame.instance);
+            }
+        }
+        let service = &mut self.services[frame.service as usize];
+        service.finished_total += 1;
+        if frame.holds_worker() {
+            service.busy.leave(frame.worker_since, now, from);
+            self.release_worker(frame.service, frame.instance);
+        } else if frame.state == VisitState::Awaiting {
+            // An async frame that ends while waiting for its calls (a failed call).
+            service.awaiting.leave(frame.queued_since, now, from);
+        }
+        if frame.served() {
+            let service = &mut self.services[frame.service as usize];
+            if let Some(scaler) = &mut self.autoscalers[frame.service as usize] {
+                scaler.record(now - frame.arrived);
+            }
+            if frame.counted {
+                service.completed += 1;
+                service.latency.record(now - frame.arrived);
+                let inst = &mut self.instances[frame.instance as usize];
+                inst.finished += 1;
+                inst.finished_ns += u128::from((now - frame.arrived).as_nanos());
+            }
+        }
+        if frame.served()
+            && outcome == Outcome::Success
+            && let Some(replication) = &self.model.services[frame.service as usize].replication
+            && replication.writes.get(usize::from(frame.class)).copied().unwrap_or(false)
+        {
+            self.committed(frame.service, frame.key);
+        }
+        let direct_from_client = matches!(frame.parent, Parent::Direct { caller: Caller::Request(_), .. });
+        if frame.holds_worker() && frame.counted && !direct_from_client && !self.answer_wanted(frame.parent, f) {
+            let service = &mut self.services[frame.service as usize];
+            service.wasted_ns += u128::from((now - frame.worker_since).as_nanos());
+        }
+        match frame.parent {
+            Parent::Direct { caller, edge } if !frame.cancelled => {
+                let state = &mut self.edges[edge as usize];
+                let counts = &mut state.counts;
+                let counted = u64::from(frame.counted);
+                counts.completed_attempts += counted;
+                match outcome {
+                    Outcome::Success => counts.succeeded += counted,
+                    Outcome::Failed(kind) => {
+                        counts.failed += counted;
+                        counts.record_answer_failure(kind, counted);
+                    }
+                }
+                self.call_returned(caller, outcome);
+            }
+            // A cancelled loser: counted when it was cancelled; nobody waits for it.
+            Parent::Direct { .. } => {}
+            Parent::Attempt { call, incarnation, attempt } => {
+                if self.listening(call, incarnation, attempt, f) {
+                    self.attempt_done(call, outcome);
+                }
+            }
+            Parent::Background => {}
+        }
+    }
+
+    /// Whether call `call` still waits for frame `f` as its attempt `attempt`.
+    pub(super) fn listening(&self, call: u32, incarnation: u32, attempt: u32, f: u32) -> bool {
+        self.calls
+            .get(call as usize)
+            .is_some_and(|c| c.incarnation == incarnation && c.attempts == attempt && c.frame == Some(f))
+    }
+
+    /// Whether anyone will use the answer of frame `f` with parent `parent`: every caller up the
+    /// chain to the client's request is still waiting. Walks up the call chain, no recursion.
+    pub(super) fn answer_wanted(&self, mut parent: Parent, mut f: u32) -> bool {
+        loop {
+            let caller = match parent {
+                Parent::Direct { caller, .. } => caller,
+                Parent::Attempt { call, incarnation, attempt } => {
+                    if !self.listening(call, incarnation, attempt, f) {
+                        return false;
+                    }
+                    self.calls[call as usize].caller
+                }
+                Parent::Background => return true,
+            };
+            match caller {
+                Caller::Request(_) => return true,
+                Caller::HedgedRequest { request, token } => {
+                    return self.requests.get(request as usize).is_some_and(|q| q.wait.awaits(token));
+                }
+                Caller::Frame { frame: g, token } => match self.frames.get(g as usize) {
+                    Some(caller) if caller.wait.awaits(token) => {
+                        f = g;
+                        parent = caller.parent;
+                    }
+                    _ => return false,
+                },
+            }
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! A cache at run time: its stores (one exact LRU per node, or per instance), its entries' time
 //! to live, the fetches in flight per key (for single flight and the stampede size), and its
-//! counters. The frames that look it up, wait on it and fill it live in [`crate::world`]; this
+//! counters. The visits that look it up, wait on it and fill it live in [`crate::world`]; this
 //! module only keeps the cache's own state.
 
 use crate::ids::FetchId;
@@ -44,16 +44,16 @@ pub enum Found {
     Missing,
 }
 
-/// The fetches of one key in flight, and the frames waiting for them (single flight).
+/// The fetches of one key in flight, and the visits waiting for them (single flight).
 #[derive(Default)]
 pub struct InFlight {
     /// Fetches running.
     pub fetches: u32,
-    /// `(frame, token)` of each waiter.
+    /// `(visit, token)` of each waiter.
     pub waiters: Vec<(u32, u32)>,
 }
 
-/// A fetch a frame runs: what it will fill.
+/// A fetch a visit runs: what it will fill.
 #[derive(Clone, Copy, Debug)]
 pub struct Fetch {
     /// The cache.
@@ -62,7 +62,7 @@ pub struct Fetch {
     pub slot: u64,
     /// When the fetch began, for the entry's `delta`.
     pub started: SimTime,
-    /// The fetch below it in the frame's stack, if any.
+    /// The fetch below it in the visit's stack, if any.
     pub below: Option<FetchId>,
 }
 
@@ -227,10 +227,10 @@ impl CacheState {
         }
     }
 
-    /// Frame `frame`, in the wait `token`, waits for the fetch of `slot` in flight.
-    pub fn wait(&mut self, slot: u64, frame: u32, token: u32) {
+    /// Visit `visit`, in the wait `token`, waits for the fetch of `slot` in flight.
+    pub fn wait(&mut self, slot: u64, visit: u32, token: u32) {
         if let Some(entry) = self.inflight.get_mut(&slot) {
-            entry.waiters.push((frame, token));
+            entry.waiters.push((visit, token));
         }
     }
 

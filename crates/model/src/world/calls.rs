@@ -47,12 +47,12 @@ impl<'m> World<'m> {
         if state.plain {
             state.counts.attempts += u64::from(counted);
             let target = state.target;
-            let frame = self.enter(target, Parent::Direct { caller, edge }, tag);
+            let visit = self.enter(target, Parent::Direct { caller, edge }, tag);
             let token = match caller {
-                Caller::Frame { token, .. } | Caller::HedgedRequest { token, .. } => token,
+                Caller::Visit { token, .. } | Caller::HedgedRequest { token, .. } => token,
                 Caller::Request(_) => 0,
             };
-            Branch::Frame { frame, token }
+            Branch::Visit { visit, token }
         } else {
             self.start_policy_call(caller, edge, counted, tag)
         }
@@ -67,8 +67,8 @@ impl<'m> World<'m> {
         let pool = match (state.pools, caller) {
             (None, _) => None,
             // The caller's own instance's pool.
-            (Some(first), Caller::Frame { frame, .. }) if state.per_instance => {
-                let f = &self.frames[frame as usize];
+            (Some(first), Caller::Visit { visit, .. }) if state.per_instance => {
+                let f = &self.visits[visit as usize];
                 Some(first.nth_after(f.instance - self.services[f.service as usize].first_instance))
             }
             (first, _) => first,
@@ -78,7 +78,7 @@ impl<'m> World<'m> {
             edge,
             incarnation,
             attempts: 0,
-            frame: None,
+            visit: None,
             counted,
             attempt_timer: None,
             deadline_timer: None,
@@ -165,11 +165,11 @@ impl<'m> World<'m> {
         let pool = self.calls[c as usize].pool;
         let edge_model = &self.model.edges[edge as usize];
         let f = self.enter(edge_model.to.0, Parent::Attempt { call: c, incarnation, attempt }, tag);
-        self.frames[f as usize].place_pool = pool;
+        self.visits[f as usize].place_pool = pool;
         let timer =
             edge_model.policy.timeout.map(|t| self.events.schedule(now + t, Event::Call(CallEvent::AttemptTimeout(c))));
         let call = &mut self.calls[c as usize];
-        call.frame = Some(f);
+        call.visit = Some(f);
         call.attempt_timer = timer;
     }
 
@@ -198,7 +198,7 @@ impl<'m> World<'m> {
     pub(super) fn abandon_attempt(&mut self, c: u32) {
         let now = self.now;
         let call = &mut self.calls[c as usize];
-        if call.frame.is_some()
+        if call.visit.is_some()
             && let Some(breaker) = &mut self.edges[call.edge as usize].breaker
         {
             // An attempt given up on is a failed call to the breaker, as a timeout is in Resilience4j.
@@ -207,10 +207,10 @@ impl<'m> World<'m> {
         if let Some(key) = call.attempt_timer.take() {
             self.events.cancel(key);
         }
-        if let Some(f) = call.frame.take()
+        if let Some(f) = call.visit.take()
             && self.model.edges[call.edge as usize].policy.cancel_on_timeout
         {
-            self.cancel_frame(f);
+            self.cancel_visit(f);
         }
     }
 
@@ -218,7 +218,7 @@ impl<'m> World<'m> {
     pub(super) fn attempt_done(&mut self, c: u32, outcome: Outcome) {
         let now = self.now;
         let call = &mut self.calls[c as usize];
-        call.frame = None;
+        call.visit = None;
         if let Some(key) = call.attempt_timer.take() {
             self.events.cancel(key);
         }
@@ -259,37 +259,37 @@ impl<'m> World<'m> {
     }
 
     /// The caller of a finished call learns the outcome: a request is answered, a waiting
-    /// frame goes on to its next step or fails with an error of its own.
+    /// visit goes on to its next step or fails with an error of its own.
     #[inline(always)]
     pub(super) fn call_returned(&mut self, caller: Caller, outcome: Outcome) {
         match caller {
             Caller::Request(r) => self.answer(r, outcome),
             Caller::HedgedRequest { request, token } => self.hedged_request_returned(request, token, outcome),
-            Caller::Frame { frame: f, token } => {
-                let Some(frame) = self.frames.get_mut(f as usize).filter(|frame| frame.wait.awaits(token)) else {
+            Caller::Visit { visit: f, token } => {
+                let Some(visit) = self.visits.get_mut(f as usize).filter(|visit| visit.wait.awaits(token)) else {
                     return; // a loser of a fan-out or a hedge that is already decided
                 };
                 match outcome {
                     Outcome::Success => {
-                        if frame.wait.success() {
-                            let branch = frame.wait.branch(token);
-                            let hedged = frame.wait.hedged();
-                            frame.wait.close();
+                        if visit.wait.success() {
+                            let branch = visit.wait.branch(token);
+                            let hedged = visit.wait.hedged();
+                            visit.wait.close();
                             let model: &'m Model = self.model;
                             if hedged
-                                && let Step::Call { edge, .. } = &model.services[frame.service as usize]
-                                    .handler(frame.handler)[frame.step as usize - 1]
+                                && let Step::Call { edge, .. } = &model.services[visit.service as usize]
+                                    .handler(visit.handler)[visit.step as usize - 1]
                             {
                                 let state = &mut self.edges[*edge as usize];
                                 if branch > 0 {
-                                    // A hedge won: credit its edge, the frame's current `Call` step.
+                                    // A hedge won: credit its edge, the visit's current `Call` step.
                                     state.counts.hedges_won += u64::from(self.now >= self.warmup_end);
                                 }
                                 if let Some(observed) = &mut state.observed {
                                     // The wait's latency: before the first hedge it is the first
                                     // call's, so the share above the hedge delay is the share of
                                     // calls slower than it, all a percentile estimate needs.
-                                    observed.record(self.now - frame.queued_since);
+                                    observed.record(self.now - visit.queued_since);
                                 }
                             }
                             self.decided(f);
@@ -297,8 +297,8 @@ impl<'m> World<'m> {
                         }
                     }
                     Outcome::Failed(_) => {
-                        if frame.wait.failure() {
-                            frame.wait.close();
+                        if visit.wait.failure() {
+                            visit.wait.close();
                             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Error)));
                             self.decided(f);
                         }

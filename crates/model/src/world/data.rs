@@ -4,8 +4,8 @@
 use super::*;
 
 impl<'m> World<'m> {
-    /// Frame `f` looks its key up in cache `c`; a hit goes on at step `skip`. Returns whether
-    /// the frame goes on at once (not after the lookup's latency, or a wait for another's
+    /// Visit `f` looks its key up in cache `c`; a hit goes on at step `skip`. Returns whether
+    /// the visit goes on at once (not after the lookup's latency, or a wait for another's
     /// fetch).
     #[inline(never)]
     pub(super) fn lookup(&mut self, f: u32, c: u32, skip: u32) -> bool {
@@ -14,10 +14,10 @@ impl<'m> World<'m> {
             self.roll_windows();
         }
         let model: &'m CacheModel = &self.model.caches[c as usize];
-        let frame = &self.frames[f as usize];
-        let local = frame.instance - self.services[frame.service as usize].first_instance;
+        let visit = &self.visits[f as usize];
+        let local = visit.instance - self.services[visit.service as usize].first_instance;
         let cache = &mut self.caches[c as usize];
-        let slot = cache.slot(model, frame.key, local);
+        let slot = cache.slot(model, visit.key, local);
         let found = cache.lookup(model, slot, now);
         let running = cache.inflight(slot) > 0;
         // Served from the cache (going on after the fill), waiting for the fetch already
@@ -31,35 +31,35 @@ impl<'m> World<'m> {
         let fetch = !served && !wait;
         cache.count_lookup(found, fetch || refresh, wait, self.window_index);
         let delay = cache.latency(model);
-        let miss_start = frame.step;
+        let miss_start = visit.step;
         if refresh {
             self.spawn_refresh(f, c, slot, miss_start);
         }
         if wait {
-            self.frames[f as usize].step = skip;
+            self.visits[f as usize].step = skip;
             let token = self.wait_for(f, 1, 0, 1);
             self.caches[c as usize].wait(slot, f, token);
-            if self.model.services[self.frames[f as usize].service as usize].concurrency == Concurrency::Async {
+            if self.model.services[self.visits[f as usize].service as usize].concurrency == Concurrency::Async {
                 self.release_for_calls(f);
             }
             return false;
         }
         if served {
-            self.frames[f as usize].step = skip;
+            self.visits[f as usize].step = skip;
         } else {
             self.caches[c as usize].fetch_started(slot);
-            let below = self.frames[f as usize].fetch;
+            let below = self.visits[f as usize].fetch;
             let id = FetchId::new(self.fetches.insert(Fetch { cache: c, slot, started: now + delay, below }));
-            self.frames[f as usize].fetch = Some(id);
+            self.visits[f as usize].fetch = Some(id);
         }
         if delay > SimDuration::ZERO {
-            let service = self.frames[f as usize].service as usize;
+            let service = self.visits[f as usize].service as usize;
             if self.model.services[service].concurrency == Concurrency::Async {
                 // A round trip to the cache, as a call: an async visit frees its worker and
                 // queues for one again when the answer comes.
                 let token = self.wait_for(f, 1, 0, 1);
                 self.release_for_calls(f);
-                self.events.schedule(now + delay, Event::LookupDone { frame: f, token });
+                self.events.schedule(now + delay, Event::LookupDone { visit: f, token });
             } else {
                 self.events.schedule(now + delay, Event::StepDone(f));
             }
@@ -68,7 +68,7 @@ impl<'m> World<'m> {
         true
     }
 
-    /// A stale hit of frame `f` starts a background refresh: a frame of its own, with no
+    /// A stale hit of visit `f` starts a background refresh: a visit of its own, with no
     /// worker and no caller, that runs the miss's steps (from `step`) and fills the cache.
     #[cold]
     #[inline(never)]
@@ -77,27 +77,27 @@ impl<'m> World<'m> {
         let counted = now >= self.warmup_end;
         self.caches[c as usize].fetch_started(slot);
         let fetch = Some(FetchId::new(self.fetches.insert(Fetch { cache: c, slot, started: now, below: None })));
-        let frame = &self.frames[f as usize];
-        let tag = Tag { class: frame.class, key: frame.key };
-        let fresh = Frame::new(frame.service, frame.instance, Parent::Background, now, counted, tag, frame.handler);
-        let g = self.frames.insert(Frame { step, fetch, kind: VisitKind::Refresh, ..fresh }) as u32;
+        let visit = &self.visits[f as usize];
+        let tag = Tag { class: visit.class, key: visit.key };
+        let fresh = Visit::new(visit.service, visit.instance, Parent::Background, now, counted, tag, visit.handler);
+        let g = self.visits.insert(Visit { step, fetch, kind: VisitKind::Refresh, ..fresh }) as u32;
         self.agenda.push(Action::Advance(g));
     }
 
-    /// Frame `f` fetched its value: it fills cache `c` and wakes the frames waiting for it.
-    /// Returns whether the frame goes on (a background refresh ends here).
+    /// Visit `f` fetched its value: it fills cache `c` and wakes the visits waiting for it.
+    /// Returns whether the visit goes on (a background refresh ends here).
     #[inline(never)]
     pub(super) fn fill(&mut self, f: u32, c: u32) -> bool {
         let now = self.now;
-        let frame = &mut self.frames[f as usize];
-        let Some(id) = frame.fetch else {
-            debug_assert!(false, "only a fetching frame reaches a fill");
+        let visit = &mut self.visits[f as usize];
+        let Some(id) = visit.fetch else {
+            debug_assert!(false, "only a fetching visit reaches a fill");
             return true;
         };
         let fetch = self.fetches.remove(id.index());
         debug_assert_eq!(fetch.cache, c, "fills pair with lookups");
-        frame.fetch = fetch.below;
-        let refresh_done = frame.refresh() && fetch.below.is_none();
+        visit.fetch = fetch.below;
+        let refresh_done = visit.refresh() && fetch.below.is_none();
         let model = &self.model.caches[c as usize];
         let cache = &mut self.caches[c as usize];
         cache.fill(model, fetch.slot, now, now.saturating_since(fetch.started));
@@ -115,13 +115,13 @@ impl<'m> World<'m> {
     pub(super) fn end_fetch(&mut self, c: u32, slot: u64, outcome: Outcome) {
         let mut wake = std::mem::take(&mut self.wake);
         self.caches[c as usize].fetch_ended(slot, &mut wake);
-        for (frame, token) in wake.drain(..) {
-            self.call_returned(Caller::Frame { frame, token }, outcome);
+        for (visit, token) in wake.drain(..) {
+            self.call_returned(Caller::Visit { visit, token }, outcome);
         }
         self.wake = wake;
     }
 
-    /// A frame ends with fetches unfinished (it failed, or was cancelled): they fill nothing,
+    /// A visit ends with fetches unfinished (it failed, or was cancelled): they fill nothing,
     /// and their waiters fail.
     #[cold]
     #[inline(never)]
@@ -135,15 +135,15 @@ impl<'m> World<'m> {
         }
     }
 
-    /// Frame `f` writes its key into cache `c` (`put`) or removes it.
+    /// Visit `f` writes its key into cache `c` (`put`) or removes it.
     #[inline(never)]
     pub(super) fn write_cache(&mut self, f: u32, c: u32, put: bool) {
         let now = self.now;
         let model = &self.model.caches[c as usize];
-        let frame = &self.frames[f as usize];
-        let local = frame.instance - self.services[frame.service as usize].first_instance;
+        let visit = &self.visits[f as usize];
+        let local = visit.instance - self.services[visit.service as usize].first_instance;
         let cache = &mut self.caches[c as usize];
-        let slot = cache.slot(model, frame.key, local);
+        let slot = cache.slot(model, visit.key, local);
         if put {
             let delta = cache.delta(slot);
             cache.fill(model, slot, now, delta);

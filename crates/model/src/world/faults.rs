@@ -300,7 +300,7 @@ impl<'m> World<'m> {
         })
     }
 
-    /// Takes lost frame `f` out of the slab, or, if a `StepDone` of it is still to come
+    /// Takes lost visit `f` out of the slab, or, if a `StepDone` of it is still to come
     /// (`stepping`), leaves it there inert until then (cancelled and lost: `advance` removes it).
     pub(super) fn bury(&mut self, f: u32, stepping: bool) {
         if self.quotas.is_some() {
@@ -308,10 +308,10 @@ impl<'m> World<'m> {
             self.cpu_stop(f);
         }
         if !stepping {
-            self.frames.remove(f as usize);
+            self.visits.remove(f as usize);
             return;
         }
-        let zombie = &mut self.frames[f as usize];
+        let zombie = &mut self.visits[f as usize];
         zombie.state = VisitState::Lost;
         zombie.kind = VisitKind::Request;
         zombie.cancelled = true;
@@ -335,13 +335,13 @@ impl<'m> World<'m> {
     pub(super) fn crash(&mut self, s: u32, slots: std::ops::Range<u32>) -> u64 {
         let now = self.now;
         let from = self.warmup_end;
-        let on_slots = |frame: &Frame| slots.contains(&frame.instance) && !frame.lost();
+        let on_slots = |visit: &Visit| slots.contains(&visit.instance) && !visit.lost();
         // The visits inside (admitted, or dropped but still in a queue), and the background
         // cache refreshes running in the process.
         let victims: Vec<u32> = self
-            .frames
+            .visits
             .iter()
-            .filter(|(_, frame)| on_slots(frame) && (frame.admitted || frame.in_queue() || frame.refresh()))
+            .filter(|(_, visit)| on_slots(visit) && (visit.admitted || visit.in_queue() || visit.refresh()))
             .map(|(f, _)| f as u32)
             .collect();
         // The calls with a policy that lost visits were waiting for.
@@ -349,7 +349,7 @@ impl<'m> World<'m> {
             .calls
             .iter()
             .filter(|(_, call)| match call.caller {
-                Caller::Frame { frame, token } => self.frames.get(frame as usize).is_some_and(|caller| {
+                Caller::Visit { visit, token } => self.visits.get(visit as usize).is_some_and(|caller| {
                     on_slots(caller) && (caller.admitted || caller.refresh()) && caller.wait.awaits(token)
                 }),
                 Caller::Request(_) | Caller::HedgedRequest { .. } => false,
@@ -364,61 +364,61 @@ impl<'m> World<'m> {
         let mut answers = Vec::new();
         let mut fetches = Vec::new();
         for &f in &victims {
-            let frame = self.frames[f as usize];
+            let visit = self.visits[f as usize];
             let service = &mut self.services[s as usize];
-            let inst = &mut self.instances[frame.instance as usize];
-            if frame.cancelled && frame.in_queue() {
+            let inst = &mut self.instances[visit.instance as usize];
+            if visit.cancelled && visit.in_queue() {
                 // Dropped when it was cancelled, and accounted then; only its queue entry was left.
-                self.frames.remove(f as usize);
+                self.visits.remove(f as usize);
                 continue;
             }
-            if let Some(fetch) = frame.fetch {
+            if let Some(fetch) = visit.fetch {
                 fetches.push(fetch);
             }
-            if let Some(list) = frame.wait.branches {
+            if let Some(list) = visit.wait.branches {
                 lists.push((f, list));
             }
             // A `Work` step (or a cache lookup's latency) is in progress: its `StepDone` is
             // still to come, so the slot stays, inert, until then.
-            let stepping = !frame.wait.is_open() && (frame.holds_worker() || frame.refresh());
-            if frame.refresh() {
+            let stepping = !visit.wait.is_open() && (visit.holds_worker() || visit.refresh());
+            if visit.refresh() {
                 // Not a visit of the service and nobody waits for it: it just stops.
                 self.bury(f, stepping);
                 continue;
             }
             lost += 1;
-            match frame.state {
+            match visit.state {
                 VisitState::Running => {
-                    service.busy.leave(frame.worker_since, now, from);
+                    service.busy.leave(visit.worker_since, now, from);
                     inst.free_worker(now);
-                    if frame.counted {
+                    if visit.counted {
                         // Work done for an answer that will never be given.
-                        service.wasted_ns += u128::from((now - frame.worker_since).as_nanos());
+                        service.wasted_ns += u128::from((now - visit.worker_since).as_nanos());
                     }
                 }
-                VisitState::Queued | VisitState::Requeued => service.queued.leave(frame.queued_since, now, from),
-                VisitState::Awaiting => service.awaiting.leave(frame.queued_since, now, from),
+                VisitState::Queued | VisitState::Requeued => service.queued.leave(visit.queued_since, now, from),
+                VisitState::Awaiting => service.awaiting.leave(visit.queued_since, now, from),
                 VisitState::Unplaced | VisitState::Lost => {}
             }
-            if frame.admitted {
+            if visit.admitted {
                 inst.outstanding -= 1;
             }
             service.finished_total += 1;
-            if frame.counted {
+            if visit.counted {
                 service.lost += 1;
-                service.dropped_ns += u128::from((now - frame.arrived).as_nanos());
+                service.dropped_ns += u128::from((now - visit.arrived).as_nanos());
             }
-            if let Some(pool) = frame.place_pool {
+            if let Some(pool) = visit.place_pool {
                 places.push(pool);
             }
-            match frame.parent {
+            match visit.parent {
                 Parent::Attempt { call, incarnation, attempt } => {
                     if self.listening(call, incarnation, attempt, f) {
-                        self.calls[call as usize].frame = None;
-                        answers.push((frame.parent, frame.counted));
+                        self.calls[call as usize].visit = None;
+                        answers.push((visit.parent, visit.counted));
                     }
                 }
-                Parent::Direct { .. } if !frame.cancelled => answers.push((frame.parent, frame.counted)),
+                Parent::Direct { .. } if !visit.cancelled => answers.push((visit.parent, visit.counted)),
                 Parent::Direct { .. } | Parent::Background => {}
             }
             self.bury(f, stepping);
@@ -453,14 +453,14 @@ impl<'m> World<'m> {
                 self.events.cancel(key);
             }
             self.edges[call.edge as usize].counts.cancelled += u64::from(call.counted);
-            if let Some(frame) = call.frame
+            if let Some(visit) = call.visit
                 && self.model.edges[call.edge as usize].policy.cancel_on_timeout
             {
-                stack.push(frame);
+                stack.push(visit);
             }
         }
         for (f, list) in lists {
-            self.cancel_list(list, Owner::Frame(f), &mut stack);
+            self.cancel_list(list, Owner::Visit(f), &mut stack);
         }
         self.cancel_stack = stack;
         self.cancel_pending();
@@ -486,7 +486,7 @@ impl<'m> World<'m> {
                     let waiting = self
                         .calls
                         .get(call as usize)
-                        .is_some_and(|c| c.incarnation == incarnation && c.attempts == attempt && c.frame.is_none());
+                        .is_some_and(|c| c.incarnation == incarnation && c.attempts == attempt && c.visit.is_none());
                     if waiting {
                         self.attempt_done(call, failed);
                     }

@@ -35,7 +35,7 @@ impl Observed {
 }
 
 impl<'m> World<'m> {
-    /// A request on a hedging client edge: a wait like a frame's, its first call, and the
+    /// A request on a hedging client edge: a wait like a visit's, its first call, and the
     /// first hedge's timer.
     #[cold]
     #[inline(never)]
@@ -118,12 +118,12 @@ impl<'m> World<'m> {
         self.edges[edge as usize].counts.hedges += u64::from(counted);
         let token_of_branch = token.wrapping_add(branch);
         let caller = match owner {
-            Owner::Frame(frame) => Caller::Frame { frame, token: token_of_branch },
+            Owner::Visit(visit) => Caller::Visit { visit, token: token_of_branch },
             Owner::Request(request) => Caller::HedgedRequest { request, token: token_of_branch },
         };
         let call = self.start_call(caller, edge, counted, tag);
         match owner {
-            Owner::Frame(f) => self.add_branch(f, call),
+            Owner::Visit(f) => self.add_branch(f, call),
             Owner::Request(r) => self.add_request_branch(r, call),
         }
         if more && let Some(delay) = self.hedge_delay(edge) {
@@ -135,16 +135,16 @@ impl<'m> World<'m> {
     /// request's tag, the hedge's branch and whether more are left.
     fn take_hedge(&mut self, owner: Owner, token: u32) -> Option<(u32, Tag, u32, bool)> {
         match owner {
-            Owner::Frame(f) => {
-                let frame = self.frames.get_mut(f as usize)?;
-                if !frame.wait.hedge_due(token) {
-                    return None; // answered, or the frame has moved on
+            Owner::Visit(f) => {
+                let visit = self.visits.get_mut(f as usize)?;
+                if !visit.wait.hedge_due(token) {
+                    return None; // answered, or the visit has moved on
                 }
                 let model: &'m Model = self.model;
-                let handler = model.services[frame.service as usize].handler(frame.handler);
-                let Some(&Step::Call { edge, .. }) = handler.get(frame.step as usize - 1) else { return None };
-                let (branch, more) = frame.wait.take_hedge(token)?;
-                Some((edge, Tag { class: frame.class, key: frame.key }, branch, more))
+                let handler = model.services[visit.service as usize].handler(visit.handler);
+                let Some(&Step::Call { edge, .. }) = handler.get(visit.step as usize - 1) else { return None };
+                let (branch, more) = visit.wait.take_hedge(token)?;
+                Some((edge, Tag { class: visit.class, key: visit.key }, branch, more))
             }
             Owner::Request(r) => {
                 let request = self.requests.get_mut(r as usize)?;

@@ -26,22 +26,22 @@ impl World<'_> {
 
     fn check_instances(&self) {
         let at = self.now;
-        for (f, frame) in &self.frames {
+        for (f, visit) in &self.visits {
             // A background refresh never takes a worker or a queue place; a lost visit is
             // cancelled, and no longer counted in its instance.
-            let state = frame.state;
-            assert!(!frame.refresh() || state == VisitState::Unplaced, "frame {f} at {at}: a refresh {state:?}");
-            assert!(!frame.lost() || (frame.cancelled && !frame.admitted), "frame {f} at {at}: lost but live");
+            let state = visit.state;
+            assert!(!visit.refresh() || state == VisitState::Unplaced, "visit {f} at {at}: a refresh {state:?}");
+            assert!(!visit.lost() || (visit.cancelled && !visit.admitted), "visit {f} at {at}: lost but live");
             // A visit in a queue or served was admitted, unless cancelled in the queue.
             let placed = matches!(state, VisitState::Queued | VisitState::Requeued | VisitState::Running);
-            assert!(!placed || frame.admitted || frame.cancelled, "frame {f} at {at}: {state:?} but not admitted");
+            assert!(!placed || visit.admitted || visit.cancelled, "visit {f} at {at}: {state:?} but not admitted");
         }
         let mut held = vec![Held::default(); self.instances.len()];
-        for (_, frame) in self.frames.iter().filter(|(_, f)| !f.lost() && !f.refresh()) {
-            let h = &mut held[frame.instance as usize];
-            h.working += u32::from(frame.holds_worker());
-            h.admitted += u32::from(frame.admitted);
-            h.queued += u64::from(frame.in_queue() && !frame.cancelled);
+        for (_, visit) in self.visits.iter().filter(|(_, f)| !f.lost() && !f.refresh()) {
+            let h = &mut held[visit.instance as usize];
+            h.working += u32::from(visit.holds_worker());
+            h.admitted += u32::from(visit.admitted);
+            h.queued += u64::from(visit.in_queue() && !visit.cancelled);
         }
         for (i, (inst, h)) in self.instances.iter().zip(&held).enumerate() {
             assert_eq!(inst.busy, h.working, "instance {i} at {at}: busy workers against visits holding one");
@@ -52,8 +52,8 @@ impl World<'_> {
 
     fn check_pools(&self) {
         let mut held = vec![0u32; self.pools.len()];
-        for (_, frame) in &self.frames {
-            if let Some(p) = frame.place_pool {
+        for (_, visit) in &self.visits {
+            if let Some(p) = visit.place_pool {
                 held[p.index()] += 1;
             }
         }
@@ -62,8 +62,8 @@ impl World<'_> {
 
     fn check_calls(&self) {
         for (c, call) in &self.calls {
-            let Some(f) = call.frame else { continue };
-            let parent = self.frames.get(f as usize).map(|frame| frame.parent);
+            let Some(f) = call.visit else { continue };
+            let parent = self.visits.get(f as usize).map(|visit| visit.parent);
             assert!(
                 matches!(parent, Some(Parent::Attempt { call, incarnation, .. })
                     if call as usize == c && incarnation == self.calls[c].incarnation),
@@ -75,15 +75,15 @@ impl World<'_> {
 
     fn check_fetches_and_lists(&self) {
         let mut fetches = 0;
-        for (_, frame) in &self.frames {
-            let mut next = frame.fetch;
+        for (_, visit) in &self.visits {
+            let mut next = visit.fetch;
             while let Some(id) = next {
                 fetches += 1;
                 next = self.fetches[id.index()].below;
             }
         }
         assert_eq!(self.fetches.len(), fetches, "at {}: fetches in flight against those visits make", self.now);
-        let waits = self.frames.iter().map(|(_, f)| f.wait).chain(self.requests.iter().map(|(_, r)| r.wait));
+        let waits = self.visits.iter().map(|(_, f)| f.wait).chain(self.requests.iter().map(|(_, r)| r.wait));
         let tracked = waits.filter(|w| w.branches.is_some()).count();
         assert_eq!(
             self.branch_lists.len(),
@@ -114,7 +114,7 @@ mod tests {
             world.now = time;
             world.handle(event);
         }
-        assert!(world.frames.len() > 1 && world.instances[0].waiting() > 0, "visits queued and in service");
+        assert!(world.visits.len() > 1 && world.instances[0].waiting() > 0, "visits queued and in service");
         world
     }
 

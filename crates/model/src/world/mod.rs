@@ -3,15 +3,15 @@
 //! the collectors recording what happens.
 //!
 //! A client's request, and every `Call` step, is a *call* on an *edge*. An edge without a policy
-//! sends one *frame* (a visit) to the callee, which answers the caller directly. An edge with a
-//! policy keeps a call record that owns the timers and sends attempts, each a frame; a frame
+//! sends one *visit* (a visit) to the callee, which answers the caller directly. An edge with a
+//! policy keeps a call record that owns the timers and sends attempts, each a visit; a visit
 //! whose call has moved on (timed out, or finished) is an orphan: it runs on, its answer is
-//! dropped, and its worker time counts as wasted. The caller's frame waits for its call,
+//! dropped, and its worker time counts as wasted. The caller's visit waits for its call,
 //! holding its worker (thread-per-request).
 //!
-//! Frames, calls and requests live in slabs and are reused, so the hot loop does not allocate
+//! Visits, calls and requests live in slabs and are reused, so the hot loop does not allocate
 //! once queues have reached their largest size. Work that would otherwise recurse (a finished
-//! frame starting the next queued one, a failure travelling up a call chain) goes through a small
+//! visit starting the next queued one, a failure travelling up a call chain) goes through a small
 //! agenda instead, so no input can overflow the stack.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -175,7 +175,7 @@ const WINDOW_BUCKETS: usize = 10;
 enum Event {
     /// The next request of a client.
     Arrival(u32),
-    /// A frame's `Work` step finished.
+    /// A visit's `Work` step finished.
     StepDone(u32),
     /// A call's timer: see [`calls::CallEvent`].
     Call(calls::CallEvent),
@@ -185,7 +185,7 @@ enum Event {
     Scale(scaling::ScaleEvent),
     /// The warm-up is over: statistics start from here.
     WarmupEnd,
-    /// A call of a frame or of a hedged client request has not answered yet: send a hedge.
+    /// A call of a visit or of a hedged client request has not answered yet: send a hedge.
     /// `token` names the wait.
     Hedge { owner: Owner, token: u32 },
     /// A time-series window ends.
@@ -194,10 +194,10 @@ enum Event {
     TrafficWakeup(u32),
     /// Something happens to a cache (a flush, a resize, a key change).
     Cache(u32),
-    /// A frame's `Work` step reached its service's statement timeout: it stops and fails.
+    /// A visit's `Work` step reached its service's statement timeout: it stops and fails.
     StatementTimeout(u32),
-    /// An async frame's cache lookup answered after the cache's latency; `token` names its wait.
-    LookupDone { frame: u32, token: u32 },
+    /// An async visit's cache lookup answered after the cache's latency; `token` names its wait.
+    LookupDone { visit: u32, token: u32 },
 }
 
 // Events live inside the event queue's heap entries, visits and calls in slabs walked on every
@@ -206,7 +206,7 @@ enum Event {
 // subsystems' events nested in it (12 flat); a queue entry has 24 bytes of order and identity
 // before it and 8-byte alignment, so both make a 40-byte entry.
 const _: () = assert!(size_of::<Event>() <= 16);
-const _: () = assert!(size_of::<Frame>() <= 104);
+const _: () = assert!(size_of::<Visit>() <= 104);
 const _: () = assert!(size_of::<CallState>() <= 104);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,20 +232,20 @@ struct Tag {
 #[derive(Clone, Copy, Debug)]
 enum Caller {
     Request(u32),
-    /// A frame waiting for its calls; `token` names this wait, so answers that arrive after
-    /// the frame moved on (a fan-out's losers) are recognised and dropped.
-    Frame {
-        frame: u32,
+    /// A visit waiting for its calls; `token` names this wait, so answers that arrive after
+    /// the visit moved on (a fan-out's losers) are recognised and dropped.
+    Visit {
+        visit: u32,
         token: u32,
     },
-    /// A client request whose edge hedges: `token` names the request's wait, as for frames.
+    /// A client request whose edge hedges: `token` names the request's wait, as for visits.
     HedgedRequest {
         request: u32,
         token: u32,
     },
 }
 
-/// Whom a frame answers.
+/// Whom a visit answers.
 #[derive(Clone, Copy, Debug)]
 enum Parent {
     /// The caller itself, on an edge without a policy.
@@ -289,7 +289,7 @@ enum VisitKind {
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Frame {
+struct Visit {
     service: u32,
     instance: u32,
     step: u32,
@@ -305,7 +305,7 @@ struct Frame {
     queued_since: SimTime,
     /// The caller gave up and asked the server to stop (cancel_on_timeout).
     cancelled: bool,
-    /// The wait for calls this frame is in, if it is in one.
+    /// The wait for calls this visit is in, if it is in one.
     wait: Wait,
     /// The pool whose place (connection) this visit holds, if it holds one.
     place_pool: Option<PoolId>,
@@ -317,12 +317,12 @@ struct Frame {
     admitted: bool,
     /// The request's key, for caches.
     key: u32,
-    /// The innermost cache fetch this frame makes, if any: the top of a stack linked through
+    /// The innermost cache fetch this visit makes, if any: the top of a stack linked through
     /// [`Fetch::below`].
     fetch: Option<FetchId>,
 }
 
-impl Frame {
+impl Visit {
     /// Whether it holds a worker.
     #[inline(always)]
     fn holds_worker(&self) -> bool {
@@ -356,8 +356,8 @@ impl Frame {
     /// A visit of `instance` of service `service` arriving at `now`, at its first step, running
     /// `handler`: no worker yet, no wait, no place, no fetch.
     #[inline(always)]
-    fn new(service: u32, instance: u32, parent: Parent, now: SimTime, counted: bool, tag: Tag, handler: u8) -> Frame {
-        Frame {
+    fn new(service: u32, instance: u32, parent: Parent, now: SimTime, counted: bool, tag: Tag, handler: u8) -> Visit {
+        Visit {
             service,
             instance,
             step: 0,
@@ -393,10 +393,10 @@ struct Request {
     wait: Wait,
 }
 
-/// Who made the calls of a list: a frame in a wait, or a hedged client request.
+/// Who made the calls of a list: a visit in a wait, or a hedged client request.
 #[derive(Clone, Copy, Debug)]
 enum Owner {
-    Frame(u32),
+    Visit(u32),
     Request(u32),
 }
 
@@ -404,7 +404,7 @@ enum Owner {
 #[derive(Clone, Copy, Debug)]
 enum Branch {
     /// A visit on an edge without policy; its parent's wait token tells it from a reused slot.
-    Frame { frame: u32, token: u32 },
+    Visit { visit: u32, token: u32 },
     /// A call with a policy, named by its incarnation.
     Call { call: u32, incarnation: u32 },
 }
@@ -417,7 +417,7 @@ struct CallState {
     incarnation: u32,
     attempts: u32,
     /// The outstanding attempt, if one is.
-    frame: Option<u32>,
+    visit: Option<u32>,
     counted: bool,
     attempt_timer: Option<EventKey>,
     deadline_timer: Option<EventKey>,
@@ -789,7 +789,7 @@ impl Instance {
         (self.queue.len() + lower - self.cancelled_in_queue as usize) as u64
     }
 
-    /// Queues frame `f` of class `class` (its priority level matters under `Priority` only).
+    /// Queues visit `f` of class `class` (its priority level matters under `Priority` only).
     #[inline(always)]
     fn push(&mut self, f: u32, class: u8, model: &Model) {
         if self.lower.is_empty() {
@@ -802,7 +802,7 @@ impl Instance {
         }
     }
 
-    /// Takes the next waiting frame under `discipline`.
+    /// Takes the next waiting visit under `discipline`.
     #[inline(always)]
     fn pop(&mut self, discipline: Discipline) -> Option<u32> {
         match discipline {
@@ -833,7 +833,7 @@ struct Instance {
     queue: VecDeque<u32>,
     /// Under `Priority`, the waiting visits of levels 1, 2, ...
     lower: Vec<VecDeque<u32>>,
-    /// Frames in `queue` already cancelled and accounted as dropped; they no longer take a
+    /// Visits in `queue` already cancelled and accounted as dropped; they no longer take a
     /// place and are skipped when they reach the head.
     cancelled_in_queue: u32,
     /// Crashes that balancers route around now (noticed, not yet restarted); 0: taking traffic.
@@ -852,7 +852,7 @@ struct World<'m> {
     events: EventQueue<Event>,
     /// Clients' next arrivals, when there are few clients.
     lane: Option<ArrivalLane>,
-    frames: Slab<Frame>,
+    visits: Slab<Visit>,
     requests: Slab<Request>,
     calls: Slab<CallState>,
     next_incarnation: u32,
@@ -866,7 +866,7 @@ struct World<'m> {
     /// Lists of the calls of waits whose losers are cancelled, reused through `free_lists`.
     branch_lists: Vec<Vec<Branch>>,
     free_lists: Vec<ListId>,
-    /// Scratch stack of frames to cancel.
+    /// Scratch stack of visits to cancel.
     cancel_stack: Vec<u32>,
     caches: Vec<CacheState>,
     /// Bulkheads and connection limits.
@@ -877,9 +877,9 @@ struct World<'m> {
     shards: Vec<Option<shards::Shards>>,
     /// Each replicated service's replicas.
     replicas: Vec<Option<replicas::Replicas>>,
-    /// The cache fetches frames are running.
+    /// The cache fetches visits are running.
     fetches: Slab<Fetch>,
-    /// Scratch list of the frames a finished fetch wakes.
+    /// Scratch list of the visits a finished fetch wakes.
     wake: Vec<(u32, u32)>,
     clients: Vec<ClientState>,
     services: Vec<ServiceState>,
@@ -1061,7 +1061,7 @@ impl<'m> World<'m> {
             events: EventQueue::new(),
             lane: (model.clients.len() <= ARRIVAL_LANE_MAX)
                 .then(|| ArrivalLane { next: vec![(SimTime(u64::MAX), u64::MAX); model.clients.len()], earliest: 0 }),
-            frames: Slab::new(),
+            visits: Slab::new(),
             requests: Slab::new(),
             calls: Slab::new(),
             next_incarnation: 0,
@@ -1153,7 +1153,7 @@ impl<'m> World<'m> {
             Event::WindowEnd => self.on_window_end(),
             Event::TrafficWakeup(c) => self.schedule_shaped_arrival(c),
             Event::Cache(c) => self.caches[c as usize].apply_events(&self.model.caches[c as usize], self.now),
-            Event::LookupDone { frame, token } => self.call_returned(Caller::Frame { frame, token }, Outcome::Success),
+            Event::LookupDone { visit, token } => self.call_returned(Caller::Visit { visit, token }, Outcome::Success),
             Event::Hedge { owner, token } => self.on_hedge(owner, token),
             Event::Call(e) => self.on_call_event(e),
             Event::Fault(e) => self.on_fault_event(e),
@@ -1230,7 +1230,7 @@ impl<'m> World<'m> {
     #[cold]
     #[inline(never)]
     fn too_many_live(&mut self) -> bool {
-        let live = (self.frames.len() + self.calls.len()) as u64;
+        let live = (self.visits.len() + self.calls.len()) as u64;
         if live <= self.max_live {
             return false;
         }

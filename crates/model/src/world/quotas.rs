@@ -10,8 +10,8 @@ use faults::FaultEvent;
 pub(super) struct Quotas {
     /// Each instance's CPU account.
     accounts: Vec<Account>,
-    /// For each frame in a `Work` step under a quota, the account's clock reading at which
-    /// the step is done (`OFF_CPU`: none; grown as frames are).
+    /// For each visit in a `Work` step under a quota, the account's clock reading at which
+    /// the step is done (`OFF_CPU`: none; grown as visits are).
     targets: Vec<u64>,
     /// Each service's throttling, if it has a quota.
     services: Vec<Option<Throttled>>,
@@ -26,7 +26,7 @@ struct Throttled {
     faults: Vec<Throttling>,
 }
 
-/// `Quotas::targets` of a frame whose step is not counted against a CPU quota.
+/// `Quotas::targets` of a visit whose step is not counted against a CPU quota.
 const OFF_CPU: u64 = u64::MAX;
 
 impl Quotas {
@@ -89,13 +89,13 @@ impl<'m> World<'m> {
         }
     }
 
-    /// Frame `f` starts a `Work` step needing `work` of CPU: if its instance is under a CPU
+    /// Visit `f` starts a `Work` step needing `work` of CPU: if its instance is under a CPU
     /// quota, the step counts against it. Returns when the step starts making progress.
     #[cold]
     #[inline(never)]
     pub(super) fn cpu_start(&mut self, f: u32, work: SimDuration) -> SimTime {
         let Some(quotas) = &mut self.quotas else { return self.now };
-        let instance = self.frames[f as usize].instance;
+        let instance = self.visits[f as usize].instance;
         let account = &mut quotas.accounts[instance as usize];
         if !account.in_force() {
             return self.now;
@@ -109,7 +109,7 @@ impl<'m> World<'m> {
         resume
     }
 
-    /// Frame `f`'s step ends at its scheduled time (`event`): whether it is done, or, if a
+    /// Visit `f`'s step ends at its scheduled time (`event`): whether it is done, or, if a
     /// CPU throttle held it back, `event` is scheduled again for when the rest will be done.
     #[cold]
     #[inline(never)]
@@ -119,8 +119,8 @@ impl<'m> World<'m> {
         if target == OFF_CPU {
             return true;
         }
-        let frame = &self.frames[f as usize];
-        let (s, instance) = (frame.service as usize, frame.instance);
+        let visit = &self.visits[f as usize];
+        let (s, instance) = (visit.service as usize, visit.instance);
         if let Some((resume, rest)) = quotas.accounts[instance as usize].left(self.now, target) {
             let local = instance - self.services[s].first_instance;
             let end = frozen_end(&self.timelines[s].freezes, local, resume, rest);
@@ -131,14 +131,14 @@ impl<'m> World<'m> {
         true
     }
 
-    /// Frame `f`'s step, if it counts against a CPU quota, stops burning CPU.
+    /// Visit `f`'s step, if it counts against a CPU quota, stops burning CPU.
     pub(super) fn cpu_stop(&mut self, f: u32) {
         let Some(quotas) = &mut self.quotas else { return };
         let Some(target) = quotas.targets.get_mut(f as usize) else { return };
         if std::mem::replace(target, OFF_CPU) == OFF_CPU {
             return;
         }
-        let instance = self.frames[f as usize].instance;
+        let instance = self.visits[f as usize].instance;
         quotas.accounts[instance as usize].stop(self.now);
         quotas.arm(&mut self.events, instance);
     }

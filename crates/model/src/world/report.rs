@@ -257,13 +257,13 @@ impl<'m> World<'m> {
         let (now, from) = (self.now, self.warmup_end);
         let mut open =
             [vec![0u128; self.services.len()], vec![0u128; self.services.len()], vec![0u128; self.services.len()]];
-        for (_, frame) in &self.frames {
+        for (_, visit) in &self.visits {
             let stay = |since| Occupancy::stay(since, now, from);
-            let s = frame.service as usize;
-            match frame.state {
-                VisitState::Running => open[0][s] += stay(frame.worker_since),
-                VisitState::Queued | VisitState::Requeued if !frame.cancelled => open[1][s] += stay(frame.queued_since),
-                VisitState::Awaiting => open[2][s] += stay(frame.queued_since),
+            let s = visit.service as usize;
+            match visit.state {
+                VisitState::Running => open[0][s] += stay(visit.worker_since),
+                VisitState::Queued | VisitState::Requeued if !visit.cancelled => open[1][s] += stay(visit.queued_since),
+                VisitState::Awaiting => open[2][s] += stay(visit.queued_since),
                 VisitState::Queued | VisitState::Requeued | VisitState::Unplaced | VisitState::Lost => {}
             }
         }

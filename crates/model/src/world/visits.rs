@@ -7,7 +7,7 @@
 use super::*;
 
 impl<'m> World<'m> {
-    /// Frame `f`'s `Work` step reached its service's statement timeout (unless a CPU throttle
+    /// Visit `f`'s `Work` step reached its service's statement timeout (unless a CPU throttle
     /// held it back: then later).
     #[cold]
     #[inline(never)]
@@ -15,19 +15,19 @@ impl<'m> World<'m> {
         if self.quotas.is_some() && !self.cpu_done(f, Event::StatementTimeout(f)) {
             return;
         }
-        let frame = &self.frames[f as usize];
-        if frame.cancelled {
+        let visit = &self.visits[f as usize];
+        if visit.cancelled {
             // Cancelled, or lost in a crash, while it ran: it ends as any step's end would.
             self.advance(f);
         } else {
-            let service = &mut self.services[frame.service as usize];
-            service.statement_timeouts += u64::from(frame.counted);
+            let service = &mut self.services[visit.service as usize];
+            service.statement_timeouts += u64::from(visit.counted);
             self.finish(f, Outcome::Failed(FailureKind::Error));
         }
     }
 
     /// A visit arrives at service `s`: it gets a worker, waits in a queue, or is rejected.
-    /// Returns the new frame.
+    /// Returns the new visit.
     #[inline(always)]
     pub(super) fn enter(&mut self, s: u32, parent: Parent, tag: Tag) -> u32 {
         let class = tag.class;
@@ -49,8 +49,8 @@ impl<'m> World<'m> {
         let instance = service.first_instance + instance_offset;
         service.arrivals_total += 1;
         service.arrivals += u64::from(counted);
-        let frame = Frame::new(s, instance, parent, now, counted, tag, service_model.handler_of(class));
-        let f = self.frames.insert(frame) as u32;
+        let visit = Visit::new(s, instance, parent, now, counted, tag, service_model.handler_of(class));
+        let f = self.visits.insert(visit) as u32;
         let inst = &mut self.instances[instance as usize];
         inst.arrivals += u64::from(counted);
         // Only a service with a limit looks at the (separate, sparse) admission table.
@@ -70,16 +70,16 @@ impl<'m> World<'m> {
             if counted {
                 service.queue_wait.record(SimDuration::ZERO);
             }
-            let frame = &mut self.frames[f as usize];
-            frame.state = VisitState::Running;
-            frame.admitted = true;
+            let visit = &mut self.visits[f as usize];
+            visit.state = VisitState::Running;
+            visit.admitted = true;
             self.agenda.push(Action::Advance(f));
         } else if service_model.queue_capacity.is_none_or(|cap| inst.waiting() < u64::from(cap)) {
             inst.push(f, class, self.model);
             inst.outstanding += 1;
-            let frame = &mut self.frames[f as usize];
-            frame.state = VisitState::Queued;
-            frame.admitted = true;
+            let visit = &mut self.visits[f as usize];
+            visit.state = VisitState::Queued;
+            visit.admitted = true;
             service.queued.enter(now, counted);
             service.admitted += u64::from(counted);
         } else {
@@ -89,20 +89,20 @@ impl<'m> World<'m> {
         f
     }
 
-    /// Puts frame `f` in a new wait for `successes` answers, absorbing `failures_allowed`
+    /// Puts visit `f` in a new wait for `successes` answers, absorbing `failures_allowed`
     /// failures, with `width` branches (1 + the hedges it may send), and returns the wait's
     /// first token.
     pub(super) fn wait_for(&mut self, f: u32, successes: u32, failures_allowed: u32, width: u32) -> u32 {
         let token = self.next_token;
         self.next_token = self.next_token.wrapping_add(width);
-        let frame = &mut self.frames[f as usize];
-        frame.queued_since = self.now;
-        debug_assert!(frame.wait.branches.is_none(), "a new wait starts once the last is decided");
-        frame.wait = Wait::new(token, width, successes, failures_allowed, width - 1);
+        let visit = &mut self.visits[f as usize];
+        visit.queued_since = self.now;
+        debug_assert!(visit.wait.branches.is_none(), "a new wait starts once the last is decided");
+        visit.wait = Wait::new(token, width, successes, failures_allowed, width - 1);
         token
     }
 
-    /// Frame `f`, in wait `token`, calls each of `edges` (a fan-out, or `Parallel` calls),
+    /// Visit `f`, in wait `token`, calls each of `edges` (a fan-out, or `Parallel` calls),
     /// tracking the calls to cancel them once the wait is decided if `cancel_losers`.
     pub(super) fn send_branches(
         &mut self,
@@ -117,9 +117,9 @@ impl<'m> World<'m> {
             self.track_branches(f);
         }
         for edge in edges {
-            let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
+            let call = self.start_call(Caller::Visit { visit: f, token }, edge, counted, tag);
             if cancel_losers {
-                if self.frames[f as usize].wait.branches.is_none() {
+                if self.visits[f as usize].wait.branches.is_none() {
                     break; // decided already (failed): the rest are not sent
                 }
                 self.add_branch(f, call);
@@ -127,27 +127,27 @@ impl<'m> World<'m> {
         }
     }
 
-    /// Runs a frame's next steps, up to the first that takes time or waits.
+    /// Runs a visit's next steps, up to the first that takes time or waits.
     #[inline(always)]
     pub(super) fn advance(&mut self, f: u32) {
         let all: &'m Model = self.model;
         loop {
-            let frame = &mut self.frames[f as usize];
-            if frame.cancelled {
-                if frame.lost() {
+            let visit = &mut self.visits[f as usize];
+            if visit.cancelled {
+                if visit.lost() {
                     // Lost in a crash and accounted then: only its step's end was left.
-                    self.frames.remove(f as usize);
+                    self.visits.remove(f as usize);
                     return;
                 }
                 // Its caller gave up and asked to stop: end here; nobody reads the outcome.
                 return self.finish(f, Outcome::Failed(FailureKind::Error));
             }
-            let s = frame.service as usize;
-            let step = frame.step as usize;
-            let tag = Tag { class: frame.class, key: frame.key };
-            frame.step += 1;
+            let s = visit.service as usize;
+            let step = visit.step as usize;
+            let tag = Tag { class: visit.class, key: visit.key };
+            visit.step += 1;
             let model = &all.services[s];
-            let local = frame.instance - self.services[s].first_instance;
+            let local = visit.instance - self.services[s].first_instance;
             let faults = if self.services[s].has_faults {
                 self.timelines[s].active(&model.faults, self.now, local)
             } else {
@@ -159,7 +159,7 @@ impl<'m> World<'m> {
             {
                 return self.finish(f, Outcome::Failed(FailureKind::Error));
             }
-            match model.handler(frame.handler).get(step) {
+            match model.handler(visit.handler).get(step) {
                 None => return self.finish(f, Outcome::Success),
                 Some(Step::Work(dist)) => {
                     let mut d = dist.sample(&mut self.services[s].rng);
@@ -167,8 +167,8 @@ impl<'m> World<'m> {
                     if let Some(usl) = &model.contention {
                         // The instance's busy workers as the step starts, this one included (a
                         // background refresh runs without a worker of its own, so it adds one).
-                        let frame = &self.frames[f as usize];
-                        let busy = self.instances[frame.instance as usize].busy + u32::from(!frame.holds_worker());
+                        let visit = &self.visits[f as usize];
+                        let busy = self.instances[visit.instance as usize].busy + u32::from(!visit.holds_worker());
                         slowdown *= usl.slowdown(busy);
                     }
                     if slowdown != 1.0 {
@@ -196,17 +196,17 @@ impl<'m> World<'m> {
                     }
                     let Some(hedge) = all.edges[edge as usize].policy.hedge else {
                         let token = self.wait_for(f, 1, 0, 1);
-                        self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
+                        self.start_call(Caller::Visit { visit: f, token }, edge, counted, tag);
                         return;
                     };
                     let token = self.wait_for(f, 1, 0, 1 + hedge.max);
                     if hedge.cancel_losers {
                         self.track_branches(f);
                     }
-                    let call = self.start_call(Caller::Frame { frame: f, token }, edge, counted, tag);
+                    let call = self.start_call(Caller::Visit { visit: f, token }, edge, counted, tag);
                     self.add_branch(f, call);
                     if let Some(delay) = self.hedge_delay(edge) {
-                        self.events.schedule(self.now + delay, Event::Hedge { owner: Owner::Frame(f), token });
+                        self.events.schedule(self.now + delay, Event::Hedge { owner: Owner::Visit(f), token });
                     }
                     return;
                 }
@@ -261,155 +261,155 @@ impl<'m> World<'m> {
                 inst.free_worker(now);
                 return;
             };
-            let next_frame = &mut self.frames[next as usize];
-            if next_frame.cancelled {
+            let next_visit = &mut self.visits[next as usize];
+            if next_visit.cancelled {
                 // Dropped unserved when it was cancelled, and accounted then.
-                self.frames.remove(next as usize);
+                self.visits.remove(next as usize);
                 inst.cancelled_in_queue -= 1;
                 continue;
             }
-            service.queued.leave(next_frame.queued_since, now, from);
-            let first_time = next_frame.state == VisitState::Queued;
-            if first_time && model.shed_after.is_some_and(|limit| now - next_frame.queued_since > limit) {
-                next_frame.state = VisitState::Unplaced;
+            service.queued.leave(next_visit.queued_since, now, from);
+            let first_time = next_visit.state == VisitState::Queued;
+            if first_time && model.shed_after.is_some_and(|limit| now - next_visit.queued_since > limit) {
+                next_visit.state = VisitState::Unplaced;
                 // Shed: waited too long to be worth serving; refused at once.
-                if next_frame.counted {
+                if next_visit.counted {
                     service.shed += 1;
-                    service.dropped_ns += u128::from((now - next_frame.arrived).as_nanos());
+                    service.dropped_ns += u128::from((now - next_visit.arrived).as_nanos());
                 }
                 self.agenda.push(Action::Finish(next, Outcome::Failed(FailureKind::Rejected)));
                 continue;
             }
             service.busy.enter(now, now >= from);
-            next_frame.state = VisitState::Running;
-            next_frame.worker_since = now;
-            if first_time && next_frame.counted {
+            next_visit.state = VisitState::Running;
+            next_visit.worker_since = now;
+            if first_time && next_visit.counted {
                 service.waited += 1;
-                service.queue_wait.record(now - next_frame.arrived);
+                service.queue_wait.record(now - next_visit.arrived);
             }
             self.agenda.push(Action::Advance(next));
             return;
         }
     }
 
-    /// An async frame starts waiting for its calls: its worker goes to the next visit.
+    /// An async visit starts waiting for its calls: its worker goes to the next visit.
     pub(super) fn release_for_calls(&mut self, f: u32) {
         let now = self.now;
         let from = self.warmup_end;
-        let frame = &mut self.frames[f as usize];
-        if !frame.holds_worker() {
+        let visit = &mut self.visits[f as usize];
+        if !visit.holds_worker() {
             return;
         }
-        frame.state = VisitState::Awaiting;
-        frame.queued_since = now;
-        let (s, instance, worker_since) = (frame.service, frame.instance, frame.worker_since);
+        visit.state = VisitState::Awaiting;
+        visit.queued_since = now;
+        let (s, instance, worker_since) = (visit.service, visit.instance, visit.worker_since);
         let service = &mut self.services[s as usize];
         service.busy.leave(worker_since, now, from);
         service.awaiting.enter(now, now >= from);
         self.release_worker(s, instance);
     }
 
-    /// A frame's calls answered: a thread-per-request frame goes on; an async one needs a
+    /// A visit's calls answered: a thread-per-request visit goes on; an async one needs a
     /// worker again for its remaining steps, or answers at once when none remain.
     pub(super) fn resume(&mut self, f: u32) {
         let now = self.now;
         let from = self.warmup_end;
-        let frame = &mut self.frames[f as usize];
-        if frame.holds_worker() || frame.refresh() {
+        let visit = &mut self.visits[f as usize];
+        if visit.holds_worker() || visit.refresh() {
             return self.agenda.push(Action::Advance(f));
         }
-        let (s, instance) = (frame.service as usize, frame.instance as usize);
+        let (s, instance) = (visit.service as usize, visit.instance as usize);
         let model = &self.model.services[s];
-        if frame.cancelled {
+        if visit.cancelled {
             // Its caller gave up while it waited: it ends here, without queueing for a worker
             // (finish takes it out of `awaiting`; nobody reads the outcome).
             return self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Error)));
         }
-        if frame.step as usize >= model.handler(frame.handler).len() {
+        if visit.step as usize >= model.handler(visit.handler).len() {
             // Nothing left to run: answer now (finish takes it out of `awaiting`).
             return self.agenda.push(Action::Finish(f, Outcome::Success));
         }
         let service = &mut self.services[s];
-        service.awaiting.leave(frame.queued_since, now, from);
+        service.awaiting.leave(visit.queued_since, now, from);
         let inst = &mut self.instances[instance];
         if inst.busy < model.workers {
             inst.take_worker(now);
             service.busy.enter(now, now >= from);
-            frame.state = VisitState::Running;
-            frame.worker_since = now;
+            visit.state = VisitState::Running;
+            visit.worker_since = now;
             self.agenda.push(Action::Advance(f));
         } else {
             // Already admitted: it queues for a worker whatever the queue's capacity.
-            inst.push(f, frame.class, self.model);
-            frame.state = VisitState::Requeued;
-            frame.queued_since = now;
+            inst.push(f, visit.class, self.model);
+            visit.state = VisitState::Requeued;
+            visit.queued_since = now;
             service.queued.enter(now, now >= from);
         }
     }
 
-    /// A frame is done: free its worker (starting the next queued visit that is still wanted)
+    /// A visit is done: free its worker (starting the next queued visit that is still wanted)
     /// and answer its parent, unless the parent stopped listening.
     #[inline(always)]
     pub(super) fn finish(&mut self, f: u32, outcome: Outcome) {
         let now = self.now;
         let from = self.warmup_end;
-        let frame = self.frames.remove(f as usize);
-        debug_assert_eq!(frame.wait.branches, None, "a frame ends with its wait decided");
-        if let Some(fetch) = frame.fetch {
+        let visit = self.visits.remove(f as usize);
+        debug_assert_eq!(visit.wait.branches, None, "a visit ends with its wait decided");
+        if let Some(fetch) = visit.fetch {
             self.abandon_fetches(fetch);
         }
-        if frame.refresh() {
+        if visit.refresh() {
             return; // a background refresh: no visit of the service, nobody to answer
         }
-        if let Some(pool) = frame.place_pool {
+        if let Some(pool) = visit.place_pool {
             self.release_place(pool);
         }
-        if frame.admitted {
-            let inst = &mut self.instances[frame.instance as usize];
+        if visit.admitted {
+            let inst = &mut self.instances[visit.instance as usize];
             inst.outstanding -= 1;
             if inst.draining && inst.outstanding == 0 {
-                self.drained(frame.service, frame.instance);
+                self.drained(visit.service, visit.instance);
             }
         }
-        let service = &mut self.services[frame.service as usize];
+        let service = &mut self.services[visit.service as usize];
         service.finished_total += 1;
-        if frame.holds_worker() {
-            service.busy.leave(frame.worker_since, now, from);
-            self.release_worker(frame.service, frame.instance);
-        } else if frame.state == VisitState::Awaiting {
-            // An async frame that ends while waiting for its calls (a failed call).
-            service.awaiting.leave(frame.queued_since, now, from);
+        if visit.holds_worker() {
+            service.busy.leave(visit.worker_since, now, from);
+            self.release_worker(visit.service, visit.instance);
+        } else if visit.state == VisitState::Awaiting {
+            // An async visit that ends while waiting for its calls (a failed call).
+            service.awaiting.leave(visit.queued_since, now, from);
         }
-        if frame.served() {
-            let service = &mut self.services[frame.service as usize];
-            if let Some(scaler) = &mut self.autoscalers[frame.service as usize] {
-                scaler.record(now - frame.arrived);
+        if visit.served() {
+            let service = &mut self.services[visit.service as usize];
+            if let Some(scaler) = &mut self.autoscalers[visit.service as usize] {
+                scaler.record(now - visit.arrived);
             }
-            if frame.counted {
+            if visit.counted {
                 service.completed += 1;
-                service.latency.record(now - frame.arrived);
-                let inst = &mut self.instances[frame.instance as usize];
+                service.latency.record(now - visit.arrived);
+                let inst = &mut self.instances[visit.instance as usize];
                 inst.finished += 1;
-                inst.finished_ns += u128::from((now - frame.arrived).as_nanos());
+                inst.finished_ns += u128::from((now - visit.arrived).as_nanos());
             }
         }
-        if frame.served()
+        if visit.served()
             && outcome == Outcome::Success
-            && let Some(replication) = &self.model.services[frame.service as usize].replication
-            && replication.writes.get(usize::from(frame.class)).copied().unwrap_or(false)
+            && let Some(replication) = &self.model.services[visit.service as usize].replication
+            && replication.writes.get(usize::from(visit.class)).copied().unwrap_or(false)
         {
-            self.committed(frame.service, frame.key);
+            self.committed(visit.service, visit.key);
         }
-        let direct_from_client = matches!(frame.parent, Parent::Direct { caller: Caller::Request(_), .. });
-        if frame.holds_worker() && frame.counted && !direct_from_client && !self.answer_wanted(frame.parent, f) {
-            let service = &mut self.services[frame.service as usize];
-            service.wasted_ns += u128::from((now - frame.worker_since).as_nanos());
+        let direct_from_client = matches!(visit.parent, Parent::Direct { caller: Caller::Request(_), .. });
+        if visit.holds_worker() && visit.counted && !direct_from_client && !self.answer_wanted(visit.parent, f) {
+            let service = &mut self.services[visit.service as usize];
+            service.wasted_ns += u128::from((now - visit.worker_since).as_nanos());
         }
-        match frame.parent {
-            Parent::Direct { caller, edge } if !frame.cancelled => {
+        match visit.parent {
+            Parent::Direct { caller, edge } if !visit.cancelled => {
                 let state = &mut self.edges[edge as usize];
                 let counts = &mut state.counts;
-                let counted = u64::from(frame.counted);
+                let counted = u64::from(visit.counted);
                 counts.completed_attempts += counted;
                 match outcome {
                     Outcome::Success => counts.succeeded += counted,
@@ -431,14 +431,14 @@ impl<'m> World<'m> {
         }
     }
 
-    /// Whether call `call` still waits for frame `f` as its attempt `attempt`.
+    /// Whether call `call` still waits for visit `f` as its attempt `attempt`.
     pub(super) fn listening(&self, call: u32, incarnation: u32, attempt: u32, f: u32) -> bool {
         self.calls
             .get(call as usize)
-            .is_some_and(|c| c.incarnation == incarnation && c.attempts == attempt && c.frame == Some(f))
+            .is_some_and(|c| c.incarnation == incarnation && c.attempts == attempt && c.visit == Some(f))
     }
 
-    /// Whether anyone will use the answer of frame `f` with parent `parent`: every caller up the
+    /// Whether anyone will use the answer of visit `f` with parent `parent`: every caller up the
     /// chain to the client's request is still waiting. Walks up the call chain, no recursion.
     pub(super) fn answer_wanted(&self, mut parent: Parent, mut f: u32) -> bool {
         loop {
@@ -457,7 +457,7 @@ impl<'m> World<'m> {
                 Caller::HedgedRequest { request, token } => {
                     return self.requests.get(request as usize).is_some_and(|q| q.wait.awaits(token));
                 }
-                Caller::Frame { frame: g, token } => match self.frames.get(g as usize) {
+                Caller::Visit { visit: g, token } => match self.visits.get(g as usize) {
                     Some(caller) if caller.wait.awaits(token) => {
                         f = g;
                         parent = caller.parent;

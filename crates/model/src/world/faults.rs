@@ -331,21 +331,38 @@ impl<'m> World<'m> {
     /// It works in two passes so that no answer reaches a visit half taken apart: first every
     /// lost visit is accounted and detached (nothing it answers yet, nothing cancelled), then
     /// the calls are cancelled and the callers answered, which may start retries elsewhere.
-    #[expect(clippy::too_many_lines, reason = "two passes over the lost visits; to move into the faults subsystem")]
     pub(super) fn crash(&mut self, s: u32, slots: std::ops::Range<u32>) -> u64 {
-        let now = self.now;
-        let from = self.warmup_end;
+        let (victims, owned_calls) = self.inside(&slots);
+        // First pass: account for each visit and detach it.
+        let mut wreck = Wreck::default();
+        for f in victims {
+            self.detach(s, f, &mut wreck);
+        }
+        self.empty_instances(s, slots);
+        // Second pass: the calls the lost visits had out, then their callers.
+        self.cancel_lost_calls(owned_calls, wreck.lists);
+        for fetch in wreck.fetches {
+            self.abandon_fetches(fetch);
+        }
+        for pool in wreck.places {
+            self.release_place(pool);
+        }
+        self.fail_callers(wreck.answers);
+        wreck.lost
+    }
+
+    /// What instances `slots` hold: the visits inside (admitted, or dropped but still in a
+    /// queue) and the background cache refreshes running in the process; and `(call,
+    /// incarnation)` of the calls with a policy that those visits wait for.
+    fn inside(&self, slots: &std::ops::Range<u32>) -> (Vec<u32>, Vec<(u32, u32)>) {
         let on_slots = |visit: &Visit| slots.contains(&visit.instance) && !visit.lost();
-        // The visits inside (admitted, or dropped but still in a queue), and the background
-        // cache refreshes running in the process.
-        let victims: Vec<u32> = self
+        let victims = self
             .visits
             .iter()
             .filter(|(_, visit)| on_slots(visit) && (visit.admitted || visit.in_queue() || visit.refresh()))
             .map(|(f, _)| f as u32)
             .collect();
-        // The calls with a policy that lost visits were waiting for.
-        let owned_calls: Vec<(u32, u32)> = self
+        let owned_calls = self
             .calls
             .iter()
             .filter(|(_, call)| match call.caller {
@@ -356,74 +373,71 @@ impl<'m> World<'m> {
             })
             .map(|(c, call)| (c as u32, call.incarnation))
             .collect();
+        (victims, owned_calls)
+    }
 
-        // First pass: account for each visit and detach it.
-        let mut lost = 0;
-        let mut places = Vec::new();
-        let mut lists = Vec::new();
-        let mut answers = Vec::new();
-        let mut fetches = Vec::new();
-        for &f in &victims {
-            let visit = self.visits[f as usize];
-            let service = &mut self.services[s as usize];
-            let inst = &mut self.instances[visit.instance as usize];
-            if visit.cancelled && visit.in_queue() {
-                // Dropped when it was cancelled, and accounted then; only its queue entry was left.
-                self.visits.remove(f as usize);
-                continue;
-            }
-            if let Some(fetch) = visit.fetch {
-                fetches.push(fetch);
-            }
-            if let Some(list) = visit.wait.branches {
-                lists.push((f, list));
-            }
-            // A `Work` step (or a cache lookup's latency) is in progress: its `StepDone` is
-            // still to come, so the slot stays, inert, until then.
-            let stepping = !visit.wait.is_open() && (visit.holds_worker() || visit.refresh());
-            if visit.refresh() {
-                // Not a visit of the service and nobody waits for it: it just stops.
-                self.bury(f, stepping);
-                continue;
-            }
-            lost += 1;
-            match visit.state {
-                VisitState::Running => {
-                    service.busy.leave(visit.worker_since, now, from);
-                    inst.free_worker(now);
-                    if visit.counted {
-                        // Work done for an answer that will never be given.
-                        service.wasted_ns += u128::from((now - visit.worker_since).as_nanos());
-                    }
-                }
-                VisitState::Queued | VisitState::Requeued => service.queued.leave(visit.queued_since, now, from),
-                VisitState::Awaiting => service.awaiting.leave(visit.queued_since, now, from),
-                VisitState::Unplaced | VisitState::Lost => {}
-            }
-            if visit.admitted {
-                inst.outstanding -= 1;
-            }
-            service.finished_total += 1;
-            if visit.counted {
-                service.lost += 1;
-                service.dropped_ns += u128::from((now - visit.arrived).as_nanos());
-            }
-            if let Some(pool) = visit.place_pool {
-                places.push(pool);
-            }
-            match visit.parent {
-                Parent::Attempt { call, incarnation, attempt } => {
-                    if self.listening(call, incarnation, attempt, f) {
-                        self.calls[call as usize].visit = None;
-                        answers.push((visit.parent, visit.counted));
-                    }
-                }
-                Parent::Direct { .. } if !visit.cancelled => answers.push((visit.parent, visit.counted)),
-                Parent::Direct { .. } | Parent::Background => {}
-            }
-            self.bury(f, stepping);
+    /// Visit `f` of service `s` is lost: accounted as it stands, taken out of its instance,
+    /// and buried; what is left to do once every visit is detached goes into `wreck`.
+    fn detach(&mut self, s: u32, f: u32, wreck: &mut Wreck) {
+        let (now, from) = (self.now, self.warmup_end);
+        let visit = self.visits[f as usize];
+        let service = &mut self.services[s as usize];
+        let inst = &mut self.instances[visit.instance as usize];
+        if visit.cancelled && visit.in_queue() {
+            // Dropped when it was cancelled, and accounted then; only its queue entry was left.
+            self.visits.remove(f as usize);
+            return;
         }
-        // The process's own caches die with it: it restarts cold.
+        wreck.fetches.extend(visit.fetch);
+        if let Some(list) = visit.wait.branches {
+            wreck.lists.push((f, list));
+        }
+        // A `Work` step (or a cache lookup's latency) is in progress: its `StepDone` is
+        // still to come, so the slot stays, inert, until then.
+        let stepping = !visit.wait.is_open() && (visit.holds_worker() || visit.refresh());
+        if visit.refresh() {
+            // Not a visit of the service and nobody waits for it: it just stops.
+            return self.bury(f, stepping);
+        }
+        wreck.lost += 1;
+        match visit.state {
+            VisitState::Running => {
+                service.busy.leave(visit.worker_since, now, from);
+                inst.free_worker(now);
+                if visit.counted {
+                    // Work done for an answer that will never be given.
+                    service.wasted_ns += u128::from((now - visit.worker_since).as_nanos());
+                }
+            }
+            VisitState::Queued | VisitState::Requeued => service.queued.leave(visit.queued_since, now, from),
+            VisitState::Awaiting => service.awaiting.leave(visit.queued_since, now, from),
+            VisitState::Unplaced | VisitState::Lost => {}
+        }
+        if visit.admitted {
+            inst.outstanding -= 1;
+        }
+        service.finished_total += 1;
+        if visit.counted {
+            service.lost += 1;
+            service.dropped_ns += u128::from((now - visit.arrived).as_nanos());
+        }
+        wreck.places.extend(visit.place_pool);
+        match visit.parent {
+            Parent::Attempt { call, incarnation, attempt } => {
+                if self.listening(call, incarnation, attempt, f) {
+                    self.calls[call as usize].visit = None;
+                    wreck.answers.push((visit.parent, visit.counted));
+                }
+            }
+            Parent::Direct { .. } if !visit.cancelled => wreck.answers.push((visit.parent, visit.counted)),
+            Parent::Direct { .. } | Parent::Background => {}
+        }
+        self.bury(f, stepping);
+    }
+
+    /// Instances `slots` of service `s` come back empty: their in-process caches (the
+    /// process restarts cold) and their queues.
+    fn empty_instances(&mut self, s: u32, slots: std::ops::Range<u32>) {
         let first = self.services[s as usize].first_instance;
         for (cache, model) in self.caches.iter_mut().zip(&self.model.caches) {
             if model.per_instance == Some(crate::ServiceId(s)) {
@@ -439,8 +453,11 @@ impl<'m> World<'m> {
             inst.cancelled_in_queue = 0;
             debug_assert_eq!((inst.busy, inst.outstanding), (0, 0), "a crashed instance holds nothing");
         }
+    }
 
-        // Second pass: the calls the lost visits had out, then their callers.
+    /// The calls with a policy that lost visits waited for end, cancelling their attempts'
+    /// visits where the edge cancels on timeout; the lost visits' lists of calls are cancelled.
+    fn cancel_lost_calls(&mut self, owned_calls: Vec<(u32, u32)>, lists: Vec<(u32, ListId)>) {
         let mut stack = std::mem::take(&mut self.cancel_stack);
         for (c, incarnation) in owned_calls {
             if self.calls.get(c as usize).is_none_or(|call| call.incarnation != incarnation) {
@@ -464,12 +481,11 @@ impl<'m> World<'m> {
         }
         self.cancel_stack = stack;
         self.cancel_pending();
-        for fetch in fetches {
-            self.abandon_fetches(fetch);
-        }
-        for pool in places {
-            self.release_place(pool);
-        }
+    }
+
+    /// The callers of lost visits get an error, as on a connection reset (`(parent,
+    /// counted)` of each, in the order the visits were detached).
+    fn fail_callers(&mut self, answers: Vec<(Parent, bool)>) {
         let failed = Outcome::Failed(FailureKind::Error);
         for (parent, counted) in answers {
             match parent {
@@ -493,8 +509,19 @@ impl<'m> World<'m> {
                 }
             }
         }
-        lost
     }
+}
+
+/// What a crash leaves to do once every lost visit is detached: the visits lost, the
+/// bulkhead places to free, the lists of calls to cancel, the callers to answer, and the
+/// cache fetches to end unfilled.
+#[derive(Default)]
+struct Wreck {
+    lost: u64,
+    places: Vec<PoolId>,
+    lists: Vec<(u32, ListId)>,
+    answers: Vec<(Parent, bool)>,
+    fetches: Vec<FetchId>,
 }
 
 #[cfg(test)]

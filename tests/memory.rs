@@ -128,7 +128,7 @@ fn a_fan_out_of_fan_outs_stops_within_its_limit() {
     println!("peak heap of the fan-out of fan-outs: {one} bytes at 1 in flight, {thousand} at 1,000");
     // The live count is looked at every 64 agenda steps, so at most 64 fan-outs of 10,000
     // (a visit and a call each) pass the limit of 16 per request in flight: 1.28 million
-    // visits and calls beyond 16,000, at most 104 bytes each (the size assertions on `Frame`
+    // visits and calls beyond 16,000, at most 104 bytes each (the size assertions on `Visit`
     // and `CallState`) and 8 of the slab's own, twice over while the slabs double:
     // 2 x 1.3e6 x 112 B = 290 MB at worst, against 10 GB unbounded.
     let worst = 2 * (16_000 + 64 * 20_000) * 112;

@@ -1,7 +1,7 @@
 //! Load balancing within a service: which instance a visit goes to (round robin, random,
 //! least outstanding, power of two choices, weighted), from live counts or a periodic
 //! snapshot, routing around the instances noticed as crashed. The balancer's state
-//! ([`Balancer`]) lives in its service's state, on the cache line the arrival path reads.
+//! ([`Balancer`]) lives inside its service's state, which the arrival path reads anyway.
 
 use super::*;
 

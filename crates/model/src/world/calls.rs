@@ -1,6 +1,7 @@
-//! Calls between services and their policies: attempts, timeouts and deadlines, retries with
-//! backoff and budgets, circuit breakers, bulkheads and rate limiters, hedges, and cancelling
-//! the calls of a wait once it is decided.
+//! A call's life: its record and first attempt, the local checks before each attempt is sent
+//! (adaptive throttle, circuit breaker, rate limiter; the bulkhead is in `pools`), timeouts and
+//! deadlines, and the answer on its way back to the caller. Retries are in `retry`, hedges in
+//! `hedge`, cancelling in `cancel`.
 
 use super::*;
 

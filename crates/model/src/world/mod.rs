@@ -3,7 +3,7 @@
 //! the collectors recording what happens.
 //!
 //! A client's request, and every `Call` step, is a *call* on an *edge*. An edge without a policy
-//! sends one *visit* (a visit) to the callee, which answers the caller directly. An edge with a
+//! sends one *visit* to the callee, which answers the caller directly. An edge with a
 //! policy keeps a call record that owns the timers and sends attempts, each a visit; a visit
 //! whose call has moved on (timed out, or finished) is an orphan: it runs on, its answer is
 //! dropped, and its worker time counts as wasted. The caller's visit waits for its call,
@@ -256,8 +256,7 @@ enum Parent {
     Background,
 }
 
-/// Where a visit is in its life at its service, in an order that makes "in a queue" and
-/// "served" ranges (`Queued..=Requeued`, `Requeued..=Awaiting`). Its accounting (`admitted`, `counted`) and
+/// Where a visit is in its life at its service. Its accounting (`admitted`, `counted`) and
 /// its caller's wish to stop (`cancelled`) are kept apart: a cancelled visit stays in its
 /// queue until it reaches the head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -876,7 +875,7 @@ struct World<'m> {
     /// Each key-routed service's shards.
     shards: Vec<Option<shards::Shards>>,
     /// Each replicated service's replicas.
-    replicas: Vec<Option<replicas::Replicas>>,
+    replicated: Vec<Option<replicas::Replicas>>,
     /// The cache fetches visits are running.
     fetches: Slab<Fetch>,
     /// Scratch list of the visits a finished fetch wakes.
@@ -1086,7 +1085,7 @@ impl<'m> World<'m> {
             pools,
             autoscalers: model.services.iter().map(scaling::Autoscaler::new).collect(),
             shards: model.services.iter().map(shards::Shards::new).collect(),
-            replicas: model.services.iter().map(replicas::Replicas::new).collect(),
+            replicated: model.services.iter().map(replicas::Replicas::new).collect(),
             wake: Vec::new(),
             clients,
             services,

@@ -46,7 +46,7 @@ struct ConnectionLimit {
 }
 
 /// What a bulkhead says to an attempt asking for a place.
-pub(super) enum Place {
+enum Place {
     /// It has one now.
     Taken,
     /// The pool holds no connection at all: no wait can bring one.
@@ -120,7 +120,7 @@ impl Pools {
 
     /// Takes a place of pool `p` for an attempt, if one is free.
     #[inline(always)]
-    pub(super) fn take(&mut self, p: PoolId) -> Place {
+    fn take(&mut self, p: PoolId) -> Place {
         let pool = &mut self.pools[p.index()];
         if pool.in_use < pool.places {
             pool.in_use += 1;

@@ -89,7 +89,7 @@ impl<'m> World<'m> {
     pub(super) fn pick_replica(&mut self, s: u32, tag: Tag) -> u32 {
         let now = self.now;
         let model = &self.model.services[s as usize];
-        let (Some(replication), Some(state)) = (&model.replication, &mut self.replicas[s as usize]) else { return 0 };
+        let (Some(replication), Some(state)) = (&model.replication, &mut self.replicated[s as usize]) else { return 0 };
         if replication.writes.get(usize::from(tag.class)).copied().unwrap_or(false) {
             return 0;
         }
@@ -115,7 +115,7 @@ impl<'m> World<'m> {
     pub(super) fn committed(&mut self, s: u32, key: u32) {
         let now = self.now;
         let Some(replication) = &self.model.services[s as usize].replication else { return };
-        let Some(state) = &mut self.replicas[s as usize] else { return };
+        let Some(state) = &mut self.replicated[s as usize] else { return };
         let visible = now.saturating_add(replication.lag.sample(&mut self.services[s as usize].rng));
         state.write(key, now, visible);
     }

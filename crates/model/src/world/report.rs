@@ -87,7 +87,7 @@ impl<'m> World<'m> {
             series.mean_queue_length.push((now.2 - queued) as f64 / width);
             series.instances.push(service.active);
             service.window_start = now;
-            if let Some(replicas) = &mut self.replicas[s] {
+            if let Some(replicas) = &mut self.replicated[s] {
                 service.series.stale_reads.push(replicas.close_window());
             }
             if let Some(share) = self.quotas.as_mut().and_then(|q| q.close_window(s, end, (now.3 - instances) as f64)) {
@@ -336,7 +336,7 @@ impl<'m> World<'m> {
                         .collect(),
                     resizes: self.shards[i].as_ref().map_or_else(Vec::new, |s| s.resizes().to_vec()),
                     statement_timeouts: m.statement_timeout.map(|_| s.statement_timeouts),
-                    replication: self.replicas[i].as_ref().map(replicas::Replicas::summarize),
+                    replication: self.replicated[i].as_ref().map(replicas::Replicas::summarize),
                     admission: self.admission[i].as_ref().map(|a| a.summarize(&self.model.classes)),
                 }
             })

@@ -29,7 +29,7 @@ pub(super) struct Autoscaler {
 /// What an autoscaler looks at: the integrals over time of a service's busy workers, active
 /// instances, queued visits and visits awaiting their calls, in nanoseconds.
 #[derive(Clone, Copy, Default)]
-pub(super) struct Look {
+struct Look {
     busy: i128,
     instances: i128,
     queued: i128,

@@ -303,6 +303,31 @@ fn syntax_and_schema_errors_point_at_line_and_column() {
 }
 
 #[test]
+fn a_step_written_with_too_few_or_too_many_elements_says_how_it_is_written() {
+    // Each tuple-written step names its form, and the count found: the required elements
+    // missing, or one more than it takes.
+    let call = r#"a service name and an optional policy: Call("db") or Call("db", (timeout: "200ms"))"#;
+    let fan_out = r#"a service, a count and optional options: FanOut("leaf", 100, (wait: Any))"#;
+    let parallel = r#"a list of calls and optional options: Parallel([Call("a"), Call("b")], (wait: Any))"#;
+    let cached = r#"a cache and the steps of a miss: Cached("products", [Call("db")])"#;
+    let cases = [
+        (r#"Call()"#, call, "zero elements"),
+        (r#"Call("api", (), 3)"#, call, "3 elements"),
+        (r#"FanOut("api")"#, fan_out, "one element"),
+        (r#"FanOut("api", 2, (), 1)"#, fan_out, "4 elements"),
+        (r#"Parallel()"#, parallel, "zero elements"),
+        (r#"Parallel([Call("api")], (), 2)"#, parallel, "3 elements"),
+        (r#"Cached("c")"#, cached, "one element"),
+        (r#"Cached("c", [], 1)"#, cached, "3 elements"),
+    ];
+    for (step, expected, found) in cases {
+        let text = scenario("100.0", "4", "db", r#"Constant("2ms")"#, &format!(", {step}"));
+        let d = only_error(&text);
+        assert_eq!(d.message, format!("expected {expected} but found {found} instead"), "{step}");
+    }
+}
+
+#[test]
 fn all_semantic_errors_are_reported_at_once() {
     let text = scenario("0.0", "0", "nope", r#"Constant("2ms")"#, "");
     let messages: Vec<String> = errors(&text).into_iter().map(|d| d.message).collect();

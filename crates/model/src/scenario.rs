@@ -1436,11 +1436,42 @@ impl Serialize for Step {
     }
 }
 
+/// A visitor for a step written as a tuple: what it expects (said when the input is not
+/// that), then its elements in order, those marked `= default` optional at the end, then the
+/// step they make. A missing element is refused by its position, one too many by the
+/// position after the last.
+macro_rules! step_visitor {
+    ($(#[$doc:meta])* $visitor:ident, $expecting:literal,
+     { $($field:ident: $ty:ty $(= $default:ident)?),* } => $step:expr) => {
+        $(#[$doc])*
+        struct $visitor;
+        impl<'de> Visitor<'de> for $visitor {
+            type Value = Step;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str($expecting)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Step, A::Error> {
+                let mut read = 0;
+                $(
+                    let $field: $ty = step_visitor!(@element seq, self, read $(, $default)?);
+                    read += 1;
+                )*
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::invalid_length(read + 1, &self));
+                }
+                Ok($step)
+            }
+        }
+    };
+    (@element $seq:ident, $me:ident, $at:ident) => {
+        $seq.next_element()?.ok_or_else(|| de::Error::invalid_length($at, &$me))?
+    };
+    (@element $seq:ident, $me:ident, $at:ident, default) => {
+        $seq.next_element()?.unwrap_or_default()
+    };
+}
+
 impl<'de> Deserialize<'de> for Step {
-    #[expect(
-        clippy::too_many_lines,
-        reason = "hand-written serde for every step; to be generated from one declaration per step"
-    )]
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Step, D::Error> {
         const VARIANTS: &[&str] = &["Work", "Call", "Fail", "FanOut", "Parallel", "Cached", "Invalidate", "Put"];
 
@@ -1481,74 +1512,30 @@ impl<'de> Deserialize<'de> for Step {
             }
         }
 
-        /// `("db")` or `("db", policy)`.
-        struct CallVisitor;
-        impl<'de> Visitor<'de> for CallVisitor {
-            type Value = Step;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(r#"a service name and an optional policy: Call("db") or Call("db", (timeout: "200ms"))"#)
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Step, A::Error> {
-                let service: String = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
-                let policy: Policy = seq.next_element()?.unwrap_or_default();
-                if seq.next_element::<de::IgnoredAny>()?.is_some() {
-                    return Err(de::Error::invalid_length(3, &self));
-                }
-                Ok(Step::Call { service, policy })
-            }
-        }
-
-        /// `("leaf", 100)` or `("leaf", 100, options)`.
-        struct FanOutVisitor;
-        impl<'de> Visitor<'de> for FanOutVisitor {
-            type Value = Step;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(r#"a service, a count and optional options: FanOut("leaf", 100, (wait: Any))"#)
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Step, A::Error> {
-                let service: String = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
-                let n: u32 = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
-                let options: FanOutOptions = seq.next_element()?.unwrap_or_default();
-                if seq.next_element::<de::IgnoredAny>()?.is_some() {
-                    return Err(de::Error::invalid_length(4, &self));
-                }
-                Ok(Step::FanOut { service, n, options })
-            }
-        }
-
-        /// `([calls])` or `([calls], options)`.
-        struct ParallelVisitor;
-        impl<'de> Visitor<'de> for ParallelVisitor {
-            type Value = Step;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(r#"a list of calls and optional options: Parallel([Call("a"), Call("b")], (wait: Any))"#)
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Step, A::Error> {
-                let calls: Vec<Step> = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
-                let options: ParallelOptions = seq.next_element()?.unwrap_or_default();
-                if seq.next_element::<de::IgnoredAny>()?.is_some() {
-                    return Err(de::Error::invalid_length(3, &self));
-                }
-                Ok(Step::Parallel { calls, options })
-            }
-        }
-
-        /// `("cache", [miss steps])`.
-        struct CachedVisitor;
-        impl<'de> Visitor<'de> for CachedVisitor {
-            type Value = Step;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(r#"a cache and the steps of a miss: Cached("products", [Call("db")])"#)
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Step, A::Error> {
-                let cache: String = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
-                let miss: Vec<Step> = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
-                if seq.next_element::<de::IgnoredAny>()?.is_some() {
-                    return Err(de::Error::invalid_length(3, &self));
-                }
-                Ok(Step::Cached { cache, miss })
-            }
-        }
+        step_visitor!(
+            /// `("db")` or `("db", policy)`.
+            CallVisitor,
+            r#"a service name and an optional policy: Call("db") or Call("db", (timeout: "200ms"))"#,
+            { service: String, policy: Policy = default } => Step::Call { service, policy }
+        );
+        step_visitor!(
+            /// `("leaf", 100)` or `("leaf", 100, options)`.
+            FanOutVisitor,
+            r#"a service, a count and optional options: FanOut("leaf", 100, (wait: Any))"#,
+            { service: String, n: u32, options: FanOutOptions = default } => Step::FanOut { service, n, options }
+        );
+        step_visitor!(
+            /// `([calls])` or `([calls], options)`.
+            ParallelVisitor,
+            r#"a list of calls and optional options: Parallel([Call("a"), Call("b")], (wait: Any))"#,
+            { calls: Vec<Step>, options: ParallelOptions = default } => Step::Parallel { calls, options }
+        );
+        step_visitor!(
+            /// `("cache", [miss steps])`.
+            CachedVisitor,
+            r#"a cache and the steps of a miss: Cached("products", [Call("db")])"#,
+            { cache: String, miss: Vec<Step> } => Step::Cached { cache, miss }
+        );
 
         struct StepVisitor;
         impl<'de> Visitor<'de> for StepVisitor {

@@ -1,7 +1,9 @@
 //! Typed indices into the run-time tables of a replication: a connection pool, a list of the
-//! calls of a wait, a cache fetch in flight. Each is a `u32` that cannot be `u32::MAX`, so
+//! calls of a wait, a cache fetch in flight, each a `u32` that cannot be `u32::MAX`, so
 //! `Option<Id>` is four bytes like the id itself and "none" is a `None` the compiler makes every
-//! use handle, where a sentinel (`u32::MAX`) was a value that could be used by mistake.
+//! use handle, where a sentinel (`u32::MAX`) was a value that could be used by mistake; and a
+//! call with a policy, whose id is the bare index, so that it is not mistaken for a client's or
+//! a cache's.
 
 use nonmax::NonMaxU32;
 
@@ -44,6 +46,29 @@ id!(
     /// A cache fetch in flight, in the world's fetches.
     FetchId
 );
+/// A call with a policy (its record: attempts, timers), in the world's calls. Nothing holds an
+/// `Option` of one and the policy path indexes with it at every attempt, so it is the bare
+/// index, without the niche (and the bit flip on every use) of the ids above.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CallId(u32);
+
+impl CallId {
+    /// The id of entry `index` of the calls.
+    ///
+    /// # Panics
+    /// When `index` is beyond `u32::MAX`: the limit on requests in flight bounds the calls far
+    /// below.
+    #[inline]
+    pub fn new(index: usize) -> CallId {
+        CallId(u32::try_from(index).expect("the calls hold fewer than u32::MAX entries"))
+    }
+
+    /// The entry's index in the calls.
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
 
 impl PoolId {
     /// The `k`-th pool after this one: instance `k`'s, on an edge with one pool per instance

@@ -9,15 +9,15 @@ use super::*;
 #[derive(Clone, Copy, Debug)]
 pub(super) enum CallEvent {
     /// Its current attempt ran out of time.
-    AttemptTimeout(u32),
+    AttemptTimeout(CallId),
     /// Its deadline passed.
-    Deadline(u32),
+    Deadline(CallId),
     /// Its backoff is over: send the next attempt.
-    Retry(u32),
+    Retry(CallId),
     /// Its wait for a bulkhead place ran out.
-    BulkheadTimeout(u32),
+    BulkheadTimeout(CallId),
     /// The rate-limiter token it reserved is ready.
-    TokenReady(u32),
+    TokenReady(CallId),
 }
 
 impl<'m> World<'m> {
@@ -28,11 +28,11 @@ impl<'m> World<'m> {
             CallEvent::Deadline(c) => self.on_deadline(c),
             CallEvent::BulkheadTimeout(c) => self.on_bulkhead_timeout(c),
             CallEvent::TokenReady(c) => {
-                self.calls[c as usize].retry_timer = None;
+                self.calls[c.index()].retry_timer = None;
                 self.admit_to_bulkhead(c);
             }
             CallEvent::Retry(c) => {
-                self.calls[c as usize].retry_timer = None;
+                self.calls[c.index()].retry_timer = None;
                 self.start_attempt(c);
             }
         }
@@ -74,7 +74,7 @@ impl<'m> World<'m> {
             }
             (first, _) => first,
         };
-        let c = self.calls.insert(CallState {
+        let c = CallId::new(self.calls.insert(CallState {
             caller,
             edge,
             incarnation,
@@ -90,9 +90,9 @@ impl<'m> World<'m> {
             place_timer: None,
             pool,
             tag,
-        }) as u32;
+        }));
         if let Some(deadline) = self.model.edges[edge as usize].policy.deadline {
-            self.calls[c as usize].deadline_timer =
+            self.calls[c.index()].deadline_timer =
                 Some(self.events.schedule(self.now + deadline, Event::Call(CallEvent::Deadline(c))));
         }
         self.start_attempt(c);
@@ -100,9 +100,9 @@ impl<'m> World<'m> {
     }
 
     /// Sends the next attempt of call `c`.
-    pub(super) fn start_attempt(&mut self, c: u32) {
+    pub(super) fn start_attempt(&mut self, c: CallId) {
         let now = self.now;
-        let call = &mut self.calls[c as usize];
+        let call = &mut self.calls[c.index()];
         call.attempts += 1;
         let (edge, attempt, counted) = (call.edge, call.attempts, call.counted);
         let state = &mut self.edges[edge as usize];
@@ -137,7 +137,7 @@ impl<'m> World<'m> {
                 Some(wait) => {
                     // Delay mode: the token is reserved; the attempt goes when it comes.
                     let key = self.events.schedule(now + wait, Event::Call(CallEvent::TokenReady(c)));
-                    self.calls[c as usize].retry_timer = Some(key);
+                    self.calls[c.index()].retry_timer = Some(key);
                     return;
                 }
                 None => {
@@ -151,9 +151,9 @@ impl<'m> World<'m> {
 
     /// Sends the current attempt of call `c`, past every local check (a bulkhead place, if
     /// any, already taken).
-    pub(super) fn send_attempt(&mut self, c: u32) {
+    pub(super) fn send_attempt(&mut self, c: CallId) {
         let now = self.now;
-        let call = &mut self.calls[c as usize];
+        let call = &mut self.calls[c.index()];
         call.attempt_started = now;
         call.sent += 1;
         let (edge, attempt, incarnation, counted, tag) =
@@ -163,21 +163,21 @@ impl<'m> World<'m> {
         if attempt > 1 {
             state.counts.retries += u64::from(counted);
         }
-        let pool = self.calls[c as usize].pool;
+        let pool = self.calls[c.index()].pool;
         let edge_model = &self.model.edges[edge as usize];
         let f = self.enter(edge_model.to.0, Parent::Attempt { call: c, incarnation, attempt }, tag);
         self.visits[f as usize].place_pool = pool;
         let timer =
             edge_model.policy.timeout.map(|t| self.events.schedule(now + t, Event::Call(CallEvent::AttemptTimeout(c))));
-        let call = &mut self.calls[c as usize];
+        let call = &mut self.calls[c.index()];
         call.visit = Some(f);
         call.attempt_timer = timer;
     }
 
     #[cold]
     #[inline(never)]
-    pub(super) fn on_attempt_timeout(&mut self, c: u32) {
-        let call = &mut self.calls[c as usize];
+    pub(super) fn on_attempt_timeout(&mut self, c: CallId) {
+        let call = &mut self.calls[c.index()];
         call.attempt_timer = None;
         self.edges[call.edge as usize].counts.timeouts += u64::from(call.counted);
         self.abandon_attempt(c);
@@ -186,8 +186,8 @@ impl<'m> World<'m> {
 
     #[cold]
     #[inline(never)]
-    pub(super) fn on_deadline(&mut self, c: u32) {
-        let call = &mut self.calls[c as usize];
+    pub(super) fn on_deadline(&mut self, c: CallId) {
+        let call = &mut self.calls[c.index()];
         call.deadline_timer = None;
         self.edges[call.edge as usize].counts.deadlines += u64::from(call.counted);
         self.abandon_attempt(c);
@@ -196,9 +196,9 @@ impl<'m> World<'m> {
 
     /// The caller stops waiting for the outstanding attempt, which becomes an orphan; with
     /// `cancel_on_timeout` the server is told to stop working on it.
-    pub(super) fn abandon_attempt(&mut self, c: u32) {
+    pub(super) fn abandon_attempt(&mut self, c: CallId) {
         let now = self.now;
-        let call = &mut self.calls[c as usize];
+        let call = &mut self.calls[c.index()];
         if call.visit.is_some()
             && let Some(breaker) = &mut self.edges[call.edge as usize].breaker
         {
@@ -216,9 +216,9 @@ impl<'m> World<'m> {
     }
 
     /// The current attempt of call `c` answered.
-    pub(super) fn attempt_done(&mut self, c: u32, outcome: Outcome) {
+    pub(super) fn attempt_done(&mut self, c: CallId, outcome: Outcome) {
         let now = self.now;
-        let call = &mut self.calls[c as usize];
+        let call = &mut self.calls[c.index()];
         call.visit = None;
         if let Some(key) = call.attempt_timer.take() {
             self.events.cancel(key);
@@ -243,8 +243,8 @@ impl<'m> World<'m> {
     }
 
     /// A call is over: cancel its timers and answer its caller.
-    pub(super) fn complete_call(&mut self, c: u32, outcome: Outcome) {
-        let call = self.calls.remove(c as usize);
+    pub(super) fn complete_call(&mut self, c: CallId, outcome: Outcome) {
+        let call = self.calls.remove(c.index());
         for key in [call.attempt_timer, call.deadline_timer, call.retry_timer, call.place_timer].into_iter().flatten() {
             self.events.cancel(key);
         }

@@ -96,10 +96,10 @@ impl<'m> World<'m> {
                     }
                 }
                 Branch::Call { call, incarnation } => {
-                    if self.calls.get(call as usize).is_none_or(|c| c.incarnation != incarnation) {
+                    if self.calls.get(call.index()).is_none_or(|c| c.incarnation != incarnation) {
                         continue;
                     }
-                    let call = self.calls.remove(call as usize);
+                    let call = self.calls.remove(call.index());
                     for key in [call.attempt_timer, call.deadline_timer, call.retry_timer, call.place_timer]
                         .into_iter()
                         .flatten()

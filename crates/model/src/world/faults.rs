@@ -354,7 +354,7 @@ impl<'m> World<'m> {
     /// What instances `slots` hold: the visits inside (admitted, or dropped but still in a
     /// queue) and the background cache refreshes running in the process; and `(call,
     /// incarnation)` of the calls with a policy that those visits wait for.
-    fn inside(&self, slots: &std::ops::Range<u32>) -> (Vec<u32>, Vec<(u32, u32)>) {
+    fn inside(&self, slots: &std::ops::Range<u32>) -> (Vec<u32>, Vec<(CallId, u32)>) {
         let on_slots = |visit: &Visit| slots.contains(&visit.instance) && !visit.lost();
         let victims = self
             .visits
@@ -371,7 +371,7 @@ impl<'m> World<'m> {
                 }),
                 Caller::Request(_) | Caller::HedgedRequest { .. } => false,
             })
-            .map(|(c, call)| (c as u32, call.incarnation))
+            .map(|(c, call)| (CallId::new(c), call.incarnation))
             .collect();
         (victims, owned_calls)
     }
@@ -425,7 +425,7 @@ impl<'m> World<'m> {
         match visit.parent {
             Parent::Attempt { call, incarnation, attempt } => {
                 if self.listening(call, incarnation, attempt, f) {
-                    self.calls[call as usize].visit = None;
+                    self.calls[call.index()].visit = None;
                     wreck.answers.push((visit.parent, visit.counted));
                 }
             }
@@ -457,13 +457,13 @@ impl<'m> World<'m> {
 
     /// The calls with a policy that lost visits waited for end, cancelling their attempts'
     /// visits where the edge cancels on timeout; the lost visits' lists of calls are cancelled.
-    fn cancel_lost_calls(&mut self, owned_calls: Vec<(u32, u32)>, lists: Vec<(u32, ListId)>) {
+    fn cancel_lost_calls(&mut self, owned_calls: Vec<(CallId, u32)>, lists: Vec<(u32, ListId)>) {
         let mut stack = std::mem::take(&mut self.cancel_stack);
         for (c, incarnation) in owned_calls {
-            if self.calls.get(c as usize).is_none_or(|call| call.incarnation != incarnation) {
+            if self.calls.get(c.index()).is_none_or(|call| call.incarnation != incarnation) {
                 continue;
             }
-            let call = self.calls.remove(c as usize);
+            let call = self.calls.remove(c.index());
             for key in
                 [call.attempt_timer, call.deadline_timer, call.retry_timer, call.place_timer].into_iter().flatten()
             {
@@ -501,7 +501,7 @@ impl<'m> World<'m> {
                 Parent::Attempt { call, incarnation, attempt } => {
                     let waiting = self
                         .calls
-                        .get(call as usize)
+                        .get(call.index())
                         .is_some_and(|c| c.incarnation == incarnation && c.attempts == attempt && c.visit.is_none());
                     if waiting {
                         self.attempt_done(call, failed);

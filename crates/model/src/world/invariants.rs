@@ -66,7 +66,7 @@ impl World<'_> {
             let parent = self.visits.get(f as usize).map(|visit| visit.parent);
             assert!(
                 matches!(parent, Some(Parent::Attempt { call, incarnation, .. })
-                    if call as usize == c && incarnation == self.calls[c].incarnation),
+                    if call.index() == c && incarnation == self.calls[c].incarnation),
                 "call {c} at {}: its attempt's visit {f} answers {parent:?}",
                 self.now
             );

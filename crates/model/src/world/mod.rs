@@ -36,7 +36,7 @@ use crate::compile::{
     BalancerPolicy, BudgetPolicy, CacheModel, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, ScaleOn, Step,
 };
 use crate::cpu::Account;
-use crate::ids::{FetchId, ListId, PoolId};
+use crate::ids::{CallId, FetchId, ListId, PoolId};
 use crate::keys::Placement;
 use crate::recovery::{self, Recovery};
 use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter};
@@ -251,7 +251,7 @@ enum Parent {
     /// The caller itself, on an edge without a policy.
     Direct { caller: Caller, edge: u32 },
     /// An attempt of a call with a policy; stale once the call has moved on.
-    Attempt { call: u32, incarnation: u32, attempt: u32 },
+    Attempt { call: CallId, incarnation: u32, attempt: u32 },
     /// Nobody: a cache's background refresh.
     Background,
 }
@@ -405,7 +405,7 @@ enum Branch {
     /// A visit on an edge without policy; its parent's wait token tells it from a reused slot.
     Visit { visit: u32, token: u32 },
     /// A call with a policy, named by its incarnation.
-    Call { call: u32, incarnation: u32 },
+    Call { call: CallId, incarnation: u32 },
 }
 
 /// A call on an edge with a policy.

@@ -31,7 +31,7 @@ struct Pool {
     /// Places it wants: its size while its instance runs, 0 once it stopped or crashed.
     target: u32,
     in_use: u32,
-    waiting: VecDeque<(u32, u32)>,
+    waiting: VecDeque<(CallId, u32)>,
 }
 
 /// A service's `max_connections`: those its callers' pools may still take, the most held at
@@ -181,9 +181,9 @@ impl<'m> World<'m> {
     /// The last local check before sending: a bulkhead place, if the edge has a bulkhead. A
     /// pool without any connection (its service's `max_connections` were taken) fails the
     /// attempt at once: no wait can bring one.
-    pub(super) fn admit_to_bulkhead(&mut self, c: u32) {
+    pub(super) fn admit_to_bulkhead(&mut self, c: CallId) {
         let now = self.now;
-        let call = &self.calls[c as usize];
+        let call = &self.calls[c.index()];
         let (edge, incarnation, counted, p) = (call.edge, call.incarnation, call.counted, call.pool);
         if let Some(p) = p {
             let max_wait = self.model.edges[edge as usize].policy.bulkhead.map_or(SimDuration::ZERO, |b| b.max_wait);
@@ -196,7 +196,7 @@ impl<'m> World<'m> {
                 Place::Full if max_wait > SimDuration::ZERO => {
                     self.pools.pools[p.index()].waiting.push_back((c, incarnation));
                     let key = self.events.schedule(now + max_wait, Event::Call(calls::CallEvent::BulkheadTimeout(c)));
-                    self.calls[c as usize].place_timer = Some(key);
+                    self.calls[c.index()].place_timer = Some(key);
                     return;
                 }
                 Place::Full => {
@@ -211,8 +211,8 @@ impl<'m> World<'m> {
     /// Call `c` waited for a bulkhead place for as long as it may: the attempt fails.
     #[cold]
     #[inline(never)]
-    pub(super) fn on_bulkhead_timeout(&mut self, c: u32) {
-        let call = &mut self.calls[c as usize];
+    pub(super) fn on_bulkhead_timeout(&mut self, c: CallId) {
+        let call = &mut self.calls[c.index()];
         call.place_timer = None;
         self.edges[call.edge as usize].counts.bulkhead_full += u64::from(call.counted);
         self.after_failure(c, FailureKind::BulkheadFull);
@@ -242,7 +242,7 @@ impl<'m> World<'m> {
             let Some((c, incarnation)) = pool.waiting.pop_front() else { return };
             let waiting = self
                 .calls
-                .get_mut(c as usize)
+                .get_mut(c.index())
                 .filter(|call| call.incarnation == incarnation && call.place_timer.is_some());
             if let Some(call) = waiting {
                 if let Some(key) = call.place_timer.take() {

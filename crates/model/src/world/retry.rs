@@ -38,8 +38,8 @@ impl Budget {
 impl<'m> World<'m> {
     /// After a failed attempt: retry (now or after a backoff) if the policy and the budget
     /// allow, else fail the call.
-    pub(super) fn after_failure(&mut self, c: u32, kind: FailureKind) {
-        let call = &self.calls[c as usize];
+    pub(super) fn after_failure(&mut self, c: CallId, kind: FailureKind) {
+        let call = &self.calls[c.index()];
         let edge = call.edge as usize;
         if let Some(retry) = &self.model.edges[edge].policy.retry
             && retry.retry_on[kind as usize]
@@ -56,19 +56,19 @@ impl<'m> World<'m> {
                     self.start_attempt(c);
                 } else {
                     let key = self.events.schedule(self.now + sleep, Event::Call(CallEvent::Retry(c)));
-                    self.calls[c as usize].retry_timer = Some(key);
+                    self.calls[c.index()].retry_timer = Some(key);
                 }
                 return;
             }
-            state.counts.denied += u64::from(self.calls[c as usize].counted);
+            state.counts.denied += u64::from(self.calls[c.index()].counted);
         }
         self.complete_call(c, Outcome::Failed(kind));
     }
 
     /// The wait before the next attempt of call `c`: the AWS article's formulas, with retry
     /// number k counted from 0.
-    pub(super) fn backoff(&mut self, c: u32, retry: &RetryPolicy) -> SimDuration {
-        let call = &mut self.calls[c as usize];
+    pub(super) fn backoff(&mut self, c: CallId, retry: &RetryPolicy) -> SimDuration {
+        let call = &mut self.calls[c.index()];
         let rng = &mut self.edges[call.edge as usize].rng;
         let nanos = match &retry.backoff {
             Backoff::None => 0.0,

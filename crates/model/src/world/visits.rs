@@ -432,9 +432,9 @@ impl<'m> World<'m> {
     }
 
     /// Whether call `call` still waits for visit `f` as its attempt `attempt`.
-    pub(super) fn listening(&self, call: u32, incarnation: u32, attempt: u32, f: u32) -> bool {
+    pub(super) fn listening(&self, call: CallId, incarnation: u32, attempt: u32, f: u32) -> bool {
         self.calls
-            .get(call as usize)
+            .get(call.index())
             .is_some_and(|c| c.incarnation == incarnation && c.attempts == attempt && c.visit == Some(f))
     }
 
@@ -448,7 +448,7 @@ impl<'m> World<'m> {
                     if !self.listening(call, incarnation, attempt, f) {
                         return false;
                     }
-                    self.calls[call as usize].caller
+                    self.calls[call.index()].caller
                 }
                 Parent::Background => return true,
             };

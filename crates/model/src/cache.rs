@@ -3,7 +3,7 @@
 //! counters. The visits that look it up, wait on it and fill it live in [`crate::world`]; this
 //! module only keeps the cache's own state.
 
-use crate::ids::FetchId;
+use crate::ids::{FetchId, VisitId};
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 
@@ -50,7 +50,7 @@ pub struct InFlight {
     /// Fetches running.
     pub fetches: u32,
     /// `(visit, token)` of each waiter.
-    pub waiters: Vec<(u32, u32)>,
+    pub waiters: Vec<(VisitId, u32)>,
 }
 
 /// A fetch a visit runs: what it will fill.
@@ -93,7 +93,7 @@ pub struct CacheState {
     generation: u32,
     inflight: BTreeMap<u64, InFlight>,
     /// Emptied waiter lists, reused.
-    spare: Vec<Vec<(u32, u32)>>,
+    spare: Vec<Vec<(VisitId, u32)>>,
     rng: RngStream,
     counts: Counts,
     resizes: Vec<CacheResize>,
@@ -228,7 +228,7 @@ impl CacheState {
     }
 
     /// Visit `visit`, in the wait `token`, waits for the fetch of `slot` in flight.
-    pub fn wait(&mut self, slot: u64, visit: u32, token: u32) {
+    pub fn wait(&mut self, slot: u64, visit: VisitId, token: u32) {
         if let Some(entry) = self.inflight.get_mut(&slot) {
             entry.waiters.push((visit, token));
         }
@@ -236,7 +236,7 @@ impl CacheState {
 
     /// A fetch of `slot` ended; the waiters to wake are moved into `wake` once no fetch of the
     /// key is left running.
-    pub fn fetch_ended(&mut self, slot: u64, wake: &mut Vec<(u32, u32)>) {
+    pub fn fetch_ended(&mut self, slot: u64, wake: &mut Vec<(VisitId, u32)>) {
         let Some(entry) = self.inflight.get_mut(&slot) else { return };
         entry.fetches = entry.fetches.saturating_sub(1);
         wake.append(&mut entry.waiters);

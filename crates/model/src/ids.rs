@@ -2,8 +2,8 @@
 //! calls of a wait, a cache fetch in flight, each a `u32` that cannot be `u32::MAX`, so
 //! `Option<Id>` is four bytes like the id itself and "none" is a `None` the compiler makes every
 //! use handle, where a sentinel (`u32::MAX`) was a value that could be used by mistake; and a
-//! call with a policy, whose id is the bare index, so that it is not mistaken for a client's or
-//! a cache's.
+//! visit and a call with a policy, whose ids are the bare indices, so that neither is mistaken
+//! for a client's, a cache's or the other's.
 
 use nonmax::NonMaxU32;
 
@@ -46,6 +46,34 @@ id!(
     /// A cache fetch in flight, in the world's fetches.
     FetchId
 );
+/// A visit of a service, in the world's visits: the bare index, as [`CallId`] is, since the
+/// hot loop indexes with it at every step and nothing holds an `Option` of one in a hot table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct VisitId(u32);
+
+impl VisitId {
+    /// The id of entry `index` of the visits, which the limit on requests in flight keeps far
+    /// below `u32::MAX` (checked in debug builds: the hot loop makes one per visit).
+    #[inline]
+    pub fn new(index: usize) -> VisitId {
+        debug_assert!(u32::try_from(index).is_ok(), "the visits hold fewer than u32::MAX entries");
+        VisitId(index as u32)
+    }
+
+    /// The entry's index in the visits.
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl std::fmt::Display for VisitId {
+    /// Its index, as messages about a visit name it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// A call with a policy (its record: attempts, timers), in the world's calls. Nothing holds an
 /// `Option` of one and the policy path indexes with it at every attempt, so it is the bare
 /// index, without the niche (and the bit flip on every use) of the ids above.
@@ -53,20 +81,25 @@ id!(
 pub struct CallId(u32);
 
 impl CallId {
-    /// The id of entry `index` of the calls.
-    ///
-    /// # Panics
-    /// When `index` is beyond `u32::MAX`: the limit on requests in flight bounds the calls far
-    /// below.
+    /// The id of entry `index` of the calls, which the limit on requests in flight keeps far
+    /// below `u32::MAX` (checked in debug builds: the hot loop makes one per call).
     #[inline]
     pub fn new(index: usize) -> CallId {
-        CallId(u32::try_from(index).expect("the calls hold fewer than u32::MAX entries"))
+        debug_assert!(u32::try_from(index).is_ok(), "the calls hold fewer than u32::MAX entries");
+        CallId(index as u32)
     }
 
     /// The entry's index in the calls.
     #[inline]
     pub fn index(self) -> usize {
         self.0 as usize
+    }
+}
+
+impl std::fmt::Display for CallId {
+    /// Its index, as messages about a call name it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
     }
 }
 

@@ -69,7 +69,7 @@ impl<'m> World<'m> {
             (None, _) => None,
             // The caller's own instance's pool.
             (Some(first), Caller::Visit { visit, .. }) if state.per_instance => {
-                let f = &self.visits[visit as usize];
+                let f = &self.visits[visit.index()];
                 Some(first.nth_after(f.instance - self.services[f.service as usize].first_instance))
             }
             (first, _) => first,
@@ -166,7 +166,7 @@ impl<'m> World<'m> {
         let pool = self.calls[c.index()].pool;
         let edge_model = &self.model.edges[edge as usize];
         let f = self.enter(edge_model.to.0, Parent::Attempt { call: c, incarnation, attempt }, tag);
-        self.visits[f as usize].place_pool = pool;
+        self.visits[f.index()].place_pool = pool;
         let timer =
             edge_model.policy.timeout.map(|t| self.events.schedule(now + t, Event::Call(CallEvent::AttemptTimeout(c))));
         let call = &mut self.calls[c.index()];
@@ -267,7 +267,7 @@ impl<'m> World<'m> {
             Caller::Request(r) => self.answer(r, outcome),
             Caller::HedgedRequest { request, token } => self.hedged_request_returned(request, token, outcome),
             Caller::Visit { visit: f, token } => {
-                let Some(visit) = self.visits.get_mut(f as usize).filter(|visit| visit.wait.awaits(token)) else {
+                let Some(visit) = self.visits.get_mut(f.index()).filter(|visit| visit.wait.awaits(token)) else {
                     return; // a loser of a fan-out or a hedge that is already decided
                 };
                 match outcome {

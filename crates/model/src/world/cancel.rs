@@ -10,7 +10,7 @@ impl<'m> World<'m> {
     /// once: it leaves the queue's count and capacity now, and is skipped when it reaches the
     /// head. A running visit stops before its next step. A visit waiting for calls it cancels
     /// when the wait is decided cancels them now, and so on down (no recursion).
-    pub(super) fn cancel_visit(&mut self, f: u32) {
+    pub(super) fn cancel_visit(&mut self, f: VisitId) {
         self.cancel_stack.push(f);
         self.cancel_pending();
     }
@@ -22,7 +22,7 @@ impl<'m> World<'m> {
         let mut fetches = Vec::new();
         while let Some(f) = stack.pop() {
             let now = self.now;
-            let visit = &mut self.visits[f as usize];
+            let visit = &mut self.visits[f.index()];
             if visit.cancelled {
                 continue;
             }
@@ -42,7 +42,7 @@ impl<'m> World<'m> {
                     let (s, i) = (visit.service, visit.instance);
                     self.drained(s, i);
                 }
-                let visit = &mut self.visits[f as usize];
+                let visit = &mut self.visits[f.index()];
                 visit.admitted = false;
                 // It will never run again: the cache fetches it was running (an async visit
                 // queued for a worker after its calls) end unfilled.
@@ -54,7 +54,7 @@ impl<'m> World<'m> {
                     self.release_place(place);
                 }
             }
-            let visit = &mut self.visits[f as usize];
+            let visit = &mut self.visits[f.index()];
             if visit.wait.branches.is_some() {
                 // It waits for calls it was going to cancel anyway: cancel them, and end now,
                 // since calls cancelled here never answer.
@@ -71,19 +71,19 @@ impl<'m> World<'m> {
 
     /// Visit `f`'s wait is decided (or `f` was cancelled): its calls still out are cancelled.
     /// Visits to cancel are pushed on `stack`; calls with a policy end here.
-    pub(super) fn cancel_branches(&mut self, f: u32, stack: &mut Vec<u32>) {
-        if let Some(list) = self.visits[f as usize].wait.branches.take() {
+    pub(super) fn cancel_branches(&mut self, f: VisitId, stack: &mut Vec<VisitId>) {
+        if let Some(list) = self.visits[f.index()].wait.branches.take() {
             self.cancel_list(list, Owner::Visit(f), stack);
         }
     }
 
     /// Cancels the calls of list `list`, made by `owner`, that are still out, and frees it.
-    pub(super) fn cancel_list(&mut self, list: ListId, owner: Owner, stack: &mut Vec<u32>) {
+    pub(super) fn cancel_list(&mut self, list: ListId, owner: Owner, stack: &mut Vec<VisitId>) {
         let mut branches = std::mem::take(&mut self.branch_lists[list.index()]);
         for &branch in &branches {
             match branch {
                 Branch::Visit { visit, token } => {
-                    let Some(child) = self.visits.get(visit as usize) else { continue };
+                    let Some(child) = self.visits.get(visit.index()) else { continue };
                     let Parent::Direct { caller, edge } = child.parent else { continue };
                     let (mine, t) = match (caller, owner) {
                         (Caller::Visit { visit: parent, token: t }, Owner::Visit(f)) => (parent == f, t),
@@ -120,9 +120,9 @@ impl<'m> World<'m> {
     }
 
     /// Starts tracking the calls of visit `f`'s new wait, to cancel the losers.
-    pub(super) fn track_branches(&mut self, f: u32) {
+    pub(super) fn track_branches(&mut self, f: VisitId) {
         let list = self.new_list();
-        self.visits[f as usize].wait.branches = Some(list);
+        self.visits[f.index()].wait.branches = Some(list);
     }
 
     /// An empty list of calls, reused if one is free.
@@ -134,15 +134,15 @@ impl<'m> World<'m> {
     }
 
     /// Records a call of visit `f`'s wait, if the wait tracks them and is still open.
-    pub(super) fn add_branch(&mut self, f: u32, branch: Branch) {
-        if let Some(list) = self.visits.get(f as usize).and_then(|visit| visit.wait.branches) {
+    pub(super) fn add_branch(&mut self, f: VisitId, branch: Branch) {
+        if let Some(list) = self.visits.get(f.index()).and_then(|visit| visit.wait.branches) {
             self.branch_lists[list.index()].push(branch);
         }
     }
 
     /// Visit `f`'s wait is decided: cancel its losers if it tracks them.
-    pub(super) fn decided(&mut self, f: u32) {
-        if self.visits[f as usize].wait.branches.is_some() {
+    pub(super) fn decided(&mut self, f: VisitId) {
+        if self.visits[f.index()].wait.branches.is_some() {
             let mut stack = std::mem::take(&mut self.cancel_stack);
             self.cancel_branches(f, &mut stack);
             self.cancel_stack = stack;

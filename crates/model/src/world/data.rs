@@ -8,13 +8,13 @@ impl<'m> World<'m> {
     /// the visit goes on at once (not after the lookup's latency, or a wait for another's
     /// fetch).
     #[inline(never)]
-    pub(super) fn lookup(&mut self, f: u32, c: u32, skip: u32) -> bool {
+    pub(super) fn lookup(&mut self, f: VisitId, c: u32, skip: u32) -> bool {
         let now = self.now;
         if now >= self.window_end {
             self.roll_windows();
         }
         let model: &'m CacheModel = &self.model.caches[c as usize];
-        let visit = &self.visits[f as usize];
+        let visit = &self.visits[f.index()];
         let local = visit.instance - self.services[visit.service as usize].first_instance;
         let cache = &mut self.caches[c as usize];
         let slot = cache.slot(model, visit.key, local);
@@ -36,24 +36,24 @@ impl<'m> World<'m> {
             self.spawn_refresh(f, c, slot, miss_start);
         }
         if wait {
-            self.visits[f as usize].step = skip;
+            self.visits[f.index()].step = skip;
             let token = self.wait_for(f, 1, 0, 1);
             self.caches[c as usize].wait(slot, f, token);
-            if self.model.services[self.visits[f as usize].service as usize].concurrency == Concurrency::Async {
+            if self.model.services[self.visits[f.index()].service as usize].concurrency == Concurrency::Async {
                 self.release_for_calls(f);
             }
             return false;
         }
         if served {
-            self.visits[f as usize].step = skip;
+            self.visits[f.index()].step = skip;
         } else {
             self.caches[c as usize].fetch_started(slot);
-            let below = self.visits[f as usize].fetch;
+            let below = self.visits[f.index()].fetch;
             let id = FetchId::new(self.fetches.insert(Fetch { cache: c, slot, started: now + delay, below }));
-            self.visits[f as usize].fetch = Some(id);
+            self.visits[f.index()].fetch = Some(id);
         }
         if delay > SimDuration::ZERO {
-            let service = self.visits[f as usize].service as usize;
+            let service = self.visits[f.index()].service as usize;
             if self.model.services[service].concurrency == Concurrency::Async {
                 // A round trip to the cache, as a call: an async visit frees its worker and
                 // queues for one again when the answer comes.
@@ -72,24 +72,24 @@ impl<'m> World<'m> {
     /// worker and no caller, that runs the miss's steps (from `step`) and fills the cache.
     #[cold]
     #[inline(never)]
-    pub(super) fn spawn_refresh(&mut self, f: u32, c: u32, slot: u64, step: u32) {
+    pub(super) fn spawn_refresh(&mut self, f: VisitId, c: u32, slot: u64, step: u32) {
         let now = self.now;
         let counted = now >= self.warmup_end;
         self.caches[c as usize].fetch_started(slot);
         let fetch = Some(FetchId::new(self.fetches.insert(Fetch { cache: c, slot, started: now, below: None })));
-        let visit = &self.visits[f as usize];
+        let visit = &self.visits[f.index()];
         let tag = Tag { class: visit.class, key: visit.key };
         let fresh = Visit::new(visit.service, visit.instance, Parent::Background, now, counted, tag, visit.handler);
-        let g = self.visits.insert(Visit { step, fetch, kind: VisitKind::Refresh, ..fresh }) as u32;
+        let g = VisitId::new(self.visits.insert(Visit { step, fetch, kind: VisitKind::Refresh, ..fresh }));
         self.agenda.push(Action::Advance(g));
     }
 
     /// Visit `f` fetched its value: it fills cache `c` and wakes the visits waiting for it.
     /// Returns whether the visit goes on (a background refresh ends here).
     #[inline(never)]
-    pub(super) fn fill(&mut self, f: u32, c: u32) -> bool {
+    pub(super) fn fill(&mut self, f: VisitId, c: u32) -> bool {
         let now = self.now;
-        let visit = &mut self.visits[f as usize];
+        let visit = &mut self.visits[f.index()];
         let Some(id) = visit.fetch else {
             debug_assert!(false, "only a fetching visit reaches a fill");
             return true;
@@ -137,10 +137,10 @@ impl<'m> World<'m> {
 
     /// Visit `f` writes its key into cache `c` (`put`) or removes it.
     #[inline(never)]
-    pub(super) fn write_cache(&mut self, f: u32, c: u32, put: bool) {
+    pub(super) fn write_cache(&mut self, f: VisitId, c: u32, put: bool) {
         let now = self.now;
         let model = &self.model.caches[c as usize];
-        let visit = &self.visits[f as usize];
+        let visit = &self.visits[f.index()];
         let local = visit.instance - self.services[visit.service as usize].first_instance;
         let cache = &mut self.caches[c as usize];
         let slot = cache.slot(model, visit.key, local);

@@ -302,16 +302,16 @@ impl<'m> World<'m> {
 
     /// Takes lost visit `f` out of the slab, or, if a `StepDone` of it is still to come
     /// (`stepping`), leaves it there inert until then (cancelled and lost: `advance` removes it).
-    pub(super) fn bury(&mut self, f: u32, stepping: bool) {
+    pub(super) fn bury(&mut self, f: VisitId, stepping: bool) {
         if self.quotas.is_some() {
             // A dead process burns no CPU.
             self.cpu_stop(f);
         }
         if !stepping {
-            self.visits.remove(f as usize);
+            self.visits.remove(f.index());
             return;
         }
-        let zombie = &mut self.visits[f as usize];
+        let zombie = &mut self.visits[f.index()];
         zombie.state = VisitState::Lost;
         zombie.kind = VisitKind::Request;
         zombie.cancelled = true;
@@ -354,19 +354,19 @@ impl<'m> World<'m> {
     /// What instances `slots` hold: the visits inside (admitted, or dropped but still in a
     /// queue) and the background cache refreshes running in the process; and `(call,
     /// incarnation)` of the calls with a policy that those visits wait for.
-    fn inside(&self, slots: &std::ops::Range<u32>) -> (Vec<u32>, Vec<(CallId, u32)>) {
+    fn inside(&self, slots: &std::ops::Range<u32>) -> (Vec<VisitId>, Vec<(CallId, u32)>) {
         let on_slots = |visit: &Visit| slots.contains(&visit.instance) && !visit.lost();
         let victims = self
             .visits
             .iter()
             .filter(|(_, visit)| on_slots(visit) && (visit.admitted || visit.in_queue() || visit.refresh()))
-            .map(|(f, _)| f as u32)
+            .map(|(f, _)| VisitId::new(f))
             .collect();
         let owned_calls = self
             .calls
             .iter()
             .filter(|(_, call)| match call.caller {
-                Caller::Visit { visit, token } => self.visits.get(visit as usize).is_some_and(|caller| {
+                Caller::Visit { visit, token } => self.visits.get(visit.index()).is_some_and(|caller| {
                     on_slots(caller) && (caller.admitted || caller.refresh()) && caller.wait.awaits(token)
                 }),
                 Caller::Request(_) | Caller::HedgedRequest { .. } => false,
@@ -378,14 +378,14 @@ impl<'m> World<'m> {
 
     /// Visit `f` of service `s` is lost: accounted as it stands, taken out of its instance,
     /// and buried; what is left to do once every visit is detached goes into `wreck`.
-    fn detach(&mut self, s: u32, f: u32, wreck: &mut Wreck) {
+    fn detach(&mut self, s: u32, f: VisitId, wreck: &mut Wreck) {
         let (now, from) = (self.now, self.warmup_end);
-        let visit = self.visits[f as usize];
+        let visit = self.visits[f.index()];
         let service = &mut self.services[s as usize];
         let inst = &mut self.instances[visit.instance as usize];
         if visit.cancelled && visit.in_queue() {
             // Dropped when it was cancelled, and accounted then; only its queue entry was left.
-            self.visits.remove(f as usize);
+            self.visits.remove(f.index());
             return;
         }
         wreck.fetches.extend(visit.fetch);
@@ -457,7 +457,7 @@ impl<'m> World<'m> {
 
     /// The calls with a policy that lost visits waited for end, cancelling their attempts'
     /// visits where the edge cancels on timeout; the lost visits' lists of calls are cancelled.
-    fn cancel_lost_calls(&mut self, owned_calls: Vec<(CallId, u32)>, lists: Vec<(u32, ListId)>) {
+    fn cancel_lost_calls(&mut self, owned_calls: Vec<(CallId, u32)>, lists: Vec<(VisitId, ListId)>) {
         let mut stack = std::mem::take(&mut self.cancel_stack);
         for (c, incarnation) in owned_calls {
             if self.calls.get(c.index()).is_none_or(|call| call.incarnation != incarnation) {
@@ -519,7 +519,7 @@ impl<'m> World<'m> {
 struct Wreck {
     lost: u64,
     places: Vec<PoolId>,
-    lists: Vec<(u32, ListId)>,
+    lists: Vec<(VisitId, ListId)>,
     answers: Vec<(Parent, bool)>,
     fetches: Vec<FetchId>,
 }

@@ -136,7 +136,7 @@ impl<'m> World<'m> {
     fn take_hedge(&mut self, owner: Owner, token: u32) -> Option<(u32, Tag, u32, bool)> {
         match owner {
             Owner::Visit(f) => {
-                let visit = self.visits.get_mut(f as usize)?;
+                let visit = self.visits.get_mut(f.index())?;
                 if !visit.wait.hedge_due(token) {
                     return None; // answered, or the visit has moved on
                 }

@@ -63,7 +63,7 @@ impl World<'_> {
     fn check_calls(&self) {
         for (c, call) in &self.calls {
             let Some(f) = call.visit else { continue };
-            let parent = self.visits.get(f as usize).map(|visit| visit.parent);
+            let parent = self.visits.get(f.index()).map(|visit| visit.parent);
             assert!(
                 matches!(parent, Some(Parent::Attempt { call, incarnation, .. })
                     if call.index() == c && incarnation == self.calls[c].incarnation),

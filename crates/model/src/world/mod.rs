@@ -36,7 +36,7 @@ use crate::compile::{
     BalancerPolicy, BudgetPolicy, CacheModel, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, ScaleOn, Step,
 };
 use crate::cpu::Account;
-use crate::ids::{CallId, FetchId, ListId, PoolId};
+use crate::ids::{CallId, FetchId, ListId, PoolId, VisitId};
 use crate::keys::Placement;
 use crate::recovery::{self, Recovery};
 use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter};
@@ -176,7 +176,7 @@ enum Event {
     /// The next request of a client.
     Arrival(u32),
     /// A visit's `Work` step finished.
-    StepDone(u32),
+    StepDone(VisitId),
     /// A call's timer: see [`calls::CallEvent`].
     Call(calls::CallEvent),
     /// A fault's moment: see [`faults::FaultEvent`].
@@ -195,9 +195,9 @@ enum Event {
     /// Something happens to a cache (a flush, a resize, a key change).
     Cache(u32),
     /// A visit's `Work` step reached its service's statement timeout: it stops and fails.
-    StatementTimeout(u32),
+    StatementTimeout(VisitId),
     /// An async visit's cache lookup answered after the cache's latency; `token` names its wait.
-    LookupDone { visit: u32, token: u32 },
+    LookupDone { visit: VisitId, token: u32 },
 }
 
 // Events live inside the event queue's heap entries, visits and calls in slabs walked on every
@@ -217,8 +217,8 @@ enum Outcome {
 
 #[derive(Clone, Copy, Debug)]
 enum Action {
-    Advance(u32),
-    Finish(u32, Outcome),
+    Advance(VisitId),
+    Finish(VisitId, Outcome),
 }
 
 /// What a request carries down the call graph: its class and its key.
@@ -235,7 +235,7 @@ enum Caller {
     /// A visit waiting for its calls; `token` names this wait, so answers that arrive after
     /// the visit moved on (a fan-out's losers) are recognised and dropped.
     Visit {
-        visit: u32,
+        visit: VisitId,
         token: u32,
     },
     /// A client request whose edge hedges: `token` names the request's wait, as for visits.
@@ -395,7 +395,7 @@ struct Request {
 /// Who made the calls of a list: a visit in a wait, or a hedged client request.
 #[derive(Clone, Copy, Debug)]
 enum Owner {
-    Visit(u32),
+    Visit(VisitId),
     Request(u32),
 }
 
@@ -403,7 +403,7 @@ enum Owner {
 #[derive(Clone, Copy, Debug)]
 enum Branch {
     /// A visit on an edge without policy; its parent's wait token tells it from a reused slot.
-    Visit { visit: u32, token: u32 },
+    Visit { visit: VisitId, token: u32 },
     /// A call with a policy, named by its incarnation.
     Call { call: CallId, incarnation: u32 },
 }
@@ -416,7 +416,7 @@ struct CallState {
     incarnation: u32,
     attempts: u32,
     /// The outstanding attempt, if one is.
-    visit: Option<u32>,
+    visit: Option<VisitId>,
     counted: bool,
     attempt_timer: Option<EventKey>,
     deadline_timer: Option<EventKey>,
@@ -790,7 +790,7 @@ impl Instance {
 
     /// Queues visit `f` of class `class` (its priority level matters under `Priority` only).
     #[inline(always)]
-    fn push(&mut self, f: u32, class: u8, model: &Model) {
+    fn push(&mut self, f: VisitId, class: u8, model: &Model) {
         if self.lower.is_empty() {
             return self.queue.push_back(f);
         }
@@ -803,7 +803,7 @@ impl Instance {
 
     /// Takes the next waiting visit under `discipline`.
     #[inline(always)]
-    fn pop(&mut self, discipline: Discipline) -> Option<u32> {
+    fn pop(&mut self, discipline: Discipline) -> Option<VisitId> {
         match discipline {
             Discipline::Fifo => self.queue.pop_front(),
             Discipline::Lifo => self.queue.pop_back(),
@@ -829,9 +829,9 @@ struct Instance {
     finished: u64,
     finished_ns: u128,
     /// Waiting visits; under `Priority`, those of the highest level.
-    queue: VecDeque<u32>,
+    queue: VecDeque<VisitId>,
     /// Under `Priority`, the waiting visits of levels 1, 2, ...
-    lower: Vec<VecDeque<u32>>,
+    lower: Vec<VecDeque<VisitId>>,
     /// Visits in `queue` already cancelled and accounted as dropped; they no longer take a
     /// place and are skipped when they reach the head.
     cancelled_in_queue: u32,
@@ -866,7 +866,7 @@ struct World<'m> {
     branch_lists: Vec<Vec<Branch>>,
     free_lists: Vec<ListId>,
     /// Scratch stack of visits to cancel.
-    cancel_stack: Vec<u32>,
+    cancel_stack: Vec<VisitId>,
     caches: Vec<CacheState>,
     /// Bulkheads and connection limits.
     pools: pools::Pools,
@@ -879,7 +879,7 @@ struct World<'m> {
     /// The cache fetches visits are running.
     fetches: Slab<Fetch>,
     /// Scratch list of the visits a finished fetch wakes.
-    wake: Vec<(u32, u32)>,
+    wake: Vec<(VisitId, u32)>,
     clients: Vec<ClientState>,
     services: Vec<ServiceState>,
     /// Each service's per-tenant admission limit, where it has one.

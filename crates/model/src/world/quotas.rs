@@ -93,18 +93,18 @@ impl<'m> World<'m> {
     /// quota, the step counts against it. Returns when the step starts making progress.
     #[cold]
     #[inline(never)]
-    pub(super) fn cpu_start(&mut self, f: u32, work: SimDuration) -> SimTime {
+    pub(super) fn cpu_start(&mut self, f: VisitId, work: SimDuration) -> SimTime {
         let Some(quotas) = &mut self.quotas else { return self.now };
-        let instance = self.visits[f as usize].instance;
+        let instance = self.visits[f.index()].instance;
         let account = &mut quotas.accounts[instance as usize];
         if !account.in_force() {
             return self.now;
         }
         let (target, resume) = account.start(self.now, work);
-        if quotas.targets.len() <= f as usize {
-            quotas.targets.resize(f as usize + 1, OFF_CPU);
+        if quotas.targets.len() <= f.index() {
+            quotas.targets.resize(f.index() + 1, OFF_CPU);
         }
-        quotas.targets[f as usize] = target;
+        quotas.targets[f.index()] = target;
         quotas.arm(&mut self.events, instance);
         resume
     }
@@ -113,13 +113,13 @@ impl<'m> World<'m> {
     /// CPU throttle held it back, `event` is scheduled again for when the rest will be done.
     #[cold]
     #[inline(never)]
-    pub(super) fn cpu_done(&mut self, f: u32, event: Event) -> bool {
+    pub(super) fn cpu_done(&mut self, f: VisitId, event: Event) -> bool {
         let Some(quotas) = &mut self.quotas else { return true };
-        let target = quotas.targets.get(f as usize).copied().unwrap_or(OFF_CPU);
+        let target = quotas.targets.get(f.index()).copied().unwrap_or(OFF_CPU);
         if target == OFF_CPU {
             return true;
         }
-        let visit = &self.visits[f as usize];
+        let visit = &self.visits[f.index()];
         let (s, instance) = (visit.service as usize, visit.instance);
         if let Some((resume, rest)) = quotas.accounts[instance as usize].left(self.now, target) {
             let local = instance - self.services[s].first_instance;
@@ -132,13 +132,13 @@ impl<'m> World<'m> {
     }
 
     /// Visit `f`'s step, if it counts against a CPU quota, stops burning CPU.
-    pub(super) fn cpu_stop(&mut self, f: u32) {
+    pub(super) fn cpu_stop(&mut self, f: VisitId) {
         let Some(quotas) = &mut self.quotas else { return };
-        let Some(target) = quotas.targets.get_mut(f as usize) else { return };
+        let Some(target) = quotas.targets.get_mut(f.index()) else { return };
         if std::mem::replace(target, OFF_CPU) == OFF_CPU {
             return;
         }
-        let instance = self.visits[f as usize].instance;
+        let instance = self.visits[f.index()].instance;
         quotas.accounts[instance as usize].stop(self.now);
         quotas.arm(&mut self.events, instance);
     }

@@ -11,11 +11,11 @@ impl<'m> World<'m> {
     /// held it back: then later).
     #[cold]
     #[inline(never)]
-    pub(super) fn on_statement_timeout(&mut self, f: u32) {
+    pub(super) fn on_statement_timeout(&mut self, f: VisitId) {
         if self.quotas.is_some() && !self.cpu_done(f, Event::StatementTimeout(f)) {
             return;
         }
-        let visit = &self.visits[f as usize];
+        let visit = &self.visits[f.index()];
         if visit.cancelled {
             // Cancelled, or lost in a crash, while it ran: it ends as any step's end would.
             self.advance(f);
@@ -29,7 +29,7 @@ impl<'m> World<'m> {
     /// A visit arrives at service `s`: it gets a worker, waits in a queue, or is rejected.
     /// Returns the new visit.
     #[inline(always)]
-    pub(super) fn enter(&mut self, s: u32, parent: Parent, tag: Tag) -> u32 {
+    pub(super) fn enter(&mut self, s: u32, parent: Parent, tag: Tag) -> VisitId {
         let class = tag.class;
         let now = self.now;
         let counted = now >= self.warmup_end;
@@ -50,7 +50,7 @@ impl<'m> World<'m> {
         service.arrivals_total += 1;
         service.arrivals += u64::from(counted);
         let visit = Visit::new(s, instance, parent, now, counted, tag, service_model.handler_of(class));
-        let f = self.visits.insert(visit) as u32;
+        let f = VisitId::new(self.visits.insert(visit));
         let inst = &mut self.instances[instance as usize];
         inst.arrivals += u64::from(counted);
         // Only a service with a limit looks at the (separate, sparse) admission table.
@@ -70,14 +70,14 @@ impl<'m> World<'m> {
             if counted {
                 service.queue_wait.record(SimDuration::ZERO);
             }
-            let visit = &mut self.visits[f as usize];
+            let visit = &mut self.visits[f.index()];
             visit.state = VisitState::Running;
             visit.admitted = true;
             self.agenda.push(Action::Advance(f));
         } else if service_model.queue_capacity.is_none_or(|cap| inst.waiting() < u64::from(cap)) {
             inst.push(f, class, self.model);
             inst.outstanding += 1;
-            let visit = &mut self.visits[f as usize];
+            let visit = &mut self.visits[f.index()];
             visit.state = VisitState::Queued;
             visit.admitted = true;
             service.queued.enter(now, counted);
@@ -92,10 +92,10 @@ impl<'m> World<'m> {
     /// Puts visit `f` in a new wait for `successes` answers, absorbing `failures_allowed`
     /// failures, with `width` branches (1 + the hedges it may send), and returns the wait's
     /// first token.
-    pub(super) fn wait_for(&mut self, f: u32, successes: u32, failures_allowed: u32, width: u32) -> u32 {
+    pub(super) fn wait_for(&mut self, f: VisitId, successes: u32, failures_allowed: u32, width: u32) -> u32 {
         let token = self.next_token;
         self.next_token = self.next_token.wrapping_add(width);
-        let visit = &mut self.visits[f as usize];
+        let visit = &mut self.visits[f.index()];
         visit.queued_since = self.now;
         debug_assert!(visit.wait.branches.is_none(), "a new wait starts once the last is decided");
         visit.wait = Wait::new(token, width, successes, failures_allowed, width - 1);
@@ -106,7 +106,7 @@ impl<'m> World<'m> {
     /// tracking the calls to cancel them once the wait is decided if `cancel_losers`.
     pub(super) fn send_branches(
         &mut self,
-        f: u32,
+        f: VisitId,
         token: u32,
         tag: Tag,
         cancel_losers: bool,
@@ -119,7 +119,7 @@ impl<'m> World<'m> {
         for edge in edges {
             let call = self.start_call(Caller::Visit { visit: f, token }, edge, counted, tag);
             if cancel_losers {
-                if self.visits[f as usize].wait.branches.is_none() {
+                if self.visits[f.index()].wait.branches.is_none() {
                     break; // decided already (failed): the rest are not sent
                 }
                 self.add_branch(f, call);
@@ -129,14 +129,14 @@ impl<'m> World<'m> {
 
     /// Runs a visit's next steps, up to the first that takes time or waits.
     #[inline(always)]
-    pub(super) fn advance(&mut self, f: u32) {
+    pub(super) fn advance(&mut self, f: VisitId) {
         let all: &'m Model = self.model;
         loop {
-            let visit = &mut self.visits[f as usize];
+            let visit = &mut self.visits[f.index()];
             if visit.cancelled {
                 if visit.lost() {
                     // Lost in a crash and accounted then: only its step's end was left.
-                    self.visits.remove(f as usize);
+                    self.visits.remove(f.index());
                     return;
                 }
                 // Its caller gave up and asked to stop: end here; nobody reads the outcome.
@@ -167,7 +167,7 @@ impl<'m> World<'m> {
                     if let Some(usl) = &model.contention {
                         // The instance's busy workers as the step starts, this one included (a
                         // background refresh runs without a worker of its own, so it adds one).
-                        let visit = &self.visits[f as usize];
+                        let visit = &self.visits[f.index()];
                         let busy = self.instances[visit.instance as usize].busy + u32::from(!visit.holds_worker());
                         slowdown *= usl.slowdown(busy);
                     }
@@ -261,10 +261,10 @@ impl<'m> World<'m> {
                 inst.free_worker(now);
                 return;
             };
-            let next_visit = &mut self.visits[next as usize];
+            let next_visit = &mut self.visits[next.index()];
             if next_visit.cancelled {
                 // Dropped unserved when it was cancelled, and accounted then.
-                self.visits.remove(next as usize);
+                self.visits.remove(next.index());
                 inst.cancelled_in_queue -= 1;
                 continue;
             }
@@ -293,10 +293,10 @@ impl<'m> World<'m> {
     }
 
     /// An async visit starts waiting for its calls: its worker goes to the next visit.
-    pub(super) fn release_for_calls(&mut self, f: u32) {
+    pub(super) fn release_for_calls(&mut self, f: VisitId) {
         let now = self.now;
         let from = self.warmup_end;
-        let visit = &mut self.visits[f as usize];
+        let visit = &mut self.visits[f.index()];
         if !visit.holds_worker() {
             return;
         }
@@ -311,10 +311,10 @@ impl<'m> World<'m> {
 
     /// A visit's calls answered: a thread-per-request visit goes on; an async one needs a
     /// worker again for its remaining steps, or answers at once when none remain.
-    pub(super) fn resume(&mut self, f: u32) {
+    pub(super) fn resume(&mut self, f: VisitId) {
         let now = self.now;
         let from = self.warmup_end;
-        let visit = &mut self.visits[f as usize];
+        let visit = &mut self.visits[f.index()];
         if visit.holds_worker() || visit.refresh() {
             return self.agenda.push(Action::Advance(f));
         }
@@ -350,10 +350,10 @@ impl<'m> World<'m> {
     /// A visit is done: free its worker (starting the next queued visit that is still wanted)
     /// and answer its parent, unless the parent stopped listening.
     #[inline(always)]
-    pub(super) fn finish(&mut self, f: u32, outcome: Outcome) {
+    pub(super) fn finish(&mut self, f: VisitId, outcome: Outcome) {
         let now = self.now;
         let from = self.warmup_end;
-        let visit = self.visits.remove(f as usize);
+        let visit = self.visits.remove(f.index());
         debug_assert_eq!(visit.wait.branches, None, "a visit ends with its wait decided");
         if let Some(fetch) = visit.fetch {
             self.abandon_fetches(fetch);
@@ -432,7 +432,7 @@ impl<'m> World<'m> {
     }
 
     /// Whether call `call` still waits for visit `f` as its attempt `attempt`.
-    pub(super) fn listening(&self, call: CallId, incarnation: u32, attempt: u32, f: u32) -> bool {
+    pub(super) fn listening(&self, call: CallId, incarnation: u32, attempt: u32, f: VisitId) -> bool {
         self.calls
             .get(call.index())
             .is_some_and(|c| c.incarnation == incarnation && c.attempts == attempt && c.visit == Some(f))
@@ -440,7 +440,7 @@ impl<'m> World<'m> {
 
     /// Whether anyone will use the answer of visit `f` with parent `parent`: every caller up the
     /// chain to the client's request is still waiting. Walks up the call chain, no recursion.
-    pub(super) fn answer_wanted(&self, mut parent: Parent, mut f: u32) -> bool {
+    pub(super) fn answer_wanted(&self, mut parent: Parent, mut f: VisitId) -> bool {
         loop {
             let caller = match parent {
                 Parent::Direct { caller, .. } => caller,
@@ -457,7 +457,7 @@ impl<'m> World<'m> {
                 Caller::HedgedRequest { request, token } => {
                     return self.requests.get(request as usize).is_some_and(|q| q.wait.awaits(token));
                 }
-                Caller::Visit { visit: g, token } => match self.visits.get(g as usize) {
+                Caller::Visit { visit: g, token } => match self.visits.get(g.index()) {
                     Some(caller) if caller.wait.awaits(token) => {
                         f = g;
                         parent = caller.parent;

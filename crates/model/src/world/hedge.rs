@@ -57,7 +57,7 @@ impl<'m> World<'m> {
         let call = self.start_call(Caller::HedgedRequest { request: r, token }, edge, counted, tag);
         self.add_request_branch(r, call);
         if let Some(delay) = self.hedge_delay(edge) {
-            self.events.schedule(self.now + delay, Event::Hedge { owner: Owner::Request(r), token });
+            self.events.schedule(self.now + delay, Event::HedgeRequest { request: r, token });
         }
     }
 
@@ -127,7 +127,7 @@ impl<'m> World<'m> {
             Owner::Request(r) => self.add_request_branch(r, call),
         }
         if more && let Some(delay) = self.hedge_delay(edge) {
-            self.events.schedule(self.now + delay, Event::Hedge { owner, token });
+            self.events.schedule(self.now + delay, owner.hedge(token));
         }
     }
 

@@ -12,8 +12,9 @@ pub(super) enum ScaleEvent {
     Look(u32),
     /// A new instance has started and takes traffic.
     InstanceReady(u32),
-    /// Its scheduled minimum number `index` comes into force.
-    ScheduledMin { service: u32, index: u32 },
+    /// Its next scheduled minimum comes into force (they come in the schedule's order, which
+    /// is time order).
+    ScheduledMin(u32),
 }
 
 /// A service's autoscaler as it runs: its minimum now (scheduled scaling moves it), its recent
@@ -21,6 +22,8 @@ pub(super) enum ScaleEvent {
 /// since.
 pub(super) struct Autoscaler {
     min: u32,
+    /// The scheduled minimum that comes next.
+    next_min: usize,
     recommendations: VecDeque<(SimTime, u32)>,
     last: Look,
     latency: Option<WindowRecorder>,
@@ -42,6 +45,7 @@ impl Autoscaler {
         let policy = s.autoscale.as_ref()?;
         Some(Autoscaler {
             min: policy.min,
+            next_min: 0,
             recommendations: VecDeque::new(),
             last: Look::default(),
             latency: matches!(policy.metric, ScaleOn::P95(_)).then(WindowRecorder::new),
@@ -131,7 +135,7 @@ impl<'m> World<'m> {
         match event {
             ScaleEvent::Look(s) => self.on_autoscale(s),
             ScaleEvent::InstanceReady(s) => self.on_instance_ready(s),
-            ScaleEvent::ScheduledMin { service, index } => self.on_scheduled_min(service, index),
+            ScaleEvent::ScheduledMin(s) => self.on_scheduled_min(s),
         }
     }
 
@@ -139,8 +143,8 @@ impl<'m> World<'m> {
     pub(super) fn start_autoscaler(&mut self, s: u32) {
         let Some(policy) = &self.model.services[s as usize].autoscale else { return };
         self.events.schedule(SimTime::ZERO + policy.interval, Event::Scale(ScaleEvent::Look(s)));
-        for (index, &(at, _)) in policy.schedule.iter().enumerate() {
-            self.events.schedule(at, Event::Scale(ScaleEvent::ScheduledMin { service: s, index: index as u32 }));
+        for &(at, _) in &policy.schedule {
+            self.events.schedule(at, Event::Scale(ScaleEvent::ScheduledMin(s)));
         }
     }
 
@@ -238,10 +242,11 @@ impl<'m> World<'m> {
     /// Scheduled scaling: a new minimum, and a scale-up to it if below.
     #[cold]
     #[inline(never)]
-    pub(super) fn on_scheduled_min(&mut self, s: u32, index: u32) {
+    pub(super) fn on_scheduled_min(&mut self, s: u32) {
         let Some(policy) = &self.model.services[s as usize].autoscale else { return };
-        let Some(&(_, min)) = policy.schedule.get(index as usize) else { return };
         let Some(scaler) = &mut self.autoscalers[s as usize] else { return };
+        let Some(&(_, min)) = policy.schedule.get(scaler.next_min) else { return };
+        scaler.next_min += 1;
         scaler.min = min;
         if self.services[s as usize].replicas < min {
             self.scale_to(s, min);

@@ -206,7 +206,7 @@ impl<'m> World<'m> {
                     let call = self.start_call(Caller::Visit { visit: f, token }, edge, counted, tag);
                     self.add_branch(f, call);
                     if let Some(delay) = self.hedge_delay(edge) {
-                        self.events.schedule(self.now + delay, Event::Hedge { owner: Owner::Visit(f), token });
+                        self.events.schedule(self.now + delay, Event::HedgeVisit { visit: f, token });
                     }
                     return;
                 }

@@ -46,63 +46,52 @@ id!(
     /// A cache fetch in flight, in the world's fetches.
     FetchId
 );
-/// A visit of a service, in the world's visits: the bare index, as [`CallId`] is, since the
-/// hot loop indexes with it at every step (a call's `Option` of one is eight bytes, as its
-/// `Option<u32>` was).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct VisitId(u32);
+/// An id that is the bare index of its table, for the tables the hot loop indexes at every step
+/// or attempt, where a niche's bit flip on each use costs more than it gives. `new` checks the
+/// range in debug builds only: the limit on requests in flight keeps the tables far below
+/// `u32::MAX`, and the hot loop makes one id per entry.
+macro_rules! bare_id {
+    ($(#[$doc:meta])* $name:ident, $table:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $name(u32);
 
-impl VisitId {
-    /// The id of entry `index` of the visits, which the limit on requests in flight keeps far
-    /// below `u32::MAX` (checked in debug builds: the hot loop makes one per visit).
-    #[inline]
-    pub fn new(index: usize) -> VisitId {
-        debug_assert!(u32::try_from(index).is_ok(), "the visits hold fewer than u32::MAX entries");
-        VisitId(index as u32)
-    }
+        impl $name {
+            #[doc = concat!("The id of entry `index` of the ", $table, ".")]
+            #[inline]
+            pub fn new(index: usize) -> $name {
+                debug_assert!(u32::try_from(index).is_ok(), concat!("the ", $table, " hold fewer than u32::MAX entries"));
+                $name(index as u32)
+            }
 
-    /// The entry's index in the visits.
-    #[inline]
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
+            #[doc = concat!("The entry's index in the ", $table, ".")]
+            #[inline]
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            /// Its index, as messages name it.
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
 }
 
-impl std::fmt::Display for VisitId {
-    /// Its index, as messages about a visit name it.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-/// A call with a policy (its record: attempts, timers), in the world's calls. Nothing holds an
-/// `Option` of one and the policy path indexes with it at every attempt, so it is the bare
-/// index, without the niche (and the bit flip on every use) of the ids above.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CallId(u32);
-
-impl CallId {
-    /// The id of entry `index` of the calls, which the limit on requests in flight keeps far
-    /// below `u32::MAX` (checked in debug builds: the hot loop makes one per call).
-    #[inline]
-    pub fn new(index: usize) -> CallId {
-        debug_assert!(u32::try_from(index).is_ok(), "the calls hold fewer than u32::MAX entries");
-        CallId(index as u32)
-    }
-
-    /// The entry's index in the calls.
-    #[inline]
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
-}
-
-impl std::fmt::Display for CallId {
-    /// Its index, as messages about a call name it.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+bare_id!(
+    /// A visit of a service, in the world's visits (a call's `Option` of one is eight bytes, as
+    /// its `Option<u32>` was).
+    VisitId,
+    "visits"
+);
+bare_id!(
+    /// A call with a policy (its record: attempts, timers), in the world's calls; nothing holds
+    /// an `Option` of one.
+    CallId,
+    "calls"
+);
 
 impl PoolId {
     /// The `k`-th pool after this one: instance `k`'s, on an edge with one pool per instance

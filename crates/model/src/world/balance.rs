@@ -46,7 +46,17 @@ impl Balancer {
     /// The next of `n` in turn (past the end after a scale-down: start over).
     #[inline(always)]
     pub(super) fn round_robin(&mut self, n: u32) -> u32 {
-        let i = if self.next < n { self.next } else { 0 };
+        self.next_in_turn(n, |_| true)
+    }
+
+    /// The next of `n` in turn that `up` accepts (one must), starting over past the end, and
+    /// the turn moves past it.
+    #[inline(always)]
+    fn next_in_turn(&mut self, n: u32, up: impl Fn(u32) -> bool) -> u32 {
+        let mut i = if self.next < n { self.next } else { 0 };
+        while !up(i) {
+            i = if i + 1 == n { 0 } else { i + 1 };
+        }
         self.next = if i + 1 == n { 0 } else { i + 1 };
         i
     }
@@ -109,14 +119,7 @@ impl Balancer {
                 weighted(cumulative, rng.random::<f64>(), n, skipping.then_some(&up))
             }
             BalancerPolicy::Random => nth(rng.random_range(0..m)),
-            BalancerPolicy::RoundRobin => {
-                let mut i = if self.next < n { self.next } else { 0 };
-                while !up(i) {
-                    i = if i + 1 == n { 0 } else { i + 1 };
-                }
-                self.next = if i + 1 == n { 0 } else { i + 1 };
-                i
-            }
+            BalancerPolicy::RoundRobin => self.next_in_turn(n, up),
             BalancerPolicy::ByKey { .. } => 0, // routed by `pick_by_key`
         }
     }

@@ -3,7 +3,8 @@
 //! replication lag, and a failover).
 
 use tailsim_model::keys::{KeyDist, Placement, salt};
-use tailsim_model::scenario::{Keys, Routing};
+use tailsim_model::kinds::Routing;
+use tailsim_model::scenario::Keys;
 use tailsim_report::RunSummary;
 use tailsim_tests::{load, run};
 

@@ -144,5 +144,5 @@ fn a_trace_can_be_unset_for_a_rate() {
     let (model, _) = tailsim_model::load_in(text, &overrides, &files()).expect("valid");
     assert!(model.clients[0].trace.is_none() && model.clients[0].rate_per_s == 5.0);
     let backoff = &model.edges[0].policy.retry.as_ref().expect("a retry").backoff;
-    assert_eq!(*backoff, tailsim_model::scenario::Backoff::None);
+    assert_eq!(*backoff, tailsim_model::kinds::Backoff::None);
 }

@@ -7,7 +7,7 @@ use tailsim_stats::{AdmissionSummary, TenantCounts};
 
 use crate::bucket::Bucket;
 use crate::compile::ClassModel;
-use crate::scenario::{LimitMode, RateLimit, Tenant};
+use crate::kinds::{LimitMode, RateLimit, Tenant};
 
 /// The most tenants a limit by key may have: one bucket each, 16 bytes apiece.
 pub const MAX_TENANTS: u32 = 1_000_000;
@@ -46,7 +46,7 @@ impl Admission {
         let counters = if policy.per == Tenant::Class { policy.tenants as usize } else { 1 };
         Admission {
             per: policy.per,
-            limit: policy.limit.clone(),
+            limit: policy.limit,
             buckets: (0..policy.tenants).map(|_| Bucket::full(&policy.limit)).collect(),
             admitted: vec![0; counters],
             rejected: vec![0; counters],

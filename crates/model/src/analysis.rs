@@ -3,7 +3,7 @@
 
 use crate::compile::{FaultKind, Model, Step, unconditional};
 use crate::diag::{Diagnostic, Index};
-use crate::scenario::{Backoff, Concurrency};
+use crate::kinds::{Arrivals, Backoff, Concurrency, Discipline};
 
 /// The offered load on one service.
 #[derive(Clone, Debug, PartialEq)]
@@ -388,7 +388,7 @@ pub fn mmc(model: &Model) -> Vec<Option<Mmc>> {
             if service.instances != 1
                 || !service.class_handlers.is_empty()
                 || service.queue_capacity.is_some()
-                || service.discipline != crate::scenario::Discipline::Fifo
+                || service.discipline != Discipline::Fifo
                 || service.shed_after.is_some()
                 || !service.faults.is_empty()
                 || service.contention.is_some()
@@ -406,7 +406,7 @@ pub fn mmc(model: &Model) -> Vec<Option<Mmc>> {
                     && p.throttle.is_none()
                     && p.breaker.is_none()
                     && !p.cancel_on_timeout;
-                if client.arrivals != crate::scenario::Arrivals::Poisson || client.trace.is_some() || !plain {
+                if client.arrivals != Arrivals::Poisson || client.trace.is_some() || !plain {
                     return None;
                 }
                 lambda += client.rate_per_s;

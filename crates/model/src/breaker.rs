@@ -6,7 +6,7 @@ use tailsim_engine::{SimDuration, SimTime};
 use tailsim_stats::Occupancy;
 
 use crate::compile::BreakerPolicy;
-use crate::scenario::BreakerWindow;
+use crate::kinds::BreakerWindow;
 
 /// The most transitions kept per breaker; later ones are only counted.
 pub const MAX_TRANSITIONS: usize = 10_000;

@@ -4,7 +4,8 @@
 use tailsim_engine::{Dist, DistError, SimDuration, SimTime};
 
 use crate::diag::Diagnostic;
-use crate::scenario::{self, Arrivals, Backoff, BreakerWindow, DistSpec, Scenario};
+use crate::kinds::{Arrivals, Backoff, BreakerWindow, Concurrency, Discipline, RateLimit, Routing};
+use crate::scenario::{self, DistSpec, Scenario};
 
 /// The longest run: 100 years, far below the 584 years of the u64 nanosecond clock, so that any
 /// time inside a run can still be added to.
@@ -82,7 +83,7 @@ pub struct CacheModel {
     /// Nodes of a shared cache at the start.
     pub nodes: u32,
     /// How keys are placed on the nodes.
-    pub routing: scenario::Routing,
+    pub routing: Routing,
     /// Single flight: concurrent misses on a key make one fetch.
     pub coalesce: bool,
     /// Stale-while-revalidate: how long past its expiry an entry is still served.
@@ -167,7 +168,7 @@ pub struct CallPolicy {
     /// The bulkhead (connection pool).
     pub bulkhead: Option<BulkheadPolicy>,
     /// The rate limiter.
-    pub rate_limit: Option<scenario::RateLimit>,
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// A compiled bulkhead: a connection pool on an edge.
@@ -246,7 +247,7 @@ pub struct RetryPolicy {
     pub attempts: u32,
     /// The wait before each retry.
     pub backoff: Backoff,
-    /// Whether each kind of failure is retried, indexed by [`FailureKind`](crate::scenario::FailureKind) as `usize`.
+    /// Whether each kind of failure is retried, indexed by [`FailureKind`](crate::kinds::FailureKind) as `usize`.
     pub retry_on: [bool; 8],
     /// The retry budget, if any.
     pub budget: Option<BudgetPolicy>,
@@ -311,7 +312,7 @@ pub struct ServiceModel {
     /// Waiting places per instance; `None` is unbounded.
     pub queue_capacity: Option<u32>,
     /// Which waiting visit a free worker takes.
-    pub discipline: scenario::Discipline,
+    pub discipline: Discipline,
     /// Shed visits that waited longer than this.
     pub shed_after: Option<SimDuration>,
     /// The balancing policy.
@@ -328,7 +329,7 @@ pub struct ServiceModel {
     /// The handler each class runs, by class id.
     pub handler_of_class: Vec<u8>,
     /// Whether workers are freed while waiting for calls.
-    pub concurrency: scenario::Concurrency,
+    pub concurrency: Concurrency,
     /// The Universal Scalability Law's slowdown of work with concurrency, if any.
     pub contention: Option<Usl>,
     /// Fault windows on this service, in file order.
@@ -412,7 +413,7 @@ pub enum BalancerPolicy {
     /// The instance that owns the request's key.
     ByKey {
         /// How keys are placed over the instances that are not dedicated to pinned keys.
-        routing: scenario::Routing,
+        routing: Routing,
         /// `(key, instance)`, sorted by key.
         pins: Vec<(u32, u32)>,
         /// The clients' largest key space, for `Range`.

@@ -4,7 +4,7 @@
 use tailsim_stats::graph::{CallGraph, GraphEdge, GraphNode, NodeKind};
 
 use crate::compile::{CallPolicy, HedgeDelay, Model, Step};
-use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, Jitter, LimitMode};
+use crate::kinds::{Arrivals, Backoff, Concurrency, Discipline, Jitter, LimitMode};
 
 /// The model's call graph: clients (in order) then services (in order) as nodes, and one edge
 /// per model edge, labelled with the step's shape (fan-out) and the call's policy.
@@ -182,9 +182,9 @@ fn policy_words(policy: &CallPolicy) -> Vec<String> {
         let mut text = format!("retry x{}", retry.attempts);
         match &retry.backoff {
             Backoff::None => {}
-            Backoff::Constant(wait) => text.push_str(&format!(" every {}", wait.0)),
+            Backoff::Constant(wait) => text.push_str(&format!(" every {}", wait)),
             Backoff::Exponential { base, cap, jitter } => {
-                text.push_str(&format!(" backoff {}..{}", base.0, cap.0));
+                text.push_str(&format!(" backoff {}..{}", base, cap));
                 match jitter {
                     Jitter::None => {}
                     Jitter::Full => text.push_str(" full jitter"),

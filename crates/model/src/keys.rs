@@ -9,7 +9,8 @@ use rand::RngExt;
 use rand_distr::{Distribution, Zipf};
 use tailsim_engine::RngStream;
 
-use crate::scenario::{Keys, Routing};
+use crate::kinds::Routing;
+use crate::scenario::Keys;
 
 /// The most keys a distribution may have.
 pub const MAX_KEYS: u32 = 100_000_000;

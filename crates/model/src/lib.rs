@@ -19,6 +19,7 @@ pub mod diag;
 pub mod graph;
 pub mod ids;
 pub mod keys;
+pub mod kinds;
 mod lower;
 pub mod overrides;
 pub mod parse;

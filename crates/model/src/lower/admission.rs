@@ -44,5 +44,5 @@ pub(super) fn compile(
             .with_hint("a smaller key space, or a limit per class"),
         );
     }
-    AdmissionPolicy::new(a.per, a.rate, a.burst, tenants.min(MAX_TENANTS))
+    AdmissionPolicy::new(a.per.into(), a.rate, a.burst, tenants.min(MAX_TENANTS))
 }

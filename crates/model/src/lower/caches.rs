@@ -124,7 +124,7 @@ fn cache(cx: &mut Cx<'_>, i: usize, c: &scenario::Cache, services: &[ServiceMode
         latency,
         per_instance,
         nodes: c.nodes,
-        routing: c.routing,
+        routing: c.routing.into(),
         coalesce: c.coalesce,
         stale_for: c.stale_for.map(|d| d.0),
         early: c.early,

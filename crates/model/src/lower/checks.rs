@@ -4,7 +4,7 @@
 use super::Cx;
 use crate::compile::{BalancerPolicy, CacheModel, ClientModel, ServiceId, ServiceModel, Step};
 use crate::diag::Diagnostic;
-use crate::scenario::Tenant;
+use crate::kinds::Tenant;
 
 /// Every client whose requests reach a cache step must give them keys.
 pub(super) fn check_keys(cx: &mut Cx<'_>, clients: &[ClientModel], services: &[ServiceModel], caches: &[CacheModel]) {

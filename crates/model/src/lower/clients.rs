@@ -85,7 +85,7 @@ fn client(cx: &mut Cx<'_>, c: &scenario::Client, path: &str) -> Option<ClientMod
         rate_per_s: traffic.as_ref().map_or(rate, |t| t.mean_rate(cx.scenario.duration.0)),
         closed,
         traffic,
-        arrivals: c.arrivals,
+        arrivals: c.arrivals.into(),
         edge,
         classes,
         keys,

@@ -53,7 +53,7 @@ pub(super) fn compile(cx: &mut Cx<'_>, policy: &scenario::Policy, path: &str) ->
         throttle,
         hedge,
         bulkhead,
-        rate_limit: policy.rate_limit.clone().filter(|limit| {
+        rate_limit: policy.rate_limit.as_ref().map(crate::kinds::RateLimit::from).filter(|limit| {
             let valid = limit.rate.is_finite() && limit.rate > 0.0 && limit.burst.is_finite() && limit.burst >= 1.0;
             if !valid {
                 cx.error(
@@ -96,9 +96,9 @@ fn retry(cx: &mut Cx<'_>, r: &scenario::Retry, path: &str) -> RetryPolicy {
     });
     let mut retry_on = [false; 8];
     for kind in &r.on {
-        retry_on[*kind as usize] = true;
+        retry_on[crate::kinds::FailureKind::from(*kind) as usize] = true;
     }
-    RetryPolicy { attempts: r.attempts, backoff: r.backoff.clone(), retry_on, budget }
+    RetryPolicy { attempts: r.attempts, backoff: (&r.backoff).into(), retry_on, budget }
 }
 
 /// A circuit breaker: its window, the rates that open it, and how it recovers.
@@ -133,7 +133,7 @@ fn breaker(cx: &mut Cx<'_>, b: &scenario::Breaker, path: &str) -> BreakerPolicy 
         cx.error(Diagnostic::error("a breaker's `open_for` must be longer than zero").at_path(path));
     }
     BreakerPolicy {
-        window: b.window.clone(),
+        window: (&b.window).into(),
         failure_rate: b.failure_rate,
         slow_call_rate: b.slow_call_rate,
         slow_call_duration: b.slow_call_duration.0,

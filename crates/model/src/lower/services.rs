@@ -63,7 +63,7 @@ fn service(cx: &mut Cx<'_>, i: usize, s: &scenario::Service, key_space: u32) -> 
         instances: s.instances,
         workers: s.workers,
         queue_capacity: s.queue.capacity,
-        discipline: s.queue.discipline,
+        discipline: s.queue.discipline.into(),
         shed_after: s.queue.shed_after.map(|d| d.0),
         balancer,
         autoscale,
@@ -71,7 +71,7 @@ fn service(cx: &mut Cx<'_>, i: usize, s: &scenario::Service, key_space: u32) -> 
         steps,
         class_handlers,
         handler_of_class,
-        concurrency: s.concurrency,
+        concurrency: s.concurrency.into(),
         contention,
         faults: Vec::new(),
         statement_timeout,
@@ -181,7 +181,7 @@ fn balancer(
                 );
             }
             BalancerPolicy::ByKey {
-                routing: *routing,
+                routing: (*routing).into(),
                 pins: pins.iter().map(|(&k, &shard)| (k, shard)).collect(),
                 key_space,
             }

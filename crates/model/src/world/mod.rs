@@ -38,8 +38,8 @@ use crate::compile::{
 use crate::cpu::Account;
 use crate::ids::{CallId, FetchId, ListId, PoolId, VisitId};
 use crate::keys::Placement;
+use crate::kinds::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter};
 use crate::recovery::{self, Recovery};
-use crate::scenario::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter};
 use crate::traffic::Bursts;
 
 mod arrivals;

@@ -72,9 +72,9 @@ impl<'m> World<'m> {
         let rng = &mut self.edges[call.edge as usize].rng;
         let nanos = match &retry.backoff {
             Backoff::None => 0.0,
-            Backoff::Constant(d) => d.0.as_nanos() as f64,
+            Backoff::Constant(d) => d.as_nanos() as f64,
             Backoff::Exponential { base, cap, jitter } => {
-                let (base, cap) = (base.0.as_nanos() as f64, cap.0.as_nanos() as f64);
+                let (base, cap) = (base.as_nanos() as f64, cap.as_nanos() as f64);
                 let k = call.attempts.saturating_sub(1).min(1023) as i32;
                 let t = cap.min(base * 2f64.powi(k));
                 match jitter {

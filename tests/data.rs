@@ -4,8 +4,8 @@
 
 use tailsim_model::keys::{KeyDist, Placement, salt};
 use tailsim_model::kinds::Routing;
-use tailsim_model::scenario::Keys;
 use tailsim_report::RunSummary;
+use tailsim_scenario::schema::Keys;
 use tailsim_tests::{load, run};
 
 /// One client with `keys` (and `classes`) calling `db`, a service written in `db`.

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use tailsim_engine::SimDuration;
-use tailsim_model::scenario::{
+use tailsim_model::{Limits, world};
+use tailsim_scenario::schema::{
     Admission, Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Cache, CacheScope,
     Class, Client, Concurrency, Contention, Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault,
     Hedge, Jitter, Keys, LimitMode, Losers, ParallelOptions, Policy, PoolScope, Price, Queue, RateLimit, Replication,
     Retry, Routing, ScaleMetric, Scenario, ScheduledMin, Service, Shape, Slo, Step, Tenant, Throttle, Wait,
 };
-use tailsim_model::{Limits, world};
 
 fn micros(range: std::ops::Range<u64>) -> impl Strategy<Value = Dur> {
     range.prop_map(|us| Dur(SimDuration(us * 1_000)))

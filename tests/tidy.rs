@@ -37,12 +37,13 @@ fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
 }
 
 /// The crates of the pipeline, each with the workspace crates it may depend on.
-const LAYERS: [(&str, &[&str]); 5] = [
+const LAYERS: [(&str, &[&str]); 6] = [
     ("engine", &[]),
     ("stats", &["tailsim-engine"]),
-    ("model", &["tailsim-engine", "tailsim-stats"]),
+    ("scenario", &["tailsim-engine"]),
+    ("model", &["tailsim-engine", "tailsim-stats", "tailsim-scenario"]),
     ("report", &["tailsim-engine", "tailsim-stats"]),
-    ("cli", &["tailsim-engine", "tailsim-stats", "tailsim-model", "tailsim-report"]),
+    ("cli", &["tailsim-engine", "tailsim-stats", "tailsim-scenario", "tailsim-model", "tailsim-report"]),
 ];
 
 #[test]
@@ -80,7 +81,7 @@ fn closure(lock: &toml::Table, package: &str) -> BTreeSet<String> {
 #[test]
 fn the_simulator_builds_no_plotting_library() {
     let lock: toml::Table = read(&root().join("Cargo.lock")).parse().expect("a valid Cargo.lock");
-    for package in ["tailsim-stats", "tailsim-model"] {
+    for package in ["tailsim-stats", "tailsim-scenario", "tailsim-model"] {
         let needs = closure(&lock, package);
         assert!(needs.contains("tailsim-engine"), "{package}: the closure misses tailsim-engine: {needs:?}");
         for drawing in ["tailsim-report", "plotters", "png", "dejavu", "ab_glyph"] {
@@ -98,7 +99,7 @@ fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 fn nothing_below_the_cli_prints() {
     let printing = ["println!", "print!", "eprintln!", "eprint!", "dbg!", "stdout()", "stderr()"];
     let mut found = Vec::new();
-    for name in ["engine", "stats", "model", "report"] {
+    for name in ["engine", "stats", "scenario", "model", "report"] {
         for file in files_under(&root().join("crates").join(name).join("src"), ".rs") {
             let text = read(&file);
             for (n, line) in code_lines(&text) {

@@ -107,7 +107,7 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
             let names: Vec<&str> = model.clients.iter().map(|c| c.name.as_str()).collect();
             return Err(Failure::input(format!(
                 "error: variant \"{name}\" has no client \"{client}\"\n  = hint: {}",
-                tailsim_model::diag::suggest(&client, &names, "clients")
+                tailsim_scenario::diag::suggest(&client, &names, "clients")
             )));
         }
     }
@@ -118,7 +118,7 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
         return Err(Failure::input(format!(
             "error: variant \"{}\" has no cache \"{cache}\"\n  = hint: {}",
             variants[0].0,
-            tailsim_model::diag::suggest(cache, &names, "caches")
+            tailsim_scenario::diag::suggest(cache, &names, "caches")
         )));
     }
     let seed = args.batch.seed.unwrap_or(first.seed);

@@ -475,8 +475,8 @@ fn list(dir: &Path) -> Result<u8, Failure> {
         }
         let text = String::from_utf8_lossy(&head);
         let summary = header_comment(&text).and_then(|h| h.lines().next().map(str::to_string)).unwrap_or_default();
-        let summary = tailsim_model::diag::printable(&summary);
-        let name = tailsim_model::diag::printable(&path.display().to_string());
+        let summary = tailsim_scenario::diag::printable(&summary);
+        let name = tailsim_scenario::diag::printable(&path.display().to_string());
         if interactive {
             outln!("{name:<36} {summary}");
         } else {

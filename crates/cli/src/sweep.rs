@@ -71,7 +71,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
             let names: Vec<&str> = model.clients.iter().map(|c| c.name.as_str()).collect();
             return Err(Failure::input(format!(
                 "error: the scenario has no client \"{name}\"\n  = hint: {}",
-                tailsim_model::diag::suggest(name, &names, "clients")
+                tailsim_scenario::diag::suggest(name, &names, "clients")
             )));
         }
         None => model.clients.first().map(|c| c.name.clone()).unwrap_or_default(),

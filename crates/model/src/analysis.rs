@@ -2,8 +2,8 @@
 //! and the warnings they call for.
 
 use crate::compile::{FaultKind, Model, Step, unconditional};
-use crate::diag::{Diagnostic, Index};
 use crate::kinds::{Arrivals, Backoff, Concurrency, Discipline};
+use tailsim_scenario::diag::{Diagnostic, Index};
 
 /// The offered load on one service.
 #[derive(Clone, Debug, PartialEq)]
@@ -227,7 +227,7 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
     }
     out.extend(connection_warnings(model, &index));
     out.extend(amplification_warnings(model, &index));
-    crate::spans::point_at_items(&mut out, source);
+    tailsim_scenario::spans::point_at_items(&mut out, source);
     out
 }
 

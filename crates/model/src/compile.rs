@@ -3,13 +3,10 @@
 
 use tailsim_engine::{Dist, DistError, SimDuration, SimTime};
 
-use crate::diag::Diagnostic;
 use crate::kinds::{Arrivals, Backoff, BreakerWindow, Concurrency, Discipline, RateLimit, Routing};
-use crate::scenario::{self, DistSpec, Scenario};
+use tailsim_scenario::diag::Diagnostic;
+use tailsim_scenario::schema::{self, DistSpec, Scenario};
 
-/// The longest run: 100 years, far below the 584 years of the u64 nanosecond clock, so that any
-/// time inside a run can still be added to.
-pub const MAX_DURATION: SimDuration = SimDuration::from_secs(100 * 365 * 24 * 3600);
 /// The most instances one service may have.
 pub const MAX_INSTANCES: u32 = 100_000;
 /// The most workers one instance may have.
@@ -65,7 +62,7 @@ pub struct Model {
     pub prices: Vec<tailsim_stats::cost::Price>,
 }
 
-/// A compiled cache (see [`scenario::Cache`]).
+/// A compiled cache (see [`schema::Cache`]).
 #[derive(Clone, Debug)]
 pub struct CacheModel {
     /// Its name.
@@ -295,7 +292,7 @@ pub struct ClientModel {
 #[derive(Clone, Debug)]
 pub struct TraceReplay {
     /// The rows.
-    pub trace: std::sync::Arc<crate::trace::Trace>,
+    pub trace: std::sync::Arc<tailsim_scenario::trace::Trace>,
     /// For each of the trace's class names, the client's class slot.
     pub slots: Vec<u8>,
 }
@@ -344,7 +341,7 @@ pub struct ServiceModel {
     pub admission: Option<crate::admission::AdmissionPolicy>,
 }
 
-/// An autoscaler's metric and target (see [`scenario::ScaleMetric`]).
+/// An autoscaler's metric and target (see [`schema::ScaleMetric`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ScaleOn {
     /// Busy workers over all workers, 0 to 1.
@@ -357,7 +354,7 @@ pub enum ScaleOn {
     P95(SimDuration),
 }
 
-/// A compiled autoscaler (see [`scenario::Autoscale`]).
+/// A compiled autoscaler (see [`schema::Autoscale`]).
 #[derive(Clone, Debug)]
 pub struct AutoscalePolicy {
     /// What it tracks and the value aimed at.
@@ -421,7 +418,7 @@ pub enum BalancerPolicy {
     },
 }
 
-/// Gunther's Universal Scalability Law, compiled (see [`scenario::Contention`]).
+/// Gunther's Universal Scalability Law, compiled (see [`schema::Contention`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Usl {
     /// Contention, 0 to 1.
@@ -647,17 +644,21 @@ pub const MAX_ATTEMPTS: u32 = 100;
 /// Checks a scenario and builds its model; all errors are returned, not just the first. Trace
 /// files are looked for from the current directory.
 pub fn compile(scenario: &Scenario, source: &str) -> Result<Model, Vec<Diagnostic>> {
-    compile_in(scenario, source, &crate::trace::Files::default())
+    compile_in(scenario, source, &tailsim_scenario::trace::Files::default())
 }
 
 /// [`compile`], reading trace files through `files`; the passes are in the `lower` module.
-pub fn compile_in(scenario: &Scenario, source: &str, files: &crate::trace::Files) -> Result<Model, Vec<Diagnostic>> {
+pub fn compile_in(
+    scenario: &Scenario,
+    source: &str,
+    files: &tailsim_scenario::trace::Files,
+) -> Result<Model, Vec<Diagnostic>> {
     crate::lower::lower(scenario, source, files)
 }
 
 /// Compiles a distribution, checking its parameters.
 pub fn compile_dist(spec: &DistSpec) -> Result<Dist, DistError> {
-    let ns = |d: &scenario::Duration| d.0.as_nanos() as f64;
+    let ns = |d: &schema::Duration| d.0.as_nanos() as f64;
     match spec {
         DistSpec::Constant(value) => Dist::constant(ns(value)),
         DistSpec::Uniform { min, max } => Dist::uniform(ns(min), ns(max)),

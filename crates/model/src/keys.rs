@@ -10,7 +10,7 @@ use rand_distr::{Distribution, Zipf};
 use tailsim_engine::RngStream;
 
 use crate::kinds::Routing;
-use crate::scenario::Keys;
+use tailsim_scenario::schema::Keys;
 
 /// The most keys a distribution may have.
 pub const MAX_KEYS: u32 = 100_000_000;

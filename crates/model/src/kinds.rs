@@ -7,9 +7,9 @@
 
 use tailsim_engine::SimDuration;
 
-use crate::scenario;
+use tailsim_scenario::schema;
 
-/// How a client's requests are spaced in time (see [`scenario::Arrivals`]).
+/// How a client's requests are spaced in time (see [`schema::Arrivals`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Arrivals {
     /// Exponential gaps.
@@ -19,7 +19,7 @@ pub enum Arrivals {
     Constant,
 }
 
-/// The order a queue is served in (see [`scenario::Discipline`]).
+/// The order a queue is served in (see [`schema::Discipline`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Discipline {
     /// First come, first served.
@@ -31,7 +31,7 @@ pub enum Discipline {
     Priority,
 }
 
-/// How a service's workers wait for calls (see [`scenario::Concurrency`]).
+/// How a service's workers wait for calls (see [`schema::Concurrency`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Concurrency {
     /// A worker is held for the whole visit, calls included.
@@ -41,7 +41,7 @@ pub enum Concurrency {
     Async,
 }
 
-/// The wait before a retry (see [`scenario::Backoff`]).
+/// The wait before a retry (see [`schema::Backoff`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum Backoff {
     /// Retry immediately.
@@ -60,7 +60,7 @@ pub enum Backoff {
     },
 }
 
-/// Randomisation of exponential backoff (see [`scenario::Jitter`]).
+/// Randomisation of exponential backoff (see [`schema::Jitter`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Jitter {
     /// The capped exponential wait itself.
@@ -74,7 +74,7 @@ pub enum Jitter {
     Decorrelated,
 }
 
-/// The kinds of failure a call can end in (see [`scenario::FailureKind`]).
+/// The kinds of failure a call can end in (see [`schema::FailureKind`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FailureKind {
     /// The attempt took longer than the timeout (or the deadline passed).
@@ -95,7 +95,7 @@ pub enum FailureKind {
     NoConnection,
 }
 
-/// A circuit breaker's sliding window (see [`scenario::BreakerWindow`]).
+/// A circuit breaker's sliding window (see [`schema::BreakerWindow`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BreakerWindow {
     /// The last `n` calls.
@@ -104,7 +104,7 @@ pub enum BreakerWindow {
     Time(u32),
 }
 
-/// What a rate limiter does with an attempt that finds no token (see [`scenario::LimitMode`]).
+/// What a rate limiter does with an attempt that finds no token (see [`schema::LimitMode`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LimitMode {
     /// Fail the attempt at once.
@@ -114,7 +114,7 @@ pub enum LimitMode {
     Delay,
 }
 
-/// A token bucket (see [`scenario::RateLimit`]).
+/// A token bucket (see [`schema::RateLimit`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateLimit {
     /// Tokens per second.
@@ -125,7 +125,7 @@ pub struct RateLimit {
     pub mode: LimitMode,
 }
 
-/// What a tenant of an admission limit is (see [`scenario::Tenant`]).
+/// What a tenant of an admission limit is (see [`schema::Tenant`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tenant {
     /// The request's class.
@@ -144,7 +144,7 @@ impl Tenant {
     }
 }
 
-/// How keys are placed on nodes (see [`scenario::Routing`]).
+/// How keys are placed on nodes (see [`schema::Routing`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Routing {
     /// `hash(key) mod n`.
@@ -159,10 +159,10 @@ pub enum Routing {
 /// Each `From` maps a file-format enum onto its twin, variant by variant.
 macro_rules! same_variants {
     ($($name:ident { $($variant:ident),* })*) => {$(
-        impl From<scenario::$name> for $name {
-            fn from(value: scenario::$name) -> $name {
+        impl From<schema::$name> for $name {
+            fn from(value: schema::$name) -> $name {
                 match value {
-                    $(scenario::$name::$variant => $name::$variant,)*
+                    $(schema::$name::$variant => $name::$variant,)*
                 }
             }
         }
@@ -179,39 +179,39 @@ same_variants! {
     Tenant { Class, Key }
 }
 
-impl From<&scenario::Backoff> for Backoff {
-    fn from(value: &scenario::Backoff) -> Backoff {
+impl From<&schema::Backoff> for Backoff {
+    fn from(value: &schema::Backoff) -> Backoff {
         match value {
-            scenario::Backoff::None => Backoff::None,
-            scenario::Backoff::Constant(wait) => Backoff::Constant(wait.0),
-            scenario::Backoff::Exponential { base, cap, jitter } => {
+            schema::Backoff::None => Backoff::None,
+            schema::Backoff::Constant(wait) => Backoff::Constant(wait.0),
+            schema::Backoff::Exponential { base, cap, jitter } => {
                 Backoff::Exponential { base: base.0, cap: cap.0, jitter: (*jitter).into() }
             }
         }
     }
 }
 
-impl From<&scenario::BreakerWindow> for BreakerWindow {
-    fn from(value: &scenario::BreakerWindow) -> BreakerWindow {
+impl From<&schema::BreakerWindow> for BreakerWindow {
+    fn from(value: &schema::BreakerWindow) -> BreakerWindow {
         match value {
-            scenario::BreakerWindow::Count(n) => BreakerWindow::Count(*n),
-            scenario::BreakerWindow::Time(n) => BreakerWindow::Time(*n),
+            schema::BreakerWindow::Count(n) => BreakerWindow::Count(*n),
+            schema::BreakerWindow::Time(n) => BreakerWindow::Time(*n),
         }
     }
 }
 
-impl From<&scenario::RateLimit> for RateLimit {
-    fn from(value: &scenario::RateLimit) -> RateLimit {
+impl From<&schema::RateLimit> for RateLimit {
+    fn from(value: &schema::RateLimit) -> RateLimit {
         RateLimit { rate: value.rate, burst: value.burst, mode: value.mode.into() }
     }
 }
 
-impl From<scenario::Routing> for Routing {
-    fn from(value: scenario::Routing) -> Routing {
+impl From<schema::Routing> for Routing {
+    fn from(value: schema::Routing) -> Routing {
         match value {
-            scenario::Routing::ModN => Routing::ModN,
-            scenario::Routing::Ring(vnodes) => Routing::Ring(vnodes),
-            scenario::Routing::Range => Routing::Range,
+            schema::Routing::ModN => Routing::ModN,
+            schema::Routing::Ring(vnodes) => Routing::Ring(vnodes),
+            schema::Routing::Range => Routing::Range,
         }
     }
 }

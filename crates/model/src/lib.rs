@@ -15,21 +15,15 @@ pub mod cache;
 pub mod compare;
 pub mod compile;
 pub mod cpu;
-pub mod diag;
 pub mod graph;
 pub mod ids;
 pub mod keys;
 pub mod kinds;
 mod lower;
-pub mod overrides;
-pub mod parse;
 pub mod plan;
 pub mod recovery;
-pub mod scenario;
 pub mod shard;
-mod spans;
 pub mod sweep;
-pub mod trace;
 pub mod traffic;
 pub mod variants;
 pub mod world;
@@ -40,10 +34,7 @@ use tailsim_stats::{Aggregate, Report, RunSummary};
 use shard::Shard;
 
 pub use compile::{Model, ServiceId};
-pub use diag::{Diagnostic, Location, Severity};
-pub use overrides::Override;
-pub use scenario::Scenario;
-pub use trace::Files;
+pub use tailsim_scenario::{Diagnostic, Files, Location, Override, Scenario, Severity};
 pub use world::{Limits, Progress};
 
 /// Parses, overrides and compiles scenario text: the model and its warnings, or every error.
@@ -91,8 +82,8 @@ pub fn load_variants_in(
 }
 
 fn load_base(source: &str, overrides: &[Override], files: &Files) -> Result<(Scenario, Model), Vec<Diagnostic>> {
-    let scenario = parse::parse(source).map_err(|d| vec![d])?;
-    let scenario = overrides::apply(scenario, overrides).map_err(|d| vec![d])?;
+    let scenario = tailsim_scenario::parse::parse(source).map_err(|d| vec![d])?;
+    let scenario = tailsim_scenario::overrides::apply(scenario, overrides).map_err(|d| vec![d])?;
     let model = compile::compile_in(&scenario, source, files)?;
     Ok((scenario, model))
 }

@@ -9,10 +9,10 @@ use tailsim_stats::sweep::{Busiest, MmcTheory, Sweep, SweepPoint, SweepRun};
 
 use crate::analysis;
 use crate::compile::Model;
-use crate::diag::Diagnostic;
-use crate::overrides::{self, Override};
 use crate::shard::{self, Shard};
 use crate::world::{self, Limits};
+use tailsim_scenario::diag::Diagnostic;
+use tailsim_scenario::overrides::{self, Override};
 
 /// The most points a sweep may have, over the whole grid.
 pub const MAX_POINTS: usize = 10_000;
@@ -93,7 +93,7 @@ impl Param {
 
     /// Checks the path against the scenario and, where the value there is a whole number
     /// (workers, instances), rounds the values to whole numbers and drops repeats.
-    pub fn resolve(mut self, scenario: &crate::Scenario) -> Result<Param, Diagnostic> {
+    pub fn resolve(mut self, scenario: &tailsim_scenario::Scenario) -> Result<Param, Diagnostic> {
         let current = overrides::current(scenario, &self.path)
             .map_err(|d| Diagnostic { message: format!("--param {}: {}", self.path, d.message), ..d })?;
         match current {
@@ -161,7 +161,7 @@ pub fn load_points_in(
     params: &[Param],
     files: &crate::Files,
 ) -> Result<Vec<(Vec<f64>, Model)>, Vec<Diagnostic>> {
-    let scenario = crate::parse::parse(source).map_err(|d| vec![d])?;
+    let scenario = tailsim_scenario::parse::parse(source).map_err(|d| vec![d])?;
     let scenario = overrides::apply(scenario, overrides).map_err(|d| vec![d])?;
     let params: Vec<Param> =
         params.iter().map(|p| p.clone().resolve(&scenario)).collect::<Result<_, _>>().map_err(|d| vec![d])?;

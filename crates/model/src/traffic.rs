@@ -8,7 +8,7 @@
 use rand::RngExt;
 use tailsim_engine::{Dist, RngStream, SimDuration, SimTime};
 
-use crate::scenario::Shape;
+use tailsim_scenario::schema::Shape;
 
 /// One compiled shape; times in nanoseconds from the start of the run.
 #[derive(Clone, Debug, PartialEq)]

@@ -5,10 +5,10 @@
 //! holds it, a semantic error of the result (say `workers: 0`) at the `Variant(`.
 
 use crate::compile::{self, Model};
-use crate::diag::{Diagnostic, Index};
-use crate::overrides::{self, Override};
-use crate::scenario::Scenario;
-use crate::trace::Files;
+use tailsim_scenario::diag::{Diagnostic, Index};
+use tailsim_scenario::overrides::{self, Override};
+use tailsim_scenario::schema::Scenario;
+use tailsim_scenario::trace::Files;
 
 /// The name the scenario itself goes by among its variants.
 pub const BASE_NAME: &str = "base";
@@ -122,7 +122,7 @@ mod tests {
 
     #[test]
     fn compiles_good_variants_and_points_at_bad_ones() {
-        let scenario = crate::parse::parse(SOURCE).expect("parses");
+        let scenario = tailsim_scenario::parse::parse(SOURCE).expect("parses");
         let errors = compile_variants(&scenario, SOURCE).expect_err("two variants are bad");
         assert_eq!(errors.len(), 2, "{errors:#?}");
         assert_eq!(errors[0].path.as_deref(), Some(r#"variants[1] "bad""#));
@@ -134,7 +134,7 @@ mod tests {
         assert_eq!(errors[1].location, Some(crate::Location { line: 11, column: 9 }));
 
         let good = SOURCE.replace("wrokers", "workers").replace("workers\": 0", "workers\": 3");
-        let scenario = crate::parse::parse(&good).expect("parses");
+        let scenario = tailsim_scenario::parse::parse(&good).expect("parses");
         let variants = compile_variants(&scenario, &good).expect("valid");
         let workers: Vec<(&str, u32)> = variants.iter().map(|(n, m)| (n.as_str(), m.services[0].workers)).collect();
         assert_eq!(workers, [("two", 2), ("bad", 2), ("none", 3)]);

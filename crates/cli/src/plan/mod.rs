@@ -95,7 +95,7 @@ struct Setup {
     file: String,
     source: String,
     overrides: Vec<tailsim_model::Override>,
-    extra: Vec<tailsim_model::scenario::Slo>,
+    extra: Vec<tailsim_scenario::schema::Slo>,
     model: tailsim_model::Model,
     budget: Budget,
     out: PathBuf,

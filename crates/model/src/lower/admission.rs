@@ -4,8 +4,8 @@
 use super::Cx;
 use crate::admission::{AdmissionPolicy, MAX_TENANTS};
 use crate::compile::MAX_RATE_PER_S;
-use crate::diag::{Diagnostic, Location, locate_unique};
-use crate::scenario::{Admission, Tenant};
+use tailsim_scenario::diag::{Diagnostic, Location, locate_unique};
+use tailsim_scenario::schema::{Admission, Tenant};
 
 /// Lowers service `path`'s admission limit, its tenants counted over `key_space` keys.
 pub(super) fn compile(

@@ -5,8 +5,8 @@ use tailsim_engine::{SimDuration, SimTime};
 
 use super::Cx;
 use crate::compile::{CacheEvent, CacheModel, MAX_CACHE_ENTRIES, ServiceId, ServiceModel, Step, compile_dist};
-use crate::diag::{Diagnostic, suggest};
-use crate::scenario;
+use tailsim_scenario::diag::{Diagnostic, suggest};
+use tailsim_scenario::schema;
 
 /// Lowers every cache; `services` tell which service a per-instance cache lives in.
 pub(super) fn compile(cx: &mut Cx<'_>, services: &[ServiceModel], key_space: u32) -> Vec<CacheModel> {
@@ -29,9 +29,9 @@ pub(super) fn compile(cx: &mut Cx<'_>, services: &[ServiceModel], key_space: u32
     }
     for (j, fault) in scenario.faults.iter().enumerate() {
         let name = match fault {
-            scenario::Fault::CacheFlush { cache, .. }
-            | scenario::Fault::CacheNodes { cache, .. }
-            | scenario::Fault::KeyChange { cache, .. } => cache,
+            schema::Fault::CacheFlush { cache, .. }
+            | schema::Fault::CacheNodes { cache, .. }
+            | schema::Fault::KeyChange { cache, .. } => cache,
             _ => continue,
         };
         if !scenario.caches.iter().any(|c| &c.name == name) {
@@ -47,7 +47,7 @@ pub(super) fn compile(cx: &mut Cx<'_>, services: &[ServiceModel], key_space: u32
 }
 
 /// Lowers cache `i`.
-fn cache(cx: &mut Cx<'_>, i: usize, c: &scenario::Cache, services: &[ServiceModel], key_space: u32) -> CacheModel {
+fn cache(cx: &mut Cx<'_>, i: usize, c: &schema::Cache, services: &[ServiceModel], key_space: u32) -> CacheModel {
     let scenario = cx.scenario;
     let path = format!("caches[{i}] \"{}\"", c.name);
     let at = cx.index.name(&c.name);
@@ -67,7 +67,7 @@ fn cache(cx: &mut Cx<'_>, i: usize, c: &scenario::Cache, services: &[ServiceMode
     if c.nodes == 0 || c.nodes > crate::keys::MAX_NODES {
         fail(format!("`nodes` must be between 1 and {}", crate::keys::MAX_NODES), "");
     }
-    if let scenario::Routing::Ring(v) = c.routing
+    if let schema::Routing::Ring(v) = c.routing
         && (v == 0 || v > crate::keys::MAX_VNODES)
     {
         fail(
@@ -100,9 +100,9 @@ fn cache(cx: &mut Cx<'_>, i: usize, c: &scenario::Cache, services: &[ServiceMode
         .map(|(s, _)| s)
         .collect();
     let per_instance = match c.scope {
-        scenario::CacheScope::Shared => None,
-        scenario::CacheScope::PerInstance => {
-            if c.nodes != 1 || c.routing != scenario::Routing::ModN {
+        schema::CacheScope::Shared => None,
+        schema::CacheScope::PerInstance => {
+            if c.nodes != 1 || c.routing != schema::Routing::ModN {
                 fail("a per-instance cache lives in each instance's memory: it has no `nodes` or `routing`".into(), "");
             }
             if users.len() > 1 {
@@ -135,14 +135,14 @@ fn cache(cx: &mut Cx<'_>, i: usize, c: &scenario::Cache, services: &[ServiceMode
 }
 
 /// The cache's faults as instants on its timeline, in time order.
-fn events(cx: &mut Cx<'_>, c: &scenario::Cache, per_instance: bool) -> Vec<(SimTime, CacheEvent)> {
+fn events(cx: &mut Cx<'_>, c: &schema::Cache, per_instance: bool) -> Vec<(SimTime, CacheEvent)> {
     let scenario = cx.scenario;
     let mut events = Vec::new();
     for (j, fault) in scenario.faults.iter().enumerate() {
         let (name, when, event) = match fault {
-            scenario::Fault::CacheFlush { cache, at, fraction } => (cache, at, CacheEvent::Flush(*fraction)),
-            scenario::Fault::CacheNodes { cache, at, nodes } => (cache, at, CacheEvent::Nodes(*nodes)),
-            scenario::Fault::KeyChange { cache, at } => (cache, at, CacheEvent::KeyChange),
+            schema::Fault::CacheFlush { cache, at, fraction } => (cache, at, CacheEvent::Flush(*fraction)),
+            schema::Fault::CacheNodes { cache, at, nodes } => (cache, at, CacheEvent::Nodes(*nodes)),
+            schema::Fault::KeyChange { cache, at } => (cache, at, CacheEvent::KeyChange),
             _ => continue,
         };
         if *name != c.name {

@@ -3,8 +3,8 @@
 
 use super::Cx;
 use crate::compile::{BalancerPolicy, CacheModel, ClientModel, ServiceId, ServiceModel, Step};
-use crate::diag::Diagnostic;
 use crate::kinds::Tenant;
+use tailsim_scenario::diag::Diagnostic;
 
 /// Every client whose requests reach a cache step must give them keys.
 pub(super) fn check_keys(cx: &mut Cx<'_>, clients: &[ClientModel], services: &[ServiceModel], caches: &[CacheModel]) {

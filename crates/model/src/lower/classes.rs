@@ -3,7 +3,7 @@
 
 use super::Cx;
 use crate::compile::{ClassModel, MAX_CLASSES};
-use crate::diag::Diagnostic;
+use tailsim_scenario::diag::Diagnostic;
 
 /// Fills in the scenario's classes, and returns how many priority levels they have.
 pub(super) fn compile(cx: &mut Cx<'_>) -> u32 {

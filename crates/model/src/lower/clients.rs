@@ -7,10 +7,10 @@ use tailsim_engine::Dist;
 
 use super::Cx;
 use crate::compile::{ClientModel, Edge, MAX_RATE_PER_S, MAX_USERS, TraceReplay};
-use crate::diag::{Diagnostic, Location, suggest};
 use crate::keys::KeyDist;
-use crate::scenario;
-use crate::trace::Trace;
+use tailsim_scenario::diag::{Diagnostic, Location, suggest};
+use tailsim_scenario::schema;
+use tailsim_scenario::trace::Trace;
 
 /// Lowers every client, and returns them with the key space their keys span.
 pub(super) fn compile(cx: &mut Cx<'_>) -> (Vec<ClientModel>, u32) {
@@ -33,7 +33,7 @@ pub(super) fn compile(cx: &mut Cx<'_>) -> (Vec<ClientModel>, u32) {
 }
 
 /// Lowers one client; `None` when its target is unknown.
-fn client(cx: &mut Cx<'_>, c: &scenario::Client, path: &str) -> Option<ClientModel> {
+fn client(cx: &mut Cx<'_>, c: &schema::Client, path: &str) -> Option<ClientModel> {
     let at = cx.index.name(&c.name);
     let think = cx.dist_or_zero("think", c.think.as_ref(), path, at);
     let trace = c.trace.as_ref().and_then(|file| {
@@ -96,7 +96,7 @@ fn client(cx: &mut Cx<'_>, c: &scenario::Client, path: &str) -> Option<ClientMod
 /// How the client sends: its (mean) rate, and a closed loop's users and think time.
 fn arrivals(
     cx: &mut Cx<'_>,
-    c: &scenario::Client,
+    c: &schema::Client,
     path: &str,
     at: Option<Location>,
     trace: Option<&Trace>,
@@ -168,7 +168,7 @@ fn arrivals(
 }
 
 /// The client's classes as `(class, cumulative probability)`, the last at exactly 1.
-fn class_mix(cx: &Cx<'_>, c: &scenario::Client) -> Vec<(u8, f64)> {
+fn class_mix(cx: &Cx<'_>, c: &schema::Client) -> Vec<(u8, f64)> {
     let total: f64 = c.classes.iter().map(|k| k.weight).sum();
     let mut cumulative = 0.0;
     let mut mix: Vec<(u8, f64)> = c
@@ -187,8 +187,8 @@ fn class_mix(cx: &Cx<'_>, c: &scenario::Client) -> Vec<(u8, f64)> {
 }
 
 /// The keys of the client's requests: one entry, or one per class slot.
-fn keys(cx: &mut Cx<'_>, c: &scenario::Client, path: &str, at: Option<Location>) -> Vec<Option<KeyDist>> {
-    let mut key_dist = |spec: &scenario::Keys, path: &str| {
+fn keys(cx: &mut Cx<'_>, c: &schema::Client, path: &str, at: Option<Location>) -> Vec<Option<KeyDist>> {
+    let mut key_dist = |spec: &schema::Keys, path: &str| {
         KeyDist::new(spec).map_err(|why| cx.error(Diagnostic::error(why).at_path(path).at(at))).ok()
     };
     let own = c.keys.as_ref().and_then(|spec| key_dist(spec, path));
@@ -207,7 +207,7 @@ fn keys(cx: &mut Cx<'_>, c: &scenario::Client, path: &str, at: Option<Location>)
 
 /// Maps a trace's class names to the client's class slots, and checks that its columns fit
 /// the client: classes declared if and only if the trace has them, keys from one place only.
-fn replay(cx: &mut Cx<'_>, trace: &Trace, c: &scenario::Client, path: &str) -> Vec<u8> {
+fn replay(cx: &mut Cx<'_>, trace: &Trace, c: &schema::Client, path: &str) -> Vec<u8> {
     let names: Vec<&str> = c.classes.iter().map(|k| k.name.as_str()).collect();
     if c.classes.is_empty() && trace.has_classes() {
         cx.error(
@@ -249,7 +249,10 @@ fn replay(cx: &mut Cx<'_>, trace: &Trace, c: &scenario::Client, path: &str) -> V
                         Diagnostic::error(format!("the trace names a class \"{name}\" the client does not declare"))
                             .at_path(path)
                             .at(Some(*at))
-                            .in_file(crate::diag::InFile { file: trace.shown_as.clone(), line: line.clone() })
+                            .in_file(tailsim_scenario::diag::InFile {
+                                file: trace.shown_as.clone(),
+                                line: line.clone(),
+                            })
                             .with_hint(suggest(name, &names, "classes")),
                     );
                 }

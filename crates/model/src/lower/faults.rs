@@ -5,11 +5,11 @@ use tailsim_engine::{SimDuration, SimTime};
 
 use super::Cx;
 use crate::compile::{FaultKind, FaultWindow, ServiceModel};
-use crate::diag::{Diagnostic, suggest};
-use crate::scenario;
+use tailsim_scenario::diag::{Diagnostic, suggest};
+use tailsim_scenario::schema;
 
 /// A fault as the runtime sees it: the service's name, the instance, start, length and kind.
-type Window<'s> = (&'s String, &'s Option<u32>, &'s scenario::Duration, scenario::Duration, FaultKind);
+type Window<'s> = (&'s String, &'s Option<u32>, &'s schema::Duration, schema::Duration, FaultKind);
 
 /// Lowers every service fault onto its service's `faults`.
 pub(super) fn compile(cx: &mut Cx<'_>, services: &mut [ServiceModel]) {
@@ -22,13 +22,13 @@ pub(super) fn compile(cx: &mut Cx<'_>, services: &mut [ServiceModel]) {
 }
 
 /// The fault's window, its settings checked; `None` for a cache's fault.
-fn window<'s>(cx: &mut Cx<'_>, i: usize, fault: &'s scenario::Fault, services: &[ServiceModel]) -> Option<Window<'s>> {
+fn window<'s>(cx: &mut Cx<'_>, i: usize, fault: &'s schema::Fault, services: &[ServiceModel]) -> Option<Window<'s>> {
     let window = match fault {
         // Instants on a cache's timeline, compiled with the caches.
-        scenario::Fault::CacheFlush { .. } | scenario::Fault::CacheNodes { .. } | scenario::Fault::KeyChange { .. } => {
+        schema::Fault::CacheFlush { .. } | schema::Fault::CacheNodes { .. } | schema::Fault::KeyChange { .. } => {
             return None;
         }
-        scenario::Fault::Failover { service, at, detection, promotion } => {
+        schema::Fault::Failover { service, at, detection, promotion } => {
             let replicated = cx.service(service).is_some_and(|id| services[id.0 as usize].replication.is_some());
             if !replicated {
                 cx.error(
@@ -37,10 +37,10 @@ fn window<'s>(cx: &mut Cx<'_>, i: usize, fault: &'s scenario::Fault, services: &
                         .with_hint(r#"give it replication: (writes: ["write"])"#),
                 );
             }
-            let down = scenario::Duration(SimDuration(detection.0.as_nanos().saturating_add(promotion.0.as_nanos())));
+            let down = schema::Duration(SimDuration(detection.0.as_nanos().saturating_add(promotion.0.as_nanos())));
             (service, &Some(0), at, down, FaultKind::Failover)
         }
-        scenario::Fault::Slowdown { service, instance, at, duration, factor } => {
+        schema::Fault::Slowdown { service, instance, at, duration, factor } => {
             if !(factor.is_finite() && *factor >= 0.0) {
                 cx.error(
                     Diagnostic::error(format!("`factor` must be zero or more, got {factor}"))
@@ -49,7 +49,7 @@ fn window<'s>(cx: &mut Cx<'_>, i: usize, fault: &'s scenario::Fault, services: &
             }
             (service, instance, at, *duration, FaultKind::Slowdown(*factor))
         }
-        scenario::Fault::Errors { service, instance, at, duration, probability } => {
+        schema::Fault::Errors { service, instance, at, duration, probability } => {
             if !(0.0..=1.0).contains(probability) {
                 cx.error(
                     Diagnostic::error(format!("`probability` must be between 0 and 1, got {probability}"))
@@ -58,14 +58,14 @@ fn window<'s>(cx: &mut Cx<'_>, i: usize, fault: &'s scenario::Fault, services: &
             }
             (service, instance, at, *duration, FaultKind::Errors(*probability))
         }
-        scenario::Fault::Outage { service, instance, at, duration } => {
+        schema::Fault::Outage { service, instance, at, duration } => {
             (service, instance, at, *duration, FaultKind::Outage)
         }
-        scenario::Fault::Crash { service, instance, at, restart_after, detected_after } => {
+        schema::Fault::Crash { service, instance, at, restart_after, detected_after } => {
             let kind = FaultKind::Crash { detected_after: detected_after.0 };
             (service, instance, at, *restart_after, kind)
         }
-        scenario::Fault::Pauses { service, instance, at, duration, every, pause } => {
+        schema::Fault::Pauses { service, instance, at, duration, every, pause } => {
             if pause.0 == SimDuration::ZERO || pause.0 >= every.0 {
                 cx.error(
                     Diagnostic::error("pauses need a `pause` above zero and shorter than `every`")
@@ -76,7 +76,7 @@ fn window<'s>(cx: &mut Cx<'_>, i: usize, fault: &'s scenario::Fault, services: &
             let kind = FaultKind::Freeze { every: every.0, pause: pause.0 };
             (service, instance, at, *duration, kind)
         }
-        scenario::Fault::CpuQuota { service, instance, at, duration, cpus, period } => {
+        schema::Fault::CpuQuota { service, instance, at, duration, cpus, period } => {
             // The kernel's bounds: a period of 1ms to 1s, and a quota of at least 1ms.
             let quota = SimDuration::from_nanos_f64(period.0.as_nanos() as f64 * cpus.clamp(0.0, 1e6));
             let bounded = (SimDuration::from_millis(1)..=SimDuration::from_secs(1)).contains(&period.0);

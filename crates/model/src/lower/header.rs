@@ -5,8 +5,8 @@
 use tailsim_engine::SimDuration;
 
 use super::Cx;
-use crate::compile::MAX_DURATION;
-use crate::diag::{Diagnostic, locate_unique};
+use tailsim_scenario::diag::{Diagnostic, locate_unique};
+use tailsim_scenario::schema::{MAX_DURATION, refuse_name};
 
 /// Checks the duration, the warm-up and that there are clients.
 pub(super) fn check(cx: &mut Cx<'_>) {
@@ -43,25 +43,6 @@ pub(super) fn check_window(cx: &mut Cx<'_>) {
     }
 }
 
-/// The longest name a scenario, client, service, cache, class or variant may have, in
-/// characters: every time-series row repeats it.
-pub const MAX_NAME: usize = 100;
-
-/// Why `name` cannot be a name, if it cannot: empty, too long, or holding a character that
-/// would act on a terminal (a control character) or reorder the text shown around it (a
-/// bidirectional override).
-pub fn refuse_name(name: &str) -> Option<String> {
-    let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
-    if name.trim().is_empty() {
-        Some("a name must not be empty".into())
-    } else if name.chars().count() > MAX_NAME {
-        Some(format!("a name may have at most {MAX_NAME} characters, this one has {}", name.chars().count()))
-    } else {
-        let c = name.chars().find(|&c| c.is_control() || bidi(c))?;
-        Some(format!("a name must hold printable characters only, and this one holds {c:?}"))
-    }
-}
-
 /// Checks every name the scenario gives: the scenario's, its clients', classes', services',
 /// caches' and variants'.
 pub(super) fn check_names(cx: &mut Cx<'_>) {
@@ -79,7 +60,7 @@ pub(super) fn check_names(cx: &mut Cx<'_>) {
     for (path, name) in names {
         if let Some(why) = refuse_name(name) {
             cx.error(
-                Diagnostic::error(format!("the name {:?} cannot be used: {why}", crate::diag::clipped(name, 40)))
+                Diagnostic::error(format!("the name {:?} cannot be used: {why}", tailsim_scenario::diag::clipped(name, 40)))
                     .at_path(path)
                     .at(cx.index.name(name))
                     .with_hint("names are printed in tables, used in file names and written to CSV: letters, digits, spaces and punctuation"),

@@ -12,7 +12,6 @@ mod clients;
 mod faults;
 mod header;
 
-pub use header::refuse_name;
 mod policy;
 mod prices;
 mod services;
@@ -24,9 +23,9 @@ use std::collections::BTreeMap;
 use tailsim_engine::Dist;
 
 use crate::compile::{ClassModel, Edge, Model, ServiceId, compile_dist};
-use crate::diag::{Diagnostic, Index, Location};
-use crate::scenario::{DistSpec, Scenario};
-use crate::trace::Files;
+use tailsim_scenario::diag::{Diagnostic, Index, Location};
+use tailsim_scenario::schema::{DistSpec, Scenario};
+use tailsim_scenario::trace::Files;
 
 /// What every pass reads and writes: the scenario and its text, the name tables, the model's
 /// shared parts as they are built, and the errors found so far.
@@ -124,7 +123,7 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
         );
     }
     if !cx.errors.is_empty() {
-        crate::spans::point_at_items(&mut cx.errors, source);
+        tailsim_scenario::spans::point_at_items(&mut cx.errors, source);
         return Err(cx.errors);
     }
     Ok(Model {

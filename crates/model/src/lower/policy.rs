@@ -8,12 +8,12 @@ use crate::compile::{
     BreakerPolicy, BudgetPolicy, BulkheadPolicy, CallPolicy, HedgeDelay, HedgePolicy, MAX_ATTEMPTS, MAX_BREAKER_WINDOW,
     MAX_HEDGES, MAX_WORKERS, RetryPolicy,
 };
-use crate::diag::Diagnostic;
-use crate::scenario::{self, BreakerWindow, Losers};
+use tailsim_scenario::diag::Diagnostic;
+use tailsim_scenario::schema::{self, BreakerWindow, Losers};
 
 /// Compiles a call policy, reporting problems under `path`.
-pub(super) fn compile(cx: &mut Cx<'_>, policy: &scenario::Policy, path: &str) -> CallPolicy {
-    let mut positive = |what: &str, d: Option<scenario::Duration>| -> Option<SimDuration> {
+pub(super) fn compile(cx: &mut Cx<'_>, policy: &schema::Policy, path: &str) -> CallPolicy {
+    let mut positive = |what: &str, d: Option<schema::Duration>| -> Option<SimDuration> {
         let d = d?;
         if d.0 == SimDuration::ZERO {
             cx.error(Diagnostic::error(format!("`{what}` must be longer than zero")).at_path(path));
@@ -70,7 +70,7 @@ pub(super) fn compile(cx: &mut Cx<'_>, policy: &scenario::Policy, path: &str) ->
 }
 
 /// A retry policy: attempts, backoff, and the budget that bounds retries.
-fn retry(cx: &mut Cx<'_>, r: &scenario::Retry, path: &str) -> RetryPolicy {
+fn retry(cx: &mut Cx<'_>, r: &schema::Retry, path: &str) -> RetryPolicy {
     if r.attempts == 0 || r.attempts > MAX_ATTEMPTS {
         cx.error(
             Diagnostic::error(format!("`attempts` must be between 1 and {MAX_ATTEMPTS}, got {}", r.attempts))
@@ -78,7 +78,7 @@ fn retry(cx: &mut Cx<'_>, r: &scenario::Retry, path: &str) -> RetryPolicy {
                 .with_hint("attempts count the first call too: 3 means up to 2 retries"),
         );
     }
-    if let scenario::Backoff::Exponential { base, cap, .. } = &r.backoff
+    if let schema::Backoff::Exponential { base, cap, .. } = &r.backoff
         && (base.0 == SimDuration::ZERO || cap.0 < base.0)
     {
         cx.error(
@@ -102,7 +102,7 @@ fn retry(cx: &mut Cx<'_>, r: &scenario::Retry, path: &str) -> RetryPolicy {
 }
 
 /// A circuit breaker: its window, the rates that open it, and how it recovers.
-fn breaker(cx: &mut Cx<'_>, b: &scenario::Breaker, path: &str) -> BreakerPolicy {
+fn breaker(cx: &mut Cx<'_>, b: &schema::Breaker, path: &str) -> BreakerPolicy {
     let size = match b.window {
         BreakerWindow::Count(n) | BreakerWindow::Time(n) => n,
     };
@@ -144,7 +144,7 @@ fn breaker(cx: &mut Cx<'_>, b: &scenario::Breaker, path: &str) -> BreakerPolicy 
 }
 
 /// A hedge: a fixed delay or a latency percentile, and how many.
-fn hedge(cx: &mut Cx<'_>, h: &scenario::Hedge, path: &str) -> Option<HedgePolicy> {
+fn hedge(cx: &mut Cx<'_>, h: &schema::Hedge, path: &str) -> Option<HedgePolicy> {
     if h.max == 0 || h.max > MAX_HEDGES {
         cx.error(
             Diagnostic::error(format!("a hedge's `max` must be between 1 and {MAX_HEDGES}, got {}", h.max))
@@ -174,7 +174,7 @@ fn hedge(cx: &mut Cx<'_>, h: &scenario::Hedge, path: &str) -> Option<HedgePolicy
 }
 
 /// A bulkhead: the places, how long a call may wait for one, and its scope.
-fn bulkhead(cx: &mut Cx<'_>, b: &scenario::Bulkhead, path: &str) -> BulkheadPolicy {
+fn bulkhead(cx: &mut Cx<'_>, b: &schema::Bulkhead, path: &str) -> BulkheadPolicy {
     if b.max_concurrent == 0 || b.max_concurrent > MAX_WORKERS {
         cx.error(
             Diagnostic::error(format!(
@@ -187,6 +187,6 @@ fn bulkhead(cx: &mut Cx<'_>, b: &scenario::Bulkhead, path: &str) -> BulkheadPoli
     BulkheadPolicy {
         places: b.max_concurrent,
         max_wait: b.max_wait.0,
-        per_instance: b.scope == scenario::PoolScope::PerInstance,
+        per_instance: b.scope == schema::PoolScope::PerInstance,
     }
 }

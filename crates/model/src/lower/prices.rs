@@ -6,8 +6,8 @@ use tailsim_stats::cost::{Part, Price as Priced};
 
 use super::Cx;
 use crate::compile::CacheModel;
-use crate::diag::{Diagnostic, suggest};
-use crate::scenario::Price;
+use tailsim_scenario::diag::{Diagnostic, suggest};
+use tailsim_scenario::schema::Price;
 
 /// A GB of memory, as memory is priced: 2^30 bytes.
 const GB: f64 = (1u64 << 30) as f64;

@@ -8,8 +8,8 @@ use crate::compile::{
     AutoscalePolicy, BalancerPolicy, MAX_CONNECTIONS, MAX_INSTANCES, MAX_STEPS, MAX_WORKERS, ReplicationModel, ScaleOn,
     ServiceModel, Step, Usl,
 };
-use crate::diag::{Diagnostic, Location, locate_unique, suggest};
-use crate::scenario::{self, Balancer};
+use tailsim_scenario::diag::{Diagnostic, Location, locate_unique, suggest};
+use tailsim_scenario::schema::{self, Balancer};
 
 /// Lowers every service; their faults come later, from the faults pass.
 pub(super) fn compile(cx: &mut Cx<'_>, key_space: u32) -> Vec<ServiceModel> {
@@ -18,7 +18,7 @@ pub(super) fn compile(cx: &mut Cx<'_>, key_space: u32) -> Vec<ServiceModel> {
 }
 
 /// Lowers one service.
-fn service(cx: &mut Cx<'_>, i: usize, s: &scenario::Service, key_space: u32) -> ServiceModel {
+fn service(cx: &mut Cx<'_>, i: usize, s: &schema::Service, key_space: u32) -> ServiceModel {
     let path = &format!("services[{i}] \"{}\"", s.name);
     let at = cx.index.name(&s.name);
     if s.instances == 0 || s.instances > MAX_INSTANCES {
@@ -82,7 +82,7 @@ fn service(cx: &mut Cx<'_>, i: usize, s: &scenario::Service, key_space: u32) -> 
 }
 
 /// The service's handler, its handlers by class, and the handler each class runs.
-fn handlers(cx: &mut Cx<'_>, s: &scenario::Service, path: &str) -> (Vec<Step>, Vec<Vec<Step>>, Vec<u8>) {
+fn handlers(cx: &mut Cx<'_>, s: &schema::Service, path: &str) -> (Vec<Step>, Vec<Vec<Step>>, Vec<u8>) {
     let steps = super::steps::compile(cx, &s.name, &format!("{path} .handler"), &s.handler);
     let mut class_handlers = Vec::new();
     let mut handler_of_class = vec![0u8; cx.classes.len()];
@@ -112,13 +112,7 @@ fn handlers(cx: &mut Cx<'_>, s: &scenario::Service, path: &str) -> (Vec<Step>, V
 }
 
 /// The balancer, its weights or key routing checked against the instances.
-fn balancer(
-    cx: &mut Cx<'_>,
-    s: &scenario::Service,
-    path: &str,
-    at: Option<Location>,
-    key_space: u32,
-) -> BalancerPolicy {
+fn balancer(cx: &mut Cx<'_>, s: &schema::Service, path: &str, at: Option<Location>, key_space: u32) -> BalancerPolicy {
     match &s.balancer {
         Balancer::RoundRobin => BalancerPolicy::RoundRobin,
         Balancer::Random => BalancerPolicy::Random,
@@ -168,7 +162,7 @@ fn balancer(
                     .with_hint("pins: {0: 7} puts key 0 alone on instance 7 of 8"),
                 );
             }
-            if let scenario::Routing::Ring(v) = routing
+            if let schema::Routing::Ring(v) = routing
                 && (*v == 0 || *v > crate::keys::MAX_VNODES)
             {
                 cx.error(
@@ -192,20 +186,20 @@ fn balancer(
 /// The autoscaler: one metric with its target, bounds around the instances, and a schedule.
 fn autoscale(
     cx: &mut Cx<'_>,
-    s: &scenario::Service,
-    a: &scenario::Autoscale,
+    s: &schema::Service,
+    a: &schema::Autoscale,
     path: &str,
     at: Option<Location>,
 ) -> AutoscalePolicy {
     let metric = match (a.target, a.metric) {
         (Some(target), None) => Some(ScaleOn::Utilisation(target)).filter(|_| target > 0.0 && target <= 1.0),
-        (None, Some(scenario::ScaleMetric::QueueDepth(n))) => {
+        (None, Some(schema::ScaleMetric::QueueDepth(n))) => {
             Some(ScaleOn::QueueDepth(n)).filter(|_| n > 0.0 && n.is_finite())
         }
-        (None, Some(scenario::ScaleMetric::InFlight(n))) => {
+        (None, Some(schema::ScaleMetric::InFlight(n))) => {
             Some(ScaleOn::InFlight(n)).filter(|_| n > 0.0 && n.is_finite())
         }
-        (None, Some(scenario::ScaleMetric::P95(d))) => {
+        (None, Some(schema::ScaleMetric::P95(d))) => {
             Some(ScaleOn::P95(d.0)).filter(|d| *d != ScaleOn::P95(SimDuration::ZERO))
         }
         _ => None,
@@ -262,7 +256,7 @@ fn autoscale(
 }
 
 /// The Universal Scalability Law's coefficients, each a fraction.
-fn contention(cx: &mut Cx<'_>, c: &scenario::Contention, path: &str, at: Option<Location>) -> Usl {
+fn contention(cx: &mut Cx<'_>, c: &schema::Contention, path: &str, at: Option<Location>) -> Usl {
     let fraction = |x: f64| (0.0..=1.0).contains(&x);
     if !fraction(c.sigma) || !fraction(c.kappa) {
         cx.error(
@@ -284,7 +278,7 @@ fn contention(cx: &mut Cx<'_>, c: &scenario::Contention, path: &str, at: Option<
 /// A database's statement timeout and connection limit, each dropped when out of range.
 fn database(
     cx: &mut Cx<'_>,
-    s: &scenario::Service,
+    s: &schema::Service,
     path: &str,
     at: Option<Location>,
 ) -> (Option<SimDuration>, Option<u32>) {
@@ -318,8 +312,8 @@ fn database(
 /// Replication: writes by class to the primary, reads to the replicas, and the lag between.
 fn replication(
     cx: &mut Cx<'_>,
-    s: &scenario::Service,
-    r: &scenario::Replication,
+    s: &schema::Service,
+    r: &schema::Replication,
     path: &str,
     at: Option<Location>,
 ) -> ReplicationModel {

@@ -6,8 +6,8 @@ use tailsim_stats::slo::{Bound, LatencyStat, Measure, Objective, Unit};
 
 use super::Cx;
 use crate::compile::{CacheModel, ClientModel, ServiceModel};
-use crate::diag::{Diagnostic, suggest};
-use crate::scenario::{Duration, Slo};
+use tailsim_scenario::diag::{Diagnostic, suggest};
+use tailsim_scenario::schema::{Duration, Slo};
 
 /// Lowers every objective; names are looked up among the compiled `clients` and `caches`.
 pub(super) fn compile(

@@ -3,11 +3,11 @@
 
 use super::Cx;
 use crate::compile::{CallPolicy, Edge, MAX_FAN_OUT, MAX_PARALLEL, MAX_STEPS, ServiceId, Step, compile_dist};
-use crate::diag::{Diagnostic, suggest};
-use crate::scenario::{self, Losers};
+use tailsim_scenario::diag::{Diagnostic, suggest};
+use tailsim_scenario::schema::{self, Losers};
 
 /// Compiles one handler of service `from`, adding an edge for each call it makes.
-pub(super) fn compile(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[scenario::Step]) -> Vec<Step> {
+pub(super) fn compile(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[schema::Step]) -> Vec<Step> {
     let mut steps = Vec::with_capacity(handler.len());
     compile_into(cx, from, path, handler, &mut steps);
     if steps.len() > MAX_STEPS {
@@ -40,21 +40,21 @@ fn cache_id(cx: &mut Cx<'_>, name: &str, path: &str) -> Option<u32> {
 
 /// Compiles `handler` onto the end of `steps`; a `Cached` step becomes a `Lookup`, its miss's
 /// steps and a `Fill`, so indices stay absolute and nested caches need no stack.
-fn compile_into(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[scenario::Step], steps: &mut Vec<Step>) {
+fn compile_into(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[schema::Step], steps: &mut Vec<Step>) {
     for (j, step) in handler.iter().enumerate() {
         let step_path = format!("{path}[{j}]");
         match step {
-            scenario::Step::Work(spec) => match compile_dist(spec) {
+            schema::Step::Work(spec) => match compile_dist(spec) {
                 Ok(dist) => steps.push(Step::Work(dist)),
                 Err(why) => cx.error(Diagnostic::error(why.to_string()).at_path(step_path)),
             },
-            scenario::Step::Call { service: target, policy } => {
+            schema::Step::Call { service: target, policy } => {
                 let policy = super::policy::compile(cx, policy, &step_path);
                 if let Some((edge, target)) = add_edge(cx, from, &step_path, "Call", target, policy) {
                     steps.push(Step::Call { edge, target });
                 }
             }
-            scenario::Step::FanOut { service: target, n, options } => {
+            schema::Step::FanOut { service: target, n, options } => {
                 let policy = super::policy::compile(cx, &options.policy, &step_path);
                 if policy.hedge.is_some() {
                     cx.error(Diagnostic::error("hedging works on `Call` steps, not on `FanOut`").at_path(&step_path));
@@ -71,7 +71,7 @@ fn compile_into(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[scenario::St
                     steps.push(Step::FanOut { edge, target, n: *n, needed, cancel_losers });
                 }
             }
-            scenario::Step::Parallel { calls, options } => {
+            schema::Step::Parallel { calls, options } => {
                 if calls.is_empty() || calls.len() > MAX_PARALLEL {
                     cx.error(
                         Diagnostic::error(format!("`Parallel` makes between 1 and {MAX_PARALLEL} calls"))
@@ -81,7 +81,7 @@ fn compile_into(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[scenario::St
                 let mut compiled = Vec::with_capacity(calls.len());
                 for (k, call) in calls.iter().enumerate() {
                     let call_path = format!("{step_path}[{k}]");
-                    let scenario::Step::Call { service: target, policy } = call else {
+                    let schema::Step::Call { service: target, policy } = call else {
                         cx.error(
                             Diagnostic::error("`Parallel` holds only `Call` steps")
                                 .at_path(&call_path)
@@ -109,7 +109,7 @@ fn compile_into(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[scenario::St
                     });
                 }
             }
-            scenario::Step::Fail(p) => {
+            schema::Step::Fail(p) => {
                 if (0.0..=1.0).contains(p) {
                     steps.push(Step::Fail(*p));
                 } else {
@@ -119,7 +119,7 @@ fn compile_into(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[scenario::St
                     );
                 }
             }
-            scenario::Step::Cached { cache, miss } => {
+            schema::Step::Cached { cache, miss } => {
                 let Some(cache) = cache_id(cx, cache, &step_path) else { continue };
                 if steps.len() > MAX_STEPS {
                     continue; // reported once the handler is done; no deeper
@@ -131,12 +131,12 @@ fn compile_into(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[scenario::St
                 let skip = steps.len() as u32;
                 steps[lookup] = Step::Lookup { cache, skip };
             }
-            scenario::Step::Invalidate(cache) => {
+            schema::Step::Invalidate(cache) => {
                 if let Some(cache) = cache_id(cx, cache, &step_path) {
                     steps.push(Step::Invalidate(cache));
                 }
             }
-            scenario::Step::Put(cache) => {
+            schema::Step::Put(cache) => {
                 if let Some(cache) = cache_id(cx, cache, &step_path) {
                     steps.push(Step::Put(cache));
                 }
@@ -146,11 +146,11 @@ fn compile_into(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[scenario::St
 }
 
 /// The successes a wait over `n` calls needs.
-fn needed(cx: &mut Cx<'_>, wait: scenario::Wait, n: u32, path: &str) -> u32 {
+fn needed(cx: &mut Cx<'_>, wait: schema::Wait, n: u32, path: &str) -> u32 {
     let needed = match wait {
-        scenario::Wait::All => n,
-        scenario::Wait::Any => 1,
-        scenario::Wait::Quorum(k) => k,
+        schema::Wait::All => n,
+        schema::Wait::Any => 1,
+        schema::Wait::Quorum(k) => k,
     };
     if n > 0 && (needed == 0 || needed > n) {
         cx.error(

@@ -17,9 +17,9 @@ use tailsim_stats::slo::{Bound, LatencyStat, Measure, Objective, SloVerdict, Uni
 
 use super::{Budget, Look, Outcome, first_look, look};
 use crate::compile::Model;
-use crate::diag::Diagnostic;
 use crate::sweep::Param;
 use crate::world;
+use tailsim_scenario::diag::Diagnostic;
 
 /// One design of the grid: a value of each parameter, and how it did.
 #[derive(Clone, Debug, Serialize)]
@@ -109,8 +109,8 @@ pub fn params(source: &str, overrides: &[crate::Override], texts: &[String]) -> 
         return Err(Diagnostic::error(format!("a grid has one to {MAX_PARAMS} parameters, not {}", texts.len()))
             .with_hint("fix the others with --set, or sweep them all with tailsim sweep"));
     }
-    let scenario = crate::parse::parse(source)?;
-    let scenario = crate::overrides::apply(scenario, overrides)?;
+    let scenario = tailsim_scenario::parse::parse(source)?;
+    let scenario = tailsim_scenario::overrides::apply(scenario, overrides)?;
     let rename = |d: Diagnostic| Diagnostic { message: d.message.replacen("--param", "--grid", 1), ..d };
     let mut params: Vec<Param> = Vec::new();
     for text in texts {

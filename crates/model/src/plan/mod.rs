@@ -16,9 +16,9 @@ use tailsim_stats::RunSummary;
 use tailsim_stats::slo::{SloVerdict, Verdict};
 
 use crate::compile::Model;
-use crate::diag::Diagnostic;
-use crate::scenario::{Duration, Slo};
 use crate::world::{self, Limits};
+use tailsim_scenario::diag::Diagnostic;
+use tailsim_scenario::schema::{Duration, Slo};
 
 pub mod grid;
 
@@ -364,8 +364,8 @@ pub fn load_with(
     extra: &[Slo],
     files: &crate::Files,
 ) -> Result<Model, Vec<Diagnostic>> {
-    let scenario = crate::parse::parse(source).map_err(|d| vec![d])?;
-    let mut scenario = crate::overrides::apply(scenario, overrides).map_err(|d| vec![d])?;
+    let scenario = tailsim_scenario::parse::parse(source).map_err(|d| vec![d])?;
+    let mut scenario = tailsim_scenario::overrides::apply(scenario, overrides).map_err(|d| vec![d])?;
     scenario.slos.extend_from_slice(extra);
     crate::compile::compile_in(&scenario, source, files)
 }
@@ -373,9 +373,9 @@ pub fn load_with(
 /// Whether the value at `path` in `source` (with `overrides`) is a whole number, as instances
 /// and workers are.
 pub fn is_whole(source: &str, overrides: &[crate::Override], path: &str) -> Result<bool, Diagnostic> {
-    let scenario = crate::parse::parse(source)?;
-    let scenario = crate::overrides::apply(scenario, overrides)?;
-    let value = crate::overrides::current(&scenario, path)?;
+    let scenario = tailsim_scenario::parse::parse(source)?;
+    let scenario = tailsim_scenario::overrides::apply(scenario, overrides)?;
+    let value = tailsim_scenario::overrides::current(&scenario, path)?;
     Ok(matches!(value, serde_json::Value::Number(n) if n.is_u64() || n.is_i64()))
 }
 

@@ -186,7 +186,7 @@ impl Spans {
 
 /// Points every diagnostic that names an item but no place at the item in `source`, at the
 /// field its message is about when it names one first (`` `timeout` must be ... ``).
-pub(crate) fn point_at_items(diagnostics: &mut [Diagnostic], source: &str) {
+pub fn point_at_items(diagnostics: &mut [Diagnostic], source: &str) {
     let unplaced = |d: &Diagnostic| d.location.is_none() && d.in_file.is_none() && d.path.is_some();
     if source.is_empty() || !diagnostics.iter().any(unplaced) {
         return;

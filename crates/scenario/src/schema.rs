@@ -1,6 +1,6 @@
 //! The scenario file's schema: a serde mirror of the RON text, as the user writes it. Names are
-//! still strings and durations are checked but not yet resolved; [`crate::compile`] turns this
-//! into the runtime [`crate::Model`].
+//! still strings and durations are checked but not yet resolved; `tailsim-model` lowers this
+//! into the compiled `Model` a run reads.
 //!
 //! Every struct denies unknown fields, so a typo is an error with its line and column, never a
 //! silently ignored setting. The types also serialise, which is how `--set path=value`
@@ -1624,4 +1624,27 @@ pub enum DistSpec {
     Empirical(Vec<(f64, Duration)>),
     /// A weighted mixture `(weight, distribution)`: `[(99, Constant("1ms")), (1, ...)]`.
     Mixture(Vec<(f64, DistSpec)>),
+}
+
+/// The longest run: 100 years, far below the 584 years of the u64 nanosecond clock, so that any
+/// time inside a run can still be added to.
+pub const MAX_DURATION: SimDuration = SimDuration::from_secs(100 * 365 * 24 * 3600);
+
+/// The longest name a scenario, client, service, cache, class or variant may have, in
+/// characters: every time-series row repeats it.
+pub const MAX_NAME: usize = 100;
+
+/// Why `name` cannot be a name, if it cannot: empty, too long, or holding a character that
+/// would act on a terminal (a control character) or reorder the text shown around it (a
+/// bidirectional override).
+pub fn refuse_name(name: &str) -> Option<String> {
+    let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+    if name.trim().is_empty() {
+        Some("a name must not be empty".into())
+    } else if name.chars().count() > MAX_NAME {
+        Some(format!("a name may have at most {MAX_NAME} characters, this one has {}", name.chars().count()))
+    } else {
+        let c = name.chars().find(|&c| c.is_control() || bidi(c))?;
+        Some(format!("a name must hold printable characters only, and this one holds {c:?}"))
+    }
 }

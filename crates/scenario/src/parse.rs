@@ -5,7 +5,7 @@ use ron::error::{Error as RonError, SpannedError};
 use ron::extensions::Extensions;
 
 use crate::diag::{Diagnostic, Location, suggest};
-use crate::scenario::Scenario;
+use crate::schema::Scenario;
 
 /// Parses scenario text. Optional fields may be written bare (`capacity: 100`, not
 /// `Some(100)`).

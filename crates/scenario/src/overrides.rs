@@ -18,7 +18,7 @@
 use serde_json::Value;
 
 use crate::diag::{Diagnostic, suggest};
-use crate::scenario::Scenario;
+use crate::schema::Scenario;
 
 /// The longest value text accepted, in characters.
 const MAX_VALUE_CHARS: usize = 10_000;

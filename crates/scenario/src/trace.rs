@@ -345,7 +345,7 @@ fn push_row(
                         ));
                     }
                     None => {
-                        if let Some(why) = crate::lower::refuse_name(field) {
+                        if let Some(why) = crate::schema::refuse_name(field) {
                             return Err(at.fail(
                                 column,
                                 format!("this row's class cannot be used: {why}"),
@@ -377,14 +377,14 @@ fn push_row(
 /// A time: seconds as a plain number, or a duration with a unit.
 fn parse_time(field: &str) -> Result<u64, String> {
     if let Ok(seconds) = field.parse::<f64>() {
-        return if seconds.is_finite() && seconds >= 0.0 && seconds <= crate::compile::MAX_DURATION.as_secs_f64() {
+        return if seconds.is_finite() && seconds >= 0.0 && seconds <= crate::schema::MAX_DURATION.as_secs_f64() {
             Ok(SimDuration::from_secs_f64(seconds).as_nanos())
         } else {
             Err("seconds must be zero or more, and at most 100 years".to_string())
         };
     }
     match SimDuration::parse(field) {
-        Ok(d) if d <= crate::compile::MAX_DURATION => Ok(d.as_nanos()),
+        Ok(d) if d <= crate::schema::MAX_DURATION => Ok(d.as_nanos()),
         Ok(_) => Err("at most 100 years".to_string()),
         Err(why) => Err(why.to_string()),
     }

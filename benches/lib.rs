@@ -101,10 +101,10 @@ pub fn many_faults(n: usize) -> Model {
 pub fn sweep_shards(points: usize, replications: u32, shards: u32) -> Vec<Vec<u8>> {
     use tailsim_model::shard::{Batch, Shard, ShardFile, Work, fingerprint};
     let source = include_str!("../scenarios/mm1.ron");
-    let grid = tailsim_model::sweep::Param::parse(&format!("clients.users.rate=100..900:{points}"))
+    let grid = tailsim_model::params::Param::parse(&format!("clients.users.rate=100..900:{points}"))
         .unwrap_or_else(|d| panic!("{}", d.message));
     let duration = tailsim_model::Override { path: "duration".into(), value: "20s".into() };
-    let points = match tailsim_model::sweep::load_points(source, &[duration], &[grid]) {
+    let points = match tailsim_model::load_points(source, &[duration], &[grid]) {
         Ok(points) => points,
         Err(errors) => panic!("the sweep does not load: {errors:?}"),
     };

@@ -2,7 +2,9 @@
 //! out byte-identical for the same seed, and odd data (nothing recorded, gaps, huge series,
 //! huge graphs) draws or fails cleanly instead of panicking.
 
-use tailsim_model::sweep::{Param, load_points, sweep};
+use tailsim_model::load_points;
+use tailsim_model::params::Param;
+use tailsim_model::sweep::sweep;
 use tailsim_model::{Limits, Override};
 use tailsim_report::chart::{self, CdfChart, ChartError, ChartKind, LoadChart, Marker, TimeChart};
 use tailsim_report::compare::Comparison;

@@ -4,7 +4,9 @@
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use tailsim_model::compare::compare;
-use tailsim_model::sweep::{Param, load_points, sweep};
+use tailsim_model::load_points;
+use tailsim_model::params::Param;
+use tailsim_model::sweep::sweep;
 use tailsim_model::{Limits, Override};
 use tailsim_report::Distribution;
 use tailsim_report::compare::Metric;

@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use tailsim_model::sweep::{Param, load_points, sweep};
+use tailsim_model::load_points;
+use tailsim_model::params::Param;
+use tailsim_model::sweep::sweep;
 use tailsim_model::{Limits, Override};
 use tailsim_report::sweep::Sweep;
 use tailsim_tests::{load, run};

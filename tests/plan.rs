@@ -6,9 +6,9 @@
 //! design meeting a mean latency, and the front of cost against it, follow from Jackson's
 //! theorem.
 
+use tailsim_model::params::Param;
 use tailsim_model::plan::grid::{Cheapest, cheapest};
 use tailsim_model::plan::{Budget, Goal, Outcome, Range, search};
-use tailsim_model::sweep::Param;
 use tailsim_model::{Limits, Model, Override};
 
 const LAMBDA: f64 = 100.0;

@@ -1129,7 +1129,7 @@ fn capacity_plan_finds_the_fleet_and_the_connections_and_prices_them() {
         let model_at = |v: f64| {
             let mut all = overrides.clone();
             all.push(tailsim_model::Override { path: path.into(), value: format!("{v}") });
-            tailsim_model::plan::load_with(CAPACITY_PLAN, &all, &[], &tailsim_model::Files::default())
+            tailsim_model::load_with(CAPACITY_PLAN, &all, &[], &tailsim_model::Files::default())
         };
         let range = Range { path: path.into(), from: 1.0, to, whole: true, resolution: 1.0 };
         search("capacity-plan", &range, Goal::Smallest, budget, &model_at).expect("it compiles")
@@ -1155,8 +1155,8 @@ fn capacity_plan_finds_the_fleet_and_the_connections_and_prices_them() {
         "Both at once, on a grid (every design run, the cheapest that meets both kept): 2.56 an hour again, now with 32 connections (free in this price list, so the fastest of the equally cheap) at p99 ~39ms; the front of cost against p99 says what more money buys: a 9th instance, 2.73 an hour, p99 ~21ms",
     );
     let params = [
-        tailsim_model::sweep::Param { path: "services.api.instances".into(), values: vec![6.0, 7.0, 8.0, 9.0, 10.0] },
-        tailsim_model::sweep::Param { path: "services.db.workers".into(), values: vec![12.0, 16.0, 32.0] },
+        tailsim_model::params::Param { path: "services.api.instances".into(), values: vec![6.0, 7.0, 8.0, 9.0, 10.0] },
+        tailsim_model::params::Param { path: "services.db.workers".into(), values: vec![12.0, 16.0, 32.0] },
     ];
     let model_at = |values: &[f64]| {
         let sets = [
@@ -1166,7 +1166,7 @@ fn capacity_plan_finds_the_fleet_and_the_connections_and_prices_them() {
         ];
         let all: Vec<tailsim_model::Override> =
             sets.iter().map(|s| tailsim_model::Override::parse(s).unwrap()).collect();
-        tailsim_model::plan::load_with(CAPACITY_PLAN, &all, &[], &tailsim_model::Files::default())
+        tailsim_model::load_with(CAPACITY_PLAN, &all, &[], &tailsim_model::Files::default())
     };
     let grid = tailsim_model::plan::grid::cheapest("capacity-plan", &params, budget, &model_at).expect("it compiles");
     // The README's "15 designs in 75 runs": every design decided on its first look.

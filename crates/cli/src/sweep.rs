@@ -7,8 +7,9 @@ use clap::Args;
 use tailsim_model::Diagnostic;
 use tailsim_model::Model;
 use tailsim_model::compare::{MAX_REPLICATIONS, MAX_RUNS};
+use tailsim_model::params::Param;
 use tailsim_model::shard::{self, Batch, Shard, Work};
-use tailsim_model::sweep::{Outcome, Param, Setup};
+use tailsim_model::sweep::{Outcome, Setup};
 
 use crate::{Failure, folder_name, progress, shared};
 
@@ -49,7 +50,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
     if !args.batch.quiet {
         shared::print_warnings(&file, &source, &warnings);
     }
-    let points = tailsim_model::sweep::load_points_in(&source, &overrides, &params, &files).map_err(|errors| {
+    let points = tailsim_model::load_points_in(&source, &overrides, &params, &files).map_err(|errors| {
         if errors.iter().all(|d| d.location.is_none()) && errors.len() == 1 {
             let mut errors = errors;
             param_failure(errors.remove(0))

@@ -19,7 +19,9 @@ pub mod graph;
 pub mod ids;
 pub mod keys;
 pub mod kinds;
+mod load;
 mod lower;
+pub mod params;
 pub mod plan;
 pub mod recovery;
 pub mod shard;
@@ -34,59 +36,9 @@ use tailsim_stats::{Aggregate, Report, RunSummary};
 use shard::Shard;
 
 pub use compile::{Model, ServiceId};
+pub use load::{load, load_in, load_points, load_points_in, load_variants, load_variants_in, load_with};
 pub use tailsim_scenario::{Diagnostic, Files, Location, Override, Scenario, Severity};
 pub use world::{Limits, Progress};
-
-/// Parses, overrides and compiles scenario text: the model and its warnings, or every error.
-/// The scenario's variants are compiled too, so that an error in one is found by `run` and
-/// `check` as well as by `compare`.
-/// Trace files are looked for from the current directory; [`load_in`] says where.
-pub fn load(source: &str, overrides: &[Override]) -> Result<(Model, Vec<Diagnostic>), Vec<Diagnostic>> {
-    load_in(source, overrides, &Files::default())
-}
-
-/// [`load`], reading trace files through `files` (from the scenario file's folder).
-pub fn load_in(
-    source: &str,
-    overrides: &[Override],
-    files: &Files,
-) -> Result<(Model, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let (scenario, model) = load_base(source, overrides, files)?;
-    variants::compile_variants_in(&scenario, source, files)?;
-    let warnings = analysis::warnings(&model, source);
-    Ok((model, warnings))
-}
-
-/// Like [`load`], for `compare`: the scenario itself, named [`variants::BASE_NAME`], then each
-/// of its variants (with `overrides` applied under every one), and the base's warnings.
-#[allow(clippy::type_complexity)]
-pub fn load_variants(
-    source: &str,
-    overrides: &[Override],
-) -> Result<(Vec<(String, Model)>, Vec<Diagnostic>), Vec<Diagnostic>> {
-    load_variants_in(source, overrides, &Files::default())
-}
-
-/// [`load_variants`], reading trace files through `files`.
-#[allow(clippy::type_complexity)]
-pub fn load_variants_in(
-    source: &str,
-    overrides: &[Override],
-    files: &Files,
-) -> Result<(Vec<(String, Model)>, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let (scenario, model) = load_base(source, overrides, files)?;
-    let warnings = analysis::warnings(&model, source);
-    let mut all = vec![(variants::BASE_NAME.to_string(), model)];
-    all.extend(variants::compile_variants_in(&scenario, source, files)?);
-    Ok((all, warnings))
-}
-
-fn load_base(source: &str, overrides: &[Override], files: &Files) -> Result<(Scenario, Model), Vec<Diagnostic>> {
-    let scenario = tailsim_scenario::parse::parse(source).map_err(|d| vec![d])?;
-    let scenario = tailsim_scenario::overrides::apply(scenario, overrides).map_err(|d| vec![d])?;
-    let model = compile::compile_in(&scenario, source, files)?;
-    Ok((scenario, model))
-}
 
 /// Runs `replications` independent replications in parallel (on rayon's current pool) and
 /// gathers them into a report. The result is the same whatever the number of threads: each

@@ -3,6 +3,7 @@
 //! here knows how a scenario runs; `tailsim-model` lowers a [`Scenario`] into the compiled form.
 
 pub mod diag;
+pub mod objectives;
 pub mod overrides;
 pub mod parse;
 pub mod schema;

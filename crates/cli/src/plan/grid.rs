@@ -4,9 +4,9 @@
 
 use std::fmt::Write as _;
 
+use tailsim_model::params::format_value;
 use tailsim_model::plan::Outcome;
 use tailsim_model::plan::grid::{Cheapest, Design};
-use tailsim_model::sweep::format_value;
 use tailsim_report::chart::{Chart, ChartKind, LoadChart, LoadLine, Stroke};
 use tailsim_report::text::{Document, Table, money, with_ci};
 
@@ -15,7 +15,7 @@ use crate::{Failure, shared};
 
 /// Runs every design of the grid and finds the cheapest meeting every objective.
 pub(super) fn search(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure> {
-    let params = tailsim_model::plan::grid::params(&setup.source, &setup.overrides, &args.grid)
+    let params = tailsim_model::params::grid_params(&setup.source, &setup.overrides, &args.grid)
         .map_err(option_failure("--grid"))?;
     if setup.model.prices.is_empty() {
         return Err(Failure::input(
@@ -41,7 +41,7 @@ pub(super) fn search(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure
                 .zip(values)
                 .map(|(p, v)| tailsim_model::Override { path: p.path.clone(), value: format_value(*v) }),
         );
-        tailsim_model::plan::load_with(&setup.source, &all, &setup.extra, &setup.files)
+        tailsim_model::load_with(&setup.source, &all, &setup.extra, &setup.files)
     };
     let plan = tailsim_model::plan::grid::cheapest(&setup.model.name, &params, setup.budget, &at)
         .map_err(|errors| shared::scenario_failure(&setup.file, &setup.source, errors))?;

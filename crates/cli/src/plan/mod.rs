@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use tailsim_model::Diagnostic;
+use tailsim_model::params::format_value;
 use tailsim_model::plan::{Budget, Goal, Plan, Probe, Range};
-use tailsim_model::sweep::format_value;
 use tailsim_report::slo::SloVerdict;
 use tailsim_report::text::{Document, objective_rows};
 
@@ -183,11 +183,11 @@ fn setup(args: &PlanArgs) -> Result<Setup, Failure> {
     let extra = args
         .slos
         .iter()
-        .map(|text| tailsim_model::plan::parse_slo(text, &client))
+        .map(|text| tailsim_scenario::objectives::parse_slo(text, &client))
         .collect::<Result<Vec<_>, _>>()
         .map_err(option_failure("--slo"))?;
     // The objectives must exist, and compile, before any run.
-    let model = tailsim_model::plan::load_with(&source, &overrides, &extra, &files)
+    let model = tailsim_model::load_with(&source, &overrides, &extra, &files)
         .map_err(|errors| shared::scenario_failure(&file, &source, errors))?;
     if model.slos.is_empty() {
         return Err(Failure::input(
@@ -220,7 +220,7 @@ fn bisect(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure> {
     let at = |value: f64| {
         let mut all = setup.overrides.clone();
         all.push(tailsim_model::Override { path: range.path.clone(), value: format_value(value) });
-        tailsim_model::plan::load_with(&setup.source, &all, &setup.extra, &setup.files)
+        tailsim_model::load_with(&setup.source, &all, &setup.extra, &setup.files)
     };
     let plan = tailsim_model::plan::search(&setup.model.name, &range, goal, setup.budget, &at)
         .map_err(|errors| shared::scenario_failure(&setup.file, &setup.source, errors))?;
@@ -262,7 +262,7 @@ fn range(
         return Err(fail("the range must go from a lower to a higher value"));
     }
     let path = path.trim().to_string();
-    let whole = tailsim_model::plan::is_whole(source, overrides, &path).map_err(option_failure(flag))?;
+    let whole = tailsim_model::params::is_whole(source, overrides, &path).map_err(option_failure(flag))?;
     let resolution = resolution.unwrap_or((to - from) / 200.0);
     if !(resolution.is_finite() && resolution > 0.0) {
         return Err(fail("--resolution must be a positive number"));

@@ -17,7 +17,7 @@ use tailsim_stats::slo::{Bound, LatencyStat, Measure, Objective, SloVerdict, Uni
 
 use super::{Budget, Look, Outcome, first_look, look};
 use crate::compile::Model;
-use crate::sweep::Param;
+use crate::params::Param;
 use crate::world;
 use tailsim_scenario::diag::Diagnostic;
 
@@ -99,41 +99,6 @@ fn by_cost(d: &Design) -> f64 {
     d.cost_per_hour.map_or(f64::INFINITY, |c| c.mean)
 }
 
-/// The most parameters a grid may have: a grid is small, or it is a sweep.
-pub const MAX_PARAMS: usize = 3;
-
-/// Reads `--grid` texts (a sweep's `path=from..to:steps` or `path=a,b,c`) as parameters
-/// checked against `source` with `overrides`; whole-number values are rounded, as a sweep's are.
-pub fn params(source: &str, overrides: &[crate::Override], texts: &[String]) -> Result<Vec<Param>, Diagnostic> {
-    if texts.is_empty() || texts.len() > MAX_PARAMS {
-        return Err(Diagnostic::error(format!("a grid has one to {MAX_PARAMS} parameters, not {}", texts.len()))
-            .with_hint("fix the others with --set, or sweep them all with tailsim sweep"));
-    }
-    let scenario = tailsim_scenario::parse::parse(source)?;
-    let scenario = tailsim_scenario::overrides::apply(scenario, overrides)?;
-    let rename = |d: Diagnostic| Diagnostic { message: d.message.replacen("--param", "--grid", 1), ..d };
-    let mut params: Vec<Param> = Vec::new();
-    for text in texts {
-        let mut param = Param::parse(text).and_then(|p| p.resolve(&scenario)).map_err(rename)?;
-        if params.iter().any(|p| p.path == param.path) {
-            return Err(Diagnostic::error(format!("--grid {}: the path is given twice", param.path))
-                .with_hint("give each parameter's values in one --grid, e.g. path=1,2,3,4"));
-        }
-        // A value given twice would be a design run twice under one name.
-        let mut seen: Vec<f64> = Vec::new();
-        param.values.retain(|v| {
-            if seen.contains(v) {
-                false
-            } else {
-                seen.push(*v);
-                true
-            }
-        });
-        params.push(param);
-    }
-    Ok(params)
-}
-
 /// Compiles the design at a grid point's values (called on the searching thread only, so it
 /// may keep a cache of the traces it read).
 pub type ModelAt<'a> = dyn Fn(&[f64]) -> Result<Model, Vec<Diagnostic>> + 'a;
@@ -158,7 +123,7 @@ pub fn cheapest(
     model_at: &ModelAt<'_>,
 ) -> Result<Cheapest, Vec<Diagnostic>> {
     let mut cells = Vec::new();
-    for values in crate::sweep::grid(params).map_err(|d| vec![d])? {
+    for values in crate::params::grid(params).map_err(|d| vec![d])? {
         let model = model_at(&values)?;
         cells.push(Cell {
             values,

@@ -99,7 +99,7 @@ pub fn many_faults(n: usize) -> Model {
 /// The shard files of an M/M/1 sweep of `points` loads x `replications`, split into `shards`:
 /// what `tailsim merge` reads (the runs are 20 simulated seconds, so building them is quick).
 pub fn sweep_shards(points: usize, replications: u32, shards: u32) -> Vec<Vec<u8>> {
-    use tailsim_model::shard::{Batch, Shard, ShardFile, Work, fingerprint};
+    use tailsim_sim::shard::{Batch, Shard, ShardFile, Work, fingerprint};
     let source = include_str!("../scenarios/mm1.ron");
     let grid = tailsim_model::params::Param::parse(&format!("clients.users.rate=100..900:{points}"))
         .unwrap_or_else(|d| panic!("{}", d.message));
@@ -109,8 +109,8 @@ pub fn sweep_shards(points: usize, replications: u32, shards: u32) -> Vec<Vec<u8
         Err(errors) => panic!("the sweep does not load: {errors:?}"),
     };
     let setup =
-        tailsim_model::sweep::Setup::new("mm1", vec!["clients.users.rate".into()], &points, 1, replications, "users");
-    let limits = tailsim_model::Limits::default();
+        tailsim_sim::sweep::Setup::new("mm1", vec!["clients.users.rate".into()], &points, 1, replications, "users");
+    let limits = tailsim_sim::Limits::default();
     let models: Vec<&Model> = points.iter().map(|(_, m)| m).collect();
     let print = fingerprint("sweep", &setup, &models, &limits, setup.runs());
     let runs: Vec<_> = (0..setup.runs()).map(|job| setup.run(&points, job, limits)).collect();

@@ -2,15 +2,16 @@
 //! out byte-identical for the same seed, and odd data (nothing recorded, gaps, huge series,
 //! huge graphs) draws or fails cleanly instead of panicking.
 
+use tailsim_model::Override;
 use tailsim_model::load_points;
 use tailsim_model::params::Param;
-use tailsim_model::sweep::sweep;
-use tailsim_model::{Limits, Override};
 use tailsim_report::chart::{self, CdfChart, ChartError, ChartKind, LoadChart, Marker, TimeChart};
 use tailsim_report::compare::Comparison;
 use tailsim_report::graph::{CallGraph, GraphNode, NodeKind};
 use tailsim_report::sweep::Sweep;
 use tailsim_report::{Distribution, Report};
+use tailsim_sim::Limits;
+use tailsim_sim::sweep::sweep;
 use tailsim_tests::{check_png, check_svg, load, run};
 
 const RETRY_STORM: &str = include_str!("../scenarios/retry-storm.ron");
@@ -182,7 +183,7 @@ fn a_client_with_classes_gets_a_cdf_by_class() {
 fn storm_comparison(seed: u64) -> Comparison {
     let set = [Override::parse("duration=45s").expect("path=value")];
     let variants = tailsim_model::load_variants(RETRY_STORM, &set).expect("valid").0;
-    let (comparison, broken) = tailsim_model::compare::compare(&variants, seed, 2, "shoppers", None, Limits::default());
+    let (comparison, broken) = tailsim_sim::compare::compare(&variants, seed, 2, "shoppers", None, Limits::default());
     assert_eq!(broken, None);
     comparison
 }
@@ -621,7 +622,7 @@ fn compare_time_charts_mark_the_cache_events_all_variants_share() {
     );
     let variants = tailsim_model::load_variants(&text, &[]).expect("valid").0;
     let marked = |set: &[(String, tailsim_model::Model)]| {
-        let (comparison, broken) = tailsim_model::compare::compare(set, 5, 2, "users", None, Limits::default());
+        let (comparison, broken) = tailsim_sim::compare::compare(set, 5, 2, "users", None, Limits::default());
         assert_eq!(broken, None);
         let charts = chart::compare_charts(&comparison);
         let timelines: Vec<Vec<(String, f64)>> = charts

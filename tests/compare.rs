@@ -3,13 +3,14 @@
 //! runs measured, and a sweep of M/M/1 lies on the theory's curve.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
-use tailsim_model::compare::compare;
+use tailsim_model::Override;
 use tailsim_model::load_points;
 use tailsim_model::params::Param;
-use tailsim_model::sweep::sweep;
-use tailsim_model::{Limits, Override};
 use tailsim_report::Distribution;
 use tailsim_report::compare::Metric;
+use tailsim_sim::Limits;
+use tailsim_sim::compare::compare;
+use tailsim_sim::sweep::sweep;
 
 /// M/M/1 at rho = 0.8 (1 worker, 1 ms mean work, 800/s), with variants.
 const MM1: &str = r#"Scenario(
@@ -86,7 +87,7 @@ fn the_cache_compared_can_be_chosen() {
     let (c, broken) = compare(&set, 3, 2, "users", Some("c"), Limits::default());
     assert_eq!(broken, None);
     assert_eq!(c.cache.as_deref(), Some("c"));
-    let run = tailsim_model::world::run(&set[0].1, 3, 0, Limits::default());
+    let run = tailsim_sim::world::run(&set[0].1, 3, 0, Limits::default());
     assert_eq!(c.variants[0].runs[0].cache_hit_ratio, run.caches[1].hit_ratio());
     assert_ne!(run.caches[0].hit_ratio(), run.caches[1].hit_ratio());
 }
@@ -160,7 +161,7 @@ fn compare_keeps_each_variants_pooled_distribution_and_first_time_series() {
     let variants = variants(MM1, &["duration=20s", "window=2s"]);
     let (c, _) = compare(&variants, 5, 3, "users", None, Limits::default());
     for (v, (name, model)) in c.variants.iter().zip(&variants) {
-        let report = tailsim_model::run_replications(model, 5, 3, Limits::default());
+        let report = tailsim_sim::run_replications(model, 5, 3, Limits::default());
         assert_eq!(v.clients.len(), 1, "{name}");
         let client = &v.clients[0];
         assert_eq!(client.name, "users");

@@ -3,7 +3,7 @@
 //! instances for an hour are four instance-hours; a cache's nodes hold capacity x entry size
 //! of memory), and a comparison's paired difference of one instance's price.
 
-use tailsim_model::Limits;
+use tailsim_sim::Limits;
 use tailsim_tests::{load, run};
 
 const PRICED: &str = r#"Scenario(
@@ -60,7 +60,7 @@ fn requests_are_billed_by_the_million() {
 #[test]
 fn a_comparison_pairs_the_cost_of_one_more_instance() {
     let variants = tailsim_model::load_variants(PRICED, &[]).expect("valid").0;
-    let (comparison, _) = tailsim_model::compare::compare(&variants, 1, 3, "users", None, Limits::default());
+    let (comparison, _) = tailsim_sim::compare::compare(&variants, 1, 3, "users", None, Limits::default());
     let base = comparison.variants[0].estimates.cost_per_hour.expect("three replications");
     assert!((base.mean - 2.5).abs() < 1e-6, "{base:?}");
     // The fifth instance costs 0.25 an hour in every replication: the paired difference is

@@ -1,7 +1,7 @@
 //! Same scenario and seed give byte-identical `summary.json`, for any number of threads.
 
-use tailsim_model::Limits;
 use tailsim_report::write::summary_json;
+use tailsim_sim::Limits;
 use tailsim_tests::load;
 
 const CHECKOUT: &str = include_str!("../scenarios/checkout.ron");
@@ -9,7 +9,7 @@ const CHECKOUT: &str = include_str!("../scenarios/checkout.ron");
 fn json_with_threads(threads: usize, seed: u64) -> String {
     let model = load(CHECKOUT);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
-    let report = pool.install(|| tailsim_model::run_replications(&model, seed, 4, Limits::default()));
+    let report = pool.install(|| tailsim_sim::run_replications(&model, seed, 4, Limits::default()));
     summary_json(&report)
 }
 
@@ -32,8 +32,8 @@ fn a_new_component_does_not_disturb_the_others() {
     let with_other = base
         .replace("%EXTRA_CLIENT%", r#", Client(name: "b", target: "t", rate: 50.0)"#)
         .replace("%EXTRA_SERVICE%", r#", Service(name: "t", handler: [Work(Constant("1ms"))])"#);
-    let a = tailsim_model::run_replications(&load(&alone), 3, 1, Limits::default());
-    let b = tailsim_model::run_replications(&load(&with_other), 3, 1, Limits::default());
+    let a = tailsim_sim::run_replications(&load(&alone), 3, 1, Limits::default());
+    let b = tailsim_sim::run_replications(&load(&with_other), 3, 1, Limits::default());
     let (ca, cb) = (&a.runs[0].clients[0], &b.runs[0].clients[0]);
     assert_eq!(ca.arrivals, cb.arrivals);
     assert_eq!(ca.latency.mean_ms, cb.latency.mean_ms);
@@ -44,11 +44,11 @@ fn a_new_component_does_not_disturb_the_others() {
 /// progress sink give the same bytes, and the sink ends at the runs and time simulated.
 #[test]
 fn progress_reporting_changes_nothing() {
-    static PROGRESS: tailsim_model::Progress = tailsim_model::Progress::new();
+    static PROGRESS: tailsim_sim::Progress = tailsim_sim::Progress::new();
     let model = load(CHECKOUT);
-    let plain = summary_json(&tailsim_model::run_replications(&model, 5, 3, Limits::default()));
+    let plain = summary_json(&tailsim_sim::run_replications(&model, 5, 3, Limits::default()));
     let watched = Limits { progress: Some(&PROGRESS), ..Limits::default() };
-    let reported = summary_json(&tailsim_model::run_replications(&model, 5, 3, watched));
+    let reported = summary_json(&tailsim_sim::run_replications(&model, 5, 3, watched));
     assert_eq!(plain, reported);
     assert_eq!(PROGRESS.runs_done.load(std::sync::atomic::Ordering::Relaxed), 3);
     assert_eq!(PROGRESS.simulated_ns.load(std::sync::atomic::Ordering::Relaxed), 3 * model.duration.as_nanos());

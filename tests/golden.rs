@@ -5,11 +5,12 @@
 
 use std::path::Path;
 
+use tailsim_model::Override;
 use tailsim_model::load_points;
 use tailsim_model::params::Param;
-use tailsim_model::sweep::sweep;
-use tailsim_model::{Limits, Override};
 use tailsim_report::sweep::Sweep;
+use tailsim_sim::Limits;
+use tailsim_sim::sweep::sweep;
 use tailsim_tests::{load, run};
 
 const MM1: &str = include_str!("../scenarios/mm1.ron");
@@ -55,7 +56,7 @@ fn run_table_with_retries_and_a_fault() {
 #[test]
 fn compare_tables() {
     let variants = tailsim_model::load_variants(RETRY_STORM, &[]).expect("valid").0;
-    let (comparison, _) = tailsim_model::compare::compare(&variants, 7, 4, "shoppers", None, Limits::default());
+    let (comparison, _) = tailsim_sim::compare::compare(&variants, 7, 4, "shoppers", None, Limits::default());
     check("compare-retry-storm.txt", &tailsim_report::compare::render(&comparison));
 }
 
@@ -106,6 +107,6 @@ fn compare_tables_with_objectives() {
         "    variants: [Variant(name: \"two\", set: {\"services.server.workers\": 2})],\n    slos:",
     );
     let variants = tailsim_model::load_variants(&text, &[]).expect("valid").0;
-    let (comparison, _) = tailsim_model::compare::compare(&variants, 1, 4, "users", None, Limits::default());
+    let (comparison, _) = tailsim_sim::compare::compare(&variants, 1, 4, "users", None, Limits::default());
     check("compare-mm1-slos.txt", &tailsim_report::compare::render(&comparison));
 }

@@ -2,9 +2,10 @@
 //! the invariants checked, and comparing estimates with theory at a stated confidence.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
-use tailsim_model::world;
-use tailsim_model::{Limits, Model};
+use tailsim_model::Model;
 use tailsim_report::Report;
+use tailsim_sim::Limits;
+use tailsim_sim::world;
 
 /// Loads scenario text, panicking with the rendered diagnostics if it is invalid.
 pub fn load(text: &str) -> Model {
@@ -20,7 +21,7 @@ pub fn load(text: &str) -> Model {
 /// Runs `replications` replications and checks, for each, that requests were conserved, the
 /// run was not truncated, and (in steady state) Little's law holds within `little_tol`.
 pub fn run(model: &Model, seed: u64, replications: u32) -> Report {
-    let report = tailsim_model::run_replications(model, seed, replications, Limits::default());
+    let report = tailsim_sim::run_replications(model, seed, replications, Limits::default());
     for run in &report.runs {
         assert!(run.conservation.holds, "seed {seed} replication {}: {:?}", run.replication, run.conservation);
         assert!(run.truncated.is_none(), "seed {seed}: {:?}", run.truncated);

@@ -9,7 +9,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tailsim_model::{Limits, Override};
+use tailsim_model::Override;
+use tailsim_sim::Limits;
 
 struct Counting;
 
@@ -47,7 +48,7 @@ fn peak_bytes(seconds: u64) -> usize {
     let (model, _) = tailsim_model::load(source, &set).expect("valid");
     let base = CURRENT.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
-    let summary = tailsim_model::world::run(&model, 42, 0, Limits::default());
+    let summary = tailsim_sim::world::run(&model, 42, 0, Limits::default());
     assert!(summary.conservation.holds);
     PEAK.load(Ordering::Relaxed) - base
 }
@@ -77,7 +78,7 @@ fn peak_of(text: &str) -> usize {
     let (model, _) = tailsim_model::load(text, &[]).expect("valid");
     let base = CURRENT.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
-    let summary = tailsim_model::world::run(&model, 1, 0, Limits::default());
+    let summary = tailsim_sim::world::run(&model, 1, 0, Limits::default());
     assert!(summary.conservation.holds);
     PEAK.load(Ordering::Relaxed) - base
 }
@@ -109,7 +110,7 @@ fn peak_stopped_by_the_limit(text: &str, in_flight: u64) -> usize {
     let base = CURRENT.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     let limits = Limits { max_in_flight: in_flight, ..Limits::default() };
-    let summary = tailsim_model::world::run(&model, 1, 0, limits);
+    let summary = tailsim_sim::world::run(&model, 1, 0, limits);
     assert!(summary.truncated.is_some(), "the limit stops it");
     PEAK.load(Ordering::Relaxed) - base
 }

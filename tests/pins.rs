@@ -15,8 +15,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use tailsim_engine::SimDuration;
-use tailsim_model::Limits;
 use tailsim_report::write::{summary_json, timeseries_csv};
+use tailsim_sim::Limits;
 
 /// Seeds each variant runs with: two, so a change that only shows under some random stream shows.
 const SEEDS: [u64; 2] = [1, 2];
@@ -66,7 +66,7 @@ fn pins() -> String {
 /// The line of one model: for each seed, the digests of its three outputs.
 fn pin(out: &mut String, name: &str, model: &tailsim_model::Model) {
     for seed in SEEDS {
-        let report = tailsim_model::run_replications(model, seed, 2, Limits::default());
+        let report = tailsim_sim::run_replications(model, seed, 2, Limits::default());
         let _ = writeln!(
             out,
             "{name} seed {seed}: summary {} series {} table {}",

@@ -7,9 +7,10 @@
 //! theorem.
 
 use tailsim_model::params::Param;
-use tailsim_model::plan::grid::{Cheapest, cheapest};
-use tailsim_model::plan::{Budget, Goal, Outcome, Range, search};
-use tailsim_model::{Limits, Model, Override};
+use tailsim_model::{Model, Override};
+use tailsim_sim::Limits;
+use tailsim_sim::plan::grid::{Cheapest, cheapest};
+use tailsim_sim::plan::{Budget, Goal, Outcome, Range, search};
 
 const LAMBDA: f64 = 100.0;
 const MU: f64 = 2.0;
@@ -190,9 +191,9 @@ fn the_grid_finds_the_cheapest_design_jacksons_theorem_allows() {
 #[test]
 fn the_grids_front_is_theorys_wherever_the_intervals_can_tell() {
     let plan = jackson_plan();
-    let cost = |d: &&tailsim_model::plan::grid::Design| d.values[0] + 0.3 * d.values[1];
-    let theory = |d: &&tailsim_model::plan::grid::Design| jackson_mean_ms(d.values[0], d.values[1]);
-    let half = |d: &&tailsim_model::plan::grid::Design| d.latency_ms.expect("answers").ci95_half_width;
+    let cost = |d: &&tailsim_sim::plan::grid::Design| d.values[0] + 0.3 * d.values[1];
+    let theory = |d: &&tailsim_sim::plan::grid::Design| jackson_mean_ms(d.values[0], d.values[1]);
+    let half = |d: &&tailsim_sim::plan::grid::Design| d.latency_ms.expect("answers").ci95_half_width;
     let mut decided = 0;
     for d in &plan.designs {
         // A design is on theory's front when its mean is below every cheaper design's. The

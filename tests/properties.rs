@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use tailsim_engine::SimDuration;
-use tailsim_model::{Limits, world};
 use tailsim_scenario::schema::{
     Admission, Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Cache, CacheScope,
     Class, Client, Concurrency, Contention, Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault,
     Hedge, Jitter, Keys, LimitMode, Losers, ParallelOptions, Policy, PoolScope, Price, Queue, RateLimit, Replication,
     Retry, Routing, ScaleMetric, Scenario, ScheduledMin, Service, Shape, Slo, Step, Tenant, Throttle, Wait,
 };
+use tailsim_sim::{Limits, world};
 
 fn micros(range: std::ops::Range<u64>) -> impl Strategy<Value = Dur> {
     range.prop_map(|us| Dur(SimDuration(us * 1_000)))
@@ -540,7 +540,7 @@ proptest! {
         let text = ron::ser::to_string_pretty(&scenario, ron::ser::PrettyConfig::default()).expect("serialises");
         let (model, _) = tailsim_model::load(&text, &[]).unwrap_or_else(|e| panic!("refused: {e:#?}\n{text}"));
         let run = world::run(&model, model.seed, 0, LIMITS);
-        let report = tailsim_model::report(&model, model.seed, vec![run]);
+        let report = tailsim_sim::report(&model, model.seed, vec![run]);
         let graph = tailsim_model::graph::call_graph(&model);
         for chart in tailsim_report::chart::charts(&report, &graph) {
             let rendered = tailsim_report::chart::render(&chart).unwrap_or_else(|e| panic!("{e}\n{text}"));

@@ -156,7 +156,7 @@ fn retry_storms_objectives_separate_the_fixes_from_the_rest() {
         "goodput of at least 600/s and the database's fault recovered within 15s are missed by the base and by full jitter, and met by the budget and the breaker (`compare` exits 4: some design misses)",
     );
     let variants = tailsim_model::load_variants(RETRY_STORM, &[]).expect("valid").0;
-    let (c, _) = tailsim_model::compare::compare(&variants, 7, 4, "shoppers", None, tailsim_model::Limits::default());
+    let (c, _) = tailsim_sim::compare::compare(&variants, 7, 4, "shoppers", None, tailsim_sim::Limits::default());
     for v in &c.variants {
         let verdicts: Vec<_> = v.slos.iter().map(|s| s.verdict).collect();
         let expected = if v.name == "base" || v.name == "full-jitter" { [Missed, Missed] } else { [Met, Met] };
@@ -345,8 +345,7 @@ fn waiting_for_recs(run: &tailsim_report::RunSummary, recs_before: f64) -> f64 {
 fn retry_storm_compare_shows_the_budget_not_jitter_is_the_fix() {
     let says = |text: &str| header_says(RETRY_STORM, text);
     let variants = tailsim_model::load_variants(RETRY_STORM, &[]).expect("valid").0;
-    let (c, broken) =
-        tailsim_model::compare::compare(&variants, 7, 10, "shoppers", None, tailsim_model::Limits::default());
+    let (c, broken) = tailsim_sim::compare::compare(&variants, 7, 10, "shoppers", None, tailsim_sim::Limits::default());
     assert_eq!(broken, None);
     let names: Vec<&str> = c.variants.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(names, ["base", "full-jitter", "budget", "breaker", "full-jitter+budget"]);
@@ -392,7 +391,7 @@ fn checkout_compare_shows_two_fixes_for_the_api_pool() {
     let variants = tailsim_model::load_variants(CHECKOUT, &[Override::parse("clients.shoppers.rate=2400").unwrap()])
         .expect("valid")
         .0;
-    let (c, _) = tailsim_model::compare::compare(&variants, 42, 10, "shoppers", None, tailsim_model::Limits::default());
+    let (c, _) = tailsim_sim::compare::compare(&variants, 42, 10, "shoppers", None, tailsim_sim::Limits::default());
     let p99 = |i: usize| c.variants[i].estimates.p99_ms.expect("ten runs").mean;
     header_says(CHECKOUT, "Both cut p99 by about a third (~55ms -> ~37ms)");
     assert!(near(p99(0), 55.0, 0.1), "base p99 {}", p99(0));
@@ -820,7 +819,7 @@ fn poison_requests_eat_the_api_when_two_layers_retry() {
 fn poison_compare_shows_the_fixes() {
     let says = |text: &str| header_says(POISON, text);
     let (variants, _) = tailsim_model::load_variants(POISON, &[]).expect("valid");
-    let (c, broken) = tailsim_model::compare::compare(&variants, 11, 10, "shoppers", None, Default::default());
+    let (c, broken) = tailsim_sim::compare::compare(&variants, 11, 10, "shoppers", None, Default::default());
     assert_eq!(broken, None);
     let p99 = |name: &str| {
         let v = c.variants.iter().find(|v| v.name == name).expect("variant");
@@ -1090,7 +1089,7 @@ fn a_replayed_trace_shows_the_bursts_a_mean_rate_hides() {
     says("p50 ~280 ms, p99 ~2.1 s (`tailsim run`, seed 5)");
     let latency = &c.latency;
     assert!(near(latency.p50_ms.unwrap(), 280.0, 0.1) && near(latency.p99_ms.unwrap(), 2_100.0, 0.1), "{latency:?}");
-    let (compared, _) = tailsim_model::compare::compare(&variants, 5, 10, "shoppers", None, Default::default());
+    let (compared, _) = tailsim_sim::compare::compare(&variants, 5, 10, "shoppers", None, Default::default());
     let poisson = &compared.variants[1].estimates;
     says("(233/s): p50 ~10 ms, p99 ~65 ms");
     let (p50, p99) = (poisson.p50_ms.expect("ten runs").mean, poisson.p99_ms.expect("ten runs").mean);
@@ -1104,7 +1103,7 @@ const CAPACITY_PLAN: &str = include_str!("../scenarios/capacity-plan.ron");
 /// 10%.
 #[test]
 fn capacity_plan_finds_the_fleet_and_the_connections_and_prices_them() {
-    use tailsim_model::plan::{Budget, Goal, Range, search};
+    use tailsim_sim::plan::{Budget, Goal, Range, search};
     let says = |text: &str| header_says(CAPACITY_PLAN, text);
     says("the api holds a worker for the whole request (~8.5ms");
     let hold = tailsim_model::analysis::offered_load(&load(CAPACITY_PLAN))[0].min_hold_s;
@@ -1122,7 +1121,7 @@ fn capacity_plan_finds_the_fleet_and_the_connections_and_prices_them() {
         three.clients[0].failures.rejected as f64 / (three.clients[0].succeeded + three.clients[0].failed) as f64;
     assert!((0.45..0.55).contains(&refused), "{refused}");
 
-    let budget = Budget { seed: 7, first: 5, most: 40, max_runs: 2_000, limits: tailsim_model::Limits::default() };
+    let budget = Budget { seed: 7, first: 5, most: 40, max_runs: 2_000, limits: tailsim_sim::Limits::default() };
     let plan = |sets: &[&str], path: &str, to: f64| {
         let overrides: Vec<tailsim_model::Override> =
             sets.iter().map(|s| tailsim_model::Override::parse(s).unwrap()).collect();
@@ -1168,12 +1167,12 @@ fn capacity_plan_finds_the_fleet_and_the_connections_and_prices_them() {
             sets.iter().map(|s| tailsim_model::Override::parse(s).unwrap()).collect();
         tailsim_model::load_with(CAPACITY_PLAN, &all, &[], &tailsim_model::Files::default())
     };
-    let grid = tailsim_model::plan::grid::cheapest("capacity-plan", &params, budget, &model_at).expect("it compiles");
+    let grid = tailsim_sim::plan::grid::cheapest("capacity-plan", &params, budget, &model_at).expect("it compiles");
     // The README's "15 designs in 75 runs": every design decided on its first look.
     assert_eq!((grid.designs.len(), grid.runs, grid.stopped.as_deref()), (15, 75, None));
     let answer = grid.answer().expect("a design meets both");
-    let cost = |d: &tailsim_model::plan::grid::Design| d.cost_per_hour.unwrap().mean;
-    let latency = |d: &tailsim_model::plan::grid::Design| d.latency_ms.unwrap().mean;
+    let cost = |d: &tailsim_sim::plan::grid::Design| d.cost_per_hour.unwrap().mean;
+    let latency = |d: &tailsim_sim::plan::grid::Design| d.latency_ms.unwrap().mean;
     assert_eq!(answer.values, [8.0, 32.0]);
     assert!((cost(answer) - 2.56).abs() < 1e-9 && near(latency(answer), 39.0, 0.1), "{answer:?}");
     let front = grid.front();
@@ -1192,7 +1191,7 @@ fn cache_stampedes_objectives_tell_the_three_designs_apart() {
         "Its objectives, p99 < 1s and a hit ratio of at least 99%, tell the three apart: the base misses both, single flight meets the p99 but not the hit ratio, and stale-while-revalidate meets both.",
     );
     let variants = tailsim_model::load_variants(CACHE_STAMPEDE, &[]).expect("valid").0;
-    let (c, _) = tailsim_model::compare::compare(&variants, 1, 4, "users", None, tailsim_model::Limits::default());
+    let (c, _) = tailsim_sim::compare::compare(&variants, 1, 4, "users", None, tailsim_sim::Limits::default());
     let verdicts: Vec<Vec<_>> = c.variants.iter().map(|v| v.slos.iter().map(|s| s.verdict).collect()).collect();
     assert_eq!(verdicts, [vec![Missed, Missed], vec![Met, Missed], vec![Met, Met]]);
 }
@@ -1207,7 +1206,7 @@ fn flash_sales_objectives_leave_only_scaling_and_price_it() {
         "Its objectives, p99 < 2s and errors < 1%, at 0.20 an instance-hour: queueing misses the p99, shedding misses the errors, and only scaling meets both, at 8.00 an hour against 1.60.",
     );
     let variants = tailsim_model::load_variants(FLASH_SALE, &[]).expect("valid").0;
-    let (c, _) = tailsim_model::compare::compare(&variants, 1, 4, "shoppers", None, tailsim_model::Limits::default());
+    let (c, _) = tailsim_sim::compare::compare(&variants, 1, 4, "shoppers", None, tailsim_sim::Limits::default());
     let verdicts: Vec<Vec<_>> = c.variants.iter().map(|v| v.slos.iter().map(|s| s.verdict).collect()).collect();
     assert_eq!(verdicts, [vec![Missed, Met], vec![Met, Missed], vec![Met, Met]]);
     let per_hour = |v: usize| c.variants[v].estimates.cost_per_hour.expect("four replications").mean;

@@ -6,8 +6,9 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use sha2::{Digest, Sha256};
-use tailsim_model::shard::{Batch, Shard, ShardFile, Work};
-use tailsim_model::{Limits, Model, RunSetup};
+use tailsim_model::Model;
+use tailsim_sim::shard::{Batch, Shard, ShardFile, Work};
+use tailsim_sim::{Limits, RunSetup};
 
 fn load(name: &str, set: &[(&str, &str)]) -> Vec<(String, Model)> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios").join(name);
@@ -24,11 +25,11 @@ fn real_shards() -> Vec<ShardFile> {
     let run = RunSetup::new(&checkout[0].1, 1, 2);
     let runs = (0..2).map(|r| run.run(&checkout[0].1, r, limits)).collect();
     let storm = load("retry-storm.ron", &[("duration", "4s"), ("warmup", "1s")]);
-    let compare = tailsim_model::compare::Setup::new(&storm, 1, 2, "shoppers", None);
+    let compare = tailsim_sim::compare::Setup::new(&storm, 1, 2, "shoppers", None);
     let outcomes = (0..compare.runs()).map(|j| compare.run(&storm, j, limits)).collect();
     let mm1 = load("mm1.ron", &[("duration", "20s")]);
     let points = vec![(vec![900.0], mm1[0].1.clone())];
-    let sweep = tailsim_model::sweep::Setup::new("mm1", vec!["rate".into()], &points, 1, 2, "users");
+    let sweep = tailsim_sim::sweep::Setup::new("mm1", vec!["rate".into()], &points, 1, 2, "users");
     let swept = (0..2).map(|j| sweep.run(&points, j, limits)).collect();
     vec![
         ShardFile::new("f".into(), Shard::WHOLE, 2, Work::Run(Batch { setup: run, runs })),
@@ -53,7 +54,7 @@ fn drawn(file: ShardFile, charts: bool) -> Result<Vec<String>, String> {
     let svgs = |all: Vec<chart::Chart>| -> Vec<String> {
         all.iter().filter(|_| charts).map(|c| chart::render_svg(c).unwrap_or_else(|e| e.to_string())).collect()
     };
-    Ok(match tailsim_model::shard::merge(vec![("file".into(), file)])? {
+    Ok(match tailsim_sim::shard::merge(vec![("file".into(), file)])? {
         Work::Run(b) => {
             let report = b.setup.finish(b.runs);
             let csv = tailsim_report::write::timeseries_csv(&report);

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use tailsim_engine::SimDuration;
-use tailsim_model::Limits;
+use tailsim_sim::Limits;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -37,13 +37,14 @@ fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
 }
 
 /// The crates of the pipeline, each with the workspace crates it may depend on.
-const LAYERS: [(&str, &[&str]); 6] = [
+const LAYERS: [(&str, &[&str]); 7] = [
     ("engine", &[]),
     ("stats", &["tailsim-engine"]),
     ("scenario", &["tailsim-engine"]),
     ("model", &["tailsim-engine", "tailsim-stats", "tailsim-scenario"]),
+    ("sim", &["tailsim-engine", "tailsim-stats", "tailsim-model"]),
     ("report", &["tailsim-engine", "tailsim-stats"]),
-    ("cli", &["tailsim-engine", "tailsim-stats", "tailsim-scenario", "tailsim-model", "tailsim-report"]),
+    ("cli", &["tailsim-engine", "tailsim-stats", "tailsim-scenario", "tailsim-model", "tailsim-sim", "tailsim-report"]),
 ];
 
 #[test]
@@ -56,6 +57,30 @@ fn crates_depend_only_down_the_pipeline() {
             assert!(allowed.contains(&dep.as_str()), "crates/{name} depends on {dep}; it may use only {allowed:?}");
         }
     }
+}
+
+/// The simulator reads the compiled model only: no file of it names the file format's crate,
+/// and the model hands it no schema type (the model's own serde-free twins stand in).
+#[test]
+fn the_simulator_never_sees_the_file_format() {
+    let mut found = Vec::new();
+    for file in files_under(&root().join("crates/sim/src"), ".rs") {
+        for (n, line) in read(&file).lines().enumerate() {
+            if line.contains("tailsim_scenario") || line.contains("schema::") {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "the simulator names the file format:\n{}", found.join("\n"));
+    let model = read(&root().join("crates/model/src/lib.rs"));
+    let reexported: Vec<&str> = model.lines().filter(|l| l.starts_with("pub use tailsim_scenario")).collect();
+    assert_eq!(
+        reexported,
+        ["pub use tailsim_scenario::{Diagnostic, Files, Location, Override, Severity};"],
+        "the model re-exports the loader's interface from tailsim-scenario, and no schema type"
+    );
+    let manifest = read(&root().join("crates/model/Cargo.toml"));
+    assert!(!manifest.contains("serde.workspace"), "the compiled model derives no serde");
 }
 
 /// The packages `package` needs to build, from `Cargo.lock` (every platform's, so an upper bound).
@@ -81,7 +106,7 @@ fn closure(lock: &toml::Table, package: &str) -> BTreeSet<String> {
 #[test]
 fn the_simulator_builds_no_plotting_library() {
     let lock: toml::Table = read(&root().join("Cargo.lock")).parse().expect("a valid Cargo.lock");
-    for package in ["tailsim-stats", "tailsim-scenario", "tailsim-model"] {
+    for package in ["tailsim-stats", "tailsim-scenario", "tailsim-model", "tailsim-sim"] {
         let needs = closure(&lock, package);
         assert!(needs.contains("tailsim-engine"), "{package}: the closure misses tailsim-engine: {needs:?}");
         for drawing in ["tailsim-report", "plotters", "png", "dejavu", "ab_glyph"] {
@@ -99,7 +124,7 @@ fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 fn nothing_below_the_cli_prints() {
     let printing = ["println!", "print!", "eprintln!", "eprint!", "dbg!", "stdout()", "stderr()"];
     let mut found = Vec::new();
-    for name in ["engine", "stats", "scenario", "model", "report"] {
+    for name in ["engine", "stats", "scenario", "model", "sim", "report"] {
         for file in files_under(&root().join("crates").join(name).join("src"), ".rs") {
             let text = read(&file);
             for (n, line) in code_lines(&text) {
@@ -162,7 +187,7 @@ fn every_summary_field_is_documented() {
         // Every variant: some fields (a breaker's, an autoscaler's) appear only in some designs.
         for (_, mut model) in variants {
             model.duration = model.duration.min(model.warmup + SimDuration::from_secs(2));
-            let report = tailsim_model::run_replications(&model, 1, 2, Limits::default());
+            let report = tailsim_sim::run_replications(&model, 1, 2, Limits::default());
             let json = tailsim_report::write::summary_json(&report);
             keys(&serde_json::from_str(&json).expect("summary.json parses"), &mut fields);
         }

@@ -108,7 +108,7 @@ fn users_that_never_wait_stop_the_run_with_a_reason_instead_of_hanging() {
             services: [Service(name: "api", workers: 10, handler: [Work(Constant("0s"))])],
         )"#,
     );
-    let summary = tailsim_model::world::run(&model, 1, 0, tailsim_model::Limits::default());
+    let summary = tailsim_sim::world::run(&model, 1, 0, tailsim_sim::Limits::default());
     let why = summary.truncated.expect("stopped early");
     assert!(why.contains("simulated time stopped advancing at t=0s") && why.contains("think"), "{why}");
     assert!(summary.conservation.holds);

@@ -6,7 +6,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
 use tailsim_engine::{EventQueue, SimTime};
-use tailsim_model::{Limits, Progress};
+use tailsim_sim::{Limits, Progress};
 
 fn mm1_whole_run(c: &mut Criterion) {
     const CUSTOMERS: u64 = 10_000_000;
@@ -16,7 +16,7 @@ fn mm1_whole_run(c: &mut Criterion) {
     group.throughput(Throughput::Elements(CUSTOMERS));
     group.bench_function("10M_customers", |b| {
         b.iter(|| {
-            let summary = tailsim_model::world::run(black_box(&model), 1, 0, Limits::default());
+            let summary = tailsim_sim::world::run(black_box(&model), 1, 0, Limits::default());
             black_box(summary.clients[0].latency.p99_ms)
         })
     });
@@ -25,7 +25,7 @@ fn mm1_whole_run(c: &mut Criterion) {
     let watched = Limits { progress: Some(&PROGRESS), ..Limits::default() };
     group.bench_function("10M_customers_with_progress", |b| {
         b.iter(|| {
-            let summary = tailsim_model::world::run(black_box(&model), 1, 0, watched);
+            let summary = tailsim_sim::world::run(black_box(&model), 1, 0, watched);
             black_box(summary.clients[0].latency.p99_ms)
         })
     });
@@ -39,19 +39,19 @@ fn checkout_whole_run(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(requests));
     group.bench_function("60s", |b| {
-        b.iter(|| black_box(tailsim_model::world::run(black_box(&model), 42, 0, Limits::default()).events))
+        b.iter(|| black_box(tailsim_sim::world::run(black_box(&model), 42, 0, Limits::default()).events))
     });
     group.finish();
 }
 
 fn cpu_throttling_whole_run(c: &mut Criterion) {
     let model = tailsim_benches::cpu_throttling();
-    let events = tailsim_model::world::run(&model, 1, 0, Limits::default()).events;
+    let events = tailsim_sim::world::run(&model, 1, 0, Limits::default()).events;
     let mut group = c.benchmark_group("cpu_throttling");
     group.sample_size(10);
     group.throughput(Throughput::Elements(events));
     group.bench_function("120s_events", |b| {
-        b.iter(|| black_box(tailsim_model::world::run(black_box(&model), 1, 0, Limits::default()).events))
+        b.iter(|| black_box(tailsim_sim::world::run(black_box(&model), 1, 0, Limits::default()).events))
     });
     group.finish();
 }
@@ -117,10 +117,10 @@ fn pending_timeouts(c: &mut Criterion) {
     group.sample_size(10);
     for rate in [100u64, 5_000, 50_000, 500_000] {
         let model = tailsim_benches::pending_timeouts(rate);
-        let events = tailsim_model::world::run(&model, 1, 0, Limits::default()).events;
+        let events = tailsim_sim::world::run(&model, 1, 0, Limits::default()).events;
         group.throughput(Throughput::Elements(events));
         group.bench_function(format!("{}_pending", 2 * rate), |b| {
-            b.iter(|| black_box(tailsim_model::world::run(black_box(&model), 1, 0, Limits::default()).events))
+            b.iter(|| black_box(tailsim_sim::world::run(black_box(&model), 1, 0, Limits::default()).events))
         });
     }
     group.finish();
@@ -136,7 +136,7 @@ fn many_faults(c: &mut Criterion) {
     for n in [100usize, 100_000] {
         let model = tailsim_benches::many_faults(n);
         group.bench_function(format!("{n}_faults"), |b| {
-            b.iter(|| black_box(tailsim_model::world::run(black_box(&model), 1, 0, Limits::default()).events))
+            b.iter(|| black_box(tailsim_sim::world::run(black_box(&model), 1, 0, Limits::default()).events))
         });
     }
     group.finish();
@@ -152,13 +152,13 @@ fn merge_shards(c: &mut Criterion) {
     group.throughput(Throughput::Elements(10_000));
     group.bench_function("1000_files_10000_runs", |b| {
         b.iter(|| {
-            let shards: Vec<(String, tailsim_model::shard::ShardFile)> = files
+            let shards: Vec<(String, tailsim_sim::shard::ShardFile)> = files
                 .iter()
                 .enumerate()
-                .map(|(i, bytes)| (i.to_string(), tailsim_model::shard::ShardFile::decode(bytes).expect("a shard")))
+                .map(|(i, bytes)| (i.to_string(), tailsim_sim::shard::ShardFile::decode(bytes).expect("a shard")))
                 .collect();
-            match tailsim_model::shard::merge(shards).expect("the shards merge") {
-                tailsim_model::shard::Work::Sweep(b) => black_box(b.setup.finish(b.runs).0.csv().len()),
+            match tailsim_sim::shard::merge(shards).expect("the shards merge") {
+                tailsim_sim::shard::Work::Sweep(b) => black_box(b.setup.finish(b.runs).0.csv().len()),
                 _ => unreachable!("a sweep's shards"),
             }
         })

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use tailsim_model::Model;
-use tailsim_model::compare::{MAX_REPLICATIONS, MAX_RUNS, Outcome, Setup};
-use tailsim_model::shard::{self, Batch, Shard, Work};
+use tailsim_sim::compare::{MAX_REPLICATIONS, MAX_RUNS, Outcome, Setup};
+use tailsim_sim::shard::{self, Batch, Shard, Work};
 
 use crate::{Failure, folder_name, header_comment, progress, shared};
 
@@ -103,7 +103,7 @@ pub fn compare(args: CompareArgs) -> Result<u8, Failure> {
         None => first.clients.first().map(|c| c.name.clone()).unwrap_or_default(),
     };
     for (name, model) in &variants {
-        if tailsim_model::compare::client_index(model, &client).is_none() {
+        if tailsim_sim::compare::client_index(model, &client).is_none() {
             let names: Vec<&str> = model.clients.iter().map(|c| c.name.as_str()).collect();
             return Err(Failure::input(format!(
                 "error: variant \"{name}\" has no client \"{client}\"\n  = hint: {}",

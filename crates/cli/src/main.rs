@@ -39,11 +39,12 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 use clap::{Args, Parser, Subcommand};
-use tailsim_model::compare::MAX_REPLICATIONS;
-use tailsim_model::shard::{self, Batch, Shard, Work};
-use tailsim_model::{Diagnostic, Model, Override, RunSetup};
+use tailsim_model::{Diagnostic, Model, Override};
 use tailsim_report::Report;
 use tailsim_report::text::format_ms;
+use tailsim_sim::RunSetup;
+use tailsim_sim::compare::MAX_REPLICATIONS;
+use tailsim_sim::shard::{self, Batch, Shard, Work};
 
 /// Set by the Ctrl-C handler.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -217,12 +218,12 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     if !(1..=MAX_REPLICATIONS).contains(&args.replications) {
         return Err(Failure::input(format!("error: --replications must be from 1 to {MAX_REPLICATIONS}")));
     }
-    let window = tailsim_model::world::window_of(&model);
+    let window = tailsim_sim::world::window_of(&model);
     if window > model.window && !args.quiet {
         eprintln!(
             "warning: time-series windows widened from {} to {window}, to keep the run's series within {} windows in all",
             model.window,
-            tailsim_model::world::WINDOW_BUDGET
+            tailsim_sim::world::WINDOW_BUDGET
         );
     }
     let limits = args.limits.limits()?;
@@ -407,12 +408,12 @@ fn check(args: CheckArgs) -> Result<u8, Failure> {
                 tailsim_report::text::money(per_hour * 730.0)
             );
         }
-        let (windows, rows) = tailsim_model::world::timeseries_size(&model);
+        let (windows, rows) = tailsim_sim::world::timeseries_size(&model);
         let bytes = rows as f64 * BYTES_PER_ROW;
         let size = if bytes < 1e6 { format!("{:.0} kB", bytes / 1e3) } else { format!("{:.0} MB", bytes / 1e6) };
         outln!(
             "\ntime series: {windows} windows of {}; timeseries.csv up to {rows} rows (about {size}) per replication",
-            tailsim_model::world::window_of(&model)
+            tailsim_sim::world::window_of(&model)
         );
         if model.services.iter().any(|s| s.contention.is_some()) {
             outln!(

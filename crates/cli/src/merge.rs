@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use tailsim_model::shard::{EXTENSION, ShardFile, Work};
+use tailsim_sim::shard::{EXTENSION, ShardFile, Work};
 
 use crate::{Failure, folder_name, shared};
 
@@ -44,7 +44,7 @@ pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
     for path in files {
         shards.push((path.display().to_string(), read_shard(&path)?));
     }
-    let work = tailsim_model::shard::merge(shards).map_err(|e| Failure::input(format!("error: {e}")))?;
+    let work = tailsim_sim::shard::merge(shards).map_err(|e| Failure::input(format!("error: {e}")))?;
     let scenario = match &work {
         Work::Run(b) => &b.setup.scenario,
         Work::Compare(b) => &b.setup.scenario,

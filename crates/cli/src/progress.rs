@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tailsim_model::Progress;
+use tailsim_sim::Progress;
 
 /// The counters every run of this process reports to.
 pub static PROGRESS: Progress = Progress::new();

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use tailsim_engine::SimDuration;
-use tailsim_model::shard::{Shard, ShardFile, Work};
-use tailsim_model::{Diagnostic, Limits, Override};
+use tailsim_model::{Diagnostic, Override};
+use tailsim_sim::Limits;
+use tailsim_sim::shard::{Shard, ShardFile, Work};
 
 use tailsim_report::write::{ChartsWritten, OutputError};
 
@@ -271,7 +272,7 @@ pub fn run_shard<R: Send>(
     let share_ns =
         u64::try_from(u128::from(total_ns) * u128::from(mine) / u128::from(total.max(1))).unwrap_or(u64::MAX);
     let bar = crate::progress::Bar::start(crate::progress::wanted(quiet), mine, share_ns, "runs");
-    let runs = pool.install(|| tailsim_model::shard::run(shard, total, job));
+    let runs = pool.install(|| tailsim_sim::shard::run(shard, total, job));
     bar.finish();
     let work = wrap(runs);
     let problem = shard_problem(&work);

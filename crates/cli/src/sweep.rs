@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use tailsim_model::Diagnostic;
 use tailsim_model::Model;
-use tailsim_model::compare::{MAX_REPLICATIONS, MAX_RUNS};
 use tailsim_model::params::Param;
-use tailsim_model::shard::{self, Batch, Shard, Work};
-use tailsim_model::sweep::{Outcome, Setup};
+use tailsim_sim::compare::{MAX_REPLICATIONS, MAX_RUNS};
+use tailsim_sim::shard::{self, Batch, Shard, Work};
+use tailsim_sim::sweep::{Outcome, Setup};
 
 use crate::{Failure, folder_name, progress, shared};
 
@@ -67,7 +67,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
         )));
     }
     let client = match &args.batch.client {
-        Some(name) if tailsim_model::compare::client_index(&model, name).is_some() => name.clone(),
+        Some(name) if tailsim_sim::compare::client_index(&model, name).is_some() => name.clone(),
         Some(name) => {
             let names: Vec<&str> = model.clients.iter().map(|c| c.name.as_str()).collect();
             return Err(Failure::input(format!(

@@ -508,7 +508,7 @@ pub enum FaultKind {
         /// How long each lasts.
         pause: SimDuration,
     },
-    /// A CPU limit (see [`crate::cpu`]): the instance's `Work` steps together may run `quota`
+    /// A CPU limit (run by the simulator's `cpu` module, CFS bandwidth control): the instance's `Work` steps together may run `quota`
     /// in each `period`, counted from the fault's start; it is lifted at the first period's end
     /// at or after the fault's end.
     CpuQuota {

@@ -5,10 +5,10 @@
 use std::fmt::Write as _;
 
 use tailsim_model::params::format_value;
-use tailsim_model::plan::Outcome;
-use tailsim_model::plan::grid::{Cheapest, Design};
 use tailsim_report::chart::{Chart, ChartKind, LoadChart, LoadLine, Stroke};
 use tailsim_report::text::{Document, Table, money, with_ci};
+use tailsim_sim::plan::Outcome;
+use tailsim_sim::plan::grid::{Cheapest, Design};
 
 use super::{PlanArgs, Searched, Setup, evidence, option_failure};
 use crate::{Failure, shared};
@@ -43,7 +43,7 @@ pub(super) fn search(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure
         );
         tailsim_model::load_with(&setup.source, &all, &setup.extra, &setup.files)
     };
-    let plan = tailsim_model::plan::grid::cheapest(&setup.model.name, &params, setup.budget, &at)
+    let plan = tailsim_sim::plan::grid::cheapest(&setup.model.name, &params, setup.budget, &at)
         .map_err(|errors| shared::scenario_failure(&setup.file, &setup.source, errors))?;
     let threshold = setup.model.slos.iter().find(|o| o.name == plan.latency).map(|o| o.bound.threshold());
     Ok(Searched {

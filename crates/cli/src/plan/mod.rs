@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use tailsim_model::Diagnostic;
 use tailsim_model::params::format_value;
-use tailsim_model::plan::{Budget, Goal, Plan, Probe, Range};
 use tailsim_report::slo::SloVerdict;
 use tailsim_report::text::{Document, objective_rows};
+use tailsim_sim::plan::{Budget, Goal, Plan, Probe, Range};
 
 use crate::{Failure, folder_name, shared};
 
@@ -222,7 +222,7 @@ fn bisect(args: &PlanArgs, setup: &Setup) -> Result<Searched, Failure> {
         all.push(tailsim_model::Override { path: range.path.clone(), value: format_value(value) });
         tailsim_model::load_with(&setup.source, &all, &setup.extra, &setup.files)
     };
-    let plan = tailsim_model::plan::search(&setup.model.name, &range, goal, setup.budget, &at)
+    let plan = tailsim_sim::plan::search(&setup.model.name, &range, goal, setup.budget, &at)
         .map_err(|errors| shared::scenario_failure(&setup.file, &setup.source, errors))?;
     Ok(Searched {
         json: plan.to_json(),
@@ -291,9 +291,9 @@ fn render(plan: &Plan, range: &Range) -> Document {
     let mut probes = tailsim_report::text::Table::new(&["probe", "value", "replications", "outcome"]);
     for (i, p) in plan.probes.iter().enumerate() {
         let outcome = match p.outcome {
-            tailsim_model::plan::Outcome::Met => "meets",
-            tailsim_model::plan::Outcome::Missed => "misses",
-            tailsim_model::plan::Outcome::Undecided => "undecided",
+            tailsim_sim::plan::Outcome::Met => "meets",
+            tailsim_sim::plan::Outcome::Missed => "misses",
+            tailsim_sim::plan::Outcome::Undecided => "undecided",
         };
         probes.row(vec![(i + 1).to_string(), format_value(p.value), p.replications.to_string(), outcome.into()]);
     }

@@ -83,7 +83,7 @@ impl Pools {
 
     /// Adds edge `edge`'s pools, if it has a bulkhead: one, or one per instance slot of the
     /// calling service. Returns the first.
-    fn add_edge(&mut self, model: &Model, edge: u32, e: &crate::compile::Edge) -> Option<PoolId> {
+    fn add_edge(&mut self, model: &Model, edge: u32, e: &tailsim_model::compile::Edge) -> Option<PoolId> {
         let bulkhead = e.policy.bulkhead?;
         let first = PoolId::new(self.pools.len());
         let per_instance = bulkhead.per_instance && e.caller.is_some();

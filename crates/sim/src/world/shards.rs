@@ -15,10 +15,10 @@ pub(super) struct Shards {
 
 impl Shards {
     /// Service `s`'s shards as a run starts, if it routes by key: none built yet.
-    pub(super) fn new(s: &crate::compile::ServiceModel) -> Option<Shards> {
+    pub(super) fn new(s: &tailsim_model::compile::ServiceModel) -> Option<Shards> {
         let BalancerPolicy::ByKey { routing, key_space, .. } = &s.balancer else { return None };
         Some(Shards {
-            placement: Placement::new(*routing, 1, crate::keys::salt(&s.name), *key_space),
+            placement: Placement::new(*routing, 1, tailsim_model::keys::salt(&s.name), *key_space),
             shards: Vec::new(),
             built_for: 0,
             resizes: Vec::new(),

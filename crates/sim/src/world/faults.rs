@@ -440,7 +440,7 @@ impl<'m> World<'m> {
     fn empty_instances(&mut self, s: u32, slots: std::ops::Range<u32>) {
         let first = self.services[s as usize].first_instance;
         for (cache, model) in self.caches.iter_mut().zip(&self.model.caches) {
-            if model.per_instance == Some(crate::ServiceId(s)) {
+            if model.per_instance == Some(tailsim_model::ServiceId(s)) {
                 for i in slots.clone() {
                     cache.clear_store(i - first);
                 }

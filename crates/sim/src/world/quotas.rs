@@ -32,8 +32,9 @@ const OFF_CPU: u64 = u64::MAX;
 impl Quotas {
     /// The quotas as a run starts, over `instances` instance slots, if any service has one.
     pub(super) fn new(model: &Model, instances: usize) -> Option<Quotas> {
-        let limited =
-            |s: &crate::compile::ServiceModel| s.faults.iter().any(|f| matches!(f.kind, FaultKind::CpuQuota { .. }));
+        let limited = |s: &tailsim_model::compile::ServiceModel| {
+            s.faults.iter().any(|f| matches!(f.kind, FaultKind::CpuQuota { .. }))
+        };
         model.services.iter().any(limited).then(|| Quotas {
             accounts: vec![Account::default(); instances],
             targets: Vec::new(),

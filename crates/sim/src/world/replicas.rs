@@ -23,7 +23,7 @@ pub(super) struct Replicas {
 
 impl Replicas {
     /// Service `s`'s replicas as a run starts, if it is replicated.
-    pub(super) fn new(s: &crate::compile::ServiceModel) -> Option<Replicas> {
+    pub(super) fn new(s: &tailsim_model::compile::ServiceModel) -> Option<Replicas> {
         s.replication.as_ref()?;
         let mut failover_ends: Vec<SimTime> =
             s.faults.iter().filter(|f| f.kind == FaultKind::Failover).map(|f| f.end).collect();

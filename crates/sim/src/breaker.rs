@@ -5,8 +5,8 @@
 use tailsim_engine::{SimDuration, SimTime};
 use tailsim_stats::Occupancy;
 
-use crate::compile::BreakerPolicy;
-use crate::kinds::BreakerWindow;
+use tailsim_model::compile::BreakerPolicy;
+use tailsim_model::kinds::BreakerWindow;
 
 /// The most transitions kept per breaker; later ones are only counted.
 pub const MAX_TRANSITIONS: usize = 10_000;

@@ -102,7 +102,7 @@ mod tests {
         let text = r#"Scenario(name: "x", duration: "10s",
             clients: [Client(name: "c", target: "s", rate: 100.0)],
             services: [Service(name: "s", workers: 2, handler: [Work(Exponential(mean: "15ms"))])])"#;
-        crate::load(text, &[]).expect("a valid scenario").0
+        tailsim_model::load(text, &[]).expect("a valid scenario").0
     }
 
     /// A world part-way through a run, with visits in every state.

@@ -45,7 +45,7 @@ impl<'m> World<'m> {
         edge: u32,
         counted: bool,
         tag: Tag,
-        hedge: crate::compile::HedgePolicy,
+        hedge: tailsim_model::compile::HedgePolicy,
     ) {
         let token = self.next_token;
         self.next_token = self.next_token.wrapping_add(1 + hedge.max);

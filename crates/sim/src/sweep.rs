@@ -6,10 +6,10 @@
 use serde::{Deserialize, Serialize};
 use tailsim_stats::sweep::{Busiest, MmcTheory, Sweep, SweepPoint, SweepRun};
 
-use crate::analysis;
-use crate::compile::Model;
 use crate::shard::{self, Shard};
 use crate::world::{self, Limits};
+use tailsim_model::analysis;
+use tailsim_model::compile::Model;
 
 /// The busiest service by offered load (the first of equals).
 pub fn busiest(model: &Model) -> Busiest {

@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tailsim_stats::RunSummary;
 
-use crate::compile::Model;
 use crate::world::Limits;
 use crate::{RunSetup, compare, sweep};
+use tailsim_model::compile::Model;
 
 /// The most shards a batch may be split into.
 pub const MAX_SHARDS: u32 = 100_000;

@@ -16,10 +16,10 @@ use tailsim_stats::aggregate::Estimate;
 use tailsim_stats::slo::{Bound, LatencyStat, Measure, Objective, SloVerdict, Unit};
 
 use super::{Budget, Look, Outcome, first_look, look};
-use crate::compile::Model;
-use crate::params::Param;
 use crate::world;
-use tailsim_scenario::diag::Diagnostic;
+use tailsim_model::Diagnostic;
+use tailsim_model::compile::Model;
+use tailsim_model::params::Param;
 
 /// One design of the grid: a value of each parameter, and how it did.
 #[derive(Clone, Debug, Serialize)]
@@ -123,7 +123,7 @@ pub fn cheapest(
     model_at: &ModelAt<'_>,
 ) -> Result<Cheapest, Vec<Diagnostic>> {
     let mut cells = Vec::new();
-    for values in crate::params::grid(params).map_err(|d| vec![d])? {
+    for values in tailsim_model::params::grid(params).map_err(|d| vec![d])? {
         let model = model_at(&values)?;
         cells.push(Cell {
             values,

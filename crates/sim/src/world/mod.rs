@@ -32,15 +32,15 @@ use crate::admission::Admission;
 use crate::breaker::Breaker;
 use crate::bucket::Bucket;
 use crate::cache::{CacheState, Fetch, Found};
-use crate::compile::{
-    BalancerPolicy, BudgetPolicy, CacheModel, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, ScaleOn, Step,
-};
 use crate::cpu::Account;
 use crate::ids::{CallId, FetchId, ListId, PoolId, VisitId};
-use crate::keys::Placement;
-use crate::kinds::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter};
 use crate::recovery::{self, Recovery};
-use crate::traffic::Bursts;
+use tailsim_model::compile::{
+    BalancerPolicy, BudgetPolicy, CacheModel, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, ScaleOn, Step,
+};
+use tailsim_model::keys::Placement;
+use tailsim_model::kinds::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter};
+use tailsim_model::traffic::Bursts;
 
 mod arrivals;
 mod balance;
@@ -313,7 +313,7 @@ struct Visit {
     place_pool: Option<PoolId>,
     /// The request's class.
     class: u8,
-    /// The handler it runs (see [`ServiceModel::handler`](crate::compile::ServiceModel::handler)).
+    /// The handler it runs (see [`ServiceModel::handler`](tailsim_model::compile::ServiceModel::handler)).
     handler: u8,
     /// Counted in its instance's outstanding visits (admitted, not yet finished or dropped).
     admitted: bool,
@@ -641,7 +641,7 @@ struct ServiceState {
 
 impl ClientState {
     /// Client `c`'s state as a run starts: its own random streams, no requests, one open window.
-    fn new(c: &crate::compile::ClientModel, seed: u64, rep: u64, window_s: f64) -> ClientState {
+    fn new(c: &tailsim_model::compile::ClientModel, seed: u64, rep: u64, window_s: f64) -> ClientState {
         ClientState {
             closed: c.closed.is_some(),
             shaped: c.traffic.is_some() || c.trace.is_some(),
@@ -681,7 +681,7 @@ impl ServiceState {
     /// Service `s`'s state as a run starts: its own random streams, its first `instances`
     /// active from `first_instance` on, nothing counted.
     fn new(
-        s: &crate::compile::ServiceModel,
+        s: &tailsim_model::compile::ServiceModel,
         model: &Model,
         seed: u64,
         rep: u64,
@@ -1289,7 +1289,7 @@ impl<'m> World<'m> {
             self.now
         );
         if let Some((name, queued)) = worst {
-            let load = crate::analysis::offered_load(self.model)
+            let load = tailsim_model::analysis::offered_load(self.model)
                 .into_iter()
                 .find(|l| l.service == name)
                 .map(|l| l.offered_load)

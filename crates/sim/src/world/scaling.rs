@@ -3,7 +3,7 @@
 //! minimums.
 
 use super::*;
-use crate::compile::AutoscalePolicy;
+use tailsim_model::compile::AutoscalePolicy;
 
 /// The autoscaler's moments, each naming the service.
 #[derive(Clone, Copy, Debug)]
@@ -41,7 +41,7 @@ struct Look {
 
 impl Autoscaler {
     /// Service `s`'s autoscaler as a run starts, if it has one.
-    pub(super) fn new(s: &crate::compile::ServiceModel) -> Option<Autoscaler> {
+    pub(super) fn new(s: &tailsim_model::compile::ServiceModel) -> Option<Autoscaler> {
         let policy = s.autoscale.as_ref()?;
         Some(Autoscaler {
             min: policy.min,
@@ -232,7 +232,7 @@ impl<'m> World<'m> {
             }
             // A new instance starts with its in-process caches empty.
             for (cache, model) in self.caches.iter_mut().zip(&self.model.caches) {
-                if model.per_instance == Some(crate::ServiceId(s)) {
+                if model.per_instance == Some(tailsim_model::ServiceId(s)) {
                     cache.clear_store(slot);
                 }
             }

@@ -3,7 +3,7 @@
 
 use tailsim_engine::{SimDuration, SimTime};
 
-use crate::kinds::{LimitMode, RateLimit};
+use tailsim_model::kinds::{LimitMode, RateLimit};
 
 /// A token bucket. Tokens may go below zero in `Delay` mode: each is a reservation.
 pub(crate) struct Bucket {

@@ -79,7 +79,12 @@ impl Balancer {
     /// The instance (offset) a load-aware balancer picks among `live`, or any balancer while
     /// it routes around crashed instances: then it chooses among the others as it would among
     /// all (round robin takes the next one up, random draws among those up, and so on).
-    pub(super) fn pick(&mut self, model: &crate::compile::ServiceModel, live: &[Instance], now: SimTime) -> u32 {
+    pub(super) fn pick(
+        &mut self,
+        model: &tailsim_model::compile::ServiceModel,
+        live: &[Instance],
+        now: SimTime,
+    ) -> u32 {
         let n = live.len() as u32;
         if let Some(period) = model.load_report_every
             && now >= self.next_report

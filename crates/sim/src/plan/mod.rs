@@ -15,9 +15,9 @@ use serde::Serialize;
 use tailsim_stats::RunSummary;
 use tailsim_stats::slo::{SloVerdict, Verdict};
 
-use crate::compile::Model;
 use crate::world::{self, Limits};
-use tailsim_scenario::diag::Diagnostic;
+use tailsim_model::Diagnostic;
+use tailsim_model::compile::Model;
 
 pub mod grid;
 
@@ -181,7 +181,7 @@ pub fn search(
             Some(Outcome::Undecided) => {
                 let why = format!(
                     "the objectives were still undecided at {} after {} replications: the boundary is about there",
-                    crate::params::format_value(mid),
+                    tailsim_model::params::format_value(mid),
                     budget.most
                 );
                 return Ok(done(plan, Some(good), Some(bad), Some(why)));

@@ -14,9 +14,9 @@ use tailsim_stats::timeline::{Band, Marker, fault_bands, instant_markers};
 
 use tailsim_stats::slo::Objective;
 
-use crate::compile::Model;
 use crate::shard::{self, Shard};
 use crate::world::{self, Limits};
+use tailsim_model::compile::Model;
 
 /// The most replications `compare` and `sweep` accept.
 pub const MAX_REPLICATIONS: u32 = 10_000;

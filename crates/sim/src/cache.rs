@@ -12,8 +12,8 @@ use rand::RngExt;
 use tailsim_engine::{RngStream, SimDuration, SimTime};
 use tailsim_stats::{CacheEventSummary, CacheResize, CacheSeries, CacheSummary};
 
-use crate::compile::{CacheEvent, CacheModel, ServiceModel};
-use crate::keys::Placement;
+use tailsim_model::compile::{CacheEvent, CacheModel, ServiceModel};
+use tailsim_model::keys::Placement;
 
 /// A slot's store is above this bit: below are the key's generation and the key.
 const STORE_SHIFT: u32 = 40;
@@ -112,7 +112,12 @@ impl CacheState {
         let capacity = NonZeroUsize::new(model.capacity as usize).unwrap_or(NonZeroUsize::MIN);
         let mut cache = CacheState {
             stores: (0..stores).map(|_| LruCache::with_hasher(capacity, lru::DefaultHasher::default())).collect(),
-            placement: Placement::new(model.routing, model.nodes, crate::keys::salt(&model.name), model.key_space),
+            placement: Placement::new(
+                model.routing,
+                model.nodes,
+                tailsim_model::keys::salt(&model.name),
+                model.key_space,
+            ),
             generation: 0,
             inflight: BTreeMap::new(),
             spare: Vec::new(),

@@ -554,3 +554,34 @@ fn objectives_name_what_exists_and_can_be_met() {
     assert!(d.message.contains("p98"), "{}", d.message);
     assert_eq!(d.location.map(|l| l.line), Some(9));
 }
+
+#[test]
+fn a_step_that_is_no_step_lists_the_steps() {
+    // The names, the hint and each tuple's form come from the one declaration of the steps.
+    let d = only_error(&scenario("100.0", "4", "db", r#"Constant("2ms")"#, r#", Wrok("1ms")"#));
+    assert_eq!(d.message, "unknown variant `Wrok` in `Step`");
+    assert_eq!(d.hint.as_deref(), Some("did you mean `Work`?"));
+    // Through `--set`, the value is read by serde_json, which lists the steps and the forms.
+    let set = |value: &str| {
+        let edit = tailsim_model::Override::parse(&format!("services.db.handler=[{value}]")).expect("an override");
+        let base = tailsim_scenario::parse::parse(&valid()).expect("the file reads");
+        tailsim_scenario::overrides::apply(base, &[edit]).expect_err("a bad step").message
+    };
+    let names = "expected one of `Work`, `Call`, `Fail`, `FanOut`, `Parallel`, `Cached`, `Invalidate`, `Put`";
+    assert!(set(r#"Sleep("1s")"#).ends_with(&format!("unknown variant `Sleep`, {names}")), "{}", set(r#"Sleep("1s")"#));
+    let call = r#"expected a service name and an optional policy: Call("db") or Call("db", (timeout: "200ms"))"#;
+    assert!(set("Call()").ends_with(call), "{}", set("Call()"));
+}
+
+#[test]
+fn every_step_writes_back_as_it_reads() {
+    // `--set` edits a scenario through its serialised form, so each step must read back the
+    // same: newtype steps as one value, tuple steps as their elements in order.
+    let steps = r#", Call("api", (timeout: "50ms")), Fail(0.5), FanOut("api", 3, (wait: Any)),
+        Parallel([Call("api")], (wait: Any)), Cached("c", [Call("api")]), Invalidate("c"), Put("c")"#;
+    let text = scenario("100.0", "4", "db", r#"Constant("2ms")"#, steps);
+    let parsed = tailsim_scenario::parse::parse(&text).expect("the steps read");
+    let written = ron::to_string(&parsed).expect("a scenario writes");
+    let again = tailsim_scenario::parse::parse(&written).expect("the written steps read");
+    assert_eq!(format!("{parsed:?}"), format!("{again:?}"));
+}

@@ -1399,53 +1399,96 @@ fn ten_seconds() -> Duration {
     Duration(SimDuration::from_secs(10))
 }
 
-impl Serialize for Step {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeTupleVariant;
-        match self {
-            Step::Work(dist) => serializer.serialize_newtype_variant("Step", 0, "Work", dist),
-            Step::Call { service, policy } => {
-                let mut call = serializer.serialize_tuple_variant("Step", 1, "Call", 2)?;
-                call.serialize_field(service)?;
-                call.serialize_field(policy)?;
-                call.end()
-            }
-            Step::Fail(probability) => serializer.serialize_newtype_variant("Step", 2, "Fail", probability),
-            Step::FanOut { service, n, options } => {
-                let mut fan = serializer.serialize_tuple_variant("Step", 3, "FanOut", 3)?;
-                fan.serialize_field(service)?;
-                fan.serialize_field(n)?;
-                fan.serialize_field(options)?;
-                fan.end()
-            }
-            Step::Parallel { calls, options } => {
-                let mut parallel = serializer.serialize_tuple_variant("Step", 4, "Parallel", 2)?;
-                parallel.serialize_field(calls)?;
-                parallel.serialize_field(options)?;
-                parallel.end()
-            }
-            Step::Cached { cache, miss } => {
-                let mut cached = serializer.serialize_tuple_variant("Step", 5, "Cached", 2)?;
-                cached.serialize_field(cache)?;
-                cached.serialize_field(miss)?;
-                cached.end()
-            }
-            Step::Invalidate(cache) => serializer.serialize_newtype_variant("Step", 6, "Invalidate", cache),
-            Step::Put(cache) => serializer.serialize_newtype_variant("Step", 7, "Put", cache),
+/// Step's serde, generated from one declaration per step: its name, the fields it binds, the
+/// text a list of steps shows it as and, for a step written as a tuple, its elements' types
+/// (those marked `= default` optional at the end) and what it expects when the input is not
+/// that. From the list come the tag and its names, the dispatch, each tuple's reader and
+/// `Serialize`. A missing element is refused by its position, one too many by the position
+/// after the last.
+macro_rules! step_forms {
+    ($($name:ident $bind:tt, shown $shown:literal $(, read as $types:tt, expecting $expecting:literal)?;)*) => {
+        /// A step's name, as its tag.
+        #[derive(Clone, Copy)]
+        enum StepTag {
+            $($name,)*
         }
-    }
-}
 
-/// A visitor for a step written as a tuple: what it expects (said when the input is not
-/// that), then its elements in order, those marked `= default` optional at the end, then the
-/// step they make. A missing element is refused by its position, one too many by the
-/// position after the last.
-macro_rules! step_visitor {
-    ($(#[$doc:meta])* $visitor:ident, $expecting:literal,
-     { $($field:ident: $ty:ty $(= $default:ident)?),* } => $step:expr) => {
-        $(#[$doc])*
-        struct $visitor;
-        impl<'de> Visitor<'de> for $visitor {
+        const STEP_NAMES: &[&str] = &[$(stringify!($name)),*];
+
+        /// Writes "a step: " and `items`, the last after "or".
+        fn one_of(f: &mut fmt::Formatter<'_>, items: &[&str]) -> fmt::Result {
+            f.write_str("a step: ")?;
+            for (i, item) in items.iter().enumerate() {
+                let gap = if i == 0 { "" } else if i + 1 == items.len() { " or " } else { ", " };
+                write!(f, "{gap}{item}")?;
+            }
+            Ok(())
+        }
+
+        impl Serialize for Step {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(Step::$name $bind => step_forms!(@write serializer, $name, $bind),)*
+                }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for StepTag {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<StepTag, D::Error> {
+                struct TagVisitor;
+                impl Visitor<'_> for TagVisitor {
+                    type Value = StepTag;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        one_of(f, STEP_NAMES)
+                    }
+                    fn visit_str<E: de::Error>(self, name: &str) -> Result<StepTag, E> {
+                        match name {
+                            $(stringify!($name) => Ok(StepTag::$name),)*
+                            other => Err(E::unknown_variant(other, STEP_NAMES)),
+                        }
+                    }
+                }
+                deserializer.deserialize_identifier(TagVisitor)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for Step {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Step, D::Error> {
+                struct StepVisitor;
+                impl<'de> Visitor<'de> for StepVisitor {
+                    type Value = Step;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        one_of(f, &[$($shown),*])
+                    }
+                    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Step, A::Error> {
+                        use serde::de::VariantAccess;
+                        let (tag, variant) = data.variant::<StepTag>()?;
+                        match tag {
+                            $(StepTag::$name => step_forms!(@read variant, $name, $bind $(, $types, $expecting)?),)*
+                        }
+                    }
+                }
+                deserializer.deserialize_enum("Step", STEP_NAMES, StepVisitor)
+            }
+        }
+    };
+    (@write $s:ident, $name:ident, ($value:ident)) => {
+        $s.serialize_newtype_variant("Step", StepTag::$name as u32, stringify!($name), $value)
+    };
+    (@write $s:ident, $name:ident, { $($field:ident),* }) => {{
+        use serde::ser::SerializeTupleVariant;
+        let len = [$(stringify!($field)),*].len();
+        let mut tuple = $s.serialize_tuple_variant("Step", StepTag::$name as u32, stringify!($name), len)?;
+        $(tuple.serialize_field($field)?;)*
+        tuple.end()
+    }};
+    (@read $variant:ident, $name:ident, ($value:ident)) => {
+        $variant.newtype_variant().map(Step::$name)
+    };
+    (@read $variant:ident, $name:ident, { $($field:ident),* },
+     ($($ty:ty $(= $default:ident)?),*), $expecting:literal) => {{
+        struct Elements;
+        impl<'de> Visitor<'de> for Elements {
             type Value = Step;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str($expecting)
@@ -1453,16 +1496,17 @@ macro_rules! step_visitor {
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Step, A::Error> {
                 let mut read = 0;
                 $(
-                    let $field: $ty = step_visitor!(@element seq, self, read $(, $default)?);
+                    let $field: $ty = step_forms!(@element seq, self, read $(, $default)?);
                     read += 1;
                 )*
                 if seq.next_element::<de::IgnoredAny>()?.is_some() {
                     return Err(de::Error::invalid_length(read + 1, &self));
                 }
-                Ok($step)
+                Ok(Step::$name { $($field),* })
             }
         }
-    };
+        $variant.tuple_variant([$(stringify!($field)),*].len(), Elements)
+    }};
     (@element $seq:ident, $me:ident, $at:ident) => {
         $seq.next_element()?.ok_or_else(|| de::Error::invalid_length($at, &$me))?
     };
@@ -1471,99 +1515,23 @@ macro_rules! step_visitor {
     };
 }
 
-impl<'de> Deserialize<'de> for Step {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Step, D::Error> {
-        const VARIANTS: &[&str] = &["Work", "Call", "Fail", "FanOut", "Parallel", "Cached", "Invalidate", "Put"];
-
-        enum Tag {
-            Work,
-            Call,
-            Fail,
-            FanOut,
-            Parallel,
-            Cached,
-            Invalidate,
-            Put,
-        }
-
-        impl<'de> Deserialize<'de> for Tag {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Tag, D::Error> {
-                struct TagVisitor;
-                impl Visitor<'_> for TagVisitor {
-                    type Value = Tag;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str("a step: Work, Call, Fail, FanOut, Parallel, Cached, Invalidate or Put")
-                    }
-                    fn visit_str<E: de::Error>(self, name: &str) -> Result<Tag, E> {
-                        match name {
-                            "Work" => Ok(Tag::Work),
-                            "Call" => Ok(Tag::Call),
-                            "Fail" => Ok(Tag::Fail),
-                            "FanOut" => Ok(Tag::FanOut),
-                            "Parallel" => Ok(Tag::Parallel),
-                            "Cached" => Ok(Tag::Cached),
-                            "Invalidate" => Ok(Tag::Invalidate),
-                            "Put" => Ok(Tag::Put),
-                            other => Err(E::unknown_variant(other, VARIANTS)),
-                        }
-                    }
-                }
-                deserializer.deserialize_identifier(TagVisitor)
-            }
-        }
-
-        step_visitor!(
-            /// `("db")` or `("db", policy)`.
-            CallVisitor,
-            r#"a service name and an optional policy: Call("db") or Call("db", (timeout: "200ms"))"#,
-            { service: String, policy: Policy = default } => Step::Call { service, policy }
-        );
-        step_visitor!(
-            /// `("leaf", 100)` or `("leaf", 100, options)`.
-            FanOutVisitor,
-            r#"a service, a count and optional options: FanOut("leaf", 100, (wait: Any))"#,
-            { service: String, n: u32, options: FanOutOptions = default } => Step::FanOut { service, n, options }
-        );
-        step_visitor!(
-            /// `([calls])` or `([calls], options)`.
-            ParallelVisitor,
-            r#"a list of calls and optional options: Parallel([Call("a"), Call("b")], (wait: Any))"#,
-            { calls: Vec<Step>, options: ParallelOptions = default } => Step::Parallel { calls, options }
-        );
-        step_visitor!(
-            /// `("cache", [miss steps])`.
-            CachedVisitor,
-            r#"a cache and the steps of a miss: Cached("products", [Call("db")])"#,
-            { cache: String, miss: Vec<Step> } => Step::Cached { cache, miss }
-        );
-
-        struct StepVisitor;
-        impl<'de> Visitor<'de> for StepVisitor {
-            type Value = Step;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(
-                    "a step: Work(...), Call(...), Fail(...), FanOut(...), Parallel([...]), Cached(...), \
-                     Invalidate(...) or Put(...)",
-                )
-            }
-            fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Step, A::Error> {
-                use serde::de::VariantAccess;
-                let (tag, variant) = data.variant::<Tag>()?;
-                match tag {
-                    Tag::Work => variant.newtype_variant().map(Step::Work),
-                    Tag::Fail => variant.newtype_variant().map(Step::Fail),
-                    Tag::Call => variant.tuple_variant(2, CallVisitor),
-                    Tag::FanOut => variant.tuple_variant(3, FanOutVisitor),
-                    Tag::Parallel => variant.tuple_variant(2, ParallelVisitor),
-                    Tag::Cached => variant.tuple_variant(2, CachedVisitor),
-                    Tag::Invalidate => variant.newtype_variant().map(Step::Invalidate),
-                    Tag::Put => variant.newtype_variant().map(Step::Put),
-                }
-            }
-        }
-
-        deserializer.deserialize_enum("Step", VARIANTS, StepVisitor)
-    }
+step_forms! {
+    Work(dist), shown "Work(...)";
+    Call { service, policy }, shown "Call(...)",
+        read as (String, Policy = default),
+        expecting r#"a service name and an optional policy: Call("db") or Call("db", (timeout: "200ms"))"#;
+    Fail(probability), shown "Fail(...)";
+    FanOut { service, n, options }, shown "FanOut(...)",
+        read as (String, u32, FanOutOptions = default),
+        expecting r#"a service, a count and optional options: FanOut("leaf", 100, (wait: Any))"#;
+    Parallel { calls, options }, shown "Parallel([...])",
+        read as (Vec<Step>, ParallelOptions = default),
+        expecting r#"a list of calls and optional options: Parallel([Call("a"), Call("b")], (wait: Any))"#;
+    Cached { cache, miss }, shown "Cached(...)",
+        read as (String, Vec<Step>),
+        expecting r#"a cache and the steps of a miss: Cached("products", [Call("db")])"#;
+    Invalidate(cache), shown "Invalidate(...)";
+    Put(cache), shown "Put(...)";
 }
 
 /// A distribution of durations as written in the file.

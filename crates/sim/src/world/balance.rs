@@ -156,8 +156,7 @@ impl<'m> World<'m> {
     #[inline(never)]
     pub(super) fn pick_instance(&mut self, s: u32) -> u32 {
         let service = &mut self.services[s as usize];
-        let first = service.first_instance as usize;
-        let live = &self.instances[first..first + service.active as usize];
+        let live = &self.instances[service.fleet.live()];
         service.balancer.pick(&self.model.services[s as usize], live, self.now)
     }
 }

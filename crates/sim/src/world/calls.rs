@@ -70,7 +70,7 @@ impl<'m> World<'m> {
             // The caller's own instance's pool.
             (Some(first), Caller::Visit { visit, .. }) if state.per_instance => {
                 let f = &self.visits[visit.index()];
-                Some(first.nth_after(f.instance - self.services[f.service as usize].first_instance))
+                Some(first.nth_after(self.services[f.service as usize].fleet.local(f.instance)))
             }
             (first, _) => first,
         };

@@ -15,7 +15,7 @@ impl<'m> World<'m> {
         }
         let model: &'m CacheModel = &self.model.caches[c as usize];
         let visit = &self.visits[f.index()];
-        let local = visit.instance - self.services[visit.service as usize].first_instance;
+        let local = self.services[visit.service as usize].fleet.local(visit.instance);
         let cache = &mut self.caches[c as usize];
         let slot = cache.slot(model, visit.key, local);
         let found = cache.lookup(model, slot, now);
@@ -141,7 +141,7 @@ impl<'m> World<'m> {
         let now = self.now;
         let model = &self.model.caches[c as usize];
         let visit = &self.visits[f.index()];
-        let local = visit.instance - self.services[visit.service as usize].first_instance;
+        let local = self.services[visit.service as usize].fleet.local(visit.instance);
         let cache = &mut self.caches[c as usize];
         let slot = cache.slot(model, visit.key, local);
         if put {

@@ -223,7 +223,7 @@ impl<'m> World<'m> {
     /// The instances of crash `fault` of service `s`: one slot, or every slot.
     pub(super) fn crashed_slots(&self, s: u32, fault: u32) -> std::ops::Range<u32> {
         let model = &self.model.services[s as usize];
-        let first = self.services[s as usize].first_instance;
+        let first = self.services[s as usize].fleet.first();
         match model.faults[fault as usize].instance {
             Some(k) => first + k..first + k + 1,
             None => first..first + model.max_instances(),
@@ -258,7 +258,7 @@ impl<'m> World<'m> {
         let slots = self.crashed_slots(s, fault);
         let lost = self.crash(s, slots.clone());
         self.services[s as usize].fault_lost[fault as usize] += lost;
-        let first = self.services[s as usize].first_instance;
+        let first = self.services[s as usize].fleet.first();
         if self.pools.per_instance(s) {
             for i in slots {
                 self.stop_pools(s, i - first);
@@ -280,10 +280,10 @@ impl<'m> World<'m> {
         if window.start.saturating_add(detected_after) < window.end {
             self.on_health(s, fault, false);
         }
-        let first = self.services[s as usize].first_instance;
+        let first = self.services[s as usize].fleet.first();
         for i in self.crashed_slots(s, fault) {
             let slot = i - first;
-            if slot < self.services[s as usize].active && !self.crashed_now(s, slot) {
+            if slot < self.services[s as usize].fleet.active() && !self.crashed_now(s, slot) {
                 self.start_pools(s, slot);
             }
         }
@@ -438,7 +438,7 @@ impl<'m> World<'m> {
     /// Instances `slots` of service `s` come back empty: their in-process caches (the
     /// process restarts cold) and their queues.
     fn empty_instances(&mut self, s: u32, slots: std::ops::Range<u32>) {
-        let first = self.services[s as usize].first_instance;
+        let first = self.services[s as usize].fleet.first();
         for (cache, model) in self.caches.iter_mut().zip(&self.model.caches) {
             if model.per_instance == Some(tailsim_model::ServiceId(s)) {
                 for i in slots.clone() {

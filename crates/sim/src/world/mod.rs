@@ -29,8 +29,6 @@ use tailsim_stats::{
 };
 
 use crate::admission::Admission;
-use crate::breaker::Breaker;
-use crate::bucket::Bucket;
 use crate::cache::{CacheState, Fetch, Found};
 use crate::cpu::Account;
 use crate::ids::{CallId, FetchId, ListId, PoolId, VisitId};
@@ -47,7 +45,9 @@ mod balance;
 mod calls;
 mod cancel;
 mod data;
+mod edges;
 mod faults;
+mod fleet;
 mod hedge;
 mod invariants;
 mod pools;
@@ -59,6 +59,8 @@ mod scaling;
 mod shards;
 mod visits;
 mod wait;
+
+use edges::{EdgeState, PairWindow, edges};
 
 use faults::frozen_end;
 use wait::Wait;
@@ -167,9 +169,6 @@ impl ArrivalLane {
         self.earliest = (0..self.next.len()).min_by_key(|&i| self.next[i]).unwrap_or(0);
     }
 }
-
-/// Buckets of the sliding windows of retry budgets and adaptive throttling.
-const WINDOW_BUCKETS: usize = 10;
 
 #[derive(Clone, Copy, Debug)]
 enum Event {
@@ -449,109 +448,6 @@ struct CallState {
     tag: Tag,
 }
 
-/// Two counts over a sliding window of `WINDOW_BUCKETS` buckets: requests and retries for a
-/// retry budget, requests and accepts for adaptive throttling.
-struct PairWindow {
-    bucket_ns: u64,
-    /// Index of the newest bucket since the start of the run.
-    newest: u64,
-    counts: [[u64; 2]; WINDOW_BUCKETS],
-}
-
-impl PairWindow {
-    fn new(window: SimDuration) -> PairWindow {
-        let bucket_ns = (window.as_nanos() / WINDOW_BUCKETS as u64).max(1);
-        PairWindow { bucket_ns, newest: 0, counts: [[0; 2]; WINDOW_BUCKETS] }
-    }
-
-    /// Moves the window to `now`, emptying the buckets that fell out of it.
-    fn roll(&mut self, now: SimTime) {
-        let current = now.as_nanos() / self.bucket_ns;
-        if current.saturating_sub(self.newest) >= WINDOW_BUCKETS as u64 {
-            self.counts = [[0; 2]; WINDOW_BUCKETS];
-            self.newest = current;
-        }
-        while self.newest < current {
-            self.newest += 1;
-            self.counts[(self.newest % WINDOW_BUCKETS as u64) as usize] = [0; 2];
-        }
-    }
-
-    /// Adds one to count `which` (0 or 1) at `now`.
-    fn add(&mut self, now: SimTime, which: usize) {
-        self.roll(now);
-        self.counts[(self.newest % WINDOW_BUCKETS as u64) as usize][which] += 1;
-    }
-
-    /// Both counts over the window ending at `now`.
-    fn sums(&mut self, now: SimTime) -> (u64, u64) {
-        self.roll(now);
-        self.counts.iter().fold((0, 0), |(a, b), c| (a + c[0], b + c[1]))
-    }
-}
-
-#[derive(Default)]
-struct EdgeCounts {
-    calls: u64,
-    attempts: u64,
-    retries: u64,
-    denied: u64,
-    timeouts: u64,
-    deadlines: u64,
-    rejections: u64,
-    errors: u64,
-    succeeded: u64,
-    failed: u64,
-    /// Attempts made by the calls that completed, for the amplification.
-    completed_attempts: u64,
-    breaker_rejections: u64,
-    throttled: u64,
-    hedges: u64,
-    hedges_won: u64,
-    bulkhead_full: u64,
-    rate_limited: u64,
-    no_connection: u64,
-    cancelled: u64,
-}
-
-impl EdgeCounts {
-    /// Counts an attempt that came back failed: refused by the callee's queue, or an error.
-    /// The other kinds are counted where they happen (timers, local checks).
-    fn record_answer_failure(&mut self, kind: FailureKind, counted: u64) {
-        match kind {
-            FailureKind::Rejected => self.rejections += counted,
-            FailureKind::Error => self.errors += counted,
-            FailureKind::Timeout
-            | FailureKind::BreakerOpen
-            | FailureKind::Throttled
-            | FailureKind::BulkheadFull
-            | FailureKind::RateLimited
-            | FailureKind::NoConnection => {}
-        }
-    }
-}
-
-struct EdgeState {
-    plain: bool,
-    /// The service called, copied from the model to keep the hot path on one cache line.
-    target: u32,
-    rng: RngStream,
-    budget: Option<retry::Budget>,
-    breaker: Option<Breaker>,
-    /// Adaptive throttling: requests (count 0) and accepts (count 1) over its window.
-    throttle: Option<PairWindow>,
-    /// Observed call latencies, for hedging at a percentile.
-    observed: Option<hedge::Observed>,
-    /// The edge's first bulkhead pool (`None`: no bulkhead); with one pool per
-    /// instance of the caller, instance `k`'s is the `k`-th after it.
-    pools: Option<PoolId>,
-    /// One pool per instance of the calling service.
-    per_instance: bool,
-    /// The rate limiter's bucket.
-    rate_limit: Option<Bucket>,
-    counts: EdgeCounts,
-}
-
 struct ClientState {
     /// Closed loop: each answer schedules the user's next request.
     closed: bool,
@@ -599,15 +495,8 @@ struct ServiceState {
     has_faults: bool,
     /// Its balancer's state.
     balancer: balance::Balancer,
-    /// Instances taking traffic: the first `active` of the service's slots.
-    active: u32,
-    /// Instances asked for (the autoscaler's count): active ones and those starting.
-    replicas: u32,
-    /// Active instances over time, for utilisation and instance-seconds.
-    instance_count: Occupancy,
-    /// When each active slot was switched on, for `instance_count`.
-    active_since: Vec<SimTime>,
-    first_instance: u32,
+    /// Its instances: which slots, how many active and wanted, their instance-time.
+    fleet: fleet::Fleet,
     arrivals: u64,
     admitted: u64,
     waited: u64,
@@ -692,17 +581,7 @@ impl ServiceState {
             rng: stream(seed, rep, &format!("service/{}", s.name)),
             has_faults: !s.faults.is_empty(),
             balancer: balance::Balancer::new(&s.name, seed, rep),
-            active: s.instances,
-            replicas: s.instances,
-            instance_count: {
-                let mut count = Occupancy::default();
-                for _ in 0..s.instances {
-                    count.enter(SimTime::ZERO, model.warmup == SimDuration::ZERO);
-                }
-                count
-            },
-            active_since: vec![SimTime::ZERO; s.instances as usize],
-            first_instance,
+            fleet: fleet::Fleet::new(first_instance, s.instances, model.warmup == SimDuration::ZERO),
             arrivals: 0,
             admitted: 0,
             waited: 0,
@@ -726,35 +605,6 @@ impl ServiceState {
             statement_timeouts: 0,
         }
     }
-}
-
-/// The edges' state as a run starts; `pools` is each edge's first bulkhead pool.
-fn edges(model: &Model, seed: u64, rep: u64, pools: &[Option<PoolId>]) -> Vec<EdgeState> {
-    // An edge's stream is named by its caller, its callee and its rank among the edges
-    // between the two, so adding an edge elsewhere changes none of its numbers.
-    let mut edges: Vec<EdgeState> = Vec::with_capacity(model.edges.len());
-    for (i, e) in model.edges.iter().enumerate() {
-        let per_instance = e.policy.bulkhead.is_some_and(|b| b.per_instance) && e.caller.is_some();
-        let rank = model.edges[..i].iter().filter(|o| o.from == e.from && o.to == e.to).count();
-        let to = &model.services[e.to.0 as usize].name;
-        edges.push(EdgeState {
-            plain: e.policy.is_plain(),
-            target: e.to.0,
-            rng: stream(seed, rep, &format!("edge/{}->{to}#{rank}", e.from)),
-            budget: e.policy.retry.as_ref().and_then(|r| r.budget.as_ref()).map(|b| retry::Budget::new(b.window)),
-            breaker: e.policy.breaker.as_ref().map(|b| Breaker::new(b, SimTime::ZERO + model.warmup)),
-            throttle: e.policy.throttle.map(|(_, window)| PairWindow::new(window)),
-            pools: pools[i],
-            per_instance,
-            rate_limit: e.policy.rate_limit.as_ref().map(Bucket::full),
-            observed: match e.policy.hedge.map(|h| h.delay) {
-                Some(HedgeDelay::Quantile(q)) => Some(hedge::Observed::new(q)),
-                _ => None,
-            },
-            counts: EdgeCounts::default(),
-        });
-    }
-    edges
 }
 
 impl Instance {

@@ -309,7 +309,7 @@ impl<'m> World<'m> {
     #[cold]
     #[inline(never)]
     pub(super) fn drained(&mut self, s: u32, instance: u32) {
-        let slot = instance - self.services[s as usize].first_instance;
+        let slot = self.services[s as usize].fleet.local(instance);
         self.stop_pools(s, slot);
     }
 
@@ -318,7 +318,7 @@ impl<'m> World<'m> {
     #[cold]
     #[inline(never)]
     pub(super) fn stop_pools(&mut self, s: u32, slot: u32) {
-        self.instances[(self.services[s as usize].first_instance + slot) as usize].draining = false;
+        self.instances[self.services[s as usize].fleet.global(slot) as usize].draining = false;
         for i in 0..self.pools.per_instance[s as usize].len() {
             let p = self.pools.per_instance[s as usize][i].nth_after(slot);
             let pool = &mut self.pools.pools[p.index()];

@@ -123,7 +123,7 @@ impl<'m> World<'m> {
         let visit = &self.visits[f.index()];
         let (s, instance) = (visit.service as usize, visit.instance);
         if let Some((resume, rest)) = quotas.accounts[instance as usize].left(self.now, target) {
-            let local = instance - self.services[s].first_instance;
+            let local = self.services[s].fleet.local(instance);
             let end = frozen_end(&self.timelines[s].freezes, local, resume, rest);
             self.events.schedule(end, event);
             return false;
@@ -150,7 +150,7 @@ impl<'m> World<'m> {
     pub(super) fn on_cpu_spent(&mut self, instance: u32, token: u32) {
         let Some(quotas) = &mut self.quotas else { return };
         if quotas.accounts[instance as usize].spent(self.now, token) {
-            let s = self.services.partition_point(|s| s.first_instance <= instance) - 1;
+            let s = self.services.partition_point(|s| s.fleet.first() <= instance) - 1;
             if let Some(throttled) = &mut quotas.services[s] {
                 throttled.now.enter(self.now, self.now >= self.warmup_end);
             }
@@ -169,7 +169,7 @@ impl<'m> World<'m> {
         let FaultKind::CpuQuota { quota, period } = window.kind else { return };
         let Some(quotas) = &mut self.quotas else { return };
         let service = &self.services[s as usize];
-        let (first, active) = (service.first_instance, service.active);
+        let (first, active) = (service.fleet.first(), service.fleet.active());
         let slots = match window.instance {
             Some(k) => k..k + 1,
             None => 0..self.model.services[s as usize].max_instances(),

@@ -94,13 +94,13 @@ impl<'m> World<'m> {
             return 0;
         }
         let service = &mut self.services[s as usize];
-        let replicas = state.serving(service.active, now);
+        let replicas = state.serving(service.fleet.active(), now);
         if replicas == 0 {
             return 0;
         }
         // In turn, past the replicas balancers route around (crashed, and noticed); if all
         // are, the one whose turn it is (it refuses the read).
-        let first = service.first_instance + 1;
+        let first = service.fleet.first() + 1;
         let instances = &self.instances;
         let skipping = service.balancer.skipping();
         let turn = service.balancer.next_up(replicas, |k| !skipping || instances[(first + k) as usize].skipped == 0);

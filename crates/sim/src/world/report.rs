@@ -78,14 +78,14 @@ impl<'m> World<'m> {
                 service.arrivals_total,
                 service.busy.integral_ns(end),
                 service.queued.integral_ns(end),
-                service.instance_count.integral_ns(end),
+                service.fleet.instance_ns(end),
             );
             let worker_ns = (now.3 - instances) as f64 * f64::from(model.workers);
             let series = &mut service.series;
             series.arrivals.push(now.0 - arrivals);
             series.utilisation.push(if worker_ns > 0.0 { (now.1 - busy) as f64 / worker_ns } else { 0.0 });
             series.mean_queue_length.push((now.2 - queued) as f64 / width);
-            series.instances.push(service.active);
+            series.instances.push(service.fleet.active());
             service.window_start = now;
             if let Some(replicas) = &mut self.replicated[s] {
                 service.series.stale_reads.push(replicas.close_window());
@@ -280,8 +280,7 @@ impl<'m> World<'m> {
             .zip(&self.model.services)
             .enumerate()
             .map(|(i, (s, m))| {
-                let open_instances: u128 = s.active_since.iter().map(|&since| Occupancy::stay(since, now, from)).sum();
-                let mean_instances = s.instance_count.mean(open_instances, from, now);
+                let mean_instances = s.fleet.mean(from, now);
                 let workers = mean_instances * f64::from(m.workers);
                 let mean_busy = s.busy.mean(open_busy[i], from, now);
                 let mean_queue = s.queued.mean(open_queued[i], from, now);
@@ -318,11 +317,11 @@ impl<'m> World<'m> {
                     }),
                     per_window: s.series.clone(),
                     instance_arrivals: (0..m.max_instances())
-                        .map(|i| self.instances[(s.first_instance + i) as usize].arrivals)
+                        .map(|i| self.instances[s.fleet.global(i) as usize].arrivals)
                         .collect(),
                     instance_utilisation: (0..m.max_instances())
                         .map(|i| {
-                            let inst = &self.instances[(s.first_instance + i) as usize];
+                            let inst = &self.instances[s.fleet.global(i) as usize];
                             let span = now.saturating_since(self.warmup_end).as_nanos() as f64 * f64::from(m.workers);
                             let busy = (inst.busy_integral(now) - inst.busy_at_warmup) as f64;
                             if span > 0.0 { busy / span } else { 0.0 }
@@ -330,7 +329,7 @@ impl<'m> World<'m> {
                         .collect(),
                     instance_mean_latency_ms: (0..m.max_instances())
                         .map(|i| {
-                            let inst = &self.instances[(s.first_instance + i) as usize];
+                            let inst = &self.instances[s.fleet.global(i) as usize];
                             (inst.finished > 0).then(|| inst.finished_ns as f64 / inst.finished as f64 / 1e6)
                         })
                         .collect(),

@@ -160,13 +160,13 @@ impl<'m> World<'m> {
         let service = &self.services[s as usize];
         let looked = Look {
             busy: service.busy.integral_ns(now),
-            instances: service.instance_count.integral_ns(now),
+            instances: service.fleet.instance_ns(now),
             queued: service.queued.integral_ns(now),
             awaiting: service.awaiting.integral_ns(now),
         };
         let (ratio, dilute) = scaler.ratio(policy, model.workers, looked);
-        let current = service.replicas;
-        let proposal = proposal(policy, ratio, dilute, current, service.active);
+        let current = service.fleet.wanted();
+        let proposal = proposal(policy, ratio, dilute, current, service.fleet.active());
         let desired = scaler.desired(policy, now, proposal, current);
         self.scale_to(s, desired);
         let next = now.saturating_add(policy.interval);
@@ -183,24 +183,21 @@ impl<'m> World<'m> {
         let from = self.warmup_end;
         let startup = self.model.services[s as usize].autoscale.as_ref().map_or(SimDuration::ZERO, |a| a.startup);
         let service = &mut self.services[s as usize];
-        let current = service.replicas;
-        service.replicas = desired;
+        let current = service.fleet.ask(desired);
         if desired > current {
             for _ in current..desired {
                 self.events.schedule(now + startup, Event::Scale(ScaleEvent::InstanceReady(s)));
             }
         } else {
-            let starting = current - service.active;
+            let starting = current - service.fleet.active();
             let stop = (current - desired).saturating_sub(starting);
             for _ in 0..stop {
-                service.active -= 1;
-                let since = service.active_since.pop().unwrap_or(now);
-                service.instance_count.leave(since, now, from);
+                service.fleet.stop_newest(now, from);
             }
             let service = &self.services[s as usize];
             if self.pools.per_instance(s) {
                 // The stopped instances close their pools once they have finished their visits.
-                let (first, active) = (service.first_instance, service.active);
+                let (first, active) = (service.fleet.first(), service.fleet.active());
                 for slot in active..active + stop {
                     let inst = &mut self.instances[(first + slot) as usize];
                     if inst.outstanding == 0 {
@@ -220,12 +217,8 @@ impl<'m> World<'m> {
         let now = self.now;
         let service = &mut self.services[s as usize];
         let slots = self.model.services[s as usize].max_instances();
-        if service.active < service.replicas && service.active < slots {
-            let slot = service.active;
-            service.active += 1;
-            service.active_since.push(now);
-            service.instance_count.enter(now, now >= self.warmup_end);
-            let (pooled, first) = (self.pools.per_instance(s), service.first_instance);
+        if let Some(slot) = service.fleet.start_next(now, slots, now >= self.warmup_end) {
+            let (pooled, first) = (self.pools.per_instance(s), service.fleet.first());
             if pooled && !self.crashed_now(s, slot) {
                 self.instances[(first + slot) as usize].draining = false;
                 self.start_pools(s, slot);
@@ -248,7 +241,7 @@ impl<'m> World<'m> {
         let Some(&(_, min)) = policy.schedule.get(scaler.next_min) else { return };
         scaler.next_min += 1;
         scaler.min = min;
-        if self.services[s as usize].replicas < min {
+        if self.services[s as usize].fleet.wanted() < min {
             self.scale_to(s, min);
         }
     }

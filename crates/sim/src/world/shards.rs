@@ -79,7 +79,7 @@ impl<'m> World<'m> {
             BalancerPolicy::ByKey { key_space, .. } => *key_space,
             _ => 1,
         };
-        let active = self.services[s as usize].active;
+        let active = self.services[s as usize].fleet.active();
         self.shards[s as usize].as_mut().map_or(0, |shards| shards.owner(pins, key, key_space, active, self.now))
     }
 }

@@ -35,7 +35,7 @@ impl<'m> World<'m> {
         let counted = now >= self.warmup_end;
         let service_model = &self.model.services[s as usize];
         let service = &mut self.services[s as usize];
-        let instance_offset = match (service.active, &service_model.balancer) {
+        let instance_offset = match (service.fleet.active(), &service_model.balancer) {
             _ if service_model.replication.is_some() => self.pick_replica(s, tag),
             (1, _) => 0,
             // A key lives on its shard: a crashed shard refuses it, whatever the balancer knows.
@@ -46,7 +46,7 @@ impl<'m> World<'m> {
             _ => self.pick_instance(s),
         };
         let service = &mut self.services[s as usize];
-        let instance = service.first_instance + instance_offset;
+        let instance = service.fleet.global(instance_offset);
         service.arrivals_total += 1;
         service.arrivals += u64::from(counted);
         let visit = Visit::new(s, instance, parent, now, counted, tag, service_model.handler_of(class));
@@ -147,7 +147,7 @@ impl<'m> World<'m> {
             let tag = Tag { class: visit.class, key: visit.key };
             visit.step += 1;
             let model = &all.services[s];
-            let local = visit.instance - self.services[s].first_instance;
+            let local = self.services[s].fleet.local(visit.instance);
             let faults = if self.services[s].has_faults {
                 self.timelines[s].active(&model.faults, self.now, local)
             } else {

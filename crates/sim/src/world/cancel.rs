@@ -29,11 +29,11 @@ impl<'m> World<'m> {
             visit.cancelled = true;
             if visit.in_queue() {
                 let service = &mut self.services[visit.service as usize];
-                service.queued.leave(visit.queued_since, now, self.warmup_end);
-                service.finished_total += 1;
+                service.stats.queued.leave(visit.queued_since, now, self.warmup_end);
+                service.stats.finished_total += 1;
                 if visit.counted {
-                    service.dropped += 1;
-                    service.dropped_ns += u128::from((now - visit.arrived).as_nanos());
+                    service.stats.dropped += 1;
+                    service.stats.dropped_ns += u128::from((now - visit.arrived).as_nanos());
                 }
                 let inst = &mut self.instances[visit.instance as usize];
                 inst.cancelled_in_queue += 1;

@@ -257,7 +257,7 @@ impl<'m> World<'m> {
     pub(super) fn on_crash(&mut self, s: u32, fault: u32) {
         let slots = self.crashed_slots(s, fault);
         let lost = self.crash(s, slots.clone());
-        self.services[s as usize].fault_lost[fault as usize] += lost;
+        self.services[s as usize].stats.fault_lost[fault as usize] += lost;
         let first = self.services[s as usize].fleet.first();
         if self.pools.per_instance(s) {
             for i in slots {
@@ -402,24 +402,24 @@ impl<'m> World<'m> {
         wreck.lost += 1;
         match visit.state {
             VisitState::Running => {
-                service.busy.leave(visit.worker_since, now, from);
+                service.stats.busy.leave(visit.worker_since, now, from);
                 inst.free_worker(now);
                 if visit.counted {
                     // Work done for an answer that will never be given.
-                    service.wasted_ns += u128::from((now - visit.worker_since).as_nanos());
+                    service.stats.wasted_ns += u128::from((now - visit.worker_since).as_nanos());
                 }
             }
-            VisitState::Queued | VisitState::Requeued => service.queued.leave(visit.queued_since, now, from),
-            VisitState::Awaiting => service.awaiting.leave(visit.queued_since, now, from),
+            VisitState::Queued | VisitState::Requeued => service.stats.queued.leave(visit.queued_since, now, from),
+            VisitState::Awaiting => service.stats.awaiting.leave(visit.queued_since, now, from),
             VisitState::Unplaced | VisitState::Lost => {}
         }
         if visit.admitted {
             inst.outstanding -= 1;
         }
-        service.finished_total += 1;
+        service.stats.finished_total += 1;
         if visit.counted {
-            service.lost += 1;
-            service.dropped_ns += u128::from((now - visit.arrived).as_nanos());
+            service.stats.lost += 1;
+            service.stats.dropped_ns += u128::from((now - visit.arrived).as_nanos());
         }
         wreck.places.extend(visit.place_pool);
         match visit.parent {

@@ -24,8 +24,8 @@ use tailsim_engine::rng::stream;
 use tailsim_engine::{Dist, EventKey, EventQueue, RngStream, SimDuration, SimTime};
 use tailsim_stats::{
     BreakerTransition, CacheResize, ClassSummary, ClientSummary, Conservation, EdgeSummary, Failures, FaultSummary,
-    LatencyRecorder, LittlesLaw, Occupancy, ReplicationSummary, RunSummary, Series, ServiceSeries, ServiceSummary,
-    Throttling, WindowRecorder,
+    LatencyRecorder, LittlesLaw, Occupancy, ReplicationSummary, RunSummary, Series, ServiceSummary, Throttling,
+    WindowRecorder,
 };
 
 use crate::admission::Admission;
@@ -57,6 +57,7 @@ mod report;
 mod retry;
 mod scaling;
 mod shards;
+mod stats;
 mod visits;
 mod wait;
 
@@ -497,35 +498,8 @@ struct ServiceState {
     balancer: balance::Balancer,
     /// Its instances: which slots, how many active and wanted, their instance-time.
     fleet: fleet::Fleet,
-    arrivals: u64,
-    admitted: u64,
-    waited: u64,
-    rejected: u64,
-    completed: u64,
-    dropped: u64,
-    /// Visits shed for waiting longer than `shed_after`.
-    shed: u64,
-    /// Visits lost in crashes.
-    lost: u64,
-    /// Visits each fault lost (crashes only), by the fault's index in the service's list.
-    fault_lost: Vec<u64>,
-    /// Time in the system of the dropped, shed and lost visits, for Little's law.
-    dropped_ns: u128,
-    wasted_ns: u128,
-    arrivals_total: u64,
-    finished_total: u64,
-    busy: Occupancy,
-    queued: Occupancy,
-    /// Async visits waiting for their calls without a worker.
-    awaiting: Occupancy,
-    latency: LatencyRecorder,
-    queue_wait: LatencyRecorder,
-    /// The time series, one element per closed window.
-    series: ServiceSeries,
-    /// `arrivals_total` and the busy, queued and instance integrals when the open window began.
-    window_start: (u64, i128, i128, i128),
-    /// Visits stopped by the statement timeout.
-    statement_timeouts: u64,
+    /// What its visits added up to.
+    stats: stats::ServiceStats,
 }
 
 impl ClientState {
@@ -582,27 +556,7 @@ impl ServiceState {
             has_faults: !s.faults.is_empty(),
             balancer: balance::Balancer::new(&s.name, seed, rep),
             fleet: fleet::Fleet::new(first_instance, s.instances, model.warmup == SimDuration::ZERO),
-            arrivals: 0,
-            admitted: 0,
-            waited: 0,
-            rejected: 0,
-            completed: 0,
-            dropped: 0,
-            shed: 0,
-            lost: 0,
-            fault_lost: vec![0; s.faults.len()],
-            dropped_ns: 0,
-            wasted_ns: 0,
-            arrivals_total: 0,
-            finished_total: 0,
-            busy: Occupancy::default(),
-            queued: Occupancy::default(),
-            awaiting: Occupancy::default(),
-            latency: LatencyRecorder::new(),
-            queue_wait: LatencyRecorder::new(),
-            series: ServiceSeries { window_s, ..ServiceSeries::default() },
-            window_start: (0, 0, 0, 0),
-            statement_timeouts: 0,
+            stats: stats::ServiceStats::new(s.faults.len(), window_s),
         }
     }
 }
@@ -1131,8 +1085,8 @@ impl<'m> World<'m> {
             .services
             .iter()
             .enumerate()
-            .max_by_key(|(_, s)| s.queued.inside())
-            .map(|(i, s)| (self.model.services[i].name.as_str(), s.queued.inside()));
+            .max_by_key(|(_, s)| s.stats.queued.inside())
+            .map(|(i, s)| (self.model.services[i].name.as_str(), s.stats.queued.inside()));
         let mut why = format!(
             "{} requests were in flight at {}, the limit (raise it with --max-in-flight)",
             self.requests.len(),

@@ -73,25 +73,25 @@ impl<'m> World<'m> {
             breaker.close_window(start, end);
         }
         for (s, (service, model)) in self.services.iter_mut().zip(&self.model.services).enumerate() {
-            let (arrivals, busy, queued, instances) = service.window_start;
+            let (arrivals, busy, queued, instances) = service.stats.window_start;
             let now = (
-                service.arrivals_total,
-                service.busy.integral_ns(end),
-                service.queued.integral_ns(end),
+                service.stats.arrivals_total,
+                service.stats.busy.integral_ns(end),
+                service.stats.queued.integral_ns(end),
                 service.fleet.instance_ns(end),
             );
             let worker_ns = (now.3 - instances) as f64 * f64::from(model.workers);
-            let series = &mut service.series;
+            let series = &mut service.stats.series;
             series.arrivals.push(now.0 - arrivals);
             series.utilisation.push(if worker_ns > 0.0 { (now.1 - busy) as f64 / worker_ns } else { 0.0 });
             series.mean_queue_length.push((now.2 - queued) as f64 / width);
             series.instances.push(service.fleet.active());
-            service.window_start = now;
+            service.stats.window_start = now;
             if let Some(replicas) = &mut self.replicated[s] {
-                service.series.stale_reads.push(replicas.close_window());
+                service.stats.series.stale_reads.push(replicas.close_window());
             }
             if let Some(share) = self.quotas.as_mut().and_then(|q| q.close_window(s, end, (now.3 - instances) as f64)) {
-                service.series.throttled.push(share);
+                service.stats.series.throttled.push(share);
             }
         }
     }
@@ -118,7 +118,7 @@ impl<'m> World<'m> {
         let mut out = Vec::new();
         let measured_from = first_measured.min(complete);
         for (s, (service, model)) in self.services.iter().zip(&self.model.services).enumerate() {
-            for (k, (fault, &lost)) in model.faults.iter().zip(&service.fault_lost).enumerate() {
+            for (k, (fault, &lost)) in model.faults.iter().zip(&service.stats.fault_lost).enumerate() {
                 let before_end = (fault.start.as_nanos() / window_ns) as usize;
                 let before = &goodput[measured_from..before_end.clamp(measured_from, complete)];
                 let goodput_before = (!before.is_empty()).then(|| before.iter().sum::<f64>() / before.len() as f64);
@@ -282,40 +282,40 @@ impl<'m> World<'m> {
             .map(|(i, (s, m))| {
                 let mean_instances = s.fleet.mean(from, now);
                 let workers = mean_instances * f64::from(m.workers);
-                let mean_busy = s.busy.mean(open_busy[i], from, now);
-                let mean_queue = s.queued.mean(open_queued[i], from, now);
-                let mean_awaiting = s.awaiting.mean(open_awaiting[i], from, now);
+                let st = &s.stats;
+                let mean_busy = st.busy.mean(open_busy[i], from, now);
+                let mean_queue = st.queued.mean(open_queued[i], from, now);
+                let mean_awaiting = st.awaiting.mean(open_awaiting[i], from, now);
                 let (connections_peak, connections_refused) = self.pools.connections(i);
                 ServiceSummary {
                     name: m.name.clone(),
                     instances: m.instances,
                     workers: m.workers,
-                    arrivals: s.arrivals,
-                    rejected: s.rejected,
-                    completed: s.completed,
-                    dropped: s.dropped,
-                    shed: s.shed,
-                    lost: s.lost,
+                    arrivals: st.arrivals,
+                    rejected: st.rejected,
+                    completed: st.completed,
+                    dropped: st.dropped,
+                    shed: st.shed,
+                    lost: st.lost,
                     max_connections: m.max_connections,
                     connections_peak,
                     connections_refused,
-                    wasted_work_s: s.wasted_ns as f64 * 1e-9,
+                    wasted_work_s: st.wasted_ns as f64 * 1e-9,
                     utilisation: if workers > 0.0 { mean_busy / workers } else { 0.0 },
                     mean_instances,
                     instance_seconds: mean_instances * measured_s,
                     mean_busy_workers: mean_busy,
                     mean_queue_length: mean_queue,
-                    max_queue_length: s.queued.max(),
-                    wait_probability: ratio(s.waited, s.queue_wait.count()),
-                    queue_wait: s.queue_wait.summary(),
-                    latency: s.latency.summary(),
-                    littles_law: LittlesLaw::new(mean_busy + mean_queue + mean_awaiting, per_s(s.admitted), {
-                        // W over every admitted visit that left: served, or dropped from the queue.
-                        let served_ns = s.latency.mean_ns().unwrap_or(0.0) * s.latency.count() as f64;
-                        let left = s.latency.count() + s.dropped + s.shed + s.lost;
-                        if left > 0 { (served_ns + s.dropped_ns as f64) * 1e-9 / left as f64 } else { 0.0 }
-                    }),
-                    per_window: s.series.clone(),
+                    max_queue_length: st.queued.max(),
+                    wait_probability: ratio(st.waited, st.queue_wait.count()),
+                    queue_wait: st.queue_wait.summary(),
+                    latency: st.latency.summary(),
+                    littles_law: LittlesLaw::new(
+                        mean_busy + mean_queue + mean_awaiting,
+                        per_s(st.admitted),
+                        st.mean_stay_s(),
+                    ),
+                    per_window: st.series.clone(),
                     instance_arrivals: (0..m.max_instances())
                         .map(|i| self.instances[s.fleet.global(i) as usize].arrivals)
                         .collect(),
@@ -334,7 +334,7 @@ impl<'m> World<'m> {
                         })
                         .collect(),
                     resizes: self.shards[i].as_ref().map_or_else(Vec::new, |s| s.resizes().to_vec()),
-                    statement_timeouts: m.statement_timeout.map(|_| s.statement_timeouts),
+                    statement_timeouts: m.statement_timeout.map(|_| st.statement_timeouts),
                     replication: self.replicated[i].as_ref().map(replicas::Replicas::summarize),
                     admission: self.admission[i].as_ref().map(|a| a.summarize(&self.model.classes)),
                 }
@@ -398,10 +398,10 @@ impl<'m> World<'m> {
     fn conservation(&self) -> Conservation {
         let in_flight = self.requests.len() as u64;
         // Each service: every visit that arrived has finished or is still queued or working.
-        let services_hold = self
-            .services
-            .iter()
-            .all(|s| s.arrivals_total == s.finished_total + s.busy.inside() + s.queued.inside() + s.awaiting.inside());
+        let services_hold = self.services.iter().all(|s| {
+            s.stats.arrivals_total
+                == s.stats.finished_total + s.stats.busy.inside() + s.stats.queued.inside() + s.stats.awaiting.inside()
+        });
         let connections_hold = self.pools.conserved(self.model);
         let holds = services_hold
             && connections_hold

@@ -159,10 +159,10 @@ impl<'m> World<'m> {
         let (Some(policy), Some(scaler)) = (&model.autoscale, &mut self.autoscalers[s as usize]) else { return };
         let service = &self.services[s as usize];
         let looked = Look {
-            busy: service.busy.integral_ns(now),
+            busy: service.stats.busy.integral_ns(now),
             instances: service.fleet.instance_ns(now),
-            queued: service.queued.integral_ns(now),
-            awaiting: service.awaiting.integral_ns(now),
+            queued: service.stats.queued.integral_ns(now),
+            awaiting: service.stats.awaiting.integral_ns(now),
         };
         let (ratio, dilute) = scaler.ratio(policy, model.workers, looked);
         let current = service.fleet.wanted();

@@ -21,7 +21,7 @@ impl<'m> World<'m> {
             self.advance(f);
         } else {
             let service = &mut self.services[visit.service as usize];
-            service.statement_timeouts += u64::from(visit.counted);
+            service.stats.statement_timeouts += u64::from(visit.counted);
             self.finish(f, Outcome::Failed(FailureKind::Error));
         }
     }
@@ -47,8 +47,8 @@ impl<'m> World<'m> {
         };
         let service = &mut self.services[s as usize];
         let instance = service.fleet.global(instance_offset);
-        service.arrivals_total += 1;
-        service.arrivals += u64::from(counted);
+        service.stats.arrivals_total += 1;
+        service.stats.arrivals += u64::from(counted);
         let visit = Visit::new(s, instance, parent, now, counted, tag, service_model.handler_of(class));
         let f = VisitId::new(self.visits.insert(visit));
         let inst = &mut self.instances[instance as usize];
@@ -60,15 +60,15 @@ impl<'m> World<'m> {
             || service.has_faults
                 && self.timelines[s as usize].active(&service_model.faults, now, instance_offset).outage
         {
-            service.rejected += u64::from(counted);
+            service.stats.rejected += u64::from(counted);
             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
         } else if inst.busy < service_model.workers {
             inst.take_worker(now);
             inst.outstanding += 1;
-            service.busy.enter(now, counted);
-            service.admitted += u64::from(counted);
+            service.stats.busy.enter(now, counted);
+            service.stats.admitted += u64::from(counted);
             if counted {
-                service.queue_wait.record(SimDuration::ZERO);
+                service.stats.queue_wait.record(SimDuration::ZERO);
             }
             let visit = &mut self.visits[f.index()];
             visit.state = VisitState::Running;
@@ -80,10 +80,10 @@ impl<'m> World<'m> {
             let visit = &mut self.visits[f.index()];
             visit.state = VisitState::Queued;
             visit.admitted = true;
-            service.queued.enter(now, counted);
-            service.admitted += u64::from(counted);
+            service.stats.queued.enter(now, counted);
+            service.stats.admitted += u64::from(counted);
         } else {
-            service.rejected += u64::from(counted);
+            service.stats.rejected += u64::from(counted);
             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
         }
         f
@@ -268,24 +268,24 @@ impl<'m> World<'m> {
                 inst.cancelled_in_queue -= 1;
                 continue;
             }
-            service.queued.leave(next_visit.queued_since, now, from);
+            service.stats.queued.leave(next_visit.queued_since, now, from);
             let first_time = next_visit.state == VisitState::Queued;
             if first_time && model.shed_after.is_some_and(|limit| now - next_visit.queued_since > limit) {
                 next_visit.state = VisitState::Unplaced;
                 // Shed: waited too long to be worth serving; refused at once.
                 if next_visit.counted {
-                    service.shed += 1;
-                    service.dropped_ns += u128::from((now - next_visit.arrived).as_nanos());
+                    service.stats.shed += 1;
+                    service.stats.dropped_ns += u128::from((now - next_visit.arrived).as_nanos());
                 }
                 self.agenda.push(Action::Finish(next, Outcome::Failed(FailureKind::Rejected)));
                 continue;
             }
-            service.busy.enter(now, now >= from);
+            service.stats.busy.enter(now, now >= from);
             next_visit.state = VisitState::Running;
             next_visit.worker_since = now;
             if first_time && next_visit.counted {
-                service.waited += 1;
-                service.queue_wait.record(now - next_visit.arrived);
+                service.stats.waited += 1;
+                service.stats.queue_wait.record(now - next_visit.arrived);
             }
             self.agenda.push(Action::Advance(next));
             return;
@@ -304,8 +304,8 @@ impl<'m> World<'m> {
         visit.queued_since = now;
         let (s, instance, worker_since) = (visit.service, visit.instance, visit.worker_since);
         let service = &mut self.services[s as usize];
-        service.busy.leave(worker_since, now, from);
-        service.awaiting.enter(now, now >= from);
+        service.stats.busy.leave(worker_since, now, from);
+        service.stats.awaiting.enter(now, now >= from);
         self.release_worker(s, instance);
     }
 
@@ -330,11 +330,11 @@ impl<'m> World<'m> {
             return self.agenda.push(Action::Finish(f, Outcome::Success));
         }
         let service = &mut self.services[s];
-        service.awaiting.leave(visit.queued_since, now, from);
+        service.stats.awaiting.leave(visit.queued_since, now, from);
         let inst = &mut self.instances[instance];
         if inst.busy < model.workers {
             inst.take_worker(now);
-            service.busy.enter(now, now >= from);
+            service.stats.busy.enter(now, now >= from);
             visit.state = VisitState::Running;
             visit.worker_since = now;
             self.agenda.push(Action::Advance(f));
@@ -343,7 +343,7 @@ impl<'m> World<'m> {
             inst.push(f, visit.class, self.model);
             visit.state = VisitState::Requeued;
             visit.queued_since = now;
-            service.queued.enter(now, now >= from);
+            service.stats.queued.enter(now, now >= from);
         }
     }
 
@@ -372,13 +372,13 @@ impl<'m> World<'m> {
             }
         }
         let service = &mut self.services[visit.service as usize];
-        service.finished_total += 1;
+        service.stats.finished_total += 1;
         if visit.holds_worker() {
-            service.busy.leave(visit.worker_since, now, from);
+            service.stats.busy.leave(visit.worker_since, now, from);
             self.release_worker(visit.service, visit.instance);
         } else if visit.state == VisitState::Awaiting {
             // An async visit that ends while waiting for its calls (a failed call).
-            service.awaiting.leave(visit.queued_since, now, from);
+            service.stats.awaiting.leave(visit.queued_since, now, from);
         }
         if visit.served() {
             let service = &mut self.services[visit.service as usize];
@@ -386,8 +386,8 @@ impl<'m> World<'m> {
                 scaler.record(now - visit.arrived);
             }
             if visit.counted {
-                service.completed += 1;
-                service.latency.record(now - visit.arrived);
+                service.stats.completed += 1;
+                service.stats.latency.record(now - visit.arrived);
                 let inst = &mut self.instances[visit.instance as usize];
                 inst.finished += 1;
                 inst.finished_ns += u128::from((now - visit.arrived).as_nanos());
@@ -403,7 +403,7 @@ impl<'m> World<'m> {
         let direct_from_client = matches!(visit.parent, Parent::Direct { caller: Caller::Request(_), .. });
         if visit.holds_worker() && visit.counted && !direct_from_client && !self.answer_wanted(visit.parent, f) {
             let service = &mut self.services[visit.service as usize];
-            service.wasted_ns += u128::from((now - visit.worker_since).as_nanos());
+            service.stats.wasted_ns += u128::from((now - visit.worker_since).as_nanos());
         }
         match visit.parent {
             Parent::Direct { caller, edge } if !visit.cancelled => {

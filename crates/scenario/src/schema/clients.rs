@@ -49,6 +49,7 @@ pub struct Client {
     #[serde(default)]
     pub trace: Option<String>,
 }
+
 /// How a request's key is drawn. Keys are ranks from 0, the most popular first, so the top `k`
 /// keys are `0 .. k`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,6 +79,7 @@ pub enum Keys {
         share: f64,
     },
 }
+
 /// A kind of request. Its name follows the request down the call graph: every service runs its
 /// handler for the class (from `handlers`) if it has one, else its default `handler`, and a
 /// `Priority` queue serves it by the class's `priority`.
@@ -95,6 +97,7 @@ pub struct Class {
     #[serde(default)]
     pub keys: Option<Keys>,
 }
+
 /// A change of an open-loop client's rate over time. Shapes apply in order: each starts from
 /// the rate the ones before it give.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -146,6 +149,7 @@ pub enum Shape {
         off: Duration,
     },
 }
+
 /// How requests are spaced in time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Arrivals {

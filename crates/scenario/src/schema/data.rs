@@ -53,6 +53,7 @@ pub struct Cache {
     #[serde(default)]
     pub warm: u32,
 }
+
 /// Where a cache lives.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CacheScope {
@@ -62,6 +63,7 @@ pub enum CacheScope {
     /// One cache per instance of the service that looks it up, in its memory.
     PerInstance,
 }
+
 /// How keys are placed on nodes (cache nodes, or a key-routed service's instances).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Routing {
@@ -76,6 +78,7 @@ pub enum Routing {
     /// an ordered key (a timestamp, an auto-increment id).
     Range,
 }
+
 /// Primary and read replicas: instance 0 is the primary and takes the writes; the other
 /// instances are read replicas, which apply each write `lag` after the primary committed it.
 #[derive(Clone, Debug, Serialize, Deserialize)]

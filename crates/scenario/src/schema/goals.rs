@@ -38,6 +38,7 @@ pub enum Price {
         entry_bytes: Option<u64>,
     },
 }
+
 /// An objective the design must meet, judged over the replications (`slos: [...]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -47,6 +47,7 @@ impl Serialize for Duration {
         serializer.collect_str(&self.0)
     }
 }
+
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
         struct DurationVisitor;
@@ -75,6 +76,7 @@ impl<'de> Deserialize<'de> for Duration {
         deserializer.deserialize_str(DurationVisitor)
     }
 }
+
 /// A whole scenario: what runs, for how long, and what is measured.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -118,6 +120,7 @@ pub struct Scenario {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prices: Vec<Price>,
 }
+
 /// A named alternative design: the scenario with some values changed, written
 /// `Variant(name: "budget", set: {"clients.users.policy.retry.budget": "(ratio: 0.1)"})`.
 /// Each key is a path as `--set` takes it; the overrides apply in the order of their paths, so
@@ -130,6 +133,7 @@ pub struct Variant {
     /// Path to new value, as `--set path=value` would give them.
     pub set: BTreeMap<String, SetValue>,
 }
+
 /// A value in a variant's `set`: a number, `true`/`false`, or a string holding a scalar or a
 /// structure in RON (`"Exponential(base: \"50ms\", cap: \"2s\")"`, or with a raw string
 /// `r#"Exponential(base: "50ms", cap: "2s")"#`). Kept as the text `--set` would have seen.
@@ -140,6 +144,7 @@ impl Serialize for SetValue {
         serializer.serialize_str(&self.0)
     }
 }
+
 impl<'de> Deserialize<'de> for SetValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<SetValue, D::Error> {
         struct SetValueVisitor;
@@ -167,6 +172,7 @@ impl<'de> Deserialize<'de> for SetValue {
         deserializer.deserialize_any(SetValueVisitor)
     }
 }
+
 /// The longest run: 100 years, far below the 584 years of the u64 nanosecond clock, so that any
 /// time inside a run can still be added to.
 pub const MAX_DURATION: SimDuration = SimDuration::from_secs(100 * 365 * 24 * 3600);

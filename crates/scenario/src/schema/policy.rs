@@ -45,6 +45,7 @@ pub struct Policy {
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
 }
+
 /// A token bucket: `rate` tokens per second, at most `burst` stored; an attempt takes one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,6 +60,7 @@ pub struct RateLimit {
     #[serde(default)]
     pub mode: LimitMode,
 }
+
 /// What a rate limiter does with an attempt that finds no token.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LimitMode {
@@ -68,6 +70,7 @@ pub enum LimitMode {
     /// Send it when its token comes.
     Delay,
 }
+
 /// A bulkhead as Resilience4j's `SemaphoreBulkhead` defines it, or a client connection pool:
 /// an attempt takes a place until its answer comes back (even if the caller gave up on it) or
 /// it is dropped from the server's queue, waits up to `max_wait` for one, and fails when none
@@ -86,6 +89,7 @@ pub struct Bulkhead {
     #[serde(default)]
     pub scope: PoolScope,
 }
+
 /// Where a bulkhead (a connection pool) lives.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PoolScope {
@@ -96,6 +100,7 @@ pub enum PoolScope {
     /// client is one process: it has one pool either way).
     PerInstance,
 }
+
 /// When and how often to hedge. Give either `after` or `percentile`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -115,6 +120,7 @@ pub struct Hedge {
     #[serde(default = "cancel")]
     pub losers: Losers,
 }
+
 /// Adaptive throttling from the Google SRE book: each attempt is refused locally with
 /// probability `max(0, (requests - k x accepts) / (requests + 1))`, over the last `window`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -127,6 +133,7 @@ pub struct Throttle {
     #[serde(default = "two_minutes")]
     pub window: Duration,
 }
+
 /// A circuit breaker as Resilience4j defines it; each default is Resilience4j's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -154,6 +161,7 @@ pub struct Breaker {
     #[serde(default = "ten_u32")]
     pub half_open_calls: u32,
 }
+
 /// A circuit breaker's sliding window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum BreakerWindow {
@@ -162,6 +170,7 @@ pub enum BreakerWindow {
     /// The calls of the last N seconds (whole seconds, as in Resilience4j).
     Time(u32),
 }
+
 /// Retrying failed attempts, as in Resilience4j and gRPC.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -178,6 +187,7 @@ pub struct Retry {
     #[serde(default)]
     pub budget: Option<Budget>,
 }
+
 /// The wait before a retry.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -199,6 +209,7 @@ pub enum Backoff {
         jitter: Jitter,
     },
 }
+
 /// Randomisation of exponential backoff (AWS Architecture Blog, "Exponential Backoff And Jitter").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Jitter {
@@ -212,6 +223,7 @@ pub enum Jitter {
     /// `min(cap, uniform(base, previous * 3))`, starting from `previous = base`.
     Decorrelated,
 }
+
 /// The kinds of failure a call can end in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum FailureKind {
@@ -233,6 +245,7 @@ pub enum FailureKind {
     /// `max_connections` were all taken by other pools.
     NoConnection,
 }
+
 /// A retry budget in the manner of Finagle's `RetryBudget`: retries are allowed while those in
 /// the last `window` stay below `ratio` of the requests in it plus `min_per_s` per second.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -67,6 +67,7 @@ pub struct Service {
     #[serde(default)]
     pub admission: Option<Admission>,
 }
+
 /// Admission control by tenant, as an API gateway's per-tenant quota: each tenant (a request
 /// class, or a request key) has its own token bucket of `rate` tokens per second holding at most
 /// `burst`; a request that finds its tenant's bucket empty is rejected at the door, before it
@@ -82,6 +83,7 @@ pub struct Admission {
     #[serde(default = "one_f64")]
     pub burst: f64,
 }
+
 /// What a tenant of an [`Admission`] limit is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Tenant {
@@ -90,15 +92,7 @@ pub enum Tenant {
     /// The request's key: one bucket per key of the key space.
     Key,
 }
-impl Tenant {
-    /// Its name in the scenario's words, as the summary and the call graph give it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Tenant::Class => "class",
-            Tenant::Key => "key",
-        }
-    }
-}
+
 /// The Kubernetes HPA's rule: every `interval`, `desired = ceil(current x metric / target)`,
 /// left alone within `tolerance` of the target; a scale-up follows the lowest recommendation of
 /// the last `up_window`, a scale-down the highest of the last `down_window`; new instances take
@@ -138,6 +132,7 @@ pub struct Autoscale {
     #[serde(default)]
     pub schedule: Vec<ScheduledMin>,
 }
+
 /// What an autoscaler tracks other than utilisation, averaged over its `interval`, and the
 /// value it aims at.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -152,6 +147,7 @@ pub enum ScaleMetric {
     /// instances, with no allowance for those still starting).
     P95(Duration),
 }
+
 /// At `at`, the autoscaler's `min` becomes `min` (and it scales up to it at once).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -161,6 +157,7 @@ pub struct ScheduledMin {
     /// The new minimum.
     pub min: u32,
 }
+
 /// An instance's queue of requests waiting for a worker.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -178,6 +175,7 @@ pub struct Queue {
     #[serde(default)]
     pub shed_after: Option<Duration>,
 }
+
 /// Queue discipline.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Discipline {
@@ -191,6 +189,7 @@ pub enum Discipline {
     /// a priority (non-preemptive: a visit being served is never interrupted).
     Priority,
 }
+
 /// How a service's workers wait for calls.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Concurrency {
@@ -203,6 +202,7 @@ pub enum Concurrency {
     /// async/await).
     Async,
 }
+
 /// Load-balancing policy across a service's instances. "Outstanding" visits of an instance are
 /// those it admitted and has not finished: waiting or being served.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -234,6 +234,7 @@ pub enum Balancer {
         pins: BTreeMap<u32, u32>,
     },
 }
+
 /// Gunther's Universal Scalability Law (USL) for a service whose work slows down with
 /// concurrency, as a database's does under lock contention and cache-line or latch traffic.
 /// Each `Work` step that starts on an instance with `n` busy workers (its own included) takes

@@ -58,6 +58,7 @@ pub enum Step {
     /// Write the request's key into a cache, fresh (write-through).
     Put(String),
 }
+
 /// What a `Parallel` step waits for.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,6 +70,7 @@ pub struct ParallelOptions {
     #[serde(default)]
     pub losers: Losers,
 }
+
 /// What happens to the calls still out once a wait is decided (the first answer of a hedge,
 /// the quorum of a fan-out reached, or the wait failed).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +83,7 @@ pub enum Losers {
     /// before its next step (gRPC and Go context cancellation).
     Cancel,
 }
+
 /// What a fan-out waits for, and the policy of each of its calls.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,6 +98,7 @@ pub struct FanOutOptions {
     #[serde(default)]
     pub losers: Losers,
 }
+
 /// How many answers a fan-out waits for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Wait {
@@ -106,6 +110,7 @@ pub enum Wait {
     /// `k` successes are enough; the step fails once too many calls failed for `k`.
     Quorum(u32),
 }
+
 /// Step's serde, generated from one declaration per step: its name, the fields it binds, the
 /// text a list of steps shows it as and, for a step written as a tuple, its elements' types
 /// (those marked `= default` optional at the end) and what it expects when the input is not
@@ -221,6 +226,7 @@ macro_rules! step_forms {
         $seq.next_element()?.unwrap_or_default()
     };
 }
+
 step_forms! {
     Work(dist), shown "Work(...)";
     Call { service, policy }, shown "Call(...)",
@@ -239,6 +245,7 @@ step_forms! {
     Invalidate(cache), shown "Invalidate(...)";
     Put(cache), shown "Put(...)";
 }
+
 /// A distribution of durations as written in the file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -107,35 +107,22 @@ impl Files {
         (dir.join(relative), shown)
     }
 
-    /// The canonical path of the trace at `path`, once it is known to be a regular file of a
-    /// bearable size inside a folder the scenario may read.
+    /// The canonical path of the trace at `path`, once it is known to lie inside a folder the
+    /// scenario may read, and what to call it.
     fn admit(&self, path: &str) -> Result<(PathBuf, String), Diagnostic> {
         let (file, shown) = self.resolve(path);
-        let fail = |why: String, hint: &str| {
-            Diagnostic::error(format!("cannot read the trace \"{}\": {why}", clipped(&shown, 200))).with_hint(hint)
-        };
-        let relative_hint = "a trace's path is relative to the scenario file's folder";
-        let canonical = std::fs::canonicalize(&file).map_err(|e| fail(e.to_string(), relative_hint))?;
+        let canonical = std::fs::canonicalize(&file).map_err(|e| refused(&shown, e.to_string(), RELATIVE))?;
         let home = self.dir.as_deref().unwrap_or(Path::new("."));
         let inside = std::iter::once(home)
             .chain(self.allowed.iter().map(PathBuf::as_path))
             .filter_map(|root| std::fs::canonicalize(root).ok())
             .any(|root| canonical.starts_with(root));
         if !inside {
-            return Err(fail(
+            return Err(refused(
+                &shown,
                 "it is outside the scenario's folder".into(),
                 "a scenario may read traces in its own folder and below (links followed); \
                  `--allow-path DIR` lets it read those in DIR too",
-            ));
-        }
-        let metadata = std::fs::metadata(&canonical).map_err(|e| fail(e.to_string(), relative_hint))?;
-        if !metadata.is_file() {
-            return Err(fail("it is not a regular file".into(), "a trace is a CSV file, not a folder, device or pipe"));
-        }
-        if metadata.len() > MAX_TRACE_BYTES {
-            return Err(fail(
-                format!("it has {} bytes, more than the {MAX_TRACE_BYTES} a trace may have", metadata.len()),
-                "replay a part of it (the run covers its duration only), or sample it",
             ));
         }
         Ok((canonical, shown))
@@ -150,15 +137,51 @@ impl Files {
         if let Some(trace) = self.read.borrow().get(&file) {
             return Ok(trace.clone());
         }
-        let opened = std::fs::File::open(&file).map_err(|e| {
-            Diagnostic::error(format!("cannot read the trace \"{shown}\": {e}"))
-                .with_hint("a trace's path is relative to the scenario file's folder")
-        })?;
+        let opened = open_regular(&file, &shown)?;
         let limited = std::io::Read::take(opened, MAX_TRACE_BYTES);
         let trace = Arc::new(read(std::io::BufReader::new(limited), &shown)?);
         self.read.borrow_mut().insert(file, trace.clone());
         Ok(trace)
     }
+}
+
+/// The hint of a trace that cannot be found or opened.
+const RELATIVE: &str = "a trace's path is relative to the scenario file's folder";
+
+/// Why the trace shown as `shown` is not read.
+fn refused(shown: &str, why: String, hint: &str) -> Diagnostic {
+    Diagnostic::error(format!("cannot read the trace \"{}\": {why}", clipped(shown, 200))).with_hint(hint)
+}
+
+/// Opens `file` for reading if it is a regular file of a bearable size. It is opened without
+/// waiting (a pipe or a device would block an open for ever) and the checks are made on what
+/// was opened, not on the path, so a file swapped for a pipe after the path was looked at is
+/// refused too.
+fn open_regular(file: &Path, shown: &str) -> Result<std::fs::File, Diagnostic> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let opened = options.open(file).map_err(|e| refused(shown, e.to_string(), RELATIVE))?;
+    let metadata = opened.metadata().map_err(|e| refused(shown, e.to_string(), RELATIVE))?;
+    if !metadata.is_file() {
+        return Err(refused(
+            shown,
+            "it is not a regular file".into(),
+            "a trace is a CSV file, not a folder, device or pipe",
+        ));
+    }
+    if metadata.len() > MAX_TRACE_BYTES {
+        return Err(refused(
+            shown,
+            format!("it has {} bytes, more than the {MAX_TRACE_BYTES} a trace may have", metadata.len()),
+            "replay a part of it (the run covers its duration only), or sample it",
+        ));
+    }
+    Ok(opened)
 }
 
 /// Which column holds what.

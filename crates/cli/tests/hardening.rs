@@ -102,6 +102,11 @@ fn names_that_would_act_on_a_terminal_are_refused_at_their_line() {
     let stderr = text(&out.stderr);
     assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{7}'), "{stderr:?}");
     assert!(stderr.contains("printable characters only") && stderr.contains("s.ron:4:"), "{stderr}");
+    // Written with an escape, the name is found by what it means: at its opening quote.
+    let out = check(dir.path(), &text_with("evil\\u{1b}]0;owned\\u{7}"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("printable characters only") && stderr.contains("s.ron:4:28"), "{stderr}");
     assert_eq!(check(dir.path(), &text_with(""), &[]).status.code(), Some(2));
     assert_eq!(check(dir.path(), &text_with(&"x".repeat(101)), &[]).status.code(), Some(2));
     assert_eq!(check(dir.path(), &text_with("=HYPERLINK(\\\"x\\\")"), &[]).status.code(), Some(0));

@@ -285,7 +285,10 @@ impl Places {
                 }
             }
             let mut at = Columns { code, line: number + 1, byte: 0, column: 1 };
-            for (byte, text) in string_literals(code) {
+            for (byte, written) in string_literals(code) {
+                // Items are looked up by their value: `"a\u{1b}"` is found as the text it means.
+                let decoded = unescaped(written);
+                let text = decoded.as_deref().unwrap_or(written);
                 // `Call("db"`: the step's name directly before its first argument.
                 if let Some(open) = code[..byte].strip_suffix('(') {
                     let start = open.trim_end_matches(|c: char| c.is_alphanumeric() || c == '_').len();
@@ -373,6 +376,43 @@ fn unique(all: Option<&Vec<Location>>) -> Option<Location> {
     }
 }
 
+/// The text a string literal's inside `written` stands for, when it holds escapes (`\n`,
+/// `\"`, `\\`, `\x41`, `\u{1b}`, ...) that all read; `None` when it holds none or one that does
+/// not read (then it is known by what is written).
+fn unescaped(written: &str) -> Option<String> {
+    if !written.contains('\\') {
+        return None;
+    }
+    let mut out = String::with_capacity(written.len());
+    let mut chars = written.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next()? {
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            '0' => '\0',
+            c @ ('\\' | '"' | '\'') => c,
+            'x' => {
+                let hex: String = chars.by_ref().take(2).collect();
+                char::from(u8::from_str_radix(&hex, 16).ok().filter(|b| b.is_ascii())?)
+            }
+            'u' => {
+                let rest = chars.as_str().strip_prefix('{')?;
+                let (hex, after) = rest.split_once('}')?;
+                let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+                chars = after.chars();
+                c
+            }
+            _ => return None,
+        });
+    }
+    Some(out)
+}
+
 /// The string literals of a line of code: the byte of each opening quote and the text inside
 /// (escapes kept as written).
 fn string_literals(code: &str) -> Vec<(usize, &str)> {
@@ -443,6 +483,18 @@ mod tests {
         assert_eq!(index.variant(1, Some("x")), Some(Location { line: 5, column: 11 }));
         assert_eq!(index.variant(0, Some("y")), Some(Location { line: 3, column: 3 }));
         assert_eq!(index.variant(2, None), None);
+    }
+
+    #[test]
+    fn escapes_are_read_as_what_they_mean() {
+        assert_eq!(unescaped("plain"), None);
+        assert_eq!(unescaped(r"a\u{1b}]0;x\u{7}").as_deref(), Some("a\u{1b}]0;x\u{7}"));
+        assert_eq!(unescaped(r#"q\"\\\n\x41"#).as_deref(), Some("q\"\\\nA"));
+        for bad in [r"\u{110000}", r"\u{1b", r"\xff", r"\q", "end\\"] {
+            assert_eq!(unescaped(bad), None, "{bad}");
+        }
+        let index = Index::new("Service(\n    name: \"ev\\u{1b}il\",\n)");
+        assert_eq!(index.name("ev\u{1b}il"), Some(Location { line: 2, column: 11 }));
     }
 
     #[test]

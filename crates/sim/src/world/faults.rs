@@ -359,7 +359,9 @@ impl<'m> World<'m> {
         let victims = self
             .visits
             .iter()
-            .filter(|(_, visit)| on_slots(visit) && (visit.admitted || visit.in_queue() || visit.refresh()))
+            .filter(|(_, visit)| {
+                on_slots(visit) && (visit.admitted || visit.in_queue() || !visit.kind.of_the_service())
+            })
             .map(|(f, _)| VisitId::new(f))
             .collect();
         let owned_calls = self
@@ -367,7 +369,7 @@ impl<'m> World<'m> {
             .iter()
             .filter(|(_, call)| match call.caller {
                 Caller::Visit { visit, token } => self.visits.get(visit.index()).is_some_and(|caller| {
-                    on_slots(caller) && (caller.admitted || caller.refresh()) && caller.wait.awaits(token)
+                    on_slots(caller) && (caller.admitted || !caller.kind.of_the_service()) && caller.wait.awaits(token)
                 }),
                 Caller::Request(_) | Caller::HedgedRequest { .. } => false,
             })
@@ -394,8 +396,8 @@ impl<'m> World<'m> {
         }
         // A `Work` step (or a cache lookup's latency) is in progress: its `StepDone` is
         // still to come, so the slot stays, inert, until then.
-        let stepping = !visit.wait.is_open() && (visit.holds_worker() || visit.refresh());
-        if visit.refresh() {
+        let stepping = !visit.wait.is_open() && (visit.holds_worker() || !visit.kind.uses_workers());
+        if !visit.kind.of_the_service() {
             // Not a visit of the service and nobody waits for it: it just stops.
             return self.bury(f, stepping);
         }

@@ -27,17 +27,18 @@ impl World<'_> {
     fn check_instances(&self) {
         let at = self.now;
         for (f, visit) in &self.visits {
-            // A background refresh never takes a worker or a queue place; a lost visit is
-            // cancelled, and no longer counted in its instance.
+            // A kind that uses no workers (a background refresh) never takes a worker or a queue
+            // place; a lost visit is cancelled, and no longer counted in its instance.
             let state = visit.state;
-            assert!(!visit.refresh() || state == VisitState::Unplaced, "visit {f} at {at}: a refresh {state:?}");
+            let (kind, unplaced) = (visit.kind, state == VisitState::Unplaced);
+            assert!(kind.uses_workers() || unplaced, "visit {f} at {at}: a {kind:?} {state:?}");
             assert!(!visit.lost() || (visit.cancelled && !visit.admitted), "visit {f} at {at}: lost but live");
             // A visit in a queue or served was admitted, unless cancelled in the queue.
             let placed = matches!(state, VisitState::Queued | VisitState::Requeued | VisitState::Running);
             assert!(!placed || visit.admitted || visit.cancelled, "visit {f} at {at}: {state:?} but not admitted");
         }
         let mut held = vec![Held::default(); self.instances.len()];
-        for (_, visit) in self.visits.iter().filter(|(_, f)| !f.lost() && !f.refresh()) {
+        for (_, visit) in self.visits.iter().filter(|(_, f)| !f.lost() && f.kind.of_the_service()) {
             let h = &mut held[visit.instance as usize];
             h.working += u32::from(visit.holds_worker());
             h.admitted += u32::from(visit.admitted);

@@ -290,6 +290,29 @@ enum VisitKind {
     Refresh,
 }
 
+impl VisitKind {
+    /// Whether a visit of this kind takes a worker (and a place in the queue) of the service
+    /// it visits: a refresh runs its steps without one.
+    #[inline(always)]
+    const fn uses_workers(self) -> bool {
+        match self {
+            VisitKind::Request => true,
+            VisitKind::Refresh => false,
+        }
+    }
+
+    /// Whether a visit of this kind is one of the service's visits: counted and summarised as
+    /// the service's, answered to a caller, lost as the service's in a crash. A refresh is the
+    /// cache's own work, in the process, and nobody waits for it.
+    #[inline(always)]
+    const fn of_the_service(self) -> bool {
+        match self {
+            VisitKind::Request => true,
+            VisitKind::Refresh => false,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Visit {
     service: u32,

@@ -315,7 +315,7 @@ impl<'m> World<'m> {
         let now = self.now;
         let from = self.warmup_end;
         let visit = &mut self.visits[f.index()];
-        if visit.holds_worker() || visit.refresh() {
+        if visit.holds_worker() || !visit.kind.uses_workers() {
             return self.agenda.push(Action::Advance(f));
         }
         let (s, instance) = (visit.service as usize, visit.instance as usize);
@@ -358,8 +358,8 @@ impl<'m> World<'m> {
         if let Some(fetch) = visit.fetch {
             self.abandon_fetches(fetch);
         }
-        if visit.refresh() {
-            return; // a background refresh: no visit of the service, nobody to answer
+        if !visit.kind.of_the_service() {
+            return; // nothing of the service's to count, nobody to answer
         }
         if let Some(pool) = visit.place_pool {
             self.release_place(pool);

@@ -585,3 +585,17 @@ fn every_step_writes_back_as_it_reads() {
     let again = tailsim_scenario::parse::parse(&written).expect("the written steps read");
     assert_eq!(format!("{parsed:?}"), format!("{again:?}"));
 }
+
+#[test]
+fn nesting_too_deep_is_refused_where_it_happens_with_a_hint_about_steps_and_mixtures() {
+    let mut step = r#"Work(Constant("1ms"))"#.to_string();
+    for _ in 0..200 {
+        step = format!(r#"Cached("c", [{step}])"#);
+    }
+    let d = only_error(&scenario("100.0", "4", "db", r#"Constant("2ms")"#, &format!(", {step}")));
+    assert!(d.message.starts_with("the scenario nests deeper than"), "{}", d.message);
+    // The `db` service, on line 7 of the template, holds the nesting.
+    assert!(d.location.is_some_and(|at| at.line == 7), "{d:?}");
+    let hint = d.hint.unwrap_or_default();
+    assert!(hint.contains("mixture") && hint.contains("services that call each other"), "{hint}");
+}

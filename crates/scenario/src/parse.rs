@@ -53,7 +53,11 @@ fn from_ron(error: &SpannedError) -> Diagnostic {
         RonError::ExpectedComma => ("expected a comma".to_string(), Some("separate items with `,`".to_string())),
         RonError::ExceededRecursionLimit => (
             format!("the scenario nests deeper than {MAX_NESTING} levels of brackets here"),
-            Some("flatten it: a mixture of mixtures is one mixture with the weights multiplied out".to_string()),
+            Some(
+                "no design needs this many levels: a mixture of mixtures is one mixture with the weights \
+                 multiplied out, and steps nested this deep are better written as services that call each other"
+                    .to_string(),
+            ),
         ),
         RonError::TrailingCharacters => (
             "unexpected text after the scenario".to_string(),

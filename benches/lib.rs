@@ -43,6 +43,12 @@ pub fn many_services(n: usize) -> String {
     )
 }
 
+/// `n` services, each calling an unknown service: `n` errors, each with a did-you-mean hint to
+/// look for among `n` names.
+pub fn many_unknown_names(n: usize) -> String {
+    many_services(n).replace(r#"handler: [Work(Constant("1ms"))]"#, r#"handler: [Call("nowhere")]"#)
+}
+
 /// A scenario whose one client mentions `n` classes (all but 62 of them repeats of those 62,
 /// the most a scenario may have).
 pub fn many_class_mentions(n: usize) -> String {

@@ -599,3 +599,22 @@ fn nesting_too_deep_is_refused_where_it_happens_with_a_hint_about_steps_and_mixt
     let hint = d.hint.unwrap_or_default();
     assert!(hint.contains("mixture") && hint.contains("services that call each other"), "{hint}");
 }
+
+#[test]
+fn did_you_mean_stops_looking_once_its_comparisons_are_spent() {
+    // 3,000 services, each calling a misspelt one of them: every hint would compare its word
+    // with 3,000 names, 9 million comparisons in all. The budget (2 million) lets the first
+    // 666 errors look, so the ones shown keep their "did you mean", and the rest list.
+    let services: Vec<String> =
+        (0..3_000).map(|i| format!(r#"Service(name: "svc{i}", handler: [Call("svc{i}q")])"#)).collect();
+    let text = format!(
+        "Scenario(name: \"n\", duration: \"3s\", clients: [Client(name: \"c\", target: \"svc0\", rate: 1.0)], \
+         services: [{}])",
+        services.join(",\n")
+    );
+    let all = errors(&text);
+    assert_eq!(all.len(), 3_000);
+    let hint = |d: &Diagnostic| d.hint.clone().unwrap_or_default();
+    assert!(all[..666].iter().all(|d| hint(d).starts_with("did you mean `svc")), "{}", hint(&all[665]));
+    assert!(all[666..].iter().all(|d| hint(d).starts_with("valid services: `svc0`")), "{}", hint(&all[666]));
+}

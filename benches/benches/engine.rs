@@ -93,13 +93,18 @@ fn hold(n: u64, spread: u64) -> usize {
 }
 
 /// Checking large files: every rule linear or n log n, so 100,000 services (about 6 MB) check in
-/// well under 2 s, as do 200,000 mentions of classes.
+/// well under 2 s, as do 200,000 mentions of classes and 20,000 unknown names among 20,000
+/// services (the did-you-mean hints' comparisons are budgeted).
 fn check_large_files(c: &mut Criterion) {
     let mut group = c.benchmark_group("check");
     group.sample_size(10).measurement_time(Duration::from_secs(10));
     let services = tailsim_benches::many_services(100_000);
     group.bench_function("100k_services", |b| {
         b.iter(|| black_box(tailsim_model::load(&services, &[]).map(|(m, w)| (m.services.len(), w.len()))))
+    });
+    let unknown = tailsim_benches::many_unknown_names(20_000);
+    group.bench_function("20k_unknown_names", |b| {
+        b.iter(|| black_box(tailsim_model::load(&unknown, &[]).err().map(|e| e.len())))
     });
     let classes = tailsim_benches::many_class_mentions(200_000);
     group.bench_function("200k_class_mentions", |b| {

@@ -215,14 +215,19 @@ const MAX_LISTED: usize = 12;
 pub fn suggest(word: &str, candidates: &[&str], what: &str) -> String {
     match closest(word, candidates.iter().copied()) {
         Some(best) => format!("did you mean `{best}`?"),
-        None if candidates.is_empty() => format!("there are no {what}"),
-        None => {
-            let listed: Vec<String> = candidates.iter().take(MAX_LISTED).map(|c| format!("`{c}`")).collect();
-            let more = candidates.len().saturating_sub(MAX_LISTED);
-            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
-            format!("valid {what}: {}{more}", listed.join(", "))
-        }
+        None => listed(candidates, what),
     }
+}
+
+/// The valid names (the first twelve, and how many more), without looking for a close one.
+pub fn listed(candidates: &[&str], what: &str) -> String {
+    if candidates.is_empty() {
+        return format!("there are no {what}");
+    }
+    let shown: Vec<String> = candidates.iter().take(MAX_LISTED).map(|c| format!("`{c}`")).collect();
+    let more = candidates.len().saturating_sub(MAX_LISTED);
+    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+    format!("valid {what}: {}{more}", shown.join(", "))
 }
 
 /// Finds where `needle` stands in `source`, outside `//` comments, if it stands there exactly

@@ -67,7 +67,7 @@ fn client(cx: &mut Cx<'_>, c: &schema::Client, path: &str) -> Option<ClientModel
             Diagnostic::error(format!("`target` names an unknown service \"{}\"", c.target))
                 .at_path(path)
                 .at(cx.index.quoted(&c.target))
-                .with_hint(suggest(&c.target, &cx.names, "services")),
+                .with_hint(cx.suggest_service(&c.target)),
         );
         return None;
     };

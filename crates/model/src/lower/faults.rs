@@ -5,7 +5,7 @@ use tailsim_engine::{SimDuration, SimTime};
 
 use super::Cx;
 use crate::compile::{FaultKind, FaultWindow, ServiceModel};
-use tailsim_scenario::diag::{Diagnostic, suggest};
+use tailsim_scenario::diag::Diagnostic;
 use tailsim_scenario::schema;
 
 /// A fault as the runtime sees it: the service's name, the instance, start, length and kind.
@@ -130,7 +130,7 @@ fn place(cx: &mut Cx<'_>, i: usize, window: Window<'_>, services: &mut [ServiceM
         None => cx.error(
             Diagnostic::error(format!("the fault names an unknown service \"{service}\""))
                 .at_path(format!("faults[{i}]"))
-                .with_hint(suggest(service, &cx.names, "services")),
+                .with_hint(cx.suggest_service(service)),
         ),
     }
 }

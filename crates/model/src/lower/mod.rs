@@ -18,12 +18,13 @@ mod services;
 mod slos;
 mod steps;
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use tailsim_engine::Dist;
 
 use crate::compile::{ClassModel, Edge, Model, ServiceId, compile_dist};
-use tailsim_scenario::diag::{Diagnostic, Index, Location};
+use tailsim_scenario::diag::{Diagnostic, Index, Location, listed, suggest};
 use tailsim_scenario::schema::{DistSpec, Scenario};
 use tailsim_scenario::trace::Files;
 
@@ -50,7 +51,16 @@ pub(crate) struct Cx<'a> {
     edges: Vec<Edge>,
     /// The errors found, in the order found.
     errors: Vec<Diagnostic>,
+    /// How many more names did-you-mean hints may compare a word with (see
+    /// [`SUGGESTION_BUDGET`]).
+    comparisons_left: Cell<usize>,
 }
+
+/// The most name comparisons the did-you-mean hints of one scenario may make. Each unknown
+/// name is compared with every service (or cache): thousands of each would cost their product,
+/// and 20,000 of each took 19 s. Within the budget the hints are as they always were; past it,
+/// the later errors (those past the first shown) list the valid names without a closest one.
+const SUGGESTION_BUDGET: usize = 2_000_000;
 
 impl<'a> Cx<'a> {
     /// Reports an error; lowering goes on to find the others.
@@ -76,6 +86,23 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// The hint for `word`, an unknown name among `names` (the services' or the caches',
+    /// called `what`): the closest name while the budget of comparisons lasts, else the list.
+    fn suggest_among(&self, word: &str, names: &[&str], what: &str) -> String {
+        match self.comparisons_left.get().checked_sub(names.len()) {
+            Some(left) => {
+                self.comparisons_left.set(left);
+                suggest(word, names, what)
+            }
+            None => listed(names, what),
+        }
+    }
+
+    /// The hint for `word`, an unknown service's name.
+    fn suggest_service(&self, word: &str) -> String {
+        self.suggest_among(word, &self.names, "services")
+    }
+
     /// The request classes' names, for suggestions.
     fn class_names(&self) -> Vec<&str> {
         self.classes.iter().map(|c| c.name.as_str()).collect()
@@ -95,6 +122,7 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
         classes: Vec::new(),
         edges: Vec::new(),
         errors: Vec::new(),
+        comparisons_left: Cell::new(SUGGESTION_BUDGET),
     };
     header::check(&mut cx);
     header::check_names(&mut cx);

@@ -45,7 +45,7 @@ fn lower(cx: &Cx<'_>, price: &Price, caches: &[CacheModel]) -> Result<Priced, (S
     match price {
         Price::Service { service, per_instance_hour, per_million_requests } => {
             let Some(id) = cx.service(service) else {
-                return Err((format!("no service is named \"{service}\""), suggest(service, &cx.names, "services")));
+                return Err((format!("no service is named \"{service}\""), cx.suggest_service(service)));
             };
             Ok(Priced {
                 name: service.clone(),

@@ -167,7 +167,7 @@ fn client_and_class(
 fn service_index(cx: &Cx<'_>, service: &str) -> Result<usize, Refusal> {
     cx.service(service)
         .map(|id| id.0 as usize)
-        .ok_or_else(|| (format!("no service is named \"{service}\""), suggest(service, &cx.names, "services")))
+        .ok_or_else(|| (format!("no service is named \"{service}\""), cx.suggest_service(service)))
 }
 
 /// The bounds given, as (statistic, ms); at least one.

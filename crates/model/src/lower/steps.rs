@@ -3,7 +3,7 @@
 
 use super::Cx;
 use crate::compile::{CallPolicy, Edge, MAX_FAN_OUT, MAX_PARALLEL, MAX_STEPS, ServiceId, Step, compile_dist};
-use tailsim_scenario::diag::{Diagnostic, suggest};
+use tailsim_scenario::diag::Diagnostic;
 use tailsim_scenario::schema::{self, Losers};
 
 /// Compiles one handler of service `from`, adding an edge for each call it makes.
@@ -26,7 +26,7 @@ fn cache_id(cx: &mut Cx<'_>, name: &str, path: &str) -> Option<u32> {
         let hint = if cx.caches.is_empty() {
             format!(r#"declare it: caches: [Cache(name: "{name}", capacity: 10000, ttl: "60s")]"#)
         } else {
-            suggest(name, &cx.caches, "caches")
+            cx.suggest_among(name, &cx.caches, "caches")
         };
         cx.error(
             Diagnostic::error(format!("the step names an unknown cache \"{name}\""))
@@ -180,7 +180,7 @@ fn add_edge(
                 Diagnostic::error(format!("`{step}` names an unknown service \"{target}\""))
                     .at_path(path)
                     .at(cx.index.call(step, target))
-                    .with_hint(suggest(target, &cx.names, "services")),
+                    .with_hint(cx.suggest_service(target)),
             );
             None
         }

@@ -4,13 +4,20 @@
 
 use tailsim_stats::{LatencyRecorder, Occupancy, ServiceSeries};
 
-/// A service's counts and measurements.
+/// A service's counts and measurements. Counts and recorders are of the visits counted (those
+/// that arrived after the warm-up), except those named `_total`.
 pub(super) struct ServiceStats {
+    /// Visits that arrived.
     pub(super) arrivals: u64,
+    /// Of those, the ones admitted: given a worker or a place in the queue.
     pub(super) admitted: u64,
+    /// Visits that waited in the queue before their first worker.
     pub(super) waited: u64,
+    /// Visits refused at the door: a full queue, a limit, an outage.
     pub(super) rejected: u64,
+    /// Visits that finished after being served.
     pub(super) completed: u64,
+    /// Visits taken out of the queue before a worker took them: their caller gave up on them.
     pub(super) dropped: u64,
     /// Visits shed for waiting longer than `shed_after`.
     pub(super) shed: u64,
@@ -20,14 +27,22 @@ pub(super) struct ServiceStats {
     pub(super) fault_lost: Vec<u64>,
     /// Time in the system of the dropped, shed and lost visits, for Little's law.
     pub(super) dropped_ns: u128,
+    /// Worker time spent on answers nobody wanted (given up on by their caller, or lost).
     pub(super) wasted_ns: u128,
+    /// Every arrival, warm-up included, for the conservation check and the windows.
     pub(super) arrivals_total: u64,
+    /// Every visit that left, warm-up included.
     pub(super) finished_total: u64,
+    /// Busy workers over time.
     pub(super) busy: Occupancy,
+    /// Visits in the queue over time.
     pub(super) queued: Occupancy,
     /// Async visits waiting for their calls without a worker.
     pub(super) awaiting: Occupancy,
+    /// Time in the service of the visits served.
     pub(super) latency: LatencyRecorder,
+    /// Time in the queue before the first worker of the visits given one (zero for those that
+    /// found a worker free).
     pub(super) queue_wait: LatencyRecorder,
     /// The time series, one element per closed window.
     pub(super) series: ServiceSeries,

@@ -68,7 +68,7 @@ impl<'m> World<'m> {
             service.stats.busy.enter(now, counted);
             service.stats.admitted += u64::from(counted);
             if counted {
-                service.stats.queue_wait.record(SimDuration::ZERO);
+                service.stats.queue_wait.record_zero();
             }
             let visit = &mut self.visits[f.index()];
             visit.state = VisitState::Running;

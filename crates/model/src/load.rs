@@ -3,7 +3,7 @@
 //! that nothing above the model handles the file format's types.
 
 use tailsim_scenario::schema::Slo;
-use tailsim_scenario::{Diagnostic, Files, Override, Scenario, overrides, parse};
+use tailsim_scenario::{Diagnostic, Files, Override, Scenario, overrides};
 
 use crate::compile::{self, Model};
 use crate::params::{Param, format_value, grid};
@@ -54,8 +54,7 @@ pub fn load_variants_in(
 }
 
 fn load_base(source: &str, overrides: &[Override], files: &Files) -> Result<(Scenario, Model), Vec<Diagnostic>> {
-    let scenario = parse::parse(source).map_err(|d| vec![d])?;
-    let scenario = overrides::apply(scenario, overrides).map_err(|d| vec![d])?;
+    let scenario = overrides::parse_with(source, overrides).map_err(|d| vec![d])?;
     let model = compile::compile_in(&scenario, source, files)?;
     Ok((scenario, model))
 }
@@ -79,20 +78,14 @@ pub fn load_points_in(
     params: &[Param],
     files: &Files,
 ) -> Result<Vec<(Vec<f64>, Model)>, Vec<Diagnostic>> {
-    let scenario = parse::parse(source).map_err(|d| vec![d])?;
-    let scenario = overrides::apply(scenario, overrides).map_err(|d| vec![d])?;
+    let scenario = overrides::parse_with(source, overrides).map_err(|d| vec![d])?;
     let params: Vec<Param> =
         params.iter().map(|p| p.clone().resolve(&scenario)).collect::<Result<_, _>>().map_err(|d| vec![d])?;
     let mut points = Vec::new();
     for values in grid(&params).map_err(|d| vec![d])? {
         let mut all = overrides.to_vec();
         all.extend(params.iter().zip(&values).map(|(p, v)| Override { path: p.path.clone(), value: format_value(*v) }));
-        let at = params
-            .iter()
-            .zip(&values)
-            .map(|(p, v)| format!("{}={}", p.path, format_value(*v)))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let at = all[overrides.len()..].iter().map(|o| format!("{}={}", o.path, o.value)).collect::<Vec<_>>().join(" ");
         let (model, _) = load_in(source, &all, files).map_err(|errors| {
             errors
                 .into_iter()
@@ -106,8 +99,7 @@ pub fn load_points_in(
 
 /// Compiles `source` with `overrides`, and `extra` objectives beside the scenario's own.
 pub fn load_with(source: &str, overrides: &[Override], extra: &[Slo], files: &Files) -> Result<Model, Vec<Diagnostic>> {
-    let scenario = parse::parse(source).map_err(|d| vec![d])?;
-    let mut scenario = overrides::apply(scenario, overrides).map_err(|d| vec![d])?;
+    let mut scenario = overrides::parse_with(source, overrides).map_err(|d| vec![d])?;
     scenario.slos.extend_from_slice(extra);
     compile::compile_in(&scenario, source, files)
 }

@@ -146,8 +146,7 @@ pub fn grid_params(source: &str, overrides: &[Override], texts: &[String]) -> Re
         return Err(Diagnostic::error(format!("a grid has one to {MAX_PARAMS} parameters, not {}", texts.len()))
             .with_hint("fix the others with --set, or sweep them all with tailsim sweep"));
     }
-    let scenario = tailsim_scenario::parse::parse(source)?;
-    let scenario = overrides::apply(scenario, overrides)?;
+    let scenario = overrides::parse_with(source, overrides)?;
     let rename = |d: Diagnostic| Diagnostic { message: d.message.replacen("--param", "--grid", 1), ..d };
     let mut params: Vec<Param> = Vec::new();
     for text in texts {
@@ -174,8 +173,7 @@ pub fn grid_params(source: &str, overrides: &[Override], texts: &[String]) -> Re
 /// Whether the value at `path` in `source` (with `overrides`) is a whole number, as instances
 /// and workers are.
 pub fn is_whole(source: &str, overrides: &[Override], path: &str) -> Result<bool, Diagnostic> {
-    let scenario = tailsim_scenario::parse::parse(source)?;
-    let scenario = overrides::apply(scenario, overrides)?;
+    let scenario = overrides::parse_with(source, overrides)?;
     let value = overrides::current(&scenario, path)?;
     Ok(matches!(value, serde_json::Value::Number(n) if n.is_u64() || n.is_i64()))
 }

@@ -66,6 +66,11 @@ pub struct OverrideError {
     pub diagnostic: Diagnostic,
 }
 
+/// The scenario `source` holds, with `overrides` applied: what every loader starts from.
+pub fn parse_with(source: &str, overrides: &[Override]) -> Result<Scenario, Diagnostic> {
+    apply(crate::parse::parse(source)?, overrides)
+}
+
 /// Applies overrides in order, naming a failing one as `--set path` (a bad path) or
 /// `--set path=value` (a bad value).
 pub fn apply(scenario: Scenario, overrides: &[Override]) -> Result<Scenario, Diagnostic> {

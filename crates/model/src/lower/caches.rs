@@ -5,7 +5,7 @@ use tailsim_engine::{SimDuration, SimTime};
 
 use super::Cx;
 use crate::compile::{CacheEvent, CacheModel, MAX_CACHE_ENTRIES, ServiceId, ServiceModel, Step, compile_dist};
-use tailsim_scenario::diag::{Diagnostic, suggest};
+use tailsim_scenario::diag::Diagnostic;
 use tailsim_scenario::schema;
 
 /// Lowers every cache; `services` tell which service a per-instance cache lives in.
@@ -35,11 +35,11 @@ pub(super) fn compile(cx: &mut Cx<'_>, services: &[ServiceModel], key_space: u32
             _ => continue,
         };
         if !scenario.caches.iter().any(|c| &c.name == name) {
-            let names: Vec<&str> = scenario.caches.iter().map(|c| c.name.as_str()).collect();
+            let hint = cx.suggest_among(name, &cx.caches, "caches");
             cx.error(
                 Diagnostic::error(format!("the fault names an unknown cache \"{name}\""))
                     .at_path(format!("faults[{j}]"))
-                    .with_hint(suggest(name, &names, "caches")),
+                    .with_hint(hint),
             );
         }
     }

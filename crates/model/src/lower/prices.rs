@@ -6,7 +6,7 @@ use tailsim_stats::cost::{Part, Price as Priced};
 
 use super::Cx;
 use crate::compile::CacheModel;
-use tailsim_scenario::diag::{Diagnostic, suggest};
+use tailsim_scenario::diag::Diagnostic;
 use tailsim_scenario::schema::Price;
 
 /// A GB of memory, as memory is priced: 2^30 bytes.
@@ -57,7 +57,7 @@ fn lower(cx: &Cx<'_>, price: &Price, caches: &[CacheModel]) -> Result<Priced, (S
         Price::Cache { cache, per_node_hour, per_gb_hour, entry_bytes } => {
             let names: Vec<&str> = caches.iter().map(|c| c.name.as_str()).collect();
             let Some(c) = caches.iter().find(|c| &c.name == cache) else {
-                return Err((format!("no cache is named \"{cache}\""), suggest(cache, &names, "caches")));
+                return Err((format!("no cache is named \"{cache}\""), cx.suggest_among(cache, &names, "caches")));
             };
             if c.per_instance.is_some() {
                 return Err((

@@ -132,7 +132,7 @@ fn lower(
         Slo::HitRatio { cache, at_least } => {
             let names: Vec<&str> = caches.iter().map(|c| c.name.as_str()).collect();
             let Some(k) = names.iter().position(|n| n == cache) else {
-                return Err((format!("no cache is named \"{cache}\""), suggest(cache, &names, "caches")));
+                return Err((format!("no cache is named \"{cache}\""), cx.suggest_among(cache, &names, "caches")));
             };
             share(*at_least, "`at_least`", true)?;
             vec![one(

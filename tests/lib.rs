@@ -18,13 +18,16 @@ pub fn load(text: &str) -> Model {
     }
 }
 
-/// Runs `replications` replications and checks, for each, that requests were conserved, the
-/// run was not truncated, and (in steady state) Little's law holds within `little_tol`.
+/// Runs `replications` replications and checks, for each, that requests and every consumer
+/// group's messages were conserved and that the run was not truncated.
 pub fn run(model: &Model, seed: u64, replications: u32) -> Report {
     let report = tailsim_sim::run_replications(model, seed, replications, Limits::default());
     for run in &report.runs {
         assert!(run.conservation.holds, "seed {seed} replication {}: {:?}", run.replication, run.conservation);
         assert!(run.truncated.is_none(), "seed {seed}: {:?}", run.truncated);
+        for group in run.topics.iter().flat_map(|t| &t.groups) {
+            assert!(group.messages.balanced(), "seed {seed}: {}'s messages: {:?}", group.name, group.messages);
+        }
     }
     report
 }

@@ -21,6 +21,7 @@ mod determinism;
 mod diagnostics;
 mod fuzz_regressions;
 mod golden;
+mod messaging;
 mod pins;
 mod plan;
 mod properties;

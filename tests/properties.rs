@@ -293,6 +293,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                                 }),
                                 // Some services admit each class at a rate of its own.
                                 admission: (workers == 3).then_some(Admission { per: Tenant::Class, rate: 50.0, burst: 2.0 }),
+                                consumes: None,
                             }
                         })
                 })
@@ -417,6 +418,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 })
                 .collect(),
             services,
+            topics: Vec::new(),
             caches: vec![
                 // Every protection at once, on a ring of nodes, with a short TTL.
                 Cache {

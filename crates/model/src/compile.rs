@@ -56,10 +56,44 @@ pub struct Model {
     pub priority_levels: u32,
     /// Caches in file order; `Lookup { cache: i, .. }` is `caches[i]`.
     pub caches: Vec<CacheModel>,
+    /// Topics in file order; `Publish(i)` is `topics[i]`.
+    pub topics: Vec<TopicModel>,
     /// The objectives the runs are judged by (`slos`), one per bound.
     pub slos: Vec<tailsim_stats::slo::Objective>,
     /// What the design's parts cost (`prices`).
     pub prices: Vec<tailsim_stats::cost::Price>,
+}
+
+/// A compiled topic (see [`schema::Topic`]).
+#[derive(Clone, Debug)]
+pub struct TopicModel {
+    /// Its name.
+    pub name: String,
+    /// Its partitions, at least 1.
+    pub partitions: u32,
+    /// How a message picks its partition.
+    pub partition_by: crate::kinds::PartitionBy,
+    /// The most messages a group's backlog holds; `None`: no bound.
+    pub capacity: Option<u32>,
+    /// What a publish to a full backlog does.
+    pub when_full: crate::kinds::WhenFull,
+    /// The consumer groups reading it (services with `consumes`), in file order.
+    pub groups: Vec<ServiceId>,
+}
+
+/// What a consumer group reads, compiled (see [`schema::Consumes`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Subscription {
+    /// The topic in [`Model::topics`].
+    pub topic: u32,
+    /// How its messages are handed out.
+    pub delivery: crate::kinds::Delivery,
+    /// `Queue` only: how long a received message stays invisible.
+    pub visibility_timeout: SimDuration,
+    /// The most times a message is received before it is dead-lettered (`u32::MAX`: no limit).
+    pub max_receives: u32,
+    /// Where a message goes after `max_receives`, a topic in [`Model::topics`].
+    pub dead_letter: Option<u32>,
 }
 
 /// A compiled cache (see [`schema::Cache`]).
@@ -339,6 +373,8 @@ pub struct ServiceModel {
     pub max_connections: Option<u32>,
     /// The per-tenant rate limit at its door.
     pub admission: Option<crate::admission::AdmissionPolicy>,
+    /// The topic it reads as a consumer group, if it is one.
+    pub consumes: Option<Subscription>,
 }
 
 /// An autoscaler's metric and target (see [`schema::ScaleMetric`]).
@@ -571,6 +607,8 @@ pub enum Step {
     Invalidate(u32),
     /// Write the key into a cache, fresh.
     Put(u32),
+    /// Hand a message to topic `i` in [`Model::topics`] and go on.
+    Publish(u32),
 }
 
 /// The steps of `handler` that every visit runs: a `Lookup`'s miss steps are skipped, as if
@@ -600,7 +638,8 @@ impl Step {
             | Step::Lookup { .. }
             | Step::Fill(_)
             | Step::Invalidate(_)
-            | Step::Put(_) => None,
+            | Step::Put(_)
+            | Step::Publish(_) => None,
         };
         let many: &[(u32, ServiceId)] = match self {
             Step::Parallel { calls, .. } => calls,

@@ -144,9 +144,13 @@ fn step_shapes(step: &Step) -> Vec<(u32, Option<String>)> {
             let shape = format!("parallel{}{}", wait(*needed, n), cancels(*cancel_losers));
             calls.iter().map(|&(edge, _)| (edge, Some(shape.clone()))).collect()
         }
-        Step::Work(_) | Step::Fail(_) | Step::Lookup { .. } | Step::Fill(_) | Step::Invalidate(_) | Step::Put(_) => {
-            Vec::new()
-        }
+        Step::Work(_)
+        | Step::Fail(_)
+        | Step::Lookup { .. }
+        | Step::Fill(_)
+        | Step::Invalidate(_)
+        | Step::Put(_)
+        | Step::Publish(_) => Vec::new(),
     }
 }
 

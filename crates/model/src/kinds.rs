@@ -156,6 +156,38 @@ pub enum Routing {
     Range,
 }
 
+/// How a message picks its partition (see [`schema::PartitionBy`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PartitionBy {
+    /// Uniformly at random.
+    #[default]
+    Random,
+    /// In turn.
+    RoundRobin,
+    /// The request's key, hashed.
+    Key,
+}
+
+/// What a publish to a full backlog does (see [`schema::WhenFull`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WhenFull {
+    /// The publish fails.
+    #[default]
+    Refuse,
+    /// The oldest waiting message is dropped.
+    DropOldest,
+}
+
+/// How a consumer group's messages are handed out (see [`schema::Delivery`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Delivery {
+    /// A partitioned log: one consumer per partition, in order.
+    #[default]
+    Log,
+    /// A shared queue with a visibility timeout.
+    Queue,
+}
+
 /// Each `From` maps a file-format enum onto its twin, variant by variant.
 macro_rules! same_variants {
     ($($name:ident { $($variant:ident),* })*) => {$(
@@ -177,6 +209,9 @@ same_variants! {
     FailureKind { Timeout, Error, Rejected, BreakerOpen, Throttled, BulkheadFull, RateLimited, NoConnection }
     LimitMode { Reject, Delay }
     Tenant { Class, Key }
+    PartitionBy { Random, RoundRobin, Key }
+    WhenFull { Refuse, DropOldest }
+    Delivery { Log, Queue }
 }
 
 impl From<&schema::Backoff> for Backoff {

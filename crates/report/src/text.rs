@@ -314,6 +314,7 @@ fn render_run(run: &RunSummary, duration_s: f64, out: &mut Document) {
     edge_table(run, out);
     limit_lines(run, out);
     cache_table(run, out);
+    topic_table(run, out);
     fault_lines(run, duration_s, out);
     cost_line(run, out);
     let _ = writeln!(
@@ -545,6 +546,50 @@ fn limit_lines(run: &RunSummary, out: &mut Document) {
             );
         }
     }
+}
+
+/// The topics' table: a row per consumer group, its messages and their publish-to-done times.
+fn topic_table(run: &RunSummary, out: &mut Document) {
+    if run.topics.is_empty() {
+        return;
+    }
+    out.push('\n');
+    let mut table = Table::new(&[
+        "topic",
+        "group",
+        "published",
+        "refused",
+        "consumed",
+        "backlog mean",
+        "backlog max",
+        "p50",
+        "p99",
+        "redelivered",
+        "dead-lettered",
+    ]);
+    for topic in &run.topics {
+        for g in &topic.groups {
+            table.row(vec![
+                topic.name.clone(),
+                format!("{} ({})", g.name, g.delivery),
+                thousands(topic.published),
+                thousands(topic.refused),
+                thousands(g.consumed),
+                significant(g.mean_backlog),
+                thousands(g.max_backlog),
+                opt_ms(g.latency.p50_ms),
+                opt_ms(g.latency.p99_ms),
+                thousands(g.redeliveries),
+                thousands(g.dead_lettered),
+            ]);
+        }
+        if topic.groups.is_empty() {
+            let mut row = vec![topic.name.clone(), "-".into(), thousands(topic.published), thousands(topic.refused)];
+            row.extend(std::iter::repeat_n("-".to_string(), 7));
+            table.row(row);
+        }
+    }
+    out.table(table);
 }
 
 /// The caches' table, their resizes and their events.

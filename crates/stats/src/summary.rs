@@ -69,6 +69,9 @@ pub struct RunSummary {
     /// One entry per cache, in file order (absent when there are none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub caches: Vec<CacheSummary>,
+    /// One entry per topic, in file order (absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<TopicSummary>,
     /// The request count identity, checked at the end of the run.
     pub conservation: Conservation,
     /// What the run cost at the scenario's `prices` (absent when it has none).
@@ -312,6 +315,86 @@ impl<'a> Metric<'a> {
             None if self.sparse => None,
             value => Some(value.unwrap_or_default()),
         }
+    }
+}
+
+/// A topic's results: what was published to it after the warm-up, and each consumer group's
+/// part.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TopicSummary {
+    /// The topic's name.
+    pub name: String,
+    /// Its partitions.
+    pub partitions: u32,
+    /// Messages published and accepted.
+    pub published: u64,
+    /// Publishes refused because a backlog was full (`when_full: Refuse`).
+    pub refused: u64,
+    /// Each group reading it, in file order.
+    pub groups: Vec<GroupSummary>,
+}
+
+/// One consumer group's results on one topic. Counts are of messages published after the
+/// warm-up (and of deliveries of them), except `messages`, which covers the whole run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GroupSummary {
+    /// The consumer service's name.
+    pub name: String,
+    /// `Log` or `Queue`.
+    pub delivery: String,
+    /// Deliveries: a message handed to a consumer, the first time or again.
+    pub received: u64,
+    /// Deliveries past a message's first (after a failure, or a visibility timeout).
+    pub redeliveries: u64,
+    /// Messages handled successfully (committed, or deleted), each once.
+    pub consumed: u64,
+    /// Successful deliveries of a message already consumed or dead-lettered (at-least-once).
+    pub duplicates: u64,
+    /// Deliveries whose handler failed.
+    pub failed_deliveries: u64,
+    /// Messages that reached `max_receives` without success, sent to the dead-letter topic (or
+    /// dropped without one).
+    pub dead_lettered: u64,
+    /// Messages dropped from a full backlog to make room (`when_full: DropOldest`).
+    pub dropped: u64,
+    /// Time from publish to the end of the successful handling of each consumed message.
+    pub latency: LatencySummary,
+    /// Time a message waited in the backlog before its first delivery.
+    pub wait: LatencySummary,
+    /// The time-averaged backlog (messages published and waiting to be received) after the
+    /// warm-up, and its largest value.
+    pub mean_backlog: f64,
+    /// The largest backlog after the warm-up.
+    pub max_backlog: u64,
+    /// Consumers (active instances) with no partition to read at the end: a `Log` group's
+    /// consumers beyond the partition count.
+    pub idle_consumers: u32,
+    /// Every message given to this group over the whole run, and where each one is at its end.
+    pub messages: MessageCount,
+}
+
+/// The fate of every message a group was given over a whole run, warm-up included: `accepted`
+/// equals the sum of the others, or a message was lost or made up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageCount {
+    /// Messages given to the group.
+    pub accepted: u64,
+    /// Handled successfully.
+    pub consumed: u64,
+    /// Dead-lettered.
+    pub dead_lettered: u64,
+    /// Dropped from a full backlog.
+    pub dropped: u64,
+    /// Waiting in the backlog at the end.
+    pub waiting: u64,
+    /// Received and not yet settled at the end.
+    pub in_flight: u64,
+}
+
+impl MessageCount {
+    /// Whether every accepted message is accounted for exactly once.
+    pub fn balanced(&self) -> bool {
+        self.accepted == self.consumed + self.dead_lettered + self.dropped + self.waiting + self.in_flight
     }
 }
 

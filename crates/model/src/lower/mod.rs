@@ -17,6 +17,7 @@ mod prices;
 mod services;
 mod slos;
 mod steps;
+mod topics;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -45,6 +46,8 @@ pub(crate) struct Cx<'a> {
     names: Vec<&'a str>,
     /// The caches' names in order.
     caches: Vec<&'a str>,
+    /// The topics' names in order.
+    topics: Vec<&'a str>,
     /// The request classes, once the classes pass has run.
     classes: Vec<ClassModel>,
     /// Every call edge, from clients and from handlers' steps, in order of declaration.
@@ -119,6 +122,7 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
         ids: BTreeMap::new(),
         names: scenario.services.iter().map(|s| s.name.as_str()).collect(),
         caches: scenario.caches.iter().map(|c| c.name.as_str()).collect(),
+        topics: scenario.topics.iter().map(|t| t.name.as_str()).collect(),
         classes: Vec::new(),
         edges: Vec::new(),
         errors: Vec::new(),
@@ -131,6 +135,7 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
     let (clients, key_space) = clients::compile(&mut cx);
     let mut services = services::compile(&mut cx, key_space);
     let caches = caches::compile(&mut cx, &services, key_space);
+    let topics = topics::compile(&mut cx, &mut services);
     faults::compile(&mut cx, &mut services);
     faults::check_cpu_quotas(&mut cx, &services);
     header::check_window(&mut cx);
@@ -167,6 +172,7 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
         classes: cx.classes,
         priority_levels: levels,
         caches,
+        topics,
         slos,
         prices,
     })

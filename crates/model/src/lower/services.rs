@@ -78,6 +78,7 @@ fn service(cx: &mut Cx<'_>, i: usize, s: &schema::Service, key_space: u32) -> Se
         max_connections,
         replication,
         admission,
+        consumes: None,
     }
 }
 

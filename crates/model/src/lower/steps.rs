@@ -141,6 +141,11 @@ fn compile_into(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[schema::Step
                     steps.push(Step::Put(cache));
                 }
             }
+            schema::Step::Publish(topic) => {
+                if let Some(topic) = super::topics::topic_id(cx, topic, &step_path, "the step") {
+                    steps.push(Step::Publish(topic));
+                }
+            }
         }
     }
 }

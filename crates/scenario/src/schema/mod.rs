@@ -8,7 +8,7 @@
 //!
 //! This file holds the scenario's root, durations, variants, the limits of a name and of a
 //! duration, and the defaults the attributes name; each area has its own file: `clients`,
-//! `services`, `steps`, `policy`, `data`, `faults` and `goals` (objectives and prices).
+//! `services`, `steps`, `policy`, `data`, `topics`, `faults` and `goals` (objectives and prices).
 
 mod clients;
 mod data;
@@ -17,6 +17,7 @@ mod goals;
 mod policy;
 mod services;
 mod steps;
+mod topics;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -38,6 +39,7 @@ pub use services::{
     Tenant,
 };
 pub use steps::{DistSpec, FanOutOptions, Losers, ParallelOptions, Step, Wait};
+pub use topics::{Consumes, Delivery, PartitionBy, Topic, WhenFull};
 
 /// A duration as written in a scenario file: a string such as `"250us"`, `"15ms"`, `"2s"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -101,6 +103,10 @@ pub struct Scenario {
     /// Caches, looked up by `Cached` steps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub caches: Vec<Cache>,
+    /// Topics of a message broker, published to by `Publish` steps and read by services with
+    /// `consumes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<Topic>,
     /// Faults on a timeline.
     #[serde(default)]
     pub faults: Vec<Fault>,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Duration, Replication, Routing, Step, a_tenth, fifteen_seconds, five_minutes, one, one_f64};
+use super::{Consumes, Duration, Replication, Routing, Step, a_tenth, fifteen_seconds, five_minutes, one, one_f64};
 
 /// A service: instances behind a load balancer, each with a queue and a pool of workers, all
 /// running the same handler.
@@ -66,6 +66,10 @@ pub struct Service {
     /// A rate limit at the service's door, one token bucket per tenant. Default: none.
     #[serde(default)]
     pub admission: Option<Admission>,
+    /// The topic this service reads as a consumer group (each instance a consumer, its handler
+    /// run once per message). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumes: Option<Consumes>,
 }
 
 /// Admission control by tenant, as an API gateway's per-tenant quota: each tenant (a request

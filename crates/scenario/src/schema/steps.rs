@@ -57,6 +57,9 @@ pub enum Step {
     Invalidate(String),
     /// Write the request's key into a cache, fresh (write-through).
     Put(String),
+    /// Hand a message (carrying the request's class and key) to a topic and go on at once,
+    /// without waiting for anyone to read it.
+    Publish(String),
 }
 
 /// What a `Parallel` step waits for.
@@ -244,6 +247,7 @@ step_forms! {
         expecting r#"a cache and the steps of a miss: Cached("products", [Call("db")])"#;
     Invalidate(cache), shown "Invalidate(...)";
     Put(cache), shown "Put(...)";
+    Publish(topic), shown "Publish(...)";
 }
 
 /// A distribution of durations as written in the file.

@@ -287,6 +287,7 @@ impl<'m> World<'m> {
                 self.start_pools(s, slot);
             }
         }
+        self.consumers_changed(s);
     }
 
     /// Whether instance slot `slot` of service `s` is inside a crash's window now.
@@ -431,8 +432,10 @@ impl<'m> World<'m> {
                     wreck.answers.push((visit.parent, visit.counted));
                 }
             }
-            Parent::Direct { .. } if !visit.cancelled => wreck.answers.push((visit.parent, visit.counted)),
-            Parent::Direct { .. } | Parent::Background => {}
+            Parent::Direct { .. } | Parent::Message { .. } if !visit.cancelled => {
+                wreck.answers.push((visit.parent, visit.counted));
+            }
+            Parent::Direct { .. } | Parent::Message { .. } | Parent::Background => {}
         }
         self.bury(f, stepping);
     }
@@ -500,6 +503,7 @@ impl<'m> World<'m> {
                     self.call_returned(caller, failed);
                 }
                 Parent::Background => {}
+                Parent::Message { message, receive } => self.delivered(message, receive, failed, true),
                 Parent::Attempt { call, incarnation, attempt } => {
                     let waiting = self
                         .calls

@@ -42,6 +42,7 @@ use tailsim_model::traffic::Bursts;
 
 mod arrivals;
 mod balance;
+mod broker;
 mod calls;
 mod cancel;
 mod data;
@@ -183,6 +184,8 @@ enum Event {
     Fault(faults::FaultEvent),
     /// The autoscaler's moments: see [`scaling::ScaleEvent`].
     Scale(scaling::ScaleEvent),
+    /// The message broker's timers: see [`broker::BrokerEvent`].
+    Broker(broker::BrokerEvent),
     /// The warm-up is over: statistics start from here.
     WarmupEnd,
     /// A visit's call has not answered yet: send a hedge. `token` names the wait.
@@ -257,6 +260,8 @@ enum Parent {
     Attempt { call: CallId, incarnation: u32, attempt: u32 },
     /// Nobody: a cache's background refresh.
     Background,
+    /// The broker: the visit handles the `receive`-th delivery of message `message`.
+    Message { message: u32, receive: u32 },
 }
 
 /// Where a visit is in its life at its service. Its accounting (`admitted`, `counted`) and
@@ -288,6 +293,9 @@ enum VisitKind {
     /// A background refresh (stale-while-revalidate): it runs a miss's steps without a
     /// worker, fills the cache and ends; nobody waits for it.
     Refresh,
+    /// A delivery of a message to a consumer: it takes a worker at once (the broker hands a
+    /// message only to a consumer with one free) and its end settles the message.
+    Message,
 }
 
 impl VisitKind {
@@ -296,18 +304,18 @@ impl VisitKind {
     #[inline(always)]
     const fn uses_workers(self) -> bool {
         match self {
-            VisitKind::Request => true,
+            VisitKind::Request | VisitKind::Message => true,
             VisitKind::Refresh => false,
         }
     }
 
     /// Whether a visit of this kind is one of the service's visits: counted and summarised as
-    /// the service's, answered to a caller, lost as the service's in a crash. A refresh is the
-    /// cache's own work, in the process, and nobody waits for it.
+    /// the service's, answered to a caller (a message's to the broker), lost as the service's
+    /// in a crash. A refresh is the cache's own work, in the process, and nobody waits for it.
     #[inline(always)]
     const fn of_the_service(self) -> bool {
         match self {
-            VisitKind::Request => true,
+            VisitKind::Request | VisitKind::Message => true,
             VisitKind::Refresh => false,
         }
     }
@@ -743,6 +751,8 @@ struct World<'m> {
     quotas: Option<quotas::Quotas>,
     /// In runs with faults: the successes' latencies the fault summaries judge recovery by.
     recovery: Option<Recovery>,
+    /// The message broker, in a run with topics.
+    broker: Option<broker::Broker>,
 }
 
 /// The most windows a time series may have: longer runs get wider windows.
@@ -944,6 +954,7 @@ impl<'m> World<'m> {
             window_end: SimTime(window_ns),
             quotas,
             recovery,
+            broker: broker::Broker::new(model, seed, rep),
         }
     }
 
@@ -999,6 +1010,7 @@ impl<'m> World<'m> {
             Event::Call(e) => self.on_call_event(e),
             Event::Fault(e) => self.on_fault_event(e),
             Event::Scale(e) => self.on_scale_event(e),
+            Event::Broker(e) => self.on_broker_event(e),
         }
         self.drain_agenda();
     }
@@ -1072,6 +1084,18 @@ impl<'m> World<'m> {
     #[inline(never)]
     fn too_many_live(&mut self) -> bool {
         let live = (self.visits.len() + self.calls.len()) as u64;
+        let messages = self.broker.as_ref().map_or(0, |b| b.held() as u64);
+        if messages > self.limits.max_in_flight {
+            if self.truncated.is_none() {
+                self.truncated = Some(format!(
+                    "{messages} messages were held by the broker at {}, more than the --max-in-flight limit of {}; \
+                     a consumer group that cannot keep up grows its backlog without end (`tailsim check` shows each \
+                     group's load): give the topic a `capacity`, or the group more consumers",
+                    self.now, self.limits.max_in_flight
+                ));
+            }
+            return true;
+        }
         if live <= self.max_live {
             return false;
         }

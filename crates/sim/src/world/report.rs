@@ -183,6 +183,7 @@ impl<'m> World<'m> {
             edges: self.edge_summaries(),
             faults: self.fault_summaries(),
             caches: self.caches.iter().zip(&self.model.caches).map(|(c, m)| c.summary(m)).collect(),
+            topics: self.topic_summaries(),
             conservation: self.conservation(),
             cost: None,
         };

@@ -230,6 +230,7 @@ impl<'m> World<'m> {
                 }
             }
         }
+        self.consumers_changed(s);
     }
 
     /// Scheduled scaling: a new minimum, and a scale-up to it if below.

@@ -243,6 +243,11 @@ impl<'m> World<'m> {
                 }
                 Some(Step::Invalidate(cache)) => self.write_cache(f, *cache, false),
                 Some(Step::Put(cache)) => self.write_cache(f, *cache, true),
+                Some(Step::Publish(topic)) => {
+                    if !self.publish(f, *topic) {
+                        return self.finish(f, Outcome::Failed(FailureKind::Rejected));
+                    }
+                }
             }
         }
     }
@@ -259,6 +264,9 @@ impl<'m> World<'m> {
         loop {
             let Some(next) = inst.pop(model.discipline) else {
                 inst.free_worker(now);
+                if model.consumes.is_some() {
+                    self.consumer_free(s, instance);
+                }
                 return;
             };
             let next_visit = &mut self.visits[next.index()];
@@ -428,6 +436,7 @@ impl<'m> World<'m> {
                 }
             }
             Parent::Background => {}
+            Parent::Message { message, receive } => self.delivered(message, receive, outcome, false),
         }
     }
 
@@ -450,7 +459,7 @@ impl<'m> World<'m> {
                     }
                     self.calls[call.index()].caller
                 }
-                Parent::Background => return true,
+                Parent::Background | Parent::Message { .. } => return true,
             };
             match caller {
                 Caller::Request(_) => return true,

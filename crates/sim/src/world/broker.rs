@@ -1,0 +1,610 @@
+//! The message broker: topics, their consumer groups' backlogs, and the deliveries of messages
+//! to consumers. A `Publish` step gives each group reading the topic its own copy of the
+//! message and goes on at once. A `Log` group's consumer (an instance of the group's service)
+//! owns the partitions `p` with `p mod n` its place among the `n` active instances and handles
+//! each partition one message at a time, in order; a `Queue` group's consumers take the oldest
+//! visible message whenever a worker is free, and a received message not settled within the
+//! visibility timeout becomes visible again. Each delivery is a visit of kind
+//! [`VisitKind::Message`] at the consumer, running the service's handler with a worker.
+//!
+//! Messages live in one slab and the backlogs are ring buffers of their ids, so the steady
+//! state allocates nothing. A message settled while a copy of it still waits in a backlog
+//! (a late success after its visibility timeout) stays there as a tombstone, skipped when it
+//! reaches the head.
+
+use super::*;
+use tailsim_model::compile::{Subscription, TopicModel};
+use tailsim_model::kinds::{Delivery, PartitionBy, WhenFull};
+use tailsim_stats::{GroupSummary, MessageCount, TopicSummary};
+
+/// The broker's timers.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum BrokerEvent {
+    /// A `Queue` group's message, received for the `receive`-th time, reaches its visibility
+    /// timeout.
+    Visible { message: u32, receive: u32 },
+}
+
+/// Where a message stands in its group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MessageState {
+    /// In the backlog, waiting to be received.
+    Waiting,
+    /// Received, invisible, not settled.
+    Received,
+    /// Settled: consumed, dead-lettered or dropped.
+    Done,
+}
+
+/// One group's copy of a published message.
+#[derive(Clone, Copy, Debug)]
+struct Message {
+    group: u32,
+    partition: u32,
+    published: SimTime,
+    /// When it last entered the backlog.
+    since: SimTime,
+    key: u32,
+    class: u8,
+    /// Published after the warm-up.
+    counted: bool,
+    /// In a backlog (waiting, or a tombstone).
+    in_backlog: bool,
+    state: MessageState,
+    /// Times received.
+    receives: u32,
+    /// Deliveries of it running now.
+    deliveries: u32,
+    /// Its visibility timeout, while received (`Queue` groups).
+    timer: Option<EventKey>,
+}
+
+/// One partition of a group's backlog (a `Queue` group has one, whatever the topic's count).
+#[derive(Default)]
+struct Partition {
+    backlog: VecDeque<u32>,
+    /// A `Log` group's partition with a message being handled.
+    busy: bool,
+}
+
+/// A consumer group's state.
+struct Group {
+    service: u32,
+    sub: Subscription,
+    partitions: Vec<Partition>,
+    /// Live messages waiting in the backlogs (tombstones not counted).
+    waiting: u64,
+    /// The consumer a `Queue` group offers its next message to first.
+    turn: u32,
+    backlog: Occupancy,
+    latency: LatencyRecorder,
+    wait: LatencyRecorder,
+    received: u64,
+    redeliveries: u64,
+    consumed: u64,
+    duplicates: u64,
+    failed_deliveries: u64,
+    dead_lettered: u64,
+    dropped: u64,
+    count: MessageCount,
+}
+
+/// A topic's state.
+struct TopicState {
+    rng: RngStream,
+    turn: u32,
+    published: u64,
+    refused: u64,
+    /// Its groups, as indices into [`Broker::groups`].
+    groups: Vec<u32>,
+}
+
+/// The broker of a run with topics.
+pub(super) struct Broker {
+    messages: Slab<Message>,
+    topics: Vec<TopicState>,
+    groups: Vec<Group>,
+    /// Each service's group, if it consumes.
+    group_of: Vec<Option<u32>>,
+}
+
+impl Broker {
+    /// The broker of `model`, if it has topics.
+    pub(super) fn new(model: &Model, seed: u64, rep: u64) -> Option<Broker> {
+        if model.topics.is_empty() {
+            return None;
+        }
+        let mut groups = Vec::new();
+        let mut group_of = vec![None; model.services.len()];
+        let topics = model
+            .topics
+            .iter()
+            .map(|t| TopicState {
+                rng: stream(seed, rep, &format!("topic/{}", t.name)),
+                turn: 0,
+                published: 0,
+                refused: 0,
+                groups: t.groups.iter().map(|s| Broker::add_group(&mut groups, &mut group_of, model, t, s.0)).collect(),
+            })
+            .collect();
+        Some(Broker { messages: Slab::new(), topics, groups, group_of })
+    }
+
+    fn add_group(groups: &mut Vec<Group>, group_of: &mut [Option<u32>], model: &Model, t: &TopicModel, s: u32) -> u32 {
+        let sub = model.services[s as usize].consumes.expect("a group's service consumes");
+        let partitions = if sub.delivery == Delivery::Log { t.partitions } else { 1 };
+        group_of[s as usize] = Some(groups.len() as u32);
+        groups.push(Group {
+            service: s,
+            sub,
+            partitions: (0..partitions).map(|_| Partition::default()).collect(),
+            waiting: 0,
+            turn: 0,
+            backlog: Occupancy::default(),
+            latency: LatencyRecorder::new(),
+            wait: LatencyRecorder::new(),
+            received: 0,
+            redeliveries: 0,
+            consumed: 0,
+            duplicates: 0,
+            failed_deliveries: 0,
+            dead_lettered: 0,
+            dropped: 0,
+            count: MessageCount::default(),
+        });
+        groups.len() as u32 - 1
+    }
+
+    /// Messages held: waiting, received, or settled with a delivery still running.
+    pub(super) fn held(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Takes message `m` out of the slab once nothing refers to it any more.
+    fn forget_if_settled(&mut self, m: u32) {
+        let msg = &self.messages[m as usize];
+        if msg.state == MessageState::Done && msg.deliveries == 0 && !msg.in_backlog {
+            self.messages.remove(m as usize);
+        }
+    }
+
+    /// The next live message at the head of partition `p` of group `g`, taken out of the
+    /// backlog; tombstones on the way are dropped.
+    fn pop_live(&mut self, g: u32, p: u32) -> Option<u32> {
+        loop {
+            let m = self.groups[g as usize].partitions[p as usize].backlog.pop_front()?;
+            let msg = &mut self.messages[m as usize];
+            msg.in_backlog = false;
+            if msg.state != MessageState::Done {
+                return Some(m);
+            }
+            self.forget_if_settled(m);
+        }
+    }
+
+    /// Whether partition `p` of group `g` has a live message waiting, dropping tombstones at
+    /// its head.
+    fn has_waiting(&mut self, g: u32, p: u32) -> bool {
+        loop {
+            let Some(&m) = self.groups[g as usize].partitions[p as usize].backlog.front() else { return false };
+            if self.messages[m as usize].state != MessageState::Done {
+                return true;
+            }
+            self.groups[g as usize].partitions[p as usize].backlog.pop_front();
+            self.messages[m as usize].in_backlog = false;
+            self.forget_if_settled(m);
+        }
+    }
+}
+
+impl<'m> World<'m> {
+    /// Visit `f`'s `Publish` step: every group reading `topic` gets the message. Returns
+    /// whether the broker took it (a full backlog under `Refuse` refuses it).
+    pub(super) fn publish(&mut self, f: VisitId, topic: u32) -> bool {
+        let visit = &self.visits[f.index()];
+        let tag = Tag { class: visit.class, key: visit.key };
+        self.publish_message(topic, tag, self.now)
+    }
+
+    /// Gives every group of `topic` a copy of a message of `tag` published at `published`;
+    /// `false` if a full backlog refused it.
+    fn publish_message(&mut self, topic: u32, tag: Tag, published: SimTime) -> bool {
+        let counted = published >= self.warmup_end;
+        let model = &self.model.topics[topic as usize];
+        let Some(broker) = self.broker.as_mut() else { return false };
+        let groups = std::mem::take(&mut broker.topics[topic as usize].groups);
+        let full = |broker: &Broker, g: u32| {
+            model.capacity.is_some_and(|cap| broker.groups[g as usize].waiting >= u64::from(cap))
+        };
+        let refused = model.when_full == WhenFull::Refuse && groups.iter().any(|&g| full(broker, g));
+        let state = &mut broker.topics[topic as usize];
+        if refused {
+            state.refused += u64::from(counted);
+            state.groups = groups;
+            return false;
+        }
+        state.published += u64::from(counted);
+        let partition = match model.partition_by {
+            PartitionBy::Random => state.rng.random_range(0..model.partitions),
+            PartitionBy::RoundRobin => {
+                let turn = state.turn;
+                state.turn = (turn + 1) % model.partitions;
+                turn
+            }
+            PartitionBy::Key => (tailsim_model::keys::hash(u64::from(tag.key)) % u64::from(model.partitions)) as u32,
+        };
+        for &g in &groups {
+            if full(self.broker.as_ref().expect("a broker"), g) {
+                self.drop_oldest(g, partition);
+            }
+            self.enqueue(g, partition, tag, published, counted);
+        }
+        self.broker.as_mut().expect("a broker").topics[topic as usize].groups = groups;
+        true
+    }
+
+    /// Group `g` gets its copy of a message of `tag`, published at `published`, in partition
+    /// `partition` (a `Queue` group's one queue whatever it is), and offers it to a consumer.
+    fn enqueue(&mut self, g: u32, partition: u32, tag: Tag, published: SimTime, counted: bool) {
+        let now = self.now;
+        let broker = self.broker.as_mut().expect("a broker");
+        let p = partition.min(broker.groups[g as usize].partitions.len() as u32 - 1);
+        let m = broker.messages.insert(Message {
+            group: g,
+            partition: p,
+            published,
+            since: now,
+            key: tag.key,
+            class: tag.class,
+            counted,
+            in_backlog: true,
+            state: MessageState::Waiting,
+            receives: 0,
+            deliveries: 0,
+            timer: None,
+        }) as u32;
+        let group = &mut broker.groups[g as usize];
+        group.partitions[p as usize].backlog.push_back(m);
+        group.waiting += 1;
+        group.count.accepted += 1;
+        group.backlog.enter(now, now >= self.warmup_end);
+        self.offer(g, p);
+    }
+
+    /// Group `g`'s backlog is full: its oldest waiting message goes, from partition `p` if it
+    /// has one, else from the first partition after it that does.
+    fn drop_oldest(&mut self, g: u32, p: u32) {
+        let from = self.warmup_end;
+        let now = self.now;
+        let Some(broker) = self.broker.as_mut() else { return };
+        let n = broker.groups[g as usize].partitions.len() as u32;
+        let p = p.min(n - 1);
+        let Some(m) = (0..n).map(|k| (p + k) % n).find_map(|q| broker.pop_live(g, q)) else { return };
+        let msg = &mut broker.messages[m as usize];
+        msg.state = MessageState::Done;
+        let (since, counted) = (msg.since, msg.counted);
+        let group = &mut broker.groups[g as usize];
+        group.waiting -= 1;
+        group.backlog.leave(since, now, from);
+        group.dropped += u64::from(counted);
+        group.count.dropped += 1;
+        broker.forget_if_settled(m);
+    }
+
+    /// Partition `p` of group `g` has a message: hand it to a consumer with a free worker, if
+    /// the partition's (a `Log` group) or any (a `Queue` group) has one.
+    fn offer(&mut self, g: u32, p: u32) {
+        let Some(broker) = self.broker.as_ref() else { return };
+        let group = &broker.groups[g as usize];
+        let s = group.service;
+        let fleet = &self.services[s as usize].fleet;
+        let active = fleet.active();
+        if active == 0 {
+            return;
+        }
+        match group.sub.delivery {
+            Delivery::Log => {
+                if group.partitions[p as usize].busy {
+                    return;
+                }
+                let instance = fleet.global(p % active);
+                if self.can_take(s, instance) {
+                    self.deliver(g, p, instance);
+                }
+            }
+            Delivery::Queue => {
+                let turn = group.turn;
+                let free =
+                    (0..active).map(|k| fleet.global((turn + k) % active)).find(|&instance| self.can_take(s, instance));
+                if let Some(instance) = free {
+                    let broker = self.broker.as_mut().expect("a broker");
+                    let local = self.services[s as usize].fleet.local(instance);
+                    broker.groups[g as usize].turn = (local + 1) % active;
+                    self.deliver(g, 0, instance);
+                }
+            }
+        }
+    }
+
+    /// Whether `instance` of consumer service `s` can start a delivery now: a free worker, and
+    /// not down in a crash.
+    fn can_take(&self, s: u32, instance: u32) -> bool {
+        let inst = &self.instances[instance as usize];
+        inst.busy < self.model.services[s as usize].workers
+            && inst.skipped == 0
+            && !(self.services[s as usize].has_faults
+                && self.crashed_now(s, self.services[s as usize].fleet.local(instance)))
+    }
+
+    /// A worker of `instance` of service `s` went idle: if `s` is a consumer group, it takes
+    /// the next message it may (of its own partitions, for a `Log` group).
+    pub(super) fn consumer_free(&mut self, s: u32, instance: u32) {
+        let Some(g) = self.broker.as_ref().and_then(|b| b.group_of[s as usize]) else { return };
+        if !self.can_take(s, instance) {
+            return;
+        }
+        let fleet = &self.services[s as usize].fleet;
+        let (local, active) = (fleet.local(instance), fleet.active());
+        if local >= active {
+            return; // stopped, or draining
+        }
+        let broker = self.broker.as_mut().expect("a broker");
+        let group = &broker.groups[g as usize];
+        let p = match group.sub.delivery {
+            Delivery::Queue => Some(0).filter(|_| group.waiting > 0),
+            Delivery::Log => {
+                let n = group.partitions.len() as u32;
+                (local..n).step_by(active as usize).find(|&p| {
+                    let busy = broker.groups[g as usize].partitions[p as usize].busy;
+                    !busy && broker.has_waiting(g, p)
+                })
+            }
+        };
+        if let Some(p) = p {
+            self.deliver(g, p, instance);
+        }
+    }
+
+    /// Every free worker of consumer service `s` takes what it may: after its instances
+    /// changed (started, restarted), which moves a `Log` group's partitions too.
+    pub(super) fn consumers_changed(&mut self, s: u32) {
+        if self.broker.as_ref().and_then(|b| b.group_of[s as usize]).is_none() {
+            return;
+        }
+        let workers = self.model.services[s as usize].workers;
+        for local in 0..self.services[s as usize].fleet.active() {
+            let instance = self.services[s as usize].fleet.global(local);
+            for _ in 0..workers {
+                let busy = self.instances[instance as usize].busy;
+                self.consumer_free(s, instance);
+                if self.instances[instance as usize].busy == busy {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Delivers the next message of partition `p` of group `g` to `instance`, which has a free
+    /// worker: a visit of kind `Message` starts there at once.
+    fn deliver(&mut self, g: u32, p: u32, instance: u32) {
+        let (now, from) = (self.now, self.warmup_end);
+        let broker = self.broker.as_mut().expect("a broker");
+        let Some(m) = broker.pop_live(g, p) else { return };
+        let group = &mut broker.groups[g as usize];
+        let msg = &mut broker.messages[m as usize];
+        msg.state = MessageState::Received;
+        msg.receives += 1;
+        msg.deliveries += 1;
+        group.waiting -= 1;
+        group.backlog.leave(msg.since, now, from);
+        let counted = u64::from(msg.counted);
+        group.received += counted;
+        if msg.receives > 1 {
+            group.redeliveries += counted;
+        } else if msg.counted {
+            group.wait.record(now - msg.published);
+        }
+        match group.sub.delivery {
+            Delivery::Log => group.partitions[p as usize].busy = true,
+            Delivery::Queue => {
+                let at = now + group.sub.visibility_timeout;
+                let event = Event::Broker(BrokerEvent::Visible { message: m, receive: msg.receives });
+                msg.timer = Some(self.events.schedule(at, event));
+            }
+        }
+        let (tag, receive) = (Tag { class: msg.class, key: msg.key }, msg.receives);
+        let s = group.service;
+        self.start_message_visit(s, instance, Parent::Message { message: m, receive }, tag);
+    }
+
+    /// A visit of a message starts at `instance` of service `s`, with a worker at once.
+    fn start_message_visit(&mut self, s: u32, instance: u32, parent: Parent, tag: Tag) {
+        let now = self.now;
+        let counted = now >= self.warmup_end;
+        let model = &self.model.services[s as usize];
+        let mut visit = Visit::new(s, instance, parent, now, counted, tag, model.handler_of(tag.class));
+        visit.kind = VisitKind::Message;
+        visit.state = VisitState::Running;
+        visit.admitted = true;
+        let f = VisitId::new(self.visits.insert(visit));
+        let inst = &mut self.instances[instance as usize];
+        inst.take_worker(now);
+        inst.outstanding += 1;
+        inst.arrivals += u64::from(counted);
+        let stats = &mut self.services[s as usize].stats;
+        stats.arrivals_total += 1;
+        stats.arrivals += u64::from(counted);
+        stats.admitted += u64::from(counted);
+        stats.busy.enter(now, counted);
+        if counted {
+            stats.queue_wait.record_zero();
+        }
+        self.agenda.push(Action::Advance(f));
+    }
+
+    /// A delivery of message `m` (its `receive`-th) ended with `outcome`; `lost` when its
+    /// consumer crashed under it, which settles nothing (the message comes back: at once on a
+    /// log, at its visibility timeout on a queue).
+    pub(super) fn delivered(&mut self, m: u32, receive: u32, outcome: Outcome, lost: bool) {
+        let (now, from) = (self.now, self.warmup_end);
+        let Some(broker) = self.broker.as_mut() else { return };
+        let msg = &mut broker.messages[m as usize];
+        msg.deliveries -= 1;
+        let (g, p, counted) = (msg.group, msg.partition, msg.counted);
+        let group = &mut broker.groups[g as usize];
+        let log = group.sub.delivery == Delivery::Log;
+        if log {
+            group.partitions[p as usize].busy = false;
+        }
+        let current = receive == msg.receives && msg.state == MessageState::Received;
+        let mut retry = None;
+        match outcome {
+            Outcome::Success if msg.state == MessageState::Done => group.duplicates += u64::from(counted),
+            Outcome::Success if !lost => {
+                if msg.state == MessageState::Waiting {
+                    // Back in the backlog after its timeout: it stays there as a tombstone.
+                    group.waiting -= 1;
+                    group.backlog.leave(msg.since, now, from);
+                }
+                msg.state = MessageState::Done;
+                let timer = msg.timer.take();
+                group.consumed += u64::from(counted);
+                group.count.consumed += 1;
+                if counted {
+                    group.latency.record(now - msg.published);
+                }
+                if let Some(timer) = timer {
+                    self.events.cancel(timer);
+                }
+            }
+            _ => {
+                group.failed_deliveries += u64::from(counted && !lost);
+                if log && current {
+                    retry = Some(lost || msg.receives < group.sub.max_receives);
+                }
+            }
+        }
+        match retry {
+            Some(true) => self.back_to_backlog(m, true),
+            Some(false) => self.dead_letter(m),
+            None => {}
+        }
+        self.broker.as_mut().expect("a broker").forget_if_settled(m);
+        if log {
+            self.offer(g, p);
+        }
+    }
+
+    /// Message `m`, received and not settled, waits again: at the head of its partition (a
+    /// log's retry, in order) or at the back of the queue (a visibility timeout).
+    fn back_to_backlog(&mut self, m: u32, front: bool) {
+        let now = self.now;
+        let broker = self.broker.as_mut().expect("a broker");
+        let msg = &mut broker.messages[m as usize];
+        msg.state = MessageState::Waiting;
+        msg.since = now;
+        msg.in_backlog = true;
+        let (g, p) = (msg.group, msg.partition);
+        let group = &mut broker.groups[g as usize];
+        let backlog = &mut group.partitions[p as usize].backlog;
+        if front {
+            backlog.push_front(m);
+        } else {
+            backlog.push_back(m);
+        }
+        group.waiting += 1;
+        group.backlog.enter(now, now >= self.warmup_end);
+        self.offer(g, p);
+    }
+
+    /// Message `m` was received `max_receives` times without success: it leaves its group, to
+    /// the dead-letter topic if the group has one.
+    fn dead_letter(&mut self, m: u32) {
+        let broker = self.broker.as_mut().expect("a broker");
+        let msg = &mut broker.messages[m as usize];
+        msg.state = MessageState::Done;
+        msg.timer = None;
+        let (g, counted, tag) = (msg.group, msg.counted, Tag { class: msg.class, key: msg.key });
+        let group = &mut broker.groups[g as usize];
+        group.dead_lettered += u64::from(counted);
+        group.count.dead_lettered += 1;
+        if let Some(topic) = group.sub.dead_letter {
+            self.publish_message(topic, tag, self.now);
+        }
+    }
+
+    /// A broker timer fires.
+    pub(super) fn on_broker_event(&mut self, event: BrokerEvent) {
+        match event {
+            BrokerEvent::Visible { message, receive } => {
+                let Some(broker) = self.broker.as_mut() else { return };
+                let Some(msg) = broker.messages.get_mut(message as usize) else { return };
+                if msg.receives != receive || msg.state != MessageState::Received {
+                    return;
+                }
+                msg.timer = None;
+                let max = broker.groups[msg.group as usize].sub.max_receives;
+                if msg.receives >= max {
+                    self.dead_letter(message);
+                    self.broker.as_mut().expect("a broker").forget_if_settled(message);
+                } else {
+                    self.back_to_backlog(message, false);
+                }
+            }
+        }
+    }
+
+    /// Each topic's summary, with its groups'.
+    pub(super) fn topic_summaries(&self) -> Vec<TopicSummary> {
+        let Some(broker) = &self.broker else { return Vec::new() };
+        let (from, now) = (self.warmup_end, self.now);
+        self.model
+            .topics
+            .iter()
+            .zip(&broker.topics)
+            .map(|(model, state)| TopicSummary {
+                name: model.name.clone(),
+                partitions: model.partitions,
+                published: state.published,
+                refused: state.refused,
+                groups: state.groups.iter().map(|&g| self.group_summary(broker, g, from, now)).collect(),
+            })
+            .collect()
+    }
+
+    fn group_summary(&self, broker: &Broker, g: u32, from: SimTime, now: SimTime) -> GroupSummary {
+        let group = &broker.groups[g as usize];
+        let mut open_area = 0u128;
+        let mut in_flight = 0u64;
+        for (_, msg) in broker.messages.iter().filter(|(_, msg)| msg.group == g) {
+            match msg.state {
+                MessageState::Waiting => open_area += Occupancy::stay(msg.since, now, from),
+                MessageState::Received => in_flight += 1,
+                MessageState::Done => {}
+            }
+        }
+        let service = &self.model.services[group.service as usize];
+        let active = self.services[group.service as usize].fleet.active();
+        let idle = match group.sub.delivery {
+            Delivery::Log => active.saturating_sub(group.partitions.len() as u32),
+            Delivery::Queue => 0,
+        };
+        GroupSummary {
+            name: service.name.clone(),
+            delivery: format!("{:?}", group.sub.delivery),
+            received: group.received,
+            redeliveries: group.redeliveries,
+            consumed: group.consumed,
+            duplicates: group.duplicates,
+            failed_deliveries: group.failed_deliveries,
+            dead_lettered: group.dead_lettered,
+            dropped: group.dropped,
+            latency: group.latency.summary(),
+            wait: group.wait.summary(),
+            mean_backlog: group.backlog.mean(open_area, from, now),
+            max_backlog: group.backlog.max(),
+            idle_consumers: idle,
+            messages: MessageCount { waiting: group.waiting, in_flight, ..group.count },
+        }
+    }
+}

@@ -1,5 +1,5 @@
 //! Property tests over generated scenarios: any valid scenario runs without panicking,
-//! conserves requests, and gives the same bytes twice; any text, however mangled, gets
+//! conserves requests and messages, and gives the same bytes twice; any text, however mangled, gets
 //! diagnostics rather than a panic.
 
 use std::collections::BTreeMap;
@@ -8,9 +8,10 @@ use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_scenario::schema::{
     Admission, Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Cache, CacheScope,
-    Class, Client, Concurrency, Contention, Discipline, DistSpec, Duration as Dur, FailureKind, FanOutOptions, Fault,
-    Hedge, Jitter, Keys, LimitMode, Losers, ParallelOptions, Policy, PoolScope, Price, Queue, RateLimit, Replication,
-    Retry, Routing, ScaleMetric, Scenario, ScheduledMin, Service, Shape, Slo, Step, Tenant, Throttle, Wait,
+    Class, Client, Concurrency, Consumes, Contention, Delivery, Discipline, DistSpec, Duration as Dur, FailureKind,
+    FanOutOptions, Fault, Hedge, Jitter, Keys, LimitMode, Losers, ParallelOptions, PartitionBy, Policy, PoolScope,
+    Price, Queue, RateLimit, Replication, Retry, Routing, ScaleMetric, Scenario, ScheduledMin, Service, Shape, Slo,
+    Step, Tenant, Throttle, Topic, Wait, WhenFull,
 };
 use tailsim_sim::{Limits, world};
 
@@ -164,6 +165,40 @@ fn losers() -> impl Strategy<Value = Losers> {
 /// The generated scenarios' caches.
 const CACHES: [&str; 2] = ["guarded", "plain"];
 
+/// The generated scenarios' topics: a bounded, keyed log whose last service reads it (its dead
+/// letters go to the queue), and a bounded queue the service before it reads.
+const TOPICS: [&str; 2] = ["log", "queue"];
+
+/// What service `i` of `n` consumes: the last reads the log, the one before it the queue.
+fn consumes(i: usize, n: usize) -> Option<Consumes> {
+    let (topic, delivery, visibility_timeout, max_receives) = match n.checked_sub(i + 1) {
+        Some(0) if n >= 2 => (TOPICS[0], Delivery::Log, None, 2),
+        Some(1) if n >= 3 => (TOPICS[1], Delivery::Queue, Some(Dur(SimDuration::from_millis(5))), 3),
+        _ => return None,
+    };
+    let dead_letter = (delivery == Delivery::Log).then(|| TOPICS[1].to_string());
+    Some(Consumes { topic: topic.into(), delivery, visibility_timeout, max_receives: Some(max_receives), dead_letter })
+}
+
+fn topics() -> Vec<Topic> {
+    vec![
+        Topic {
+            name: TOPICS[0].into(),
+            partitions: 3,
+            partition_by: PartitionBy::Key,
+            capacity: Some(20),
+            when_full: WhenFull::DropOldest,
+        },
+        Topic {
+            name: TOPICS[1].into(),
+            partitions: 1,
+            partition_by: PartitionBy::Random,
+            capacity: Some(30),
+            when_full: WhenFull::Refuse,
+        },
+    ]
+}
+
 /// Services may only call services after them, so the call graph is acyclic by construction.
 #[expect(clippy::too_many_lines, reason = "one strategy for a whole scenario, a field per line")]
 fn scenario() -> impl Strategy<Value = Scenario> {
@@ -221,6 +256,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                         1 => (0usize..2, any::<bool>()).prop_map(|(c, put)| {
                             if put { Step::Put(CACHES[c].into()) } else { Step::Invalidate(CACHES[c].into()) }
                         }),
+                        1 => (0usize..2).prop_map(|t| Step::Publish(TOPICS[t].into())),
                     ]
                     .boxed();
                     (
@@ -293,7 +329,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                                 }),
                                 // Some services admit each class at a rate of its own.
                                 admission: (workers == 3).then_some(Admission { per: Tenant::Class, rate: 50.0, burst: 2.0 }),
-                                consumes: None,
+                                consumes: consumes(i, n_services),
                             }
                         })
                 })
@@ -418,7 +454,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 })
                 .collect(),
             services,
-            topics: Vec::new(),
+            topics: topics(),
             caches: vec![
                 // Every protection at once, on a ring of nodes, with a short TTL.
                 Cache {
@@ -497,6 +533,9 @@ proptest! {
         };
         let first = world::run(&model, model.seed, 0, LIMITS);
         prop_assert!(first.conservation.holds, "{:?}\n{text}", first.conservation);
+        for group in first.topics.iter().flat_map(|t| &t.groups) {
+            prop_assert!(group.messages.balanced(), "{}: {:?}\n{text}", group.name, group.messages);
+        }
         for client in &first.clients {
             prop_assert!(client.succeeded + client.failed <= client.arrivals + 20_000);
         }

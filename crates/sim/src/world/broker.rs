@@ -160,6 +160,40 @@ impl Broker {
         self.messages.len()
     }
 
+    /// Panics, naming the count and the instant `at`, when the broker's kept counts disagree
+    /// with its messages, or with `deliveries`, the message ids of the deliveries running now.
+    pub(super) fn check(&self, deliveries: impl Iterator<Item = u32>, at: SimTime) {
+        let mut running = vec![0u32; self.messages.capacity()];
+        for m in deliveries {
+            running[m as usize] += 1;
+        }
+        for (m, msg) in &self.messages {
+            assert_eq!(msg.deliveries, running[m], "message {m} at {at}: deliveries against visits");
+            assert!(msg.state != MessageState::Waiting || msg.in_backlog, "message {m} at {at}: waiting outside");
+            assert!(msg.state != MessageState::Received || !msg.in_backlog, "message {m} at {at}: received inside");
+        }
+        let mut out: Vec<Vec<u32>> = self.groups.iter().map(|g| vec![0; g.partitions.len()]).collect();
+        let (mut waiting, mut queued) = (vec![0u64; self.groups.len()], vec![0usize; self.groups.len()]);
+        for (m, msg) in &self.messages {
+            let g = msg.group as usize;
+            out[g][msg.partition as usize] += running[m];
+            waiting[g] += u64::from(msg.state == MessageState::Waiting);
+            queued[g] += usize::from(msg.in_backlog);
+        }
+        for (g, group) in self.groups.iter().enumerate() {
+            assert_eq!(group.waiting, waiting[g], "group {g} at {at}: waiting against messages");
+            assert_eq!(group.backlog.inside(), waiting[g], "group {g} at {at}: backlog occupancy against messages");
+            let held: usize = group.partitions.iter().map(|p| p.backlog.len()).sum();
+            assert_eq!(held, queued[g], "group {g} at {at}: backlogs against messages in them");
+            if group.sub.delivery == Delivery::Log {
+                for (p, (partition, &out)) in group.partitions.iter().zip(&out[g]).enumerate() {
+                    assert!(out <= 1, "group {g} partition {p} at {at}: {out} deliveries at once");
+                    assert_eq!(partition.busy, out == 1, "group {g} partition {p} at {at}: busy against deliveries");
+                }
+            }
+        }
+    }
+
     /// Takes message `m` out of the slab once nothing refers to it any more.
     fn forget_if_settled(&mut self, m: u32) {
         let msg = &self.messages[m as usize];

@@ -199,3 +199,28 @@ fn a_full_backlog_refuses_or_drops_the_oldest() {
         }
     }
 }
+
+/// `check` carries the publishers' rate to each group of the topic (every group gets every
+/// message) and counts a log group's capacity as at most one message per partition at once:
+/// 900/s of 1 ms work is 90% of one partition's worth however many consumers read it, and 30%
+/// of a shared queue's three consumers. A log group with consumers beyond its partitions is
+/// warned about; one that cannot keep up too.
+#[test]
+fn check_counts_a_groups_load_against_its_partitions() {
+    use tailsim_model::analysis::{offered_load, warnings};
+    let consumer = format!("instances: 3, workers: 1, {EXP_1MS}");
+    for (delivery, partitions, expected, idle) in
+        [("", 1, 0.9, true), ("delivery: Queue", 1, 0.3, false), ("", 3, 0.3, false)]
+    {
+        let text = pipeline(900.0, &format!("partitions: {partitions}"), &consumer, delivery, 20);
+        let model = load(&text);
+        let group = &offered_load(&model)[1];
+        assert!((group.arrival_rate_per_s - 900.0).abs() < 1e-9, "{group:?}");
+        assert!((group.offered_load - expected).abs() < 1e-9, "{delivery} over {partitions}: {group:?}");
+        let said: Vec<String> = warnings(&model, &text).iter().map(|d| d.message.clone()).collect();
+        assert_eq!(said.iter().any(|w| w.contains("sit idle")), idle, "{said:?}");
+    }
+    let text = pipeline(1100.0, "", &format!("workers: 1, {EXP_1MS}"), "", 20);
+    let said: Vec<String> = warnings(&load(&text), &text).iter().map(|d| d.message.clone()).collect();
+    assert!(said.iter().any(|w| w.contains("cannot keep up")), "{said:?}");
+}

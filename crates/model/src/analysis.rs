@@ -28,13 +28,26 @@ pub struct ServiceLoad {
     pub cpu_load: Option<f64>,
 }
 
-/// Services in an order where every caller comes before its callees (the graph is acyclic).
+/// The services a visit of service `s` sends work to, each with its number per visit: those it
+/// calls, and the consumer groups of the topics it publishes to (one message per `Publish`).
+fn downstream(model: &Model, s: usize) -> impl Iterator<Item = (usize, u32)> + '_ {
+    model.services[s].all_steps().flat_map(move |step| {
+        let groups: &[crate::compile::ServiceId] = match step {
+            Step::Publish(t) => &model.topics[*t as usize].groups,
+            _ => &[],
+        };
+        step.callees().map(|(t, n)| (t.0 as usize, n)).chain(groups.iter().map(|g| (g.0 as usize, 1)))
+    })
+}
+
+/// Services in an order where every caller (and publisher) comes before its callees (and
+/// consumer groups). The call graph is acyclic; messages may loop (a group publishing to a
+/// topic upstream of it), and the services of such a loop come last, in model order.
 fn callers_first(model: &Model) -> Vec<usize> {
     let n = model.services.len();
-    let callees = |s: usize| model.services[s].all_steps().flat_map(Step::callees).map(|(t, _)| t.0 as usize);
     let mut callers = vec![0usize; n];
     for s in 0..n {
-        for c in callees(s) {
+        for (c, _) in downstream(model, s) {
             callers[c] += 1;
         }
     }
@@ -42,7 +55,7 @@ fn callers_first(model: &Model) -> Vec<usize> {
     let mut order = Vec::with_capacity(n);
     while let Some(s) = ready.pop() {
         order.push(s);
-        let mut next: Vec<usize> = callees(s).collect();
+        let mut next: Vec<usize> = downstream(model, s).map(|(c, _)| c).collect();
         next.reverse();
         for c in next {
             callers[c] -= 1;
@@ -51,6 +64,9 @@ fn callers_first(model: &Model) -> Vec<usize> {
             }
         }
     }
+    let mut placed = vec![false; n];
+    order.iter().for_each(|&s| placed[s] = true);
+    order.extend((0..n).filter(|&s| !placed[s]));
     order
 }
 
@@ -140,6 +156,11 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
                 for (target, calls) in step.callees() {
                     rate[target.0 as usize][class] += rate[s][class] * surviving * f64::from(calls);
                 }
+                if let Step::Publish(t) = step {
+                    for group in &model.topics[*t as usize].groups {
+                        rate[group.0 as usize][class] += rate[s][class] * surviving;
+                    }
+                }
             }
         }
     }
@@ -150,6 +171,15 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
         .map(|(s, service)| {
             // An autoscaled service can grow to its most instances.
             let workers = f64::from(service.max_instances()) * service.worker_capacity();
+            // A log's partition is handled one message at a time: a group runs at most as many
+            // at once as its topic has partitions.
+            let workers = match service.consumes {
+                Some(sub) if sub.delivery == crate::kinds::Delivery::Log => {
+                    let per_worker = service.worker_capacity() / f64::from(service.workers.max(1));
+                    workers.min(f64::from(model.topics[sub.topic as usize].partitions) * per_worker)
+                }
+                _ => workers,
+            };
             let arrival_rate: f64 = rate[s].iter().sum();
             let work: f64 = rate[s].iter().zip(&worker[s]).map(|(r, h)| r * h).sum();
             // The tightest CPU limit on all instances, in CPUs.
@@ -181,9 +211,12 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (i, (load, service)) in offered_load(model).iter().zip(&model.services).enumerate() {
         if load.offered_load >= 1.0 {
-            let consequence = match service.queue_capacity {
-                None => "its queue will grow without bound",
-                Some(_) => "its queue will fill and the excess will be rejected",
+            let consequence = match (service.consumes, service.queue_capacity) {
+                (Some(_), _) => {
+                    "its consumer group cannot keep up, and its backlog will grow until the topic's capacity"
+                }
+                (None, None) => "its queue will grow without bound",
+                (None, Some(_)) => "its queue will fill and the excess will be rejected",
             };
             out.push(
                 Diagnostic::warning(format!(
@@ -225,9 +258,36 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
             );
         }
     }
+    out.extend(idle_consumer_warnings(model, &index));
     out.extend(connection_warnings(model, &index));
     out.extend(amplification_warnings(model, &index));
     tailsim_scenario::spans::point_at_items(&mut out, source);
+    out
+}
+
+/// A `Log` group with more consumers than its topic has partitions: the extra ones never
+/// get a message.
+fn idle_consumer_warnings(model: &Model, index: &Index<'_>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, service) in model.services.iter().enumerate() {
+        let Some(sub) = service.consumes.filter(|s| s.delivery == crate::kinds::Delivery::Log) else { continue };
+        let topic = &model.topics[sub.topic as usize];
+        if service.instances > topic.partitions {
+            out.push(
+                Diagnostic::warning(format!(
+                    "{} consumers read \"{}\", which has {} partition{}: {} of them will sit idle",
+                    service.instances,
+                    topic.name,
+                    topic.partitions,
+                    if topic.partitions == 1 { "" } else { "s" },
+                    service.instances - topic.partitions
+                ))
+                .at_path(format!("services[{i}] \"{}\"", service.name))
+                .at(index.name(&service.name))
+                .with_hint("a partition is read by one consumer of a group: add partitions, or use `delivery: Queue`"),
+            );
+        }
+    }
     out
 }
 

@@ -224,3 +224,42 @@ fn check_counts_a_groups_load_against_its_partitions() {
     let said: Vec<String> = warnings(&load(&text), &text).iter().map(|d| d.message.clone()).collect();
     assert!(said.iter().any(|w| w.contains("cannot keep up")), "{said:?}");
 }
+
+/// Spike arithmetic: published at lambda = 1,500/s against a consumer that handles mu =
+/// 1,000/s (1 ms each), a backlog grows at lambda - mu = 500/s; back at 500/s it drains at
+/// mu - lambda = 500/s. The slopes are least-squares fits of the backlog at each window's end,
+/// 20 s each way (the backlog's Poisson noise is about 1% of its 10,000 messages); the backlog
+/// is empty again by 62 s, and its oldest message had waited the 10 s a backlog of 10,000 at
+/// 1,000/s takes to clear.
+#[test]
+fn a_spike_backlog_grows_at_lambda_minus_mu_and_drains_at_mu_minus_lambda() {
+    let text = r#"Scenario(
+        name: "spike",
+        duration: "80s",
+        clients: [Client(name: "users", target: "api", rate: 500.0,
+            traffic: [Step(at: "20s", rate: 1500), Step(at: "40s", rate: 500)])],
+        services: [
+            Service(name: "api", workers: 1000, handler: [Publish("jobs")]),
+            Service(name: "worker", workers: 1, handler: [Work(Constant("1ms"))], consumes: Some((topic: "jobs"))),
+        ],
+        topics: [Topic(name: "jobs")],
+    )"#;
+    let report = run(&load(text), 19, 10);
+    // The least-squares slope of the backlog at the ends of windows `from..to` (window i ends at i + 1 s).
+    let slope = |g: &GroupSummary, from: usize, to: usize| {
+        let points: Vec<(f64, f64)> = (from..to).map(|i| ((i + 1) as f64, g.series.backlog[i] as f64)).collect();
+        let n = points.len() as f64;
+        let (mx, my) = (points.iter().map(|p| p.0).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
+        let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+        let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+        sxy / sxx
+    };
+    assert_theory("growth (messages/s)", &group_values(&report, |g| slope(g, 20, 39)), 500.0, 0.03);
+    assert_theory("drain (messages/s)", &group_values(&report, |g| -slope(g, 40, 58)), 500.0, 0.03);
+    for run in &report.runs {
+        let series = &run.topics[0].groups[0].series;
+        assert!(series.backlog[62..].iter().all(|&b| b < 50), "drained by 62 s: {:?}", &series.backlog[55..]);
+        let worst = series.oldest_s.iter().copied().fold(0.0, f64::max);
+        assert!((9.0..11.0).contains(&worst), "the oldest waited {worst} s");
+    }
+}

@@ -17,7 +17,7 @@ pub use aggregate::{Aggregate, Estimate};
 pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};
 pub use summary::{
     BreakerTransition, CacheEventSummary, CacheResize, CacheSeries, CacheSummary, ClassSummary, ClientSummary,
-    Conservation, Distribution, EdgeSummary, Failures, FaultSummary, GroupSummary, LatencySummary, LittlesLaw,
-    MessageCount, ReplicationSummary, Report, RunSummary, Series, ServiceSeries, ServiceSummary, Throttling,
-    TopicSummary,
+    Conservation, Distribution, EdgeSummary, Failures, FaultSummary, GroupSeries, GroupSummary, LatencySummary,
+    LittlesLaw, MessageCount, ReplicationSummary, Report, RunSummary, Series, ServiceSeries, ServiceSummary,
+    Throttling, TopicSummary,
 };

@@ -127,6 +127,12 @@ pub fn timeseries_csv(report: &Report) -> String {
             let w = &cache.series;
             component("cache", &cache.name, w.window_s, w.lookups.len(), &w.metrics(end));
         }
+        for topic in &run.topics {
+            for group in &topic.groups {
+                let (w, name) = (&group.series, format!("{}/{}", topic.name, group.name));
+                component("group", &name, w.window_s, w.published.len(), &w.metrics());
+            }
+        }
     }
     out
 }

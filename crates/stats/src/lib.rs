@@ -23,7 +23,7 @@ pub use aggregate::{Aggregate, Estimate};
 pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};
 pub use summary::{
     AdmissionSummary, BreakerTransition, CacheEventSummary, CacheResize, CacheSeries, CacheSummary, ClassSummary,
-    ClientSummary, Conservation, Distribution, EdgeSummary, Failures, FaultSummary, GroupSummary, LatencySummary,
-    LittlesLaw, MessageCount, ReplicationSummary, Report, RunSummary, Series, ServiceSeries, ServiceSummary,
-    TenantCounts, Throttling, TopicSummary,
+    ClientSummary, Conservation, Distribution, EdgeSummary, Failures, FaultSummary, GroupSeries, GroupSummary,
+    LatencySummary, LittlesLaw, MessageCount, ReplicationSummary, Report, RunSummary, Series, ServiceSeries,
+    ServiceSummary, TenantCounts, Throttling, TopicSummary,
 };

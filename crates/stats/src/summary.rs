@@ -371,6 +371,45 @@ pub struct GroupSummary {
     pub idle_consumers: u32,
     /// Every message given to this group over the whole run, and where each one is at its end.
     pub messages: MessageCount,
+    /// The group's time series, warm-up included.
+    pub series: GroupSeries,
+}
+
+/// A consumer group's activity per window (the windows of [`Series`]).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct GroupSeries {
+    /// The window's width in seconds.
+    pub window_s: f64,
+    /// Messages the group was given per window.
+    pub published: Vec<u64>,
+    /// Messages handled successfully per window.
+    pub consumed: Vec<u64>,
+    /// Deliveries past a message's first per window.
+    pub redelivered: Vec<u64>,
+    /// The time-averaged backlog over each window.
+    pub mean_backlog: Vec<f64>,
+    /// The backlog at each window's end.
+    pub backlog: Vec<u64>,
+    /// How long the oldest message waiting at each window's end had waited since it was
+    /// published, in seconds (0 with none waiting): the group's lag in time.
+    pub oldest_s: Vec<f64>,
+}
+
+impl GroupSeries {
+    /// How many metrics a group's window has: rows of `timeseries.csv` per window.
+    pub const METRICS: usize = 6;
+
+    /// Every per-window metric, in the order `timeseries.csv` lists them.
+    pub fn metrics(&self) -> [Metric<'_>; Self::METRICS] {
+        [
+            Metric::counts("published", &self.published),
+            Metric::counts("consumed", &self.consumed),
+            Metric::counts("redelivered", &self.redelivered),
+            Metric::new("mean_backlog", Values::Gauges(Cow::Borrowed(&self.mean_backlog))),
+            Metric::counts("backlog", &self.backlog),
+            Metric::new("oldest_s", Values::Gauges(Cow::Borrowed(&self.oldest_s))),
+        ]
+    }
 }
 
 /// The fate of every message a group was given over a whole run, warm-up included: `accepted`

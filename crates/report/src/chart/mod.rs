@@ -28,7 +28,7 @@ use plotters::style::{FontStyle, register_font};
 
 use crate::compare::{Comparison, VariantClient, VariantResult};
 use crate::graph::CallGraph;
-use crate::summary::{Report, ServiceSeries};
+use crate::summary::{GroupSeries, Report, RunSummary, ServiceSeries};
 use crate::sweep::Sweep;
 
 pub use latency::{CdfChart, LatencyChart};
@@ -185,6 +185,38 @@ fn error_budget_charts(report: &Report, bands: &[Band], markers: &[Marker], whic
     out
 }
 
+/// The consumer groups' backlog and lag over time, every group of every topic on one chart
+/// each (none without topics).
+fn topic_charts(report: &Report, run: &RunSummary, bands: &[Band], markers: &[Marker], which: &str) -> Vec<Chart> {
+    let groups: Vec<(String, &GroupSeries)> = run
+        .topics
+        .iter()
+        .flat_map(|t| t.groups.iter().map(move |g| (format!("{}/{}", t.name, g.name), &g.series)))
+        .collect();
+    let Some(window_s) = groups.first().map(|(_, w)| w.window_s) else { return Vec::new() };
+    let lines = |value: &dyn Fn(&GroupSeries) -> Vec<f64>| {
+        groups.iter().map(|(name, w)| (name.clone(), value(w))).collect::<Vec<_>>()
+    };
+    let backlog = lines(&|w| w.mean_backlog.clone());
+    let lag = lines(&|w| w.oldest_s.clone());
+    vec![
+        Chart {
+            file_stem: "topics-backlog".into(),
+            title: format!("{}: backlog per consumer group{which}", report.scenario),
+            kind: ChartKind::Timeline(
+                TimeChart::lines("messages waiting (time-averaged)", window_s, backlog).bands(bands).markers(markers),
+            ),
+        },
+        Chart {
+            file_stem: "topics-lag".into(),
+            title: format!("{}: lag per consumer group{which}", report.scenario),
+            kind: ChartKind::Timeline(
+                TimeChart::lines("age of the oldest waiting message (s)", window_s, lag).bands(bands).markers(markers),
+            ),
+        },
+    ]
+}
+
 /// Every chart of a report: the call graph; for each client a latency histogram, a latency
 /// CDF, its answers over time and its p50 and p99 over time; then every service's utilisation
 /// and queue length over time; then each cache's hit ratio and fetches to its backend over
@@ -289,6 +321,7 @@ pub fn charts(report: &Report, graph: &CallGraph) -> Vec<Chart> {
             });
         }
     }
+    out.extend(topic_charts(report, run, &bands, &markers, &which));
     let end_s = report.duration_s.min(report.warmup_s + run.measured_s);
     let stems = file_stems(run.caches.iter().map(|c| c.name.as_str()), "cache");
     for (cache, stem) in run.caches.iter().zip(stems) {

@@ -15,7 +15,7 @@
 use super::*;
 use tailsim_model::compile::{Subscription, TopicModel};
 use tailsim_model::kinds::{Delivery, PartitionBy, WhenFull};
-use tailsim_stats::{GroupSummary, MessageCount, TopicSummary};
+use tailsim_stats::{GroupSeries, GroupSummary, MessageCount, TopicSummary};
 
 /// The broker's timers.
 #[derive(Clone, Copy, Debug)]
@@ -87,6 +87,11 @@ struct Group {
     dead_lettered: u64,
     dropped: u64,
     count: MessageCount,
+    series: GroupSeries,
+    /// The open window's counts: messages given, consumed, redelivered; and the backlog's
+    /// integral at its start.
+    open: [u64; 3],
+    backlog_at_start: i128,
 }
 
 /// A topic's state.
@@ -110,7 +115,7 @@ pub(super) struct Broker {
 
 impl Broker {
     /// The broker of `model`, if it has topics.
-    pub(super) fn new(model: &Model, seed: u64, rep: u64) -> Option<Broker> {
+    pub(super) fn new(model: &Model, seed: u64, rep: u64, window_s: f64) -> Option<Broker> {
         if model.topics.is_empty() {
             return None;
         }
@@ -124,13 +129,24 @@ impl Broker {
                 turn: 0,
                 published: 0,
                 refused: 0,
-                groups: t.groups.iter().map(|s| Broker::add_group(&mut groups, &mut group_of, model, t, s.0)).collect(),
+                groups: t
+                    .groups
+                    .iter()
+                    .map(|s| Broker::add_group(&mut groups, &mut group_of, model, t, s.0, window_s))
+                    .collect(),
             })
             .collect();
         Some(Broker { messages: Slab::new(), topics, groups, group_of })
     }
 
-    fn add_group(groups: &mut Vec<Group>, group_of: &mut [Option<u32>], model: &Model, t: &TopicModel, s: u32) -> u32 {
+    fn add_group(
+        groups: &mut Vec<Group>,
+        group_of: &mut [Option<u32>],
+        model: &Model,
+        t: &TopicModel,
+        s: u32,
+        window_s: f64,
+    ) -> u32 {
         let sub = model.services[s as usize].consumes.expect("a group's service consumes");
         let partitions = if sub.delivery == Delivery::Log { t.partitions } else { 1 };
         group_of[s as usize] = Some(groups.len() as u32);
@@ -151,8 +167,40 @@ impl Broker {
             dead_lettered: 0,
             dropped: 0,
             count: MessageCount::default(),
+            series: GroupSeries { window_s, ..GroupSeries::default() },
+            open: [0; 3],
+            backlog_at_start: 0,
         });
         groups.len() as u32 - 1
+    }
+
+    /// Closes each group's window from `start` to `end`: its counts, its mean backlog, and its
+    /// backlog and the age of its oldest waiting message at `end`.
+    pub(super) fn close_window(&mut self, start: SimTime, end: SimTime) {
+        let width = end.saturating_since(start).as_nanos().max(1) as f64;
+        for g in 0..self.groups.len() as u32 {
+            let n = self.groups[g as usize].partitions.len() as u32;
+            let mut oldest: Option<SimTime> = None;
+            for p in 0..n {
+                if self.has_waiting(g, p)
+                    && let Some(&m) = self.groups[g as usize].partitions[p as usize].backlog.front()
+                {
+                    let published = self.messages[m as usize].published;
+                    oldest = Some(oldest.map_or(published, |o| o.min(published)));
+                }
+            }
+            let group = &mut self.groups[g as usize];
+            let integral = group.backlog.integral_ns(end);
+            let series = &mut group.series;
+            let [published, consumed, redelivered] = std::mem::take(&mut group.open);
+            series.published.push(published);
+            series.consumed.push(consumed);
+            series.redelivered.push(redelivered);
+            series.mean_backlog.push((integral - group.backlog_at_start) as f64 / width);
+            series.backlog.push(group.waiting);
+            series.oldest_s.push(oldest.map_or(0.0, |at| end.saturating_since(at).as_nanos() as f64 / 1e9));
+            group.backlog_at_start = integral;
+        }
     }
 
     /// Messages held: waiting, received, or settled with a delivery still running.
@@ -243,6 +291,9 @@ impl<'m> World<'m> {
     /// Gives every group of `topic` a copy of a message of `tag` published at `published`;
     /// `false` if a full backlog refused it.
     fn publish_message(&mut self, topic: u32, tag: Tag, published: SimTime) -> bool {
+        if self.now >= self.window_end {
+            self.roll_windows();
+        }
         let counted = published >= self.warmup_end;
         let model = &self.model.topics[topic as usize];
         let Some(broker) = self.broker.as_mut() else { return false };
@@ -301,6 +352,7 @@ impl<'m> World<'m> {
         group.partitions[p as usize].backlog.push_back(m);
         group.waiting += 1;
         group.count.accepted += 1;
+        group.open[0] += 1;
         group.backlog.enter(now, now >= self.warmup_end);
         self.offer(g, p);
     }
@@ -421,6 +473,9 @@ impl<'m> World<'m> {
     /// Delivers the next message of partition `p` of group `g` to `instance`, which has a free
     /// worker: a visit of kind `Message` starts there at once.
     fn deliver(&mut self, g: u32, p: u32, instance: u32) {
+        if self.now >= self.window_end {
+            self.roll_windows();
+        }
         let (now, from) = (self.now, self.warmup_end);
         let broker = self.broker.as_mut().expect("a broker");
         let Some(m) = broker.pop_live(g, p) else { return };
@@ -435,6 +490,7 @@ impl<'m> World<'m> {
         group.received += counted;
         if msg.receives > 1 {
             group.redeliveries += counted;
+            group.open[2] += 1;
         } else if msg.counted {
             group.wait.record(now - msg.published);
         }
@@ -480,6 +536,9 @@ impl<'m> World<'m> {
     /// consumer crashed under it, which settles nothing (the message comes back: at once on a
     /// log, at its visibility timeout on a queue).
     pub(super) fn delivered(&mut self, m: u32, receive: u32, outcome: Outcome, lost: bool) {
+        if self.now >= self.window_end {
+            self.roll_windows();
+        }
         let (now, from) = (self.now, self.warmup_end);
         let Some(broker) = self.broker.as_mut() else { return };
         let msg = &mut broker.messages[m as usize];
@@ -504,6 +563,7 @@ impl<'m> World<'m> {
                 let timer = msg.timer.take();
                 group.consumed += u64::from(counted);
                 group.count.consumed += 1;
+                group.open[1] += 1;
                 if counted {
                     group.latency.record(now - msg.published);
                 }
@@ -639,6 +699,7 @@ impl<'m> World<'m> {
             max_backlog: group.backlog.max(),
             idle_consumers: idle,
             messages: MessageCount { waiting: group.waiting, in_flight, ..group.count },
+            series: group.series.clone(),
         }
     }
 }

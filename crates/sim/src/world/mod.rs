@@ -772,15 +772,22 @@ pub fn timeseries_size(model: &Model) -> (u64, u64) {
     let per_window = model.clients.len() * Series::METRICS
         + model.services.len() * ServiceSeries::METRICS
         + model.caches.len() * CacheSeries::METRICS
+        + groups(model) * tailsim_stats::GroupSeries::METRICS
         + model.edges.len();
     (windows, windows.saturating_mul(per_window as u64))
+}
+
+/// The consumer groups of `model`, over all its topics: each keeps a time series.
+fn groups(model: &Model) -> usize {
+    model.topics.iter().map(|t| t.groups.len()).sum()
 }
 
 /// The time-series window a run of `model` uses: its `window`, widened to a whole multiple of
 /// it so that no series has more than [`MAX_WINDOWS`] windows and all of them together at most
 /// [`WINDOW_BUDGET`].
 pub fn window_of(model: &Model) -> SimDuration {
-    let components = (model.clients.len() + model.services.len() + model.edges.len() + model.caches.len()).max(1);
+    let components =
+        (model.clients.len() + model.services.len() + model.edges.len() + model.caches.len() + groups(model)).max(1);
     let most = MAX_WINDOWS.min((WINDOW_BUDGET / components as u64).max(1));
     // A whole multiple of the scenario's window, so that widened windows still line up with it.
     let base = model.window.as_nanos().max(1);
@@ -954,7 +961,7 @@ impl<'m> World<'m> {
             window_end: SimTime(window_ns),
             quotas,
             recovery,
-            broker: broker::Broker::new(model, seed, rep),
+            broker: broker::Broker::new(model, seed, rep, window_s),
         }
     }
 

@@ -69,6 +69,9 @@ impl<'m> World<'m> {
         if let Some(recovery) = &mut self.recovery {
             recovery.close(self.window_index);
         }
+        if let Some(broker) = &mut self.broker {
+            broker.close_window(start, end);
+        }
         for breaker in self.edges.iter_mut().filter_map(|e| e.breaker.as_mut()) {
             breaker.close_window(start, end);
         }

@@ -18,6 +18,6 @@ pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};
 pub use summary::{
     BreakerTransition, CacheEventSummary, CacheResize, CacheSeries, CacheSummary, ClassSummary, ClientSummary,
     Conservation, Distribution, EdgeSummary, Failures, FaultSummary, GroupSeries, GroupSummary, LatencySummary,
-    LittlesLaw, MessageCount, ReplicationSummary, Report, RunSummary, Series, ServiceSeries, ServiceSummary,
-    Throttling, TopicSummary,
+    LittlesLaw, MessageCount, PartitionSummary, ReplicationSummary, Report, RunSummary, Series, ServiceSeries,
+    ServiceSummary, Throttling, TopicSummary,
 };

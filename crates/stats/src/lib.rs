@@ -24,6 +24,6 @@ pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};
 pub use summary::{
     AdmissionSummary, BreakerTransition, CacheEventSummary, CacheResize, CacheSeries, CacheSummary, ClassSummary,
     ClientSummary, Conservation, Distribution, EdgeSummary, Failures, FaultSummary, GroupSeries, GroupSummary,
-    LatencySummary, LittlesLaw, MessageCount, ReplicationSummary, Report, RunSummary, Series, ServiceSeries,
-    ServiceSummary, TenantCounts, Throttling, TopicSummary,
+    LatencySummary, LittlesLaw, MessageCount, PartitionSummary, ReplicationSummary, Report, RunSummary, Series,
+    ServiceSeries, ServiceSummary, TenantCounts, Throttling, TopicSummary,
 };

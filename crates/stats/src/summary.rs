@@ -371,8 +371,21 @@ pub struct GroupSummary {
     pub idle_consumers: u32,
     /// Every message given to this group over the whole run, and where each one is at its end.
     pub messages: MessageCount,
+    /// A `Log` group's partitions, in order (empty for a `Queue` group, which has none).
+    pub partitions: Vec<PartitionSummary>,
     /// The group's time series, warm-up included.
     pub series: GroupSeries,
+}
+
+/// One partition of a `Log` group: counts of messages published after the warm-up.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct PartitionSummary {
+    /// Messages it was given.
+    pub published: u64,
+    /// Messages handled successfully.
+    pub consumed: u64,
+    /// Messages waiting at the end.
+    pub backlog: u64,
 }
 
 /// A consumer group's activity per window (the windows of [`Series`]).

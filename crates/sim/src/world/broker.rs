@@ -15,7 +15,7 @@
 use super::*;
 use tailsim_model::compile::{Subscription, TopicModel};
 use tailsim_model::kinds::{Delivery, PartitionBy, WhenFull};
-use tailsim_stats::{GroupSeries, GroupSummary, MessageCount, TopicSummary};
+use tailsim_stats::{GroupSeries, GroupSummary, MessageCount, PartitionSummary, TopicSummary};
 
 /// The broker's timers.
 #[derive(Clone, Copy, Debug)]
@@ -65,6 +65,9 @@ struct Partition {
     backlog: VecDeque<u32>,
     /// A `Log` group's partition with a message being handled.
     busy: bool,
+    /// Its counts of messages published after the warm-up (the backlog's is left at zero and
+    /// counted when the summary is made).
+    counts: PartitionSummary,
 }
 
 /// A consumer group's state.
@@ -349,7 +352,9 @@ impl<'m> World<'m> {
             timer: None,
         }) as u32;
         let group = &mut broker.groups[g as usize];
-        group.partitions[p as usize].backlog.push_back(m);
+        let partition = &mut group.partitions[p as usize];
+        partition.backlog.push_back(m);
+        partition.counts.published += u64::from(counted);
         group.waiting += 1;
         group.count.accepted += 1;
         group.open[0] += 1;
@@ -562,6 +567,7 @@ impl<'m> World<'m> {
                 msg.state = MessageState::Done;
                 let timer = msg.timer.take();
                 group.consumed += u64::from(counted);
+                group.partitions[p as usize].counts.consumed += u64::from(counted);
                 group.count.consumed += 1;
                 group.open[1] += 1;
                 if counted {
@@ -670,9 +676,17 @@ impl<'m> World<'m> {
         let group = &broker.groups[g as usize];
         let mut open_area = 0u128;
         let mut in_flight = 0u64;
+        let log = group.sub.delivery == Delivery::Log;
+        let mut partitions: Vec<PartitionSummary> =
+            if log { group.partitions.iter().map(|p| p.counts.clone()).collect() } else { Vec::new() };
         for (_, msg) in broker.messages.iter().filter(|(_, msg)| msg.group == g) {
             match msg.state {
-                MessageState::Waiting => open_area += Occupancy::stay(msg.since, now, from),
+                MessageState::Waiting => {
+                    open_area += Occupancy::stay(msg.since, now, from);
+                    if let Some(p) = partitions.get_mut(msg.partition as usize) {
+                        p.backlog += 1;
+                    }
+                }
                 MessageState::Received => in_flight += 1,
                 MessageState::Done => {}
             }
@@ -699,6 +713,7 @@ impl<'m> World<'m> {
             max_backlog: group.backlog.max(),
             idle_consumers: idle,
             messages: MessageCount { waiting: group.waiting, in_flight, ..group.count },
+            partitions,
             series: group.series.clone(),
         }
     }

@@ -201,6 +201,24 @@ pub fn document(report: &Report) -> Document {
                 }
                 out.table(caches);
             }
+            if !aggregate.groups.is_empty() {
+                out.push('\n');
+                let mut groups = Table::new(&["topic", "group", "consumed/s", "backlog mean", "p50", "p99"]);
+                let plain = |e: Option<Estimate>| {
+                    e.map(|e| format!("{:.1}±{:.1}", e.mean, e.ci95_half_width)).unwrap_or_else(|| "-".into())
+                };
+                for g in &aggregate.groups {
+                    groups.row(vec![
+                        g.topic.clone(),
+                        g.name.clone(),
+                        plain(g.consumed_per_s),
+                        plain(g.mean_backlog),
+                        with_ci(g.latency.p50_ms),
+                        with_ci(g.latency.p99_ms),
+                    ]);
+                }
+                out.table(groups);
+            }
             if let Some(cost) = &aggregate.cost {
                 let money = |e: Option<Estimate>| {
                     e.map(|e| format!("{}±{}", money(e.mean), money(e.ci95_half_width))).unwrap_or_else(|| "-".into())

@@ -111,6 +111,50 @@ pub struct CacheAggregate {
     pub max_fetches_per_key: Option<Estimate>,
 }
 
+/// A consumer group's statistics across replications.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupAggregate {
+    /// The topic it reads.
+    pub topic: String,
+    /// The consumer service's name.
+    pub name: String,
+    /// Messages consumed per measured second.
+    pub consumed_per_s: Option<Estimate>,
+    /// The time-averaged backlog.
+    pub mean_backlog: Option<Estimate>,
+    /// The largest backlog of a replication.
+    pub max_backlog: Option<Estimate>,
+    /// Publish to done.
+    pub latency: LatencyEstimates,
+}
+
+impl GroupAggregate {
+    /// Every group of every topic of `runs`, in the summary's order.
+    fn from_runs(runs: &[RunSummary]) -> Vec<GroupAggregate> {
+        let Some(first) = runs.first() else { return Vec::new() };
+        let mut out = Vec::new();
+        for (t, topic) in first.topics.iter().enumerate() {
+            for (g, group) in topic.groups.iter().enumerate() {
+                let of = |r: &'_ RunSummary| r.topics.get(t).and_then(|t| t.groups.get(g)).cloned();
+                let groups: Vec<(f64, crate::summary::GroupSummary)> =
+                    runs.iter().filter_map(|r| of(r).map(|g| (r.measured_s, g))).collect();
+                let values = |f: &dyn Fn(f64, &crate::summary::GroupSummary) -> f64| {
+                    Estimate::from_values(&groups.iter().map(|(span, g)| f(*span, g)).collect::<Vec<_>>())
+                };
+                out.push(GroupAggregate {
+                    topic: topic.name.clone(),
+                    name: group.name.clone(),
+                    consumed_per_s: values(&|span, g| if span > 0.0 { g.consumed as f64 / span } else { 0.0 }),
+                    mean_backlog: values(&|_, g| g.mean_backlog),
+                    max_backlog: values(&|_, g| g.max_backlog as f64),
+                    latency: LatencyEstimates::from_runs(groups.iter().map(|(_, g)| &g.latency)),
+                });
+            }
+        }
+        out
+    }
+}
+
 /// Every client's, service's and cache's statistics across replications.
 #[derive(Clone, Debug, Serialize)]
 pub struct Aggregate {
@@ -121,6 +165,9 @@ pub struct Aggregate {
     /// One entry per cache, in file order (absent when there are none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub caches: Vec<CacheAggregate>,
+    /// One entry per consumer group, topic by topic (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupAggregate>,
     /// Cost per hour and per million successful requests (absent without prices).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostAggregate>,
@@ -195,7 +242,7 @@ impl Aggregate {
                 &runs.iter().filter_map(|r| r.cost.as_ref().and_then(|c| c.per_million_successes)).collect::<Vec<_>>(),
             ),
         });
-        Some(Aggregate { clients, services, caches, cost })
+        Some(Aggregate { clients, services, caches, groups: GroupAggregate::from_runs(runs), cost })
     }
 }
 

@@ -13,6 +13,26 @@ pub fn mm1(customers: u64) -> Model {
     }
 }
 
+/// About `messages` messages published at 900/s through a one-partition topic to one consumer
+/// with 1 ms of exponential work: the M/M/1 queue at rho = 0.9 as a pipeline (a producer's
+/// visit, a publish, a delivery and the consumer's visit per message).
+pub fn topic_mm1(messages: u64) -> Model {
+    let source = format!(
+        r#"Scenario(name: "topic", duration: "{}s", warmup: "10s",
+            clients: [Client(name: "users", target: "api", rate: 900.0)],
+            services: [
+                Service(name: "api", workers: 100, handler: [Publish("jobs")]),
+                Service(name: "worker", handler: [Work(Exponential(mean: "1ms"))], consumes: Some((topic: "jobs"))),
+            ],
+            topics: [Topic(name: "jobs")])"#,
+        messages.div_ceil(900)
+    );
+    match tailsim_model::load(&source, &[]) {
+        Ok((model, _)) => model,
+        Err(errors) => panic!("the topic scenario does not load: {errors:?}"),
+    }
+}
+
 /// The bundled checkout scenario.
 pub fn checkout() -> Model {
     bundled("checkout.ron", include_str!("../scenarios/checkout.ron"))

@@ -1,5 +1,6 @@
 //! Throughput benchmarks: customers per second through a whole M/M/1 run (arrivals, queue,
-//! service, HdrHistogram recording, summary), the bundled checkout scenario, events per second
+//! service, HdrHistogram recording, summary), messages through a topic to a consumer group, the
+//! bundled checkout scenario, events per second
 //! under CPU quotas (the cpu-throttling scenario), and the bare event queue, the M/M/1 run also with progress reporting on; checking files of 100,000 services, and merging a sharded sweep. Run with `cargo bench -p tailsim-benches`; CI smoke-runs them with `-- --test`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -27,6 +28,22 @@ fn mm1_whole_run(c: &mut Criterion) {
         b.iter(|| {
             let summary = tailsim_sim::world::run(black_box(&model), 1, 0, watched);
             black_box(summary.clients[0].latency.p99_ms)
+        })
+    });
+    group.finish();
+}
+
+/// Messages through a topic: one partition, one consumer, M/M/1 at rho 0.9 behind a producer.
+fn topic_whole_run(c: &mut Criterion) {
+    const MESSAGES: u64 = 2_000_000;
+    let model = tailsim_benches::topic_mm1(MESSAGES);
+    let mut group = c.benchmark_group("topic_one_partition");
+    group.sample_size(10).measurement_time(Duration::from_secs(12));
+    group.throughput(Throughput::Elements(MESSAGES));
+    group.bench_function("2M_messages", |b| {
+        b.iter(|| {
+            let summary = tailsim_sim::world::run(black_box(&model), 1, 0, Limits::default());
+            black_box(summary.topics[0].groups[0].latency.p99_ms)
         })
     });
     group.finish();
@@ -175,6 +192,7 @@ criterion_group!(
     benches,
     merge_shards,
     mm1_whole_run,
+    topic_whole_run,
     checkout_whole_run,
     cpu_throttling_whole_run,
     event_queue_hold,

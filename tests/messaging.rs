@@ -263,3 +263,23 @@ fn a_spike_backlog_grows_at_lambda_minus_mu_and_drains_at_mu_minus_lambda() {
         assert!((9.0..11.0).contains(&worst), "the oldest waited {worst} s");
     }
 }
+
+/// Messages that go round a loop are bounded by the run's limits, never by the machine: two
+/// groups dead-lettering to each other's topic in no time stop at the steps one event may set
+/// off; a consumer publishing two messages for each one it handles stops when the broker holds
+/// more messages than `--max-in-flight`.
+#[test]
+fn message_loops_stop_at_the_runs_limits() {
+    let limits = tailsim_sim::Limits { max_in_flight: 20_000, ..tailsim_sim::Limits::default() };
+    for (file, why) in [
+        (include_str!("../fuzz/seeds/topic-dead-letter-loop.ron"), "steps"),
+        (include_str!("../fuzz/seeds/topic-publish-amplifies.ron"), "messages were held by the broker"),
+        (include_str!("../fuzz/seeds/topic-zero-time-loop.ron"), "steps"),
+    ] {
+        let model = load(file);
+        let summary = tailsim_sim::world::run(&model, 1, 0, limits);
+        let truncated = summary.truncated.unwrap_or_default();
+        assert!(truncated.contains(why), "{truncated}");
+        assert!(summary.conservation.holds, "{:?}", summary.conservation);
+    }
+}

@@ -1057,8 +1057,9 @@ impl<'m> World<'m> {
         let why = if steps >= MAX_STEPS_IN_ONE_EVENT {
             format!(
                 "one event at {} set off more than {MAX_STEPS_IN_ONE_EVENT} steps: retries without backoff or \
-                 fan-outs multiply through the call graph (`tailsim check` shows the worst case); give the retries \
-                 a backoff, or fewer attempts",
+                 fan-outs multiply through the call graph (`tailsim check` shows the worst case), or messages go \
+                 round a loop of topics in no time; give the retries a backoff, or fewer attempts, and a loop's \
+                 consumers some work",
                 self.now
             )
         } else {

@@ -283,3 +283,33 @@ fn message_loops_stop_at_the_runs_limits() {
         assert!(summary.conservation.holds, "{:?}", summary.conservation);
     }
 }
+
+/// A log group rebalances when a consumer's crash is noticed: with 6 partitions on 3
+/// consumers at 1,200/s, the crashed consumer's two partitions (a third of the traffic) stall
+/// for the 2 s until the crash is noticed, about 800 messages (Poisson: +-28), then the other
+/// two consumers take them over and drain them within a couple of seconds, long before the
+/// restart at 50 s. The message lost in the crash is delivered again, not lost.
+#[test]
+fn a_log_group_rebalances_once_a_crash_is_noticed() {
+    let text = r#"Scenario(
+        name: "rebalance",
+        duration: "40s",
+        clients: [Client(name: "users", target: "api", rate: 1200.0)],
+        services: [
+            Service(name: "api", workers: 1000, handler: [Publish("jobs")]),
+            Service(name: "worker", instances: 3, workers: 1, handler: [Work(Exponential(mean: "1ms"))],
+                consumes: Some((topic: "jobs"))),
+        ],
+        topics: [Topic(name: "jobs", partitions: 6)],
+        faults: [Crash(service: "worker", instance: 1, at: "20s", restart_after: "30s", detected_after: "2s")],
+    )"#;
+    let report = run(&load(text), 20, 4);
+    for run in &report.runs {
+        let group = &run.topics[0].groups[0];
+        let at_22s = group.series.backlog[21] as f64;
+        assert!((650.0..950.0).contains(&at_22s), "backlog when the crash is noticed: {at_22s}");
+        assert!(group.series.backlog[25..].iter().all(|&b| b < 50), "{:?}", &group.series.backlog[18..30]);
+        assert!(group.redeliveries <= 1, "only the message in hand is delivered again");
+        assert!(run.services[1].lost <= 1);
+    }
+}

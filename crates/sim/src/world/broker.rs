@@ -1,7 +1,8 @@
 //! The message broker: topics, their consumer groups' backlogs, and the deliveries of messages
 //! to consumers. A `Publish` step gives each group reading the topic its own copy of the
 //! message and goes on at once. A `Log` group's consumer (an instance of the group's service)
-//! owns the partitions `p` with `p mod n` its place among the `n` active instances and handles
+//! owns the partitions `p` with `p mod n` its place among the group's `n` consumers (the active
+//! instances not known to be down: a noticed crash rebalances the group) and handles
 //! each partition one message at a time, in order; a `Queue` group's consumers take the oldest
 //! visible message whenever a worker is free, and a received message not settled within the
 //! visibility timeout becomes visible again. Each delivery is a visit of kind
@@ -398,8 +399,9 @@ impl<'m> World<'m> {
                 if group.partitions[p as usize].busy {
                     return;
                 }
-                let instance = fleet.global(p % active);
-                if self.can_take(s, instance) {
+                if let Some(instance) = self.owner(s, p)
+                    && self.can_take(s, instance)
+                {
                     self.deliver(g, p, instance);
                 }
             }
@@ -415,6 +417,39 @@ impl<'m> World<'m> {
                 }
             }
         }
+    }
+
+    /// The consumer (instance slot) owning partition `p` of service `s`'s log group: the
+    /// `p mod n`-th of the `n` consumers in the group now, the active instances whose crash, if
+    /// they are down, has not been noticed yet (once it is, the group rebalances without them).
+    fn owner(&self, s: u32, p: u32) -> Option<u32> {
+        let fleet = &self.services[s as usize].fleet;
+        if !self.services[s as usize].has_faults {
+            return (fleet.active() > 0).then(|| fleet.global(p % fleet.active()));
+        }
+        let members = (0..fleet.active()).map(|local| fleet.global(local));
+        let members = members.filter(|&i| self.instances[i as usize].skipped == 0);
+        let n = members.clone().count() as u32;
+        (n > 0).then(|| members.clone().nth((p % n) as usize)).flatten()
+    }
+
+    /// The place of `instance` among the consumers of service `s`'s group now, and how many
+    /// they are (see [`World::owner`]); `None` if it is not one (stopped, draining, or known
+    /// to be down).
+    fn rank(&self, s: u32, instance: u32) -> Option<(u32, u32)> {
+        let fleet = &self.services[s as usize].fleet;
+        let (local, active) = (fleet.local(instance), fleet.active());
+        if local >= active {
+            return None;
+        }
+        if !self.services[s as usize].has_faults {
+            return Some((local, active));
+        }
+        let member = |l: &u32| self.instances[fleet.global(*l) as usize].skipped == 0;
+        if !member(&local) {
+            return None;
+        }
+        Some(((0..local).filter(member).count() as u32, (0..active).filter(member).count() as u32))
     }
 
     /// Whether `instance` of consumer service `s` can start a delivery now: a free worker, and
@@ -434,18 +469,14 @@ impl<'m> World<'m> {
         if !self.can_take(s, instance) {
             return;
         }
-        let fleet = &self.services[s as usize].fleet;
-        let (local, active) = (fleet.local(instance), fleet.active());
-        if local >= active {
-            return; // stopped, or draining
-        }
+        let Some((rank, live)) = self.rank(s, instance) else { return };
         let broker = self.broker.as_mut().expect("a broker");
         let group = &broker.groups[g as usize];
         let p = match group.sub.delivery {
             Delivery::Queue => Some(0).filter(|_| group.waiting > 0),
             Delivery::Log => {
                 let n = group.partitions.len() as u32;
-                (local..n).step_by(active as usize).find(|&p| {
+                (rank..n).step_by(live as usize).find(|&p| {
                     let busy = broker.groups[g as usize].partitions[p as usize].busy;
                     !busy && broker.has_waiting(g, p)
                 })

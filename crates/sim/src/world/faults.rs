@@ -247,6 +247,8 @@ impl<'m> World<'m> {
                 self.services[s as usize].balancer.noticed(up);
             }
         }
+        // A consumer group rebalances around the instances known to be down, and back.
+        self.consumers_changed(s);
     }
 
     /// Crash `fault` of service `s` strikes: every visit inside its instances is lost, and

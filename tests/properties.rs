@@ -177,7 +177,16 @@ fn consumes(i: usize, n: usize) -> Option<Consumes> {
         _ => return None,
     };
     let dead_letter = (delivery == Delivery::Log).then(|| TOPICS[1].to_string());
-    Some(Consumes { topic: topic.into(), delivery, visibility_timeout, max_receives: Some(max_receives), dead_letter })
+    // Every other scenario's queue consumer sends heartbeats.
+    let heartbeat = delivery == Delivery::Queue && n.is_multiple_of(2);
+    Some(Consumes {
+        topic: topic.into(),
+        delivery,
+        visibility_timeout,
+        heartbeat,
+        max_receives: Some(max_receives),
+        dead_letter,
+    })
 }
 
 fn topics() -> Vec<Topic> {

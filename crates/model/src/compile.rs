@@ -90,6 +90,8 @@ pub struct Subscription {
     pub delivery: crate::kinds::Delivery,
     /// `Queue` only: how long a received message stays invisible.
     pub visibility_timeout: SimDuration,
+    /// `Queue` only: the invisibility is extended while a delivery of the message runs.
+    pub heartbeat: bool,
     /// The most times a message is received before it is dead-lettered (`u32::MAX`: no limit).
     pub max_receives: u32,
     /// Where a message goes after `max_receives`, a topic in [`Model::topics`].

@@ -100,6 +100,12 @@ fn subscription(cx: &mut Cx<'_>, c: &schema::Consumes, path: &str) -> Option<Sub
             "write `delivery: Queue` for SQS-style delivery, or leave the timeout out",
         );
     }
+    if delivery == Delivery::Log && c.heartbeat {
+        fail(
+            "`heartbeat` extends a queue's visibility timeout: a `Log` group has none",
+            "write `delivery: Queue`, or leave `heartbeat` out",
+        );
+    }
     if c.visibility_timeout.is_some_and(|v| v.0 == SimDuration::ZERO) {
         fail("`visibility_timeout` must be longer than zero", "SQS's default is \"30s\"");
     }
@@ -118,6 +124,7 @@ fn subscription(cx: &mut Cx<'_>, c: &schema::Consumes, path: &str) -> Option<Sub
         topic: topic?,
         delivery,
         visibility_timeout: c.visibility_timeout.map_or(DEFAULT_VISIBILITY, |v| v.0),
+        heartbeat: c.heartbeat,
         max_receives,
         dead_letter,
     })

@@ -70,6 +70,11 @@ pub struct Consumes {
     /// not deleted (handled successfully) by then is delivered again. Default 30s (SQS's).
     #[serde(default)]
     pub visibility_timeout: Option<Duration>,
+    /// `Queue` only: the consumer extends a message's invisibility while it works on it (an
+    /// SQS heartbeat of `ChangeMessageVisibility`), so a message is delivered again only when
+    /// its consumer failed or crashed, never for being slow. Default `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub heartbeat: bool,
     /// The most times a message is received: past it, a message that failed every time goes to
     /// `dead_letter` (or is dropped, counted). Default: a `Log` group tries once, a `Queue`
     /// group for ever.

@@ -674,7 +674,14 @@ impl<'m> World<'m> {
                     return;
                 }
                 msg.timer = None;
-                let max = broker.groups[msg.group as usize].sub.max_receives;
+                let sub = broker.groups[msg.group as usize].sub;
+                if sub.heartbeat && msg.deliveries > 0 {
+                    // Its consumer is still at it, and says so: invisible for another timeout.
+                    let event = Event::Broker(BrokerEvent::Visible { message, receive });
+                    msg.timer = Some(self.events.schedule(self.now + sub.visibility_timeout, event));
+                    return;
+                }
+                let max = sub.max_receives;
                 if msg.receives >= max {
                     self.dead_letter(message);
                     self.broker.as_mut().expect("a broker").forget_if_settled(message);

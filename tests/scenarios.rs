@@ -1272,3 +1272,57 @@ fn consumer_lag_hot_partition_grows_and_splitting_the_key_cures_it() {
     says("an event is done ~9.2 ms (p99)");
     assert!(near(split.latency.p99_ms.unwrap(), 100f64.ln() * 2.0, 0.03), "{:?}", split.latency);
 }
+
+const STORM: &str = include_str!("../scenarios/visibility-timeout-storm.ron");
+
+/// The mean of `values[from..to]`.
+fn mean_of(values: &[f64], from: usize, to: usize) -> f64 {
+    values[from..to].iter().sum::<f64>() / (to - from) as f64
+}
+
+/// The header's numbers on the file's seed, and the failure's persistence on seeds 1 to 4:
+/// without the fault the queue stays empty; with it the backlog still grows at the end of
+/// every seed's run; a longer timeout or heartbeats drain it by 100 s. A `~` number is read as
+/// its own rounding, or 10% where the header rounds to two figures.
+#[test]
+fn visibility_timeout_storm_feeds_itself_and_heartbeats_stop_it() {
+    let says = |text: &str| header_says(STORM, text);
+    let group_of = |set: &[&str], seed: u64| {
+        let run = run(&load_with(STORM, set), seed, 1).runs.remove(0);
+        (run.topics[0].groups[0].clone(), run.services[1].clone())
+    };
+    let (calm, calm_service) = group_of(&["faults=[]"], 1);
+    let redelivered =
+        |g: &tailsim_report::GroupSummary| g.series.redelivered.iter().map(|&r| r as f64).collect::<Vec<f64>>();
+    says("Without the fault (`--set faults=[]`) ~25 of the 100 workers are busy");
+    assert!(near(calm_service.mean_busy_workers, 25.0, 0.05), "{}", calm_service.mean_busy_workers);
+    says("~7 messages a second are delivered twice");
+    assert!(near(mean_of(&redelivered(&calm), 30, 300), 7.0, 0.1), "{}", mean_of(&redelivered(&calm), 30, 300));
+    assert!(calm.series.backlog[30..].iter().all(|&b| b < 100), "the calm queue stays short");
+    let (storm, storm_service) = group_of(&[], 1);
+    says("all 100 workers stay busy");
+    assert!(storm_service.per_window.utilisation[150..].iter().all(|&u| u > 0.99));
+    says("~74 redeliveries a second");
+    assert!(near(mean_of(&redelivered(&storm), 150, 300), 74.0, 0.1), "{}", mean_of(&redelivered(&storm), 150, 300));
+    says("the backlog grows by ~25 messages a second for as long as the run lasts");
+    let backlog: Vec<f64> = storm.series.backlog.iter().map(|&b| b as f64).collect();
+    assert!(near(slope(&backlog, 150, 299), 25.0, 0.1), "{}", slope(&backlog, 150, 299));
+    for seed in 2..=4 {
+        let (g, _) = group_of(&[], seed);
+        let b: Vec<f64> = g.series.backlog.iter().map(|&b| b as f64).collect();
+        assert!(slope(&b, 150, 299) > 10.0 && b[299] > 5000.0, "seed {seed}: {}", b[299]);
+    }
+    for (variant, set) in [
+        ("longer-timeout", "services.fulfilment.consumes.visibility_timeout=5s"),
+        ("heartbeat", "services.fulfilment.consumes.heartbeat=true"),
+    ] {
+        let (g, _) = group_of(&[set], 1);
+        says("leaves a backlog of ~1,000 when the slowdown ends");
+        assert!(near(g.series.backlog[69] as f64, 1000.0, 0.1), "{variant}: {}", g.series.backlog[69]);
+        says("drained by 100 s");
+        assert!(g.series.backlog[99..].iter().all(|&b| b < 100), "{variant}: {:?}", &g.series.backlog[95..105]);
+        if variant == "heartbeat" {
+            assert_eq!(g.redeliveries, 0, "a heartbeat keeps every slow message invisible");
+        }
+    }
+}

@@ -73,7 +73,7 @@ pub struct Consumes {
     /// `Queue` only: the consumer extends a message's invisibility while it works on it (an
     /// SQS heartbeat of `ChangeMessageVisibility`), so a message is delivered again only when
     /// its consumer failed or crashed, never for being slow. Default `false`.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub heartbeat: bool,
     /// The most times a message is received: past it, a message that failed every time goes to
     /// `dead_letter` (or is dropped, counted). Default: a `Log` group tries once, a `Queue`
@@ -95,6 +95,7 @@ pub enum Delivery {
     #[default]
     Log,
     /// A shared queue (SQS): any consumer with a free worker takes the oldest visible message,
-    /// which stays invisible to the others for the visibility timeout.
+    /// which stays invisible to the others for the visibility timeout; one visible again is
+    /// the oldest, at the head.
     Queue,
 }

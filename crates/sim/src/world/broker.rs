@@ -5,7 +5,7 @@
 //! instances not known to be down: a noticed crash rebalances the group) and handles
 //! each partition one message at a time, in order; a `Queue` group's consumers take the oldest
 //! visible message whenever a worker is free, and a received message not settled within the
-//! visibility timeout becomes visible again. Each delivery is a visit of kind
+//! visibility timeout becomes visible again, at the head (the oldest first). Each delivery is a visit of kind
 //! [`VisitKind::Message`] at the consumer, running the service's handler with a worker.
 //!
 //! Messages live in one slab and the backlogs are ring buffers of their ids, so the steady
@@ -616,7 +616,7 @@ impl<'m> World<'m> {
             }
         }
         match retry {
-            Some(true) => self.back_to_backlog(m, true),
+            Some(true) => self.back_to_backlog(m),
             Some(false) => self.dead_letter(m),
             None => {}
         }
@@ -626,9 +626,10 @@ impl<'m> World<'m> {
         }
     }
 
-    /// Message `m`, received and not settled, waits again: at the head of its partition (a
-    /// log's retry, in order) or at the back of the queue (a visibility timeout).
-    fn back_to_backlog(&mut self, m: u32, front: bool) {
+    /// Message `m`, received and not settled, waits again, at the head of its partition or
+    /// queue: it is older than every message waiting there (a log retries in order; a queue
+    /// hands out its oldest first, as an SQS standard queue tries to).
+    fn back_to_backlog(&mut self, m: u32) {
         let now = self.now;
         let broker = self.broker.as_mut().expect("a broker");
         let msg = &mut broker.messages[m as usize];
@@ -637,12 +638,7 @@ impl<'m> World<'m> {
         msg.in_backlog = true;
         let (g, p) = (msg.group, msg.partition);
         let group = &mut broker.groups[g as usize];
-        let backlog = &mut group.partitions[p as usize].backlog;
-        if front {
-            backlog.push_front(m);
-        } else {
-            backlog.push_back(m);
-        }
+        group.partitions[p as usize].backlog.push_front(m);
         group.waiting += 1;
         group.backlog.enter(now, now >= self.warmup_end);
         self.offer(g, p);
@@ -686,7 +682,7 @@ impl<'m> World<'m> {
                     self.dead_letter(message);
                     self.broker.as_mut().expect("a broker").forget_if_settled(message);
                 } else {
-                    self.back_to_backlog(message, false);
+                    self.back_to_backlog(message);
                 }
             }
         }

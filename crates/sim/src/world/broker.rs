@@ -5,8 +5,9 @@
 //! instances not known to be down: a noticed crash rebalances the group) and handles
 //! each partition one message at a time, in order; a `Queue` group's consumers take the oldest
 //! visible message whenever a worker is free, and a received message not settled within the
-//! visibility timeout becomes visible again, at the head (the oldest first). Each delivery is a visit of kind
-//! [`VisitKind::Message`] at the consumer, running the service's handler with a worker.
+//! visibility timeout becomes visible again, at the head (the oldest first). Each delivery is
+//! a visit of kind [`VisitKind::Message`] at the consumer, running the service's handler with
+//! a worker.
 //!
 //! Messages live in one slab and the backlogs are ring buffers of their ids, so the steady
 //! state allocates nothing. A message settled while a copy of it still waits in a backlog

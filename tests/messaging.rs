@@ -330,3 +330,22 @@ fn heartbeats_keep_a_slow_message_from_being_delivered_again() {
         assert!(slow > 150.0, "some messages outlived the timeout: p99 {slow} ms");
     }
 }
+
+/// The call graph draws messages too: the publisher points at the group of the topic it
+/// publishes to, and a group at the group of its dead-letter topic.
+#[test]
+fn the_call_graph_shows_who_publishes_to_whom() {
+    let text = pipeline(10.0, "", &format!("workers: 1, {EXP_1MS}"), r#"dead_letter: "dead""#, 20)
+        .replace(r#"topics: [Topic(name: "jobs", )]"#, r#"topics: [Topic(name: "jobs"), Topic(name: "dead")]"#)
+        .replace(
+            "services: [",
+            r#"services: [Service(name: "morgue", handler: [Work(Constant("1ms"))], consumes: Some((topic: "dead"))),"#,
+        );
+    let graph = tailsim_model::graph::call_graph(&load(&text));
+    let edge = |from: &str, to: &str| {
+        let index = |name: &str| graph.nodes.iter().position(|n| n.name == name).expect("a node");
+        graph.edges.iter().find(|e| e.from == index(from) && e.to == index(to)).map(|e| e.label.clone())
+    };
+    assert_eq!(edge("api", "worker").as_deref(), Some(r#"publishes to "jobs""#));
+    assert_eq!(edge("worker", "morgue").as_deref(), Some(r#"dead letters to "dead""#));
+}

@@ -1,5 +1,6 @@
 //! The call graph of a compiled model for pictures and Graphviz: which client and service calls
-//! which, each call labelled with its policy in the words the scenario file uses.
+//! which, each call labelled with its policy in the words the scenario file uses, and which
+//! service publishes to which consumer group.
 
 use tailsim_stats::graph::{CallGraph, GraphEdge, GraphNode, NodeKind};
 
@@ -23,8 +24,36 @@ pub fn call_graph(model: &Model) -> CallGraph {
             parts.extend(policy_words(&edge.policy));
             Some(GraphEdge { from, to: n_clients + edge.to.0 as usize, label: parts.join(", ") })
         })
+        .chain(message_edges(model))
         .collect();
     CallGraph { name: model.name.clone(), nodes, edges }
+}
+
+/// The messages' edges: from each publisher to every group of the topic it publishes to, and
+/// from each group to the groups of its dead-letter topic, labelled with the topic.
+fn message_edges(model: &Model) -> Vec<GraphEdge> {
+    let n_clients = model.clients.len();
+    let mut out: Vec<GraphEdge> = Vec::new();
+    let mut to_groups = |from: usize, topic: u32, verb: &str| {
+        let t = &model.topics[topic as usize];
+        for group in &t.groups {
+            let edge = GraphEdge { from, to: n_clients + group.0 as usize, label: format!("{verb} \"{}\"", t.name) };
+            if !out.iter().any(|e| e.from == edge.from && e.to == edge.to && e.label == edge.label) {
+                out.push(edge);
+            }
+        }
+    };
+    for (s, service) in model.services.iter().enumerate() {
+        for step in service.all_steps() {
+            if let Step::Publish(topic) = step {
+                to_groups(n_clients + s, *topic, "publishes to");
+            }
+        }
+        if let Some(dead_letter) = service.consumes.and_then(|c| c.dead_letter) {
+            to_groups(n_clients + s, dead_letter, "dead letters to");
+        }
+    }
+    out
 }
 
 /// A client's node: how it sends, and its classes' shares.
@@ -74,6 +103,9 @@ fn service_node(s: &crate::compile::ServiceModel) -> GraphNode {
     }
     if let Some(admission) = &s.admission {
         detail.push(format!("admits {}/s per {}", admission.limit.rate, admission.per.name()));
+    }
+    if let Some(sub) = &s.consumes {
+        detail.push(format!("consumes ({:?})", sub.delivery));
     }
     GraphNode { name: s.name.clone(), kind: NodeKind::Service, detail: detail.join(", ") }
 }

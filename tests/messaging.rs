@@ -349,3 +349,27 @@ fn the_call_graph_shows_who_publishes_to_whom() {
     assert_eq!(edge("api", "worker").as_deref(), Some(r#"publishes to "jobs""#));
     assert_eq!(edge("worker", "morgue").as_deref(), Some(r#"dead letters to "dead""#));
 }
+
+/// Back-pressure: a producer that blocks on a full backlog is held to the consumer's pace. At
+/// 1,500 publishes/s against a consumer of 1,000/s (1 ms each) behind a backlog of 50, the
+/// producer's 20 workers block on the full backlog: the broker takes exactly what the consumer
+/// drains (consumed = published less what waits at the end), refuses and drops nothing, never
+/// holds more than its capacity, and the excess waits in the producer's own queue, so the
+/// clients see its queue grow (their answers slower by seconds).
+#[test]
+fn a_blocking_publish_holds_the_producer_to_the_consumers_pace() {
+    let text =
+        pipeline(1500.0, "capacity: 50, when_full: Block", r#"workers: 1, handler: [Work(Constant("1ms"))]"#, "", 30)
+            .replace("Service(name: \"api\", workers: 1000", "Service(name: \"api\", workers: 20");
+    let report = run(&load(&text), 21, 2);
+    for run in &report.runs {
+        let (topic, group) = (&run.topics[0], &run.topics[0].groups[0]);
+        assert_eq!((topic.refused, group.dropped), (0, 0));
+        assert!(group.max_backlog <= 50, "{}", group.max_backlog);
+        let per_s = group.consumed as f64 / run.measured_s;
+        assert!((per_s - 1000.0).abs() < 5.0, "the consumer's pace: {per_s}/s");
+        assert!(topic.published >= group.consumed && topic.published <= group.consumed + 51, "{topic:?}");
+        assert!(run.services[0].queue_wait.mean_ms.unwrap() > 1000.0, "{:?}", run.services[0].queue_wait);
+        assert!(run.clients[0].latency.p50_ms.unwrap() > 1000.0);
+    }
+}

@@ -189,7 +189,10 @@ fn consumes(i: usize, n: usize) -> Option<Consumes> {
     })
 }
 
-fn topics() -> Vec<Topic> {
+fn topics(n: usize) -> Vec<Topic> {
+    // The queue refuses when full in scenarios with an even number of services, and blocks its
+    // publishers in the others.
+    let when_full = if n.is_multiple_of(2) { WhenFull::Refuse } else { WhenFull::Block };
     vec![
         Topic {
             name: TOPICS[0].into(),
@@ -203,7 +206,7 @@ fn topics() -> Vec<Topic> {
             partitions: 1,
             partition_by: PartitionBy::Random,
             capacity: Some(30),
-            when_full: WhenFull::Refuse,
+            when_full,
         },
     ]
 }
@@ -462,8 +465,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     trace: None,
                 })
                 .collect(),
+            topics: topics(services.len()),
             services,
-            topics: topics(),
             caches: vec![
                 // Every protection at once, on a ring of nodes, with a short TTL.
                 Cache {

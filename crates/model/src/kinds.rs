@@ -176,6 +176,8 @@ pub enum WhenFull {
     Refuse,
     /// The oldest waiting message is dropped.
     DropOldest,
+    /// The publish waits for room.
+    Block,
 }
 
 /// How a consumer group's messages are handed out (see [`schema::Delivery`]).
@@ -210,7 +212,7 @@ same_variants! {
     LimitMode { Reject, Delay }
     Tenant { Class, Key }
     PartitionBy { Random, RoundRobin, Key }
-    WhenFull { Refuse, DropOldest }
+    WhenFull { Refuse, DropOldest, Block }
     Delivery { Log, Queue }
 }
 

@@ -21,7 +21,7 @@ pub struct Topic {
     #[serde(default)]
     pub partition_by: PartitionBy,
     /// The most messages a group's backlog holds (published and not yet received). A publish
-    /// finds it full; a message coming back for another delivery (a retry, a visibility
+    /// finds it full (and `when_full` says what then); a message coming back for another delivery (a retry, a visibility
     /// timeout) was taken already and is never turned away, so it may pass the bound by the
     /// messages in flight. Default: no bound.
     #[serde(default)]
@@ -54,6 +54,10 @@ pub enum WhenFull {
     /// The oldest message waiting in the full backlog is dropped to make room (RabbitMQ's
     /// default `drop-head`).
     DropOldest,
+    /// The `Publish` step waits until every backlog has room, holding its worker (or, in an
+    /// `Async` service, not), as a Kafka producer's `send` blocks on a full buffer:
+    /// back-pressure reaches the producer's callers.
+    Block,
 }
 
 /// What a consumer group reads: the service with this field is the group, each instance a

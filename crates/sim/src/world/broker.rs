@@ -27,6 +27,24 @@ pub(super) enum BrokerEvent {
     Visible { message: u32, receive: u32 },
 }
 
+/// What a `Publish` step's publish came to.
+enum Published {
+    /// Every group took the message.
+    Taken,
+    /// A full backlog refused it (`Refuse`).
+    Refused,
+    /// This group's full backlog blocks it (`Block`): the step waits.
+    Full(u32),
+}
+
+/// A publish waiting for room in a full backlog, and the visit waiting for it.
+struct Blocked {
+    visit: VisitId,
+    token: u32,
+    topic: u32,
+    tag: Tag,
+}
+
 /// Where a message stands in its group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum MessageState {
@@ -75,6 +93,10 @@ struct Partition {
 /// A consumer group's state.
 struct Group {
     service: u32,
+    /// The topic it reads.
+    topic: u32,
+    /// The publishes waiting for room in its backlog, first come first.
+    blocked: VecDeque<Blocked>,
     sub: Subscription,
     partitions: Vec<Partition>,
     /// Live messages waiting in the backlogs (tombstones not counted).
@@ -157,6 +179,8 @@ impl Broker {
         group_of[s as usize] = Some(groups.len() as u32);
         groups.push(Group {
             service: s,
+            topic: sub.topic,
+            blocked: VecDeque::new(),
             sub,
             partitions: (0..partitions).map(|_| Partition::default()).collect(),
             waiting: 0,
@@ -285,33 +309,105 @@ impl Broker {
 }
 
 impl<'m> World<'m> {
+    /// Visit `f` runs a `Publish` step to `topic`; whether it goes on to its next step now
+    /// (if not, it failed, or waits for room in a full backlog).
+    pub(super) fn publish_step(&mut self, f: VisitId, topic: u32) -> bool {
+        match self.publish(f, topic) {
+            Published::Taken => true,
+            Published::Refused => {
+                self.finish(f, Outcome::Failed(FailureKind::Rejected));
+                false
+            }
+            Published::Full(g) => {
+                // Back-pressure: the step waits for room, as for a call's answer.
+                let service = self.visits[f.index()].service as usize;
+                if self.model.services[service].concurrency == Concurrency::Async {
+                    self.release_for_calls(f);
+                }
+                let token = self.wait_for(f, 1, 0, 1);
+                self.block(g, f, token, topic);
+                false
+            }
+        }
+    }
+
     /// Visit `f`'s `Publish` step: every group reading `topic` gets the message. Returns
-    /// whether the broker took it (a full backlog under `Refuse` refuses it).
-    pub(super) fn publish(&mut self, f: VisitId, topic: u32) -> bool {
+    /// whether the broker took it (a full backlog under `Refuse` refuses it); under `Block`, a
+    /// full backlog puts the visit in a wait instead, and the broker publishes for it once
+    /// there is room, then wakes it (see [`World::unblock`]).
+    fn publish(&mut self, f: VisitId, topic: u32) -> Published {
         let visit = &self.visits[f.index()];
         let tag = Tag { class: visit.class, key: visit.key };
-        self.publish_message(topic, tag, self.now)
+        match self.publish_message(topic, tag, self.now, true) {
+            Ok(()) => Published::Taken,
+            Err(None) => Published::Refused,
+            Err(Some(g)) => Published::Full(g),
+        }
+    }
+
+    /// Visit `f`, publishing `tag` to `topic`, waits (wait `token`) for room in group `g`.
+    fn block(&mut self, g: u32, f: VisitId, token: u32, topic: u32) {
+        let visit = &self.visits[f.index()];
+        let tag = Tag { class: visit.class, key: visit.key };
+        let broker = self.broker.as_mut().expect("a broker");
+        broker.groups[g as usize].blocked.push_back(Blocked { visit: f, token, topic, tag });
+    }
+
+    /// Group `g`'s backlog has room again: the publishes blocked on it go ahead, in the order
+    /// they came, while there is room (one blocked on another group waits on that one next),
+    /// and each publisher goes on.
+    pub(super) fn unblock(&mut self, g: u32) {
+        loop {
+            let Some(broker) = self.broker.as_mut() else { return };
+            let group = &mut broker.groups[g as usize];
+            let room =
+                self.model.topics[group.topic as usize].capacity.is_none_or(|cap| group.waiting < u64::from(cap));
+            if !room {
+                return;
+            }
+            let Some(blocked) = group.blocked.pop_front() else { return };
+            let awaits = self.visits.get(blocked.visit.index()).is_some_and(|v| v.wait.awaits(blocked.token));
+            if !awaits {
+                continue; // its visit was lost in a crash or cancelled meanwhile
+            }
+            match self.publish_message(blocked.topic, blocked.tag, self.now, true) {
+                Ok(()) => {
+                    self.call_returned(Caller::Visit { visit: blocked.visit, token: blocked.token }, Outcome::Success)
+                }
+                Err(Some(other)) => {
+                    self.broker.as_mut().expect("a broker").groups[other as usize].blocked.push_back(blocked)
+                }
+                Err(None) => {}
+            }
+        }
     }
 
     /// Gives every group of `topic` a copy of a message of `tag` published at `published`;
-    /// `false` if a full backlog refused it.
-    fn publish_message(&mut self, topic: u32, tag: Tag, published: SimTime) -> bool {
+    /// `Err(None)` if a full backlog refused it, `Err(Some(g))` if group `g`'s full backlog
+    /// blocks it (nothing is published then; only where the publisher `can_wait`).
+    fn publish_message(&mut self, topic: u32, tag: Tag, published: SimTime, can_wait: bool) -> Result<(), Option<u32>> {
         if self.now >= self.window_end {
             self.roll_windows();
         }
         let counted = published >= self.warmup_end;
         let model = &self.model.topics[topic as usize];
-        let Some(broker) = self.broker.as_mut() else { return false };
+        let Some(broker) = self.broker.as_mut() else { return Err(None) };
         let groups = std::mem::take(&mut broker.topics[topic as usize].groups);
         let full = |broker: &Broker, g: u32| {
             model.capacity.is_some_and(|cap| broker.groups[g as usize].waiting >= u64::from(cap))
         };
-        let refused = model.when_full == WhenFull::Refuse && groups.iter().any(|&g| full(broker, g));
+        let stopped = match model.when_full {
+            WhenFull::DropOldest => None,
+            WhenFull::Refuse => groups.iter().any(|&g| full(broker, g)).then_some(None),
+            WhenFull::Block if can_wait => groups.iter().copied().find(|&g| full(broker, g)).map(Some),
+            // Nobody to hold back (a dead letter, moved by the broker itself): refused.
+            WhenFull::Block => groups.iter().any(|&g| full(broker, g)).then_some(None),
+        };
         let state = &mut broker.topics[topic as usize];
-        if refused {
-            state.refused += u64::from(counted);
+        if let Some(why) = stopped {
+            state.refused += u64::from(counted && why.is_none());
             state.groups = groups;
-            return false;
+            return Err(why);
         }
         state.published += u64::from(counted);
         let partition = match model.partition_by {
@@ -330,7 +426,7 @@ impl<'m> World<'m> {
             self.enqueue(g, partition, tag, published, counted);
         }
         self.broker.as_mut().expect("a broker").topics[topic as usize].groups = groups;
-        true
+        Ok(())
     }
 
     /// Group `g` gets its copy of a message of `tag`, published at `published`, in partition
@@ -485,6 +581,7 @@ impl<'m> World<'m> {
         };
         if let Some(p) = p {
             self.deliver(g, p, instance);
+            self.unblock(g);
         }
     }
 
@@ -625,6 +722,7 @@ impl<'m> World<'m> {
         if log {
             self.offer(g, p);
         }
+        self.unblock(g);
     }
 
     /// Message `m`, received and not settled, waits again, at the head of its partition or
@@ -657,7 +755,8 @@ impl<'m> World<'m> {
         group.dead_lettered += u64::from(counted);
         group.count.dead_lettered += 1;
         if let Some(topic) = group.sub.dead_letter {
-            self.publish_message(topic, tag, self.now);
+            // A full dead-letter topic refuses it (counted there as refused).
+            let _ = self.publish_message(topic, tag, self.now, false);
         }
     }
 

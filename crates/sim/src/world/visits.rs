@@ -244,8 +244,8 @@ impl<'m> World<'m> {
                 Some(Step::Invalidate(cache)) => self.write_cache(f, *cache, false),
                 Some(Step::Put(cache)) => self.write_cache(f, *cache, true),
                 Some(Step::Publish(topic)) => {
-                    if !self.publish(f, *topic) {
-                        return self.finish(f, Outcome::Failed(FailureKind::Rejected));
+                    if !self.publish_step(f, *topic) {
+                        return;
                     }
                 }
             }

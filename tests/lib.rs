@@ -63,6 +63,16 @@ pub fn assert_theory(what: &str, values: &[f64], theory: f64, rel_tol: f64) {
     println!("{report}");
 }
 
+/// The least-squares slope of `values[i]` against the end of window `i` in seconds (1 s
+/// windows), over windows `from..to`: how fast a backlog grows or drains.
+pub fn slope(values: &[f64], from: usize, to: usize) -> f64 {
+    let points: Vec<(f64, f64)> = (from..to).map(|i| ((i + 1) as f64, values[i])).collect();
+    let n = points.len() as f64;
+    let (mx, my) = (points.iter().map(|p| p.0).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    sxy / points.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>()
+}
+
 /// The comment lines a scenario file opens with, without their `//`, as one line of text (a
 /// claim may wrap).
 pub fn header(scenario: &str) -> String {

@@ -7,7 +7,7 @@
 
 use tailsim_model::analysis::erlang_c;
 use tailsim_report::{GroupSummary, Report};
-use tailsim_tests::{assert_theory, load, run};
+use tailsim_tests::{assert_theory, load, run, slope};
 
 /// A client at `rate`/s whose request publishes to topic "jobs" (`topic` is its settings) and
 /// answers at once; the group "worker" (`consumer` is its settings) reads it.
@@ -245,15 +245,8 @@ fn a_spike_backlog_grows_at_lambda_minus_mu_and_drains_at_mu_minus_lambda() {
         topics: [Topic(name: "jobs")],
     )"#;
     let report = run(&load(text), 19, 10);
-    // The least-squares slope of the backlog at the ends of windows `from..to` (window i ends at i + 1 s).
-    let slope = |g: &GroupSummary, from: usize, to: usize| {
-        let points: Vec<(f64, f64)> = (from..to).map(|i| ((i + 1) as f64, g.series.backlog[i] as f64)).collect();
-        let n = points.len() as f64;
-        let (mx, my) = (points.iter().map(|p| p.0).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
-        let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-        let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
-        sxy / sxx
-    };
+    let backlog = |g: &GroupSummary| g.series.backlog.iter().map(|&b| b as f64).collect::<Vec<f64>>();
+    let slope = |g: &GroupSummary, from: usize, to: usize| slope(&backlog(g), from, to);
     assert_theory("growth (messages/s)", &group_values(&report, |g| slope(g, 20, 39)), 500.0, 0.03);
     assert_theory("drain (messages/s)", &group_values(&report, |g| -slope(g, 40, 58)), 500.0, 0.03);
     for run in &report.runs {

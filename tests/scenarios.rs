@@ -2,7 +2,7 @@
 //! load agrees with the simulated utilisation (the utilisation law U = lambda x S / c).
 
 use tailsim_model::Override;
-use tailsim_tests::{assert_theory, header_says, load, run};
+use tailsim_tests::{assert_theory, header_says, load, run, slope};
 
 const CHECKOUT: &str = include_str!("../scenarios/checkout.ron");
 const MM1: &str = include_str!("../scenarios/mm1.ron");
@@ -1214,16 +1214,6 @@ fn flash_sales_objectives_leave_only_scaling_and_price_it() {
 }
 
 const HOT_PARTITION: &str = include_str!("../scenarios/consumer-lag-hot-partition.ron");
-
-/// The least-squares slope of `values[i]` against the end of window `i` (in seconds, 1 s
-/// windows), over windows `from..to`.
-fn slope(values: &[f64], from: usize, to: usize) -> f64 {
-    let points: Vec<(f64, f64)> = (from..to).map(|i| ((i + 1) as f64, values[i])).collect();
-    let n = points.len() as f64;
-    let (mx, my) = (points.iter().map(|p| p.0).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
-    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    sxy / points.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>()
-}
 
 /// The header's arithmetic, from the key hash: the tenant's key and 86 of the other 999 land
 /// on one partition, which gets 1,200 + 4,800 x 86/999 events/s; its backlog grows at that less

@@ -186,9 +186,6 @@ pub fn document(report: &Report) -> Document {
             if !aggregate.caches.is_empty() {
                 out.push('\n');
                 let mut caches = Table::new(&["cache", "hit ratio", "fetches/s", "max fetches/key"]);
-                let plain = |e: Option<Estimate>| {
-                    e.map(|e| format!("{:.1}±{:.1}", e.mean, e.ci95_half_width)).unwrap_or_else(|| "-".into())
-                };
                 for c in &aggregate.caches {
                     caches.row(vec![
                         c.name.clone(),
@@ -204,9 +201,6 @@ pub fn document(report: &Report) -> Document {
             if !aggregate.groups.is_empty() {
                 out.push('\n');
                 let mut groups = Table::new(&["topic", "group", "consumed/s", "backlog mean", "p50", "p99"]);
-                let plain = |e: Option<Estimate>| {
-                    e.map(|e| format!("{:.1}±{:.1}", e.mean, e.ci95_half_width)).unwrap_or_else(|| "-".into())
-                };
                 for g in &aggregate.groups {
                     groups.row(vec![
                         g.topic.clone(),
@@ -314,6 +308,11 @@ fn slo_value(unit: &str, x: f64) -> String {
         "per_s" => format!("{x:.1}/s"),
         _ => format!("{x:.0}"),
     }
+}
+
+/// An estimate with one decimal and its 95% half-width, or `-` without one.
+fn plain(e: Option<Estimate>) -> String {
+    e.map(|e| format!("{:.1}±{:.1}", e.mean, e.ci95_half_width)).unwrap_or_else(|| "-".into())
 }
 
 /// A number with about three significant digits, as a percentage reads: 99.9, 0.100, 12.3.

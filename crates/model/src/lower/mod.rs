@@ -101,6 +101,24 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// The index of `name` among `names` (the caches' or the topics', called `what`), or an
+    /// error at `path` that `who` names an unknown one, with a did-you-mean hint, or without
+    /// any of them, how to `declare` one.
+    fn named(&mut self, names: &[&str], name: &str, path: &str, who: &str, what: &str, declare: &str) -> Option<u32> {
+        let found = names.iter().position(|n| *n == name).map(|i| i as u32);
+        if found.is_none() {
+            let hint = if names.is_empty() { declare.to_string() } else { self.suggest_among(name, names, what) };
+            let singular = what.strip_suffix('s').unwrap_or(what);
+            self.error(
+                Diagnostic::error(format!("{who} names an unknown {singular} \"{name}\""))
+                    .at_path(path)
+                    .at(self.index.quoted(name))
+                    .with_hint(hint),
+            );
+        }
+        found
+    }
+
     /// The hint for `word`, an unknown service's name.
     fn suggest_service(&self, word: &str) -> String {
         self.suggest_among(word, &self.names, "services")

@@ -21,21 +21,9 @@ pub(super) fn compile(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[schema
 
 /// The index of cache `name`, or an error naming the step.
 fn cache_id(cx: &mut Cx<'_>, name: &str, path: &str) -> Option<u32> {
-    let found = cx.caches.iter().position(|c| *c == name).map(|i| i as u32);
-    if found.is_none() {
-        let hint = if cx.caches.is_empty() {
-            format!(r#"declare it: caches: [Cache(name: "{name}", capacity: 10000, ttl: "60s")]"#)
-        } else {
-            cx.suggest_among(name, &cx.caches, "caches")
-        };
-        cx.error(
-            Diagnostic::error(format!("the step names an unknown cache \"{name}\""))
-                .at_path(path)
-                .at(cx.index.quoted(name))
-                .with_hint(hint),
-        );
-    }
-    found
+    let declare = format!(r#"declare it: caches: [Cache(name: "{name}", capacity: 10000, ttl: "60s")]"#);
+    let caches = cx.caches.clone();
+    cx.named(&caches, name, path, "the step", "caches", &declare)
 }
 
 /// Compiles `handler` onto the end of `steps`; a `Cached` step becomes a `Lookup`, its miss's

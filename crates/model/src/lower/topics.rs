@@ -18,21 +18,9 @@ const DEFAULT_VISIBILITY: SimDuration = SimDuration::from_secs(30);
 
 /// The id of the topic named `name`, or an error on `path` (said of `what`) with a hint.
 pub(super) fn topic_id(cx: &mut Cx<'_>, name: &str, path: &str, what: &str) -> Option<u32> {
-    let found = cx.topics.iter().position(|t| *t == name).map(|i| i as u32);
-    if found.is_none() {
-        let hint = if cx.topics.is_empty() {
-            format!(r#"declare it: topics: [Topic(name: "{name}")]"#)
-        } else {
-            cx.suggest_among(name, &cx.topics, "topics")
-        };
-        cx.error(
-            Diagnostic::error(format!("{what} names an unknown topic \"{name}\""))
-                .at_path(path)
-                .at(cx.index.quoted(name))
-                .with_hint(hint),
-        );
-    }
-    found
+    let declare = format!(r#"declare it: topics: [Topic(name: "{name}")]"#);
+    let topics = cx.topics.clone();
+    cx.named(&topics, name, path, what, "topics", &declare)
 }
 
 /// Lowers every topic, and every service's `consumes` into `services`.

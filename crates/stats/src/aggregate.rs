@@ -135,9 +135,10 @@ impl GroupAggregate {
         let mut out = Vec::new();
         for (t, topic) in first.topics.iter().enumerate() {
             for (g, group) in topic.groups.iter().enumerate() {
-                let of = |r: &'_ RunSummary| r.topics.get(t).and_then(|t| t.groups.get(g)).cloned();
-                let groups: Vec<(f64, crate::summary::GroupSummary)> =
-                    runs.iter().filter_map(|r| of(r).map(|g| (r.measured_s, g))).collect();
+                let groups: Vec<(f64, &crate::summary::GroupSummary)> = runs
+                    .iter()
+                    .filter_map(|r| r.topics.get(t).and_then(|t| t.groups.get(g)).map(|g| (r.measured_s, g)))
+                    .collect();
                 let values = |f: &dyn Fn(f64, &crate::summary::GroupSummary) -> f64| {
                     Estimate::from_values(&groups.iter().map(|(span, g)| f(*span, g)).collect::<Vec<_>>())
                 };

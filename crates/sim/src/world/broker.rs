@@ -27,16 +27,6 @@ pub(super) enum BrokerEvent {
     Visible { message: u32, receive: u32 },
 }
 
-/// What a `Publish` step's publish came to.
-enum Published {
-    /// Every group took the message.
-    Taken,
-    /// A full backlog refused it (`Refuse`).
-    Refused,
-    /// This group's full backlog blocks it (`Block`): the step waits.
-    Full(u32),
-}
-
 /// A publish waiting for room in a full backlog, and the visit waiting for it.
 struct Blocked {
     visit: VisitId,
@@ -93,8 +83,6 @@ struct Partition {
 /// A consumer group's state.
 struct Group {
     service: u32,
-    /// The topic it reads.
-    topic: u32,
     /// The publishes waiting for room in its backlog, first come first.
     blocked: VecDeque<Blocked>,
     sub: Subscription,
@@ -119,6 +107,20 @@ struct Group {
     /// integral at its start.
     open: [u64; 3],
     backlog_at_start: i128,
+}
+
+impl Group {
+    /// A live message comes into the backlog at `now` (`measured`: after the warm-up).
+    fn entered_backlog(&mut self, now: SimTime, measured: bool) {
+        self.waiting += 1;
+        self.backlog.enter(now, measured);
+    }
+
+    /// A live message that came into the backlog at `since` leaves it at `now`.
+    fn left_backlog(&mut self, since: SimTime, now: SimTime, from: SimTime) {
+        self.waiting -= 1;
+        self.backlog.leave(since, now, from);
+    }
 }
 
 /// A topic's state.
@@ -179,7 +181,6 @@ impl Broker {
         group_of[s as usize] = Some(groups.len() as u32);
         groups.push(Group {
             service: s,
-            topic: sub.topic,
             blocked: VecDeque::new(),
             sub,
             partitions: (0..partitions).map(|_| Partition::default()).collect(),
@@ -232,6 +233,12 @@ impl Broker {
         }
     }
 
+    /// Whether group `g`'s backlog is full, under its topic's capacity in `model`.
+    fn full(&self, model: &Model, g: u32) -> bool {
+        let group = &self.groups[g as usize];
+        model.topics[group.sub.topic as usize].capacity.is_some_and(|cap| group.waiting >= u64::from(cap))
+    }
+
     /// Messages held: waiting, received, or settled with a delivery still running.
     pub(super) fn held(&self) -> usize {
         self.messages.len()
@@ -282,15 +289,12 @@ impl Broker {
     /// The next live message at the head of partition `p` of group `g`, taken out of the
     /// backlog; tombstones on the way are dropped.
     fn pop_live(&mut self, g: u32, p: u32) -> Option<u32> {
-        loop {
-            let m = self.groups[g as usize].partitions[p as usize].backlog.pop_front()?;
-            let msg = &mut self.messages[m as usize];
-            msg.in_backlog = false;
-            if msg.state != MessageState::Done {
-                return Some(m);
-            }
-            self.forget_if_settled(m);
+        if !self.has_waiting(g, p) {
+            return None;
         }
+        let m = self.groups[g as usize].partitions[p as usize].backlog.pop_front()?;
+        self.messages[m as usize].in_backlog = false;
+        Some(m)
     }
 
     /// Whether partition `p` of group `g` has a live message waiting, dropping tombstones at
@@ -309,48 +313,30 @@ impl Broker {
 }
 
 impl<'m> World<'m> {
-    /// Visit `f` runs a `Publish` step to `topic`; whether it goes on to its next step now
-    /// (if not, it failed, or waits for room in a full backlog).
+    /// Visit `f` runs a `Publish` step to `topic`: every group reading it gets the message.
+    /// Returns whether the visit goes on to its next step now. A full backlog under `Refuse`
+    /// fails it; under `Block` it waits, and the broker publishes for it once there is room,
+    /// then wakes it (see [`World::unblock`]).
     pub(super) fn publish_step(&mut self, f: VisitId, topic: u32) -> bool {
-        match self.publish(f, topic) {
-            Published::Taken => true,
-            Published::Refused => {
+        let visit = &self.visits[f.index()];
+        let (service, tag) = (visit.service as usize, Tag { class: visit.class, key: visit.key });
+        match self.publish_message(topic, tag, self.now, true) {
+            Ok(()) => true,
+            Err(None) => {
                 self.finish(f, Outcome::Failed(FailureKind::Rejected));
                 false
             }
-            Published::Full(g) => {
+            Err(Some(g)) => {
                 // Back-pressure: the step waits for room, as for a call's answer.
-                let service = self.visits[f.index()].service as usize;
                 if self.model.services[service].concurrency == Concurrency::Async {
                     self.release_for_calls(f);
                 }
                 let token = self.wait_for(f, 1, 0, 1);
-                self.block(g, f, token, topic);
+                let broker = self.broker.as_mut().expect("a broker");
+                broker.groups[g as usize].blocked.push_back(Blocked { visit: f, token, topic, tag });
                 false
             }
         }
-    }
-
-    /// Visit `f`'s `Publish` step: every group reading `topic` gets the message. Returns
-    /// whether the broker took it (a full backlog under `Refuse` refuses it); under `Block`, a
-    /// full backlog puts the visit in a wait instead, and the broker publishes for it once
-    /// there is room, then wakes it (see [`World::unblock`]).
-    fn publish(&mut self, f: VisitId, topic: u32) -> Published {
-        let visit = &self.visits[f.index()];
-        let tag = Tag { class: visit.class, key: visit.key };
-        match self.publish_message(topic, tag, self.now, true) {
-            Ok(()) => Published::Taken,
-            Err(None) => Published::Refused,
-            Err(Some(g)) => Published::Full(g),
-        }
-    }
-
-    /// Visit `f`, publishing `tag` to `topic`, waits (wait `token`) for room in group `g`.
-    fn block(&mut self, g: u32, f: VisitId, token: u32, topic: u32) {
-        let visit = &self.visits[f.index()];
-        let tag = Tag { class: visit.class, key: visit.key };
-        let broker = self.broker.as_mut().expect("a broker");
-        broker.groups[g as usize].blocked.push_back(Blocked { visit: f, token, topic, tag });
     }
 
     /// Group `g`'s backlog has room again: the publishes blocked on it go ahead, in the order
@@ -359,13 +345,10 @@ impl<'m> World<'m> {
     pub(super) fn unblock(&mut self, g: u32) {
         loop {
             let Some(broker) = self.broker.as_mut() else { return };
-            let group = &mut broker.groups[g as usize];
-            let room =
-                self.model.topics[group.topic as usize].capacity.is_none_or(|cap| group.waiting < u64::from(cap));
-            if !room {
+            if broker.full(self.model, g) {
                 return;
             }
-            let Some(blocked) = group.blocked.pop_front() else { return };
+            let Some(blocked) = broker.groups[g as usize].blocked.pop_front() else { return };
             let awaits = self.visits.get(blocked.visit.index()).is_some_and(|v| v.wait.awaits(blocked.token));
             if !awaits {
                 continue; // its visit was lost in a crash or cancelled meanwhile
@@ -393,15 +376,12 @@ impl<'m> World<'m> {
         let model = &self.model.topics[topic as usize];
         let Some(broker) = self.broker.as_mut() else { return Err(None) };
         let groups = std::mem::take(&mut broker.topics[topic as usize].groups);
-        let full = |broker: &Broker, g: u32| {
-            model.capacity.is_some_and(|cap| broker.groups[g as usize].waiting >= u64::from(cap))
-        };
         let stopped = match model.when_full {
             WhenFull::DropOldest => None,
-            WhenFull::Refuse => groups.iter().any(|&g| full(broker, g)).then_some(None),
-            WhenFull::Block if can_wait => groups.iter().copied().find(|&g| full(broker, g)).map(Some),
-            // Nobody to hold back (a dead letter, moved by the broker itself): refused.
-            WhenFull::Block => groups.iter().any(|&g| full(broker, g)).then_some(None),
+            WhenFull::Block if can_wait => groups.iter().copied().find(|&g| broker.full(self.model, g)).map(Some),
+            // Under `Block` with nobody to hold back (a dead letter, moved by the broker
+            // itself): refused.
+            WhenFull::Refuse | WhenFull::Block => groups.iter().any(|&g| broker.full(self.model, g)).then_some(None),
         };
         let state = &mut broker.topics[topic as usize];
         if let Some(why) = stopped {
@@ -420,7 +400,7 @@ impl<'m> World<'m> {
             PartitionBy::Key => (tailsim_model::keys::hash(u64::from(tag.key)) % u64::from(model.partitions)) as u32,
         };
         for &g in &groups {
-            if full(self.broker.as_ref().expect("a broker"), g) {
+            if self.broker.as_ref().expect("a broker").full(self.model, g) {
                 self.drop_oldest(g, partition);
             }
             self.enqueue(g, partition, tag, published, counted);
@@ -453,10 +433,9 @@ impl<'m> World<'m> {
         let partition = &mut group.partitions[p as usize];
         partition.backlog.push_back(m);
         partition.counts.published += u64::from(counted);
-        group.waiting += 1;
+        group.entered_backlog(now, now >= self.warmup_end);
         group.count.accepted += 1;
         group.open[0] += 1;
-        group.backlog.enter(now, now >= self.warmup_end);
         self.offer(g, p);
     }
 
@@ -473,8 +452,7 @@ impl<'m> World<'m> {
         msg.state = MessageState::Done;
         let (since, counted) = (msg.since, msg.counted);
         let group = &mut broker.groups[g as usize];
-        group.waiting -= 1;
-        group.backlog.leave(since, now, from);
+        group.left_backlog(since, now, from);
         group.dropped += u64::from(counted);
         group.count.dropped += 1;
         broker.forget_if_settled(m);
@@ -618,8 +596,7 @@ impl<'m> World<'m> {
         msg.state = MessageState::Received;
         msg.receives += 1;
         msg.deliveries += 1;
-        group.waiting -= 1;
-        group.backlog.leave(msg.since, now, from);
+        group.left_backlog(msg.since, now, from);
         let counted = u64::from(msg.counted);
         group.received += counted;
         if msg.receives > 1 {
@@ -648,22 +625,12 @@ impl<'m> World<'m> {
         let model = &self.model.services[s as usize];
         let mut visit = Visit::new(s, instance, parent, now, counted, tag, model.handler_of(tag.class));
         visit.kind = VisitKind::Message;
-        visit.state = VisitState::Running;
-        visit.admitted = true;
         let f = VisitId::new(self.visits.insert(visit));
-        let inst = &mut self.instances[instance as usize];
-        inst.take_worker(now);
-        inst.outstanding += 1;
-        inst.arrivals += u64::from(counted);
+        self.instances[instance as usize].arrivals += u64::from(counted);
         let stats = &mut self.services[s as usize].stats;
         stats.arrivals_total += 1;
         stats.arrivals += u64::from(counted);
-        stats.admitted += u64::from(counted);
-        stats.busy.enter(now, counted);
-        if counted {
-            stats.queue_wait.record_zero();
-        }
-        self.agenda.push(Action::Advance(f));
+        self.serve_at_once(f, s, instance, counted);
     }
 
     /// A delivery of message `m` (its `receive`-th) ended with `outcome`; `lost` when its
@@ -690,8 +657,7 @@ impl<'m> World<'m> {
             Outcome::Success if !lost => {
                 if msg.state == MessageState::Waiting {
                     // Back in the backlog after its timeout: it stays there as a tombstone.
-                    group.waiting -= 1;
-                    group.backlog.leave(msg.since, now, from);
+                    group.left_backlog(msg.since, now, from);
                 }
                 msg.state = MessageState::Done;
                 let timer = msg.timer.take();
@@ -738,8 +704,7 @@ impl<'m> World<'m> {
         let (g, p) = (msg.group, msg.partition);
         let group = &mut broker.groups[g as usize];
         group.partitions[p as usize].backlog.push_front(m);
-        group.waiting += 1;
-        group.backlog.enter(now, now >= self.warmup_end);
+        group.entered_backlog(now, now >= self.warmup_end);
         self.offer(g, p);
     }
 

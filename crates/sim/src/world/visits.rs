@@ -63,17 +63,7 @@ impl<'m> World<'m> {
             service.stats.rejected += u64::from(counted);
             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
         } else if inst.busy < service_model.workers {
-            inst.take_worker(now);
-            inst.outstanding += 1;
-            service.stats.busy.enter(now, counted);
-            service.stats.admitted += u64::from(counted);
-            if counted {
-                service.stats.queue_wait.record_zero();
-            }
-            let visit = &mut self.visits[f.index()];
-            visit.state = VisitState::Running;
-            visit.admitted = true;
-            self.agenda.push(Action::Advance(f));
+            self.serve_at_once(f, s, instance, counted);
         } else if service_model.queue_capacity.is_none_or(|cap| inst.waiting() < u64::from(cap)) {
             inst.push(f, class, self.model);
             inst.outstanding += 1;
@@ -87,6 +77,26 @@ impl<'m> World<'m> {
             self.agenda.push(Action::Finish(f, Outcome::Failed(FailureKind::Rejected)));
         }
         f
+    }
+
+    /// Visit `f`, arrived at `instance` of service `s` (`counted`: after the warm-up), takes a
+    /// free worker there at once: admitted, with no wait in the queue, its steps next.
+    #[inline(always)]
+    pub(super) fn serve_at_once(&mut self, f: VisitId, s: u32, instance: u32, counted: bool) {
+        let now = self.now;
+        let inst = &mut self.instances[instance as usize];
+        inst.take_worker(now);
+        inst.outstanding += 1;
+        let stats = &mut self.services[s as usize].stats;
+        stats.busy.enter(now, counted);
+        stats.admitted += u64::from(counted);
+        if counted {
+            stats.queue_wait.record_zero();
+        }
+        let visit = &mut self.visits[f.index()];
+        visit.state = VisitState::Running;
+        visit.admitted = true;
+        self.agenda.push(Action::Advance(f));
     }
 
     /// Puts visit `f` in a new wait for `successes` answers, absorbing `failures_allowed`

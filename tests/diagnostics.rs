@@ -567,8 +567,7 @@ fn a_step_that_is_no_step_lists_the_steps() {
         let base = tailsim_scenario::parse::parse(&valid()).expect("the file reads");
         tailsim_scenario::overrides::apply(base, &[edit]).expect_err("a bad step").message
     };
-    let names =
-        "expected one of `Work`, `Call`, `Fail`, `FanOut`, `Parallel`, `Cached`, `Invalidate`, `Put`, `Publish`";
+    let names = "expected one of `Work`, `Call`, `Fail`, `FanOut`, `Parallel`, `Cached`, `Invalidate`, `Put`, `Publish`, `Batch`";
     assert!(set(r#"Sleep("1s")"#).ends_with(&format!("unknown variant `Sleep`, {names}")), "{}", set(r#"Sleep("1s")"#));
     let call = r#"expected a service name and an optional policy: Call("db") or Call("db", (timeout: "200ms"))"#;
     assert!(set("Call()").ends_with(call), "{}", set("Call()"));

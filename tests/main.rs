@@ -6,6 +6,7 @@ mod admission;
 mod analytic;
 mod autoscale;
 mod balancing;
+mod batching;
 mod caches;
 mod callgraph;
 mod charts;

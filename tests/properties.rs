@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use tailsim_engine::SimDuration;
 use tailsim_scenario::schema::{
-    Admission, Arrivals, Autoscale, Backoff, Balancer, Breaker, BreakerWindow, Budget, Bulkhead, Cache, CacheScope,
-    Class, Client, Concurrency, Consumes, Contention, Delivery, Discipline, DistSpec, Duration as Dur, FailureKind,
-    FanOutOptions, Fault, Hedge, Jitter, Keys, LimitMode, Losers, ParallelOptions, PartitionBy, Policy, PoolScope,
-    Price, Queue, RateLimit, Replication, Retry, Routing, ScaleMetric, Scenario, ScheduledMin, Service, Shape, Slo,
-    Step, Tenant, Throttle, Topic, Wait, WhenFull,
+    Admission, Arrivals, Autoscale, Backoff, Balancer, BatchOptions, Breaker, BreakerWindow, Budget, Bulkhead, Cache,
+    CacheScope, Class, Client, Concurrency, Consumes, Contention, Delivery, Discipline, DistSpec, Duration as Dur,
+    FailureKind, FanOutOptions, Fault, Hedge, Jitter, Keys, LimitMode, Losers, ParallelOptions, PartitionBy, Policy,
+    PoolScope, Price, Queue, RateLimit, Replication, Retry, Routing, ScaleMetric, Scenario, ScheduledMin, Service,
+    Shape, Slo, Step, Tenant, Throttle, Topic, Wait, WhenFull,
 };
 use tailsim_sim::{Limits, world};
 
@@ -269,6 +269,24 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                             if put { Step::Put(CACHES[c].into()) } else { Step::Invalidate(CACHES[c].into()) }
                         }),
                         1 => (0usize..2).prop_map(|t| Step::Publish(TOPICS[t].into())),
+                        // A batch (by size, or with a linger) whose run calls a later service
+                        // (or works) and may fail.
+                        1 => (
+                            (1u32..6, prop::option::of(micros(100..5_000)), any::<bool>(), 1u32..3),
+                            ((i + 1)..n_services.max(i + 2)),
+                            policy(),
+                            0.0f64..0.3,
+                        )
+                            .prop_map(move |((size, linger, per_item, flushes), j, policy, fail)| {
+                                let run = if j < n_services {
+                                    Step::Call { service: format!("s{j}"), policy }
+                                } else {
+                                    Step::Work(DistSpec::Exponential { mean: Dur(SimDuration(300_000)) })
+                                };
+                                let per_item = per_item.then_some(DistSpec::Constant(Dur(SimDuration(50_000))));
+                                let options = BatchOptions { name: None, size, linger, per_item, flushes };
+                                Step::Batch { options, steps: vec![run, Step::Fail(fail)] }
+                            }),
                     ]
                     .boxed();
                     (

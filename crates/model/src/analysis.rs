@@ -26,6 +26,10 @@ pub struct ServiceLoad {
     /// instance, over the limit. At 1 or more the quota runs out in every period and the queue
     /// grows, however many workers there are; below, bursts may still spend it.
     pub cpu_load: Option<f64>,
+    /// Each batcher's (`Batch` step's, in order) flushes: batches per second per instance x the
+    /// mean time a batch of the mean size runs, over its `flushes`. At 1 or more closed batches
+    /// queue without bound.
+    pub batch_loads: Vec<f64>,
 }
 
 /// The services a visit of service `s` sends work to, each with its number per visit: those it
@@ -38,6 +42,82 @@ fn downstream(model: &Model, s: usize) -> impl Iterator<Item = (usize, u32)> + '
         };
         step.callees().map(|(t, n)| (t.0 as usize, n)).chain(groups.iter().map(|g| (g.0 as usize, 1)))
     })
+}
+
+/// What a visit running `steps` at service `s` holds at the least, in seconds, and the part of
+/// it spent in `Work` (CPU): its work, and its calls at `hold` of the service called (calls made
+/// at once last at least as long as the longest of them). A `Fail(p)` step lets only 1 - p go
+/// on. A `Batch` step holds the visit for its batch's steps, with one item's cost.
+fn steps_hold(model: &Model, s: usize, steps: &[Step], hold: impl Fn(usize) -> f64 + Copy) -> (f64, f64) {
+    let mut surviving = 1.0;
+    let (mut total, mut cpu) = (0.0, 0.0);
+    for step in unconditional(steps) {
+        match step {
+            Step::Work(dist) | Step::PerItem(dist) => {
+                let work = surviving * dist.mean() * 1e-9;
+                total += work;
+                cpu += work;
+            }
+            Step::Fail(p) => surviving *= 1.0 - p,
+            Step::Batch(b) => {
+                let (batch, _) = steps_hold(model, s, &model.services[s].batches[*b as usize].steps, hold);
+                total += surviving * batch;
+            }
+            _ => {
+                let longest = step.callees().map(|(t, _)| hold(t.0 as usize)).fold(0.0, f64::max);
+                total += surviving * longest;
+            }
+        }
+    }
+    (total, cpu)
+}
+
+/// The visits per second that `rate` visits per second running `steps` send on, pushed to
+/// `sent` as `(service, rate)`: through calls, and to the consumer groups of the topics they
+/// publish to. A `Fail(p)` step lets only 1 - p go on to the steps after it; a `Batch` step's
+/// steps run once per batch, of the mean size at `per_instance` requests per second.
+fn send_on(model: &Model, s: usize, steps: &[Step], rate: f64, per_instance: f64, sent: &mut Vec<(usize, f64)>) {
+    let mut surviving = 1.0;
+    for step in unconditional(steps) {
+        if let Step::Fail(p) = step {
+            surviving *= 1.0 - p;
+        }
+        for (target, calls) in step.callees() {
+            sent.push((target.0 as usize, rate * surviving * f64::from(calls)));
+        }
+        match step {
+            Step::Publish(t) => {
+                sent.extend(model.topics[*t as usize].groups.iter().map(|g| (g.0 as usize, rate * surviving)));
+            }
+            Step::Batch(b) => {
+                let batch = &model.services[s].batches[*b as usize];
+                let batches = rate * surviving / mean_batch(batch, per_instance);
+                send_on(model, s, &batch.steps, batches, per_instance, sent);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The mean size of batcher `batch`'s batches when requests reach it as a Poisson stream of
+/// `rate` per second: the first request and the others within the linger, up to the size,
+/// 1 + sum over k < size of P(Poisson(rate x linger) >= k). Without a linger every batch is
+/// full.
+pub fn mean_batch(batch: &crate::compile::BatchModel, rate: f64) -> f64 {
+    let Some(linger) = batch.linger else { return f64::from(batch.size) };
+    let m = rate * linger.as_nanos() as f64 * 1e-9;
+    // P(N >= k), from P(N >= 1) = 1 - e^-m down, stopped once it is negligible; the pmf in
+    // logarithms, so that a large m does not underflow it.
+    let (mut log_pmf, mut at_least, mut mean) = (-m, 1.0, 1.0);
+    for k in 1..batch.size {
+        at_least -= log_pmf.exp();
+        if at_least < 1e-12 {
+            break;
+        }
+        mean += at_least;
+        log_pmf += m.ln() - f64::from(k).ln();
+    }
+    mean
 }
 
 /// Services in an order where every caller (and publisher) comes before its callees (and
@@ -86,24 +166,9 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
     let mut cpu = vec![vec![0.0f64; k]; n];
     for &s in order.iter().rev() {
         for class in 0..k {
-            let mut surviving = 1.0;
-            let mut total = 0.0;
-            for step in unconditional(handler(s, class)) {
-                match step {
-                    Step::Work(dist) => {
-                        let work = surviving * dist.mean() * 1e-9;
-                        total += work;
-                        cpu[s][class] += work;
-                    }
-                    Step::Fail(p) => surviving *= 1.0 - p,
-                    // Calls made at once last at least as long as the longest of them.
-                    _ => {
-                        let longest = step.callees().map(|(t, _)| hold[t.0 as usize][class]).fold(0.0, f64::max);
-                        total += surviving * longest;
-                    }
-                }
-            }
+            let (total, work) = steps_hold(model, s, handler(s, class), |t| hold[t][class]);
             hold[s][class] = total;
+            cpu[s][class] += work;
         }
     }
     // What a visit holds a worker for: all of `hold`, or, where workers are freed while calls
@@ -145,22 +210,15 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
             rate[target][class] += client_rate * share;
         }
     }
-    // A `Fail(p)` step lets only 1 - p of visits go on to the steps after it.
     for &s in &order {
+        let service = &model.services[s];
+        // Requests reaching each instance's batchers, as if every visit reached them.
+        let per_instance = rate[s].iter().sum::<f64>() / f64::from(service.instances.max(1));
         for class in 0..k {
-            let mut surviving = 1.0;
-            for step in unconditional(handler(s, class)) {
-                if let Step::Fail(p) = step {
-                    surviving *= 1.0 - p;
-                }
-                for (target, calls) in step.callees() {
-                    rate[target.0 as usize][class] += rate[s][class] * surviving * f64::from(calls);
-                }
-                if let Step::Publish(t) = step {
-                    for group in &model.topics[*t as usize].groups {
-                        rate[group.0 as usize][class] += rate[s][class] * surviving;
-                    }
-                }
+            let mut sent = Vec::new();
+            send_on(model, s, handler(s, class), rate[s][class], per_instance, &mut sent);
+            for (target, r) in sent {
+                rate[target][class] += r;
             }
         }
     }
@@ -199,7 +257,35 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
                 min_hold_s: if arrival_rate > 0.0 { work / arrival_rate } else { worker[s][0] },
                 offered_load: work / workers,
                 cpu_load: limit.map(|cpus| cpu_s / (f64::from(service.max_instances()) * cpus)),
+                batch_loads: batch_loads(model, s, &rate[s], &hold),
             }
+        })
+        .collect()
+}
+
+/// The load on each of service `s`'s batchers' flushes, from its visits' `rates` by class and
+/// the services' `hold` by class: at the mean batch size a Poisson stream gives, its per-item
+/// cost for each request and its steps once.
+fn batch_loads(model: &Model, s: usize, rates: &[f64], hold: &[Vec<f64>]) -> Vec<f64> {
+    let service = &model.services[s];
+    let per_instance = rates.iter().sum::<f64>() / f64::from(service.instances.max(1));
+    let total: f64 = rates.iter().sum();
+    service
+        .batches
+        .iter()
+        .map(|batch| {
+            if total <= 0.0 {
+                return 0.0;
+            }
+            let size = mean_batch(batch, per_instance);
+            let per_item = match batch.steps.first() {
+                Some(Step::PerItem(dist)) => dist.mean() * 1e-9,
+                _ => 0.0,
+            };
+            let run: f64 = (0..rates.len())
+                .map(|class| rates[class] / total * steps_hold(model, s, &batch.steps, |t| hold[t][class]).0)
+                .sum();
+            per_instance / size * (run + per_item * (size - 1.0)) / f64::from(batch.flushes)
         })
         .collect()
 }
@@ -226,6 +312,18 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
                 .at_path(format!("services[{i}] \"{}\"", service.name))
                 .at(index.name(&service.name))
                 .with_hint("add workers or instances, or lower the rate"),
+            );
+        }
+        for (batch, l) in service.batches.iter().zip(&load.batch_loads).filter(|(_, l)| **l >= 1.0) {
+            out.push(
+                Diagnostic::warning(format!(
+                    "its batcher \"{}\" is offered at least {:.0}% of what its flushes can run: closed batches will queue without bound",
+                    batch.name,
+                    l * 100.0
+                ))
+                .at_path(format!("services[{i}] \"{}\"", service.name))
+                .at(index.name(&service.name))
+                .with_hint("batch more requests (a larger `size` or `linger`), add `flushes` or instances"),
             );
         }
         if let Some(cpu_load) = load.cpu_load.filter(|&l| l >= 1.0) {
@@ -305,7 +403,8 @@ fn worst_attempts(model: &Model, edge: u32) -> f64 {
 
 /// The most visits one visit to each service may set off, itself included: along every path,
 /// the product of fan-outs, retry attempts and hedges, summed over the steps of its largest
-/// handler. Every lookup misses; no failure stops a handler early.
+/// handler (a batch's steps counted once per request, as in a batch of one). Every lookup
+/// misses; no failure stops a handler early.
 pub fn amplification(model: &Model) -> Vec<f64> {
     let mut visits = vec![1.0f64; model.services.len()];
     for s in callers_first(model).into_iter().rev() {
@@ -324,7 +423,14 @@ pub fn amplification(model: &Model) -> Vec<f64> {
                 _ => 0.0,
             }
         };
-        let largest = handlers.map(|h| h.iter().map(step_visits).sum::<f64>()).fold(0.0, f64::max);
+        // A batch's steps run at most once per request it holds (a batch of one).
+        let batch_visits: Vec<f64> =
+            service.batches.iter().map(|b| b.steps.iter().map(step_visits).sum::<f64>()).collect();
+        let with_batches = |step: &Step| match step {
+            Step::Batch(b) => batch_visits[*b as usize],
+            _ => step_visits(step),
+        };
+        let largest = handlers.map(|h| h.iter().map(with_batches).sum::<f64>()).fold(0.0, f64::max);
         visits[s] = 1.0 + largest;
     }
     visits

@@ -98,6 +98,24 @@ pub struct Subscription {
     pub dead_letter: Option<u32>,
 }
 
+/// A service's batcher, compiled from a `Batch` step (see [`schema::BatchOptions`]).
+#[derive(Clone, Debug)]
+pub struct BatchModel {
+    /// Its name in the outputs, unique within the service.
+    pub name: String,
+    /// A batch closes when it holds this many requests.
+    pub size: u32,
+    /// A batch closes this long after its first request, however few it holds.
+    pub linger: Option<SimDuration>,
+    /// How many closed batches an instance runs at once.
+    pub flushes: u32,
+    /// What a batch runs, once: a `PerItem` step first if the batch has a cost per item.
+    pub steps: Vec<Step>,
+}
+
+/// The most requests one batch may hold.
+pub const MAX_BATCH: u32 = 100_000;
+
 /// A compiled cache (see [`schema::Cache`]).
 #[derive(Clone, Debug)]
 pub struct CacheModel {
@@ -377,6 +395,8 @@ pub struct ServiceModel {
     pub admission: Option<crate::admission::AdmissionPolicy>,
     /// The topic it reads as a consumer group, if it is one.
     pub consumes: Option<Subscription>,
+    /// Its batchers, one per `Batch` step, in the order the steps are written.
+    pub batches: Vec<BatchModel>,
 }
 
 /// An autoscaler's metric and target (see [`schema::ScaleMetric`]).
@@ -611,6 +631,12 @@ pub enum Step {
     Put(u32),
     /// Hand a message to topic `i` in [`Model::topics`] and go on.
     Publish(u32),
+    /// Join the instance's open batch of batcher `i` in [`ServiceModel::batches`] and wait
+    /// until the batch has run.
+    Batch(u32),
+    /// The first step of a batch with a cost per item: hold the batch for one draw per
+    /// request it holds, summed.
+    PerItem(Dist),
 }
 
 /// The steps of `handler` that every visit runs: a `Lookup`'s miss steps are skipped, as if
@@ -641,7 +667,9 @@ impl Step {
             | Step::Fill(_)
             | Step::Invalidate(_)
             | Step::Put(_)
-            | Step::Publish(_) => None,
+            | Step::Publish(_)
+            | Step::Batch(_)
+            | Step::PerItem(_) => None,
         };
         let many: &[(u32, ServiceId)] = match self {
             Step::Parallel { calls, .. } => calls,
@@ -652,18 +680,26 @@ impl Step {
 }
 
 impl ServiceModel {
-    /// Every step of every handler.
+    /// Every step of every handler, the batches' included.
     pub fn all_steps(&self) -> impl Iterator<Item = &Step> {
-        self.steps.iter().chain(self.class_handlers.iter().flatten())
+        self.steps.iter().chain(self.class_handlers.iter().flatten()).chain(self.batches.iter().flat_map(|b| &b.steps))
     }
 
-    /// Handler `h`: 0 is the default, then the class handlers.
+    /// Handler `h`: 0 is the default, then the class handlers, then the batches' steps.
     #[inline(always)]
     pub fn handler(&self, h: u8) -> &[Step] {
         match h.checked_sub(1) {
             None => &self.steps,
-            Some(i) => &self.class_handlers[usize::from(i)],
+            Some(i) => match self.class_handlers.get(usize::from(i)) {
+                Some(steps) => steps,
+                None => &self.batches[usize::from(i) - self.class_handlers.len()].steps,
+            },
         }
+    }
+
+    /// The handler that runs batcher `b`'s batches.
+    pub fn batch_handler(&self, b: u32) -> u8 {
+        (1 + self.class_handlers.len() + b as usize) as u8
     }
 
     /// The handler a visit of class `class` runs.

@@ -120,7 +120,8 @@ fn callers(model: &Model) -> Vec<Option<(usize, Option<String>)>> {
         }
     }
     for (s, service) in model.services.iter().enumerate() {
-        // Each handler's steps, those of a class handler named after the classes that run it.
+        // Each handler's steps, those of a class handler named after the classes that run it,
+        // and a batch's after its batcher.
         let handlers = (0..=service.class_handlers.len()).map(|h| {
             let classes: Vec<&str> = (0..service.handler_of_class.len())
                 .filter(|&class| h > 0 && usize::from(service.handler_of_class[class]) == h)
@@ -129,6 +130,8 @@ fn callers(model: &Model) -> Vec<Option<(usize, Option<String>)>> {
             let steps = if h == 0 { &service.steps } else { &service.class_handlers[h - 1] };
             (steps, (!classes.is_empty()).then(|| format!("for {}", classes.join("/"))))
         });
+        let batches = service.batches.iter().map(|b| (&b.steps, Some(format!("per batch of \"{}\"", b.name))));
+        let handlers = handlers.chain(batches);
         for (step, for_classes) in handlers.flat_map(|(steps, classes)| {
             steps.iter().zip(miss_labels(model, steps)).map(move |(st, miss)| {
                 let label = match (&classes, miss) {
@@ -182,7 +185,9 @@ fn step_shapes(step: &Step) -> Vec<(u32, Option<String>)> {
         | Step::Fill(_)
         | Step::Invalidate(_)
         | Step::Put(_)
-        | Step::Publish(_) => Vec::new(),
+        | Step::Publish(_)
+        | Step::Batch(_)
+        | Step::PerItem(_) => Vec::new(),
     }
 }
 

@@ -16,8 +16,8 @@ pub use tailsim_stats::{aggregate, collect, cost, graph, slo, summary};
 pub use aggregate::{Aggregate, Estimate};
 pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};
 pub use summary::{
-    BreakerTransition, CacheEventSummary, CacheResize, CacheSeries, CacheSummary, ClassSummary, ClientSummary,
-    Conservation, Distribution, EdgeSummary, Failures, FaultSummary, GroupSeries, GroupSummary, LatencySummary,
-    LittlesLaw, MessageCount, PartitionSummary, ReplicationSummary, Report, RunSummary, Series, ServiceSeries,
-    ServiceSummary, Throttling, TopicSummary,
+    BatchSummary, BreakerTransition, CacheEventSummary, CacheResize, CacheSeries, CacheSummary, ClassSummary,
+    ClientSummary, Conservation, Distribution, EdgeSummary, Failures, FaultSummary, GroupSeries, GroupSummary,
+    LatencySummary, LittlesLaw, MessageCount, PartitionSummary, ReplicationSummary, Report, RunSummary, Series,
+    ServiceSeries, ServiceSummary, Throttling, TopicSummary,
 };

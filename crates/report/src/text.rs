@@ -332,6 +332,7 @@ fn render_run(run: &RunSummary, duration_s: f64, out: &mut Document) {
     limit_lines(run, out);
     cache_table(run, out);
     topic_table(run, out);
+    batch_table(run, out);
     fault_lines(run, duration_s, out);
     cost_line(run, out);
     let _ = writeln!(
@@ -605,6 +606,30 @@ fn topic_table(run: &RunSummary, out: &mut Document) {
             row.extend(std::iter::repeat_n("-".to_string(), 7));
             table.row(row);
         }
+    }
+    out.table(table);
+}
+
+/// The batchers' table: batches, their mean size and how they closed, and what the step adds
+/// to a request's latency.
+fn batch_table(run: &RunSummary, out: &mut Document) {
+    if run.batches.is_empty() {
+        return;
+    }
+    out.push('\n');
+    let mut table =
+        Table::new(&["batcher", "batches", "mean size", "full", "failed", "wait mean", "p50 in step", "p99 in step"]);
+    for b in &run.batches {
+        table.row(vec![
+            format!("{}/{}", b.service, b.name),
+            thousands(b.batches),
+            significant(b.mean_size),
+            thousands(b.full),
+            thousands(b.failed),
+            opt_ms(b.wait.mean_ms),
+            opt_ms(b.latency.p50_ms),
+            opt_ms(b.latency.p99_ms),
+        ]);
     }
     out.table(table);
 }

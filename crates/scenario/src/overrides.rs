@@ -9,7 +9,8 @@
 //! (`services.db.handler.0.mean` reaches `Work(Exponential(mean: ...))`); a `Call` step's parts
 //! are `service` and `policy` (`services.api.handler.1.policy.timeout`), a `FanOut`'s `service`,
 //! `n` and `options` (`services.root.handler.0.n=100`), a `Parallel`'s `calls` and `options`
-//! (`services.root.handler.0.calls.1.policy.timeout`).
+//! (`services.root.handler.0.calls.1.policy.timeout`), a `Batch`'s `options` and `steps`
+//! (`services.writer.handler.0.options.size=100`).
 //!
 //! A scalar is typed like the value it replaces. A whole structure is written in RON, as in the
 //! scenario file: `clients.users.policy.retry.backoff=Exponential(base: "50ms", cap: "2s",
@@ -26,8 +27,9 @@ const MAX_VALUE_CHARS: usize = 10_000;
 const MAX_DEPTH: usize = 32;
 
 /// The handler steps written as tuples, `Call("db", policy)`, whose later parts may be left
-/// out: what a `Call`, `FanOut`, `Parallel` or `Cached` holds is always an array of parts.
-const TUPLE_STEPS: &[&str] = &["Call", "FanOut", "Parallel", "Cached"];
+/// out: what a `Call`, `FanOut`, `Parallel`, `Cached` or `Batch` holds is always an array of
+/// parts.
+const TUPLE_STEPS: &[&str] = &["Call", "FanOut", "Parallel", "Cached", "Batch"];
 
 const STRUCTURE_HINT: &str = r#"write a structure as in the scenario file, e.g. Exponential(base: "50ms", cap: "2s", jitter: Full) or (ratio: 0.1)"#;
 
@@ -168,11 +170,12 @@ fn child<'a>(node: &'a mut Value, segment: &str) -> Result<&'a mut Value, Diagno
             })
         }
         Value::Array(items) => {
-            // A `Call` step is [service, policy], a `FanOut` [service, n, options] and a
-            // `Parallel` [calls, options]: name their parts.
+            // A `Call` step is [service, policy], a `FanOut` [service, n, options], a
+            // `Parallel` [calls, options] and a `Batch` [options, steps]: name their parts.
             let is_call = items.len() == 2 && items[0].is_string() && items[1].is_object();
             let is_fan_out = items.len() == 3 && items[0].is_string() && items[1].is_u64() && items[2].is_object();
             let is_parallel = items.len() == 2 && items[0].is_array() && items[1].is_object();
+            let is_batch = items.len() == 2 && items[0].is_object() && items[1].is_array();
             match segment {
                 "service" if is_call || is_fan_out => return Ok(&mut items[0]),
                 "policy" if is_call => return Ok(&mut items[1]),
@@ -180,6 +183,8 @@ fn child<'a>(node: &'a mut Value, segment: &str) -> Result<&'a mut Value, Diagno
                 "options" if is_fan_out => return Ok(&mut items[2]),
                 "calls" if is_parallel => return Ok(&mut items[0]),
                 "options" if is_parallel => return Ok(&mut items[1]),
+                "options" if is_batch => return Ok(&mut items[0]),
+                "steps" if is_batch => return Ok(&mut items[1]),
                 _ => {}
             }
             if let Ok(index) = segment.parse::<usize>() {

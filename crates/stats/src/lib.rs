@@ -22,8 +22,8 @@ pub mod timeline;
 pub use aggregate::{Aggregate, Estimate};
 pub use collect::{LatencyRecorder, Occupancy, WindowRecorder};
 pub use summary::{
-    AdmissionSummary, BreakerTransition, CacheEventSummary, CacheResize, CacheSeries, CacheSummary, ClassSummary,
-    ClientSummary, Conservation, Distribution, EdgeSummary, Failures, FaultSummary, GroupSeries, GroupSummary,
-    LatencySummary, LittlesLaw, MessageCount, PartitionSummary, ReplicationSummary, Report, RunSummary, Series,
-    ServiceSeries, ServiceSummary, TenantCounts, Throttling, TopicSummary,
+    AdmissionSummary, BatchSummary, BreakerTransition, CacheEventSummary, CacheResize, CacheSeries, CacheSummary,
+    ClassSummary, ClientSummary, Conservation, Distribution, EdgeSummary, Failures, FaultSummary, GroupSeries,
+    GroupSummary, LatencySummary, LittlesLaw, MessageCount, PartitionSummary, ReplicationSummary, Report, RunSummary,
+    Series, ServiceSeries, ServiceSummary, TenantCounts, Throttling, TopicSummary,
 };

@@ -72,6 +72,10 @@ pub struct RunSummary {
     /// One entry per topic, in file order (absent when there are none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub topics: Vec<TopicSummary>,
+    /// One entry per batcher (a `Batch` step), by service and then step order (absent when
+    /// there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batches: Vec<BatchSummary>,
     /// The request count identity, checked at the end of the run.
     pub conservation: Conservation,
     /// What the run cost at the scenario's `prices` (absent when it has none).
@@ -375,6 +379,35 @@ pub struct GroupSummary {
     pub partitions: Vec<PartitionSummary>,
     /// The group's time series, warm-up included.
     pub series: GroupSeries,
+}
+
+/// One batcher's results: a `Batch` step of a service, over all its instances (each keeps its
+/// own). Counts are of batches opened after the warm-up, and of the requests in them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BatchSummary {
+    /// The service's name.
+    pub service: String,
+    /// The batcher's name within the service.
+    pub name: String,
+    /// Batches closed.
+    pub batches: u64,
+    /// Batches closed because they were full (`size` requests).
+    pub full: u64,
+    /// Batches closed by their `linger`, before they were full.
+    pub lingered: u64,
+    /// Requests in the batches closed.
+    pub items: u64,
+    /// `items / batches`: the mean batch size (0 with no batch).
+    pub mean_size: f64,
+    /// Batches run to their end.
+    pub ran: u64,
+    /// Batches whose steps failed (failing every request in them).
+    pub failed: u64,
+    /// Time from a request's arrival at the step to its batch's close.
+    pub wait: LatencySummary,
+    /// Time from a request's arrival at the step to the end of its batch's run: what the step
+    /// adds to its latency.
+    pub latency: LatencySummary,
 }
 
 /// One partition of a `Log` group: counts of messages published after the warm-up.

@@ -5,6 +5,7 @@
 //! diagnostics come out in the order the scenario is read.
 
 mod admission;
+mod batches;
 mod caches;
 mod checks;
 mod classes;
@@ -50,6 +51,10 @@ pub(crate) struct Cx<'a> {
     topics: Vec<&'a str>,
     /// The request classes, once the classes pass has run.
     classes: Vec<ClassModel>,
+    /// The batchers of the service being lowered, taken by it once its handlers are done.
+    batches: Vec<crate::compile::BatchModel>,
+    /// Whether the steps being lowered are a batch's (where no `Batch` may nest).
+    in_batch: bool,
     /// Every call edge, from clients and from handlers' steps, in order of declaration.
     edges: Vec<Edge>,
     /// The errors found, in the order found.
@@ -142,6 +147,8 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
         caches: scenario.caches.iter().map(|c| c.name.as_str()).collect(),
         topics: scenario.topics.iter().map(|t| t.name.as_str()).collect(),
         classes: Vec::new(),
+        batches: Vec::new(),
+        in_batch: false,
         edges: Vec::new(),
         errors: Vec::new(),
         comparisons_left: Cell::new(SUGGESTION_BUDGET),

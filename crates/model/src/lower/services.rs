@@ -79,6 +79,7 @@ fn service(cx: &mut Cx<'_>, i: usize, s: &schema::Service, key_space: u32) -> Se
         replication,
         admission,
         consumes: None,
+        batches: std::mem::take(&mut cx.batches),
     }
 }
 

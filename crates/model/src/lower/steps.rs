@@ -1,5 +1,6 @@
 //! A handler's steps: calls and fan-outs resolved to edges, waits to the successes they
-//! need, and `Cached` blocks laid out flat as a lookup, the miss's steps and a fill.
+//! need, `Cached` blocks laid out flat as a lookup, the miss's steps and a fill, and `Batch`
+//! steps' own steps handed to their batchers.
 
 use super::Cx;
 use crate::compile::{CallPolicy, Edge, MAX_FAN_OUT, MAX_PARALLEL, MAX_STEPS, ServiceId, Step, compile_dist};
@@ -132,6 +133,11 @@ fn compile_into(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[schema::Step
             schema::Step::Publish(topic) => {
                 if let Some(topic) = super::topics::topic_id(cx, topic, &step_path, "the step") {
                     steps.push(Step::Publish(topic));
+                }
+            }
+            schema::Step::Batch { options, steps: inner } => {
+                if let Some(b) = super::batches::compile(cx, from, &step_path, options, inner) {
+                    steps.push(Step::Batch(b));
                 }
             }
         }

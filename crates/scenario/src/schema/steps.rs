@@ -1,4 +1,4 @@
-//! A handler's steps (work, calls, fan-outs, cache look-ups), their options, and the
+//! A handler's steps (work, calls, fan-outs, cache look-ups, publishes, batches), their options, and the
 //! distributions a step's durations are drawn from.
 
 use std::fmt;
@@ -60,6 +60,41 @@ pub enum Step {
     /// Hand a message (carrying the request's class and key) to a topic and go on at once,
     /// without waiting for anyone to read it.
     Publish(String),
+    /// Collect requests into batches and run `steps` once per batch:
+    /// `Batch((size: 100, linger: "5ms", per_item: Constant("50us")), [Call("db")])`. A request
+    /// waits at the step (keeping its worker, or, in an `Async` service, not) until its batch
+    /// has been run, then goes on; if the batch fails, every request in it fails.
+    Batch {
+        /// Size, linger, the cost per item and how many batches run at once.
+        options: BatchOptions,
+        /// What a batch does, once: any steps but another `Batch`.
+        steps: Vec<Step>,
+    },
+}
+
+/// How a `Batch` step collects and runs its batches. Each instance of the service keeps its
+/// own batcher.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchOptions {
+    /// The name of the batcher in the outputs (`service/name`). Default `batch` for the first
+    /// `Batch` step of a service, then `batch2`, `batch3`, ...
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A batch closes when it holds this many requests.
+    pub size: u32,
+    /// A batch also closes this long after its first request came, however few it holds.
+    /// Default: no limit (it waits for `size`).
+    #[serde(default)]
+    pub linger: Option<Duration>,
+    /// Time a batch spends per request it holds, drawn once for each, before its steps: the
+    /// cost that grows with the batch (rows of a bulk insert). Default none.
+    #[serde(default)]
+    pub per_item: Option<DistSpec>,
+    /// How many closed batches an instance runs at once; the others wait their turn, oldest
+    /// first (a Kafka producer's requests in flight, a bulk writer's connections). Default 1.
+    #[serde(default = "super::one")]
+    pub flushes: u32,
 }
 
 /// What a `Parallel` step waits for.
@@ -248,6 +283,9 @@ step_forms! {
     Invalidate(cache), shown "Invalidate(...)";
     Put(cache), shown "Put(...)";
     Publish(topic), shown "Publish(...)";
+    Batch { options, steps }, shown "Batch(...)",
+        read as (BatchOptions, Vec<Step>),
+        expecting r#"the batch's options and its steps: Batch((size: 100, linger: "5ms"), [Call("db")])"#;
 }
 
 /// A distribution of durations as written in the file.

@@ -341,6 +341,7 @@ impl<'m> World<'m> {
         for f in victims {
             self.detach(s, f, &mut wreck);
         }
+        self.batches_crashed(s, &slots);
         self.empty_instances(s, slots);
         // Second pass: the calls the lost visits had out, then their callers.
         self.cancel_lost_calls(owned_calls, wreck.lists);
@@ -437,7 +438,7 @@ impl<'m> World<'m> {
             Parent::Direct { .. } | Parent::Message { .. } if !visit.cancelled => {
                 wreck.answers.push((visit.parent, visit.counted));
             }
-            Parent::Direct { .. } | Parent::Message { .. } | Parent::Background => {}
+            Parent::Direct { .. } | Parent::Message { .. } | Parent::Background | Parent::Batch { .. } => {}
         }
         self.bury(f, stepping);
     }
@@ -504,7 +505,7 @@ impl<'m> World<'m> {
                     counts.record_answer_failure(FailureKind::Error, counted);
                     self.call_returned(caller, failed);
                 }
-                Parent::Background => {}
+                Parent::Background | Parent::Batch { .. } => {}
                 Parent::Message { message, receive } => self.delivered(message, receive, failed, true),
                 Parent::Attempt { call, incarnation, attempt } => {
                     let waiting = self

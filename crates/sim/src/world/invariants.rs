@@ -1,6 +1,6 @@
 //! The world's bookkeeping checked against its own state, in debug builds and tests: every
 //! count a mechanism keeps by hand (busy workers, visits admitted and queued, places in use,
-//! fetches and call lists in flight, the broker's backlogs and deliveries) is recounted from the
+//! fetches and call lists in flight, the broker's backlogs and deliveries, the batchers' batches) is recounted from the
 //! visits and messages themselves. The run checks
 //! this every few thousand events and at its end, so a mechanism that forgets to release
 //! something fails the first test that exercises it, at the event it happened near, rather
@@ -23,6 +23,7 @@ impl World<'_> {
         self.check_pools();
         self.check_calls();
         self.check_fetches_and_lists();
+        self.check_batches();
         if let Some(broker) = &self.broker {
             let deliveries =
                 self.visits.iter().filter(|(_, visit)| !visit.lost()).filter_map(|(_, visit)| match visit.parent {

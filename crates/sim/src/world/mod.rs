@@ -42,6 +42,7 @@ use tailsim_model::traffic::Bursts;
 
 mod arrivals;
 mod balance;
+mod batch;
 mod broker;
 mod calls;
 mod cancel;
@@ -202,6 +203,8 @@ enum Event {
     StatementTimeout(VisitId),
     /// An async visit's cache lookup answered after the cache's latency; `token` names its wait.
     LookupDone { visit: VisitId, token: u32 },
+    /// An open batch's linger has passed: it closes.
+    Linger(u32),
 }
 
 // Events live inside the event queue's heap entries, visits and calls in slabs walked on every
@@ -262,6 +265,8 @@ enum Parent {
     Background,
     /// The broker: the visit handles the `receive`-th delivery of message `message`.
     Message { message: u32, receive: u32 },
+    /// Its batcher: the visit runs batch `batch`'s steps.
+    Batch { batch: u32 },
 }
 
 /// Where a visit is in its life at its service. Its accounting (`admitted`, `counted`) and
@@ -296,6 +301,9 @@ enum VisitKind {
     /// A delivery of a message to a consumer: it takes a worker at once (the broker hands a
     /// message only to a consumer with one free) and its end settles the message.
     Message,
+    /// A batch's run of its steps: on the batcher's own flush, without a worker; its end
+    /// answers the requests in the batch.
+    Batch,
 }
 
 impl VisitKind {
@@ -305,18 +313,19 @@ impl VisitKind {
     const fn uses_workers(self) -> bool {
         match self {
             VisitKind::Request | VisitKind::Message => true,
-            VisitKind::Refresh => false,
+            VisitKind::Refresh | VisitKind::Batch => false,
         }
     }
 
     /// Whether a visit of this kind is one of the service's visits: counted and summarised as
     /// the service's, answered to a caller (a message's to the broker), lost as the service's
-    /// in a crash. A refresh is the cache's own work, in the process, and nobody waits for it.
+    /// in a crash. A refresh is the cache's own work, in the process, and nobody waits for it;
+    /// a batch is its batcher's, which counts it.
     #[inline(always)]
     const fn of_the_service(self) -> bool {
         match self {
             VisitKind::Request | VisitKind::Message => true,
-            VisitKind::Refresh => false,
+            VisitKind::Refresh | VisitKind::Batch => false,
         }
     }
 }
@@ -753,6 +762,8 @@ struct World<'m> {
     recovery: Option<Recovery>,
     /// The message broker, in a run with topics.
     broker: Option<broker::Broker>,
+    /// The batchers, in a run with `Batch` steps.
+    batchers: Option<batch::Batchers>,
 }
 
 /// The most windows a time series may have: longer runs get wider windows.
@@ -962,6 +973,7 @@ impl<'m> World<'m> {
             quotas,
             recovery,
             broker: broker::Broker::new(model, seed, rep, window_s),
+            batchers: batch::Batchers::new(model),
         }
     }
 
@@ -1018,6 +1030,7 @@ impl<'m> World<'m> {
             Event::Fault(e) => self.on_fault_event(e),
             Event::Scale(e) => self.on_scale_event(e),
             Event::Broker(e) => self.on_broker_event(e),
+            Event::Linger(batch) => self.on_linger(batch),
         }
         self.drain_agenda();
     }

@@ -187,6 +187,7 @@ impl<'m> World<'m> {
             faults: self.fault_summaries(),
             caches: self.caches.iter().zip(&self.model.caches).map(|(c, m)| c.summary(m)).collect(),
             topics: self.topic_summaries(),
+            batches: self.batch_summaries(),
             conservation: self.conservation(),
             cost: None,
         };

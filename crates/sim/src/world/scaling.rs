@@ -194,6 +194,8 @@ impl<'m> World<'m> {
             for _ in 0..stop {
                 service.fleet.stop_newest(now, from);
             }
+            let active = service.fleet.active();
+            self.close_open_batches(s, active..active + stop);
             let service = &self.services[s as usize];
             if self.pools.per_instance(s) {
                 // The stopped instances close their pools once they have finished their visits.

@@ -172,31 +172,17 @@ impl<'m> World<'m> {
             match model.handler(visit.handler).get(step) {
                 None => return self.finish(f, Outcome::Success),
                 Some(Step::Work(dist)) => {
-                    let mut d = dist.sample(&mut self.services[s].rng);
-                    let mut slowdown = faults.slowdown;
-                    if let Some(usl) = &model.contention {
-                        // The instance's busy workers as the step starts, this one included (a
-                        // background refresh runs without a worker of its own, so it adds one).
-                        let visit = &self.visits[f.index()];
-                        let busy = self.instances[visit.instance as usize].busy + u32::from(!visit.holds_worker());
-                        slowdown *= usl.slowdown(busy);
-                    }
-                    if slowdown != 1.0 {
-                        d = SimDuration::from_nanos_f64(d.as_nanos() as f64 * slowdown);
-                    }
-                    // A statement that would outrun the timeout is stopped at it.
-                    let killed = model.statement_timeout.is_some_and(|limit| d > limit);
-                    if killed && let Some(limit) = model.statement_timeout {
-                        d = limit;
-                    }
-                    let done = if self.services[s].has_faults {
-                        let start = if self.quotas.is_some() { self.cpu_start(f, d) } else { self.now };
-                        frozen_end(&self.timelines[s].freezes, local, start, d)
-                    } else {
-                        self.now + d
+                    let d = dist.sample(&mut self.services[s].rng);
+                    return self.hold_for(f, d, faults, local);
+                }
+                Some(Step::PerItem(dist)) => {
+                    let Parent::Batch { batch } = self.visits[f.index()].parent else {
+                        unreachable!("a `PerItem` step runs only as a batch's first")
                     };
-                    self.events.schedule(done, if killed { Event::StatementTimeout(f) } else { Event::StepDone(f) });
-                    return;
+                    let items = self.batch_items(batch);
+                    let rng = &mut self.services[s].rng;
+                    let d = (0..items).map(|_| dist.sample(rng)).fold(SimDuration::ZERO, |a, b| a + b);
+                    return self.hold_for(f, d, faults, local);
                 }
                 Some(Step::Call { edge, .. }) => {
                     let edge = *edge;
@@ -258,8 +244,41 @@ impl<'m> World<'m> {
                         return;
                     }
                 }
+                Some(Step::Batch(b)) => return self.join_batch(f, *b),
             }
         }
+    }
+
+    /// Visit `f`'s step holds it for `d` drawn, stretched by its instance's slowdown (a fault,
+    /// and contention among its busy workers), stopped at the statement timeout, and frozen
+    /// through its instance's pauses: its end is scheduled.
+    #[inline(always)]
+    fn hold_for(&mut self, f: VisitId, mut d: SimDuration, faults: ActiveFaults, local: u32) {
+        let visit = &self.visits[f.index()];
+        let s = visit.service as usize;
+        let model = &self.model.services[s];
+        let mut slowdown = faults.slowdown;
+        if let Some(usl) = &model.contention {
+            // The instance's busy workers as the step starts, this one included (a background
+            // refresh or a batch runs without a worker of its own, so it adds one).
+            let busy = self.instances[visit.instance as usize].busy + u32::from(!visit.holds_worker());
+            slowdown *= usl.slowdown(busy);
+        }
+        if slowdown != 1.0 {
+            d = SimDuration::from_nanos_f64(d.as_nanos() as f64 * slowdown);
+        }
+        // A statement that would outrun the timeout is stopped at it.
+        let killed = model.statement_timeout.is_some_and(|limit| d > limit);
+        if killed && let Some(limit) = model.statement_timeout {
+            d = limit;
+        }
+        let done = if self.services[s].has_faults {
+            let start = if self.quotas.is_some() { self.cpu_start(f, d) } else { self.now };
+            frozen_end(&self.timelines[s].freezes, local, start, d)
+        } else {
+            self.now + d
+        };
+        self.events.schedule(done, if killed { Event::StatementTimeout(f) } else { Event::StepDone(f) });
     }
 
     /// A worker of `instance` is free: it takes the next queued visit that is still wanted
@@ -377,6 +396,9 @@ impl<'m> World<'m> {
             self.abandon_fetches(fetch);
         }
         if !visit.kind.of_the_service() {
+            if let Parent::Batch { batch } = visit.parent {
+                self.flushed(batch, outcome); // the batcher counts its batches
+            }
             return; // nothing of the service's to count, nobody to answer
         }
         if let Some(pool) = visit.place_pool {
@@ -445,7 +467,7 @@ impl<'m> World<'m> {
                     self.attempt_done(call, outcome);
                 }
             }
-            Parent::Background => {}
+            Parent::Background | Parent::Batch { .. } => {}
             Parent::Message { message, receive } => self.delivered(message, receive, outcome, false),
         }
     }
@@ -469,7 +491,7 @@ impl<'m> World<'m> {
                     }
                     self.calls[call.index()].caller
                 }
-                Parent::Background | Parent::Message { .. } => return true,
+                Parent::Background | Parent::Message { .. } | Parent::Batch { .. } => return true,
             };
             match caller {
                 Caller::Request(_) => return true,

@@ -1316,3 +1316,69 @@ fn visibility_timeout_storm_feeds_itself_and_heartbeats_stop_it() {
         }
     }
 }
+
+const BATCHING: &str = include_str!("../scenarios/batching-tradeoff.ron");
+
+/// The header's numbers on the file's seed: the mean batch against the Poisson arithmetic, the
+/// commits the database sees, the waits and p99s of the three designs, the row-by-row backlog's
+/// growth against the connections' capacity, and the sweep's sweet spot (its default 3
+/// replications per point). A `~` number is read as its own rounding, or 5% for a p99.
+#[test]
+fn batching_trades_throughput_for_a_latency_floor() {
+    let says = |text: &str| header_says(BATCHING, text);
+    let at = |set: &[&str], reps: u32| run(&load_with(BATCHING, set), 1, reps);
+    let base = at(&[], 1).runs.remove(0);
+    let batch = &base.batches[0];
+    says("a batch holds ~9.93 rows on average");
+    let exact = tailsim_model::analysis::mean_batch(&load(BATCHING).services[0].batches[0], 3000.0);
+    assert!(near(exact, 9.93, 0.001) && near(batch.mean_size, exact, 0.002), "{exact} {}", batch.mean_size);
+    says("the database sees ~302 commits/s instead of 3,000");
+    assert!(near(base.services[1].arrivals as f64 / 50.0, 302.0, 0.01), "{}", base.services[1].arrivals);
+    says("a row waits ~1.5 ms for its batch to close ((10 - 1) / (2 x 3,000) for full ones)");
+    assert!(near(batch.wait.mean_ms.unwrap(), 1.5, 0.03), "{:?}", batch.wait);
+    says("is written at p99 ~11.7 ms");
+    assert!(near(base.clients[0].latency.p99_ms.unwrap(), 11.7, 0.05), "{:?}", base.clients[0].latency);
+    let rows = at(&["services.ingest.handler.0.options.size=1"], 1).runs.remove(0);
+    says("4 get through at most ~1,950 rows/s of the 3,000");
+    let capacity = 4.0 / 0.00205;
+    assert!(near(capacity, 1950.0, 0.001) && near(rows.services[1].arrivals as f64 / 50.0, capacity, 0.01));
+    // `check` sees it: 3,000/s x 2.05 ms over 4 flushes is 154%; the base design's ~302
+    // batches/s of 9.93 rows, 2 ms + 9.93 x 50 us each, are 19%.
+    let loads = |set: &[&str]| tailsim_model::analysis::offered_load(&load_with(BATCHING, set))[0].batch_loads[0];
+    assert!((loads(&["services.ingest.handler.0.options.size=1"]) - 3000.0 * 0.00205 / 4.0).abs() < 1e-9);
+    let warned = tailsim_model::analysis::warnings(
+        &load_with(BATCHING, &["services.ingest.handler.0.options.size=1"]),
+        BATCHING,
+    );
+    assert!(
+        warned.iter().any(|w| w.message.contains("offered at least 154% of what its flushes can run")),
+        "{warned:?}"
+    );
+    assert!(near(loads(&[]), 3000.0 / exact * (0.002 + exact * 0.00005) / 4.0, 1e-9), "{}", loads(&[]));
+    says("the rows waiting grow by ~1,050/s, ~62,000 at the end");
+    let waiting = rows.clients[0].in_flight_at_end as f64;
+    assert!(near(waiting, 62_000.0, 0.01) && near(waiting / 60.0, 3000.0 - capacity, 0.02), "{waiting}");
+    let hundred =
+        at(&["services.ingest.handler.0.options.size=100", "services.ingest.handler.0.options.linger=50ms"], 1);
+    let hundred = &hundred.runs[0];
+    says("a batch fills in ~33 ms");
+    // The k-th of b rows waits for b - k arrivals: on average half of the 99 a batch fills with.
+    let b100 = &hundred.batches[0];
+    assert!(b100.full as f64 >= 0.99 * b100.batches as f64, "{b100:?}");
+    assert!(near(2.0 * b100.wait.mean_ms.unwrap(), 33.0, 0.03), "{:?}", b100.wait);
+    says("a row waits ~16.5 ms for it ((100 - 1) / (2 x 3,000))");
+    assert!(near(hundred.batches[0].wait.mean_ms.unwrap(), 16.5, 0.03), "{:?}", hundred.batches[0].wait);
+    says("p99 rises to ~44.5 ms");
+    assert!(near(hundred.clients[0].latency.p99_ms.unwrap(), 44.5, 0.05), "{:?}", hundred.clients[0].latency);
+    let p99 = |size: u32| {
+        let report = at(&[&format!("services.ingest.handler.0.options.size={size}")], 3);
+        report.runs.iter().map(|r| r.clients[0].latency.p99_ms.unwrap()).sum::<f64>() / 3.0
+    };
+    says("lowest near 3 (~9.9 ms)");
+    let (two, three, five) = (p99(2), p99(3), p99(5));
+    assert!(three < two && three < five && near(three, 9.9, 0.05), "{two} {three} {five}");
+    says("from 20 on, the 5 ms linger closes nearly every batch first (~13 ms)");
+    for size in [20, 50] {
+        assert!(near(p99(size), 13.0, 0.05), "size {size}: {}", p99(size));
+    }
+}

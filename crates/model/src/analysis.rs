@@ -211,9 +211,7 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
         }
     }
     for &s in &order {
-        let service = &model.services[s];
-        // Requests reaching each instance's batchers, as if every visit reached them.
-        let per_instance = rate[s].iter().sum::<f64>() / f64::from(service.instances.max(1));
+        let per_instance = per_instance(model, s, &rate[s]);
         for class in 0..k {
             let mut sent = Vec::new();
             send_on(model, s, handler(s, class), rate[s][class], per_instance, &mut sent);
@@ -263,20 +261,25 @@ pub fn offered_load(model: &Model) -> Vec<ServiceLoad> {
         .collect()
 }
 
+/// The requests per second reaching each instance of service `s`'s batchers, from its visits'
+/// `rates` by class, as if every visit reached them.
+fn per_instance(model: &Model, s: usize, rates: &[f64]) -> f64 {
+    rates.iter().sum::<f64>() / f64::from(model.services[s].instances.max(1))
+}
+
 /// The load on each of service `s`'s batchers' flushes, from its visits' `rates` by class and
 /// the services' `hold` by class: at the mean batch size a Poisson stream gives, its per-item
 /// cost for each request and its steps once.
 fn batch_loads(model: &Model, s: usize, rates: &[f64], hold: &[Vec<f64>]) -> Vec<f64> {
-    let service = &model.services[s];
-    let per_instance = rates.iter().sum::<f64>() / f64::from(service.instances.max(1));
     let total: f64 = rates.iter().sum();
-    service
+    if total <= 0.0 {
+        return vec![0.0; model.services[s].batches.len()];
+    }
+    let per_instance = per_instance(model, s, rates);
+    model.services[s]
         .batches
         .iter()
         .map(|batch| {
-            if total <= 0.0 {
-                return 0.0;
-            }
             let size = mean_batch(batch, per_instance);
             let per_item = match batch.steps.first() {
                 Some(Step::PerItem(dist)) => dist.mean() * 1e-9,

@@ -27,8 +27,6 @@ struct Batch {
     items: Vec<Item>,
     /// Opened after the warm-up: counted.
     counted: bool,
-    /// When it closed.
-    closed: SimTime,
     /// Its linger, while it is open.
     timer: Option<EventKey>,
 }
@@ -123,7 +121,7 @@ impl<'m> World<'m> {
             Some(id) => id,
             None => {
                 let items = batchers.spare.pop().unwrap_or_default();
-                let batch = Batch { batcher, service: s, instance, items, counted, closed: now, timer: None };
+                let batch = Batch { batcher, service: s, instance, items, counted, timer: None };
                 let id = batchers.batches.insert(batch) as u32;
                 batchers.stations[batcher as usize][slot as usize].open = Some(id);
                 if let Some(linger) = model.linger {
@@ -151,7 +149,6 @@ impl<'m> World<'m> {
         let now = self.now;
         let batchers = batchers!(self);
         let batch = &mut batchers.batches[id as usize];
-        batch.closed = now;
         let (batcher, service, instance) = (batch.batcher, batch.service, batch.instance);
         if let Some(key) = batch.timer.take() {
             self.events.cancel(key);

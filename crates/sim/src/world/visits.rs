@@ -173,7 +173,7 @@ impl<'m> World<'m> {
                 None => return self.finish(f, Outcome::Success),
                 Some(Step::Work(dist)) => {
                     let d = dist.sample(&mut self.services[s].rng);
-                    return self.hold_for(f, d, faults, local);
+                    return self.hold_for(f, s, d, faults, local);
                 }
                 Some(Step::PerItem(dist)) => {
                     let Parent::Batch { batch } = self.visits[f.index()].parent else {
@@ -182,7 +182,7 @@ impl<'m> World<'m> {
                     let items = self.batch_items(batch);
                     let rng = &mut self.services[s].rng;
                     let d = (0..items).map(|_| dist.sample(rng)).fold(SimDuration::ZERO, |a, b| a + b);
-                    return self.hold_for(f, d, faults, local);
+                    return self.hold_for(f, s, d, faults, local);
                 }
                 Some(Step::Call { edge, .. }) => {
                     let edge = *edge;
@@ -249,18 +249,17 @@ impl<'m> World<'m> {
         }
     }
 
-    /// Visit `f`'s step holds it for `d` drawn, stretched by its instance's slowdown (a fault,
+    /// Visit `f` of service `s` is held by its step for `d` drawn, stretched by its instance's slowdown (a fault,
     /// and contention among its busy workers), stopped at the statement timeout, and frozen
     /// through its instance's pauses: its end is scheduled.
     #[inline(always)]
-    fn hold_for(&mut self, f: VisitId, mut d: SimDuration, faults: ActiveFaults, local: u32) {
-        let visit = &self.visits[f.index()];
-        let s = visit.service as usize;
+    fn hold_for(&mut self, f: VisitId, s: usize, mut d: SimDuration, faults: ActiveFaults, local: u32) {
         let model = &self.model.services[s];
         let mut slowdown = faults.slowdown;
         if let Some(usl) = &model.contention {
             // The instance's busy workers as the step starts, this one included (a background
             // refresh or a batch runs without a worker of its own, so it adds one).
+            let visit = &self.visits[f.index()];
             let busy = self.instances[visit.instance as usize].busy + u32::from(!visit.holds_worker());
             slowdown *= usl.slowdown(busy);
         }

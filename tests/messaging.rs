@@ -259,8 +259,8 @@ fn a_spike_backlog_grows_at_lambda_minus_mu_and_drains_at_mu_minus_lambda() {
 
 /// Messages that go round a loop are bounded by the run's limits, never by the machine: two
 /// groups dead-lettering to each other's topic in no time stop at the steps one event may set
-/// off; a consumer publishing two messages for each one it handles stops when the broker holds
-/// more messages than `--max-in-flight`.
+/// off; a consumer publishing two messages for each one it handles, or republishing to its own
+/// queue, stops when the broker holds more messages than `--max-in-flight`.
 #[test]
 fn message_loops_stop_at_the_runs_limits() {
     let limits = tailsim_sim::Limits { max_in_flight: 20_000, ..tailsim_sim::Limits::default() };
@@ -274,6 +274,15 @@ fn message_loops_stop_at_the_runs_limits() {
         let truncated = summary.truncated.unwrap_or_default();
         assert!(truncated.contains(why), "{truncated}");
         assert!(summary.conservation.holds, "{:?}", summary.conservation);
+    }
+    // Stopped inside an event, a run drops the ends of the visits that event refused; they are
+    // still accounted for. A limit of 1,003 messages stops this loop just after a refusal.
+    let model = load(include_str!("../fuzz/seeds/topic-republish-refused.ron"));
+    for max_in_flight in [1_003, 20_000] {
+        let limits = tailsim_sim::Limits { max_in_flight, ..tailsim_sim::Limits::default() };
+        let summary = tailsim_sim::world::run(&model, 1, 0, limits);
+        assert!(summary.truncated.unwrap_or_default().contains("messages were held by the broker"));
+        assert!(summary.conservation.holds, "{max_in_flight}: {:?}", summary.conservation);
     }
 }
 

@@ -1048,8 +1048,22 @@ impl<'m> World<'m> {
             }
             steps += 1;
             if steps.is_multiple_of(LOOK_EVERY_STEPS) && self.one_event_too_long(steps) {
-                self.agenda.clear();
-                return;
+                return self.cut_agenda();
+            }
+        }
+    }
+
+    /// Drops what is left of the agenda of an event that stops the run, counting the visits
+    /// it refused (their ends among what is dropped) so that every arrival stays accounted for.
+    #[cold]
+    fn cut_agenda(&mut self) {
+        for action in std::mem::take(&mut self.agenda) {
+            if let Action::Finish(f, _) = action
+                && let Some(visit) = self.visits.get(f.index())
+                && visit.state == VisitState::Unplaced
+                && visit.kind.of_the_service()
+            {
+                self.services[visit.service as usize].stats.refused_unended += 1;
             }
         }
     }

@@ -402,10 +402,11 @@ impl<'m> World<'m> {
     /// Whether every request and visit is accounted for, and every connection.
     fn conservation(&self) -> Conservation {
         let in_flight = self.requests.len() as u64;
-        // Each service: every visit that arrived has finished or is still queued or working.
+        // Each service: every visit that arrived has finished or is still queued or working
+        // (or was refused, its end cut off with a run stopped inside an event).
         let services_hold = self.services.iter().all(|s| {
-            s.stats.arrivals_total
-                == s.stats.finished_total + s.stats.busy.inside() + s.stats.queued.inside() + s.stats.awaiting.inside()
+            let inside = s.stats.busy.inside() + s.stats.queued.inside() + s.stats.awaiting.inside();
+            s.stats.arrivals_total == s.stats.finished_total + inside + s.stats.refused_unended
         });
         let connections_hold = self.pools.conserved(self.model);
         let holds = services_hold

@@ -33,6 +33,9 @@ pub(super) struct ServiceStats {
     pub(super) arrivals_total: u64,
     /// Every visit that left, warm-up included.
     pub(super) finished_total: u64,
+    /// Visits refused as they arrived whose end never ran: the run stopped inside the event
+    /// that refused them.
+    pub(super) refused_unended: u64,
     /// Busy workers over time.
     pub(super) busy: Occupancy,
     /// Visits in the queue over time.
@@ -69,6 +72,7 @@ impl ServiceStats {
             wasted_ns: 0,
             arrivals_total: 0,
             finished_total: 0,
+            refused_unended: 0,
             busy: Occupancy::default(),
             queued: Occupancy::default(),
             awaiting: Occupancy::default(),

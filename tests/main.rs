@@ -26,6 +26,7 @@ mod messaging;
 mod pins;
 mod plan;
 mod properties;
+mod publishing;
 mod resilience;
 mod scenarios;
 mod shard_files;

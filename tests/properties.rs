@@ -10,8 +10,8 @@ use tailsim_scenario::schema::{
     Admission, Arrivals, Autoscale, Backoff, Balancer, BatchOptions, Breaker, BreakerWindow, Budget, Bulkhead, Cache,
     CacheScope, Class, Client, Concurrency, Consumes, Contention, Delivery, Discipline, DistSpec, Duration as Dur,
     FailureKind, FanOutOptions, Fault, Hedge, Jitter, Keys, LimitMode, Losers, ParallelOptions, PartitionBy, Policy,
-    PoolScope, Price, Queue, RateLimit, Replication, Retry, Routing, ScaleMetric, Scenario, ScheduledMin, Service,
-    Shape, Slo, Step, Tenant, Throttle, Topic, Wait, WhenFull,
+    PoolScope, Price, PublishOptions, Queue, RateLimit, Replication, Retry, Routing, ScaleMetric, Scenario,
+    ScheduledMin, Service, Shape, Slo, Step, Tenant, Throttle, Topic, Wait, WhenFull,
 };
 use tailsim_sim::{Limits, world};
 
@@ -200,6 +200,7 @@ fn topics(n: usize) -> Vec<Topic> {
             partition_by: PartitionBy::Key,
             capacity: Some(20),
             when_full: WhenFull::DropOldest,
+            append: Some(DistSpec::Exponential { mean: Dur(SimDuration::from_nanos(200_000)) }),
         },
         Topic {
             name: TOPICS[1].into(),
@@ -207,6 +208,7 @@ fn topics(n: usize) -> Vec<Topic> {
             partition_by: PartitionBy::Random,
             capacity: Some(30),
             when_full,
+            append: None,
         },
     ]
 }
@@ -268,7 +270,15 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                         1 => (0usize..2, any::<bool>()).prop_map(|(c, put)| {
                             if put { Step::Put(CACHES[c].into()) } else { Step::Invalidate(CACHES[c].into()) }
                         }),
-                        1 => (0usize..2).prop_map(|t| Step::Publish(TOPICS[t].into())),
+                        // A publish, fire and forget or acknowledged under a policy of the
+                        // kinds an append takes.
+                        1 => (0usize..2, any::<bool>(), policy()).prop_map(|(t, ack, mut policy)| {
+                            policy.hedge = None;
+                            policy.bulkhead = None;
+                            policy.cancel_on_timeout = false;
+                            let policy = if ack { policy } else { Policy::default() };
+                            Step::Publish { topic: TOPICS[t].into(), options: PublishOptions { ack, policy } }
+                        }),
                         // A batch (by size, or with a linger) whose run calls a later service
                         // (or works) and may fail.
                         1 => (
@@ -377,7 +387,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 ),
                 1..3,
             );
-            let fault = (0..n_services, micros(0..3_000_000), micros(1..2_000_000), 0usize..10, 0.0f64..10.0).prop_map(
+            let fault = (0..n_services, micros(0..3_000_000), micros(1..2_000_000), 0usize..12, 0.0f64..10.0).prop_map(
                 |(service, at, duration, kind, x)| {
                     let cache = CACHES[service % 2].to_string();
                     let service = format!("s{service}");
@@ -385,6 +395,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                         5 => Fault::CacheFlush { cache, at, fraction: x / 10.0 },
                         6 => Fault::CacheNodes { cache, at, nodes: 1 + x as u32 },
                         7 => Fault::KeyChange { cache, at },
+                        10 => Fault::BrokerOutage { topic: TOPICS[x as usize % 2].into(), at, duration },
+                        11 => Fault::BrokerSlowdown { topic: TOPICS[x as usize % 2].into(), at, duration, factor: x },
                         0 => Fault::Slowdown { service, instance: None, at, duration, factor: x },
                         1 => Fault::Errors { service, instance: Some(0), at, duration, probability: x / 10.0 },
                         2 => Fault::Outage { service, instance: None, at, duration },

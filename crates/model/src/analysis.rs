@@ -37,7 +37,7 @@ pub struct ServiceLoad {
 fn downstream(model: &Model, s: usize) -> impl Iterator<Item = (usize, u32)> + '_ {
     model.services[s].all_steps().flat_map(move |step| {
         let groups: &[crate::compile::ServiceId] = match step {
-            Step::Publish(t) => &model.topics[*t as usize].groups,
+            Step::Publish { topic, .. } => &model.topics[*topic as usize].groups,
             _ => &[],
         };
         step.callees().map(|(t, n)| (t.0 as usize, n)).chain(groups.iter().map(|g| (g.0 as usize, 1)))
@@ -63,6 +63,11 @@ fn steps_hold(model: &Model, s: usize, steps: &[Step], hold: impl Fn(usize) -> f
                 let (batch, _) = steps_hold(model, s, &model.services[s].batches[*b as usize].steps, hold);
                 total += surviving * batch;
             }
+            Step::Publish { topic, edge: Some(_) } => {
+                // An acknowledged publish waits for its append.
+                let append = model.topics[*topic as usize].append.as_ref().map_or(0.0, |d| d.mean() * 1e-9);
+                total += surviving * append;
+            }
             _ => {
                 let longest = step.callees().map(|(t, _)| hold(t.0 as usize)).fold(0.0, f64::max);
                 total += surviving * longest;
@@ -86,8 +91,8 @@ fn send_on(model: &Model, s: usize, steps: &[Step], rate: f64, per_instance: f64
             sent.push((target.0 as usize, rate * surviving * f64::from(calls)));
         }
         match step {
-            Step::Publish(t) => {
-                sent.extend(model.topics[*t as usize].groups.iter().map(|g| (g.0 as usize, rate * surviving)));
+            Step::Publish { topic, .. } => {
+                sent.extend(model.topics[*topic as usize].groups.iter().map(|g| (g.0 as usize, rate * surviving)));
             }
             Step::Batch(b) => {
                 let batch = &model.services[s].batches[*b as usize];
@@ -348,7 +353,7 @@ pub fn warnings(model: &Model, source: &str) -> Vec<Diagnostic> {
             && matches!(retry.backoff, Backoff::None)
             && (policy.timeout.is_some() || policy.deadline.is_some())
         {
-            let to = &model.services[edge.to.0 as usize].name;
+            let to = edge.callee(model);
             out.push(
                 Diagnostic::warning(format!(
                     "the call from \"{}\" to \"{to}\" retries at once after a timeout: retries arrive just when \"{to}\" is slowest",
@@ -470,7 +475,7 @@ fn connection_warnings(model: &Model, index: &Index<'_>) -> Vec<Diagnostic> {
         let Some(limit) = service.max_connections else { continue };
         let path = format!("services[{i}] \"{}\"", service.name);
         let (mut at_start, mut at_most) = (0u64, 0u64);
-        for edge in model.edges.iter().filter(|e| e.to.0 as usize == i) {
+        for edge in model.edges.iter().filter(|e| e.service().is_some_and(|to| to.0 as usize == i)) {
             let Some(pool) = edge.policy.bulkhead else {
                 out.push(
                     Diagnostic::warning(format!(

@@ -56,7 +56,7 @@ pub struct Model {
     pub priority_levels: u32,
     /// Caches in file order; `Lookup { cache: i, .. }` is `caches[i]`.
     pub caches: Vec<CacheModel>,
-    /// Topics in file order; `Publish(i)` is `topics[i]`.
+    /// Topics in file order; `Publish { topic: i, .. }` is `topics[i]`.
     pub topics: Vec<TopicModel>,
     /// The objectives the runs are judged by (`slos`), one per bound.
     pub slos: Vec<tailsim_stats::slo::Objective>,
@@ -77,6 +77,11 @@ pub struct TopicModel {
     pub capacity: Option<u32>,
     /// What a publish to a full backlog does.
     pub when_full: crate::kinds::WhenFull,
+    /// How long an append takes; `None`: at once.
+    pub append: Option<Dist>,
+    /// Its broker's outages and slowdowns (kinds `Outage` and `Slowdown`, every instance), in
+    /// the scenario's order.
+    pub faults: Vec<FaultWindow>,
     /// The consumer groups reading it (services with `consumes`), in file order.
     pub groups: Vec<ServiceId>,
 }
@@ -191,12 +196,39 @@ pub struct Edge {
     pub from: String,
     /// Where the edge is written: `clients[0] "users"` or `services[1] "api" .handler[2]`.
     pub path: String,
-    /// The service called.
-    pub to: ServiceId,
+    /// What is called: a service, or a topic's broker (an acknowledged publish).
+    pub to: Target,
     /// The calling service; `None` for a client.
     pub caller: Option<ServiceId>,
     /// What the caller does about slow and failed calls.
     pub policy: CallPolicy,
+}
+
+/// What an edge calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A service: each attempt is a visit there.
+    Service(ServiceId),
+    /// Topic `i` in [`Model::topics`]: each attempt is an append to its broker.
+    Topic(u32),
+}
+
+impl Edge {
+    /// The service called, if the edge calls one.
+    pub fn service(&self) -> Option<ServiceId> {
+        match self.to {
+            Target::Service(s) => Some(s),
+            Target::Topic(_) => None,
+        }
+    }
+
+    /// The name of what the edge calls: the service's, or the topic's.
+    pub fn callee<'m>(&self, model: &'m Model) -> &'m str {
+        match self.to {
+            Target::Service(s) => &model.services[s.0 as usize].name,
+            Target::Topic(t) => &model.topics[t as usize].name,
+        }
+    }
 }
 
 /// A compiled call policy.
@@ -629,8 +661,14 @@ pub enum Step {
     Invalidate(u32),
     /// Write the key into a cache, fresh.
     Put(u32),
-    /// Hand a message to topic `i` in [`Model::topics`] and go on.
-    Publish(u32),
+    /// Hand a message to a topic and go on, at once or (acknowledged) once it is appended.
+    Publish {
+        /// The topic in [`Model::topics`].
+        topic: u32,
+        /// An acknowledged publish's edge in [`Model::edges`], which holds its policy; `None`:
+        /// fire and forget.
+        edge: Option<u32>,
+    },
     /// Join the instance's open batch of batcher `i` in [`ServiceModel::batches`] and wait
     /// until the batch has run.
     Batch(u32),
@@ -667,7 +705,7 @@ impl Step {
             | Step::Fill(_)
             | Step::Invalidate(_)
             | Step::Put(_)
-            | Step::Publish(_)
+            | Step::Publish { .. }
             | Step::Batch(_)
             | Step::PerItem(_) => None,
         };

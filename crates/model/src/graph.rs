@@ -20,9 +20,11 @@ pub fn call_graph(model: &Model) -> CallGraph {
         .zip(callers)
         .filter_map(|(edge, caller)| {
             let (from, shape) = caller?;
+            // An acknowledged publish is drawn as its topic's message edges.
+            let to = edge.service()?;
             let mut parts: Vec<String> = shape.into_iter().collect();
             parts.extend(policy_words(&edge.policy));
-            Some(GraphEdge { from, to: n_clients + edge.to.0 as usize, label: parts.join(", ") })
+            Some(GraphEdge { from, to: n_clients + to.0 as usize, label: parts.join(", ") })
         })
         .chain(message_edges(model))
         .collect();
@@ -45,8 +47,12 @@ fn message_edges(model: &Model) -> Vec<GraphEdge> {
     };
     for (s, service) in model.services.iter().enumerate() {
         for step in service.all_steps() {
-            if let Step::Publish(topic) = step {
-                to_groups(n_clients + s, *topic, "publishes to");
+            if let Step::Publish { topic, edge } = step {
+                to_groups(
+                    n_clients + s,
+                    *topic,
+                    if edge.is_some() { "publishes (acknowledged) to" } else { "publishes to" },
+                );
             }
         }
         if let Some(dead_letter) = service.consumes.and_then(|c| c.dead_letter) {
@@ -185,7 +191,7 @@ fn step_shapes(step: &Step) -> Vec<(u32, Option<String>)> {
         | Step::Fill(_)
         | Step::Invalidate(_)
         | Step::Put(_)
-        | Step::Publish(_)
+        | Step::Publish { .. }
         | Step::Batch(_)
         | Step::PerItem(_) => Vec::new(),
     }

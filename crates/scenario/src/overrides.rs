@@ -27,9 +27,9 @@ const MAX_VALUE_CHARS: usize = 10_000;
 const MAX_DEPTH: usize = 32;
 
 /// The handler steps written as tuples, `Call("db", policy)`, whose later parts may be left
-/// out: what a `Call`, `FanOut`, `Parallel`, `Cached` or `Batch` holds is always an array of
+/// out: what a `Call`, `FanOut`, `Parallel`, `Cached`, `Publish` or `Batch` holds is always an array of
 /// parts.
-const TUPLE_STEPS: &[&str] = &["Call", "FanOut", "Parallel", "Cached", "Batch"];
+const TUPLE_STEPS: &[&str] = &["Call", "FanOut", "Parallel", "Cached", "Publish", "Batch"];
 
 const STRUCTURE_HINT: &str = r#"write a structure as in the scenario file, e.g. Exponential(base: "50ms", cap: "2s", jitter: Full) or (ratio: 0.1)"#;
 
@@ -158,6 +158,17 @@ fn child<'a>(node: &'a mut Value, segment: &str) -> Result<&'a mut Value, Diagno
             && !map.contains_key(segment)
             && map.keys().all(|k| k.starts_with(|c: char| c.is_ascii_uppercase())));
     if is_variant && let Value::Object(map) = node {
+        // A `Publish` step is [topic, options], shaped as a `Call` is: only its name tells.
+        let part = match segment {
+            "topic" => Some(0),
+            "options" => Some(1),
+            _ => None,
+        };
+        let publish = matches!(map.get("Publish"), Some(Value::Array(items)) if items.len() == 2);
+        if publish && let Some(part) = part {
+            let items = map.get_mut("Publish").and_then(Value::as_array_mut).expect("a Publish of two parts");
+            return Ok(&mut items[part]);
+        }
         let inner = map.values_mut().next().expect("one key");
         return child(inner, segment);
     }

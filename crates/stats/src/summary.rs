@@ -334,6 +334,15 @@ pub struct TopicSummary {
     pub published: u64,
     /// Publishes refused because a backlog was full (`when_full: Refuse`).
     pub refused: u64,
+    /// Appends that came due while its broker was down and waited for it to be back; only for
+    /// a topic with a `BrokerOutage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outage_held: Option<u64>,
+    /// Appends of acknowledged publishes that the broker took after their producer had given
+    /// up on them (a timeout, a deadline): each one a retry sends again is a duplicate. Only
+    /// for a topic with acknowledged publishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unacknowledged: Option<u64>,
     /// Each group reading it, in file order.
     pub groups: Vec<GroupSummary>,
 }
@@ -766,8 +775,11 @@ pub struct BreakerTransition {
 pub struct EdgeSummary {
     /// The caller: a client's or a service's name.
     pub from: String,
-    /// The service called.
+    /// The service called, or the topic of an acknowledged publish.
     pub to: String,
+    /// Whether `to` is a topic (its attempts are appends to the broker).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub to_topic: bool,
     /// Calls started.
     pub calls: u64,
     /// Attempts sent, first tries and retries.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use tailsim_engine::Dist;
 
 use super::Cx;
-use crate::compile::{ClientModel, Edge, MAX_RATE_PER_S, MAX_USERS, TraceReplay};
+use crate::compile::{ClientModel, Edge, MAX_RATE_PER_S, MAX_USERS, Target, TraceReplay};
 use crate::keys::KeyDist;
 use tailsim_scenario::diag::{Diagnostic, Location, suggest};
 use tailsim_scenario::schema;
@@ -72,7 +72,13 @@ fn client(cx: &mut Cx<'_>, c: &schema::Client, path: &str) -> Option<ClientModel
         return None;
     };
     let edge = cx.edges.len() as u32;
-    cx.edges.push(Edge { from: c.name.clone(), path: path.to_string(), to: target, caller: None, policy });
+    cx.edges.push(Edge {
+        from: c.name.clone(),
+        path: path.to_string(),
+        to: Target::Service(target),
+        caller: None,
+        policy,
+    });
     let classes = class_mix(cx, c);
     let keys = keys(cx, c, path, at);
     let trace = trace.map(|trace| {

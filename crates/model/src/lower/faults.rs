@@ -1,10 +1,11 @@
 //! Faults on services: each checked, resolved to its service and instance, and put on that
-//! service's timeline; CPU quotas checked for overlap. Cache faults go with the caches.
+//! service's timeline; CPU quotas checked for overlap. Broker faults go on their topics' own
+//! timelines; cache faults go with the caches.
 
 use tailsim_engine::{SimDuration, SimTime};
 
 use super::Cx;
-use crate::compile::{FaultKind, FaultWindow, ServiceModel};
+use crate::compile::{FaultKind, FaultWindow, ServiceModel, TopicModel};
 use tailsim_scenario::diag::Diagnostic;
 use tailsim_scenario::schema;
 
@@ -28,6 +29,8 @@ fn window<'s>(cx: &mut Cx<'_>, i: usize, fault: &'s schema::Fault, services: &[S
         schema::Fault::CacheFlush { .. } | schema::Fault::CacheNodes { .. } | schema::Fault::KeyChange { .. } => {
             return None;
         }
+        // On a topic's timeline: see `broker`.
+        schema::Fault::BrokerOutage { .. } | schema::Fault::BrokerSlowdown { .. } => return None,
         schema::Fault::Failover { service, at, detection, promotion } => {
             let replicated = cx.service(service).is_some_and(|id| services[id.0 as usize].replication.is_some());
             if !replicated {
@@ -41,12 +44,7 @@ fn window<'s>(cx: &mut Cx<'_>, i: usize, fault: &'s schema::Fault, services: &[S
             (service, &Some(0), at, down, FaultKind::Failover)
         }
         schema::Fault::Slowdown { service, instance, at, duration, factor } => {
-            if !(factor.is_finite() && *factor >= 0.0) {
-                cx.error(
-                    Diagnostic::error(format!("`factor` must be zero or more, got {factor}"))
-                        .at_path(format!("faults[{i}]")),
-                );
-            }
+            check_factor(cx, i, *factor);
             (service, instance, at, *duration, FaultKind::Slowdown(*factor))
         }
         schema::Fault::Errors { service, instance, at, duration, probability } => {
@@ -96,9 +94,40 @@ fn window<'s>(cx: &mut Cx<'_>, i: usize, fault: &'s schema::Fault, services: &[S
     Some(window)
 }
 
-/// Puts a fault's window on its service, checking its length and instance.
-fn place(cx: &mut Cx<'_>, i: usize, window: Window<'_>, services: &mut [ServiceModel]) {
-    let (service, instance, at, duration, kind) = window;
+/// Reports a slowdown's `factor` that is negative or not a number.
+fn check_factor(cx: &mut Cx<'_>, i: usize, factor: f64) {
+    if !(factor.is_finite() && factor >= 0.0) {
+        cx.error(
+            Diagnostic::error(format!("`factor` must be zero or more, got {factor}")).at_path(format!("faults[{i}]")),
+        );
+    }
+}
+
+/// Lowers every broker fault onto its topic's `faults`.
+pub(super) fn broker(cx: &mut Cx<'_>, topics: &mut [TopicModel]) {
+    let scenario = cx.scenario;
+    for (i, fault) in scenario.faults.iter().enumerate() {
+        let (topic, at, duration, kind) = match fault {
+            schema::Fault::BrokerOutage { topic, at, duration } => (topic, at, duration, FaultKind::Outage),
+            schema::Fault::BrokerSlowdown { topic, at, duration, factor } => {
+                check_factor(cx, i, *factor);
+                (topic, at, duration, FaultKind::Slowdown(*factor))
+            }
+            _ => continue,
+        };
+        check_length(cx, i, *duration, kind);
+        let path = format!("faults[{i}]");
+        if let Some(t) = super::topics::topic_id(cx, topic, &path, "the fault")
+            && let Some(model) = topics.get_mut(t as usize)
+        {
+            let start = SimTime::ZERO + at.0;
+            model.faults.push(FaultWindow { start, end: start.saturating_add(duration.0), instance: None, kind });
+        }
+    }
+}
+
+/// Reports fault `i`'s window of no length.
+fn check_length(cx: &mut Cx<'_>, i: usize, duration: schema::Duration, kind: FaultKind) {
     if duration.0 == SimDuration::ZERO {
         let (message, hint) = match kind {
             FaultKind::Crash { .. } => (
@@ -109,6 +138,12 @@ fn place(cx: &mut Cx<'_>, i: usize, window: Window<'_>, services: &mut [ServiceM
         };
         cx.error(Diagnostic::error(message).at_path(format!("faults[{i}]")).with_hint(hint));
     }
+}
+
+/// Puts a fault's window on its service, checking its length and instance.
+fn place(cx: &mut Cx<'_>, i: usize, window: Window<'_>, services: &mut [ServiceModel]) {
+    let (service, instance, at, duration, kind) = window;
+    check_length(cx, i, duration, kind);
     match cx.service(service) {
         Some(id) => {
             if let Some(target) = services.get_mut(id.0 as usize) {

@@ -160,8 +160,9 @@ pub(crate) fn lower(scenario: &Scenario, source: &str, files: &Files) -> Result<
     let (clients, key_space) = clients::compile(&mut cx);
     let mut services = services::compile(&mut cx, key_space);
     let caches = caches::compile(&mut cx, &services, key_space);
-    let topics = topics::compile(&mut cx, &mut services);
+    let mut topics = topics::compile(&mut cx, &mut services);
     faults::compile(&mut cx, &mut services);
+    faults::broker(&mut cx, &mut topics);
     faults::check_cpu_quotas(&mut cx, &services);
     header::check_window(&mut cx);
     let slos = slos::compile(&mut cx, &clients, &services, &caches);

@@ -3,7 +3,7 @@
 //! steps' own steps handed to their batchers.
 
 use super::Cx;
-use crate::compile::{CallPolicy, Edge, MAX_FAN_OUT, MAX_PARALLEL, MAX_STEPS, ServiceId, Step, compile_dist};
+use crate::compile::{CallPolicy, Edge, MAX_FAN_OUT, MAX_PARALLEL, MAX_STEPS, ServiceId, Step, Target, compile_dist};
 use tailsim_scenario::diag::Diagnostic;
 use tailsim_scenario::schema::{self, Losers};
 
@@ -130,9 +130,9 @@ fn compile_into(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[schema::Step
                     steps.push(Step::Put(cache));
                 }
             }
-            schema::Step::Publish(topic) => {
-                if let Some(topic) = super::topics::topic_id(cx, topic, &step_path, "the step") {
-                    steps.push(Step::Publish(topic));
+            schema::Step::Publish { topic, options } => {
+                if let Some(step) = publish(cx, from, &step_path, topic, options) {
+                    steps.push(step);
                 }
             }
             schema::Step::Batch { options, steps: inner } => {
@@ -142,6 +142,39 @@ fn compile_into(cx: &mut Cx<'_>, from: &str, path: &str, handler: &[schema::Step
             }
         }
     }
+}
+
+/// A `Publish` step of `from` to `topic`: fire and forget, or acknowledged over an edge of its
+/// own that holds the policy.
+fn publish(cx: &mut Cx<'_>, from: &str, path: &str, topic: &str, options: &schema::PublishOptions) -> Option<Step> {
+    let topic = super::topics::topic_id(cx, topic, path, "the step");
+    if !options.ack {
+        if options.policy != schema::Policy::default() {
+            cx.error(
+                Diagnostic::error("a fire-and-forget `Publish` waits for nothing, so a policy has nothing to act on")
+                    .at_path(path)
+                    .with_hint("write `ack: true` beside the policy to wait for the broker's append"),
+            );
+        }
+        return Some(Step::Publish { topic: topic?, edge: None });
+    }
+    let policy = super::policy::compile(cx, &options.policy, path);
+    let refused = [
+        (policy.hedge.is_some(), "hedging"),
+        (policy.bulkhead.is_some(), "a bulkhead"),
+        (policy.cancel_on_timeout, "`cancel_on_timeout`"),
+    ];
+    for (_, what) in refused.iter().filter(|(given, _)| *given) {
+        cx.error(
+            Diagnostic::error(format!("an acknowledged `Publish` takes no {what}: the broker's append is not a visit"))
+                .at_path(path)
+                .with_hint("keep timeout, deadline, retry, breaker, throttle and rate_limit"),
+        );
+    }
+    let topic = topic?;
+    let caller = cx.ids.get(from).copied();
+    cx.edges.push(Edge { from: from.to_string(), path: path.to_string(), to: Target::Topic(topic), caller, policy });
+    Some(Step::Publish { topic, edge: Some(cx.edges.len() as u32 - 1) })
 }
 
 /// The successes a wait over `n` calls needs.
@@ -171,7 +204,8 @@ fn add_edge(
     match cx.ids.get(target) {
         Some(&id) => {
             let caller = cx.ids.get(from).copied();
-            cx.edges.push(Edge { from: from.to_string(), path: path.to_string(), to: id, caller, policy });
+            let to = Target::Service(id);
+            cx.edges.push(Edge { from: from.to_string(), path: path.to_string(), to, caller, policy });
             Some((cx.edges.len() as u32 - 1, id))
         }
         None => {

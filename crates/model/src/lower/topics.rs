@@ -4,7 +4,7 @@
 use tailsim_engine::SimDuration;
 
 use super::Cx;
-use crate::compile::{ServiceId, ServiceModel, Subscription, TopicModel};
+use crate::compile::{ServiceId, ServiceModel, Subscription, TopicModel, compile_dist};
 use crate::kinds::Delivery;
 use tailsim_scenario::diag::Diagnostic;
 use tailsim_scenario::schema;
@@ -63,12 +63,21 @@ fn topic(cx: &mut Cx<'_>, i: usize, t: &schema::Topic) -> TopicModel {
     if t.capacity == Some(0) {
         fail("a topic's `capacity` must be at least 1 message".into(), "leave it out for no bound");
     }
+    let append = t.append.as_ref().and_then(|spec| match compile_dist(spec) {
+        Ok(dist) => Some(dist),
+        Err(why) => {
+            fail(format!("`append`: {why}"), "");
+            None
+        }
+    });
     TopicModel {
         name: t.name.clone(),
         partitions: t.partitions.clamp(1, MAX_PARTITIONS),
         partition_by: t.partition_by.into(),
         capacity: t.capacity.filter(|&c| c > 0),
         when_full: t.when_full.into(),
+        append,
+        faults: Vec::new(),
         groups: Vec::new(),
     }
 }

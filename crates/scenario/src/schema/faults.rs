@@ -1,4 +1,4 @@
-//! Faults: what goes wrong with a service, from when and for how long.
+//! Faults: what goes wrong with a service or a topic's broker, from when and for how long.
 
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,29 @@ pub enum Fault {
         at: Duration,
         /// How long it lasts.
         duration: Duration,
+    },
+    /// A topic's broker is down: appends that come due inside the window (fire and forget,
+    /// or acknowledged) are held by their producers and taken when it is back, and its
+    /// consumers receive nothing until then (deliveries under way carry on).
+    BrokerOutage {
+        /// The topic.
+        topic: String,
+        /// When it starts.
+        at: Duration,
+        /// How long it lasts.
+        duration: Duration,
+    },
+    /// A topic's broker is slow: appends started inside the window take `factor` times their
+    /// append latency.
+    BrokerSlowdown {
+        /// The topic.
+        topic: String,
+        /// When it starts.
+        at: Duration,
+        /// How long it lasts.
+        duration: Duration,
+        /// The multiplier of the append latency, e.g. 10.0.
+        factor: f64,
     },
     /// The instance crashes at `at` and restarts `restart_after` later. The visits inside it
     /// (queued, running, or waiting for their calls) are lost: their callers see an error at

@@ -38,7 +38,7 @@ pub use services::{
     Admission, Autoscale, Balancer, Concurrency, Contention, Discipline, Queue, ScaleMetric, ScheduledMin, Service,
     Tenant,
 };
-pub use steps::{BatchOptions, DistSpec, FanOutOptions, Losers, ParallelOptions, Step, Wait};
+pub use steps::{BatchOptions, DistSpec, FanOutOptions, Losers, ParallelOptions, PublishOptions, Step, Wait};
 pub use topics::{Consumes, Delivery, PartitionBy, Topic, WhenFull};
 
 /// A duration as written in a scenario file: a string such as `"250us"`, `"15ms"`, `"2s"`.

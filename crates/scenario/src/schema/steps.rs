@@ -57,9 +57,16 @@ pub enum Step {
     Invalidate(String),
     /// Write the request's key into a cache, fresh (write-through).
     Put(String),
-    /// Hand a message (carrying the request's class and key) to a topic and go on at once,
-    /// without waiting for anyone to read it.
-    Publish(String),
+    /// Hand a message (carrying the request's class and key) to a topic, without waiting for
+    /// anyone to read it: `Publish("orders")` goes on at once (fire and forget, Kafka's
+    /// `acks=0`); `Publish("orders", (ack: true, policy: (timeout: "100ms")))` waits for the
+    /// broker's append, with timeouts and retries as on a call.
+    Publish {
+        /// The topic.
+        topic: String,
+        /// Whether to wait for the broker's acknowledgement, and the policy of that wait.
+        options: PublishOptions,
+    },
     /// Collect requests into batches and run `steps` once per batch:
     /// `Batch((size: 100, linger: "5ms", per_item: Constant("50us")), [Call("db")])`. A request
     /// waits at the step (keeping its worker, or, in an `Async` service, not) until its batch
@@ -70,6 +77,22 @@ pub enum Step {
         /// What a batch does, once: any steps but another `Batch`.
         steps: Vec<Step>,
     },
+}
+
+/// Whether a `Publish` step waits for the broker, and how.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishOptions {
+    /// Wait until the broker has appended the message (Kafka's `acks=1`/`all`, an SQS
+    /// `SendMessage` answered): the step takes the topic's append latency, and a refused or
+    /// failed append fails it. Default `false`: the step goes on at once and never learns.
+    #[serde(default)]
+    pub ack: bool,
+    /// The acknowledged publish's timeouts, deadline, retries (a retried append the broker had
+    /// already taken is a duplicate, as with a producer that is not idempotent), breaker,
+    /// throttle and rate limit. Only with `ack: true`; no hedging or bulkhead.
+    #[serde(default)]
+    pub policy: Policy,
 }
 
 /// How a `Batch` step collects and runs its batches. Each instance of the service keeps its
@@ -282,7 +305,9 @@ step_forms! {
         expecting r#"a cache and the steps of a miss: Cached("products", [Call("db")])"#;
     Invalidate(cache), shown "Invalidate(...)";
     Put(cache), shown "Put(...)";
-    Publish(topic), shown "Publish(...)";
+    Publish { topic, options }, shown "Publish(...)",
+        read as (String, PublishOptions = default),
+        expecting r#"a topic and optional options: Publish("orders") or Publish("orders", (ack: true))"#;
     Batch { options, steps }, shown "Batch(...)",
         read as (BatchOptions, Vec<Step>),
         expecting r#"the batch's options and its steps: Batch((size: 100, linger: "5ms"), [Call("db")])"#;

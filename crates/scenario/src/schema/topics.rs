@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Duration, one};
+use super::{DistSpec, Duration, one};
 
 /// A topic of a message broker: handlers hand messages to it with `Publish("name")` steps and go
 /// on at once; each consumer group (a service with `consumes`) gets every message and works
@@ -29,6 +29,11 @@ pub struct Topic {
     /// What a publish does when a backlog is full. Default `Refuse`.
     #[serde(default)]
     pub when_full: WhenFull,
+    /// How long the broker takes to append a message, from the publish to the message being
+    /// in the backlogs (and, for an acknowledged publish, to the producer's answer). Default:
+    /// at once.
+    #[serde(default)]
+    pub append: Option<DistSpec>,
 }
 
 /// How a message picks its partition.

@@ -7,14 +7,18 @@
 //! visible message whenever a worker is free, and a received message not settled within the
 //! visibility timeout becomes visible again, at the head (the oldest first). Each delivery is
 //! a visit of kind [`VisitKind::Message`] at the consumer, running the service's handler with
-//! a worker.
+//! a worker. While a topic's broker is down, its groups hand nothing out. The producers'
+//! side (publishes, appends, back-pressure) is in `publish`.
 //!
 //! Messages live in one slab and the backlogs are ring buffers of their ids, so the steady
 //! state allocates nothing. A message settled while a copy of it still waits in a backlog
 //! (a late success after its visibility timeout) stays there as a tombstone, skipped when it
 //! reaches the head.
 
+mod publish;
+
 use super::*;
+use publish::{Append, Blocked};
 use tailsim_model::compile::{Subscription, TopicModel};
 use tailsim_model::kinds::{Delivery, PartitionBy, WhenFull};
 use tailsim_stats::{GroupSeries, GroupSummary, MessageCount, PartitionSummary, TopicSummary};
@@ -25,14 +29,6 @@ pub(super) enum BrokerEvent {
     /// A `Queue` group's message, received for the `receive`-th time, reaches its visibility
     /// timeout.
     Visible { message: u32, receive: u32 },
-}
-
-/// A publish waiting for room in a full backlog, and the visit waiting for it.
-struct Blocked {
-    visit: VisitId,
-    token: u32,
-    topic: u32,
-    tag: Tag,
 }
 
 /// Where a message stands in its group.
@@ -126,9 +122,15 @@ impl Group {
 /// A topic's state.
 struct TopicState {
     rng: RngStream,
+    /// Its append latencies' stream, apart so that adding one moves no partition.
+    append_rng: RngStream,
     turn: u32,
     published: u64,
     refused: u64,
+    /// Appends that came due in an outage and waited for its end.
+    outage_held: u64,
+    /// Appends of acknowledged publishes taken after their producer stopped waiting.
+    unacknowledged: u64,
     /// Its groups, as indices into [`Broker::groups`].
     groups: Vec<u32>,
 }
@@ -136,6 +138,8 @@ struct TopicState {
 /// The broker of a run with topics.
 pub(super) struct Broker {
     messages: Slab<Message>,
+    /// Appends on their way.
+    appends: Slab<Append>,
     topics: Vec<TopicState>,
     groups: Vec<Group>,
     /// Each service's group, if it consumes.
@@ -155,9 +159,12 @@ impl Broker {
             .iter()
             .map(|t| TopicState {
                 rng: stream(seed, rep, &format!("topic/{}", t.name)),
+                append_rng: stream(seed, rep, &format!("topic/{}/append", t.name)),
                 turn: 0,
                 published: 0,
                 refused: 0,
+                outage_held: 0,
+                unacknowledged: 0,
                 groups: t
                     .groups
                     .iter()
@@ -165,7 +172,7 @@ impl Broker {
                     .collect(),
             })
             .collect();
-        Some(Broker { messages: Slab::new(), topics, groups, group_of })
+        Some(Broker { messages: Slab::new(), appends: Slab::new(), topics, groups, group_of })
     }
 
     fn add_group(
@@ -239,9 +246,10 @@ impl Broker {
         model.topics[group.sub.topic as usize].capacity.is_some_and(|cap| group.waiting >= u64::from(cap))
     }
 
-    /// Messages held: waiting, received, or settled with a delivery still running.
+    /// Messages held: waiting, received, or settled with a delivery still running; and
+    /// appends on their way.
     pub(super) fn held(&self) -> usize {
-        self.messages.len()
+        self.messages.len() + self.appends.len()
     }
 
     /// Panics, naming the count and the instant `at`, when the broker's kept counts disagree
@@ -313,102 +321,6 @@ impl Broker {
 }
 
 impl<'m> World<'m> {
-    /// Visit `f` runs a `Publish` step to `topic`: every group reading it gets the message.
-    /// Returns whether the visit goes on to its next step now. A full backlog under `Refuse`
-    /// fails it; under `Block` it waits, and the broker publishes for it once there is room,
-    /// then wakes it (see [`World::unblock`]).
-    pub(super) fn publish_step(&mut self, f: VisitId, topic: u32) -> bool {
-        let visit = &self.visits[f.index()];
-        let (service, tag) = (visit.service as usize, Tag { class: visit.class, key: visit.key });
-        match self.publish_message(topic, tag, self.now, true) {
-            Ok(()) => true,
-            Err(None) => {
-                self.finish(f, Outcome::Failed(FailureKind::Rejected));
-                false
-            }
-            Err(Some(g)) => {
-                // Back-pressure: the step waits for room, as for a call's answer.
-                if self.model.services[service].concurrency == Concurrency::Async {
-                    self.release_for_calls(f);
-                }
-                let token = self.wait_for(f, 1, 0, 1);
-                let broker = self.broker.as_mut().expect("a broker");
-                broker.groups[g as usize].blocked.push_back(Blocked { visit: f, token, topic, tag });
-                false
-            }
-        }
-    }
-
-    /// Group `g`'s backlog has room again: the publishes blocked on it go ahead, in the order
-    /// they came, while there is room (one blocked on another group waits on that one next),
-    /// and each publisher goes on.
-    pub(super) fn unblock(&mut self, g: u32) {
-        loop {
-            let Some(broker) = self.broker.as_mut() else { return };
-            if broker.full(self.model, g) {
-                return;
-            }
-            let Some(blocked) = broker.groups[g as usize].blocked.pop_front() else { return };
-            let awaits = self.visits.get(blocked.visit.index()).is_some_and(|v| v.wait.awaits(blocked.token));
-            if !awaits {
-                continue; // its visit was lost in a crash or cancelled meanwhile
-            }
-            match self.publish_message(blocked.topic, blocked.tag, self.now, true) {
-                Ok(()) => {
-                    self.call_returned(Caller::Visit { visit: blocked.visit, token: blocked.token }, Outcome::Success)
-                }
-                Err(Some(other)) => {
-                    self.broker.as_mut().expect("a broker").groups[other as usize].blocked.push_back(blocked)
-                }
-                Err(None) => {}
-            }
-        }
-    }
-
-    /// Gives every group of `topic` a copy of a message of `tag` published at `published`;
-    /// `Err(None)` if a full backlog refused it, `Err(Some(g))` if group `g`'s full backlog
-    /// blocks it (nothing is published then; only where the publisher `can_wait`).
-    fn publish_message(&mut self, topic: u32, tag: Tag, published: SimTime, can_wait: bool) -> Result<(), Option<u32>> {
-        if self.now >= self.window_end {
-            self.roll_windows();
-        }
-        let counted = published >= self.warmup_end;
-        let model = &self.model.topics[topic as usize];
-        let Some(broker) = self.broker.as_mut() else { return Err(None) };
-        let groups = std::mem::take(&mut broker.topics[topic as usize].groups);
-        let stopped = match model.when_full {
-            WhenFull::DropOldest => None,
-            WhenFull::Block if can_wait => groups.iter().copied().find(|&g| broker.full(self.model, g)).map(Some),
-            // Under `Block` with nobody to hold back (a dead letter, moved by the broker
-            // itself): refused.
-            WhenFull::Refuse | WhenFull::Block => groups.iter().any(|&g| broker.full(self.model, g)).then_some(None),
-        };
-        let state = &mut broker.topics[topic as usize];
-        if let Some(why) = stopped {
-            state.refused += u64::from(counted && why.is_none());
-            state.groups = groups;
-            return Err(why);
-        }
-        state.published += u64::from(counted);
-        let partition = match model.partition_by {
-            PartitionBy::Random => state.rng.random_range(0..model.partitions),
-            PartitionBy::RoundRobin => {
-                let turn = state.turn;
-                state.turn = (turn + 1) % model.partitions;
-                turn
-            }
-            PartitionBy::Key => (tailsim_model::keys::hash(u64::from(tag.key)) % u64::from(model.partitions)) as u32,
-        };
-        for &g in &groups {
-            if self.broker.as_ref().expect("a broker").full(self.model, g) {
-                self.drop_oldest(g, partition);
-            }
-            self.enqueue(g, partition, tag, published, counted);
-        }
-        self.broker.as_mut().expect("a broker").topics[topic as usize].groups = groups;
-        Ok(())
-    }
-
     /// Group `g` gets its copy of a message of `tag`, published at `published`, in partition
     /// `partition` (a `Queue` group's one queue whatever it is), and offers it to a consumer.
     fn enqueue(&mut self, g: u32, partition: u32, tag: Tag, published: SimTime, counted: bool) {
@@ -466,7 +378,7 @@ impl<'m> World<'m> {
         let s = group.service;
         let fleet = &self.services[s as usize].fleet;
         let active = fleet.active();
-        if active == 0 {
+        if active == 0 || self.broker_down(group.sub.topic) {
             return;
         }
         match group.sub.delivery {
@@ -541,7 +453,9 @@ impl<'m> World<'m> {
     /// the next message it may (of its own partitions, for a `Log` group).
     pub(super) fn consumer_free(&mut self, s: u32, instance: u32) {
         let Some(g) = self.broker.as_ref().and_then(|b| b.group_of[s as usize]) else { return };
-        if !self.can_take(s, instance) {
+        if !self.can_take(s, instance)
+            || self.broker_down(self.broker.as_ref().expect("a broker").groups[g as usize].sub.topic)
+        {
             return;
         }
         let Some((rank, live)) = self.rank(s, instance) else { return };
@@ -761,11 +675,19 @@ impl<'m> World<'m> {
             .topics
             .iter()
             .zip(&broker.topics)
-            .map(|(model, state)| TopicSummary {
+            .enumerate()
+            .map(|(t, (model, state))| TopicSummary {
                 name: model.name.clone(),
                 partitions: model.partitions,
                 published: state.published,
                 refused: state.refused,
+                outage_held: model.faults.iter().any(|w| w.kind == FaultKind::Outage).then_some(state.outage_held),
+                unacknowledged: self
+                    .model
+                    .edges
+                    .iter()
+                    .any(|e| e.to == Target::Topic(t as u32))
+                    .then_some(state.unacknowledged),
                 groups: state.groups.iter().map(|&g| self.group_summary(broker, g, from, now)).collect(),
             })
             .collect()

@@ -84,6 +84,7 @@ impl<'m> World<'m> {
             attempt_timer: None,
             deadline_timer: None,
             retry_timer: None,
+            appending: false,
             previous_sleep_ns: 0.0,
             attempt_started: self.now,
             sent: 0,
@@ -165,10 +166,17 @@ impl<'m> World<'m> {
         }
         let pool = self.calls[c.index()].pool;
         let edge_model = &self.model.edges[edge as usize];
-        let f = self.enter(edge_model.to.0, Parent::Attempt { call: c, incarnation, attempt }, tag);
-        self.visits[f.index()].place_pool = pool;
         let timer =
             edge_model.policy.timeout.map(|t| self.events.schedule(now + t, Event::Call(CallEvent::AttemptTimeout(c))));
+        let to = match edge_model.to {
+            Target::Service(to) => to,
+            Target::Topic(topic) => {
+                self.calls[c.index()].attempt_timer = timer;
+                return self.send_append(c, topic);
+            }
+        };
+        let f = self.enter(to.0, Parent::Attempt { call: c, incarnation, attempt }, tag);
+        self.visits[f.index()].place_pool = pool;
         let call = &mut self.calls[c.index()];
         call.visit = Some(f);
         call.attempt_timer = timer;
@@ -199,9 +207,8 @@ impl<'m> World<'m> {
     pub(super) fn abandon_attempt(&mut self, c: CallId) {
         let now = self.now;
         let call = &mut self.calls[c.index()];
-        if call.visit.is_some()
-            && let Some(breaker) = &mut self.edges[call.edge as usize].breaker
-        {
+        let outstanding = call.visit.is_some() || std::mem::take(&mut call.appending);
+        if outstanding && let Some(breaker) = &mut self.edges[call.edge as usize].breaker {
             // An attempt given up on is a failed call to the breaker, as a timeout is in Resilience4j.
             breaker.record(now, true, now - call.attempt_started);
         }

@@ -100,7 +100,8 @@ impl EdgeCounts {
 
 pub(super) struct EdgeState {
     pub(super) plain: bool,
-    /// The service called, copied from the model to keep the hot path on one cache line.
+    /// The service called, copied from the model to keep the hot path on one cache line
+    /// (`u32::MAX` for an acknowledged publish, never plain).
     pub(super) target: u32,
     pub(super) rng: RngStream,
     pub(super) budget: Option<retry::Budget>,
@@ -127,10 +128,15 @@ pub(super) fn edges(model: &Model, seed: u64, rep: u64, pools: &[Option<PoolId>]
     for (i, e) in model.edges.iter().enumerate() {
         let per_instance = e.policy.bulkhead.is_some_and(|b| b.per_instance) && e.caller.is_some();
         let rank = model.edges[..i].iter().filter(|o| o.from == e.from && o.to == e.to).count();
-        let to = &model.services[e.to.0 as usize].name;
+        // A topic's name is marked, so that it never names a service's stream.
+        let to = match e.service() {
+            Some(_) => e.callee(model).to_string(),
+            None => format!("topic:{}", e.callee(model)),
+        };
         edges.push(EdgeState {
-            plain: e.policy.is_plain(),
-            target: e.to.0,
+            // An acknowledged publish's attempts are appends: never the direct visit.
+            plain: e.policy.is_plain() && e.service().is_some(),
+            target: e.service().map_or(u32::MAX, |s| s.0),
             rng: stream(seed, rep, &format!("edge/{}->{to}#{rank}", e.from)),
             budget: e.policy.retry.as_ref().and_then(|r| r.budget.as_ref()).map(|b| retry::Budget::new(b.window)),
             breaker: e.policy.breaker.as_ref().map(|b| Breaker::new(b, SimTime::ZERO + model.warmup)),

@@ -127,9 +127,9 @@ impl FaultCursor {
 }
 
 /// The faults open at `now` on instance `instance` (its index within the service), by a scan of
-/// them all: what [`FaultCursor::active`] must agree with.
-#[cfg(test)]
-fn active_faults(faults: &[FaultWindow], now: SimTime, instance: u32) -> ActiveFaults {
+/// them all: what [`FaultCursor::active`] must agree with, and what a topic's few broker
+/// faults are read by.
+pub(super) fn active_faults(faults: &[FaultWindow], now: SimTime, instance: u32) -> ActiveFaults {
     combine(faults.iter().filter(|f| f.start <= now && now < f.end), instance)
 }
 

@@ -35,6 +35,7 @@ use crate::ids::{CallId, FetchId, ListId, PoolId, VisitId};
 use crate::recovery::{self, Recovery};
 use tailsim_model::compile::{
     BalancerPolicy, BudgetPolicy, CacheModel, FaultKind, FaultWindow, HedgeDelay, Model, RetryPolicy, ScaleOn, Step,
+    Target,
 };
 use tailsim_model::keys::Placement;
 use tailsim_model::kinds::{Arrivals, Backoff, Concurrency, Discipline, FailureKind, Jitter};
@@ -187,6 +188,11 @@ enum Event {
     Scale(scaling::ScaleEvent),
     /// The message broker's timers: see [`broker::BrokerEvent`].
     Broker(broker::BrokerEvent),
+    /// An append to a topic's broker comes due (flat, not in `BrokerEvent`, to keep an event
+    /// at 12 bytes).
+    Appended(u32),
+    /// An outage of topic `i`'s broker ends.
+    BrokerUp(u32),
     /// The warm-up is over: statistics start from here.
     WarmupEnd,
     /// A visit's call has not answered yet: send a hedge. `token` names the wait.
@@ -472,6 +478,8 @@ struct CallState {
     /// The outstanding attempt, if one is.
     visit: Option<VisitId>,
     counted: bool,
+    /// The outstanding attempt is an append to a topic's broker (an acknowledged publish).
+    appending: bool,
     attempt_timer: Option<EventKey>,
     deadline_timer: Option<EventKey>,
     retry_timer: Option<EventKey>,
@@ -1007,6 +1015,7 @@ impl<'m> World<'m> {
             self.start_crashes(s);
             self.start_autoscaler(s);
         }
+        self.schedule_broker_faults();
     }
 
     #[inline]
@@ -1030,6 +1039,8 @@ impl<'m> World<'m> {
             Event::Fault(e) => self.on_fault_event(e),
             Event::Scale(e) => self.on_scale_event(e),
             Event::Broker(e) => self.on_broker_event(e),
+            Event::Appended(id) => self.on_appended(id),
+            Event::BrokerUp(topic) => self.broker_up(topic),
             Event::Linger(batch) => self.on_linger(batch),
         }
         self.drain_agenda();

@@ -87,7 +87,8 @@ impl Pools {
         let bulkhead = e.policy.bulkhead?;
         let first = PoolId::new(self.pools.len());
         let per_instance = bulkhead.per_instance && e.caller.is_some();
-        let limited = model.services[e.to.0 as usize].max_connections.is_some();
+        let to = callee(model, edge) as usize;
+        let limited = model.services[to].max_connections.is_some();
         let slots = match e.caller {
             Some(caller) if per_instance => model.services[caller.0 as usize].max_instances(),
             _ => 1,
@@ -98,7 +99,7 @@ impl Pools {
             // stopped; any other keeps its places, whether its instance runs or not.
             let target = if running || !limited { bulkhead.places } else { 0 };
             let places = if limited { 0 } else { bulkhead.places };
-            if let Some(limit) = &mut self.limits[e.to.0 as usize] {
+            if let Some(limit) = &mut self.limits[to] {
                 limit.pools.push(PoolId::new(self.pools.len()));
             }
             self.pools.push(Pool { edge, limited, places, target, in_use: 0, waiting: VecDeque::new() });
@@ -143,7 +144,7 @@ impl Pools {
     pub(super) fn conserved(&self, model: &Model) -> bool {
         let mut held = vec![0u64; self.limits.len()];
         for pool in self.pools.iter().filter(|p| p.limited) {
-            held[model.edges[pool.edge as usize].to.0 as usize] += u64::from(pool.places);
+            held[callee(model, pool.edge) as usize] += u64::from(pool.places);
         }
         self.pools.iter().all(|p| p.in_use <= p.places)
             && self
@@ -226,7 +227,7 @@ impl<'m> World<'m> {
         pool.in_use -= 1;
         if pool.places > pool.target {
             pool.places -= 1;
-            let to = self.model.edges[pool.edge as usize].to.0;
+            let to = callee(self.model, pool.edge);
             return self.give_back(to, 1);
         }
         self.grant_waiting(p);
@@ -263,7 +264,7 @@ impl<'m> World<'m> {
         if !pool.limited || pool.places >= pool.target {
             return;
         }
-        let to = self.model.edges[pool.edge as usize].to.0 as usize;
+        let to = callee(self.model, pool.edge) as usize;
         let Some(limit) = &mut self.pools.limits[to] else { return };
         let want = pool.target - pool.places;
         let got = want.min(limit.free);
@@ -325,10 +326,16 @@ impl<'m> World<'m> {
             pool.target = 0;
             let idle = pool.places.saturating_sub(pool.in_use);
             pool.places -= idle;
-            let to = self.model.edges[pool.edge as usize].to.0;
+            let to = callee(self.model, pool.edge);
             if idle > 0 {
                 self.give_back(to, idle);
             }
         }
     }
+}
+
+/// The service edge `edge` calls: a bulkhead's edge always calls one (an acknowledged
+/// publish takes none).
+fn callee(model: &Model, edge: u32) -> u32 {
+    model.edges[edge as usize].service().expect("a bulkhead's edge calls a service").0
 }

@@ -357,7 +357,8 @@ impl<'m> World<'m> {
                 let c = &e.counts;
                 EdgeSummary {
                     from: m.from.clone(),
-                    to: self.model.services[m.to.0 as usize].name.clone(),
+                    to: m.callee(self.model).to_string(),
+                    to_topic: m.service().is_none(),
                     calls: c.calls,
                     attempts: c.attempts,
                     retries: c.retries,

@@ -239,8 +239,8 @@ impl<'m> World<'m> {
                 }
                 Some(Step::Invalidate(cache)) => self.write_cache(f, *cache, false),
                 Some(Step::Put(cache)) => self.write_cache(f, *cache, true),
-                Some(Step::Publish(topic)) => {
-                    if !self.publish_step(f, *topic) {
+                Some(Step::Publish { topic, edge }) => {
+                    if !self.publish_step(f, *topic, *edge) {
                         return;
                     }
                 }

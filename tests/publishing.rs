@@ -142,3 +142,48 @@ fn publishing_mistakes_are_refused() {
         assert!(rendered.iter().any(|r| r.contains(says) && r.contains("hint")), "{rendered:#?}");
     }
 }
+
+/// A request's asynchronous end-to-end latency runs from its arrival to the end of the last
+/// consumer's handling, through every topic on the way: "api" works 2 ms and publishes to
+/// "raw"; "enrich" reads it (1 ms append, 1 ms of work) and publishes to "clean"; "store"
+/// reads that (1 ms of work). With a worker to spare everywhere nothing waits, so "enrich" is
+/// done 4 ms after the request arrived and "store" 5 ms after, while each group's
+/// publish-to-done time is its own stage's: 2 ms and 1 ms. Then "store"'s M/M/1 variant:
+/// one worker with exponential work at rho 0.5 waits W = 1/(mu - lambda) = 2 ms in all, so
+/// its end-to-end mean is 4 + 2 = 6 ms (200,000 messages in each of 10 replications).
+#[test]
+fn end_to_end_latency_runs_from_the_request_through_every_topic() {
+    let scenario = |store: &str, rate: f64, duration_s: u64| {
+        format!(
+            r#"Scenario(
+            name: "chain",
+            duration: "{duration_s}s",
+            warmup: "1s",
+            clients: [Client(name: "users", target: "api", rate: {rate:?})],
+            services: [
+                Service(name: "api", workers: 100000, handler: [Work(Constant("2ms")), Publish("raw")]),
+                Service(name: "enrich", workers: 100000, handler: [Work(Constant("1ms")), Publish("clean")],
+                    consumes: Some((topic: "raw", delivery: Queue))),
+                Service(name: "store", {store}, consumes: Some((topic: "clean", delivery: Queue))),
+            ],
+            topics: [Topic(name: "raw", append: Constant("1ms")), Topic(name: "clean")],
+        )"#
+        )
+    };
+    let report = run(&load(&scenario(r#"workers: 100000, handler: [Work(Constant("1ms"))]"#, 500.0, 20)), 3, 1);
+    let first = &report.runs[0];
+    let (enrich, store) = (&first.topics[0].groups[0], &first.topics[1].groups[0]);
+    for (group, own, end_to_end) in [(enrich, 2.0, 4.0), (store, 1.0, 5.0)] {
+        assert!((group.latency.mean_ms.unwrap() - own).abs() < 1e-6, "{}: {:?}", group.name, group.latency);
+        assert!(
+            (group.end_to_end.mean_ms.unwrap() - end_to_end).abs() < 1e-6,
+            "{}: {:?}",
+            group.name,
+            group.end_to_end
+        );
+    }
+    let text = scenario(r#"workers: 1, handler: [Work(Exponential(mean: "1ms"))]"#, 500.0, 401);
+    let report = run(&load(&text), 9, 10);
+    let means: Vec<f64> = report.runs.iter().map(|r| r.topics[1].groups[0].end_to_end.mean_ms.unwrap()).collect();
+    assert_theory("store's end-to-end mean (ms)", &means, 6.0, 0.01);
+}

@@ -566,7 +566,8 @@ fn limit_lines(run: &RunSummary, out: &mut Document) {
     }
 }
 
-/// The topics' table: a row per consumer group, its messages and their publish-to-done times.
+/// The topics' table: a row per consumer group, its messages, their publish-to-done times and
+/// the end-to-end p99 (from the request that set them off).
 fn topic_table(run: &RunSummary, out: &mut Document) {
     if run.topics.is_empty() {
         return;
@@ -582,6 +583,7 @@ fn topic_table(run: &RunSummary, out: &mut Document) {
         "backlog max",
         "p50",
         "p99",
+        "end-to-end p99",
         "redelivered",
         "dead-lettered",
     ]);
@@ -597,13 +599,14 @@ fn topic_table(run: &RunSummary, out: &mut Document) {
                 thousands(g.max_backlog),
                 opt_ms(g.latency.p50_ms),
                 opt_ms(g.latency.p99_ms),
+                opt_ms(g.end_to_end.p99_ms),
                 thousands(g.redeliveries),
                 thousands(g.dead_lettered),
             ]);
         }
         if topic.groups.is_empty() {
             let mut row = vec![topic.name.clone(), "-".into(), thousands(topic.published), thousands(topic.refused)];
-            row.extend(std::iter::repeat_n("-".to_string(), 7));
+            row.extend(std::iter::repeat_n("-".to_string(), 8));
             table.row(row);
         }
     }

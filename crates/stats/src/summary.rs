@@ -372,6 +372,10 @@ pub struct GroupSummary {
     pub dropped: u64,
     /// Time from publish to the end of the successful handling of each consumed message.
     pub latency: LatencySummary,
+    /// Time from the arrival of the client request whose handling published the message
+    /// (through any topics before this one) to the end of its successful handling here: the
+    /// request's asynchronous end-to-end latency.
+    pub end_to_end: LatencySummary,
     /// Time a message waited in the backlog before its first delivery.
     pub wait: LatencySummary,
     /// The time-averaged backlog (messages published and waiting to be received) after the

@@ -42,12 +42,22 @@ enum MessageState {
     Done,
 }
 
+/// When a message was published, and when the work it carries on began: the arrival of the
+/// client request whose handling published it, through any topics before this one.
+#[derive(Clone, Copy, Debug)]
+struct Stamps {
+    published: SimTime,
+    origin: SimTime,
+}
+
 /// One group's copy of a published message.
 #[derive(Clone, Copy, Debug)]
 struct Message {
     group: u32,
     partition: u32,
     published: SimTime,
+    /// When the request whose work it carries on arrived (see [`Stamps`]).
+    origin: SimTime,
     /// When it last entered the backlog.
     since: SimTime,
     key: u32,
@@ -89,6 +99,7 @@ struct Group {
     turn: u32,
     backlog: Occupancy,
     latency: LatencyRecorder,
+    end_to_end: LatencyRecorder,
     wait: LatencyRecorder,
     received: u64,
     redeliveries: u64,
@@ -195,6 +206,7 @@ impl Broker {
             turn: 0,
             backlog: Occupancy::default(),
             latency: LatencyRecorder::new(),
+            end_to_end: LatencyRecorder::new(),
             wait: LatencyRecorder::new(),
             received: 0,
             redeliveries: 0,
@@ -321,16 +333,17 @@ impl Broker {
 }
 
 impl<'m> World<'m> {
-    /// Group `g` gets its copy of a message of `tag`, published at `published`, in partition
+    /// Group `g` gets its copy of a message of `tag`, published as `stamps` say, in partition
     /// `partition` (a `Queue` group's one queue whatever it is), and offers it to a consumer.
-    fn enqueue(&mut self, g: u32, partition: u32, tag: Tag, published: SimTime, counted: bool) {
+    fn enqueue(&mut self, g: u32, partition: u32, tag: Tag, stamps: Stamps, counted: bool) {
         let now = self.now;
         let broker = self.broker.as_mut().expect("a broker");
         let p = partition.min(broker.groups[g as usize].partitions.len() as u32 - 1);
         let m = broker.messages.insert(Message {
             group: g,
             partition: p,
-            published,
+            published: stamps.published,
+            origin: stamps.origin,
             since: now,
             key: tag.key,
             class: tag.class,
@@ -581,6 +594,7 @@ impl<'m> World<'m> {
                 group.open[1] += 1;
                 if counted {
                     group.latency.record(now - msg.published);
+                    group.end_to_end.record(now - msg.origin);
                 }
                 if let Some(timer) = timer {
                     self.events.cancel(timer);
@@ -630,12 +644,13 @@ impl<'m> World<'m> {
         msg.state = MessageState::Done;
         msg.timer = None;
         let (g, counted, tag) = (msg.group, msg.counted, Tag { class: msg.class, key: msg.key });
+        let stamps = Stamps { published: self.now, origin: msg.origin };
         let group = &mut broker.groups[g as usize];
         group.dead_lettered += u64::from(counted);
         group.count.dead_lettered += 1;
         if let Some(topic) = group.sub.dead_letter {
             // A full dead-letter topic refuses it (counted there as refused).
-            let _ = self.publish_message(topic, tag, self.now, false);
+            let _ = self.publish_message(topic, tag, stamps, false);
         }
     }
 
@@ -729,6 +744,7 @@ impl<'m> World<'m> {
             dead_lettered: group.dead_lettered,
             dropped: group.dropped,
             latency: group.latency.summary(),
+            end_to_end: group.end_to_end.summary(),
             wait: group.wait.summary(),
             mean_backlog: group.backlog.mean(open_area, from, now),
             max_backlog: group.backlog.max(),

@@ -14,8 +14,9 @@ use super::*;
 pub(in crate::world) struct Append {
     topic: u32,
     tag: Tag,
-    /// When it was published: a message's age counts from here.
-    published: SimTime,
+    /// When it was published (a message's age counts from here), and when the work it carries
+    /// on began.
+    stamps: Stamps,
     producer: Option<Producer>,
     /// Held once by an outage already (counted once).
     held: bool,
@@ -64,11 +65,12 @@ impl<'m> World<'m> {
             self.start_call(Caller::Visit { visit: f, token }, edge, counted, tag);
             return false;
         }
+        let stamps = Stamps { published: self.now, origin: self.origin(f) };
         if self.model.topics[topic as usize].append.is_some() || self.broker_down(topic) {
-            self.start_append(topic, tag, None);
+            self.start_append(topic, tag, stamps, None);
             return true;
         }
-        match self.publish_message(topic, tag, self.now, true) {
+        match self.publish_message(topic, tag, stamps, true) {
             Ok(()) => true,
             Err(None) => {
                 self.finish(f, Outcome::Failed(FailureKind::Rejected));
@@ -92,13 +94,17 @@ impl<'m> World<'m> {
         let call = &mut self.calls[c.index()];
         call.appending = true;
         let producer = Producer { call: c, incarnation: call.incarnation, attempt: call.attempts };
-        let tag = call.tag;
-        self.start_append(topic, tag, Some(producer));
+        let (tag, caller) = (call.tag, call.caller);
+        let origin = match caller {
+            Caller::Visit { visit, .. } => self.origin(visit),
+            Caller::Request(_) | Caller::HedgedRequest { .. } => self.now,
+        };
+        self.start_append(topic, tag, Stamps { published: self.now, origin }, Some(producer));
     }
 
     /// A message of `tag` starts on its way to `topic`: it is appended after the topic's
     /// append latency (stretched by the broker's slowdowns open now).
-    fn start_append(&mut self, topic: u32, tag: Tag, producer: Option<Producer>) {
+    fn start_append(&mut self, topic: u32, tag: Tag, stamps: Stamps, producer: Option<Producer>) {
         let model = &self.model.topics[topic as usize];
         let now = self.now;
         let broker = self.broker.as_mut().expect("a broker");
@@ -112,7 +118,7 @@ impl<'m> World<'m> {
                 d = SimDuration::from_nanos_f64(d.as_nanos() as f64 * slowdown);
             }
         }
-        let id = broker.appends.insert(Append { topic, tag, published: now, producer, held: false }) as u32;
+        let id = broker.appends.insert(Append { topic, tag, stamps, producer, held: false }) as u32;
         self.events.schedule(now + d, Event::Appended(id));
     }
 
@@ -135,15 +141,15 @@ impl<'m> World<'m> {
             .map(|w| w.end)
             .max();
         if let Some(back) = back {
-            if !append.held && append.published >= self.warmup_end {
+            if !append.held && append.stamps.published >= self.warmup_end {
                 broker.topics[topic as usize].outage_held += 1;
             }
             append.held = true;
             self.events.schedule(back, Event::Appended(id));
             return;
         }
-        let (tag, published, acknowledged) = (append.tag, append.published, append.producer.is_some());
-        match self.publish_message(topic, tag, published, acknowledged) {
+        let (tag, stamps, acknowledged) = (append.tag, append.stamps, append.producer.is_some());
+        match self.publish_message(topic, tag, stamps, acknowledged) {
             Ok(()) => self.appended(id, Outcome::Success),
             Err(None) => self.appended(id, Outcome::Failed(FailureKind::Rejected)),
             Err(Some(g)) => {
@@ -165,7 +171,7 @@ impl<'m> World<'m> {
         if listening {
             self.calls[p.call.index()].appending = false;
             self.attempt_done(p.call, outcome);
-        } else if outcome == Outcome::Success && append.published >= self.warmup_end {
+        } else if outcome == Outcome::Success && append.stamps.published >= self.warmup_end {
             broker.topics[append.topic as usize].unacknowledged += 1;
         }
     }
@@ -182,17 +188,17 @@ impl<'m> World<'m> {
             let Some(blocked) = broker.groups[g as usize].blocked.pop_front() else { return };
             // A message's age counts from when its producer handed it over: a blocked step
             // hands it over now; an append did when it was sent.
-            let published = match blocked.waiter {
+            let stamps = match blocked.waiter {
                 Waiter::Visit { visit, token } => {
                     let awaits = self.visits.get(visit.index()).is_some_and(|v| v.wait.awaits(token));
                     if !awaits {
                         continue; // its visit was lost in a crash or cancelled meanwhile
                     }
-                    self.now
+                    Stamps { published: self.now, origin: self.origin(visit) }
                 }
-                Waiter::Append(id) => broker.appends[id as usize].published,
+                Waiter::Append(id) => broker.appends[id as usize].stamps,
             };
-            match self.publish_message(blocked.topic, blocked.tag, published, true) {
+            match self.publish_message(blocked.topic, blocked.tag, stamps, true) {
                 Ok(()) => match blocked.waiter {
                     Waiter::Visit { visit, token } => {
                         self.call_returned(Caller::Visit { visit, token }, Outcome::Success)
@@ -207,20 +213,20 @@ impl<'m> World<'m> {
         }
     }
 
-    /// Gives every group of `topic` a copy of a message of `tag` published at `published`;
+    /// Gives every group of `topic` a copy of a message of `tag` stamped `stamps`;
     /// `Err(None)` if a full backlog refused it, `Err(Some(g))` if group `g`'s full backlog
     /// blocks it (nothing is published then; only where the publisher `can_wait`).
     pub(super) fn publish_message(
         &mut self,
         topic: u32,
         tag: Tag,
-        published: SimTime,
+        stamps: Stamps,
         can_wait: bool,
     ) -> Result<(), Option<u32>> {
         if self.now >= self.window_end {
             self.roll_windows();
         }
-        let counted = published >= self.warmup_end;
+        let counted = stamps.published >= self.warmup_end;
         let model = &self.model.topics[topic as usize];
         let Some(broker) = self.broker.as_mut() else { return Err(None) };
         let groups = std::mem::take(&mut broker.topics[topic as usize].groups);
@@ -251,10 +257,38 @@ impl<'m> World<'m> {
             if self.broker.as_ref().expect("a broker").full(self.model, g) {
                 self.drop_oldest(g, partition);
             }
-            self.enqueue(g, partition, tag, published, counted);
+            self.enqueue(g, partition, tag, stamps, counted);
         }
         self.broker.as_mut().expect("a broker").topics[topic as usize].groups = groups;
         Ok(())
+    }
+
+    /// When the work visit `f` is part of began: the arrival of the client request it serves,
+    /// or, for work a message set off, that message's origin. A visit of nobody's request (a
+    /// background refresh, a batch's run) began when it did.
+    fn origin(&self, mut f: VisitId) -> SimTime {
+        loop {
+            let visit = &self.visits[f.index()];
+            let caller = match visit.parent {
+                Parent::Direct { caller, .. } => caller,
+                Parent::Attempt { call, .. } => match self.calls.get(call.index()) {
+                    Some(call) => call.caller,
+                    None => return visit.arrived,
+                },
+                Parent::Message { message, .. } => {
+                    let broker = self.broker.as_ref().expect("a broker");
+                    return broker.messages.get(message as usize).map_or(visit.arrived, |m| m.origin);
+                }
+                Parent::Background | Parent::Batch { .. } => return visit.arrived,
+            };
+            match caller {
+                Caller::Request(r) | Caller::HedgedRequest { request: r, .. } => {
+                    return self.requests.get(r as usize).map_or(visit.arrived, |q| q.arrived);
+                }
+                Caller::Visit { visit: g, .. } if self.visits.contains(g.index()) => f = g,
+                Caller::Visit { .. } => return visit.arrived,
+            }
+        }
     }
 
     /// Schedules the end of every outage of every topic's broker, when its consumers look

@@ -1382,3 +1382,97 @@ fn batching_trades_throughput_for_a_latency_floor() {
         assert!(near(p99(size), 13.0, 0.05), "size {size}: {}", p99(size));
     }
 }
+
+const NOTIFICATION: &str = include_str!("../scenarios/notification-spike.ron");
+
+/// The first window at or after `from` whose backlog is below `floor`, as the time its end
+/// marks (1 s windows).
+fn drained_at(backlog: &[u64], from: usize, floor: u64) -> Option<f64> {
+    (from..backlog.len()).find(|&i| backlog[i] < floor).map(|i| (i + 1) as f64)
+}
+
+/// The notification spike on its seed: each channel's capacity from the arithmetic of its
+/// consumers, the email and SMS backlogs' growth and drain against `lambda - mu` and
+/// `mu - lambda` (fitted slopes within 2%), their peaks and drain times, and the variants.
+/// The 1 s windows run from t = 0: the peak fills windows 30 to 59.
+#[test]
+fn notification_spike_backs_up_email_and_sms_and_drains_them() {
+    let says = |text: &str| header_says(NOTIFICATION, text);
+    let base = run(&load(NOTIFICATION), 1, 1).runs.remove(0);
+    let group = |run: &tailsim_report::RunSummary, t: usize| run.topics[t].groups[0].clone();
+    says("a partition is an M/D/1 queue at rho 0.675 and never backs up");
+    let push = group(&base, 0);
+    assert!(near(36000.0 * 0.6 / 32.0 / 1000.0, 0.675, 1e-9));
+    assert!(push.max_backlog < 100 && push.latency.p99_ms.unwrap() < 10.0, "{:?}", push.latency);
+
+    says("the group sends at most ~4,752/s");
+    let email = group(&base, 1);
+    let capacity = 48.0 / 10.1e-3;
+    assert!(near(capacity, 4752.0, 0.001));
+    let peak_consumed = email.series.consumed[35..59].iter().sum::<u64>() as f64 / 24.0;
+    assert!(near(peak_consumed, capacity, 0.01), "{peak_consumed}");
+    let backlog: Vec<f64> = email.series.backlog.iter().map(|&b| b as f64).collect();
+    says("its backlog grows by ~6,048/s to ~181,000 messages, then drains at ~1,152/s: ~158 s after the peak");
+    assert!(near(slope(&backlog, 31, 59), 10800.0 - capacity, 0.02), "{}", slope(&backlog, 31, 59));
+    assert!(near(email.max_backlog as f64, 181_000.0, 0.01), "{}", email.max_backlog);
+    assert!(near(-slope(&backlog, 70, 200), capacity - 3600.0, 0.02), "{}", slope(&backlog, 70, 200));
+    let drained = drained_at(&email.series.backlog, 61, 100).expect("drained") - 60.0;
+    assert!(near(drained, 158.0, 0.03), "{drained}");
+
+    says("1.111 attempts per message, so ~1,800 messages/s get through");
+    let sms = group(&base, 2);
+    let sms_edge = base.edges.iter().find(|e| e.from == "sms-sender").expect("the sms edge");
+    assert!(near(sms_edge.attempts as f64 / sms.consumed as f64, 1.1 * 1.01, 0.005));
+    let sms_capacity = 2000.0 / (1.1 * 1.01);
+    let peak_sms = sms.series.consumed[35..59].iter().sum::<u64>() as f64 / 24.0;
+    assert!(near(peak_sms, sms_capacity, 0.02) && near(sms_capacity, 1800.0, 0.001), "{peak_sms}");
+    says("the backlog grows by ~1,800/s to ~54,000, draining at ~600/s in ~90 s");
+    let backlog: Vec<f64> = sms.series.backlog.iter().map(|&b| b as f64).collect();
+    assert!(near(slope(&backlog, 31, 59), 3600.0 - sms_capacity, 0.02), "{}", slope(&backlog, 31, 59));
+    assert!(near(sms.max_backlog as f64, 54_000.0, 0.01), "{}", sms.max_backlog);
+    assert!(near(-slope(&backlog, 65, 140), sms_capacity - 1200.0, 0.02), "{}", slope(&backlog, 65, 140));
+    let drained = drained_at(&sms.series.backlog, 61, 100).expect("drained") - 60.0;
+    assert!(near(drained, 90.0, 0.05), "{drained}");
+    says("1 in 10,000 messages is dead-lettered");
+    // Poisson: within 3.3 standard deviations of 1e-4 of the messages published.
+    let expected = base.topics[2].published as f64 * 1e-4;
+    let dead = sms.dead_lettered as f64;
+    assert!((dead - expected).abs() < 3.3 * expected.sqrt(), "{dead} of {expected:.1}");
+    assert_eq!(base.topics[3].published, sms.dead_lettered);
+
+    says(
+        "(8 email consumers, ~9,504/s): the backlog grows only ~1,296/s, to ~39,000, and drains at ~5,904/s within ~7 s",
+    );
+    let more = run(&load_with(NOTIFICATION, &["services.email-sender.instances=8"]), 1, 1).runs.remove(0);
+    let email = group(&more, 1);
+    let capacity = 96.0 / 10.1e-3;
+    assert!(near(capacity, 9504.0, 0.001));
+    let backlog: Vec<f64> = email.series.backlog.iter().map(|&b| b as f64).collect();
+    assert!(near(slope(&backlog, 31, 59), 10800.0 - capacity, 0.02), "{}", slope(&backlog, 31, 59));
+    assert!(near(email.max_backlog as f64, 39_000.0, 0.02), "{}", email.max_backlog);
+    // The drain lasts a few windows only: the fall over its first 5 s, against mu - lambda.
+    assert!(near((backlog[59] - backlog[64]) / 5.0, capacity - 3600.0, 0.02), "{:?}", &backlog[58..68]);
+    let drained = drained_at(&email.series.backlog, 61, 100).expect("drained") - 60.0;
+    assert!((6.0..=8.0).contains(&drained), "{drained}");
+
+    says("a consumer sends ~3,333/s, more than the peak's share: the email backlog never builds");
+    assert!(near(50.0 / (10e-3 + 50.0 * 100e-6), 3333.0, 0.001));
+    let bulk = run(
+        &load_with(
+            NOTIFICATION,
+            &[
+                "services.email-sender.workers=50",
+                "services.email-sender.handler.0.options.size=50",
+                "services.email-sender.handler.0.options.linger=20ms",
+                "services.email-sender.handler.0.options.flushes=1",
+            ],
+        ),
+        1,
+        1,
+    )
+    .runs
+    .remove(0);
+    let email = group(&bulk, 1);
+    assert!(email.max_backlog < 1_000 && email.latency.p99_ms.unwrap() < 100.0, "{:?}", email.latency);
+    assert!(10800.0 / 4.0 < 3333.0);
+}

@@ -201,6 +201,7 @@ fn topics(n: usize) -> Vec<Topic> {
             capacity: Some(20),
             when_full: WhenFull::DropOldest,
             append: Some(DistSpec::Exponential { mean: Dur(SimDuration::from_nanos(200_000)) }),
+            ttl: None,
         },
         Topic {
             name: TOPICS[1].into(),
@@ -209,6 +210,7 @@ fn topics(n: usize) -> Vec<Topic> {
             capacity: Some(30),
             when_full,
             append: None,
+            ttl: Some(Dur(SimDuration::from_millis(50))),
         },
     ]
 }

@@ -79,6 +79,8 @@ pub struct TopicModel {
     pub when_full: crate::kinds::WhenFull,
     /// How long an append takes; `None`: at once.
     pub append: Option<Dist>,
+    /// How long a message may wait in a backlog before it expires; `None`: for ever.
+    pub ttl: Option<SimDuration>,
     /// Its broker's outages and slowdowns (kinds `Outage` and `Slowdown`, every instance), in
     /// the scenario's order.
     pub faults: Vec<FaultWindow>,

@@ -370,6 +370,10 @@ pub struct GroupSummary {
     pub dead_lettered: u64,
     /// Messages dropped from a full backlog to make room (`when_full: DropOldest`).
     pub dropped: u64,
+    /// Messages that waited in the backlog past their topic's `ttl` and were discarded unread;
+    /// only for a topic with a `ttl`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired: Option<u64>,
     /// Time from publish to the end of the successful handling of each consumed message.
     pub latency: LatencySummary,
     /// Time from the arrival of the client request whose handling published the message
@@ -483,6 +487,9 @@ pub struct MessageCount {
     pub dead_lettered: u64,
     /// Dropped from a full backlog.
     pub dropped: u64,
+    /// Expired in the backlog (its topic's `ttl`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub expired: u64,
     /// Waiting in the backlog at the end.
     pub waiting: u64,
     /// Received and not yet settled at the end.
@@ -492,8 +499,14 @@ pub struct MessageCount {
 impl MessageCount {
     /// Whether every accepted message is accounted for exactly once.
     pub fn balanced(&self) -> bool {
-        self.accepted == self.consumed + self.dead_lettered + self.dropped + self.waiting + self.in_flight
+        self.accepted
+            == self.consumed + self.dead_lettered + self.dropped + self.expired + self.waiting + self.in_flight
     }
+}
+
+/// Whether a count is zero: a field absent from the JSON when nothing happened.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A cache's results after the warm-up. A lookup finds a fresh entry (`hits`), a stale one

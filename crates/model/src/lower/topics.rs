@@ -63,6 +63,9 @@ fn topic(cx: &mut Cx<'_>, i: usize, t: &schema::Topic) -> TopicModel {
     if t.capacity == Some(0) {
         fail("a topic's `capacity` must be at least 1 message".into(), "leave it out for no bound");
     }
+    if t.ttl.is_some_and(|ttl| ttl.0 == SimDuration::ZERO) {
+        fail("a topic's `ttl` must be longer than zero".into(), "leave it out to keep messages for ever");
+    }
     let append = t.append.as_ref().and_then(|spec| match compile_dist(spec) {
         Ok(dist) => Some(dist),
         Err(why) => {
@@ -77,6 +80,7 @@ fn topic(cx: &mut Cx<'_>, i: usize, t: &schema::Topic) -> TopicModel {
         capacity: t.capacity.filter(|&c| c > 0),
         when_full: t.when_full.into(),
         append,
+        ttl: t.ttl.map(|d| d.0).filter(|d| *d > SimDuration::ZERO),
         faults: Vec::new(),
         groups: Vec::new(),
     }

@@ -34,6 +34,12 @@ pub struct Topic {
     /// at once.
     #[serde(default)]
     pub append: Option<DistSpec>,
+    /// How long a message may wait in a backlog, from its publish, before the broker discards
+    /// it unread (RabbitMQ's per-queue message TTL, SQS's retention period): an expired
+    /// message goes once it reaches the head of its backlog, counted `expired`. A message
+    /// being handled is not touched. Default: for ever.
+    #[serde(default)]
+    pub ttl: Option<Duration>,
 }
 
 /// How a message picks its partition.

@@ -89,6 +89,8 @@ struct Partition {
 /// A consumer group's state.
 struct Group {
     service: u32,
+    /// How long a message may wait (since it was published) before it expires; its topic's.
+    ttl: Option<SimDuration>,
     /// The publishes waiting for room in its backlog, first come first.
     blocked: VecDeque<Blocked>,
     sub: Subscription,
@@ -108,6 +110,7 @@ struct Group {
     failed_deliveries: u64,
     dead_lettered: u64,
     dropped: u64,
+    expired: u64,
     count: MessageCount,
     series: GroupSeries,
     /// The open window's counts: messages given, consumed, redelivered; and the backlog's
@@ -148,6 +151,8 @@ struct TopicState {
 
 /// The broker of a run with topics.
 pub(super) struct Broker {
+    /// When the warm-up ends: what a backlog's occupancy is measured from.
+    warmup_end: SimTime,
     messages: Slab<Message>,
     /// Appends on their way.
     appends: Slab<Append>,
@@ -183,7 +188,8 @@ impl Broker {
                     .collect(),
             })
             .collect();
-        Some(Broker { messages: Slab::new(), appends: Slab::new(), topics, groups, group_of })
+        let warmup_end = SimTime::ZERO + model.warmup;
+        Some(Broker { warmup_end, messages: Slab::new(), appends: Slab::new(), topics, groups, group_of })
     }
 
     fn add_group(
@@ -199,6 +205,7 @@ impl Broker {
         group_of[s as usize] = Some(groups.len() as u32);
         groups.push(Group {
             service: s,
+            ttl: t.ttl,
             blocked: VecDeque::new(),
             sub,
             partitions: (0..partitions).map(|_| Partition::default()).collect(),
@@ -215,6 +222,7 @@ impl Broker {
             failed_deliveries: 0,
             dead_lettered: 0,
             dropped: 0,
+            expired: 0,
             count: MessageCount::default(),
             series: GroupSeries { window_s, ..GroupSeries::default() },
             open: [0; 3],
@@ -231,7 +239,7 @@ impl Broker {
             let n = self.groups[g as usize].partitions.len() as u32;
             let mut oldest: Option<SimTime> = None;
             for p in 0..n {
-                if self.has_waiting(g, p)
+                if self.has_waiting(g, p, end)
                     && let Some(&m) = self.groups[g as usize].partitions[p as usize].backlog.front()
                 {
                     let published = self.messages[m as usize].published;
@@ -306,10 +314,10 @@ impl Broker {
         }
     }
 
-    /// The next live message at the head of partition `p` of group `g`, taken out of the
-    /// backlog; tombstones on the way are dropped.
-    fn pop_live(&mut self, g: u32, p: u32) -> Option<u32> {
-        if !self.has_waiting(g, p) {
+    /// The next live message at the head of partition `p` of group `g` at `now`, taken out of
+    /// the backlog; tombstones and expired messages on the way are dropped.
+    fn pop_live(&mut self, g: u32, p: u32, now: SimTime) -> Option<u32> {
+        if !self.has_waiting(g, p, now) {
             return None;
         }
         let m = self.groups[g as usize].partitions[p as usize].backlog.pop_front()?;
@@ -317,13 +325,22 @@ impl Broker {
         Some(m)
     }
 
-    /// Whether partition `p` of group `g` has a live message waiting, dropping tombstones at
-    /// its head.
-    fn has_waiting(&mut self, g: u32, p: u32) -> bool {
+    /// Whether partition `p` of group `g` has a live message waiting at `now`, dropping the
+    /// tombstones and the expired messages at its head (as RabbitMQ discards a queue's expired
+    /// messages once they reach its head).
+    fn has_waiting(&mut self, g: u32, p: u32, now: SimTime) -> bool {
         loop {
             let Some(&m) = self.groups[g as usize].partitions[p as usize].backlog.front() else { return false };
-            if self.messages[m as usize].state != MessageState::Done {
-                return true;
+            let msg = &mut self.messages[m as usize];
+            if msg.state != MessageState::Done {
+                let group = &mut self.groups[g as usize];
+                if group.ttl.is_none_or(|ttl| now < msg.published + ttl) {
+                    return true;
+                }
+                msg.state = MessageState::Done;
+                group.left_backlog(msg.since, now, self.warmup_end);
+                group.expired += u64::from(msg.counted);
+                group.count.expired += 1;
             }
             self.groups[g as usize].partitions[p as usize].backlog.pop_front();
             self.messages[m as usize].in_backlog = false;
@@ -361,6 +378,9 @@ impl<'m> World<'m> {
         group.entered_backlog(now, now >= self.warmup_end);
         group.count.accepted += 1;
         group.open[0] += 1;
+        if group.ttl.is_some() {
+            broker.has_waiting(g, p, now); // the expired at its head go
+        }
         self.offer(g, p);
     }
 
@@ -372,7 +392,7 @@ impl<'m> World<'m> {
         let Some(broker) = self.broker.as_mut() else { return };
         let n = broker.groups[g as usize].partitions.len() as u32;
         let p = p.min(n - 1);
-        let Some(m) = (0..n).map(|k| (p + k) % n).find_map(|q| broker.pop_live(g, q)) else { return };
+        let Some(m) = (0..n).map(|k| (p + k) % n).find_map(|q| broker.pop_live(g, q, now)) else { return };
         let msg = &mut broker.messages[m as usize];
         msg.state = MessageState::Done;
         let (since, counted) = (msg.since, msg.counted);
@@ -472,6 +492,7 @@ impl<'m> World<'m> {
             return;
         }
         let Some((rank, live)) = self.rank(s, instance) else { return };
+        let now = self.now;
         let broker = self.broker.as_mut().expect("a broker");
         let group = &broker.groups[g as usize];
         let p = match group.sub.delivery {
@@ -480,7 +501,7 @@ impl<'m> World<'m> {
                 let n = group.partitions.len() as u32;
                 (rank..n).step_by(live as usize).find(|&p| {
                     let busy = broker.groups[g as usize].partitions[p as usize].busy;
-                    !busy && broker.has_waiting(g, p)
+                    !busy && broker.has_waiting(g, p, now)
                 })
             }
         };
@@ -517,7 +538,7 @@ impl<'m> World<'m> {
         }
         let (now, from) = (self.now, self.warmup_end);
         let broker = self.broker.as_mut().expect("a broker");
-        let Some(m) = broker.pop_live(g, p) else { return };
+        let Some(m) = broker.pop_live(g, p, now) else { return };
         let group = &mut broker.groups[g as usize];
         let msg = &mut broker.messages[m as usize];
         msg.state = MessageState::Received;
@@ -743,6 +764,7 @@ impl<'m> World<'m> {
             failed_deliveries: group.failed_deliveries,
             dead_lettered: group.dead_lettered,
             dropped: group.dropped,
+            expired: group.ttl.map(|_| group.expired),
             latency: group.latency.summary(),
             end_to_end: group.end_to_end.summary(),
             wait: group.wait.summary(),

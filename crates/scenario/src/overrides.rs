@@ -245,6 +245,8 @@ fn candidates(old: &Value, text: &str) -> Result<Vec<Value>, Diagnostic> {
     };
     let looks_structured = text.contains(['(', '[', '{']);
     match old {
+        // `None` unsets an optional number (a topic's `capacity`).
+        Value::Number(_) if text == "None" => Ok(vec![Value::Null]),
         Value::Number(_) => Ok(vec![number().ok_or_else(|| Diagnostic::error(format!("`{text}` is not a number")))?]),
         Value::Bool(_) => match text {
             "true" => Ok(vec![Value::Bool(true)]),

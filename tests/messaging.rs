@@ -406,3 +406,51 @@ fn a_ttl_expires_the_share_of_the_mm1_plus_d_queue() {
         }
     }
 }
+
+/// An autoscaler on `Lag` follows KEDA's Kafka scaler through the HPA: at each look it wants
+/// ceil(lag / target) consumers, unless lag / (ready x target) is within the HPA's 10%
+/// tolerance of 1, and a log group never more than its partitions. 100 messages/s arrive at
+/// a constant pace, and every consumer (one worker) holds its first message for good, so at
+/// the look at t = 15 k s the lag is exactly 1,500 k minus the consumers. With a target of
+/// 1,000: 1, 2, 3, 5, 6, 8, 9, 11, 11 (ratio 1.09, tolerated), then 14 wanted, which a log of
+/// 12 partitions holds at 12 and a shared queue grants.
+#[test]
+fn a_lag_autoscaler_wants_ceil_lag_over_target_and_no_more_than_the_partitions() {
+    let scenario = |delivery: &str| {
+        format!(
+            r#"Scenario(
+            name: "keda",
+            duration: "210s",
+            warmup: "0s",
+            clients: [Client(name: "producer", target: "api", rate: 100.0, arrivals: Constant)],
+            services: [
+                Service(name: "api", workers: 1000, handler: [Publish("jobs")]),
+                Service(name: "worker", workers: 1, handler: [Work(Constant("10000s"))],
+                    consumes: Some((topic: "jobs", delivery: {delivery})),
+                    autoscale: (metric: Lag(1000.0), min: 1, max: 50)),
+            ],
+            topics: [Topic(name: "jobs", partitions: 12)],
+        )"#
+        )
+    };
+    // The HPA's arithmetic on KEDA's metric, look by look.
+    let expected = |cap: u32| {
+        let mut consumers = vec![1u32];
+        for k in 1..=13u32 {
+            let now = *consumers.last().expect("one");
+            let lag = f64::from(1500 * k - now);
+            let ratio = lag / f64::from(now) / 1000.0;
+            let wanted = if (ratio - 1.0).abs() <= 0.1 { now } else { (lag / 1000.0).ceil() as u32 };
+            consumers.push(wanted.min(cap));
+        }
+        consumers
+    };
+    assert_eq!(expected(12)[..10], [1, 2, 3, 5, 6, 8, 9, 11, 11, 12]);
+    for (delivery, cap) in [("Log", 12), ("Queue", 50)] {
+        let report = run(&load(&scenario(delivery)), 1, 1);
+        let instances = &report.runs[0].services[1].per_window.instances;
+        // Windows 15 k to 15 k + 14 lie between look k and look k + 1.
+        let seen: Vec<u32> = (0..=13).map(|k| instances[15 * k + 14]).collect();
+        assert_eq!(seen, expected(cap), "{delivery}");
+    }
+}

@@ -444,6 +444,8 @@ pub enum ScaleOn {
     InFlight(f64),
     /// The p95 of the visits finished in the interval.
     P95(SimDuration),
+    /// A consumer group's lag per consumer at the look.
+    Lag(f64),
 }
 
 /// A compiled autoscaler (see [`schema::Autoscale`]).

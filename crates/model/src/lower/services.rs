@@ -204,8 +204,17 @@ fn autoscale(
         (None, Some(schema::ScaleMetric::P95(d))) => {
             Some(ScaleOn::P95(d.0)).filter(|d| *d != ScaleOn::P95(SimDuration::ZERO))
         }
+        (None, Some(schema::ScaleMetric::Lag(n))) => Some(ScaleOn::Lag(n)).filter(|_| n > 0.0 && n.is_finite()),
         _ => None,
     };
+    if matches!(metric, Some(ScaleOn::Lag(_))) && s.consumes.is_none() {
+        cx.error(
+            Diagnostic::error(format!("`Lag` scales a consumer group, and \"{}\" reads no topic", s.name))
+                .at_path(path)
+                .at(at)
+                .with_hint(r#"give it consumes: Some((topic: "...")), or scale on QueueDepth(10.0)"#),
+        );
+    }
     if metric.is_none() {
         cx.error(
             Diagnostic::error(
@@ -213,7 +222,7 @@ fn autoscale(
             )
             .at_path(path)
             .at(at)
-            .with_hint(r#"e.g. autoscale: (target: 0.7, ...), or (metric: QueueDepth(10.0), ...), InFlight(20.0) or P95("200ms")"#),
+            .with_hint(r#"e.g. autoscale: (target: 0.7, ...), or (metric: QueueDepth(10.0), ...), InFlight(20.0), P95("200ms") or, for a consumer group, Lag(1000.0)"#),
         );
     }
     let valid = a.min >= 1

@@ -150,6 +150,11 @@ pub enum ScaleMetric {
     /// metric of the whole service, as an HPA's object metric: replicas follow the ready
     /// instances, with no allowance for those still starting).
     P95(Duration),
+    /// A consumer group's lag (messages published and not yet received) per consumer, read at
+    /// each look, as KEDA's Kafka scaler reads it: the autoscaler wants `ceil(lag / target)`
+    /// consumers, and a `Log` group never more than its partitions (KEDA's default, as a
+    /// consumer beyond them would sit idle). Only on a service that `consumes`.
+    Lag(f64),
 }
 
 /// At `at`, the autoscaler's `min` becomes `min` (and it scales up to it at once).

@@ -266,6 +266,11 @@ impl Broker {
         model.topics[group.sub.topic as usize].capacity.is_some_and(|cap| group.waiting >= u64::from(cap))
     }
 
+    /// Service `s`'s group's lag: its messages waiting to be received (0 if it reads none).
+    pub(super) fn lag(&self, s: u32) -> u64 {
+        self.group_of[s as usize].map_or(0, |g| self.groups[g as usize].waiting)
+    }
+
     /// Messages held: waiting, received, or settled with a delivery still running; and
     /// appends on their way.
     pub(super) fn held(&self) -> usize {

@@ -37,6 +37,8 @@ struct Look {
     instances: i128,
     queued: i128,
     awaiting: i128,
+    /// A consumer group's lag now, and its consumers taking messages.
+    lag: (u64, u32),
 }
 
 impl Autoscaler {
@@ -82,6 +84,12 @@ impl Autoscaler {
                 }
                 // Nothing finished: no metric, and Kubernetes changes nothing without one.
                 (p95.map_or(1.0, |ms| ms * 1e6 / target.as_nanos() as f64), false)
+            }
+            // KEDA's Kafka scaler through the HPA's AverageValue: ceil(lag / target) wanted, as
+            // `proposal` makes ceil(ready x ratio) of it.
+            ScaleOn::Lag(target) => {
+                let (lag, ready) = looked.lag;
+                (lag as f64 / f64::from(ready.max(1)) / target, false)
             }
         }
     }
@@ -163,10 +171,17 @@ impl<'m> World<'m> {
             instances: service.fleet.instance_ns(now),
             queued: service.stats.queued.integral_ns(now),
             awaiting: service.stats.awaiting.integral_ns(now),
+            lag: (self.broker.as_ref().map_or(0, |b| b.lag(s)), service.fleet.active()),
         };
         let (ratio, dilute) = scaler.ratio(policy, model.workers, looked);
         let current = service.fleet.wanted();
-        let proposal = proposal(policy, ratio, dilute, current, service.fleet.active());
+        let mut proposal = proposal(policy, ratio, dilute, current, service.fleet.active());
+        if let (ScaleOn::Lag(_), Some(consumes)) = (policy.metric, model.consumes)
+            && consumes.delivery == tailsim_model::kinds::Delivery::Log
+        {
+            // Never past the partitions, where a consumer would sit idle (KEDA's default).
+            proposal = proposal.min(self.model.topics[consumes.topic as usize].partitions.max(policy.min));
+        }
         let desired = scaler.desired(policy, now, proposal, current);
         self.scale_to(s, desired);
         let next = now.saturating_add(policy.interval);

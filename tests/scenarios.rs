@@ -1474,7 +1474,7 @@ fn notification_spike_backs_up_email_and_sms_and_drains_them() {
     .remove(0);
     let email = group(&bulk, 1);
     assert!(email.max_backlog < 1_000 && email.latency.p99_ms.unwrap() < 100.0, "{:?}", email.latency);
-    assert!(10800.0 / 4.0 < 3333.0);
+    // Each of the 4 consumers takes a quarter of the peak's 10,800/s, 2,700/s, below its 3,333.
 }
 
 const BACKPRESSURE: &str = include_str!("../scenarios/backpressure.ron");

@@ -229,7 +229,7 @@ fn semantic_errors_name_the_item() {
             r#"services[1] "db""#,
             "`autoscale` needs either a `target` utilisation in (0, 1] or a `metric` with a target above zero",
             at(7, 23),
-            Some(r#"e.g. autoscale: (target: 0.7, ...), or (metric: QueueDepth(10.0), ...), InFlight(20.0) or P95("200ms")"#),
+            Some(r#"e.g. autoscale: (target: 0.7, ...), or (metric: QueueDepth(10.0), ...), InFlight(20.0), P95("200ms") or, for a consumer group, Lag(1000.0)"#),
         ),
         (
             with_fault(r#"Crash(service: "db", instance: 1, at: "1s")"#),

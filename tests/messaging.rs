@@ -454,3 +454,40 @@ fn a_lag_autoscaler_wants_ceil_lag_over_target_and_no_more_than_the_partitions()
         assert_eq!(seen, expected(cap), "{delivery}");
     }
 }
+
+/// A rebalance pause stops a log group's deliveries whenever its consumers change: with 6
+/// partitions on 3 consumers at 1,200/s and a 3 s pause, a consumer's crash at 10 s, noticed
+/// at 12 s, stalls its two partitions for those 2 s (~800 messages) and then every partition
+/// for 3 s (3,600 more, Poisson: +-3.3 x 66 in all): nothing is handed out from 12 s to 15 s.
+/// Its restart at 30 s pauses the group again: 2 rebalances, 6 s paused. A shared queue has no
+/// partitions to deal and refuses the setting.
+#[test]
+fn a_rebalance_pause_stops_the_group_while_its_consumers_change() {
+    let text = r#"Scenario(
+        name: "rebalance-pause",
+        duration: "40s",
+        warmup: "0s",
+        clients: [Client(name: "users", target: "api", rate: 1200.0)],
+        services: [
+            Service(name: "api", workers: 1000, handler: [Publish("jobs")]),
+            Service(name: "worker", instances: 3, workers: 1, handler: [Work(Exponential(mean: "1ms"))],
+                consumes: Some((topic: "jobs", rebalance_pause: "3s"))),
+        ],
+        topics: [Topic(name: "jobs", partitions: 6)],
+        faults: [Crash(service: "worker", instance: Some(0), at: "10s", restart_after: "20s", detected_after: "2s")],
+    )"#;
+    let report = run(&load(text), 3, 1);
+    let group = &report.runs[0].topics[0].groups[0];
+    assert_eq!((group.rebalances, group.paused_s), (Some(2), Some(6.0)));
+    // Window i covers [i, i + 1) s: the pauses fill windows 12 to 14 and 30 to 32, in whose
+    // first the deliveries under way (one per consumer at most) still end.
+    let consumed = &group.series.consumed;
+    assert!(consumed[12] <= 3 && consumed[30] <= 3, "{consumed:?}");
+    assert!(consumed[13..15].iter().chain(&consumed[31..33]).all(|&n| n == 0), "{consumed:?}");
+    assert!(group.series.consumed[11] > 0 && group.series.consumed[15] > 0);
+    let stalled = group.series.backlog[14] as f64;
+    assert!((stalled - 4400.0).abs() < 3.3 * 66.0, "{stalled}");
+    let queue = text.replace(r#"topic: "jobs","#, r#"topic: "jobs", delivery: Queue,"#);
+    let Err(errors) = tailsim_model::load(&queue, &[]) else { panic!("a queue took a rebalance pause") };
+    assert!(errors.iter().any(|e| e.message.contains("`rebalance_pause` is a log's")), "{errors:?}");
+}

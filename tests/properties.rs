@@ -186,6 +186,8 @@ fn consumes(i: usize, n: usize) -> Option<Consumes> {
         heartbeat,
         max_receives: Some(max_receives),
         dead_letter,
+        // Every other scenario's log group pauses 20 ms to rebalance.
+        rebalance_pause: (delivery == Delivery::Log && n.is_multiple_of(2)).then(|| Dur(SimDuration::from_millis(20))),
     })
 }
 

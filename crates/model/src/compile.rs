@@ -103,6 +103,9 @@ pub struct Subscription {
     pub max_receives: u32,
     /// Where a message goes after `max_receives`, a topic in [`Model::topics`].
     pub dead_letter: Option<u32>,
+    /// `Log` only: how long the group hands out nothing after its consumers change (zero: at
+    /// once).
+    pub rebalance_pause: SimDuration,
 }
 
 /// A service's batcher, compiled from a `Batch` step (see [`schema::BatchOptions`]).

@@ -370,6 +370,13 @@ pub struct GroupSummary {
     pub dead_lettered: u64,
     /// Messages dropped from a full backlog to make room (`when_full: DropOldest`).
     pub dropped: u64,
+    /// Rebalances (the group's consumers changed), for a group with a `rebalance_pause`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebalances: Option<u64>,
+    /// Seconds the group handed out nothing for its rebalances, for a group with a
+    /// `rebalance_pause`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_s: Option<f64>,
     /// Messages that waited in the backlog past their topic's `ttl` and were discarded unread;
     /// only for a topic with a `ttl`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -107,6 +107,12 @@ fn subscription(cx: &mut Cx<'_>, c: &schema::Consumes, path: &str) -> Option<Sub
             "write `delivery: Queue`, or leave `heartbeat` out",
         );
     }
+    if delivery == Delivery::Queue && c.rebalance_pause.is_some() {
+        fail(
+            "`rebalance_pause` is a log's: a `Queue` group's consumers share one queue and never rebalance",
+            "write `delivery: Log`, or leave the pause out",
+        );
+    }
     if c.visibility_timeout.is_some_and(|v| v.0 == SimDuration::ZERO) {
         fail("`visibility_timeout` must be longer than zero", "SQS's default is \"30s\"");
     }
@@ -128,5 +134,6 @@ fn subscription(cx: &mut Cx<'_>, c: &schema::Consumes, path: &str) -> Option<Sub
         heartbeat: c.heartbeat,
         max_receives,
         dead_letter,
+        rebalance_pause: c.rebalance_pause.map_or(SimDuration::ZERO, |d| d.0),
     })
 }

@@ -98,6 +98,12 @@ pub struct Consumes {
     /// The topic a message goes to after `max_receives`. Default: none.
     #[serde(default)]
     pub dead_letter: Option<String>,
+    /// `Log` only: how long the group hands out nothing when its consumers change (a crash
+    /// noticed, a restart, an instance started or stopped), before its partitions are dealt
+    /// again: Kafka's eager rebalance, in which every partition waits. A change during a
+    /// pause starts it again. Default: at once.
+    #[serde(default)]
+    pub rebalance_pause: Option<Duration>,
 }
 
 /// How a group's messages are handed to its consumers.

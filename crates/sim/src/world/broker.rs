@@ -111,6 +111,11 @@ struct Group {
     dead_lettered: u64,
     dropped: u64,
     expired: u64,
+    /// A `Log` group hands out nothing before this (a rebalance).
+    paused_until: SimTime,
+    rebalances: u64,
+    /// Time paused after the warm-up, up to `paused_until`.
+    paused_ns: u64,
     count: MessageCount,
     series: GroupSeries,
     /// The open window's counts: messages given, consumed, redelivered; and the backlog's
@@ -223,6 +228,9 @@ impl Broker {
             dead_lettered: 0,
             dropped: 0,
             expired: 0,
+            paused_until: SimTime::ZERO,
+            rebalances: 0,
+            paused_ns: 0,
             count: MessageCount::default(),
             series: GroupSeries { window_s, ..GroupSeries::default() },
             open: [0; 3],
@@ -416,7 +424,7 @@ impl<'m> World<'m> {
         let s = group.service;
         let fleet = &self.services[s as usize].fleet;
         let active = fleet.active();
-        if active == 0 || self.broker_down(group.sub.topic) {
+        if active == 0 || self.now < group.paused_until || self.broker_down(group.sub.topic) {
             return;
         }
         match group.sub.delivery {
@@ -491,9 +499,8 @@ impl<'m> World<'m> {
     /// the next message it may (of its own partitions, for a `Log` group).
     pub(super) fn consumer_free(&mut self, s: u32, instance: u32) {
         let Some(g) = self.broker.as_ref().and_then(|b| b.group_of[s as usize]) else { return };
-        if !self.can_take(s, instance)
-            || self.broker_down(self.broker.as_ref().expect("a broker").groups[g as usize].sub.topic)
-        {
+        let group = &self.broker.as_ref().expect("a broker").groups[g as usize];
+        if !self.can_take(s, instance) || self.now < group.paused_until || self.broker_down(group.sub.topic) {
             return;
         }
         let Some((rank, live)) = self.rank(s, instance) else { return };
@@ -516,9 +523,48 @@ impl<'m> World<'m> {
         }
     }
 
-    /// Every free worker of consumer service `s` takes what it may: after its instances
-    /// changed (started, restarted), which moves a `Log` group's partitions too.
+    /// Consumer service `s`'s instances changed (started, restarted, a crash noticed), which
+    /// moves a `Log` group's partitions: after its rebalance pause, if it has one, every free
+    /// worker takes what it may.
     pub(super) fn consumers_changed(&mut self, s: u32) {
+        self.rebalance(s);
+        self.wake_consumers(s);
+    }
+
+    /// Consumer service `s`'s `Log` group, if it has a rebalance pause, hands out nothing until
+    /// the pause is over (from now: a change during a pause starts it again; changes at one
+    /// instant are one rebalance).
+    pub(super) fn rebalance(&mut self, s: u32) {
+        let (now, from) = (self.now, self.warmup_end);
+        let Some(broker) = self.broker.as_mut() else { return };
+        let Some(g) = broker.group_of[s as usize] else { return };
+        let group = &mut broker.groups[g as usize];
+        let pause = group.sub.rebalance_pause;
+        if pause == SimDuration::ZERO || group.sub.delivery != Delivery::Log {
+            return;
+        }
+        let until = now + pause;
+        if group.paused_until == until {
+            return; // a second change at the same instant: one rebalance
+        }
+        if now >= from {
+            group.rebalances += 1;
+            group.paused_ns += until.saturating_since(group.paused_until.max(now)).as_nanos();
+        }
+        group.paused_until = until;
+        self.events.schedule(until, Event::Rebalanced(g));
+    }
+
+    /// Group `g`'s rebalance pause may be over: its consumers take what they may.
+    pub(super) fn on_rebalanced(&mut self, g: u32) {
+        let group = &self.broker.as_ref().expect("a broker").groups[g as usize];
+        if self.now >= group.paused_until {
+            self.wake_consumers(group.service);
+        }
+    }
+
+    /// Every free worker of consumer service `s` takes what it may.
+    pub(super) fn wake_consumers(&mut self, s: u32) {
         if self.broker.as_ref().and_then(|b| b.group_of[s as usize]).is_none() {
             return;
         }
@@ -770,6 +816,12 @@ impl<'m> World<'m> {
             dead_lettered: group.dead_lettered,
             dropped: group.dropped,
             expired: group.ttl.map(|_| group.expired),
+            rebalances: (group.sub.rebalance_pause > SimDuration::ZERO).then_some(group.rebalances),
+            paused_s: (group.sub.rebalance_pause > SimDuration::ZERO).then(|| {
+                // The pause still running at the end counts up to the end only.
+                let beyond = group.paused_until.saturating_since(now.max(from)).as_nanos();
+                (group.paused_ns.saturating_sub(beyond)) as f64 / 1e9
+            }),
             latency: group.latency.summary(),
             end_to_end: group.end_to_end.summary(),
             wait: group.wait.summary(),

@@ -193,6 +193,8 @@ enum Event {
     Appended(u32),
     /// An outage of topic `i`'s broker ends.
     BrokerUp(u32),
+    /// A rebalance pause of group `i` (in the broker) ends.
+    Rebalanced(u32),
     /// The warm-up is over: statistics start from here.
     WarmupEnd,
     /// A visit's call has not answered yet: send a hedge. `token` names the wait.
@@ -1041,6 +1043,7 @@ impl<'m> World<'m> {
             Event::Broker(e) => self.on_broker_event(e),
             Event::Appended(id) => self.on_appended(id),
             Event::BrokerUp(topic) => self.broker_up(topic),
+            Event::Rebalanced(g) => self.on_rebalanced(g),
             Event::Linger(batch) => self.on_linger(batch),
         }
         self.drain_agenda();

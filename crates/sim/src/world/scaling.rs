@@ -211,6 +211,9 @@ impl<'m> World<'m> {
             }
             let active = service.fleet.active();
             self.close_open_batches(s, active..active + stop);
+            if stop > 0 {
+                self.rebalance(s); // a consumer group loses members
+            }
             let service = &self.services[s as usize];
             if self.pools.per_instance(s) {
                 // The stopped instances close their pools once they have finished their visits.
@@ -234,7 +237,8 @@ impl<'m> World<'m> {
         let now = self.now;
         let service = &mut self.services[s as usize];
         let slots = self.model.services[s as usize].max_instances();
-        if let Some(slot) = service.fleet.start_next(now, slots, now >= self.warmup_end) {
+        let started = service.fleet.start_next(now, slots, now >= self.warmup_end);
+        if let Some(slot) = started {
             let (pooled, first) = (self.pools.per_instance(s), service.fleet.first());
             if pooled && !self.crashed_now(s, slot) {
                 self.instances[(first + slot) as usize].draining = false;
@@ -246,8 +250,9 @@ impl<'m> World<'m> {
                     cache.clear_store(slot);
                 }
             }
+            self.rebalance(s); // a consumer group gains a member
         }
-        self.consumers_changed(s);
+        self.wake_consumers(s);
     }
 
     /// Scheduled scaling: a new minimum, and a scale-up to it if below.

@@ -9,6 +9,9 @@
 
 use super::*;
 
+/// The most callers [`World::origin`] walks up.
+const MAX_CHAIN: usize = 1024;
+
 /// An append on its way to a topic: the message, and the attempt waiting for it (`None` for a
 /// fire-and-forget publish).
 pub(in crate::world) struct Append {
@@ -267,7 +270,9 @@ impl<'m> World<'m> {
     /// or, for work a message set off, that message's origin. A visit of nobody's request (a
     /// background refresh, a batch's run) began when it did.
     fn origin(&self, mut f: VisitId) -> SimTime {
-        loop {
+        let start = self.visits[f.index()].arrived;
+        // A chain of calls is far shorter; the bound only makes the walk end whatever the ids.
+        for _ in 0..MAX_CHAIN {
             let visit = &self.visits[f.index()];
             let caller = match visit.parent {
                 Parent::Direct { caller, .. } => caller,
@@ -285,10 +290,21 @@ impl<'m> World<'m> {
                 Caller::Request(r) | Caller::HedgedRequest { request: r, .. } => {
                     return self.requests.get(r as usize).map_or(visit.arrived, |q| q.arrived);
                 }
-                Caller::Visit { visit: g, .. } if self.visits.contains(g.index()) => f = g,
+                // A caller that still waits for it and came first (its slot may hold another
+                // visit by now, even one of this visit's own calls: following that one would go
+                // round for ever).
+                Caller::Visit { visit: g, token }
+                    if self
+                        .visits
+                        .get(g.index())
+                        .is_some_and(|caller| caller.arrived <= visit.arrived && caller.wait.awaits(token)) =>
+                {
+                    f = g;
+                }
                 Caller::Visit { .. } => return visit.arrived,
             }
         }
+        start
     }
 
     /// Schedules the end of every outage of every topic's broker, when its consumers look
@@ -308,7 +324,7 @@ impl<'m> World<'m> {
         }
         for g in 0..self.model.topics[topic as usize].groups.len() {
             let s = self.model.topics[topic as usize].groups[g].0;
-            self.consumers_changed(s);
+            self.wake_consumers(s);
         }
     }
 }

@@ -424,7 +424,7 @@ impl<'m> World<'m> {
         let s = group.service;
         let fleet = &self.services[s as usize].fleet;
         let active = fleet.active();
-        if active == 0 || self.now < group.paused_until || self.broker_down(group.sub.topic) {
+        if active == 0 || self.withholding(g) {
             return;
         }
         match group.sub.delivery {
@@ -499,8 +499,7 @@ impl<'m> World<'m> {
     /// the next message it may (of its own partitions, for a `Log` group).
     pub(super) fn consumer_free(&mut self, s: u32, instance: u32) {
         let Some(g) = self.broker.as_ref().and_then(|b| b.group_of[s as usize]) else { return };
-        let group = &self.broker.as_ref().expect("a broker").groups[g as usize];
-        if !self.can_take(s, instance) || self.now < group.paused_until || self.broker_down(group.sub.topic) {
+        if !self.can_take(s, instance) || self.withholding(g) {
             return;
         }
         let Some((rank, live)) = self.rank(s, instance) else { return };
@@ -553,6 +552,12 @@ impl<'m> World<'m> {
         }
         group.paused_until = until;
         self.events.schedule(until, Event::Rebalanced(g));
+    }
+
+    /// Whether group `g` hands out nothing now: in a rebalance pause, or its broker down.
+    fn withholding(&self, g: u32) -> bool {
+        let group = &self.broker.as_ref().expect("a broker").groups[g as usize];
+        self.now < group.paused_until || self.broker_down(group.sub.topic)
     }
 
     /// Group `g`'s rebalance pause may be over: its consumers take what they may.

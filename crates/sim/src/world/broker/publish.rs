@@ -127,22 +127,23 @@ impl<'m> World<'m> {
 
     /// Whether `topic`'s broker is down now.
     pub(super) fn broker_down(&self, topic: u32) -> bool {
+        self.broker_back(topic).is_some()
+    }
+
+    /// When `topic`'s broker is back, if it is down now: the end of the latest outage open.
+    fn broker_back(&self, topic: u32) -> Option<SimTime> {
         let faults = &self.model.topics[topic as usize].faults;
-        !faults.is_empty() && faults::active_faults(faults, self.now, 0).outage
+        let open = faults.iter().filter(|w| w.kind == FaultKind::Outage && w.start <= self.now && self.now < w.end);
+        open.map(|w| w.end).max()
     }
 
     /// Append `id` comes due: held until the broker is back if it is down, else taken (or
     /// refused, or blocked on a full backlog), and its producer answered.
     pub(in crate::world) fn on_appended(&mut self, id: u32) {
+        let topic = self.broker.as_ref().expect("a broker").appends[id as usize].topic;
+        let back = self.broker_back(topic);
         let broker = self.broker.as_mut().expect("a broker");
         let append = &mut broker.appends[id as usize];
-        let topic = append.topic;
-        let faults = &self.model.topics[topic as usize].faults;
-        let back = faults
-            .iter()
-            .filter(|w| w.kind == FaultKind::Outage && w.start <= self.now && self.now < w.end)
-            .map(|w| w.end)
-            .max();
         if let Some(back) = back {
             if !append.held && append.stamps.published >= self.warmup_end {
                 broker.topics[topic as usize].outage_held += 1;
